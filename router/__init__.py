@@ -1,0 +1,1 @@
+"""The routing core: rules, the pure engine, live runtime and persistence."""

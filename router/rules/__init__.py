@@ -1,0 +1,1 @@
+"""Routing rules: the config model, its loader and the planner that applies it."""

@@ -1,0 +1,215 @@
+"""The routing configuration as frozen pydantic models (what config.yaml is parsed into).
+
+Every field has a sane default so a short config.yaml works; the shipped config.yaml shows
+and explains each one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from router.durations import Duration
+from skills.vocabulary import (
+    MAX_PROFICIENCY,
+    MIN_PROFICIENCY,
+    Channel,
+    normalize_language,
+    normalize_skill,
+)
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SlaSpec(Frozen):
+    """Service level: ``target`` share of contacts answered within ``threshold``."""
+
+    target: float = Field(gt=0, le=1)
+    threshold: Duration = Field(gt=0)
+
+
+class ChannelSpec(Frozen):
+    sla: SlaSpec
+    capacity: int = Field(ge=0, le=100, description="default concurrent contacts per agent")
+    exclusive: bool = Field(False, description="while one is active, the agent takes nothing else")
+    offer_timeout: Duration = Field(20.0, gt=0)
+    wrap_up: Duration = Field(30.0, ge=0, description="longest wrap-up before auto-complete")
+
+
+DEFAULT_CHANNELS: dict[Channel, ChannelSpec] = {
+    Channel.VOICE: ChannelSpec(
+        sla=SlaSpec(target=0.8, threshold=20), capacity=1, exclusive=True,
+        offer_timeout=15, wrap_up=30,
+    ),
+    Channel.CHAT: ChannelSpec(
+        sla=SlaSpec(target=0.8, threshold=60), capacity=3, offer_timeout=30, wrap_up=15,
+    ),
+    Channel.SOCIAL: ChannelSpec(
+        sla=SlaSpec(target=0.9, threshold=1800), capacity=4, offer_timeout=60, wrap_up=15,
+    ),
+    Channel.EMAIL: ChannelSpec(
+        sla=SlaSpec(target=0.9, threshold=14400), capacity=5, offer_timeout=120, wrap_up=60,
+    ),
+}
+
+
+class HistoryBoosts(Frozen):
+    repeat_unresolved: float = Field(15.0, ge=0, description="repeat contact, case unresolved")
+    per_transfer: float = Field(10.0, ge=0, description="each transfer (bounce) so far")
+    max_transfers_counted: int = Field(3, ge=0)
+
+
+class PrioritySpec(Frozen):
+    """priority(t) = min(static_cap, rule + urgency_weight·urgency + history)
+    + ageing_weight · wait(t) / sla_threshold(queue, channel)."""
+
+    ageing_weight: float = Field(10.0, gt=0, description="points per SLA threshold waited")
+    urgency_weight: float = Field(20.0, ge=0, description="points for urgency 1.0")
+    static_cap: float = Field(100.0, gt=0, description="cap on rule + urgency + history")
+    history: HistoryBoosts = HistoryBoosts()
+
+
+class OfferPolicy(Frozen):
+    max_consecutive_misses: int = Field(2, ge=1, description="then the agent is set not-ready")
+    retry_same_agent_after: Duration = Field(
+        300.0, ge=0, description="an agent who rejected or missed a contact is skipped this long"
+    )
+    disconnect_grace: Duration = Field(
+        60.0, ge=0, description="a desktop gone this long is logged out"
+    )
+
+
+class ExpansionStep(Frozen):
+    """A bullseye ring: from ``after`` seconds of waiting, agents need ``min_proficiency``."""
+
+    after: Duration = 0.0
+    min_proficiency: int = Field(ge=MIN_PROFICIENCY, le=MAX_PROFICIENCY)
+
+
+DEFAULT_EXPANSION: tuple[ExpansionStep, ...] = (
+    ExpansionStep(after=0, min_proficiency=3),
+    ExpansionStep(after=30, min_proficiency=2),
+    ExpansionStep(after=90, min_proficiency=1),
+)
+
+
+class PreferredAgentSpec(Frozen):
+    """Offer first to the agent who handled this customer's unresolved case, if any."""
+
+    policy: Literal["none", "last_unresolved", "last_agent"] = "last_unresolved"
+    max_wait: Duration = Field(30.0, ge=0, description="how long to hold out for that agent")
+    lookback: Duration = Field(14 * 86400.0, gt=0, description="how far back history counts")
+
+
+SkillMap = dict[str, int]
+
+
+def _check_skills(value: SkillMap) -> SkillMap:
+    checked: SkillMap = {}
+    for name, level in value.items():
+        key = normalize_skill(name)
+        if not key:
+            raise ValueError("skill names cannot be empty")
+        if not MIN_PROFICIENCY <= level <= MAX_PROFICIENCY:
+            raise ValueError(
+                f"skill {name!r}: level {level} is outside "
+                f"{MIN_PROFICIENCY}..{MAX_PROFICIENCY}"
+            )
+        checked[key] = level
+    return checked
+
+
+def _check_expansion(steps: tuple[ExpansionStep, ...] | None) -> tuple[ExpansionStep, ...] | None:
+    if steps is None:
+        return None
+    if not steps:
+        raise ValueError("expansion needs at least one step")
+    if steps[0].after != 0:
+        raise ValueError("the first expansion step must start at after: 0")
+    for earlier, later in zip(steps, steps[1:], strict=False):
+        if later.after <= earlier.after:
+            raise ValueError("expansion steps must have increasing 'after'")
+        if later.min_proficiency > earlier.min_proficiency:
+            raise ValueError("expansion steps may only relax min_proficiency, never raise it")
+    return steps
+
+
+class QueueSpec(Frozen):
+    """A department queue: the skills it needs and how its search widens while contacts wait."""
+
+    description: str = ""
+    skills: SkillMap = Field(default_factory=dict)
+    expansion: tuple[ExpansionStep, ...] | None = None
+    sla: dict[Channel, SlaSpec] = Field(default_factory=dict)
+
+    _skills = field_validator("skills")(_check_skills)
+    _expansion = field_validator("expansion")(_check_expansion)
+
+
+class RuleSpec(Frozen):
+    """When the CEL condition holds, the contact goes to ``queue`` with these settings.
+
+    Rules are tried top to bottom; the first that matches decides.
+    """
+
+    name: str = Field(min_length=1, max_length=80)
+    when: str = Field(min_length=1, description="CEL condition over contact and customer")
+    queue: str
+    priority: float = Field(0.0, ge=0)
+    skills: SkillMap = Field(default_factory=dict, description="added to the queue's skills")
+    match_language: bool = Field(True, description="agent must speak the contact's language")
+    preferred_agent: PreferredAgentSpec | None = None
+    expansion: tuple[ExpansionStep, ...] | None = None
+
+    _skills = field_validator("skills")(_check_skills)
+    _expansion = field_validator("expansion")(_check_expansion)
+
+
+class RoutingConfig(Frozen):
+    version: Literal[1] = 1
+    languages: tuple[str, ...] = ("it", "en")
+    channels: dict[Channel, ChannelSpec] = Field(default_factory=lambda: dict(DEFAULT_CHANNELS))
+    priority: PrioritySpec = PrioritySpec()
+    offers: OfferPolicy = OfferPolicy()
+    expansion: tuple[ExpansionStep, ...] = DEFAULT_EXPANSION
+    preferred_agent: PreferredAgentSpec = PreferredAgentSpec()
+    default_queue: str
+    queues: dict[str, QueueSpec] = Field(min_length=1)
+    rules: tuple[RuleSpec, ...] = ()
+
+    _expansion = field_validator("expansion")(_check_expansion)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(normalize_language(code) for code in value)
+
+    @field_validator("channels")
+    @classmethod
+    def _fill_channels(cls, value: dict[Channel, ChannelSpec]) -> dict[Channel, ChannelSpec]:
+        return {**DEFAULT_CHANNELS, **value}
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Self:
+        if self.default_queue not in self.queues:
+            raise ValueError(f"default_queue {self.default_queue!r} is not one of the queues")
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} is used twice")
+            seen.add(rule.name)
+            if rule.queue not in self.queues:
+                raise ValueError(
+                    f"rule {rule.name!r}: queue {rule.queue!r} is not one of the queues "
+                    f"({', '.join(sorted(self.queues))})"
+                )
+        return self
+
+    def sla_for(self, queue: str, channel: Channel) -> SlaSpec:
+        spec = self.queues.get(queue)
+        if spec is not None and channel in spec.sla:
+            return spec.sla[channel]
+        return self.channels[channel].sla

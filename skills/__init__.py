@@ -1,0 +1,1 @@
+"""The shared vocabulary of matching: channels, skills, proficiency and agent profiles."""
