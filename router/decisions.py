@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.models import RoutePolicy
 from router.states import OfferOutcome, Presence
 from skills.vocabulary import Channel
 
@@ -113,6 +114,10 @@ class Transferred:
     from_agent: str
     target: dict[str, str]
     transfers: int
+    policy: RoutePolicy          # the route it follows now (kept for restart recovery)
+    history_boost: float
+    excluded_agents: tuple[str, ...]  # never offered to these again (senders so far)
+    preferred_agent: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,9 +167,16 @@ class Engine:
         self._decline(offer, OfferOutcome.REJECTED, reason, now, out)
         return out
 
-    def end_contact(self, contact_id: str, now: float, ended_by: str = "agent") -> Decisions:
-        """The conversation is over: assigned -> wrap-up; not yet answered -> abandoned."""
+    def end_contact(
+        self, contact_id: str, now: float, ended_by: str = "agent", agent_id: str | None = None
+    ) -> Decisions:
+        """The conversation is over: assigned -> wrap-up; not yet answered -> abandoned.
+
+        With ``agent_id`` (an agent ending it) the contact must be assigned to that agent.
+        """
         contact = self._contact(contact_id)
+        if agent_id is not None and contact.agent_id != agent_id:
+            raise NotAllowed(f"contact {contact_id} is not assigned to you")
         out = Decisions()
         if contact.state in (ContactState.QUEUED, ContactState.OFFERED):
             self._abandon(contact, now, out)
@@ -237,7 +244,9 @@ class Engine:
         contact.skip_agents[agent_id] = NEVER
         contact.preferred_agent = to_agent
         contact.preferred_until = now + self.config.preferred_agent.max_wait if to_agent else 0.0
-        out.add(Transferred(contact_id, agent_id, target, contact.transfers))
+        senders = tuple(sorted(a for a, until in contact.skip_agents.items() if until == NEVER))
+        out.add(Transferred(contact_id, agent_id, target, contact.transfers, policy,
+                            contact.history_boost, senders, to_agent))
         self._route(contact, now, "transfer", out)
         self._after_release(agent, now, out)
         return out

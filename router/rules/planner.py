@@ -60,6 +60,9 @@ class Planner:
         self._policies = {rule.spec.name: _policy(config, rule.spec) for rule in rules.rules}
         self._preferred = {rule.spec.name: _preferred(config, rule.spec) for rule in rules.rules}
         self._default = _policy(config, None)
+        lookbacks = [spec.lookback for spec in self._preferred.values() if spec is not None]
+        self.history_window = max([config.preferred_agent.lookback, *lookbacks])
+        """How far back customer history is read (the widest preferred-agent lookback)."""
 
     @property
     def config(self) -> RoutingConfig:

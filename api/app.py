@@ -1,0 +1,124 @@
+"""The FastAPI application factory: wires rules, store, engine, runtime and endpoints."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api import desktop, gateway, ops
+from api.hub import DesktopHub
+from api.settings import Settings
+from router.decisions import EngineError
+from router.engine import Engine
+from router.intake import Intake
+from router.rules.loader import RuleSet, load_rules
+from router.rules.planner import Planner
+from router.runtime import RouterRuntime
+from router.store.repository import Store, StoreError
+
+log = logging.getLogger("centralino")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, before they are read whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body larger than {self.limit} bytes"}, 413)
+        await response({"type": "http"}, _no_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -> FastAPI:
+    settings = (settings or Settings()).with_admin_token()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ruleset = rules or load_rules(settings.config_path)
+        store = await Store.open(settings.database_url)
+        engine = Engine(ruleset.config, id_prefix=f"o{uuid.uuid4().hex[:8]}")
+        runtime = RouterRuntime(engine, store)
+        app.state.hub = DesktopHub(runtime, settings.replay_buffer)
+        app.state.runtime = runtime
+        app.state.rules = ruleset
+        app.state.intake = Intake(runtime, Planner(ruleset))
+        await runtime.start()
+        log.info("centralino ready: %d queues, %d rules, %d agents, %d live contacts",
+                 len(ruleset.config.queues), len(ruleset.rules), len(engine.agents),
+                 len(engine.contacts))
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            await store.close()
+
+    app = FastAPI(title="centralino", version="0.1.0", lifespan=lifespan,
+                  description="Omnichannel contact-center router")
+    app.state.settings = settings
+    app.include_router(gateway.router)
+    app.include_router(ops.router)
+    app.include_router(desktop.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def health(request: Request) -> dict[str, Any]:
+        engine = request.app.state.runtime.engine
+        return {"status": "ok", "agents": len(engine.agents), "live_contacts": len(engine.contacts)}
+
+    @app.exception_handler(StoreError)
+    async def store_error(_request: Request, exc: StoreError) -> JSONResponse:
+        log.error("store error: %s", exc)
+        return JSONResponse({"detail": f"storage unavailable, retry later: {exc}"}, 503,
+                            headers={"Retry-After": "1"})
+
+    @app.exception_handler(EngineError)
+    async def engine_error(_request: Request, exc: EngineError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message, "code": exc.code}, 409)
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
+    return app

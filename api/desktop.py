@@ -1,0 +1,223 @@
+"""The agent-desktop websocket: log in, then receive offers and act on them.
+
+A session moves through explicit states: AWAITING_LOGIN -> ACTIVE -> CLOSED. Every client
+message gets an ``ack`` or an ``error`` (with the client's ``ref``); events that concern
+the agent arrive on its sequenced stream (see api/hub.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from enum import StrEnum
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from api.hub import DesktopHub, Outbox
+from api.protocol import (
+    CLIENT_MESSAGE,
+    Accept,
+    Ack,
+    End,
+    Error,
+    Login,
+    Ping,
+    Pong,
+    Reject,
+    SetPresence,
+    Transfer,
+    Welcome,
+    WrapUp,
+)
+from router.decisions import Decisions, EngineError
+from router.runtime import RouterRuntime
+from router.states import Presence
+from router.views import agent_view
+
+log = logging.getLogger("centralino.desktop")
+router = APIRouter()
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_LOGIN_TIMEOUT = 4408
+CLOSE_REPLACED = 4001
+
+
+class SessionState(StrEnum):
+    AWAITING_LOGIN = "awaiting_login"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+def describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "message"
+    return f"{where}: {first['msg']}"
+
+
+def parse(raw: str) -> Any:
+    """A validated client message; raises ValueError with a readable reason."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise ValueError("a message must be a JSON object with a 'type'")
+    try:
+        return CLIENT_MESSAGE.validate_python(data)
+    except ValidationError as exc:
+        raise ValueError(describe(exc)) from exc
+
+
+class DesktopSession:
+    def __init__(self, websocket: WebSocket, runtime: RouterRuntime, hub: DesktopHub) -> None:
+        self.websocket = websocket
+        self.runtime = runtime
+        self.hub = hub
+        self.state = SessionState.AWAITING_LOGIN
+        self.agent_id = ""
+        self.outbox: Outbox = asyncio.Queue()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.websocket.send_json(message)
+
+    async def login(self, timeout: float) -> bool:
+        try:
+            raw = await asyncio.wait_for(self.websocket.receive_text(), timeout)
+        except TimeoutError:
+            await self.close(CLOSE_LOGIN_TIMEOUT, "login timed out")
+            return False
+        try:
+            message = parse(raw)
+        except ValueError as exc:
+            await self.send(Error(code="bad_message", message=str(exc)).model_dump())
+            await self.close(CLOSE_UNAUTHORIZED, "login required")
+            return False
+        if not isinstance(message, Login):
+            await self.send(Error(ref=message.ref, code="login_required",
+                                  message="the first message must be a login").model_dump())
+            await self.close(CLOSE_UNAUTHORIZED, "login required")
+            return False
+        row = await self.runtime.store.agent_by_token(message.token)
+        if row is None or row.id not in self.runtime.engine.agents:
+            await self.send(Error(ref=message.ref, code="unauthorized",
+                                  message="unknown or revoked token").model_dump())
+            await self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return False
+        self.agent_id = row.id
+        engine = self.runtime.engine
+        # From here to attach() nothing awaits: the snapshot, the replay and the live
+        # stream meet exactly, with no event lost or sent twice.
+        self.runtime.submit(lambda now: engine.connected(self.agent_id, now))
+        agent = engine.agents[self.agent_id]
+        if agent.presence is Presence.OFFLINE:
+            wanted = Presence(message.presence)
+            self.runtime.submit(lambda now: engine.set_presence(self.agent_id, wanted, now))
+        stream = self.hub.stream(self.agent_id)
+        missed = None
+        if message.resume is not None and message.resume.stream == stream.stream_id:
+            missed = stream.missed_since(message.resume.after_seq)
+        welcome = Welcome(
+            stream=stream.stream_id, seq=stream.seq, resumed=missed is not None,
+            agent=agent_view(agent, self.runtime.clock()),
+            state=self.hub.agent_state(self.agent_id),
+        )
+        _stream, previous = self.hub.attach(self.agent_id, self.outbox)
+        if previous is not None:
+            previous.put_nowait(None)  # tells the older connection to close
+        await self.send(welcome.model_dump(mode="json"))
+        for event in missed or []:
+            await self.send(event)
+        self.state = SessionState.ACTIVE
+        return True
+
+    async def pump(self) -> None:
+        """Forward the agent's stream to the socket until told to stop."""
+        while True:
+            message = await self.outbox.get()
+            if message is None:
+                await self.close(CLOSE_REPLACED, "logged in elsewhere")
+                return
+            await self.send(message)
+
+    async def serve(self) -> None:
+        while True:
+            raw = await self.websocket.receive_text()
+            try:
+                message = parse(raw)
+            except ValueError as exc:
+                await self.send(Error(code="bad_message", message=str(exc)).model_dump())
+                continue
+            try:
+                reply = self.handle(message)
+            except EngineError as exc:
+                reply = Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
+            await self.send(reply)
+
+    def handle(self, message: Any) -> dict[str, Any]:
+        engine = self.runtime.engine
+        agent_id = self.agent_id
+        if isinstance(message, Ping):
+            return Pong(ref=message.ref).model_dump()
+        if isinstance(message, Login):
+            return Error(ref=message.ref, code="already_logged_in",
+                         message="this connection is already logged in").model_dump()
+        call: Any
+        if isinstance(message, SetPresence):
+            presence = Presence(message.presence)
+            call = lambda now: engine.set_presence(agent_id, presence, now, message.reason)  # noqa: E731
+        elif isinstance(message, Accept):
+            call = lambda now: engine.accept(agent_id, message.offer_id, now)  # noqa: E731
+        elif isinstance(message, Reject):
+            call = lambda now: engine.reject(agent_id, message.offer_id, now, message.reason)  # noqa: E731
+        elif isinstance(message, End):
+            call = lambda now: engine.end_contact(message.contact_id, now, "agent", agent_id)  # noqa: E731
+        elif isinstance(message, WrapUp):
+            call = lambda now: engine.wrap_up(  # noqa: E731
+                agent_id, message.contact_id, now, outcome=message.outcome,
+                resolved=message.resolved, notes=message.notes)
+        else:
+            assert isinstance(message, Transfer)
+            call = lambda now: engine.transfer(  # noqa: E731
+                agent_id, message.contact_id, now, queue=message.queue,
+                skills=message.skills, to_agent=message.agent)
+        decisions: Decisions = self.runtime.submit(call)
+        return Ack(ref=message.ref, of=message.type).model_dump() | {"decisions": len(decisions)}
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.state is not SessionState.CLOSED:
+            self.state = SessionState.CLOSED
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self.websocket.close(code, reason)
+
+    def detach(self) -> None:
+        if self.agent_id and self.hub.detach(self.agent_id, self.outbox):
+            engine = self.runtime.engine
+            if self.agent_id in engine.agents:
+                self.runtime.submit(lambda now: engine.disconnected(self.agent_id, now))
+
+
+@router.websocket("/v1/desktop")
+async def desktop(websocket: WebSocket) -> None:
+    app = websocket.app
+    await websocket.accept()
+    session = DesktopSession(websocket, app.state.runtime, app.state.hub)
+    pump: asyncio.Task[None] | None = None
+    try:
+        if not await session.login(app.state.settings.login_timeout):
+            return
+        pump = asyncio.create_task(session.pump())
+        serve = asyncio.create_task(session.serve())
+        done, _pending = await asyncio.wait({pump, serve}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (pump, serve):
+            if task not in done:
+                task.cancel()
+        await asyncio.gather(pump, serve, return_exceptions=True)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        session.state = SessionState.CLOSED
+        session.detach()

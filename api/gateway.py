@@ -1,0 +1,86 @@
+"""Generic gateway intake: ``POST /v1/contacts``.
+
+Returns 202 only after the contact is stored. Retrying with the same ``gateway`` and
+``message_id`` returns the same contact (``duplicate: true``) and routes nothing twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from api.auth import require_gateway
+from router.intake import CustomerRef, InboundContact, Intake
+from skills.vocabulary import Channel, normalize_language
+
+router = APIRouter(prefix="/v1", tags=["gateway"])
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(None, min_length=1, max_length=200)
+    name: str = Field("", max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(None, min_length=3, max_length=40)
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gateway: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+                         description="who sends it; scopes message_id")
+    message_id: str = Field(min_length=1, max_length=200,
+                            description="the gateway's id for this contact: the idempotency key")
+    channel: Channel
+    customer: CustomerIn = CustomerIn()
+    language: str | None = Field(None, min_length=2, max_length=8, pattern=r"^[A-Za-z-]+$")
+    intent: str | None = Field(None, min_length=1, max_length=64)
+    subject: str = Field("", max_length=500)
+    text: str = Field("", max_length=20000)
+    attributes: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict, max_length=50,
+        description="flat key/value facts for rule conditions (contact.attributes)",
+    )
+    urgency: float | None = Field(None, ge=0, le=1,
+                                  description="the gateway's own urgency/sentiment score")
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return normalize_language(value) if value else None
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not key or len(key) > 64 or not key.replace("_", "").isalnum():
+                raise ValueError(f"attribute name {key[:64]!r} must be 1-64 letters, digits, _")
+        return value
+
+
+class ContactAccepted(BaseModel):
+    contact_id: str
+    duplicate: bool
+    state: str
+    queue: str
+
+
+@router.post(
+    "/contacts", status_code=status.HTTP_202_ACCEPTED, response_model=ContactAccepted,
+    dependencies=[Depends(require_gateway)],
+    responses={401: {"description": "gateway token missing"}, 422: {"description": "invalid"}},
+)
+async def post_contact(body: ContactIn, request: Request) -> ContactAccepted:
+    intake: Intake = request.app.state.intake
+    customer = body.customer
+    result = await intake.accept(InboundContact(
+        gateway=body.gateway, external_id=body.message_id, channel=body.channel,
+        customer=CustomerRef(id=customer.id, name=customer.name,
+                             email=str(customer.email).lower() if customer.email else None,
+                             phone=customer.phone),
+        language=body.language, intent=body.intent, subject=body.subject, text=body.text,
+        attributes=dict(body.attributes), urgency=body.urgency,
+    ))
+    return ContactAccepted(contact_id=result.contact_id, duplicate=not result.created,
+                           state=result.state, queue=result.queue)

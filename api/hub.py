@@ -1,0 +1,154 @@
+"""Delivery to agent desktops: one sequenced stream per agent, with a replay buffer.
+
+The hub listens to engine decisions and turns those that concern an agent into events on
+that agent's stream. A desktop that reconnects (same process) sends the stream id and the
+last seq it saw and receives what it missed; if the buffer no longer reaches back that far
+it gets a full state snapshot instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import deque
+from typing import Any
+
+from api.protocol import (
+    AssignedEvent,
+    CompletedEvent,
+    OfferEndedEvent,
+    OfferEvent,
+    PresenceEvent,
+    ServerEvent,
+    TransferredEvent,
+    WrapUpEvent,
+)
+from router.decisions import (
+    Assigned,
+    Completed,
+    Decisions,
+    OfferEnded,
+    Offered,
+    PresenceChanged,
+    Transferred,
+    WrapUpStarted,
+)
+from router.runtime import RouterRuntime
+
+Outbox = asyncio.Queue[dict[str, Any] | None]
+
+
+class AgentStream:
+    def __init__(self, stream_id: str, buffer_size: int) -> None:
+        self.stream_id = stream_id
+        self.seq = 0
+        self.buffer: deque[dict[str, Any]] = deque(maxlen=buffer_size)
+        self.outbox: Outbox | None = None
+
+    def push(self, event: ServerEvent) -> None:
+        self.seq += 1
+        event.seq = self.seq
+        message = event.model_dump(mode="json")
+        self.buffer.append(message)
+        if self.outbox is not None:
+            self.outbox.put_nowait(message)
+
+    def missed_since(self, after_seq: int) -> list[dict[str, Any]] | None:
+        """Events after ``after_seq``; None when some of them are no longer buffered."""
+        if after_seq > self.seq:
+            return None
+        if after_seq == self.seq:
+            return []
+        if not self.buffer or self.buffer[0]["seq"] > after_seq + 1:
+            return None
+        return [message for message in self.buffer if message["seq"] > after_seq]
+
+
+class DesktopHub:
+    def __init__(self, runtime: RouterRuntime, buffer_size: int = 500) -> None:
+        self.runtime = runtime
+        self.boot_id = uuid.uuid4().hex[:12]
+        self.buffer_size = buffer_size
+        self.streams: dict[str, AgentStream] = {}
+        runtime.listen(self.on_decisions)
+
+    def stream(self, agent_id: str) -> AgentStream:
+        stream = self.streams.get(agent_id)
+        if stream is None:
+            stream = self.streams[agent_id] = AgentStream(
+                f"{self.boot_id}:{agent_id}", self.buffer_size
+            )
+        return stream
+
+    def attach(self, agent_id: str, outbox: Outbox) -> tuple[AgentStream, Outbox | None]:
+        """Route the agent's events to this outbox; returns the outbox it replaced, if any."""
+        stream = self.stream(agent_id)
+        previous, stream.outbox = stream.outbox, outbox
+        return stream, previous
+
+    def detach(self, agent_id: str, outbox: Outbox) -> bool:
+        """Stop delivering to this outbox; False if a newer connection had replaced it."""
+        stream = self.streams.get(agent_id)
+        if stream is None or stream.outbox is not outbox:
+            return False
+        stream.outbox = None
+        return True
+
+    def on_decisions(self, now: float, decisions: Decisions) -> None:
+        contexts = self.runtime.contexts
+        for decision in decisions:
+            if isinstance(decision, Offered):
+                context = contexts.get(decision.contact_id, {"contact_id": decision.contact_id})
+                self.stream(decision.agent_id).push(OfferEvent(
+                    offer_id=decision.offer_id, contact=context,
+                    channel=decision.channel.value, expires_at=decision.expires_at,
+                    explanation=decision.explanation,
+                ))
+            elif isinstance(decision, OfferEnded):
+                self.stream(decision.agent_id).push(OfferEndedEvent(
+                    offer_id=decision.offer_id, contact_id=decision.contact_id,
+                    outcome=decision.outcome.value, reason=decision.reason,
+                ))
+            elif isinstance(decision, Assigned):
+                self.stream(decision.agent_id).push(
+                    AssignedEvent(contact_id=decision.contact_id, offer_id=decision.offer_id)
+                )
+            elif isinstance(decision, WrapUpStarted):
+                self.stream(decision.agent_id).push(WrapUpEvent(
+                    contact_id=decision.contact_id, until=decision.until,
+                    ended_by=decision.ended_by,
+                ))
+            elif isinstance(decision, Completed):
+                self.stream(decision.agent_id).push(CompletedEvent(
+                    contact_id=decision.contact_id, outcome=decision.outcome,
+                    resolved=decision.resolved,
+                ))
+            elif isinstance(decision, Transferred):
+                self.stream(decision.from_agent).push(
+                    TransferredEvent(contact_id=decision.contact_id, target=decision.target)
+                )
+            elif isinstance(decision, PresenceChanged):
+                self.stream(decision.agent_id).push(
+                    PresenceEvent(presence=decision.presence.value, reason=decision.reason)
+                )
+
+    def agent_state(self, agent_id: str) -> dict[str, Any]:
+        """Everything the desktop must show now: presence, pending offers, contacts held."""
+        engine = self.runtime.engine
+        agent = engine.agents[agent_id]
+        contexts = self.runtime.contexts
+        offers = [
+            {"offer_id": offer.offer_id, "channel": offer.channel.value,
+             "expires_at": offer.expires_at,
+             "contact": contexts.get(offer.contact_id, {"contact_id": offer.contact_id})}
+            for offer in agent.offers.values()
+        ]
+        held = []
+        for contact_ids in agent.load.values():
+            for contact_id in sorted(contact_ids):
+                contact = engine.contacts.get(contact_id)
+                if contact is not None and contact.agent_id == agent_id:
+                    held.append({"state": contact.state.value,
+                                 "contact": contexts.get(contact_id, {"contact_id": contact_id})})
+        return {"presence": agent.presence.value, "reason": agent.presence_reason,
+                "offers": offers, "contacts": held}

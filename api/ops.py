@@ -1,0 +1,166 @@
+"""Ops and supervisor endpoints: agent admin, queue and agent state, contact explain.
+
+All need the admin bearer token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from router.rules.model import SkillMap
+from router.runtime import RouterRuntime, profile_from_row
+from router.views import agent_view, contact_view, queue_contacts, queue_summary, why_waiting
+from skills.vocabulary import MAX_PROFICIENCY, MIN_PROFICIENCY, Channel, normalize_language, normalize_skill
+
+from api.auth import require_admin
+
+router = APIRouter(prefix="/v1", tags=["ops"], dependencies=[Depends(require_admin)])
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("", max_length=200)
+    skills: SkillMap = Field(default_factory=dict, max_length=100)
+    languages: list[str] = Field(default_factory=list, max_length=20)
+    capacity: dict[Channel, int] = Field(default_factory=dict)
+
+    @field_validator("skills")
+    @classmethod
+    def _skills(cls, value: SkillMap) -> SkillMap:
+        out = {}
+        for name, level in value.items():
+            if not MIN_PROFICIENCY <= level <= MAX_PROFICIENCY:
+                raise ValueError(f"skill {name!r}: level must be {MIN_PROFICIENCY}..{MAX_PROFICIENCY}")
+            out[normalize_skill(name)] = level
+        return out
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        return sorted({normalize_language(code) for code in value})
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity(cls, value: dict[Channel, int]) -> dict[Channel, int]:
+        for channel, n in value.items():
+            if not 0 <= n <= 100:
+                raise ValueError(f"capacity for {channel.value} must be 0..100")
+        return value
+
+
+def runtime_of(request: Request) -> RouterRuntime:
+    runtime: RouterRuntime = request.app.state.runtime
+    return runtime
+
+
+@router.put("/agents/{agent_id}")
+async def put_agent(agent_id: str, body: AgentIn, request: Request) -> dict[str, Any]:
+    """Create or update an agent. A new agent gets a desktop token, shown only this once."""
+    if not agent_id or len(agent_id) > 64 or not agent_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            "agent id must be 1-64 letters, digits, '-', '_' or '.'")
+    runtime = runtime_of(request)
+    values = {"id": agent_id, "name": body.name, "skills": body.skills,
+              "languages": body.languages,
+              "capacity": {channel.value: n for channel, n in body.capacity.items()}}
+    row, created = await runtime.store.save_agent(values, runtime.clock())
+    token = None
+    if created:
+        token = secrets.token_urlsafe(24)
+        await runtime.store.set_agent_token(agent_id, token)
+    runtime.submit(lambda now: runtime.engine.upsert_agent(profile_from_row(row), now))
+    reply: dict[str, Any] = {"created": created, "agent": agent_view(runtime.engine.agents[agent_id], runtime.clock())}
+    if token:
+        reply["token"] = token
+    return reply
+
+
+@router.post("/agents/{agent_id}/token")
+async def rotate_token(agent_id: str, request: Request) -> dict[str, str]:
+    """Issue a new desktop token; the old one stops working for new logins."""
+    runtime = runtime_of(request)
+    token = secrets.token_urlsafe(24)
+    if not await runtime.store.set_agent_token(agent_id, token):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id!r}")
+    return {"agent_id": agent_id, "token": token}
+
+
+@router.get("/agents")
+async def list_agents(request: Request) -> list[dict[str, Any]]:
+    runtime = runtime_of(request)
+    now = runtime.clock()
+    return [agent_view(agent, now) for _, agent in sorted(runtime.engine.agents.items())]
+
+
+@router.get("/agents/{agent_id}")
+async def get_agent(agent_id: str, request: Request) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    agent = runtime.engine.agents.get(agent_id)
+    if agent is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id!r}")
+    return agent_view(agent, runtime.clock())
+
+
+@router.get("/queues")
+async def list_queues(request: Request) -> list[dict[str, Any]]:
+    runtime = runtime_of(request)
+    return queue_summary(runtime.engine, runtime.clock())
+
+
+@router.get("/queues/{queue}/contacts")
+async def waiting_contacts(
+    queue: str, request: Request, limit: int = Query(100, ge=1, le=1000)
+) -> list[dict[str, Any]]:
+    runtime = runtime_of(request)
+    if queue not in runtime.engine.config.queues:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no queue {queue!r}")
+    return queue_contacts(runtime.engine, queue, runtime.clock(), limit)
+
+
+async def stored_contact(runtime: RouterRuntime, contact_id: str) -> Any:
+    row = await runtime.store.contact(contact_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}")
+    return row
+
+
+@router.get("/contacts/{contact_id}")
+async def get_contact(contact_id: str, request: Request) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    row = await stored_contact(runtime, contact_id)
+    live = runtime.engine.contacts.get(contact_id)
+    return {
+        "contact_id": row.id, "gateway": row.gateway, "message_id": row.external_id,
+        "channel": row.channel, "customer_id": row.customer_id, "language": row.language,
+        "intent": row.intent, "subject": row.subject, "queue": row.queue, "rule": row.rule,
+        "state": live.state.value if live else row.state, "arrival": row.arrival,
+        "agent_id": live.agent_id if live else row.agent_id, "transfers": row.transfers,
+        "outcome": row.outcome, "resolved": row.resolved, "ended_at": row.ended_at,
+        "live": contact_view(runtime.engine, live, runtime.clock()) if live else None,
+    }
+
+
+@router.get("/contacts/{contact_id}/explain")
+async def explain_contact(contact_id: str, request: Request) -> dict[str, Any]:
+    """Why this contact went where it went, or why it is still waiting."""
+    runtime = runtime_of(request)
+    row = await stored_contact(runtime, contact_id)
+    await runtime.recorder.flush()
+    events = await runtime.store.events(contact_id)
+    live = runtime.engine.contacts.get(contact_id)
+    now = runtime.clock()
+    waiting = None
+    if live is not None and live.state.value in ("queued", "offered"):
+        waiting = why_waiting(runtime.engine, live, now)
+    return {
+        "contact_id": row.id,
+        "state": live.state.value if live else row.state,
+        "triage": row.triage,
+        "decisions": [{"at": e.at, "kind": e.kind, **e.detail} for e in events],
+        "now": contact_view(runtime.engine, live, now) if live else None,
+        "why_waiting": waiting,
+    }

@@ -1,0 +1,177 @@
+"""The agent-desktop websocket protocol: every message, as pydantic models.
+
+Client -> server messages are JSON objects with a ``type``; any may carry a ``ref`` that
+the server echoes in its ``ack`` or ``error`` reply. Server -> client events carry a
+``seq`` (1, 2, 3... per agent stream) so a desktop that reconnects can ask to resume after
+the last one it saw. docs/desktop-protocol.md describes the flow with examples.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from router.rules.model import SkillMap
+
+
+class ClientMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ref: str | None = Field(None, max_length=64, description="echoed in the ack/error")
+
+
+class Resume(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stream: str = Field(max_length=100)
+    after_seq: int = Field(ge=0)
+
+
+class Login(ClientMessage):
+    type: Literal["login"]
+    token: str = Field(min_length=1, max_length=200)
+    resume: Resume | None = None
+    presence: Literal["available", "away"] = "available"
+
+
+class SetPresence(ClientMessage):
+    type: Literal["presence"]
+    presence: Literal["available", "away", "offline"]
+    reason: str = Field("", max_length=200)
+
+
+class Accept(ClientMessage):
+    type: Literal["accept"]
+    offer_id: str = Field(min_length=1, max_length=100)
+
+
+class Reject(ClientMessage):
+    type: Literal["reject"]
+    offer_id: str = Field(min_length=1, max_length=100)
+    reason: str = Field("", max_length=200)
+
+
+class End(ClientMessage):
+    """The conversation is over (the agent hung up, closed the chat...): start wrap-up."""
+
+    type: Literal["end"]
+    contact_id: str = Field(min_length=1, max_length=64)
+
+
+class WrapUp(ClientMessage):
+    type: Literal["wrap_up"]
+    contact_id: str = Field(min_length=1, max_length=64)
+    outcome: str = Field(min_length=1, max_length=200)
+    resolved: bool
+    notes: str = Field("", max_length=4000)
+
+
+class Transfer(ClientMessage):
+    """Exactly one target: a queue, another agent, or the skills needed."""
+
+    type: Literal["transfer"]
+    contact_id: str = Field(min_length=1, max_length=64)
+    queue: str | None = Field(None, max_length=80)
+    agent: str | None = Field(None, max_length=64)
+    skills: SkillMap | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Transfer:
+        if sum(target is not None for target in (self.queue, self.agent, self.skills)) != 1:
+            raise ValueError("give exactly one of queue, agent or skills")
+        return self
+
+
+class Ping(ClientMessage):
+    type: Literal["ping"]
+
+
+AnyClientMessage = Annotated[
+    Login | SetPresence | Accept | Reject | End | WrapUp | Transfer | Ping,
+    Field(discriminator="type"),
+]
+CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(AnyClientMessage)
+
+
+# ----------------------------------------------------------------- server -> client
+
+
+class ServerEvent(BaseModel):
+    """Sequenced events; ``seq`` is set when the event enters the agent's stream."""
+
+    seq: int = 0
+
+
+class Welcome(BaseModel):
+    type: Literal["welcome"] = "welcome"
+    stream: str
+    seq: int = Field(description="the last seq of this stream so far")
+    resumed: bool = Field(description="true when missed events follow; false: use the state")
+    agent: dict[str, Any]
+    state: dict[str, Any]
+
+
+class OfferEvent(ServerEvent):
+    type: Literal["offer"] = "offer"
+    offer_id: str
+    contact: dict[str, Any]
+    channel: str
+    expires_at: float
+    explanation: dict[str, Any]
+
+
+class OfferEndedEvent(ServerEvent):
+    type: Literal["offer_ended"] = "offer_ended"
+    offer_id: str
+    contact_id: str
+    outcome: str
+    reason: str
+
+
+class AssignedEvent(ServerEvent):
+    type: Literal["assigned"] = "assigned"
+    contact_id: str
+    offer_id: str
+
+
+class WrapUpEvent(ServerEvent):
+    type: Literal["wrap_up"] = "wrap_up"
+    contact_id: str
+    until: float
+    ended_by: str
+
+
+class CompletedEvent(ServerEvent):
+    type: Literal["completed"] = "completed"
+    contact_id: str
+    outcome: str
+    resolved: bool | None
+
+
+class TransferredEvent(ServerEvent):
+    type: Literal["transferred"] = "transferred"
+    contact_id: str
+    target: dict[str, str]
+
+
+class PresenceEvent(ServerEvent):
+    type: Literal["presence"] = "presence"
+    presence: str
+    reason: str
+
+
+class Ack(BaseModel):
+    type: Literal["ack"] = "ack"
+    ref: str | None
+    of: str
+
+
+class Error(BaseModel):
+    type: Literal["error"] = "error"
+    ref: str | None = None
+    code: str
+    message: str
+
+
+class Pong(BaseModel):
+    type: Literal["pong"] = "pong"
+    ref: str | None = None

@@ -1,0 +1,149 @@
+"""The live adapter around the pure engine: real clock, timers, persistence, listeners.
+
+One writer: every engine call happens synchronously on the event loop through ``submit``,
+so calls never interleave. A timer task sleeps until the engine's next deadline (or until
+a call may have set an earlier one) and fires it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from router.decisions import Abandoned, Completed, Decisions
+from router.engine import Engine
+from router.models import NewContact, RoutePolicy
+from router.recorder import Recorder
+from router.states import ContactState
+from router.store.repository import Store
+from router.store.schema import AgentRow, ContactRow
+from skills.vocabulary import AgentProfile, Channel
+
+log = logging.getLogger("centralino.runtime")
+
+Listener = Callable[[float, Decisions], None]
+Clock = Callable[[], float]
+
+
+def profile_from_row(row: AgentRow) -> AgentProfile:
+    return AgentProfile(
+        agent_id=row.id,
+        name=row.name,
+        skills={str(k): int(v) for k, v in (row.skills or {}).items()},
+        languages=frozenset(str(code) for code in (row.languages or [])),
+        capacity={Channel(k): int(v) for k, v in (row.capacity or {}).items()},
+    )
+
+
+def new_contact_from_row(row: ContactRow) -> NewContact:
+    return NewContact(
+        contact_id=row.id,
+        channel=Channel(row.channel),
+        arrival=row.arrival,
+        policy=RoutePolicy.from_dict(row.policy),
+        customer_id=row.customer_id,
+        language=row.language,
+        urgency=row.urgency,
+        history_boost=row.history_boost,
+        preferred_agent=row.preferred_agent,
+        transfers=row.transfers,
+        excluded_agents=tuple(row.excluded_agents or ()),
+    )
+
+
+class RouterRuntime:
+    def __init__(self, engine: Engine, store: Store, *, clock: Clock = time.time) -> None:
+        self.engine = engine
+        self.store = store
+        self.recorder = Recorder(store)
+        self.clock = clock
+        self.contexts: dict[str, dict[str, Any]] = {}  # live contact id -> offer context
+        self._listeners: list[Listener] = []
+        self._wake = asyncio.Event()
+        self._timer_task: asyncio.Task[None] | None = None
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def start(self) -> None:
+        """Load the roster and every unfinished contact, then start timers and recording."""
+        now = self.clock()
+        for row in await self.store.agents():
+            self.engine.upsert_agent(profile_from_row(row), now)
+        restored = 0
+        for contact in await self.store.unfinished_contacts():
+            self.contexts[contact.id] = offer_context(contact)
+            decisions = self.engine.restore_contact(
+                new_contact_from_row(contact), ContactState(contact.state), contact.agent_id, now
+            )
+            self._publish(now, decisions)
+            restored += 1
+        if restored:
+            log.info("restored %d unfinished contacts", restored)
+        self.recorder.start()
+        self._timer_task = asyncio.create_task(self._timers(), name="centralino-timers")
+
+    async def stop(self) -> None:
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+            await asyncio.gather(self._timer_task, return_exceptions=True)
+            self._timer_task = None
+        await self.recorder.stop()
+
+    def submit(self, call: Callable[[float], Decisions]) -> Decisions:
+        """Run one engine call at the current time and publish what it decided."""
+        now = self.clock()
+        decisions = call(now)
+        self._publish(now, decisions)
+        return decisions
+
+    def _publish(self, now: float, decisions: Decisions) -> None:
+        if not decisions:
+            self._wake.set()
+            return
+        self.recorder.record(now, decisions)
+        for listener in self._listeners:
+            try:
+                listener(now, decisions)
+            except Exception:  # a broken listener must not stop routing
+                log.exception("decision listener failed")
+        for decision in decisions:
+            if isinstance(decision, Completed | Abandoned):
+                self.contexts.pop(decision.contact_id, None)
+        self._wake.set()
+
+    async def _timers(self) -> None:
+        while True:
+            deadline = self.engine.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            self._wake.clear()
+            if timeout is None or timeout > 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    continue
+                except TimeoutError:
+                    pass
+            self.submit(self.engine.advance)
+
+
+def offer_context(row: ContactRow) -> dict[str, Any]:
+    """What an agent sees with an offer, so the customer need not repeat themselves."""
+    return {
+        "contact_id": row.id,
+        "channel": row.channel,
+        "arrival": row.arrival,
+        "queue": row.queue,
+        "rule": row.rule,
+        "language": row.language,
+        "intent": row.intent,
+        "subject": row.subject,
+        "text": row.text[:2000],
+        "urgency": row.urgency,
+        "transfers": row.transfers,
+        "attributes": row.attributes,
+        "customer": row.customer,
+        "history": (row.triage or {}).get("history", []),
+    }

@@ -1,0 +1,270 @@
+"""The store: every read and write of durable records goes through here.
+
+Database errors are converted at this boundary into ``StoreError`` so callers never see a
+driver exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from router.states import FINISHED_STATES
+from router.store.schema import AgentRow, Base, ContactRow, OfferRow, RoutingEventRow
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
+
+
+class StoreError(Exception):
+    """The database refused or failed; the message is safe to show."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerHistory:
+    """What routing and the agent desktop need to know about earlier contacts."""
+
+    previous_contacts: int = 0
+    unresolved: bool = False
+    last_agent: str | None = None
+    last_unresolved_agent: str | None = None
+    last_queue: str | None = None
+    recent: list[dict[str, Any]] = field(default_factory=list)
+    handled: list[tuple[float, str, bool | None]] = field(default_factory=list)
+    """(arrival, agent, resolved) of contacts an agent handled, newest first."""
+
+    def facts(self) -> dict[str, Any]:
+        """The ``customer`` variable of rule conditions."""
+        return {
+            "known": self.previous_contacts > 0,
+            "previous_contacts": self.previous_contacts,
+            "unresolved": self.unresolved,
+            "last_agent": self.last_agent or "",
+            "last_queue": self.last_queue or "",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ContactUpdate:
+    contact_id: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferInsert:
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferUpdate:
+    offer_id: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventInsert:
+    contact_id: str
+    at: float
+    kind: str
+    detail: dict[str, Any]
+
+
+Change = ContactUpdate | OfferInsert | OfferUpdate | EventInsert
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str = DEFAULT_DATABASE_URL) -> Store:
+        try:
+            engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+            if engine.dialect.name == "sqlite":
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            async with engine.begin() as connection:
+                await connection.run_sync(Base.metadata.create_all)
+        except (SQLAlchemyError, OSError, ValueError) as exc:
+            raise StoreError(f"cannot open database: {exc}") from exc
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # ------------------------------------------------------------- contacts
+
+    async def add_contact(self, values: dict[str, Any]) -> tuple[ContactRow, bool]:
+        """Insert a contact, idempotent on (gateway, external_id): (row, created)."""
+        try:
+            async with self._sessions.begin() as session:
+                row = ContactRow(**values)
+                session.add(row)
+            return row, True
+        except IntegrityError:
+            existing = await self.contact_by_message(values["gateway"], values["external_id"])
+            if existing is None:
+                raise StoreError("contact id collision; retry the request") from None
+            return existing, False
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not store the contact: {type(exc).__name__}") from exc
+
+    async def contact_by_message(self, gateway: str, external_id: str) -> ContactRow | None:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(ContactRow).where(
+                    ContactRow.gateway == gateway, ContactRow.external_id == external_id
+                )
+            )
+            return result.scalar_one_or_none()
+
+    async def contact(self, contact_id: str) -> ContactRow | None:
+        async with self._sessions() as session:
+            return await session.get(ContactRow, contact_id)
+
+    async def unfinished_contacts(self) -> Sequence[ContactRow]:
+        finished = [state.value for state in FINISHED_STATES]
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(ContactRow)
+                .where(ContactRow.state.not_in(finished))
+                .order_by(ContactRow.arrival)
+            )
+            return result.scalars().all()
+
+    async def customer_history(
+        self, customer_id: str, since: float, limit: int = 5
+    ) -> CustomerHistory:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(ContactRow)
+                .where(ContactRow.customer_id == customer_id, ContactRow.arrival >= since)
+                .order_by(ContactRow.arrival.desc())
+                .limit(50)
+            )
+            rows = result.scalars().all()
+        handled = [row for row in rows if row.agent_id is not None]
+        unresolved = [row for row in handled if row.resolved is False]
+        last = handled[0] if handled else None
+        return CustomerHistory(
+            previous_contacts=len(rows),
+            unresolved=bool(handled) and handled[0].resolved is False,
+            last_agent=last.agent_id if last else None,
+            last_unresolved_agent=unresolved[0].agent_id if unresolved else None,
+            last_queue=last.queue if last else None,
+            recent=[
+                {
+                    "contact_id": row.id, "channel": row.channel, "queue": row.queue,
+                    "arrival": row.arrival, "state": row.state, "agent_id": row.agent_id,
+                    "outcome": row.outcome, "resolved": row.resolved,
+                    "subject": row.subject[:120],
+                }
+                for row in rows[:limit]
+            ],
+            handled=[(row.arrival, row.agent_id or "", row.resolved) for row in handled],
+        )
+
+    async def events(self, contact_id: str) -> Sequence[RoutingEventRow]:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(RoutingEventRow)
+                .where(RoutingEventRow.contact_id == contact_id)
+                .order_by(RoutingEventRow.id)
+            )
+            return result.scalars().all()
+
+    async def offers(self, contact_id: str) -> Sequence[OfferRow]:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(OfferRow).where(OfferRow.contact_id == contact_id).order_by(OfferRow.made_at)
+            )
+            return result.scalars().all()
+
+    # ---------------------------------------------------------------- agents
+
+    async def save_agent(self, values: dict[str, Any], now: float) -> tuple[AgentRow, bool]:
+        """Create or update an agent's profile (not its token): (row, created)."""
+        try:
+            async with self._sessions.begin() as session:
+                row = await session.get(AgentRow, values["id"])
+                created = row is None
+                if row is None:
+                    row = AgentRow(created_at=now, updated_at=now, **values)
+                    session.add(row)
+                else:
+                    for key, value in values.items():
+                        setattr(row, key, value)
+                    row.updated_at = now
+            return row, created
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not save the agent: {type(exc).__name__}") from exc
+
+    async def set_agent_token(self, agent_id: str, token: str) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(AgentRow).where(AgentRow.id == agent_id).values(token_hash=token_hash(token))
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    async def agent(self, agent_id: str) -> AgentRow | None:
+        async with self._sessions() as session:
+            return await session.get(AgentRow, agent_id)
+
+    async def agent_by_token(self, token: str) -> AgentRow | None:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(AgentRow).where(AgentRow.token_hash == token_hash(token))
+            )
+            return result.scalar_one_or_none()
+
+    async def agents(self) -> Sequence[AgentRow]:
+        async with self._sessions() as session:
+            result = await session.execute(select(AgentRow).order_by(AgentRow.id))
+            return result.scalars().all()
+
+    # ----------------------------------------------------------- write-behind
+
+    async def apply(self, changes: Sequence[Change]) -> None:
+        """Apply a batch of routing changes in one transaction, in order."""
+        try:
+            async with self._sessions.begin() as session:
+                for change in changes:
+                    if isinstance(change, ContactUpdate):
+                        await session.execute(
+                            update(ContactRow)
+                            .where(ContactRow.id == change.contact_id)
+                            .values(**change.values)
+                        )
+                    elif isinstance(change, OfferInsert):
+                        await session.execute(insert(OfferRow).values(**change.values))
+                    elif isinstance(change, OfferUpdate):
+                        await session.execute(
+                            update(OfferRow)
+                            .where(OfferRow.id == change.offer_id)
+                            .values(**change.values)
+                        )
+                    else:
+                        session.add(RoutingEventRow(
+                            contact_id=change.contact_id, at=change.at, kind=change.kind,
+                            detail=change.detail,
+                        ))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not record routing changes: {type(exc).__name__}") from exc

@@ -1,0 +1,175 @@
+"""Real servers and clients for API tests: uvicorn on loopback, websockets, httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+import websockets
+
+from api.app import create_app
+from api.settings import Settings
+from router.rules.loader import parse_rules
+from tests.engine_helpers import CONFIG
+
+ADMIN = "test-admin-token"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ThreadServer:
+    """uvicorn serving the real app in a background thread."""
+
+    def __init__(self, database: Path, config: str = CONFIG, **settings: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/v1/desktop"
+        app_settings = Settings(database_url=f"sqlite+aiosqlite:///{database}",
+                                admin_token=ADMIN, **settings)
+        self.app = create_app(app_settings, parse_rules(config, "test-config.yaml"))
+        self.server = uvicorn.Server(uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning",
+            ws_max_size=64 * 1024, lifespan="on",
+        ))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+class ProcessServer:
+    """``centralino serve`` as a real process, for crash (kill -9) tests."""
+
+    def __init__(self, database: Path, config_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/v1/desktop"
+        self.args = [sys.executable, "-m", "api.cli", "serve", "--config", str(config_path),
+                     "--port", str(self.port), "--database-url",
+                     f"sqlite+aiosqlite:///{database}", "--log-level", "warning"]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ProcessServer:
+        env = {**os.environ, "CENTRALINO_ADMIN_TOKEN": ADMIN}
+        self.proc = subprocess.Popen(self.args, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.proc.stderr.read().decode() if self.proc.stderr else "")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server process did not become healthy")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN}"}
+
+
+async def create_agent(client: httpx.AsyncClient, agent_id: str, **body: Any) -> str:
+    reply = await client.put(f"/v1/agents/{agent_id}", json=body, headers=admin_headers())
+    assert reply.status_code == 200, reply.text
+    token: str = reply.json()["token"]
+    return token
+
+
+def contact_body(message_id: str, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"gateway": "test-gw", "message_id": message_id, "channel": "chat",
+                            "language": "it", "intent": "billing",
+                            "customer": {"email": "Mario.Rossi@Example.it"},
+                            "text": "Buongiorno, ho una domanda sulla bolletta"}
+    body.update(fields)
+    return body
+
+
+class Desktop:
+    """A real websocket agent desktop."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.token = token
+        self.ws: Any = None
+        self.welcome: dict[str, Any] = {}
+        self.events: list[dict[str, Any]] = []
+        self.last_seq = 0
+        self._refs = 0
+
+    async def connect(self, resume: dict[str, Any] | None = None, **login: Any) -> dict[str, Any]:
+        self.ws = await websockets.connect(self.url)
+        message: dict[str, Any] = {"type": "login", "token": self.token, **login}
+        if resume:
+            message["resume"] = resume
+        await self.ws.send(json.dumps(message))
+        self.welcome = await self.recv()
+        if self.welcome.get("type") == "welcome":
+            self.last_seq = max(self.last_seq, self.welcome["seq"]) if resume else self.welcome["seq"]
+        return self.welcome
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        return message
+
+    async def next_event(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next sequenced event of this type (earlier events are kept in .events)."""
+        for i, event in enumerate(self.events):
+            if event["type"] == kind:
+                return self.events.pop(i)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            message = await self.recv(max(remaining, 0.01))
+            if "seq" in message and message.get("type") not in ("ack", "error", "pong"):
+                self.last_seq = message["seq"]
+            if message["type"] == kind:
+                return message
+            self.events.append(message)
+
+    async def request(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Send a message and wait for its ack or error."""
+        self._refs += 1
+        ref = f"r{self._refs}"
+        await self.ws.send(json.dumps({"type": kind, "ref": ref, **fields}))
+        while True:
+            message = await self.recv()
+            if message.get("ref") == ref and message["type"] in ("ack", "error", "pong"):
+                return message
+            if "seq" in message:
+                self.last_seq = message["seq"]
+            self.events.append(message)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()

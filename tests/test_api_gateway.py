@@ -1,0 +1,102 @@
+"""POST /v1/contacts against a running server and a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import httpx
+
+from tests.live import ThreadServer, admin_headers, contact_body
+
+
+async def test_accepted_contact_is_stored_before_202(server: ThreadServer,
+                                                     client: httpx.AsyncClient,
+                                                     tmp_path: Path) -> None:
+    reply = await client.post("/v1/contacts", json=contact_body("m-1"))
+    assert reply.status_code == 202, reply.text
+    body = reply.json()
+    assert body["duplicate"] is False and body["queue"] == "billing"
+    with sqlite3.connect(tmp_path / "centralino.db") as db:
+        row = db.execute("select channel, customer_id, queue, rule, arrival from contacts "
+                         "where id = ?", (body["contact_id"],)).fetchone()
+    assert row[:4] == ("chat", "email:mario.rossi@example.it", "billing", "billing")
+    assert row[4] > 0
+
+
+async def test_retry_with_same_message_id_is_idempotent(client: httpx.AsyncClient,
+                                                        tmp_path: Path) -> None:
+    first = await client.post("/v1/contacts", json=contact_body("m-dup"))
+    again = await client.post("/v1/contacts", json=contact_body("m-dup"))
+    assert again.status_code == 202
+    assert again.json()["contact_id"] == first.json()["contact_id"]
+    assert again.json()["duplicate"] is True
+    # the same id from another gateway is another contact
+    other = await client.post("/v1/contacts", json=contact_body("m-dup", gateway="other-gw"))
+    assert other.json()["contact_id"] != first.json()["contact_id"]
+    with sqlite3.connect(tmp_path / "centralino.db") as db:
+        assert db.execute("select count(*) from contacts").fetchone()[0] == 2
+
+
+async def test_concurrent_retries_create_one_contact(client: httpx.AsyncClient,
+                                                     tmp_path: Path) -> None:
+    replies = await asyncio.gather(*(
+        client.post("/v1/contacts", json=contact_body("m-race")) for _ in range(8)
+    ))
+    assert {r.status_code for r in replies} == {202}
+    assert len({r.json()["contact_id"] for r in replies}) == 1
+    assert sum(not r.json()["duplicate"] for r in replies) == 1
+    queues = await client.get("/v1/queues", headers=admin_headers())
+    billing = next(q for q in queues.json() if q["queue"] == "billing")
+    assert billing["waiting_total"] == 1
+
+
+async def test_bad_input_is_422_with_a_clear_message_and_nothing_stored(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    cases = [
+        (contact_body("b1", channel="fax"), "channel"),
+        (contact_body("b2", customer={"email": "not-an-email"}), "email"),
+        (contact_body("b3", urgency=3), "urgency"),
+        (contact_body("b4", attributes={"bad key!": 1}), "attribute name"),
+        ({"gateway": "gw", "channel": "chat"}, "message_id"),
+        (contact_body("b5", unexpected="x"), "unexpected"),
+    ]
+    for body, needle in cases:
+        reply = await client.post("/v1/contacts", json=body)
+        assert reply.status_code == 422, (needle, reply.text)
+        assert needle in reply.text
+    reply = await client.post("/v1/contacts", content=b"{not json",
+                              headers={"content-type": "application/json"})
+    assert reply.status_code == 422
+    with sqlite3.connect(tmp_path / "centralino.db") as db:
+        assert db.execute("select count(*) from contacts").fetchone()[0] == 0
+
+
+async def test_oversized_body_is_413(client: httpx.AsyncClient) -> None:
+    reply = await client.post("/v1/contacts", json=contact_body("big", text="x" * 300_000))
+    assert reply.status_code == 413
+
+
+async def test_gateway_token_is_required_when_configured(tmp_path: Path) -> None:
+    guarded = ThreadServer(tmp_path / "g.db", gateway_token="gw-secret").start()
+    try:
+        async with httpx.AsyncClient(base_url=guarded.url) as http:
+            assert (await http.post("/v1/contacts", json=contact_body("t1"))).status_code == 401
+            wrong = {"Authorization": "Bearer nope"}
+            assert (await http.post("/v1/contacts", json=contact_body("t1"),
+                                    headers=wrong)).status_code == 403
+            right = {"Authorization": "Bearer gw-secret"}
+            assert (await http.post("/v1/contacts", json=contact_body("t1"),
+                                    headers=right)).status_code == 202
+    finally:
+        guarded.stop()
+
+
+async def test_rules_pick_queue_from_text(client: httpx.AsyncClient) -> None:
+    reply = await client.post("/v1/contacts", json=contact_body(
+        "card", intent="lost_card", text="Mi hanno rubato la carta"))
+    assert reply.json()["queue"] == "cards"
+    unknown = await client.post("/v1/contacts", json=contact_body("gen", intent="weather"))
+    assert unknown.json()["queue"] == "general"
