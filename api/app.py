@@ -89,17 +89,25 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         app.state.rules = ruleset
         app.state.intake = Intake(runtime, Planner(ruleset))
         await runtime.start()
-        log.info("centralino ready: %d queues, %d rules, %d agents, %d live contacts",
-                 len(ruleset.config.queues), len(ruleset.rules), len(engine.agents),
-                 len(engine.contacts))
+        log.info(
+            "centralino ready: %d queues, %d rules, %d agents, %d live contacts",
+            len(ruleset.config.queues),
+            len(ruleset.rules),
+            len(engine.agents),
+            len(engine.contacts),
+        )
         try:
             yield
         finally:
             await runtime.stop()
             await store.close()
 
-    app = FastAPI(title="centralino", version="0.1.0", lifespan=lifespan,
-                  description="Omnichannel contact-center router")
+    app = FastAPI(
+        title="centralino",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Omnichannel contact-center router",
+    )
     app.state.settings = settings
     app.include_router(gateway.router)
     app.include_router(ops.router)
@@ -113,12 +121,15 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     @app.exception_handler(StoreError)
     async def store_error(_request: Request, exc: StoreError) -> JSONResponse:
         log.error("store error: %s", exc)
-        return JSONResponse({"detail": f"storage unavailable, retry later: {exc}"}, 503,
-                            headers={"Retry-After": "1"})
+        return JSONResponse(
+            {"detail": f"storage unavailable, retry later: {exc}"},
+            503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(EngineError)
     async def engine_error(_request: Request, exc: EngineError) -> JSONResponse:
         return JSONResponse({"detail": exc.message, "code": exc.code}, 409)
 
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

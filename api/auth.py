@@ -17,7 +17,8 @@ def check_token(request: Request, expected: str, what: str) -> None:
     token = bearer(request)
     if token is None:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, f"{what} token required (Authorization: Bearer ...)",
+            status.HTTP_401_UNAUTHORIZED,
+            f"{what} token required (Authorization: Bearer ...)",
             headers={"WWW-Authenticate": "Bearer"},
         )
     if not hmac.compare_digest(token.encode(), expected.encode()):

@@ -9,12 +9,15 @@ import typer
 
 from router.rules.loader import ConfigError, load_rules
 
-app = typer.Typer(help="centralino: omnichannel contact-center router", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="centralino: omnichannel contact-center router", no_args_is_help=True, add_completion=False
+)
 
 
 @app.command()
-def check(config: Path = typer.Argument(Path("config.yaml"), help="rules file to validate")) -> None:
+def check(
+    config: Path = typer.Argument(Path("config.yaml"), help="rules file to validate"),
+) -> None:
     """Validate a config file offline: YAML, fields, CEL conditions. Exit 1 on any error."""
     try:
         rules = load_rules(config)
@@ -24,17 +27,22 @@ def check(config: Path = typer.Argument(Path("config.yaml"), help="rules file to
         typer.echo(f"{config}: {len(exc.problems)} problem(s); nothing loaded", err=True)
         raise typer.Exit(1) from None
     cfg = rules.config
-    typer.echo(f"{config}: OK — {len(cfg.queues)} queues, {len(rules.rules)} rules, "
-               f"default queue {cfg.default_queue!r}")
+    typer.echo(
+        f"{config}: OK — {len(cfg.queues)} queues, {len(rules.rules)} rules, "
+        f"default queue {cfg.default_queue!r}"
+    )
 
 
 @app.command()
 def serve(
-    config: Path = typer.Option(Path("config.yaml"), "--config", "-c", envvar="CENTRALINO_CONFIG_PATH"),
+    config: Path = typer.Option(
+        Path("config.yaml"), "--config", "-c", envvar="CENTRALINO_CONFIG_PATH"
+    ),
     host: str = typer.Option("127.0.0.1", envvar="CENTRALINO_HOST"),
     port: int = typer.Option(8080, envvar="CENTRALINO_PORT"),
     database_url: str = typer.Option(
-        "sqlite+aiosqlite:///centralino.db", envvar="CENTRALINO_DATABASE_URL",
+        "sqlite+aiosqlite:///centralino.db",
+        envvar="CENTRALINO_DATABASE_URL",
         help="SQLAlchemy async URL, e.g. postgresql+asyncpg://user@host/db",
     ),
     log_level: str = typer.Option("info"),
@@ -45,7 +53,9 @@ def serve(
     from api.app import create_app
     from api.settings import Settings
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         rules = load_rules(config)
     except ConfigError as exc:
@@ -54,9 +64,16 @@ def serve(
         raise typer.Exit(1) from None
     settings = Settings(config_path=str(config), database_url=database_url).with_admin_token()
     if not Settings().admin_token:
-        typer.echo(f"admin token (set CENTRALINO_ADMIN_TOKEN to choose one): {settings.admin_token}")
-    uvicorn.run(create_app(settings, rules), host=host, port=port, log_level=log_level,
-                ws_max_size=64 * 1024)
+        typer.echo(
+            f"admin token (set CENTRALINO_ADMIN_TOKEN to choose one): {settings.admin_token}"
+        )
+    uvicorn.run(
+        create_app(settings, rules),
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws_max_size=64 * 1024,
+    )
 
 
 def main() -> None:

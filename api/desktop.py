@@ -58,18 +58,29 @@ def describe(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+class BadMessage(ValueError):
+    def __init__(self, reason: str, ref: str | None = None) -> None:
+        super().__init__(reason)
+        self.ref = ref
+
+    def reply(self) -> dict[str, Any]:
+        return Error(ref=self.ref, code="bad_message", message=str(self)).model_dump()
+
+
 def parse(raw: str) -> Any:
-    """A validated client message; raises ValueError with a readable reason."""
+    """A validated client message; raises BadMessage with a readable reason."""
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc.msg}") from exc
+        raise BadMessage(f"not JSON: {exc.msg}") from exc
     if not isinstance(data, dict):
-        raise ValueError("a message must be a JSON object with a 'type'")
+        raise BadMessage("a message must be a JSON object with a 'type'")
+    ref = data.get("ref")
+    ref = ref if isinstance(ref, str) and len(ref) <= 64 else None
     try:
         return CLIENT_MESSAGE.validate_python(data)
     except ValidationError as exc:
-        raise ValueError(describe(exc)) from exc
+        raise BadMessage(describe(exc), ref) from exc
 
 
 class DesktopSession:
@@ -92,19 +103,27 @@ class DesktopSession:
             return False
         try:
             message = parse(raw)
-        except ValueError as exc:
-            await self.send(Error(code="bad_message", message=str(exc)).model_dump())
+        except BadMessage as exc:
+            await self.send(exc.reply())
             await self.close(CLOSE_UNAUTHORIZED, "login required")
             return False
         if not isinstance(message, Login):
-            await self.send(Error(ref=message.ref, code="login_required",
-                                  message="the first message must be a login").model_dump())
+            await self.send(
+                Error(
+                    ref=message.ref,
+                    code="login_required",
+                    message="the first message must be a login",
+                ).model_dump()
+            )
             await self.close(CLOSE_UNAUTHORIZED, "login required")
             return False
         row = await self.runtime.store.agent_by_token(message.token)
         if row is None or row.id not in self.runtime.engine.agents:
-            await self.send(Error(ref=message.ref, code="unauthorized",
-                                  message="unknown or revoked token").model_dump())
+            await self.send(
+                Error(
+                    ref=message.ref, code="unauthorized", message="unknown or revoked token"
+                ).model_dump()
+            )
             await self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return False
         self.agent_id = row.id
@@ -121,7 +140,9 @@ class DesktopSession:
         if message.resume is not None and message.resume.stream == stream.stream_id:
             missed = stream.missed_since(message.resume.after_seq)
         welcome = Welcome(
-            stream=stream.stream_id, seq=stream.seq, resumed=missed is not None,
+            stream=stream.stream_id,
+            seq=stream.seq,
+            resumed=missed is not None,
             agent=agent_view(agent, self.runtime.clock()),
             state=self.hub.agent_state(self.agent_id),
         )
@@ -148,8 +169,8 @@ class DesktopSession:
             raw = await self.websocket.receive_text()
             try:
                 message = parse(raw)
-            except ValueError as exc:
-                await self.send(Error(code="bad_message", message=str(exc)).model_dump())
+            except BadMessage as exc:
+                await self.send(exc.reply())
                 continue
             try:
                 reply = self.handle(message)
@@ -163,8 +184,11 @@ class DesktopSession:
         if isinstance(message, Ping):
             return Pong(ref=message.ref).model_dump()
         if isinstance(message, Login):
-            return Error(ref=message.ref, code="already_logged_in",
-                         message="this connection is already logged in").model_dump()
+            return Error(
+                ref=message.ref,
+                code="already_logged_in",
+                message="this connection is already logged in",
+            ).model_dump()
         call: Any
         if isinstance(message, SetPresence):
             presence = Presence(message.presence)
@@ -177,13 +201,23 @@ class DesktopSession:
             call = lambda now: engine.end_contact(message.contact_id, now, "agent", agent_id)  # noqa: E731
         elif isinstance(message, WrapUp):
             call = lambda now: engine.wrap_up(  # noqa: E731
-                agent_id, message.contact_id, now, outcome=message.outcome,
-                resolved=message.resolved, notes=message.notes)
+                agent_id,
+                message.contact_id,
+                now,
+                outcome=message.outcome,
+                resolved=message.resolved,
+                notes=message.notes,
+            )
         else:
             assert isinstance(message, Transfer)
             call = lambda now: engine.transfer(  # noqa: E731
-                agent_id, message.contact_id, now, queue=message.queue,
-                skills=message.skills, to_agent=message.agent)
+                agent_id,
+                message.contact_id,
+                now,
+                queue=message.queue,
+                skills=message.skills,
+                to_agent=message.agent,
+            )
         decisions: Decisions = self.runtime.submit(call)
         return Ack(ref=message.ref, of=message.type).model_dump() | {"decisions": len(decisions)}
 

@@ -28,10 +28,17 @@ class CustomerIn(BaseModel):
 
 class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    gateway: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
-                         description="who sends it; scopes message_id")
-    message_id: str = Field(min_length=1, max_length=200,
-                            description="the gateway's id for this contact: the idempotency key")
+    gateway: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="who sends it; scopes message_id",
+    )
+    message_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="the gateway's id for this contact: the idempotency key",
+    )
     channel: Channel
     customer: CustomerIn = CustomerIn()
     language: str | None = Field(None, min_length=2, max_length=8, pattern=r"^[A-Za-z-]+$")
@@ -39,11 +46,13 @@ class ContactIn(BaseModel):
     subject: str = Field("", max_length=500)
     text: str = Field("", max_length=20000)
     attributes: dict[str, str | int | float | bool | None] = Field(
-        default_factory=dict, max_length=50,
+        default_factory=dict,
+        max_length=50,
         description="flat key/value facts for rule conditions (contact.attributes)",
     )
-    urgency: float | None = Field(None, ge=0, le=1,
-                                  description="the gateway's own urgency/sentiment score")
+    urgency: float | None = Field(
+        None, ge=0, le=1, description="the gateway's own urgency/sentiment score"
+    )
 
     @field_validator("language")
     @classmethod
@@ -67,20 +76,37 @@ class ContactAccepted(BaseModel):
 
 
 @router.post(
-    "/contacts", status_code=status.HTTP_202_ACCEPTED, response_model=ContactAccepted,
+    "/contacts",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ContactAccepted,
     dependencies=[Depends(require_gateway)],
     responses={401: {"description": "gateway token missing"}, 422: {"description": "invalid"}},
 )
 async def post_contact(body: ContactIn, request: Request) -> ContactAccepted:
     intake: Intake = request.app.state.intake
     customer = body.customer
-    result = await intake.accept(InboundContact(
-        gateway=body.gateway, external_id=body.message_id, channel=body.channel,
-        customer=CustomerRef(id=customer.id, name=customer.name,
-                             email=str(customer.email).lower() if customer.email else None,
-                             phone=customer.phone),
-        language=body.language, intent=body.intent, subject=body.subject, text=body.text,
-        attributes=dict(body.attributes), urgency=body.urgency,
-    ))
-    return ContactAccepted(contact_id=result.contact_id, duplicate=not result.created,
-                           state=result.state, queue=result.queue)
+    result = await intake.accept(
+        InboundContact(
+            gateway=body.gateway,
+            external_id=body.message_id,
+            channel=body.channel,
+            customer=CustomerRef(
+                id=customer.id,
+                name=customer.name,
+                email=str(customer.email).lower() if customer.email else None,
+                phone=customer.phone,
+            ),
+            language=body.language,
+            intent=body.intent,
+            subject=body.subject,
+            text=body.text,
+            attributes=dict(body.attributes),
+            urgency=body.urgency,
+        )
+    )
+    return ContactAccepted(
+        contact_id=result.contact_id,
+        duplicate=not result.created,
+        state=result.state,
+        queue=result.queue,
+    )

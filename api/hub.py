@@ -27,8 +27,8 @@ from router.decisions import (
     Assigned,
     Completed,
     Decisions,
-    OfferEnded,
     Offered,
+    OfferEnded,
     PresenceChanged,
     Transferred,
     WrapUpStarted,
@@ -99,30 +99,44 @@ class DesktopHub:
         for decision in decisions:
             if isinstance(decision, Offered):
                 context = contexts.get(decision.contact_id, {"contact_id": decision.contact_id})
-                self.stream(decision.agent_id).push(OfferEvent(
-                    offer_id=decision.offer_id, contact=context,
-                    channel=decision.channel.value, expires_at=decision.expires_at,
-                    explanation=decision.explanation,
-                ))
+                self.stream(decision.agent_id).push(
+                    OfferEvent(
+                        offer_id=decision.offer_id,
+                        contact=context,
+                        channel=decision.channel.value,
+                        expires_at=decision.expires_at,
+                        explanation=decision.explanation,
+                    )
+                )
             elif isinstance(decision, OfferEnded):
-                self.stream(decision.agent_id).push(OfferEndedEvent(
-                    offer_id=decision.offer_id, contact_id=decision.contact_id,
-                    outcome=decision.outcome.value, reason=decision.reason,
-                ))
+                self.stream(decision.agent_id).push(
+                    OfferEndedEvent(
+                        offer_id=decision.offer_id,
+                        contact_id=decision.contact_id,
+                        outcome=decision.outcome.value,
+                        reason=decision.reason,
+                    )
+                )
             elif isinstance(decision, Assigned):
                 self.stream(decision.agent_id).push(
                     AssignedEvent(contact_id=decision.contact_id, offer_id=decision.offer_id)
                 )
             elif isinstance(decision, WrapUpStarted):
-                self.stream(decision.agent_id).push(WrapUpEvent(
-                    contact_id=decision.contact_id, until=decision.until,
-                    ended_by=decision.ended_by,
-                ))
+                self.stream(decision.agent_id).push(
+                    WrapUpEvent(
+                        contact_id=decision.contact_id,
+                        until=decision.until,
+                        ended_by=decision.ended_by,
+                    )
+                )
             elif isinstance(decision, Completed):
-                self.stream(decision.agent_id).push(CompletedEvent(
-                    contact_id=decision.contact_id, outcome=decision.outcome,
-                    resolved=decision.resolved,
-                ))
+                self.stream(decision.agent_id).push(
+                    CompletedEvent(
+                        contact_id=decision.contact_id,
+                        outcome=decision.outcome,
+                        resolved=decision.resolved,
+                    )
+                )
             elif isinstance(decision, Transferred):
                 self.stream(decision.from_agent).push(
                     TransferredEvent(contact_id=decision.contact_id, target=decision.target)
@@ -138,9 +152,12 @@ class DesktopHub:
         agent = engine.agents[agent_id]
         contexts = self.runtime.contexts
         offers = [
-            {"offer_id": offer.offer_id, "channel": offer.channel.value,
-             "expires_at": offer.expires_at,
-             "contact": contexts.get(offer.contact_id, {"contact_id": offer.contact_id})}
+            {
+                "offer_id": offer.offer_id,
+                "channel": offer.channel.value,
+                "expires_at": offer.expires_at,
+                "contact": contexts.get(offer.contact_id, {"contact_id": offer.contact_id}),
+            }
             for offer in agent.offers.values()
         ]
         held = []
@@ -148,7 +165,15 @@ class DesktopHub:
             for contact_id in sorted(contact_ids):
                 contact = engine.contacts.get(contact_id)
                 if contact is not None and contact.agent_id == agent_id:
-                    held.append({"state": contact.state.value,
-                                 "contact": contexts.get(contact_id, {"contact_id": contact_id})})
-        return {"presence": agent.presence.value, "reason": agent.presence_reason,
-                "offers": offers, "contacts": held}
+                    held.append(
+                        {
+                            "state": contact.state.value,
+                            "contact": contexts.get(contact_id, {"contact_id": contact_id}),
+                        }
+                    )
+        return {
+            "presence": agent.presence.value,
+            "reason": agent.presence_reason,
+            "offers": offers,
+            "contacts": held,
+        }

@@ -11,12 +11,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.auth import require_admin
 from router.rules.model import SkillMap
 from router.runtime import RouterRuntime, profile_from_row
 from router.views import agent_view, contact_view, queue_contacts, queue_summary, why_waiting
-from skills.vocabulary import MAX_PROFICIENCY, MIN_PROFICIENCY, Channel, normalize_language, normalize_skill
-
-from api.auth import require_admin
+from skills.vocabulary import (
+    MAX_PROFICIENCY,
+    MIN_PROFICIENCY,
+    Channel,
+    normalize_language,
+    normalize_skill,
+)
 
 router = APIRouter(prefix="/v1", tags=["ops"], dependencies=[Depends(require_admin)])
 
@@ -34,7 +39,9 @@ class AgentIn(BaseModel):
         out = {}
         for name, level in value.items():
             if not MIN_PROFICIENCY <= level <= MAX_PROFICIENCY:
-                raise ValueError(f"skill {name!r}: level must be {MIN_PROFICIENCY}..{MAX_PROFICIENCY}")
+                raise ValueError(
+                    f"skill {name!r}: level must be {MIN_PROFICIENCY}..{MAX_PROFICIENCY}"
+                )
             out[normalize_skill(name)] = level
         return out
 
@@ -60,20 +67,30 @@ def runtime_of(request: Request) -> RouterRuntime:
 @router.put("/agents/{agent_id}")
 async def put_agent(agent_id: str, body: AgentIn, request: Request) -> dict[str, Any]:
     """Create or update an agent. A new agent gets a desktop token, shown only this once."""
-    if not agent_id or len(agent_id) > 64 or not agent_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            "agent id must be 1-64 letters, digits, '-', '_' or '.'")
+    if (
+        not agent_id
+        or len(agent_id) > 64
+        or not agent_id.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
+        raise HTTPException(422, "agent id must be 1-64 letters, digits, '-', '_' or '.'")
     runtime = runtime_of(request)
-    values = {"id": agent_id, "name": body.name, "skills": body.skills,
-              "languages": body.languages,
-              "capacity": {channel.value: n for channel, n in body.capacity.items()}}
+    values = {
+        "id": agent_id,
+        "name": body.name,
+        "skills": body.skills,
+        "languages": body.languages,
+        "capacity": {channel.value: n for channel, n in body.capacity.items()},
+    }
     row, created = await runtime.store.save_agent(values, runtime.clock())
     token = None
     if created:
         token = secrets.token_urlsafe(24)
         await runtime.store.set_agent_token(agent_id, token)
     runtime.submit(lambda now: runtime.engine.upsert_agent(profile_from_row(row), now))
-    reply: dict[str, Any] = {"created": created, "agent": agent_view(runtime.engine.agents[agent_id], runtime.clock())}
+    reply: dict[str, Any] = {
+        "created": created,
+        "agent": agent_view(runtime.engine.agents[agent_id], runtime.clock()),
+    }
     if token:
         reply["token"] = token
     return reply
@@ -122,6 +139,8 @@ async def waiting_contacts(
 
 
 async def stored_contact(runtime: RouterRuntime, contact_id: str) -> Any:
+    """The contact's row, including every decision made so far (read-your-writes)."""
+    await runtime.recorder.flush()
     row = await runtime.store.contact(contact_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}")
@@ -134,12 +153,23 @@ async def get_contact(contact_id: str, request: Request) -> dict[str, Any]:
     row = await stored_contact(runtime, contact_id)
     live = runtime.engine.contacts.get(contact_id)
     return {
-        "contact_id": row.id, "gateway": row.gateway, "message_id": row.external_id,
-        "channel": row.channel, "customer_id": row.customer_id, "language": row.language,
-        "intent": row.intent, "subject": row.subject, "queue": row.queue, "rule": row.rule,
-        "state": live.state.value if live else row.state, "arrival": row.arrival,
-        "agent_id": live.agent_id if live else row.agent_id, "transfers": row.transfers,
-        "outcome": row.outcome, "resolved": row.resolved, "ended_at": row.ended_at,
+        "contact_id": row.id,
+        "gateway": row.gateway,
+        "message_id": row.external_id,
+        "channel": row.channel,
+        "customer_id": row.customer_id,
+        "language": row.language,
+        "intent": row.intent,
+        "subject": row.subject,
+        "queue": row.queue,
+        "rule": row.rule,
+        "state": live.state.value if live else row.state,
+        "arrival": row.arrival,
+        "agent_id": live.agent_id if live else row.agent_id,
+        "transfers": row.transfers,
+        "outcome": row.outcome,
+        "resolved": row.resolved,
+        "ended_at": row.ended_at,
         "live": contact_view(runtime.engine, live, runtime.clock()) if live else None,
     }
 
@@ -149,7 +179,6 @@ async def explain_contact(contact_id: str, request: Request) -> dict[str, Any]:
     """Why this contact went where it went, or why it is still waiting."""
     runtime = runtime_of(request)
     row = await stored_contact(runtime, contact_id)
-    await runtime.recorder.flush()
     events = await runtime.store.events(contact_id)
     live = runtime.engine.contacts.get(contact_id)
     now = runtime.clock()

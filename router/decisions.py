@@ -47,7 +47,7 @@ class NotAllowed(EngineError):
 class Queued:
     contact_id: str
     queue: str
-    reason: str                  # arrival | rejected | missed | transfer | logout | restored ...
+    reason: str  # arrival | rejected | missed | transfer | logout | restored ...
     explanation: Explanation
 
 
@@ -114,7 +114,7 @@ class Transferred:
     from_agent: str
     target: dict[str, str]
     transfers: int
-    policy: RoutePolicy          # the route it follows now (kept for restart recovery)
+    policy: RoutePolicy  # the route it follows now (kept for restart recovery)
     history_boost: float
     excluded_agents: tuple[str, ...]  # never offered to these again (senders so far)
     preferred_agent: str | None
@@ -128,8 +128,16 @@ class PresenceChanged:
 
 
 Decision = (
-    Queued | Expanded | Offered | OfferEnded | Assigned | WrapUpStarted | Completed
-    | Abandoned | Transferred | PresenceChanged
+    Queued
+    | Expanded
+    | Offered
+    | OfferEnded
+    | Assigned
+    | WrapUpStarted
+    | Completed
+    | Abandoned
+    | Transferred
+    | PresenceChanged
 )
 
 

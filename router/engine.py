@@ -16,9 +16,10 @@ from router.decisions import (
     Completed,
     Decisions,
     Expanded,
+    Explanation,
     NotAllowed,
-    OfferEnded,
     Offered,
+    OfferEnded,
     PresenceChanged,
     Queued,
     Transferred,
@@ -144,8 +145,9 @@ class Engine:
         self.index.refresh(agent)
         if not agent.connected:  # hand it back unless the agent's desktop returns in time
             grace = self.config.offers.disconnect_grace
-            self.timers.set(now + grace, TimerKind.DISCONNECT, agent.agent_id,
-                            str(agent.connection_epoch))
+            self.timers.set(
+                now + grace, TimerKind.DISCONNECT, agent.agent_id, str(agent.connection_epoch)
+            )
         return out
 
     def accept(self, agent_id: str, offer_id: str, now: float) -> Decisions:
@@ -190,12 +192,19 @@ class Engine:
         return self.end_contact(contact_id, now, ended_by="customer")
 
     def wrap_up(
-        self, agent_id: str, contact_id: str, now: float, *, outcome: str,
-        resolved: bool | None, notes: str = "",
+        self,
+        agent_id: str,
+        contact_id: str,
+        now: float,
+        *,
+        outcome: str,
+        resolved: bool | None,
+        notes: str = "",
     ) -> Decisions:
         contact = self._contact(contact_id)
         if contact.agent_id != agent_id or contact.state not in (
-            ContactState.ASSIGNED, ContactState.WRAP_UP
+            ContactState.ASSIGNED,
+            ContactState.WRAP_UP,
         ):
             raise NotAllowed(f"contact {contact_id} is not yours to wrap up")
         out = Decisions()
@@ -203,8 +212,14 @@ class Engine:
         return out
 
     def transfer(
-        self, agent_id: str, contact_id: str, now: float, *, queue: str | None = None,
-        skills: dict[str, int] | None = None, to_agent: str | None = None,
+        self,
+        agent_id: str,
+        contact_id: str,
+        now: float,
+        *,
+        queue: str | None = None,
+        skills: dict[str, int] | None = None,
+        to_agent: str | None = None,
     ) -> Decisions:
         """Send an assigned contact elsewhere, keeping its arrival time and excluding the sender."""
         contact = self._contact(contact_id)
@@ -238,15 +253,27 @@ class Engine:
         if contact.transfers <= spec.history.max_transfers_counted:
             contact.history_boost += spec.history.per_transfer
         contact.static_priority = static_priority(
-            spec, rule_priority=policy.base_priority, urgency=contact.urgency,
+            spec,
+            rule_priority=policy.base_priority,
+            urgency=contact.urgency,
             history=contact.history_boost,
         )
         contact.skip_agents[agent_id] = NEVER
         contact.preferred_agent = to_agent
         contact.preferred_until = now + self.config.preferred_agent.max_wait if to_agent else 0.0
         senders = tuple(sorted(a for a, until in contact.skip_agents.items() if until == NEVER))
-        out.add(Transferred(contact_id, agent_id, target, contact.transfers, policy,
-                            contact.history_boost, senders, to_agent))
+        out.add(
+            Transferred(
+                contact_id,
+                agent_id,
+                target,
+                contact.transfers,
+                policy,
+                contact.history_boost,
+                senders,
+                to_agent,
+            )
+        )
         self._route(contact, now, "transfer", out)
         self._after_release(agent, now, out)
         return out
@@ -310,16 +337,26 @@ class Engine:
 
     def _make_contact(self, new: NewContact) -> Contact:
         static = static_priority(
-            self.config.priority, rule_priority=new.policy.base_priority,
-            urgency=new.urgency, history=new.history_boost,
+            self.config.priority,
+            rule_priority=new.policy.base_priority,
+            urgency=new.urgency,
+            history=new.history_boost,
         )
         preferred_until = new.arrival + new.policy.preferred_wait if new.preferred_agent else 0.0
         return Contact(
-            contact_id=new.contact_id, channel=new.channel, arrival=new.arrival,
-            policy=new.policy, customer_id=new.customer_id, language=new.language,
-            urgency=new.urgency, history_boost=new.history_boost, static_priority=static,
-            preferred_agent=new.preferred_agent, preferred_until=preferred_until,
-            transfers=new.transfers, skip_agents=dict.fromkeys(new.excluded_agents, NEVER),
+            contact_id=new.contact_id,
+            channel=new.channel,
+            arrival=new.arrival,
+            policy=new.policy,
+            customer_id=new.customer_id,
+            language=new.language,
+            urgency=new.urgency,
+            history_boost=new.history_boost,
+            static_priority=static,
+            preferred_agent=new.preferred_agent,
+            preferred_until=preferred_until,
+            transfers=new.transfers,
+            skip_agents=dict.fromkeys(new.excluded_agents, NEVER),
         )
 
     def _route(self, contact: Contact, now: float, reason: str, out: Decisions) -> None:
@@ -327,16 +364,19 @@ class Engine:
         self._leave_waiting(contact)
         policy = contact.policy
         rate = self.rate(policy.queue, contact.channel)
-        explanation = {
+        explanation: Explanation = {
             "trigger": reason,
             "rule": policy.rule,
             "queue": policy.queue,
             "priority": priority_parts(contact, rate, self.config.priority.urgency_weight, now),
         }
         preferred = contact.preferred_agent
-        if preferred is not None and now < contact.preferred_until:
-            if self._hold_for_preferred(contact, preferred, now, explanation, out):
-                return
+        if (
+            preferred is not None
+            and now < contact.preferred_until
+            and self._hold_for_preferred(contact, preferred, now, explanation, out)
+        ):
+            return
         contact.step = policy.step_at(now - contact.arrival)
         requirements = policy.requirements(contact.step)
         explanation["step"] = {
@@ -360,7 +400,11 @@ class Engine:
         out.add(Queued(contact.contact_id, policy.queue, reason, explanation))
 
     def _hold_for_preferred(
-        self, contact: Contact, agent_id: str, now: float, explanation: dict[str, object],
+        self,
+        contact: Contact,
+        agent_id: str,
+        now: float,
+        explanation: Explanation,
         out: Decisions,
     ) -> bool:
         """Offer to the preferred agent, or reserve the contact for it. False: not possible."""
@@ -382,15 +426,20 @@ class Engine:
         self._reserved.setdefault(agent_id, set()).add(contact.contact_id)
         self.timers.set(contact.preferred_until, TimerKind.PREFERRED_WAIT, contact.contact_id)
         explanation["preferred"] = {
-            "agent": agent_id, "result": f"waiting for it: {blocker}",
+            "agent": agent_id,
+            "result": f"waiting for it: {blocker}",
             "until": contact.preferred_until,
         }
-        out.add(Queued(contact.contact_id, contact.policy.queue, str(explanation["trigger"]),
-                       explanation))
+        out.add(
+            Queued(
+                contact.contact_id, contact.policy.queue, str(explanation["trigger"]), explanation
+            )
+        )
         return True
 
-    def _search(self, contact: Contact, requirements: tuple[tuple[str, int], ...],
-                now: float) -> CandidateSearch:
+    def _search(
+        self, contact: Contact, requirements: tuple[tuple[str, int], ...], now: float
+    ) -> CandidateSearch:
         search = CandidateSearch()
         policy = contact.policy
         language = contact.language_needed
@@ -408,8 +457,9 @@ class Engine:
                 search.exclude(agent_id, "proficiency below this step")
             else:
                 ring = policy.ring_of(profile)
-                search.consider(ring if ring is not None else len(policy.steps), agent.idle_since,
-                                agent_id)
+                search.consider(
+                    ring if ring is not None else len(policy.steps), agent.idle_since, agent_id
+                )
         return search
 
     def _fill(self, agent: Agent, now: float, out: Decisions) -> None:
@@ -425,8 +475,9 @@ class Engine:
             compared = 0
             for contact_id in self._reserved.get(agent_id, ()):
                 contact = self.contacts[contact_id]
-                priority = current_priority(contact, self.rate(contact.policy.queue,
-                                                               contact.channel), now)
+                priority = current_priority(
+                    contact, self.rate(contact.policy.queue, contact.channel), now
+                )
                 if contact.channel in channels and priority > best_priority:
                     best, best_priority = contact, priority
             if best is None:
@@ -447,14 +498,19 @@ class Engine:
             explanation = pick_explanation(
                 best, rate, self.config.priority.urgency_weight, now, compared, runner_up
             )
-            explanation.update(rule=best.policy.rule, queue=best.policy.queue,
-                               step=best.step, chosen=agent_id)
+            explanation.update(
+                rule=best.policy.rule, queue=best.policy.queue, step=best.step, chosen=agent_id
+            )
             if best.reserved_for == agent_id:
                 explanation["preferred"] = {"agent": agent_id, "result": "offered"}
             self._offer(best, agent, now, explanation, out)
 
     def _offer(
-        self, contact: Contact, agent: Agent, now: float, explanation: dict[str, object],
+        self,
+        contact: Contact,
+        agent: Agent,
+        now: float,
+        explanation: Explanation,
         out: Decisions,
     ) -> None:
         self._leave_waiting(contact)
@@ -470,8 +526,11 @@ class Engine:
         contact.offers_made += 1
         self.timers.set(expires, TimerKind.OFFER_EXPIRY, offer_id)
         self.index.refresh(agent)
-        out.add(Offered(offer_id, contact.contact_id, agent.agent_id, contact.channel, expires,
-                        explanation))
+        out.add(
+            Offered(
+                offer_id, contact.contact_id, agent.agent_id, contact.channel, expires, explanation
+            )
+        )
 
     def _close_offer(
         self, offer: Offer, outcome: OfferOutcome, reason: str, out: Decisions
@@ -544,7 +603,12 @@ class Engine:
             self._change_presence(agent, Presence.WRAP_UP, now, f"after {contact.channel}", out)
 
     def _complete(
-        self, contact: Contact, now: float, outcome: str, resolved: bool | None, notes: str,
+        self,
+        contact: Contact,
+        now: float,
+        outcome: str,
+        resolved: bool | None,
+        notes: str,
         out: Decisions,
     ) -> None:
         agent = self.agents[contact.agent_id or ""]
@@ -615,9 +679,12 @@ class Engine:
             return
         if kind is TimerKind.DISCONNECT:
             agent = self.agents.get(timer.subject)
-            if (agent is not None and not agent.connected
-                    and str(agent.connection_epoch) == timer.detail
-                    and (agent.presence is not Presence.OFFLINE or agent.busy_channels())):
+            if (
+                agent is not None
+                and not agent.connected
+                and str(agent.connection_epoch) == timer.detail
+                and (agent.presence is not Presence.OFFLINE or agent.busy_channels())
+            ):
                 self._change_presence(agent, Presence.OFFLINE, now, "desktop disconnected", out)
             return
         contact = self.contacts.get(timer.subject)
@@ -630,8 +697,7 @@ class Engine:
             if contact.state is ContactState.QUEUED and contact.reserved_for is None:
                 step = int(timer.detail)
                 if step > contact.step:
-                    out.add(Expanded(contact.contact_id, step,
-                                     contact.policy.requirements(step)))
+                    out.add(Expanded(contact.contact_id, step, contact.policy.requirements(step)))
                     self._route(contact, now, "expansion", out)
         elif kind is TimerKind.PREFERRED_WAIT:
             if contact.state is ContactState.QUEUED and contact.reserved_for is not None:

@@ -20,7 +20,9 @@ TOP_CANDIDATES = 5
 EXAMPLES_PER_REASON = 3
 
 
-def priority_parts(contact: Contact, rate: float, urgency_weight: float, now: float) -> dict[str, float]:
+def priority_parts(
+    contact: Contact, rate: float, urgency_weight: float, now: float
+) -> dict[str, float]:
     ageing = rate * max(0.0, now - contact.arrival)
     return {
         "total": round(contact.static_priority + ageing, 4),
@@ -78,7 +80,11 @@ def why_not(agent: Agent, contact: Contact, requirements: Requirements, now: flo
         return f"{reason} ({agent.presence_reason})" if agent.presence_reason else reason
     if contact.skips(agent.agent_id, now):
         until = contact.skip_agents[agent.agent_id]
-        return "transferred it or declined it" if until == float("inf") else "declined or missed it recently"
+        return (
+            "transferred it or declined it"
+            if until == float("inf")
+            else "declined or missed it recently"
+        )
     if not agent.profile.speaks(contact.language_needed):
         return f"does not speak {contact.language_needed}"
     for skill, level in requirements:
@@ -111,7 +117,11 @@ def waiting_explanation(
 
 
 def pick_explanation(
-    contact: Contact, rate: float, urgency_weight: float, now: float, lanes_compared: int,
+    contact: Contact,
+    rate: float,
+    urgency_weight: float,
+    now: float,
+    lanes_compared: int,
     runner_up: float | None,
 ) -> Explanation:
     """Explanation when a freed agent picked this contact from the lanes."""

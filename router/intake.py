@@ -17,7 +17,6 @@ from router.priority import history_boost
 from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
 from router.store.repository import CustomerHistory
-from router.store.schema import ContactRow
 from skills.vocabulary import Channel
 
 
@@ -53,7 +52,7 @@ class InboundContact:
     subject: str = ""
     text: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
-    urgency: float | None = None   # a gateway's own sentiment/urgency score, 0..1
+    urgency: float | None = None  # a gateway's own sentiment/urgency score, 0..1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +63,9 @@ class IntakeResult:
     queue: str
 
 
-def rule_facts(inbound: InboundContact, customer_key: str | None,
-               history: CustomerHistory) -> dict[str, Any]:
+def rule_facts(
+    inbound: InboundContact, customer_key: str | None, history: CustomerHistory
+) -> dict[str, Any]:
     """The CEL context of rule conditions (documented in docs/rules.md)."""
     return {
         "contact": {
@@ -136,9 +136,15 @@ class Intake:
             return IntakeResult(row.id, False, row.state, row.queue)
         self.runtime.contexts[row.id] = offer_context(row)
         new = NewContact(
-            contact_id=row.id, channel=inbound.channel, arrival=now, policy=plan.policy,
-            customer_id=customer_key, language=inbound.language,
-            urgency=float(inbound.urgency or 0.0), history_boost=boost, preferred_agent=preferred,
+            contact_id=row.id,
+            channel=inbound.channel,
+            arrival=now,
+            policy=plan.policy,
+            customer_id=customer_key,
+            language=inbound.language,
+            urgency=float(inbound.urgency or 0.0),
+            history_boost=boost,
+            preferred_agent=preferred,
         )
         decisions = self.runtime.submit(lambda at: self.runtime.engine.add_contact(new, at))
         state = "offered" if decisions.of(Offered) else "queued"

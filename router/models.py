@@ -92,8 +92,8 @@ class NewContact:
     policy: RoutePolicy
     customer_id: str | None = None
     language: str | None = None
-    urgency: float = 0.0            # 0..1, from triage (emotion, moments of truth)
-    history_boost: float = 0.0      # points from history (repeat unresolved, transfers)
+    urgency: float = 0.0  # 0..1, from triage (emotion, moments of truth)
+    history_boost: float = 0.0  # points from history (repeat unresolved, transfers)
     preferred_agent: str | None = None
     transfers: int = 0
     excluded_agents: tuple[str, ...] = ()  # never offered to these (e.g. who transferred it)
@@ -109,17 +109,17 @@ class Contact:
     language: str | None
     urgency: float
     history_boost: float
-    static_priority: float          # min(cap, rule + urgency + history): fixed while queued
+    static_priority: float  # min(cap, rule + urgency + history): fixed while queued
     preferred_agent: str | None
-    preferred_until: float          # hold out for the preferred agent until then
+    preferred_until: float  # hold out for the preferred agent until then
     transfers: int
     state: ContactState = ContactState.QUEUED
     step: int = 0
-    lane: tuple[Any, ...] | None = None     # key of the lane it waits in, if any
-    heap_seq: int = 0               # matches the live heap entry; older entries are stale
+    lane: tuple[Any, ...] | None = None  # key of the lane it waits in, if any
+    heap_seq: int = 0  # matches the live heap entry; older entries are stale
     reserved_for: str | None = None  # waiting only for this (preferred) agent
     offer_id: str | None = None
-    agent_id: str | None = None     # assigned / wrapping-up agent
+    agent_id: str | None = None  # assigned / wrapping-up agent
     offers_made: int = 0
     # agent id -> until when it is skipped (inf: never, e.g. the agent who transferred it)
     skip_agents: dict[str, float] = field(default_factory=dict)
@@ -151,8 +151,8 @@ class Agent:
     presence: Presence = Presence.OFFLINE
     presence_reason: str = ""
     connected: bool = False
-    connection_epoch: int = 0        # bumps on every (re)connect; stale disconnect timers ignore
-    idle_since: float = 0.0          # when it last finished work or became available
+    connection_epoch: int = 0  # bumps on every (re)connect; stale disconnect timers ignore
+    idle_since: float = 0.0  # when it last finished work or became available
     consecutive_misses: int = 0
     # contact ids held per channel: pending offers, assigned and wrapping-up contacts
     load: dict[Channel, set[str]] = field(default_factory=dict)

@@ -17,8 +17,8 @@ from router.decisions import (
     Completed,
     Decision,
     Expanded,
-    OfferEnded,
     Offered,
+    OfferEnded,
     PresenceChanged,
     Queued,
     Transferred,
@@ -44,85 +44,174 @@ def changes_for(decision: Decision, now: float) -> list[Change]:
     """The row changes that make one decision durable."""
     if isinstance(decision, Queued):
         return [
-            ContactUpdate(decision.contact_id, {"state": ContactState.QUEUED.value,
-                                                "queue": decision.queue, "agent_id": None,
-                                                "updated_at": now}),
-            EventInsert(decision.contact_id, now, "queued",
-                        {"reason": decision.reason, "explanation": decision.explanation}),
+            ContactUpdate(
+                decision.contact_id,
+                {
+                    "state": ContactState.QUEUED.value,
+                    "queue": decision.queue,
+                    "agent_id": None,
+                    "updated_at": now,
+                },
+            ),
+            EventInsert(
+                decision.contact_id,
+                now,
+                "queued",
+                {"reason": decision.reason, "explanation": decision.explanation},
+            ),
         ]
     if isinstance(decision, Offered):
         return [
-            OfferInsert({"id": decision.offer_id, "contact_id": decision.contact_id,
-                         "agent_id": decision.agent_id, "made_at": now,
-                         "expires_at": decision.expires_at,
-                         "explanation": decision.explanation}),
-            ContactUpdate(decision.contact_id, {"state": ContactState.OFFERED.value,
-                                                "updated_at": now}),
-            EventInsert(decision.contact_id, now, "offered",
-                        {"offer_id": decision.offer_id, "agent_id": decision.agent_id,
-                         "explanation": decision.explanation}),
+            OfferInsert(
+                {
+                    "id": decision.offer_id,
+                    "contact_id": decision.contact_id,
+                    "agent_id": decision.agent_id,
+                    "made_at": now,
+                    "expires_at": decision.expires_at,
+                    "explanation": decision.explanation,
+                }
+            ),
+            ContactUpdate(
+                decision.contact_id, {"state": ContactState.OFFERED.value, "updated_at": now}
+            ),
+            EventInsert(
+                decision.contact_id,
+                now,
+                "offered",
+                {
+                    "offer_id": decision.offer_id,
+                    "agent_id": decision.agent_id,
+                    "explanation": decision.explanation,
+                },
+            ),
         ]
     if isinstance(decision, OfferEnded):
         return [
-            OfferUpdate(decision.offer_id, {"outcome": decision.outcome.value,
-                                            "reason": decision.reason, "closed_at": now}),
-            EventInsert(decision.contact_id, now, f"offer_{decision.outcome.value}",
-                        {"offer_id": decision.offer_id, "agent_id": decision.agent_id,
-                         "reason": decision.reason}),
+            OfferUpdate(
+                decision.offer_id,
+                {"outcome": decision.outcome.value, "reason": decision.reason, "closed_at": now},
+            ),
+            EventInsert(
+                decision.contact_id,
+                now,
+                f"offer_{decision.outcome.value}",
+                {
+                    "offer_id": decision.offer_id,
+                    "agent_id": decision.agent_id,
+                    "reason": decision.reason,
+                },
+            ),
         ]
     if isinstance(decision, Assigned):
         return [
-            ContactUpdate(decision.contact_id, {"state": ContactState.ASSIGNED.value,
-                                                "agent_id": decision.agent_id,
-                                                "answered_at": now, "updated_at": now}),
-            EventInsert(decision.contact_id, now, "assigned",
-                        {"agent_id": decision.agent_id, "offer_id": decision.offer_id,
-                         "waited_seconds": round(decision.waited, 3)}),
+            ContactUpdate(
+                decision.contact_id,
+                {
+                    "state": ContactState.ASSIGNED.value,
+                    "agent_id": decision.agent_id,
+                    "answered_at": now,
+                    "updated_at": now,
+                },
+            ),
+            EventInsert(
+                decision.contact_id,
+                now,
+                "assigned",
+                {
+                    "agent_id": decision.agent_id,
+                    "offer_id": decision.offer_id,
+                    "waited_seconds": round(decision.waited, 3),
+                },
+            ),
         ]
     if isinstance(decision, WrapUpStarted):
         return [
-            ContactUpdate(decision.contact_id, {"state": ContactState.WRAP_UP.value,
-                                                "updated_at": now}),
-            EventInsert(decision.contact_id, now, "wrap_up",
-                        {"agent_id": decision.agent_id, "until": decision.until,
-                         "ended_by": decision.ended_by}),
+            ContactUpdate(
+                decision.contact_id, {"state": ContactState.WRAP_UP.value, "updated_at": now}
+            ),
+            EventInsert(
+                decision.contact_id,
+                now,
+                "wrap_up",
+                {
+                    "agent_id": decision.agent_id,
+                    "until": decision.until,
+                    "ended_by": decision.ended_by,
+                },
+            ),
         ]
     if isinstance(decision, Completed):
         return [
-            ContactUpdate(decision.contact_id, {"state": ContactState.COMPLETED.value,
-                                                "outcome": decision.outcome,
-                                                "resolved": decision.resolved,
-                                                "notes": decision.notes, "ended_at": now,
-                                                "updated_at": now}),
-            EventInsert(decision.contact_id, now, "completed",
-                        {"agent_id": decision.agent_id, "outcome": decision.outcome,
-                         "resolved": decision.resolved}),
+            ContactUpdate(
+                decision.contact_id,
+                {
+                    "state": ContactState.COMPLETED.value,
+                    "outcome": decision.outcome,
+                    "resolved": decision.resolved,
+                    "notes": decision.notes,
+                    "ended_at": now,
+                    "updated_at": now,
+                },
+            ),
+            EventInsert(
+                decision.contact_id,
+                now,
+                "completed",
+                {
+                    "agent_id": decision.agent_id,
+                    "outcome": decision.outcome,
+                    "resolved": decision.resolved,
+                },
+            ),
         ]
     if isinstance(decision, Abandoned):
         return [
-            ContactUpdate(decision.contact_id, {"state": ContactState.ABANDONED.value,
-                                                "ended_at": now, "updated_at": now}),
-            EventInsert(decision.contact_id, now, "abandoned",
-                        {"waited_seconds": round(decision.waited, 3)}),
+            ContactUpdate(
+                decision.contact_id,
+                {"state": ContactState.ABANDONED.value, "ended_at": now, "updated_at": now},
+            ),
+            EventInsert(
+                decision.contact_id, now, "abandoned", {"waited_seconds": round(decision.waited, 3)}
+            ),
         ]
     if isinstance(decision, Transferred):
         policy = decision.policy
         return [
-            ContactUpdate(decision.contact_id, {
-                "transfers": decision.transfers, "policy": policy.to_dict(),
-                "queue": policy.queue, "rule": policy.rule, "agent_id": None,
-                "history_boost": decision.history_boost,
-                "excluded_agents": list(decision.excluded_agents),
-                "preferred_agent": decision.preferred_agent, "updated_at": now,
-            }),
-            EventInsert(decision.contact_id, now, "transferred",
-                        {"from_agent": decision.from_agent, "target": decision.target,
-                         "transfers": decision.transfers}),
+            ContactUpdate(
+                decision.contact_id,
+                {
+                    "transfers": decision.transfers,
+                    "policy": policy.to_dict(),
+                    "queue": policy.queue,
+                    "rule": policy.rule,
+                    "agent_id": None,
+                    "history_boost": decision.history_boost,
+                    "excluded_agents": list(decision.excluded_agents),
+                    "preferred_agent": decision.preferred_agent,
+                    "updated_at": now,
+                },
+            ),
+            EventInsert(
+                decision.contact_id,
+                now,
+                "transferred",
+                {
+                    "from_agent": decision.from_agent,
+                    "target": decision.target,
+                    "transfers": decision.transfers,
+                },
+            ),
         ]
     if isinstance(decision, Expanded):
-        return [EventInsert(decision.contact_id, now, "expanded",
-                            {"step": decision.step,
-                             "requirements": dict(decision.requirements)})]
+        return [
+            EventInsert(
+                decision.contact_id,
+                now,
+                "expanded",
+                {"step": decision.step, "requirements": dict(decision.requirements)},
+            )
+        ]
     assert isinstance(decision, PresenceChanged)
     return []  # presence is live state; it is not kept across restarts
 
@@ -172,8 +261,12 @@ class Recorder:
                 await self._store.apply(changes)
                 return
             except StoreError as exc:
-                log.warning("writing %d routing changes failed (%s); retrying in %.1fs",
-                            len(changes), exc, delay)
+                log.warning(
+                    "writing %d routing changes failed (%s); retrying in %.1fs",
+                    len(changes),
+                    exc,
+                    delay,
+                )
                 await asyncio.sleep(delay)
         log.warning("batch of %d changes keeps failing; writing them one by one", len(changes))
         for change in changes:
@@ -181,5 +274,6 @@ class Recorder:
                 await self._store.apply([change])
             except StoreError as exc:
                 self.failed += 1
-                log.error("dropped a routing change it cannot write (%s): %s",
-                          type(change).__name__, exc)
+                log.error(
+                    "dropped a routing change it cannot write (%s): %s", type(change).__name__, exc
+                )

@@ -11,26 +11,26 @@ from enum import StrEnum
 
 
 class ContactState(StrEnum):
-    QUEUED = "queued"          # waiting for an agent (also: reserved for a preferred agent)
-    OFFERED = "offered"        # one offer in flight to one agent
-    ASSIGNED = "assigned"      # an agent accepted and is handling it
-    WRAP_UP = "wrap_up"        # conversation over, agent writing the outcome
-    COMPLETED = "completed"    # outcome recorded
-    ABANDONED = "abandoned"    # the customer left before an agent answered
+    QUEUED = "queued"  # waiting for an agent (also: reserved for a preferred agent)
+    OFFERED = "offered"  # one offer in flight to one agent
+    ASSIGNED = "assigned"  # an agent accepted and is handling it
+    WRAP_UP = "wrap_up"  # conversation over, agent writing the outcome
+    COMPLETED = "completed"  # outcome recorded
+    ABANDONED = "abandoned"  # the customer left before an agent answered
 
 
 class Presence(StrEnum):
     OFFLINE = "offline"
     AVAILABLE = "available"
-    AWAY = "away"              # includes not-ready after missed offers (see reason)
-    WRAP_UP = "wrap_up"        # after an exclusive (voice) contact, until wrap-up is done
+    AWAY = "away"  # includes not-ready after missed offers (see reason)
+    WRAP_UP = "wrap_up"  # after an exclusive (voice) contact, until wrap-up is done
 
 
 class OfferOutcome(StrEnum):
     ACCEPTED = "accepted"
-    REJECTED = "rejected"      # the agent said no
-    MISSED = "missed"          # no answer before the offer timed out (RONA)
-    REVOKED = "revoked"        # withdrawn: customer left, agent went away, shutdown
+    REJECTED = "rejected"  # the agent said no
+    MISSED = "missed"  # no answer before the offer timed out (RONA)
+    REVOKED = "revoked"  # withdrawn: customer left, agent went away, shutdown
 
 
 FINISHED_STATES = frozenset({ContactState.COMPLETED, ContactState.ABANDONED})

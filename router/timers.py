@@ -12,12 +12,12 @@ from enum import StrEnum
 
 
 class TimerKind(StrEnum):
-    OFFER_EXPIRY = "offer_expiry"          # subject: offer id
-    STEP = "step"                          # subject: contact id; detail: step index
-    PREFERRED_WAIT = "preferred_wait"      # subject: contact id
-    SKIP_EXPIRY = "skip_expiry"            # subject: contact id; detail: agent id
-    WRAP_UP = "wrap_up"                    # subject: contact id
-    DISCONNECT = "disconnect"              # subject: agent id; detail: connection epoch
+    OFFER_EXPIRY = "offer_expiry"  # subject: offer id
+    STEP = "step"  # subject: contact id; detail: step index
+    PREFERRED_WAIT = "preferred_wait"  # subject: contact id
+    SKIP_EXPIRY = "skip_expiry"  # subject: contact id; detail: agent id
+    WRAP_UP = "wrap_up"  # subject: contact id
+    DISCONNECT = "disconnect"  # subject: agent id; detail: connection epoch
 
 
 @dataclass(frozen=True, slots=True, order=True)

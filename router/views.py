@@ -48,21 +48,24 @@ def queue_summary(engine: Engine, now: float) -> list[dict[str, Any]]:
             handling[queue] += 1
     summary = []
     for name, spec in engine.config.queues.items():
-        summary.append({
-            "queue": name,
-            "description": spec.description,
-            "waiting": dict(waiting.get(name, {})),
-            "waiting_total": sum(waiting.get(name, {}).values()),
-            "oldest_wait_seconds": round(now - oldest[name], 3) if name in oldest else 0.0,
-            "in_progress": handling.get(name, 0),
-        })
+        summary.append(
+            {
+                "queue": name,
+                "description": spec.description,
+                "waiting": dict(waiting.get(name, {})),
+                "waiting_total": sum(waiting.get(name, {}).values()),
+                "oldest_wait_seconds": round(now - oldest[name], 3) if name in oldest else 0.0,
+                "in_progress": handling.get(name, 0),
+            }
+        )
     return summary
 
 
 def queue_contacts(engine: Engine, queue: str, now: float, limit: int) -> list[dict[str, Any]]:
     """Waiting contacts of a queue, highest current priority first."""
     live = [
-        c for c in engine.contacts.values()
+        c
+        for c in engine.contacts.values()
         if c.policy.queue == queue and c.state in (ContactState.QUEUED, ContactState.OFFERED)
     ]
     live.sort(key=lambda c: -current_priority(c, engine.rate(queue, c.channel), now))
@@ -82,7 +85,8 @@ def agent_view(agent: Agent, now: float) -> dict[str, Any]:
         "load": {channel.value: len(held) for channel, held in agent.load.items() if held},
         "offers": sorted(agent.offers),
         "idle_seconds": round(max(0.0, now - agent.idle_since), 3)
-        if not agent.busy_channels() else 0.0,
+        if not agent.busy_channels()
+        else 0.0,
         "consecutive_misses": agent.consecutive_misses,
     }
 

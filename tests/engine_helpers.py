@@ -13,7 +13,9 @@ CONFIG = """
 version: 1
 languages: [it, en]
 channels:
-  voice: {sla: {target: 0.8, threshold: 20s}, capacity: 1, exclusive: true, offer_timeout: 15s, wrap_up: 30s}
+  voice:
+    {sla: {target: 0.8, threshold: 20s}, capacity: 1, exclusive: true, offer_timeout: 15s,
+     wrap_up: 30s}
   chat: {sla: {target: 0.8, threshold: 60s}, capacity: 3, offer_timeout: 30s, wrap_up: 15s}
   email: {sla: {target: 0.9, threshold: 4h}, capacity: 5, offer_timeout: 120s, wrap_up: 60s}
 priority: {ageing_weight: 10, urgency_weight: 20, static_cap: 100}
@@ -63,23 +65,40 @@ def policy(intent: str, vip: bool = False) -> RoutePolicy:
 
 
 def contact(
-    contact_id: str, intent: str = "billing", *, channel: Channel = Channel.CHAT,
-    arrival: float = 0.0, language: str | None = "it", urgency: float = 0.0,
-    preferred: str | None = None, history: float = 0.0,
+    contact_id: str,
+    intent: str = "billing",
+    *,
+    channel: Channel = Channel.CHAT,
+    arrival: float = 0.0,
+    language: str | None = "it",
+    urgency: float = 0.0,
+    preferred: str | None = None,
+    history: float = 0.0,
 ) -> NewContact:
     return NewContact(
-        contact_id=contact_id, channel=channel, arrival=arrival, policy=policy(intent),
-        language=language, urgency=urgency, preferred_agent=preferred, history_boost=history,
+        contact_id=contact_id,
+        channel=channel,
+        arrival=arrival,
+        policy=policy(intent),
+        language=language,
+        urgency=urgency,
+        preferred_agent=preferred,
+        history_boost=history,
         customer_id=f"cust-{contact_id}",
     )
 
 
 def agent(
-    agent_id: str, languages: tuple[str, ...] = ("it", "en"), capacity: dict[Channel, int] | None = None,
+    agent_id: str,
+    languages: tuple[str, ...] = ("it", "en"),
+    capacity: dict[Channel, int] | None = None,
     **skills: int,
 ) -> AgentProfile:
     return AgentProfile(
-        agent_id=agent_id, name=agent_id, skills=skills, languages=frozenset(languages),
+        agent_id=agent_id,
+        name=agent_id,
+        skills=skills,
+        languages=frozenset(languages),
         capacity=capacity or {},
     )
 

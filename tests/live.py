@@ -39,13 +39,20 @@ class ThreadServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/v1/desktop"
-        app_settings = Settings(database_url=f"sqlite+aiosqlite:///{database}",
-                                admin_token=ADMIN, **settings)
+        app_settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{database}", admin_token=ADMIN, **settings
+        )
         self.app = create_app(app_settings, parse_rules(config, "test-config.yaml"))
-        self.server = uvicorn.Server(uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning",
-            ws_max_size=64 * 1024, lifespan="on",
-        ))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                ws_max_size=64 * 1024,
+                lifespan="on",
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> ThreadServer:
@@ -69,15 +76,27 @@ class ProcessServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/v1/desktop"
-        self.args = [sys.executable, "-m", "api.cli", "serve", "--config", str(config_path),
-                     "--port", str(self.port), "--database-url",
-                     f"sqlite+aiosqlite:///{database}", "--log-level", "warning"]
+        self.args = [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "serve",
+            "--config",
+            str(config_path),
+            "--port",
+            str(self.port),
+            "--database-url",
+            f"sqlite+aiosqlite:///{database}",
+            "--log-level",
+            "warning",
+        ]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ProcessServer:
         env = {**os.environ, "CENTRALINO_ADMIN_TOKEN": ADMIN}
-        self.proc = subprocess.Popen(self.args, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            self.args, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -107,10 +126,15 @@ async def create_agent(client: httpx.AsyncClient, agent_id: str, **body: Any) ->
 
 
 def contact_body(message_id: str, **fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"gateway": "test-gw", "message_id": message_id, "channel": "chat",
-                            "language": "it", "intent": "billing",
-                            "customer": {"email": "Mario.Rossi@Example.it"},
-                            "text": "Buongiorno, ho una domanda sulla bolletta"}
+    body: dict[str, Any] = {
+        "gateway": "test-gw",
+        "message_id": message_id,
+        "channel": "chat",
+        "language": "it",
+        "intent": "billing",
+        "customer": {"email": "Mario.Rossi@Example.it"},
+        "text": "Buongiorno, ho una domanda sulla bolletta",
+    }
     body.update(fields)
     return body
 
@@ -135,7 +159,9 @@ class Desktop:
         await self.ws.send(json.dumps(message))
         self.welcome = await self.recv()
         if self.welcome.get("type") == "welcome":
-            self.last_seq = max(self.last_seq, self.welcome["seq"]) if resume else self.welcome["seq"]
+            self.last_seq = (
+                max(self.last_seq, self.welcome["seq"]) if resume else self.welcome["seq"]
+            )
         return self.welcome
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:

@@ -11,22 +11,25 @@ import httpx
 from tests.live import ThreadServer, admin_headers, contact_body
 
 
-async def test_accepted_contact_is_stored_before_202(server: ThreadServer,
-                                                     client: httpx.AsyncClient,
-                                                     tmp_path: Path) -> None:
+async def test_accepted_contact_is_stored_before_202(
+    server: ThreadServer, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
     reply = await client.post("/v1/contacts", json=contact_body("m-1"))
     assert reply.status_code == 202, reply.text
     body = reply.json()
     assert body["duplicate"] is False and body["queue"] == "billing"
     with sqlite3.connect(tmp_path / "centralino.db") as db:
-        row = db.execute("select channel, customer_id, queue, rule, arrival from contacts "
-                         "where id = ?", (body["contact_id"],)).fetchone()
+        row = db.execute(
+            "select channel, customer_id, queue, rule, arrival from contacts where id = ?",
+            (body["contact_id"],),
+        ).fetchone()
     assert row[:4] == ("chat", "email:mario.rossi@example.it", "billing", "billing")
     assert row[4] > 0
 
 
-async def test_retry_with_same_message_id_is_idempotent(client: httpx.AsyncClient,
-                                                        tmp_path: Path) -> None:
+async def test_retry_with_same_message_id_is_idempotent(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
     first = await client.post("/v1/contacts", json=contact_body("m-dup"))
     again = await client.post("/v1/contacts", json=contact_body("m-dup"))
     assert again.status_code == 202
@@ -39,11 +42,12 @@ async def test_retry_with_same_message_id_is_idempotent(client: httpx.AsyncClien
         assert db.execute("select count(*) from contacts").fetchone()[0] == 2
 
 
-async def test_concurrent_retries_create_one_contact(client: httpx.AsyncClient,
-                                                     tmp_path: Path) -> None:
-    replies = await asyncio.gather(*(
-        client.post("/v1/contacts", json=contact_body("m-race")) for _ in range(8)
-    ))
+async def test_concurrent_retries_create_one_contact(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    replies = await asyncio.gather(
+        *(client.post("/v1/contacts", json=contact_body("m-race")) for _ in range(8))
+    )
     assert {r.status_code for r in replies} == {202}
     assert len({r.json()["contact_id"] for r in replies}) == 1
     assert sum(not r.json()["duplicate"] for r in replies) == 1
@@ -67,8 +71,9 @@ async def test_bad_input_is_422_with_a_clear_message_and_nothing_stored(
         reply = await client.post("/v1/contacts", json=body)
         assert reply.status_code == 422, (needle, reply.text)
         assert needle in reply.text
-    reply = await client.post("/v1/contacts", content=b"{not json",
-                              headers={"content-type": "application/json"})
+    reply = await client.post(
+        "/v1/contacts", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert reply.status_code == 422
     with sqlite3.connect(tmp_path / "centralino.db") as db:
         assert db.execute("select count(*) from contacts").fetchone()[0] == 0
@@ -85,18 +90,22 @@ async def test_gateway_token_is_required_when_configured(tmp_path: Path) -> None
         async with httpx.AsyncClient(base_url=guarded.url) as http:
             assert (await http.post("/v1/contacts", json=contact_body("t1"))).status_code == 401
             wrong = {"Authorization": "Bearer nope"}
-            assert (await http.post("/v1/contacts", json=contact_body("t1"),
-                                    headers=wrong)).status_code == 403
+            assert (
+                await http.post("/v1/contacts", json=contact_body("t1"), headers=wrong)
+            ).status_code == 403
             right = {"Authorization": "Bearer gw-secret"}
-            assert (await http.post("/v1/contacts", json=contact_body("t1"),
-                                    headers=right)).status_code == 202
+            assert (
+                await http.post("/v1/contacts", json=contact_body("t1"), headers=right)
+            ).status_code == 202
     finally:
         guarded.stop()
 
 
 async def test_rules_pick_queue_from_text(client: httpx.AsyncClient) -> None:
-    reply = await client.post("/v1/contacts", json=contact_body(
-        "card", intent="lost_card", text="Mi hanno rubato la carta"))
+    reply = await client.post(
+        "/v1/contacts",
+        json=contact_body("card", intent="lost_card", text="Mi hanno rubato la carta"),
+    )
     assert reply.json()["queue"] == "cards"
     unknown = await client.post("/v1/contacts", json=contact_body("gen", intent="weather"))
     assert unknown.json()["queue"] == "general"

@@ -9,8 +9,8 @@ from router.decisions import (
     Assigned,
     Completed,
     NotAllowed,
-    OfferEnded,
     Offered,
+    OfferEnded,
     PresenceChanged,
     Queued,
     Transferred,
@@ -65,8 +65,7 @@ def test_wait_ageing_is_a_fraction_of_the_channel_sla() -> None:
     # and a call waiting a full 20 s threshold plus a bit beats an email at 0.5 of its SLA
     eng2 = engine()
     eng2.add_contact(contact("mail", "billing", channel=Channel.EMAIL, arrival=0.0), 7200.0)
-    eng2.add_contact(contact("call", "billing", channel=Channel.VOICE, arrival=7200.0 - 25),
-                     7200.0)
+    eng2.add_contact(contact("call", "billing", channel=Channel.VOICE, arrival=7200.0 - 25), 7200.0)
     online(eng2, agent("a1", capacity={Channel.EMAIL: 1, Channel.VOICE: 1}, billing=5), 7200.0)
     assert offers_to(eng2, "a1") == ["call"]
 

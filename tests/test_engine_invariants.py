@@ -55,9 +55,18 @@ def random_step(eng: Engine, rnd: random.Random, now: float, counter: list[int])
         intent = rnd.choice(INTENTS)
         channel = rnd.choice(list(Channel))
         pref = rnd.choice(agents) if rnd.random() < 0.2 else None
-        return eng.add_contact(contact(f"c{counter[0]}", intent, channel=channel, arrival=now,
-                                       language=rnd.choice(["it", "en"]),
-                                       urgency=rnd.random(), preferred=pref), now)
+        return eng.add_contact(
+            contact(
+                f"c{counter[0]}",
+                intent,
+                channel=channel,
+                arrival=now,
+                language=rnd.choice(["it", "en"]),
+                urgency=rnd.random(),
+                preferred=pref,
+            ),
+            now,
+        )
     if roll < 0.45 and eng.offers:
         offer = rnd.choice(list(eng.offers.values()))
         return eng.accept(offer.agent_id, offer.offer_id, now)
@@ -67,24 +76,31 @@ def random_step(eng: Engine, rnd: random.Random, now: float, counter: list[int])
     if roll < 0.62 and live:
         target = eng.contacts[rnd.choice(live)]
         if target.agent_id:
-            return eng.wrap_up(target.agent_id, target.contact_id, now, outcome="ok",
-                               resolved=rnd.random() < 0.7)
+            return eng.wrap_up(
+                target.agent_id, target.contact_id, now, outcome="ok", resolved=rnd.random() < 0.7
+            )
         return eng.abandon(target.contact_id, now)
     if roll < 0.68 and live:
         target = eng.contacts[rnd.choice(live)]
         if target.state is ContactState.ASSIGNED:
             choice = rnd.random()
             if choice < 0.4:
-                return eng.transfer(target.agent_id or "", target.contact_id, now,
-                                    queue=rnd.choice(["billing", "cards", "tech", "general"]))
+                return eng.transfer(
+                    target.agent_id or "",
+                    target.contact_id,
+                    now,
+                    queue=rnd.choice(["billing", "cards", "tech", "general"]),
+                )
             if choice < 0.7:
-                return eng.transfer(target.agent_id or "", target.contact_id, now,
-                                    to_agent=rnd.choice(agents))
+                return eng.transfer(
+                    target.agent_id or "", target.contact_id, now, to_agent=rnd.choice(agents)
+                )
             return eng.end_contact(target.contact_id, now)
         return None
     if roll < 0.78:
-        presence = rnd.choice([Presence.AVAILABLE, Presence.AVAILABLE, Presence.AWAY,
-                               Presence.OFFLINE])
+        presence = rnd.choice(
+            [Presence.AVAILABLE, Presence.AVAILABLE, Presence.AWAY, Presence.OFFLINE]
+        )
         return eng.set_presence(rnd.choice(agents), presence, now)
     if roll < 0.82:
         who = rnd.choice(agents)
@@ -96,11 +112,22 @@ def random_step(eng: Engine, rnd: random.Random, now: float, counter: list[int])
 def test_random_storm_never_double_offers_or_overfills(seed: int) -> None:
     rnd = random.Random(seed)
     eng = engine()
-    skill_sets = [{"billing": 5}, {"billing": 2, "cards": 4, "empathy": 3}, {"tech": 5},
-                  {"cards": 5, "empathy": 5, "billing": 3}, {"tech": 2, "billing": 4}]
+    skill_sets = [
+        {"billing": 5},
+        {"billing": 2, "cards": 4, "empathy": 3},
+        {"tech": 5},
+        {"cards": 5, "empathy": 5, "billing": 3},
+        {"tech": 2, "billing": 4},
+    ]
     for i in range(12):
-        online(eng, agent(f"a{i}", languages=rnd.choice([("it",), ("en",), ("it", "en")]),
-                          **skill_sets[i % len(skill_sets)]))
+        online(
+            eng,
+            agent(
+                f"a{i}",
+                languages=rnd.choice([("it",), ("en",), ("it", "en")]),
+                **skill_sets[i % len(skill_sets)],
+            ),
+        )
     now, counter, offers_made = 0.0, [0], 0
     for _ in range(1500):
         now += rnd.expovariate(1 / 4.0)

@@ -36,9 +36,14 @@ def test_shipped_config_loads_and_is_realistic() -> None:
     rules = load_rules(REPO / "config.yaml")
     config = rules.config
     assert {"billing", "cards", "travel", "tech"} <= set(config.queues)
-    assert config.channels["voice"].sla.threshold == 20 and config.channels["voice"].sla.target == 0.8
+    assert (
+        config.channels["voice"].sla.threshold == 20 and config.channels["voice"].sla.target == 0.8
+    )
     assert config.channels["chat"].sla.threshold == 60
-    assert config.channels["social"].sla.threshold == 1800 and config.channels["social"].sla.target == 0.9
+    assert (
+        config.channels["social"].sla.threshold == 1800
+        and config.channels["social"].sla.target == 0.9
+    )
     assert config.channels["email"].sla.threshold == 4 * 3600
     assert len(rules.rules) >= 5
 
@@ -83,9 +88,11 @@ def test_unknown_queue_and_duplicate_rule_names_are_reported() -> None:
 
 
 def test_expansion_may_only_relax() -> None:
-    text = MINIMAL.replace("billing: {skills: {billing: 2}}",
-                           "billing: {skills: {billing: 2}, expansion: "
-                           "[{after: 0, min_proficiency: 2}, {after: 30s, min_proficiency: 4}]}")
+    text = MINIMAL.replace(
+        "billing: {skills: {billing: 2}}",
+        "billing: {skills: {billing: 2}, expansion: "
+        "[{after: 0, min_proficiency: 2}, {after: 30s, min_proficiency: 4}]}",
+    )
     (problem,) = problems(text)
     assert "ops.yaml:5" in problem and "only relax" in problem
 
@@ -96,8 +103,10 @@ def test_yaml_syntax_error_has_line() -> None:
 
 
 def test_every_problem_is_listed_and_nothing_is_returned() -> None:
-    text = MINIMAL + "  - name: broken\n    when: '(('\n    queue: general\n" \
-                     "  - name: other\n    when: 'nope.x'\n    queue: general\n"
+    text = (
+        MINIMAL + "  - name: broken\n    when: '(('\n    queue: general\n"
+        "  - name: other\n    when: 'nope.x'\n    queue: general\n"
+    )
     found = problems(text)
     assert len(found) == 2
     assert any("rule 'broken'" in p for p in found) and any("rule 'other'" in p for p in found)
@@ -110,8 +119,9 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_planner_first_match_wins_and_traces() -> None:
     planner = Planner(parse_rules(CONFIG))
-    plan = planner.plan({"contact": {"intent": "billing", "attributes": {"vip": True}},
-                         "customer": {}})
+    plan = planner.plan(
+        {"contact": {"intent": "billing", "attributes": {"vip": True}}, "customer": {}}
+    )
     assert plan.policy.rule == "vip-billing" and plan.policy.base_priority == 40
     assert plan.trace == [{"rule": "vip-billing", "result": "matched"}]
 
@@ -129,16 +139,25 @@ def test_planner_runtime_error_is_no_match_and_default_queue_catches_all() -> No
 
 def test_rule_skills_add_to_queue_skills() -> None:
     planner = Planner(parse_rules(CONFIG))
-    plan = planner.plan({"contact": {"intent": "lost_card", "attributes": {"vip": False}},
-                         "customer": {}})
+    plan = planner.plan(
+        {"contact": {"intent": "lost_card", "attributes": {"vip": False}}, "customer": {}}
+    )
     assert plan.policy.skills == (("cards", 1), ("empathy", 1))
     assert plan.policy.preferred_wait == 30
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("20s", 20), ("30m", 1800), ("4h", 14400), ("2d", 172800), (15, 15), ("1.5s", 1.5),
-    ("250ms", 0.25),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("20s", 20),
+        ("30m", 1800),
+        ("4h", 14400),
+        ("2d", 172800),
+        (15, 15),
+        ("1.5s", 1.5),
+        ("250ms", 0.25),
+    ],
+)
 def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
 

@@ -128,7 +128,8 @@ def _compile_rules(
         if unknown:
             problems.append(
                 ConfigProblem(
-                    file, line,
+                    file,
+                    line,
                     f"{label}: unknown name(s) {', '.join(unknown)}; "
                     f"conditions may use {', '.join(sorted(CEL_VARIABLES))}",
                 )

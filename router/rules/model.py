@@ -6,6 +6,7 @@ and explains each one.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -41,17 +42,29 @@ class ChannelSpec(Frozen):
 
 DEFAULT_CHANNELS: dict[Channel, ChannelSpec] = {
     Channel.VOICE: ChannelSpec(
-        sla=SlaSpec(target=0.8, threshold=20), capacity=1, exclusive=True,
-        offer_timeout=15, wrap_up=30,
+        sla=SlaSpec(target=0.8, threshold=20),
+        capacity=1,
+        exclusive=True,
+        offer_timeout=15,
+        wrap_up=30,
     ),
     Channel.CHAT: ChannelSpec(
-        sla=SlaSpec(target=0.8, threshold=60), capacity=3, offer_timeout=30, wrap_up=15,
+        sla=SlaSpec(target=0.8, threshold=60),
+        capacity=3,
+        offer_timeout=30,
+        wrap_up=15,
     ),
     Channel.SOCIAL: ChannelSpec(
-        sla=SlaSpec(target=0.9, threshold=1800), capacity=4, offer_timeout=60, wrap_up=15,
+        sla=SlaSpec(target=0.9, threshold=1800),
+        capacity=4,
+        offer_timeout=60,
+        wrap_up=15,
     ),
     Channel.EMAIL: ChannelSpec(
-        sla=SlaSpec(target=0.9, threshold=14400), capacity=5, offer_timeout=120, wrap_up=60,
+        sla=SlaSpec(target=0.9, threshold=14400),
+        capacity=5,
+        offer_timeout=120,
+        wrap_up=60,
     ),
 }
 
@@ -115,8 +128,7 @@ def _check_skills(value: SkillMap) -> SkillMap:
             raise ValueError("skill names cannot be empty")
         if not MIN_PROFICIENCY <= level <= MAX_PROFICIENCY:
             raise ValueError(
-                f"skill {name!r}: level {level} is outside "
-                f"{MIN_PROFICIENCY}..{MAX_PROFICIENCY}"
+                f"skill {name!r}: level {level} is outside {MIN_PROFICIENCY}..{MAX_PROFICIENCY}"
             )
         checked[key] = level
     return checked
@@ -129,7 +141,7 @@ def _check_expansion(steps: tuple[ExpansionStep, ...] | None) -> tuple[Expansion
         raise ValueError("expansion needs at least one step")
     if steps[0].after != 0:
         raise ValueError("the first expansion step must start at after: 0")
-    for earlier, later in zip(steps, steps[1:], strict=False):
+    for earlier, later in pairwise(steps):
         if later.after <= earlier.after:
             raise ValueError("expansion steps must have increasing 'after'")
         if later.min_proficiency > earlier.min_proficiency:

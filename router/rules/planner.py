@@ -81,6 +81,10 @@ class Planner:
             if result is True:
                 trace.append({"rule": name, "result": "matched"})
                 return Plan(self._policies[name], self._preferred[name], trace)
-            trace.append({"rule": name, "result": "no match" if result is False
-                          else f"not a boolean: {result!r}"})
+            trace.append(
+                {
+                    "rule": name,
+                    "result": "no match" if result is False else f"not a boolean: {result!r}",
+                }
+            )
         return Plan(self._default, _preferred(self.config, None), trace)

@@ -172,9 +172,14 @@ class Store:
             last_queue=last.queue if last else None,
             recent=[
                 {
-                    "contact_id": row.id, "channel": row.channel, "queue": row.queue,
-                    "arrival": row.arrival, "state": row.state, "agent_id": row.agent_id,
-                    "outcome": row.outcome, "resolved": row.resolved,
+                    "contact_id": row.id,
+                    "channel": row.channel,
+                    "queue": row.queue,
+                    "arrival": row.arrival,
+                    "state": row.state,
+                    "agent_id": row.agent_id,
+                    "outcome": row.outcome,
+                    "resolved": row.resolved,
                     "subject": row.subject[:120],
                 }
                 for row in rows[:limit]
@@ -262,9 +267,13 @@ class Store:
                             .values(**change.values)
                         )
                     else:
-                        session.add(RoutingEventRow(
-                            contact_id=change.contact_id, at=change.at, kind=change.kind,
-                            detail=change.detail,
-                        ))
+                        session.add(
+                            RoutingEventRow(
+                                contact_id=change.contact_id,
+                                at=change.at,
+                                kind=change.kind,
+                                detail=change.detail,
+                            )
+                        )
         except SQLAlchemyError as exc:
             raise StoreError(f"could not record routing changes: {type(exc).__name__}") from exc

@@ -1,0 +1,202 @@
+"""Agent desktops over real websockets against a running server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+import websockets
+
+from tests.live import Desktop, ThreadServer, admin_headers, contact_body, create_agent
+
+
+async def test_login_offer_accept_wrap_up(server: ThreadServer, client: httpx.AsyncClient) -> None:
+    token = await create_agent(
+        client, "anna", name="Anna", skills={"billing": 5}, languages=["it", "en"]
+    )
+    desk = Desktop(server.ws_url, token)
+    welcome = await desk.connect()
+    assert welcome["type"] == "welcome" and welcome["agent"]["agent_id"] == "anna"
+    assert welcome["state"]["presence"] == "available"
+    posted = await client.post(
+        "/v1/contacts",
+        json=contact_body(
+            "m1",
+            attributes={"order": "A-77"},
+            customer={"name": "Mario Rossi", "email": "mario@example.it"},
+        ),
+    )
+    contact_id = posted.json()["contact_id"]
+    offer = await desk.next_event("offer")
+    assert offer["contact"]["contact_id"] == contact_id
+    assert offer["contact"]["customer"]["name"] == "Mario Rossi"
+    assert offer["contact"]["text"].startswith("Buongiorno")
+    assert offer["explanation"]["rule"] == "billing"
+    assert offer["seq"] > welcome["seq"]
+    ack = await desk.request("accept", offer_id=offer["offer_id"])
+    assert ack["type"] == "ack" and ack["of"] == "accept"
+    assert (await desk.next_event("assigned"))["contact_id"] == contact_id
+    await desk.request("end", contact_id=contact_id)
+    assert (await desk.next_event("wrap_up"))["ended_by"] == "agent"
+    await desk.request(
+        "wrap_up", contact_id=contact_id, outcome="spiegata la bolletta", resolved=True
+    )
+    done = await desk.next_event("completed")
+    assert done["outcome"] == "spiegata la bolletta" and done["resolved"] is True
+    stored = await client.get(f"/v1/contacts/{contact_id}", headers=admin_headers())
+    assert stored.json()["state"] == "completed"
+    assert stored.json()["resolved"] is True
+    await desk.close()
+
+
+async def test_bad_token_and_missing_login_are_refused(server: ThreadServer) -> None:
+    async with websockets.connect(server.ws_url) as ws:
+        await ws.send(json.dumps({"type": "login", "token": "nope"}))
+        reply = json.loads(await ws.recv())
+        assert reply["code"] == "unauthorized"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    async with websockets.connect(server.ws_url) as ws:
+        await ws.send(json.dumps({"type": "accept", "offer_id": "x"}))
+        assert json.loads(await ws.recv())["code"] == "login_required"
+
+
+async def test_bad_messages_get_clear_errors_and_session_survives(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    token = await create_agent(client, "bea", skills={"billing": 5}, languages=["it"])
+    desk = Desktop(server.ws_url, token)
+    await desk.connect()
+    await desk.ws.send("{oops")
+    assert "not JSON" in (await desk.recv())["message"]
+    await desk.ws.send(json.dumps({"type": "fly"}))
+    assert (await desk.recv())["code"] == "bad_message"
+    reply = await desk.request("transfer", contact_id="c", queue="cards", agent="x")
+    assert reply["code"] == "bad_message" and "exactly one" in reply["message"]
+    reply = await desk.request("accept", offer_id="o-unknown")
+    assert reply["code"] == "unknown_offer"
+    reply = await desk.request("wrap_up", contact_id="nope", outcome="x", resolved=True)
+    assert reply["code"] == "unknown_contact"
+    assert (await desk.request("ping"))["type"] == "pong"
+    await desk.close()
+
+
+async def test_agent_cannot_touch_another_agents_offer(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    owner = Desktop(
+        server.ws_url, await create_agent(client, "own", skills={"billing": 5}, languages=["it"])
+    )
+    other = Desktop(
+        server.ws_url, await create_agent(client, "oth", skills={"tech": 5}, languages=["it"])
+    )
+    await owner.connect()
+    await other.connect()
+    await client.post("/v1/contacts", json=contact_body("m-own"))
+    offer = await owner.next_event("offer")
+    for kind in ("accept", "reject"):
+        reply = await other.request(kind, offer_id=offer["offer_id"])
+        assert reply["code"] == "unknown_offer"
+    reply = await other.request("end", contact_id=offer["contact"]["contact_id"])
+    assert reply["code"] == "not_allowed"
+    assert (await owner.request("accept", offer_id=offer["offer_id"]))["type"] == "ack"
+    await owner.close()
+    await other.close()
+
+
+async def test_reject_reroutes_to_another_desktop(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    first = Desktop(
+        server.ws_url, await create_agent(client, "first", skills={"billing": 5}, languages=["it"])
+    )
+    await first.connect()
+    await asyncio.sleep(0.05)  # "first" has been idle longer than "second"
+    second = Desktop(
+        server.ws_url, await create_agent(client, "second", skills={"billing": 5}, languages=["it"])
+    )
+    await second.connect()
+    await client.post("/v1/contacts", json=contact_body("m-rej"))
+    offer = await first.next_event("offer")
+    await first.request("reject", offer_id=offer["offer_id"], reason="sto uscendo")
+    ended = await first.next_event("offer_ended")
+    assert ended["outcome"] == "rejected"
+    rerouted = await second.next_event("offer")
+    assert rerouted["contact"]["contact_id"] == offer["contact"]["contact_id"]
+    assert rerouted["explanation"]["trigger"] == "rejected"
+    await first.close()
+    await second.close()
+
+
+async def test_reconnecting_desktop_resumes_without_losing_an_offer(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    token = await create_agent(client, "carla", skills={"billing": 5}, languages=["it"])
+    desk = Desktop(server.ws_url, token)
+    welcome = await desk.connect()
+    stream = welcome["stream"]
+    await desk.close()  # connection drops; the agent stays logged in during the grace
+    await asyncio.sleep(0.1)
+    posted = await client.post("/v1/contacts", json=contact_body("m-resume"))
+    contact_id = posted.json()["contact_id"]
+    back = Desktop(server.ws_url, token)
+    welcome = await back.connect(resume={"stream": stream, "after_seq": desk.last_seq})
+    assert welcome["resumed"] is True
+    offer = await back.next_event("offer")  # replayed
+    assert offer["contact"]["contact_id"] == contact_id
+    assert [o["offer_id"] for o in welcome["state"]["offers"]] == [offer["offer_id"]]
+    assert (await back.request("accept", offer_id=offer["offer_id"]))["type"] == "ack"
+    # resuming from an unknown stream gives the snapshot only
+    again = Desktop(server.ws_url, token)
+    welcome = await again.connect(resume={"stream": "old-boot:carla", "after_seq": 3})
+    assert welcome["resumed"] is False
+    assert welcome["state"]["contacts"][0]["contact"]["contact_id"] == contact_id
+    await again.close()
+
+
+async def test_second_login_replaces_first_connection(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    token = await create_agent(client, "dora", skills={"billing": 5}, languages=["it"])
+    first = Desktop(server.ws_url, token)
+    await first.connect()
+    second = Desktop(server.ws_url, token)
+    await second.connect()
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        for _ in range(5):
+            await first.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    await client.post("/v1/contacts", json=contact_body("m-second"))
+    assert (await second.next_event("offer"))["type"] == "offer"
+    await second.close()
+
+
+async def test_presence_and_transfer_keep_context(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    sender = Desktop(
+        server.ws_url, await create_agent(client, "s1", skills={"billing": 5}, languages=["it"])
+    )
+    await sender.connect()
+    await client.post("/v1/contacts", json=contact_body("m-tr"))
+    offer = await sender.next_event("offer")
+    contact_id = offer["contact"]["contact_id"]
+    await sender.request("accept", offer_id=offer["offer_id"])
+    receiver = Desktop(
+        server.ws_url, await create_agent(client, "r1", skills={"cards": 4}, languages=["it"])
+    )
+    await receiver.connect(presence="away")
+    assert (await sender.request("transfer", contact_id=contact_id, queue="cards"))["type"] == "ack"
+    assert (await sender.next_event("transferred"))["target"] == {"queue": "cards"}
+    await receiver.request("presence", presence="available")
+    moved = await receiver.next_event("offer")
+    assert moved["contact"]["contact_id"] == contact_id
+    assert moved["contact"]["text"].startswith("Buongiorno")
+    explained = await client.get(f"/v1/contacts/{contact_id}/explain", headers=admin_headers())
+    kinds = [d["kind"] for d in explained.json()["decisions"]]
+    assert kinds[:4] == ["offered", "offer_accepted", "assigned", "transferred"]
+    await sender.close()
+    await receiver.close()
