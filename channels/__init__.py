@@ -1,0 +1,1 @@
+"""Channel adapters (email, chat, social, voice): verify, parse, normalize to intake."""
