@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from router.engine import Engine  # noqa: E402
-from router.models import NewContact  # noqa: E402
-from router.states import Presence  # noqa: E402
-from skills.vocabulary import AgentProfile, Channel  # noqa: E402
-from tests.engine_helpers import RULES, policy  # noqa: E402
+from router.engine import Engine
+from router.models import NewContact
+from router.states import Presence
+from skills.vocabulary import AgentProfile, Channel
+from tests.engine_helpers import RULES, policy
 
 CYCLES = 5000
 
@@ -48,16 +48,16 @@ def time_cycles(engine: Engine) -> float:
     start = time.perf_counter()
     for i in range(CYCLES):
         now += 0.01
-        out = engine.add_contact(NewContact(f"b{i}", Channel.CHAT, now, billing, language="it"), now)
+        out = engine.add_contact(
+            NewContact(f"b{i}", Channel.CHAT, now, billing, language="it"), now
+        )
         decisions += len(out)
         offer = engine.contacts[f"b{i}"].offer_id
         if offer is None:
             continue
         agent_id = engine.offers[offer].agent_id
         decisions += len(engine.accept(agent_id, offer, now))
-        decisions += len(
-            engine.wrap_up(agent_id, f"b{i}", now, outcome="ok", resolved=True)
-        )
+        decisions += len(engine.wrap_up(agent_id, f"b{i}", now, outcome="ok", resolved=True))
     elapsed = time.perf_counter() - start
     return elapsed / decisions * 1e6
 
