@@ -1,0 +1,53 @@
+"""Real databases for store tests: a SQLite file, and a fresh PostgreSQL database per test.
+
+PostgreSQL comes from CENTRALINO_TEST_POSTGRES_URL (.ci/run sets it after making sure a
+server runs); without it the local default is tried and the PostgreSQL cases are skipped
+if nothing answers there.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database; dropped afterwards."""
+    configured = os.environ.get("CENTRALINO_TEST_POSTGRES_URL")
+    admin_url = make_url(configured or DEFAULT_POSTGRES)
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"centralino_test_{uuid.uuid4().hex[:10]}"
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OSError, Exception) as exc:  # noqa: BLE001 - any failure to reach the server
+        await admin.dispose()
+        if configured:
+            raise
+        pytest.skip(f"no PostgreSQL at {admin_url.render_as_string()}: {type(exc).__name__}")
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@asynccontextmanager
+async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    else:
+        async with postgres_database() as url:
+            yield url

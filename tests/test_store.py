@@ -1,0 +1,139 @@
+"""The store on real SQLite and real PostgreSQL: idempotent intake, recovery, history, log."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from router.decisions import Assigned, Completed, Offered, Queued
+from router.recorder import Recorder
+from router.store.repository import ContactUpdate, Store, StoreError
+from skills.vocabulary import Channel
+from tests.databases import database
+from tests.engine_helpers import policy
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    async with database(request.param, tmp_path) as url:
+        opened = await Store.open(url)
+        try:
+            yield opened
+        finally:
+            await opened.close()
+
+
+def row(contact_id: str, message_id: str, **fields: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "id": contact_id, "gateway": "gw", "external_id": message_id, "channel": "chat",
+        "customer_id": "email:mario@example.it", "queue": "billing", "rule": "billing",
+        "policy": policy("billing").to_dict(), "state": "queued", "arrival": 100.0,
+        "updated_at": 100.0,
+    }
+    values.update(fields)
+    return values
+
+
+async def test_add_contact_is_idempotent_on_gateway_message(store: Store) -> None:
+    first, created = await store.add_contact(row("c1", "m1"))
+    assert created and first.id == "c1"
+    again, created = await store.add_contact(row("c2", "m1"))
+    assert not created and again.id == "c1"
+    other, created = await store.add_contact(row("c3", "m1", gateway="other"))
+    assert created and other.id == "c3"
+
+
+async def test_concurrent_inserts_of_one_message_make_one_row(store: Store) -> None:
+    results = await asyncio.gather(*(store.add_contact(row(f"c{i}", "same")) for i in range(6)))
+    assert sum(created for _, created in results) == 1
+    assert len({r.id for r, _ in results}) == 1
+
+
+async def test_unfinished_contacts_in_arrival_order(store: Store) -> None:
+    await store.add_contact(row("late", "m1", arrival=300.0))
+    await store.add_contact(row("early", "m2", arrival=100.0))
+    await store.add_contact(row("done", "m3", arrival=50.0, state="completed"))
+    await store.add_contact(row("gone", "m4", arrival=60.0, state="abandoned"))
+    await store.add_contact(row("busy", "m5", arrival=200.0, state="assigned", agent_id="a1"))
+    assert [c.id for c in await store.unfinished_contacts()] == ["early", "busy", "late"]
+
+
+async def test_customer_history_finds_unresolved_case_and_agent(store: Store) -> None:
+    await store.add_contact(row("old", "m1", arrival=10.0, agent_id="anna", resolved=True,
+                                state="completed"))
+    await store.add_contact(row("mid", "m2", arrival=20.0, agent_id="bruno", resolved=False,
+                                state="completed", queue="cards"))
+    await store.add_contact(row("new", "m3", arrival=30.0, state="abandoned"))
+    history = await store.customer_history("email:mario@example.it", since=0.0)
+    assert history.previous_contacts == 3
+    assert history.unresolved is True
+    assert history.last_agent == "bruno" and history.last_unresolved_agent == "bruno"
+    assert history.last_queue == "cards"
+    assert [h["contact_id"] for h in history.recent] == ["new", "mid", "old"]
+    assert history.facts()["known"] is True
+    assert (await store.customer_history("email:mario@example.it", since=25.0)).unresolved is False
+    assert (await store.customer_history("nobody", since=0.0)).previous_contacts == 0
+
+
+async def test_recorder_writes_decisions_in_order(store: Store) -> None:
+    await store.add_contact(row("c1", "m1"))
+    recorder = Recorder(store)
+    recorder.start()
+    recorder.record(101.0, [Queued("c1", "billing", "arrival", {"why": "no agent"})])
+    recorder.record(102.0, [Offered("o-1", "c1", "anna", Channel.CHAT, 132.0, {"chosen": "anna"})])
+    recorder.record(103.0, [Assigned("c1", "anna", "o-1", 3.0)])
+    recorder.record(200.0, [Completed("c1", "anna", "refund", True)])
+    await recorder.stop()
+    stored = await store.contact("c1")
+    assert stored is not None
+    assert (stored.state, stored.agent_id, stored.outcome, stored.resolved) == (
+        "completed", "anna", "refund", True)
+    assert stored.answered_at == 103.0 and stored.ended_at == 200.0
+    events = await store.events("c1")
+    assert [e.kind for e in events] == ["queued", "offered", "assigned", "completed"]
+    assert events[1].detail["explanation"] == {"chosen": "anna"}
+    (offer,) = await store.offers("c1")
+    assert offer.agent_id == "anna" and offer.expires_at == 132.0
+
+
+async def test_recorder_isolates_a_change_the_database_refuses(store: Store) -> None:
+    await store.add_contact(row("c1", "m1"))
+    recorder = Recorder(store)
+    recorder.start()
+    # an offer for a contact that does not exist violates the foreign key
+    recorder.record(1.0, [Offered("o-x", "ghost", "anna", Channel.CHAT, 2.0, {})])
+    recorder.record(1.0, [Assigned("c1", "anna", "o-1", 1.0)])
+    await recorder.stop()
+    assert recorder.failed >= 1
+    stored = await store.contact("c1")
+    assert stored is not None and stored.state == "assigned"
+
+
+async def test_apply_refused_batch_raises_store_error(store: Store) -> None:
+    with pytest.raises(StoreError):
+        await store.apply([ContactUpdate("c1", {"no_such_column": 1})])
+
+
+async def test_agents_and_tokens(store: Store) -> None:
+    saved, created = await store.save_agent({"id": "anna", "name": "Anna",
+                                             "skills": {"billing": 4}, "languages": ["it"],
+                                             "capacity": {}}, 1.0)
+    assert created
+    _, created = await store.save_agent({"id": "anna", "name": "Anna B."}, 2.0)
+    assert not created
+    assert await store.set_agent_token("anna", "secret-1")
+    assert not await store.set_agent_token("ghost", "x")
+    found = await store.agent_by_token("secret-1")
+    assert found is not None and found.name == "Anna B." and found.skills == {"billing": 4}
+    assert found.token_hash != "secret-1"  # only a hash is kept
+    assert await store.agent_by_token("secret-2") is None
+    assert [a.id for a in await store.agents()] == ["anna"]
+
+
+async def test_unreachable_database_is_a_store_error() -> None:
+    with pytest.raises(StoreError):
+        await Store.open("postgresql+asyncpg://nobody@127.0.0.1:1/none")
