@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -31,7 +32,7 @@ async def postgres_database() -> AsyncIterator[str]:
     try:
         async with admin.connect() as connection:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except (OSError, Exception) as exc:  # noqa: BLE001 - any failure to reach the server
+    except (OSError, SQLAlchemyError) as exc:  # the server is not there or refuses us
         await admin.dispose()
         if configured:
             raise

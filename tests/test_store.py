@@ -29,9 +29,16 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 def row(contact_id: str, message_id: str, **fields: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "id": contact_id, "gateway": "gw", "external_id": message_id, "channel": "chat",
-        "customer_id": "email:mario@example.it", "queue": "billing", "rule": "billing",
-        "policy": policy("billing").to_dict(), "state": "queued", "arrival": 100.0,
+        "id": contact_id,
+        "gateway": "gw",
+        "external_id": message_id,
+        "channel": "chat",
+        "customer_id": "email:mario@example.it",
+        "queue": "billing",
+        "rule": "billing",
+        "policy": policy("billing").to_dict(),
+        "state": "queued",
+        "arrival": 100.0,
         "updated_at": 100.0,
     }
     values.update(fields)
@@ -63,10 +70,20 @@ async def test_unfinished_contacts_in_arrival_order(store: Store) -> None:
 
 
 async def test_customer_history_finds_unresolved_case_and_agent(store: Store) -> None:
-    await store.add_contact(row("old", "m1", arrival=10.0, agent_id="anna", resolved=True,
-                                state="completed"))
-    await store.add_contact(row("mid", "m2", arrival=20.0, agent_id="bruno", resolved=False,
-                                state="completed", queue="cards"))
+    await store.add_contact(
+        row("old", "m1", arrival=10.0, agent_id="anna", resolved=True, state="completed")
+    )
+    await store.add_contact(
+        row(
+            "mid",
+            "m2",
+            arrival=20.0,
+            agent_id="bruno",
+            resolved=False,
+            state="completed",
+            queue="cards",
+        )
+    )
     await store.add_contact(row("new", "m3", arrival=30.0, state="abandoned"))
     history = await store.customer_history("email:mario@example.it", since=0.0)
     assert history.previous_contacts == 3
@@ -91,7 +108,11 @@ async def test_recorder_writes_decisions_in_order(store: Store) -> None:
     stored = await store.contact("c1")
     assert stored is not None
     assert (stored.state, stored.agent_id, stored.outcome, stored.resolved) == (
-        "completed", "anna", "refund", True)
+        "completed",
+        "anna",
+        "refund",
+        True,
+    )
     assert stored.answered_at == 103.0 and stored.ended_at == 200.0
     events = await store.events("c1")
     assert [e.kind for e in events] == ["queued", "offered", "assigned", "completed"]
@@ -119,9 +140,16 @@ async def test_apply_refused_batch_raises_store_error(store: Store) -> None:
 
 
 async def test_agents_and_tokens(store: Store) -> None:
-    saved, created = await store.save_agent({"id": "anna", "name": "Anna",
-                                             "skills": {"billing": 4}, "languages": ["it"],
-                                             "capacity": {}}, 1.0)
+    _saved, created = await store.save_agent(
+        {
+            "id": "anna",
+            "name": "Anna",
+            "skills": {"billing": 4},
+            "languages": ["it"],
+            "capacity": {},
+        },
+        1.0,
+    )
     assert created
     _, created = await store.save_agent({"id": "anna", "name": "Anna B."}, 2.0)
     assert not created
