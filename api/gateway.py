@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from api.auth import require_gateway
+from router.decisions import Abandoned, UnknownContact
 from router.intake import CustomerRef, InboundContact, Intake
+from router.runtime import RouterRuntime
 from skills.vocabulary import Channel, normalize_language
 
 router = APIRouter(prefix="/v1", tags=["gateway"])
@@ -110,3 +112,33 @@ async def post_contact(body: ContactIn, request: Request) -> ContactAccepted:
         state=result.state,
         queue=result.queue,
     )
+
+
+class ContactEnded(BaseModel):
+    contact_id: str
+    outcome: str
+
+
+@router.post(
+    "/contacts/{contact_id}/end",
+    response_model=ContactEnded,
+    dependencies=[Depends(require_gateway)],
+    responses={404: {"description": "no such contact"}},
+)
+async def end_contact(contact_id: str, request: Request) -> ContactEnded:
+    """The customer left: before an answer it is abandoned, after one the contact ends
+    (wrap-up). Ending a contact that is already over is harmless."""
+    runtime: RouterRuntime = request.app.state.runtime
+    engine = runtime.engine
+    try:
+        decisions = runtime.submit(lambda now: engine.abandon(contact_id, now))
+    except UnknownContact:
+        await runtime.recorder.flush()
+        row = await runtime.store.contact(contact_id)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}") from None
+        return ContactEnded(contact_id=contact_id, outcome=f"already {row.state}")
+    if decisions.of(Abandoned):
+        return ContactEnded(contact_id=contact_id, outcome="abandoned")
+    live = engine.contacts.get(contact_id)
+    return ContactEnded(contact_id=contact_id, outcome=live.state.value if live else "ended")

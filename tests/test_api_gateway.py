@@ -109,3 +109,34 @@ async def test_rules_pick_queue_from_text(client: httpx.AsyncClient) -> None:
     assert reply.json()["queue"] == "cards"
     unknown = await client.post("/v1/contacts", json=contact_body("gen", intent="weather"))
     assert unknown.json()["queue"] == "general"
+
+
+async def test_customer_leaving_before_answer_is_an_abandon(client: httpx.AsyncClient) -> None:
+    contact_id = (await client.post("/v1/contacts", json=contact_body("ab1"))).json()["contact_id"]
+    reply = await client.post(f"/v1/contacts/{contact_id}/end")
+    assert reply.json() == {"contact_id": contact_id, "outcome": "abandoned"}
+    stored = await client.get(f"/v1/contacts/{contact_id}", headers=admin_headers())
+    assert stored.json()["state"] == "abandoned"
+    queues = (await client.get("/v1/queues", headers=admin_headers())).json()
+    assert next(q for q in queues if q["queue"] == "billing")["waiting_total"] == 0
+    again = await client.post(f"/v1/contacts/{contact_id}/end")
+    assert again.json()["outcome"] == "already abandoned"
+    assert (await client.post("/v1/contacts/nope/end")).status_code == 404
+
+
+async def test_customer_leaving_after_answer_starts_wrap_up(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    from tests.live import Desktop, create_agent
+
+    desk = Desktop(
+        server.ws_url, await create_agent(client, "w1", skills={"billing": 5}, languages=["it"])
+    )
+    await desk.connect()
+    contact_id = (await client.post("/v1/contacts", json=contact_body("ab2"))).json()["contact_id"]
+    offer = await desk.next_event("offer")
+    await desk.request("accept", offer_id=offer["offer_id"])
+    reply = await client.post(f"/v1/contacts/{contact_id}/end")
+    assert reply.json()["outcome"] == "wrap_up"
+    assert (await desk.next_event("wrap_up"))["ended_by"] == "customer"
+    await desk.close()
