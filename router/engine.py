@@ -409,8 +409,10 @@ class Engine:
     ) -> bool:
         """Offer to the preferred agent, or reserve the contact for it. False: not possible."""
         agent = self.agents.get(agent_id)
-        if agent is None or contact.skips(agent_id, now):
-            explanation["preferred"] = {"agent": agent_id, "result": "not eligible"}
+        if agent is None or agent.presence is Presence.OFFLINE or contact.skips(agent_id, now):
+            # holding out makes sense for a busy or briefly away agent, not a logged-out one
+            state = "offline" if agent is not None and agent.presence is Presence.OFFLINE else ""
+            explanation["preferred"] = {"agent": agent_id, "result": state or "not eligible"}
             return False
         floors = contact.policy.requirements(len(contact.policy.steps) - 1)
         blocker = why_not(agent, contact, floors, now)

@@ -199,3 +199,16 @@ class Desktop:
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
+
+
+async def online_desktop(
+    server: ThreadServer,
+    client: httpx.AsyncClient,
+    agent_id: str,
+    presence: str = "available",
+    **profile: Any,
+) -> Desktop:
+    """Create an agent with this profile and log its desktop in."""
+    desk = Desktop(server.ws_url, await create_agent(client, agent_id, **profile))
+    await desk.connect(presence=presence)
+    return desk

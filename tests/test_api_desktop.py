@@ -9,7 +9,14 @@ import httpx
 import pytest
 import websockets
 
-from tests.live import Desktop, ThreadServer, admin_headers, contact_body, create_agent
+from tests.live import (
+    Desktop,
+    ThreadServer,
+    admin_headers,
+    contact_body,
+    create_agent,
+    online_desktop,
+)
 
 
 async def test_login_offer_accept_wrap_up(server: ThreadServer, client: httpx.AsyncClient) -> None:
@@ -87,14 +94,8 @@ async def test_bad_messages_get_clear_errors_and_session_survives(
 async def test_agent_cannot_touch_another_agents_offer(
     server: ThreadServer, client: httpx.AsyncClient
 ) -> None:
-    owner = Desktop(
-        server.ws_url, await create_agent(client, "own", skills={"billing": 5}, languages=["it"])
-    )
-    other = Desktop(
-        server.ws_url, await create_agent(client, "oth", skills={"tech": 5}, languages=["it"])
-    )
-    await owner.connect()
-    await other.connect()
+    owner = await online_desktop(server, client, "own", skills={"billing": 5}, languages=["it"])
+    other = await online_desktop(server, client, "oth", skills={"tech": 5}, languages=["it"])
     await client.post("/v1/contacts", json=contact_body("m-own"))
     offer = await owner.next_event("offer")
     for kind in ("accept", "reject"):
@@ -110,15 +111,9 @@ async def test_agent_cannot_touch_another_agents_offer(
 async def test_reject_reroutes_to_another_desktop(
     server: ThreadServer, client: httpx.AsyncClient
 ) -> None:
-    first = Desktop(
-        server.ws_url, await create_agent(client, "first", skills={"billing": 5}, languages=["it"])
-    )
-    await first.connect()
+    first = await online_desktop(server, client, "first", skills={"billing": 5}, languages=["it"])
     await asyncio.sleep(0.05)  # "first" has been idle longer than "second"
-    second = Desktop(
-        server.ws_url, await create_agent(client, "second", skills={"billing": 5}, languages=["it"])
-    )
-    await second.connect()
+    second = await online_desktop(server, client, "second", skills={"billing": 5}, languages=["it"])
     await client.post("/v1/contacts", json=contact_body("m-rej"))
     offer = await first.next_event("offer")
     await first.request("reject", offer_id=offer["offer_id"], reason="sto uscendo")
@@ -177,18 +172,14 @@ async def test_second_login_replaces_first_connection(
 async def test_presence_and_transfer_keep_context(
     server: ThreadServer, client: httpx.AsyncClient
 ) -> None:
-    sender = Desktop(
-        server.ws_url, await create_agent(client, "s1", skills={"billing": 5}, languages=["it"])
-    )
-    await sender.connect()
+    sender = await online_desktop(server, client, "s1", skills={"billing": 5}, languages=["it"])
     await client.post("/v1/contacts", json=contact_body("m-tr"))
     offer = await sender.next_event("offer")
     contact_id = offer["contact"]["contact_id"]
     await sender.request("accept", offer_id=offer["offer_id"])
-    receiver = Desktop(
-        server.ws_url, await create_agent(client, "r1", skills={"cards": 4}, languages=["it"])
+    receiver = await online_desktop(
+        server, client, "r1", skills={"cards": 4}, languages=["it"], presence="away"
     )
-    await receiver.connect(presence="away")
     assert (await sender.request("transfer", contact_id=contact_id, queue="cards"))["type"] == "ack"
     assert (await sender.next_event("transferred"))["target"] == {"queue": "cards"}
     await receiver.request("presence", presence="available")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live import ThreadServer, admin_headers, contact_body
+from tests.live import ThreadServer, admin_headers, contact_body, online_desktop
 
 
 async def test_accepted_contact_is_stored_before_202(
@@ -127,12 +127,7 @@ async def test_customer_leaving_before_answer_is_an_abandon(client: httpx.AsyncC
 async def test_customer_leaving_after_answer_starts_wrap_up(
     server: ThreadServer, client: httpx.AsyncClient
 ) -> None:
-    from tests.live import Desktop, create_agent
-
-    desk = Desktop(
-        server.ws_url, await create_agent(client, "w1", skills={"billing": 5}, languages=["it"])
-    )
-    await desk.connect()
+    desk = await online_desktop(server, client, "w1", skills={"billing": 5}, languages=["it"])
     contact_id = (await client.post("/v1/contacts", json=contact_body("ab2"))).json()["contact_id"]
     offer = await desk.next_event("offer")
     await desk.request("accept", offer_id=offer["offer_id"])

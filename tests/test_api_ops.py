@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from tests.live import Desktop, ThreadServer, admin_headers, contact_body, create_agent
+from tests.live import (
+    Desktop,
+    ThreadServer,
+    admin_headers,
+    contact_body,
+    create_agent,
+    online_desktop,
+)
 
 
 async def test_ops_endpoints_need_the_admin_token(client: httpx.AsyncClient) -> None:
@@ -59,10 +66,7 @@ async def test_rotated_token_replaces_old_one(
 
 async def test_queue_and_agent_views(server: ThreadServer, client: httpx.AsyncClient) -> None:
     await create_agent(client, "en-only", skills={"billing": 5}, languages=["en"])
-    desk = Desktop(
-        server.ws_url, await create_agent(client, "x", skills={"tech": 5}, languages=["it"])
-    )
-    await desk.connect()
+    desk = await online_desktop(server, client, "x", skills={"tech": 5}, languages=["it"])
     await client.post("/v1/contacts", json=contact_body("q1"))
     await client.post("/v1/contacts", json=contact_body("q2", urgency=0.9))
     queues = {
@@ -86,10 +90,7 @@ async def test_queue_and_agent_views(server: ThreadServer, client: httpx.AsyncCl
 async def test_explain_shows_rule_and_why_still_waiting(
     server: ThreadServer, client: httpx.AsyncClient
 ) -> None:
-    desk = Desktop(
-        server.ws_url, await create_agent(client, "en1", skills={"billing": 5}, languages=["en"])
-    )
-    await desk.connect()
+    desk = await online_desktop(server, client, "en1", skills={"billing": 5}, languages=["en"])
     low = Desktop(
         server.ws_url,
         await create_agent(client, "it-junior", skills={"billing": 2}, languages=["it"]),

@@ -154,6 +154,16 @@ def test_preferred_agent_gets_contact_when_freed_within_wait() -> None:
     assert offer.explanation["preferred"] == {"agent": "usual", "result": "offered"}
 
 
+def test_logged_out_preferred_agent_is_not_waited_for() -> None:
+    eng = engine()
+    eng.upsert_agent(agent("usual", cards=5, empathy=5), 0.0)  # on the roster, offline
+    online(eng, agent("other", cards=5, empathy=5), 0.0)
+    out = eng.add_contact(contact("c1", "lost_card", preferred="usual"), 1.0)
+    (offer,) = out.of(Offered)
+    assert offer.agent_id == "other"
+    assert offer.explanation["preferred"] == {"agent": "usual", "result": "offline"}
+
+
 def test_offer_timeout_reroutes_and_not_ready_after_two_misses() -> None:
     eng = engine()
     online(eng, agent("sleepy", billing=5), 0.0)
