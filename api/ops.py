@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import require_admin
@@ -24,6 +24,7 @@ from skills.vocabulary import (
 )
 
 router = APIRouter(prefix="/v1", tags=["ops"], dependencies=[Depends(require_admin)])
+AGENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 
 class AgentIn(BaseModel):
@@ -65,14 +66,12 @@ def runtime_of(request: Request) -> RouterRuntime:
 
 
 @router.put("/agents/{agent_id}")
-async def put_agent(agent_id: str, body: AgentIn, request: Request) -> dict[str, Any]:
+async def put_agent(
+    body: AgentIn,
+    request: Request,
+    agent_id: str = Path(pattern=AGENT_ID_PATTERN, description="1-64 of A-Z a-z 0-9 . _ -"),
+) -> dict[str, Any]:
     """Create or update an agent. A new agent gets a desktop token, shown only this once."""
-    if (
-        not agent_id
-        or len(agent_id) > 64
-        or not agent_id.replace("-", "").replace("_", "").replace(".", "").isalnum()
-    ):
-        raise HTTPException(422, "agent id must be 1-64 letters, digits, '-', '_' or '.'")
     runtime = runtime_of(request)
     values = {
         "id": agent_id,
