@@ -135,3 +135,17 @@ async def test_customer_leaving_after_answer_starts_wrap_up(
     assert reply.json()["outcome"] == "wrap_up"
     assert (await desk.next_event("wrap_up"))["ended_by"] == "customer"
     await desk.close()
+
+
+async def test_oversized_chunked_body_without_length_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"gateway": "gw", "message_id": "chunky", "channel": "chat", "text": "'
+        for _ in range(40):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    reply = await client.post(
+        "/v1/contacts", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert reply.status_code == 413
+    assert "larger than" in reply.json()["detail"]
