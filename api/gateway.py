@@ -135,8 +135,7 @@ async def end_contact(contact_id: str, request: Request) -> ContactEnded:
     try:
         decisions = runtime.submit(lambda now: engine.abandon(contact_id, now))
     except UnknownContact:
-        await runtime.recorder.flush()
-        row = await runtime.store.contact(contact_id)
+        row = await runtime.stored_contact(contact_id)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}") from None
         return ContactEnded(contact_id=contact_id, outcome=f"already {row.state}")

@@ -138,9 +138,7 @@ async def waiting_contacts(
 
 
 async def stored_contact(runtime: RouterRuntime, contact_id: str) -> Any:
-    """The contact's row, including every decision made so far (read-your-writes)."""
-    await runtime.recorder.flush()
-    row = await runtime.store.contact(contact_id)
+    row = await runtime.stored_contact(contact_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}")
     return row

@@ -112,8 +112,7 @@ class Engine:
         agent = self._agent(agent_id)
         agent.connected = False
         agent.connection_epoch += 1
-        grace = self.config.offers.disconnect_grace
-        self.timers.set(now + grace, TimerKind.DISCONNECT, agent_id, str(agent.connection_epoch))
+        self._start_grace(agent, now)
         return Decisions()
 
     # ---------------------------------------------------------------- contacts
@@ -144,10 +143,7 @@ class Engine:
             self._start_wrap_up(contact, agent, now, "restored", out)
         self.index.refresh(agent)
         if not agent.connected:  # hand it back unless the agent's desktop returns in time
-            grace = self.config.offers.disconnect_grace
-            self.timers.set(
-                now + grace, TimerKind.DISCONNECT, agent.agent_id, str(agent.connection_epoch)
-            )
+            self._start_grace(agent, now)
         return out
 
     def accept(self, agent_id: str, offer_id: str, now: float) -> Decisions:
@@ -157,8 +153,7 @@ class Engine:
         out = Decisions()
         self._close_offer(offer, OfferOutcome.ACCEPTED, "", out)
         contact.state = advance_contact(contact.state, ContactState.ASSIGNED)
-        contact.agent_id = agent_id
-        agent.load.setdefault(contact.channel, set()).add(contact.contact_id)
+        contact.agent_id = agent_id  # its slot in agent.load was taken by the offer
         agent.consecutive_misses = 0
         out.add(Assigned(contact.contact_id, agent_id, offer_id, now - contact.arrival))
         return out
@@ -328,6 +323,11 @@ class Engine:
         if contact is None:
             raise UnknownContact(f"contact {contact_id!r} is not live (finished or unknown)")
         return contact
+
+    def _start_grace(self, agent: Agent, now: float) -> None:
+        """Log the agent out after the disconnect grace unless its desktop comes back."""
+        when = now + self.config.offers.disconnect_grace
+        self.timers.set(when, TimerKind.DISCONNECT, agent.agent_id, str(agent.connection_epoch))
 
     def _own_offer(self, agent_id: str, offer_id: str) -> Offer:
         offer = self.offers.get(offer_id)

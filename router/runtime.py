@@ -93,6 +93,11 @@ class RouterRuntime:
             self._timer_task = None
         await self.recorder.stop()
 
+    async def stored_contact(self, contact_id: str) -> ContactRow | None:
+        """The contact's row including every decision made so far (read-your-writes)."""
+        await self.recorder.flush()
+        return await self.store.contact(contact_id)
+
     def submit(self, call: Callable[[float], Decisions]) -> Decisions:
         """Run one engine call at the current time and publish what it decided."""
         now = self.clock()
