@@ -7,14 +7,14 @@ Returns 202 only after the contact is stored. Retrying with the same ``gateway``
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from api.auth import require_gateway
 from router.decisions import Abandoned, UnknownContact
-from router.intake import CustomerRef, InboundContact, Intake
+from router.intake import CustomerRef, InboundContact, Intake, IntakeError
 from router.runtime import RouterRuntime
 from skills.vocabulary import Channel, normalize_language
 
@@ -28,6 +28,11 @@ class CustomerIn(BaseModel):
     name: str = Field("", max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(None, min_length=3, max_length=40)
+    handles: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="social platform -> user id, e.g. {'instagram': '178414...'}",
+    )
 
 
 class ContactIn(BaseModel):
@@ -55,7 +60,10 @@ class ContactIn(BaseModel):
         description="flat key/value facts for rule conditions (contact.attributes)",
     )
     urgency: float | None = Field(
-        None, ge=0, le=1, description="the gateway's own urgency/sentiment score"
+        None, ge=0, le=1, description="the gateway's own urgency score (used as given)"
+    )
+    sentiment: float | None = Field(
+        None, ge=-1, le=1, description="or a sentiment score: -1 upset .. +1 happy"
     )
 
     @field_validator("language")
@@ -89,25 +97,29 @@ class ContactAccepted(BaseModel):
 async def post_contact(body: ContactIn, request: Request) -> ContactAccepted:
     intake: Intake = request.app.state.intake
     customer = body.customer
-    result = await intake.accept(
-        InboundContact(
-            gateway=body.gateway,
-            external_id=body.message_id,
-            channel=body.channel,
-            customer=CustomerRef(
-                id=customer.id,
-                name=customer.name,
-                email=str(customer.email).lower() if customer.email else None,
-                phone=customer.phone,
-            ),
-            language=body.language,
-            intent=body.intent,
-            subject=body.subject,
-            text=body.text,
-            attributes=dict(body.attributes),
-            urgency=body.urgency,
-        )
+    inbound = InboundContact(
+        gateway=body.gateway,
+        external_id=body.message_id,
+        channel=body.channel,
+        customer=CustomerRef(
+            id=customer.id,
+            name=customer.name,
+            email=str(customer.email).lower() if customer.email else None,
+            phone=customer.phone,
+            handles=dict(customer.handles),
+        ),
+        language=body.language,
+        intent=body.intent,
+        subject=body.subject,
+        text=body.text,
+        attributes=dict(body.attributes),
+        urgency=body.urgency,
+        sentiment=body.sentiment,
     )
+    try:
+        result = await intake.accept(inbound)
+    except IntakeError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return ContactAccepted(
         contact_id=result.contact_id,
         duplicate=not result.created,
@@ -143,3 +155,29 @@ async def end_contact(contact_id: str, request: Request) -> ContactEnded:
         return ContactEnded(contact_id=contact_id, outcome="abandoned")
     live = engine.contacts.get(contact_id)
     return ContactEnded(contact_id=contact_id, outcome=live.state.value if live else "ended")
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=20000)
+    kind: Literal["message", "transcript"] = Field(
+        "message", description="a customer message, or a live transcript segment of a call"
+    )
+    sentiment: float | None = Field(
+        None, ge=-1, le=1, description="a provider's score for this text, used instead"
+    )
+
+
+@router.post(
+    "/contacts/{contact_id}/messages",
+    dependencies=[Depends(require_gateway)],
+    responses={404: {"description": "no such contact"}},
+)
+async def post_message(contact_id: str, body: MessageIn, request: Request) -> dict[str, Any]:
+    """A new message or transcript segment: stored, and while the contact is live its
+    emotion is re-scored, so an upset caller moves up the queue while still waiting."""
+    intake: Intake = request.app.state.intake
+    try:
+        return await intake.add_message(contact_id, body.text, body.kind, body.sentiment)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}") from None

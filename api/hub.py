@@ -16,6 +16,7 @@ from typing import Any
 from api.protocol import (
     AssignedEvent,
     CompletedEvent,
+    ContactUpdateEvent,
     OfferEndedEvent,
     OfferEvent,
     PresenceEvent,
@@ -30,6 +31,7 @@ from router.decisions import (
     Offered,
     OfferEnded,
     PresenceChanged,
+    Rescored,
     Transferred,
     WrapUpStarted,
 )
@@ -141,6 +143,9 @@ class DesktopHub:
                 self.stream(decision.from_agent).push(
                     TransferredEvent(contact_id=decision.contact_id, target=decision.target)
                 )
+            elif isinstance(decision, Rescored) and decision.agent_id is not None:
+                context = contexts.get(decision.contact_id, {"contact_id": decision.contact_id})
+                self.stream(decision.agent_id).push(ContactUpdateEvent(contact=context))
             elif isinstance(decision, PresenceChanged):
                 self.stream(decision.agent_id).push(
                     PresenceEvent(presence=decision.presence.value, reason=decision.reason)

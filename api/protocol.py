@@ -153,6 +153,13 @@ class TransferredEvent(ServerEvent):
     target: dict[str, str]
 
 
+class ContactUpdateEvent(ServerEvent):
+    """A contact you hold changed: a new message, a new emotion score."""
+
+    type: Literal["contact_update"] = "contact_update"
+    contact: dict[str, Any]
+
+
 class PresenceEvent(ServerEvent):
     type: Literal["presence"] = "presence"
     presence: str

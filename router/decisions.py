@@ -121,6 +121,16 @@ class Transferred:
 
 
 @dataclass(frozen=True, slots=True)
+class Rescored:
+    """The contact's urgency changed (a new message or transcript segment was scored)."""
+
+    contact_id: str
+    urgency: float
+    static_priority: float
+    agent_id: str | None  # who holds it (offered or assigned), if anyone
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceChanged:
     agent_id: str
     presence: Presence
@@ -137,6 +147,7 @@ Decision = (
     | Completed
     | Abandoned
     | Transferred
+    | Rescored
     | PresenceChanged
 )
 

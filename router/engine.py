@@ -22,6 +22,7 @@ from router.decisions import (
     OfferEnded,
     PresenceChanged,
     Queued,
+    Rescored,
     Transferred,
     UnknownAgent,
     UnknownContact,
@@ -271,6 +272,29 @@ class Engine:
         )
         self._route(contact, now, "transfer", out)
         self._after_release(agent, now, out)
+        return out
+
+    def rescore(self, contact_id: str, urgency: float, now: float) -> Decisions:
+        """New urgency for a live contact (its customer wrote again, a transcript segment
+        arrived): its priority changes and, if waiting, it moves within its lane."""
+        contact = self._contact(contact_id)
+        out = Decisions()
+        urgency = min(max(urgency, 0.0), 1.0)
+        if urgency == contact.urgency:
+            return out
+        contact.urgency = urgency
+        contact.static_priority = static_priority(
+            self.config.priority,
+            rule_priority=contact.policy.base_priority,
+            urgency=urgency,
+            history=contact.history_boost,
+        )
+        if contact.state is ContactState.QUEUED and contact.lane is not None:
+            key = contact.lane
+            self.lanes.leave(contact)
+            self.lanes.enter(contact, key, self.rate(key[0], key[1]))
+        holder = self.offers[contact.offer_id].agent_id if contact.offer_id else contact.agent_id
+        out.add(Rescored(contact_id, urgency, contact.static_priority, holder))
         return out
 
     # ------------------------------------------------------------------ timers

@@ -1,8 +1,12 @@
-"""Intake: a normalized inbound contact becomes a stored, routed contact.
+"""Intake: a normalized inbound contact becomes a triaged, stored, routed contact.
 
 Order matters: the contact is stored (committed) before the engine sees it, so a gateway's
 202 always means durable; a retry with the same gateway message id returns the same contact.
 Channel adapters (email, chat, social, voice) and the generic HTTP intake all come here.
+
+Triage happens here too: language, emotion and intent (skills/triage.py), the customer
+across channels (identities), and the history that stops the bouncing: the agent who has
+the customer's open case, its department, a repeat-contact boost.
 """
 
 from __future__ import annotations
@@ -11,13 +15,26 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from router.decisions import Offered
+from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.models import NewContact
 from router.priority import history_boost
 from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
 from router.store.repository import CustomerHistory
+from skills.emotion import EmotionScore
+from skills.identity import (
+    Identity,
+    InvalidIdentity,
+    email_identity,
+    handle_identity,
+    phone_identity,
+)
+from skills.triage import Triager, TriageResult
 from skills.vocabulary import Channel
+
+
+class IntakeError(ValueError):
+    """Input that cannot be taken (e.g. an invalid phone number); safe to show."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,19 +43,32 @@ class CustomerRef:
     name: str = ""
     email: str | None = None
     phone: str | None = None
+    handles: dict[str, str] = field(default_factory=dict)  # platform -> user id
 
-    def key(self) -> str | None:
-        """One stable customer key: the gateway's id, else the email, else the phone."""
+    def identities(self, gateway: str, region: str) -> list[Identity]:
+        """Normalized identities; raises IntakeError naming the bad one."""
+        found: list[Identity] = []
+        try:
+            if self.email:
+                found.append(email_identity(self.email))
+            if self.phone:
+                found.append(phone_identity(self.phone, region))
+            for platform, user_id in sorted(self.handles.items()):
+                found.append(handle_identity(platform, user_id))
+        except InvalidIdentity as exc:
+            raise IntakeError(f"customer: {exc}") from exc
         if self.id:
-            return self.id
-        if self.email:
-            return f"email:{self.email.strip().lower()}"
-        if self.phone:
-            return f"phone:{self.phone.strip()}"
-        return None
+            found.append(Identity(f"gateway:{gateway}", self.id))
+        return sorted(set(found))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "email": self.email, "phone": self.phone}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "handles": self.handles,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +82,8 @@ class InboundContact:
     subject: str = ""
     text: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
-    urgency: float | None = None  # a gateway's own sentiment/urgency score, 0..1
+    urgency: float | None = None  # a gateway's own urgency score, 0..1
+    sentiment: float | None = None  # or its sentiment, -1 (upset) .. +1 (happy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +94,52 @@ class IntakeResult:
     queue: str
 
 
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    """The customer's most recent handled contact, unresolved, within the repeat window."""
+
+    queue: str
+    agent_id: str
+
+
+def open_case(history: CustomerHistory, since: float) -> OpenCase | None:
+    for handled in history.handled:  # newest first
+        if handled.arrival < since:
+            return None
+        if handled.resolved is False:
+            return OpenCase(handled.queue, handled.agent_id)
+        if handled.resolved is True:
+            return None  # the latest finished case was resolved
+    return None
+
+
 def rule_facts(
-    inbound: InboundContact, customer_key: str | None, history: CustomerHistory
+    inbound: InboundContact,
+    triage: TriageResult,
+    customer_id: str | None,
+    history: CustomerHistory,
+    case: OpenCase | None,
 ) -> dict[str, Any]:
     """The CEL context of rule conditions (documented in docs/rules.md)."""
     return {
         "contact": {
             "channel": inbound.channel.value,
-            "language": inbound.language or "",
-            "intent": inbound.intent or "",
+            "language": triage.language or "",
+            "intent": triage.intent or "",
+            "moment_of_truth": triage.moment_of_truth,
+            "emotion": triage.emotion.label,
             "subject": inbound.subject,
             "text": inbound.text,
             "attributes": inbound.attributes,
-            "urgency": float(inbound.urgency or 0.0),
-            "customer_id": customer_key or "",
+            "urgency": float(triage.urgency),
+            "customer_id": customer_id or "",
             "gateway": inbound.gateway,
         },
-        "customer": history.facts(),
+        "customer": {
+            **history.facts(),
+            "open_case": case is not None,
+            "open_case_queue": case.queue if case else "",
+        },
     }
 
 
@@ -87,34 +147,55 @@ class Intake:
     def __init__(self, runtime: RouterRuntime, planner: Planner) -> None:
         self.runtime = runtime
         self.planner = planner
+        self.triager = Triager(planner.config)
+        self._triage: dict[str, TriageResult] = {}
+        self._emotions: dict[str, list[EmotionScore]] = {}
+        runtime.listen(self._forget_finished)
 
     async def accept(self, inbound: InboundContact) -> IntakeResult:
         store = self.runtime.store
         existing = await store.contact_by_message(inbound.gateway, inbound.external_id)
         if existing is not None:
             return IntakeResult(existing.id, False, existing.state, existing.queue)
-        now = self.runtime.clock()
         config = self.planner.config
-        customer_key = inbound.customer.key()
+        identities = inbound.customer.identities(inbound.gateway, config.triage.default_region)
+        triage = self.triager.triage(
+            text=inbound.text,
+            subject=inbound.subject,
+            language=inbound.language,
+            intent=inbound.intent,
+            sentiment=inbound.sentiment,
+            urgency=inbound.urgency,
+        )
+        now = self.runtime.clock()
+        customer_id: str | None = None
+        linked: tuple[str, ...] = ()
         history = CustomerHistory()
-        if customer_key is not None:
-            history = await store.customer_history(customer_key, now - self.planner.history_window)
-        plan = self.planner.plan(rule_facts(inbound, customer_key, history))
+        if identities:
+            resolved = await store.customers.resolve(identities, inbound.customer.name, now)
+            customer_id, linked = resolved.customer_id, resolved.merged
+            history = await store.customer_history(customer_id, now - self.planner.history_window)
+        case = open_case(history, now - config.priority.history.repeat_window)
+        plan = self.planner.plan(
+            rule_facts(inbound, triage, customer_id, history, case),
+            extra_skills=triage.extra_skills,
+            open_case_queue=case.queue if case else None,
+        )
         preferred = self._preferred_agent(plan, history, now)
-        boost = history_boost(config.priority, repeat_unresolved=history.unresolved, transfers=0)
+        boost = history_boost(config.priority, repeat_unresolved=case is not None, transfers=0)
         values = {
             "id": uuid.uuid4().hex,
             "gateway": inbound.gateway,
             "external_id": inbound.external_id,
             "channel": inbound.channel.value,
-            "customer_id": customer_key,
+            "customer_id": customer_id,
             "customer": inbound.customer.as_dict(),
-            "language": inbound.language,
-            "intent": inbound.intent,
+            "language": triage.language,
+            "intent": triage.intent,
             "subject": inbound.subject,
             "text": inbound.text,
             "attributes": inbound.attributes,
-            "urgency": float(inbound.urgency or 0.0),
+            "urgency": float(triage.urgency),
             "history_boost": boost,
             "preferred_agent": preferred,
             "queue": plan.policy.queue,
@@ -122,7 +203,12 @@ class Intake:
             "policy": plan.policy.to_dict(),
             "triage": {
                 **plan.explanation(),
+                **triage.as_dict(),
+                "intent_urgency": triage.intent_urgency,
                 "customer": history.facts(),
+                "identities": [str(identity) for identity in identities],
+                "linked_customers": list(linked),
+                "open_case": {"queue": case.queue, "agent_id": case.agent_id} if case else None,
                 "history": history.recent,
                 "preferred_agent": preferred,
                 "history_boost": boost,
@@ -135,14 +221,16 @@ class Intake:
         if not created:  # a concurrent retry won the insert
             return IntakeResult(row.id, False, row.state, row.queue)
         self.runtime.contexts[row.id] = offer_context(row)
+        self._triage[row.id] = triage
+        self._emotions[row.id] = [triage.emotion]
         new = NewContact(
             contact_id=row.id,
             channel=inbound.channel,
             arrival=now,
             policy=plan.policy,
-            customer_id=customer_key,
-            language=inbound.language,
-            urgency=float(inbound.urgency or 0.0),
+            customer_id=customer_id,
+            language=triage.language,
+            urgency=float(triage.urgency),
             history_boost=boost,
             preferred_agent=preferred,
         )
@@ -150,14 +238,66 @@ class Intake:
         state = "offered" if decisions.of(Offered) else "queued"
         return IntakeResult(row.id, True, state, plan.policy.queue)
 
+    async def add_message(
+        self, contact_id: str, text: str, kind: str, sentiment: float | None
+    ) -> dict[str, Any]:
+        """A message or transcript segment for a contact: stored, and if the contact is
+        still live, its emotion is re-scored and its priority follows."""
+        row = await self.runtime.stored_contact(contact_id)
+        if row is None:
+            raise KeyError(contact_id)
+        emotion = self.triager.emotion(text, row.language, sentiment=sentiment)
+        now = self.runtime.clock()
+        await self.runtime.store.add_message(contact_id, now, kind, text, emotion.as_dict())
+        engine = self.runtime.engine
+        if contact_id not in engine.contacts:
+            return {
+                "contact_id": contact_id,
+                "rescored": False,
+                "state": row.state,
+                "emotion": emotion.as_dict(),
+            }
+        triage = self._triage.get(contact_id) or TriageResult(
+            row.language,
+            "stored",
+            EmotionScore(row.urgency, "neutral", 0.0, 0.0),
+            row.intent,
+            "stored",
+            intent_urgency=float((row.triage or {}).get("intent_urgency", 0.0)),
+        )
+        emotions = self._emotions.setdefault(contact_id, [triage.emotion])
+        emotions.append(emotion)
+        current = triage.rescored(emotions)
+        context = self.runtime.contexts.get(contact_id)
+        if context is not None:
+            context["emotion"] = current.emotion.as_dict()
+            context["urgency"] = round(current.urgency, 3)
+            context.setdefault("messages", []).append(
+                {"at": now, "kind": kind, "text": text[:2000]}
+            )
+        decisions = self.runtime.submit(lambda at: engine.rescore(contact_id, current.urgency, at))
+        return {
+            "contact_id": contact_id,
+            "rescored": bool(decisions),
+            "state": engine.contacts[contact_id].state.value,
+            "urgency": round(current.urgency, 3),
+            "emotion": current.emotion.as_dict(),
+        }
+
     def _preferred_agent(self, plan: Plan, history: CustomerHistory, now: float) -> str | None:
         spec = plan.preferred
         if spec is None or plan.policy.preferred_wait <= 0:
             return None
         since = now - spec.lookback
-        for arrival, agent_id, resolved in history.handled:  # newest first
-            if arrival < since:
+        for handled in history.handled:  # newest first
+            if handled.arrival < since:
                 break
-            if spec.policy == "last_agent" or resolved is False:
-                return agent_id
+            if spec.policy == "last_agent" or handled.resolved is False:
+                return handled.agent_id
         return None
+
+    def _forget_finished(self, _now: float, decisions: Decisions) -> None:
+        for decision in decisions:
+            if isinstance(decision, Completed | Abandoned):
+                self._triage.pop(decision.contact_id, None)
+                self._emotions.pop(decision.contact_id, None)

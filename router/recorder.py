@@ -21,6 +21,7 @@ from router.decisions import (
     OfferEnded,
     PresenceChanged,
     Queued,
+    Rescored,
     Transferred,
     WrapUpStarted,
 )
@@ -200,6 +201,19 @@ def changes_for(decision: Decision, now: float) -> list[Change]:
                     "from_agent": decision.from_agent,
                     "target": decision.target,
                     "transfers": decision.transfers,
+                },
+            ),
+        ]
+    if isinstance(decision, Rescored):
+        return [
+            ContactUpdate(decision.contact_id, {"urgency": decision.urgency, "updated_at": now}),
+            EventInsert(
+                decision.contact_id,
+                now,
+                "rescored",
+                {
+                    "urgency": round(decision.urgency, 3),
+                    "static_priority": round(decision.static_priority, 3),
                 },
             ),
         ]

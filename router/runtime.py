@@ -151,4 +151,7 @@ def offer_context(row: ContactRow) -> dict[str, Any]:
         "attributes": row.attributes,
         "customer": row.customer,
         "history": (row.triage or {}).get("history", []),
+        "emotion": (row.triage or {}).get("emotion"),
+        "moment_of_truth": bool((row.triage or {}).get("moment_of_truth")),
+        "open_case": (row.triage or {}).get("open_case"),
     }

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -28,6 +27,7 @@ from skills.lexicons import (
     POSITIVE,
     POSITIVE_EMOJI,
 )
+from skills.text import fold, phrase_pattern
 
 LANGUAGES = ("it", "en")
 NEGATION_WINDOW = 3  # words before a match that can negate it
@@ -35,22 +35,6 @@ INTENSIFIER_WINDOW = 2
 POSITIVE_POINTS = 0.3
 NEGATIVE_LABEL_AT = 0.3  # negative points (after positive damping) for the negative label
 _WORD = re.compile(r"[\w']+")
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents, so "più" matches "piu" and "Perché" matches "perche"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
-
-
-def _pattern(entries: tuple[str, ...]) -> re.Pattern[str]:
-    parts = []
-    for entry in sorted(entries, key=len, reverse=True):
-        stem = entry.endswith("*")
-        body = re.escape(entry.rstrip("*")).replace(r"\ ", r"\s+")
-        parts.append(body + (r"[\w']*" if stem else r"(?![\w'])"))
-    # a match may follow an apostrophe: Italian elides ("l'avvocato", "dell'assistenza")
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +49,10 @@ class _Lexicon:
 def _lexicon(language: str) -> _Lexicon:
     return _Lexicon(
         categories=tuple(
-            (name, CATEGORY_WEIGHTS[name], _pattern(entries))
+            (name, CATEGORY_WEIGHTS[name], phrase_pattern(entries))
             for name, entries in NEGATIVE[language].items()
         ),
-        positive=_pattern(POSITIVE[language]),
+        positive=phrase_pattern(POSITIVE[language]),
         negations=frozenset(NEGATIONS[language]),
         intensifiers=frozenset(INTENSIFIERS[language]),
     )

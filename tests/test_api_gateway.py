@@ -23,7 +23,11 @@ async def test_accepted_contact_is_stored_before_202(
             "select channel, customer_id, queue, rule, arrival from contacts where id = ?",
             (body["contact_id"],),
         ).fetchone()
-    assert row[:4] == ("chat", "email:mario.rossi@example.it", "billing", "billing")
+        identity = db.execute(
+            "select kind, value from identities where customer_id = ?", (row[1],)
+        ).fetchall()
+    assert (row[0], row[2], row[3]) == ("chat", "billing", "billing")
+    assert identity == [("email", "mario.rossi@example.it")]
     assert row[4] > 0
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from skills.emotion import combine, fold, from_provider, score_text
+from skills.emotion import combine, from_provider, score_text
 from skills.evaluation import metrics
+from skills.text import fold
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -13,6 +13,7 @@ from router.decisions import (
     OfferEnded,
     PresenceChanged,
     Queued,
+    Rescored,
     Transferred,
     UnknownOffer,
     WrapUpStarted,
@@ -335,3 +336,16 @@ def test_restored_assignment_is_handed_back_if_agent_never_returns() -> None:
     assert eng.contacts["c1"].agent_id == "a1"
     out = eng.advance(70.0)
     assert [q.contact_id for q in out.of(Queued)] == ["c1"]
+
+
+def test_rescoring_a_waiting_contact_moves_it_up_its_lane() -> None:
+    eng = engine()
+    eng.add_contact(contact("calm-early", "billing", arrival=0.0), 0.0)
+    eng.add_contact(contact("later", "billing", arrival=10.0), 10.0)
+    out = eng.rescore("later", 0.9, 20.0)  # the customer wrote again, furious
+    (rescored,) = out.of(Rescored)
+    assert rescored.urgency == 0.9 and rescored.static_priority == 10 + 18
+    assert eng.rescore("later", 0.9, 21.0).items == []  # unchanged: nothing to do
+    online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 30.0)
+    assert offers_to(eng, "a1") == ["later"]
+    assert eng.rescore("later", 0.1, 31.0).of(Rescored)[0].agent_id == "a1"

@@ -102,7 +102,9 @@ def random_step(eng: Engine, rnd: random.Random, now: float, counter: list[int])
             [Presence.AVAILABLE, Presence.AVAILABLE, Presence.AWAY, Presence.OFFLINE]
         )
         return eng.set_presence(rnd.choice(agents), presence, now)
-    if roll < 0.82:
+    if roll < 0.80 and live:
+        return eng.rescore(rnd.choice(live), rnd.random(), now)
+    if roll < 0.84:
         who = rnd.choice(agents)
         return eng.disconnected(who, now) if rnd.random() < 0.5 else eng.connected(who, now)
     return eng.advance(now)

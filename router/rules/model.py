@@ -71,6 +71,9 @@ DEFAULT_CHANNELS: dict[Channel, ChannelSpec] = {
 
 class HistoryBoosts(Frozen):
     repeat_unresolved: float = Field(15.0, ge=0, description="repeat contact, case unresolved")
+    repeat_window: Duration = Field(
+        7 * 86400.0, gt=0, description="an unresolved case counts as a repeat this long"
+    )
     per_transfer: float = Field(10.0, ge=0, description="each transfer (bounce) so far")
     max_transfers_counted: int = Field(3, ge=0)
 
@@ -149,6 +152,39 @@ def _check_expansion(steps: tuple[ExpansionStep, ...] | None) -> tuple[Expansion
     return steps
 
 
+class IntentSpec(Frozen):
+    """An intent recognized from keywords per language (case and accents ignored)."""
+
+    description: str = ""
+    keywords: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="language (or 'any') -> phrases; 'stem*' allowed"
+    )
+    moment_of_truth: bool = Field(False, description="high-stakes: tried first, urgent")
+    urgency: float = Field(0.0, ge=0, le=1, description="at least this urgent when matched")
+    skills: SkillMap = Field(default_factory=dict, description="extra skills it needs")
+
+    _skills = field_validator("skills")(_check_skills)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for language, phrases in value.items():
+            if not phrases or any(not p.strip() for p in phrases):
+                raise ValueError(f"keywords.{language}: give at least one non-empty phrase")
+        return {normalize_language(lang): tuple(p) for lang, p in value.items()}
+
+
+class TriageSpec(Frozen):
+    default_region: str = Field(
+        "IT", min_length=2, max_length=2, description="region for national phone numbers"
+    )
+    detect_language: bool = True
+    same_department: bool = Field(
+        True,
+        description="a contact no rule claims goes to the queue of the customer's unresolved case",
+    )
+
+
 class QueueSpec(Frozen):
     """A department queue: the skills it needs and how its search widens while contacts wait."""
 
@@ -188,6 +224,8 @@ class RoutingConfig(Frozen):
     offers: OfferPolicy = OfferPolicy()
     expansion: tuple[ExpansionStep, ...] = DEFAULT_EXPANSION
     preferred_agent: PreferredAgentSpec = PreferredAgentSpec()
+    triage: TriageSpec = TriageSpec()
+    intents: dict[str, IntentSpec] = Field(default_factory=dict)
     default_queue: str
     queues: dict[str, QueueSpec] = Field(min_length=1)
     rules: tuple[RuleSpec, ...] = ()

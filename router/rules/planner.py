@@ -2,11 +2,13 @@
 
 The planner is pure (no I/O): it takes the facts about a contact and its customer and
 returns the route policy plus a trace of which rules were tried, for the explanation.
+Policies are shared by every contact they fit (built once per rule and variant).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from router.models import RoutePolicy, Step
@@ -26,17 +28,22 @@ class Plan:
         return {"rule": self.policy.rule, "queue": self.policy.queue, "rules_tried": self.trace}
 
 
-def _policy(config: RoutingConfig, rule: RuleSpec | None) -> RoutePolicy:
-    queue_name = rule.queue if rule else config.default_queue
+def _policy(
+    config: RoutingConfig,
+    rule: RuleSpec | None,
+    queue_name: str | None = None,
+    name: str = DEFAULT_RULE,
+) -> RoutePolicy:
+    queue_name = rule.queue if rule else queue_name or config.default_queue
     queue = config.queues[queue_name]
     skills = dict(queue.skills)
     if rule is not None:
-        for name, level in rule.skills.items():
-            skills[name] = max(level, skills.get(name, 0))
+        for skill, level in rule.skills.items():
+            skills[skill] = max(level, skills.get(skill, 0))
     steps = (rule.expansion if rule else None) or queue.expansion or config.expansion
     preferred = _preferred(config, rule)
     return RoutePolicy(
-        rule=rule.name if rule else DEFAULT_RULE,
+        rule=rule.name if rule else name,
         queue=queue_name,
         base_priority=rule.priority if rule else 0.0,
         skills=tuple(sorted(skills.items())),
@@ -52,7 +59,7 @@ def _preferred(config: RoutingConfig, rule: RuleSpec | None) -> PreferredAgentSp
 
 
 class Planner:
-    """Matches contacts against a RuleSet; policies are built once per rule and shared."""
+    """Matches contacts against a RuleSet."""
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
@@ -60,16 +67,31 @@ class Planner:
         self._policies = {rule.spec.name: _policy(config, rule.spec) for rule in rules.rules}
         self._preferred = {rule.spec.name: _preferred(config, rule.spec) for rule in rules.rules}
         self._default = _policy(config, None)
+        self._variants: dict[tuple[Any, ...], RoutePolicy] = {}
         lookbacks = [spec.lookback for spec in self._preferred.values() if spec is not None]
-        self.history_window = max([config.preferred_agent.lookback, *lookbacks])
-        """How far back customer history is read (the widest preferred-agent lookback)."""
+        self.history_window = max(
+            [config.preferred_agent.lookback, config.priority.history.repeat_window, *lookbacks]
+        )
+        """How far back customer history is read (the widest window any rule uses)."""
 
     @property
     def config(self) -> RoutingConfig:
         return self.rules.config
 
-    def plan(self, facts: dict[str, Any]) -> Plan:
-        """``facts`` is the CEL context: {"contact": {...}, "customer": {...}}."""
+    def plan(
+        self,
+        facts: dict[str, Any],
+        *,
+        extra_skills: dict[str, int] | None = None,
+        open_case_queue: str | None = None,
+    ) -> Plan:
+        """``facts`` is the CEL context: {"contact": {...}, "customer": {...}}.
+
+        ``extra_skills`` (from triage, e.g. empathy for a moment of truth) are added to the
+        matched rule's. ``open_case_queue``: when no rule matches and the config says
+        ``triage.same_department``, the contact goes to the queue of the customer's
+        unresolved case instead of the default queue.
+        """
         trace: list[dict[str, str]] = []
         for rule in self.rules.rules:
             name = rule.spec.name
@@ -80,11 +102,43 @@ class Planner:
                 continue
             if result is True:
                 trace.append({"rule": name, "result": "matched"})
-                return Plan(self._policies[name], self._preferred[name], trace)
+                policy = self._with_skills(self._policies[name], extra_skills)
+                return Plan(policy, self._preferred[name], trace)
             trace.append(
                 {
                     "rule": name,
                     "result": "no match" if result is False else f"not a boolean: {result!r}",
                 }
             )
-        return Plan(self._default, _preferred(self.config, None), trace)
+        policy = self._default
+        if (
+            open_case_queue is not None
+            and open_case_queue in self.config.queues
+            and open_case_queue != policy.queue
+            and self.config.triage.same_department
+        ):
+            queue = open_case_queue
+            policy = self._variant(
+                ("open-case", queue),
+                lambda: _policy(self.config, None, queue, f"(open case in {queue})"),
+            )
+            trace.append({"rule": policy.rule, "result": "same department as the open case"})
+        return Plan(self._with_skills(policy, extra_skills), _preferred(self.config, None), trace)
+
+    def _with_skills(self, policy: RoutePolicy, extra: dict[str, int] | None) -> RoutePolicy:
+        if not extra:
+            return policy
+
+        def build() -> RoutePolicy:
+            skills = dict(policy.skills)
+            for name, level in extra.items():
+                skills[name] = max(level, skills.get(name, 0))
+            return replace(policy, skills=tuple(sorted(skills.items())))
+
+        return self._variant((policy.rule, policy.queue, tuple(sorted(extra.items()))), build)
+
+    def _variant(self, key: tuple[Any, ...], build: Callable[[], RoutePolicy]) -> RoutePolicy:
+        policy = self._variants.get(key)
+        if policy is None:
+            policy = self._variants[key] = build()
+        return policy

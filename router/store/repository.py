@@ -16,7 +16,15 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from router.states import FINISHED_STATES
-from router.store.schema import AgentRow, Base, ContactRow, OfferRow, RoutingEventRow
+from router.store.customers import CustomerDirectory
+from router.store.schema import (
+    AgentRow,
+    Base,
+    ContactRow,
+    MessageRow,
+    OfferRow,
+    RoutingEventRow,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
 
@@ -30,6 +38,14 @@ def token_hash(token: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class HandledContact:
+    arrival: float
+    agent_id: str
+    queue: str
+    resolved: bool | None
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerHistory:
     """What routing and the agent desktop need to know about earlier contacts."""
 
@@ -39,8 +55,8 @@ class CustomerHistory:
     last_unresolved_agent: str | None = None
     last_queue: str | None = None
     recent: list[dict[str, Any]] = field(default_factory=list)
-    handled: list[tuple[float, str, bool | None]] = field(default_factory=list)
-    """(arrival, agent, resolved) of contacts an agent handled, newest first."""
+    handled: list[HandledContact] = field(default_factory=list)
+    """Contacts an agent handled, newest first."""
 
     def facts(self) -> dict[str, Any]:
         """The ``customer`` variable of rule conditions."""
@@ -94,6 +110,7 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.customers = CustomerDirectory(self._sessions)
 
     @classmethod
     async def open(cls, url: str = DEFAULT_DATABASE_URL) -> Store:
@@ -184,8 +201,31 @@ class Store:
                 }
                 for row in rows[:limit]
             ],
-            handled=[(row.arrival, row.agent_id or "", row.resolved) for row in handled],
+            handled=[
+                HandledContact(row.arrival, row.agent_id or "", row.queue, row.resolved)
+                for row in handled
+            ],
         )
+
+    async def add_message(
+        self, contact_id: str, at: float, kind: str, text: str, emotion: dict[str, Any]
+    ) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                session.add(
+                    MessageRow(contact_id=contact_id, at=at, kind=kind, text=text, emotion=emotion)
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not store the message: {type(exc).__name__}") from exc
+
+    async def messages(self, contact_id: str) -> Sequence[MessageRow]:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(MessageRow)
+                .where(MessageRow.contact_id == contact_id)
+                .order_by(MessageRow.id)
+            )
+            return result.scalars().all()
 
     async def events(self, contact_id: str) -> Sequence[RoutingEventRow]:
         async with self._sessions() as session:

@@ -98,3 +98,36 @@ class RoutingEventRow(Base):
     at: Mapped[float] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[float] = mapped_column(Float)
+    merged_into: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class IdentityRow(Base):
+    """One way to recognize a customer: email, E.164 phone, platform handle, gateway id."""
+
+    __tablename__ = "identities"
+
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class MessageRow(Base):
+    """Messages and transcript segments that arrive while a contact is live."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    emotion: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

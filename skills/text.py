@@ -1,0 +1,27 @@
+"""Text helpers shared by triage: accent folding and keyword/phrase patterns."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, so "più" matches "piu" and "Perché" matches "perche"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
+
+
+def phrase_pattern(entries: Iterable[str]) -> re.Pattern[str]:
+    """One regex matching any entry in folded text: whole words, "stem*" for any ending,
+    any run of spaces between the words of a phrase. Longest entries are tried first."""
+    parts = []
+    for entry in sorted({fold(e).strip() for e in entries if e.strip()}, key=len, reverse=True):
+        stem = entry.endswith("*")
+        body = re.escape(entry.rstrip("*")).replace(r"\ ", r"\s+")
+        parts.append(body + (r"[\w']*" if stem else r"(?![\w'])"))
+    if not parts:
+        return re.compile(r"(?!x)x")  # matches nothing
+    # a match may follow an apostrophe: Italian elides ("l'avvocato", "dell'assistenza")
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")")

@@ -1,0 +1,130 @@
+"""Triage: what a contact needs and how urgent it is, from its text and the gateway's hints.
+
+- language: the gateway's tag, else detected (offline) among the configured languages;
+- emotion: a provider's sentiment/urgency score if the gateway sends one, else the text
+  detector (skills/emotion.py);
+- intent: the gateway's, else keywords from config.yaml; a moment of truth sets an urgency
+  floor and may require extra skills (e.g. empathy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from router.rules.model import IntentSpec, RoutingConfig
+from skills.emotion import EmotionScore, combine, from_provider, score_text
+from skills.intents import IntentMatcher
+from skills.language import LanguageDetector
+
+
+@dataclass(frozen=True, slots=True)
+class TriageResult:
+    language: str | None
+    language_source: str  # gateway | detected | unknown
+    emotion: EmotionScore
+    intent: str | None
+    intent_source: str  # gateway | keywords | none
+    intent_phrase: str | None = None
+    moment_of_truth: bool = False
+    intent_urgency: float = 0.0
+    extra_skills: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def urgency(self) -> float:
+        return max(self.emotion.urgency, self.intent_urgency)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "language_source": self.language_source,
+            "emotion": self.emotion.as_dict(),
+            "intent": self.intent,
+            "intent_source": self.intent_source,
+            "intent_phrase": self.intent_phrase,
+            "moment_of_truth": self.moment_of_truth,
+            "urgency": round(self.urgency, 3),
+            "extra_skills": self.extra_skills,
+        }
+
+    def rescored(self, emotions: list[EmotionScore]) -> TriageResult:
+        """The same triage with the emotion of every message so far."""
+        return TriageResult(
+            self.language,
+            self.language_source,
+            combine(emotions),
+            self.intent,
+            self.intent_source,
+            self.intent_phrase,
+            self.moment_of_truth,
+            self.intent_urgency,
+            self.extra_skills,
+        )
+
+
+class Triager:
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        self.detector = (
+            LanguageDetector(config.languages) if config.triage.detect_language else None
+        )
+        self.intents = IntentMatcher(config.intents)
+
+    def emotion(
+        self,
+        text: str,
+        language: str | None,
+        *,
+        sentiment: float | None = None,
+        urgency: float | None = None,
+    ) -> EmotionScore:
+        if urgency is not None:
+            return EmotionScore(
+                urgency,
+                "negative" if urgency >= 0.25 else "neutral",
+                urgency,
+                0.0,
+                (f"provider urgency {urgency:.2f}",),
+                "provider",
+            )
+        if sentiment is not None:
+            return from_provider(sentiment)
+        return score_text(text, language)
+
+    def triage(
+        self,
+        *,
+        text: str,
+        subject: str = "",
+        language: str | None = None,
+        intent: str | None = None,
+        sentiment: float | None = None,
+        urgency: float | None = None,
+    ) -> TriageResult:
+        content = f"{subject}\n{text}" if subject else text
+        language_source = "gateway" if language else "unknown"
+        if language is None and self.detector is not None:
+            language = self.detector.detect(content)
+            language_source = "detected" if language else "unknown"
+        emotion = self.emotion(content, language, sentiment=sentiment, urgency=urgency)
+        spec: IntentSpec | None = None
+        phrase = None
+        source = "none"
+        if intent:
+            source = "gateway"
+            spec = self.config.intents.get(intent)
+        else:
+            found = self.intents.match(content, language)
+            if found is not None:
+                intent, phrase, spec, source = found.name, found.phrase, found.spec, "keywords"
+        return TriageResult(
+            language=language,
+            language_source=language_source,
+            emotion=emotion,
+            intent=intent or None,
+            intent_source=source,
+            intent_phrase=phrase,
+            moment_of_truth=bool(spec and spec.moment_of_truth),
+            intent_urgency=spec.urgency if spec else 0.0,
+            extra_skills=dict(spec.skills) if spec else {},
+        )
