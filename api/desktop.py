@@ -128,13 +128,11 @@ class DesktopSession:
             return False
         self.agent_id = row.id
         engine = self.runtime.engine
-        # From here to attach() nothing awaits: the snapshot, the replay and the live
-        # stream meet exactly, with no event lost or sent twice.
+        # From here to the presence change nothing awaits: the snapshot, the replay and
+        # the live stream meet exactly, with no event lost or sent twice. What logging in
+        # sets off (presence, offers for waiting contacts) follows the welcome as events.
         self.runtime.submit(lambda now: engine.connected(self.agent_id, now))
         agent = engine.agents[self.agent_id]
-        if agent.presence is Presence.OFFLINE:
-            wanted = Presence(message.presence)
-            self.runtime.submit(lambda now: engine.set_presence(self.agent_id, wanted, now))
         stream = self.hub.stream(self.agent_id)
         missed = None
         if message.resume is not None and message.resume.stream == stream.stream_id:
@@ -149,6 +147,9 @@ class DesktopSession:
         _stream, previous = self.hub.attach(self.agent_id, self.outbox)
         if previous is not None:
             previous.put_nowait(None)  # tells the older connection to close
+        if agent.presence is Presence.OFFLINE:
+            wanted = Presence(message.presence)
+            self.runtime.submit(lambda now: engine.set_presence(self.agent_id, wanted, now))
         await self.send(welcome.model_dump(mode="json"))
         for event in missed or []:
             await self.send(event)

@@ -26,7 +26,8 @@ async def test_login_offer_accept_wrap_up(server: ThreadServer, client: httpx.As
     desk = Desktop(server.ws_url, token)
     welcome = await desk.connect()
     assert welcome["type"] == "welcome" and welcome["agent"]["agent_id"] == "anna"
-    assert welcome["state"]["presence"] == "available"
+    assert welcome["state"]["presence"] == "offline"  # logging in follows as events
+    assert (await desk.next_event("presence"))["presence"] == "available"
     posted = await client.post(
         "/v1/contacts",
         json=contact_body(
@@ -78,9 +79,9 @@ async def test_bad_messages_get_clear_errors_and_session_survives(
     desk = Desktop(server.ws_url, token)
     await desk.connect()
     await desk.ws.send("{oops")
-    assert "not JSON" in (await desk.recv())["message"]
+    assert "not JSON" in (await desk.next_event("error"))["message"]
     await desk.ws.send(json.dumps({"type": "fly"}))
-    assert (await desk.recv())["code"] == "bad_message"
+    assert (await desk.next_event("error"))["code"] == "bad_message"
     reply = await desk.request("transfer", contact_id="c", queue="cards", agent="x")
     assert reply["code"] == "bad_message" and "exactly one" in reply["message"]
     reply = await desk.request("accept", offer_id="o-unknown")

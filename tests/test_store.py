@@ -12,6 +12,7 @@ import pytest
 from router.decisions import Assigned, Completed, Offered, Queued
 from router.recorder import Recorder
 from router.store.repository import ContactUpdate, Store, StoreError
+from skills.identity import email_identity, phone_identity
 from skills.vocabulary import Channel
 from tests.databases import database
 from tests.engine_helpers import policy
@@ -165,3 +166,31 @@ async def test_agents_and_tokens(store: Store) -> None:
 async def test_unreachable_database_is_a_store_error() -> None:
     with pytest.raises(StoreError):
         await Store.open("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+
+
+async def test_identities_resolve_to_one_customer_and_link(store: Store) -> None:
+    email = email_identity("mario@example.it")
+    phone = phone_identity("333 123 4567")
+    first = await store.customers.resolve([email], "Mario", 1.0)
+    assert first.created
+    again = await store.customers.resolve([email], "", 2.0)
+    assert again.customer_id == first.customer_id and not again.created
+    caller = await store.customers.resolve([phone], "", 3.0)
+    assert caller.customer_id != first.customer_id
+    await store.add_contact(row("mail", "m1", customer_id=first.customer_id, arrival=1.0))
+    await store.add_contact(row("call", "m2", customer_id=caller.customer_id, arrival=3.0))
+    # an email that also gives the phone number links the two
+    linked = await store.customers.resolve([email, phone], "", 4.0)
+    assert linked.customer_id == first.customer_id
+    assert linked.merged == (caller.customer_id,)
+    assert await store.customers.identities(first.customer_id) == sorted([email, phone])
+    history = await store.customer_history(first.customer_id, since=0.0)
+    assert [h["contact_id"] for h in history.recent] == ["call", "mail"]
+    later = await store.customers.resolve([phone], "", 5.0)
+    assert later.customer_id == first.customer_id
+
+
+async def test_concurrent_first_contacts_create_one_customer(store: Store) -> None:
+    email = email_identity("new@example.it")
+    results = await asyncio.gather(*(store.customers.resolve([email], "", 1.0) for _ in range(5)))
+    assert len({r.customer_id for r in results}) == 1
