@@ -89,7 +89,11 @@ async def test_customer_history_finds_unresolved_case_and_agent(store: Store) ->
     history = await store.customer_history("email:mario@example.it", since=0.0)
     assert history.previous_contacts == 3
     assert history.unresolved is True
-    assert history.last_agent == "bruno" and history.last_unresolved_agent == "bruno"
+    assert history.last_agent == "bruno"
+    assert [(h.agent_id, h.queue, h.resolved) for h in history.handled] == [
+        ("bruno", "cards", False),
+        ("anna", "billing", True),
+    ]
     assert history.last_queue == "cards"
     assert [h["contact_id"] for h in history.recent] == ["new", "mid", "old"]
     assert history.facts()["known"] is True

@@ -52,7 +52,6 @@ class CustomerHistory:
     previous_contacts: int = 0
     unresolved: bool = False
     last_agent: str | None = None
-    last_unresolved_agent: str | None = None
     last_queue: str | None = None
     recent: list[dict[str, Any]] = field(default_factory=list)
     handled: list[HandledContact] = field(default_factory=list)
@@ -179,13 +178,11 @@ class Store:
             )
             rows = result.scalars().all()
         handled = [row for row in rows if row.agent_id is not None]
-        unresolved = [row for row in handled if row.resolved is False]
         last = handled[0] if handled else None
         return CustomerHistory(
             previous_contacts=len(rows),
             unresolved=bool(handled) and handled[0].resolved is False,
             last_agent=last.agent_id if last else None,
-            last_unresolved_agent=unresolved[0].agent_id if unresolved else None,
             last_queue=last.queue if last else None,
             recent=[
                 {
