@@ -6,12 +6,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.engine_helpers import CONFIG
 from tests.live import ThreadServer
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ThreadServer]:
-    running = ThreadServer(tmp_path / "centralino.db").start()
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThreadServer]:
+    """A running server on a fresh SQLite file; a test module may set SERVER_CONFIG."""
+    config = getattr(request.module, "SERVER_CONFIG", CONFIG)
+    running = ThreadServer(tmp_path / "centralino.db", config=config).start()
     try:
         yield running
     finally:

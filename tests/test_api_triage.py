@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.live import REPO, ThreadServer, admin_headers, online_desktop
 
 SHIPPED = (REPO / "config.yaml").read_text()
 # the shipped rules, with the preferred-agent wait cut to 1 s so tests can see it lapse
-FAST = SHIPPED.replace("  max_wait: 30s\n", "  max_wait: 1s\n", 1)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ThreadServer]:
-    running = ThreadServer(tmp_path / "centralino.db", config=FAST).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-async def client(server: ThreadServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        yield http
+SERVER_CONFIG = SHIPPED.replace("  max_wait: 30s\n", "  max_wait: 1s\n", 1)
+assert SERVER_CONFIG != SHIPPED, "the shipped preferred_agent.max_wait moved; update this"
 
 
 def contact(message_id: str, text: str, channel: str = "chat", **fields: Any) -> dict[str, Any]:
