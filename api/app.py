@@ -11,9 +11,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api import desktop, gateway, ops
+from api import channels, desktop, gateway, ops
+from api.channels import build_adapters
 from api.hub import DesktopHub
 from api.settings import Settings
+from channels.dispatch import Dispatcher
+from channels.smtp import start_smtp
 from router.decisions import EngineError
 from router.engine import Engine
 from router.intake import Intake
@@ -96,7 +99,17 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         app.state.runtime = runtime
         app.state.rules = ruleset
         app.state.intake = Intake(runtime, Planner(ruleset))
+        app.state.dispatcher = Dispatcher(app.state.intake)
+        app.state.channels = build_adapters(settings)
         await runtime.start()
+        smtp = None
+        if settings.smtp_port:
+            smtp = await start_smtp(
+                app.state.dispatcher,
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.max_body_bytes * 40,
+            )
         log.info(
             "centralino ready: %d queues, %d rules, %d agents, %d live contacts",
             len(ruleset.config.queues),
@@ -107,6 +120,9 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         try:
             yield
         finally:
+            if smtp is not None:
+                smtp.close()
+                await smtp.wait_closed()
             await runtime.stop()
             await store.close()
 
@@ -120,6 +136,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(gateway.router)
     app.include_router(ops.router)
     app.include_router(desktop.router)
+    app.include_router(channels.router)
 
     @app.get("/healthz", tags=["ops"])
     async def health(request: Request) -> dict[str, Any]:

@@ -20,6 +20,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, gt=0, description="largest accepted request body")
     login_timeout: float = Field(10.0, gt=0, description="seconds a desktop has to log in")
     replay_buffer: int = Field(500, gt=0, description="desktop messages kept for resume")
+    public_url: str = Field(
+        "",
+        description="base URL gateways call (for signatures behind a proxy), e.g. "
+        "https://centralino.example.com",
+    )
+    twilio_auth_token: str = Field("", description="voice webhooks (X-Twilio-Signature)")
+    meta_app_secret: str = Field("", description="Meta webhooks (X-Hub-Signature-256)")
+    meta_verify_token: str = Field("", description="Meta webhook GET verification")
+    x_consumer_secret: str = Field("", description="X account activity (CRC, signature)")
+    email_webhook_token: str = Field("", description="inbound-parse webhook shared token")
+    smtp_port: int = Field(0, ge=0, le=65535, description="SMTP listener port; 0 = off")
+    smtp_host: str = Field("127.0.0.1", description="SMTP listener address")
+    chat_origins: str = Field("*", description="origins allowed to open the chat websocket")
 
     def with_admin_token(self) -> Settings:
         """These settings, with a random admin token if none was configured."""

@@ -12,7 +12,7 @@ the customer's open case, its department, a repeat-contact boost.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from router.decisions import Abandoned, Completed, Decisions, Offered
@@ -152,7 +152,12 @@ class Intake:
         self._emotions: dict[str, list[EmotionScore]] = {}
         runtime.listen(self._forget_finished)
 
-    async def accept(self, inbound: InboundContact) -> IntakeResult:
+    async def accept(
+        self, inbound: InboundContact, *, prefer_agent: str | None = None
+    ) -> IntakeResult:
+        """Triage, store, then route a new contact. ``prefer_agent``: offer it first to this
+        agent (e.g. who handled the email this one replies to), waiting up to
+        ``preferred_agent.max_wait``."""
         store = self.runtime.store
         existing = await store.contact_by_message(inbound.gateway, inbound.external_id)
         if existing is not None:
@@ -181,7 +186,12 @@ class Intake:
             extra_skills=triage.extra_skills,
             open_case_queue=case.queue if case else None,
         )
+        policy = plan.policy
         preferred = self._preferred_agent(plan, history, now)
+        if prefer_agent is not None:
+            preferred = prefer_agent
+            if policy.preferred_wait <= 0:
+                policy = replace(policy, preferred_wait=config.preferred_agent.max_wait)
         boost = history_boost(config.priority, repeat_unresolved=case is not None, transfers=0)
         values = {
             "id": uuid.uuid4().hex,
@@ -198,9 +208,9 @@ class Intake:
             "urgency": float(triage.urgency),
             "history_boost": boost,
             "preferred_agent": preferred,
-            "queue": plan.policy.queue,
-            "rule": plan.policy.rule,
-            "policy": plan.policy.to_dict(),
+            "queue": policy.queue,
+            "rule": policy.rule,
+            "policy": policy.to_dict(),
             "triage": {
                 **plan.explanation(),
                 **triage.as_dict(),
@@ -227,7 +237,7 @@ class Intake:
             contact_id=row.id,
             channel=inbound.channel,
             arrival=now,
-            policy=plan.policy,
+            policy=policy,
             customer_id=customer_id,
             language=triage.language,
             urgency=float(triage.urgency),
@@ -236,10 +246,15 @@ class Intake:
         )
         decisions = self.runtime.submit(lambda at: self.runtime.engine.add_contact(new, at))
         state = "offered" if decisions.of(Offered) else "queued"
-        return IntakeResult(row.id, True, state, plan.policy.queue)
+        return IntakeResult(row.id, True, state, policy.queue)
 
     async def add_message(
-        self, contact_id: str, text: str, kind: str, sentiment: float | None
+        self,
+        contact_id: str,
+        text: str,
+        kind: str,
+        sentiment: float | None,
+        external_id: str | None = None,
     ) -> dict[str, Any]:
         """A message or transcript segment for a contact: stored, and if the contact is
         still live, its emotion is re-scored and its priority follows."""
@@ -248,8 +263,17 @@ class Intake:
             raise KeyError(contact_id)
         emotion = self.triager.emotion(text, row.language, sentiment=sentiment)
         now = self.runtime.clock()
-        await self.runtime.store.add_message(contact_id, now, kind, text, emotion.as_dict())
+        stored = await self.runtime.store.add_message(
+            contact_id, now, kind, text, emotion.as_dict(), external_id
+        )
         engine = self.runtime.engine
+        if not stored:  # the same message delivered again
+            return {
+                "contact_id": contact_id,
+                "rescored": False,
+                "duplicate": True,
+                "state": row.state,
+            }
         if contact_id not in engine.contacts:
             return {
                 "contact_id": contact_id,

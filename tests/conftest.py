@@ -12,9 +12,11 @@ from tests.live import ThreadServer
 
 @pytest.fixture
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThreadServer]:
-    """A running server on a fresh SQLite file; a test module may set SERVER_CONFIG."""
+    """A running server on a fresh SQLite file; a test module may set SERVER_CONFIG (the
+    rules) and SERVER_SETTINGS (a function of nothing returning Settings fields)."""
     config = getattr(request.module, "SERVER_CONFIG", CONFIG)
-    running = ThreadServer(tmp_path / "centralino.db", config=config).start()
+    settings = getattr(request.module, "SERVER_SETTINGS", dict)()
+    running = ThreadServer(tmp_path / "centralino.db", config=config, **settings).start()
     try:
         yield running
     finally:

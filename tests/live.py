@@ -212,3 +212,11 @@ async def online_desktop(
     desk = Desktop(server.ws_url, await create_agent(client, agent_id, **profile))
     await desk.connect(presence=presence)
     return desk
+
+
+def count_rows(database: Path, table: str, where: str = "1=1") -> int:
+    """Rows in a table of a server's SQLite file (to prove nothing was stored)."""
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        return int(db.execute(f"select count(*) from {table} where {where}").fetchone()[0])

@@ -24,6 +24,7 @@ from router.store.schema import (
     MessageRow,
     OfferRow,
     RoutingEventRow,
+    ThreadRow,
 )
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
@@ -205,15 +206,65 @@ class Store:
         )
 
     async def add_message(
-        self, contact_id: str, at: float, kind: str, text: str, emotion: dict[str, Any]
-    ) -> None:
+        self,
+        contact_id: str,
+        at: float,
+        kind: str,
+        text: str,
+        emotion: dict[str, Any],
+        external_id: str | None = None,
+    ) -> bool:
+        """Store a message; False when this external id was already stored (a retry)."""
         try:
             async with self._sessions.begin() as session:
                 session.add(
-                    MessageRow(contact_id=contact_id, at=at, kind=kind, text=text, emotion=emotion)
+                    MessageRow(
+                        contact_id=contact_id,
+                        at=at,
+                        kind=kind,
+                        text=text,
+                        emotion=emotion,
+                        external_id=external_id,
+                    )
                 )
+            return True
+        except IntegrityError:
+            return False
         except SQLAlchemyError as exc:
             raise StoreError(f"could not store the message: {type(exc).__name__}") from exc
+
+    async def link_threads(
+        self, gateway: str, keys: Sequence[str], contact_id: str, now: float
+    ) -> None:
+        """Point these thread keys at the contact (the newest contact wins)."""
+        try:
+            async with self._sessions.begin() as session:
+                for key in dict.fromkeys(keys):
+                    row = await session.get(ThreadRow, (gateway, key))
+                    if row is None:
+                        session.add(
+                            ThreadRow(
+                                gateway=gateway, key=key, contact_id=contact_id, created_at=now
+                            )
+                        )
+                    else:
+                        row.contact_id, row.created_at = contact_id, now
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not link the conversation: {type(exc).__name__}") from exc
+
+    async def thread_contact(self, gateway: str, keys: Sequence[str]) -> ContactRow | None:
+        """The newest contact any of these thread keys points at."""
+        if not keys:
+            return None
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(ContactRow)
+                .join(ThreadRow, ThreadRow.contact_id == ContactRow.id)
+                .where(ThreadRow.gateway == gateway, ThreadRow.key.in_(list(keys)))
+                .order_by(ContactRow.arrival.desc())
+                .limit(1)
+            )
+            return result.scalar_one_or_none()
 
     async def messages(self, contact_id: str) -> Sequence[MessageRow]:
         async with self._sessions() as session:

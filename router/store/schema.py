@@ -124,10 +124,26 @@ class MessageRow(Base):
     """Messages and transcript segments that arrive while a contact is live."""
 
     __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "external_id", name="uq_messages_contact_external"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     at: Mapped[float] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text, default="")
     emotion: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ThreadRow(Base):
+    """A gateway's conversation key (Message-ID, call id, chat session, platform user)
+    pointing at the contact it belongs to."""
+
+    __tablename__ = "threads"
+
+    gateway: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,79 @@
+"""Apply channel events to intake: new contacts, messages on live ones, endings.
+
+Threading lives here: a message on a thread (email Message-ID, chat session, call id,
+platform user) that has a live contact becomes a message on that contact; a reply to a
+finished contact becomes a new contact offered first to the agent who handled it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.base import Ended, Inbound, InboundEvent, Message, UnknownThread
+from router.decisions import Abandoned
+from router.intake import Intake
+
+
+class Dispatcher:
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+
+    async def apply(self, events: list[InboundEvent]) -> list[dict[str, Any]]:
+        return [await self._apply(event) for event in events]
+
+    async def _apply(self, event: InboundEvent) -> dict[str, Any]:
+        if isinstance(event, Inbound):
+            return await self._inbound(event)
+        if isinstance(event, Message):
+            row = await self.intake.runtime.store.thread_contact(event.gateway, [event.thread_key])
+            if row is None:
+                raise UnknownThread(f"no contact for {event.thread_key!r}")
+            return await self.intake.add_message(
+                row.id, event.text, event.kind, event.sentiment, event.external_id
+            )
+        return await self._ended(event)
+
+    async def _inbound(self, event: Inbound) -> dict[str, Any]:
+        runtime = self.intake.runtime
+        store = runtime.store
+        contact = event.contact
+        existing = await store.contact_by_message(contact.gateway, contact.external_id)
+        if existing is not None:  # a retried delivery of the message that opened a contact
+            return {"contact_id": existing.id, "duplicate": True, "state": existing.state}
+        for keys in (event.thread_keys, event.reply_keys):
+            row = await store.thread_contact(contact.gateway, keys)
+            if row is not None and row.id in runtime.engine.contacts:
+                reply = await self.intake.add_message(
+                    row.id,
+                    "\n".join(p for p in (contact.subject, contact.text) if p),
+                    "message",
+                    contact.sentiment,
+                    contact.external_id,
+                )
+                return {**reply, "continued": True}
+        replied = await store.thread_contact(contact.gateway, event.reply_keys)
+        prefer = replied.agent_id if replied is not None else None
+        result = await self.intake.accept(contact, prefer_agent=prefer)
+        if result.created:
+            keys = (*event.thread_keys, *(event.reply_keys if replied is None else ()))
+            await store.link_threads(contact.gateway, keys, result.contact_id, runtime.clock())
+        return {
+            "contact_id": result.contact_id,
+            "duplicate": not result.created,
+            "state": result.state,
+            "queue": result.queue,
+        }
+
+    async def _ended(self, event: Ended) -> dict[str, Any]:
+        runtime = self.intake.runtime
+        row = await runtime.store.thread_contact(event.gateway, [event.thread_key])
+        if row is None:
+            raise UnknownThread(f"no contact for {event.thread_key!r}")
+        engine = runtime.engine
+        if row.id not in engine.contacts:
+            return {"contact_id": row.id, "outcome": f"already {row.state}"}
+        decisions = runtime.submit(lambda now: engine.abandon(row.id, now))
+        if decisions.of(Abandoned):
+            return {"contact_id": row.id, "outcome": "abandoned"}
+        live = engine.contacts.get(row.id)
+        return {"contact_id": row.id, "outcome": live.state.value if live else "ended"}
