@@ -45,10 +45,14 @@ class Dispatcher:
             if row is not None and row.id in runtime.engine.contacts:
                 reply = await self.intake.add_message(
                     row.id,
-                    "\n".join(p for p in (contact.subject, contact.text) if p),
+                    contact.text or contact.subject,  # the new words, not "Re: ..." again
                     "message",
                     contact.sentiment,
                     contact.external_id,
+                )
+                # its own ids join the thread, so a reply to this message finds it too
+                await store.link_threads(
+                    contact.gateway, event.thread_keys, row.id, runtime.clock()
                 )
                 return {**reply, "continued": True}
         replied = await store.thread_contact(contact.gateway, event.reply_keys)

@@ -14,7 +14,7 @@ TOKEN = "twilio-auth-token-for-tests"
 SERVER_CONFIG = (REPO / "config.yaml").read_text()
 
 
-def SERVER_SETTINGS() -> dict[str, Any]:  # noqa: N802 - read by the conftest fixture
+def SERVER_SETTINGS() -> dict[str, Any]:  # read by the conftest fixture
     return {"twilio_auth_token": TOKEN}
 
 
