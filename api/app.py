@@ -11,8 +11,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api import channels, desktop, gateway, ops
+from api import channels, chat, desktop, gateway, ops
 from api.channels import build_adapters
+from api.chat import ChatHub
 from api.hub import DesktopHub
 from api.settings import Settings
 from channels.dispatch import Dispatcher
@@ -99,7 +100,8 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         app.state.runtime = runtime
         app.state.rules = ruleset
         app.state.intake = Intake(runtime, Planner(ruleset))
-        app.state.dispatcher = Dispatcher(app.state.intake)
+        app.state.dispatcher = Dispatcher(app.state.intake, app.state.hub.notify_message)
+        app.state.chat = ChatHub(runtime)
         app.state.channels = build_adapters(settings)
         await runtime.start()
         smtp = None
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(ops.router)
     app.include_router(desktop.router)
     app.include_router(channels.router)
+    app.include_router(chat.router)
 
     @app.get("/healthz", tags=["ops"])
     async def health(request: Request) -> dict[str, Any]:

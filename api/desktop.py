@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from api.chat import ChatHub
 from api.hub import DesktopHub, Outbox
 from api.protocol import (
     CLIENT_MESSAGE,
@@ -28,14 +29,15 @@ from api.protocol import (
     Ping,
     Pong,
     Reject,
+    SendMessage,
     SetPresence,
     Transfer,
     Welcome,
     WrapUp,
 )
-from router.decisions import Decisions, EngineError
+from router.decisions import Decisions, EngineError, NotAllowed
 from router.runtime import RouterRuntime
-from router.states import Presence
+from router.states import ContactState, Presence
 from router.views import agent_view
 
 log = logging.getLogger("centralino.desktop")
@@ -84,10 +86,13 @@ def parse(raw: str) -> Any:
 
 
 class DesktopSession:
-    def __init__(self, websocket: WebSocket, runtime: RouterRuntime, hub: DesktopHub) -> None:
+    def __init__(
+        self, websocket: WebSocket, runtime: RouterRuntime, hub: DesktopHub, customers: ChatHub
+    ) -> None:
         self.websocket = websocket
         self.runtime = runtime
         self.hub = hub
+        self.customers = customers
         self.state = SessionState.AWAITING_LOGIN
         self.agent_id = ""
         self.outbox: Outbox = asyncio.Queue()
@@ -174,7 +179,10 @@ class DesktopSession:
                 await self.send(exc.reply())
                 continue
             try:
-                reply = self.handle(message)
+                if isinstance(message, SendMessage):
+                    reply = await self.write_to_customer(message)
+                else:
+                    reply = self.handle(message)
             except EngineError as exc:
                 reply = Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
             await self.send(reply)
@@ -222,6 +230,30 @@ class DesktopSession:
         decisions: Decisions = self.runtime.submit(call)
         return Ack(ref=message.ref, of=message.type).model_dump() | {"decisions": len(decisions)}
 
+    async def write_to_customer(self, message: SendMessage) -> dict[str, Any]:
+        engine = self.runtime.engine
+        contact = engine.contacts.get(message.contact_id)
+        if (
+            contact is None
+            or contact.agent_id != self.agent_id
+            or contact.state is not ContactState.ASSIGNED
+        ):
+            raise NotAllowed(f"contact {message.contact_id} is not assigned to you")
+        agent = engine.agents[self.agent_id]
+        if not self.customers.deliver(
+            message.contact_id, agent.profile.name or self.agent_id, message.text
+        ):
+            return Error(
+                ref=message.ref,
+                code="not_deliverable",
+                message="no live customer connection for this contact; replies on "
+                "email, social and voice go through their gateway",
+            ).model_dump()
+        await self.runtime.store.add_message(
+            message.contact_id, self.runtime.clock(), "agent", message.text, {}
+        )
+        return Ack(ref=message.ref, of=message.type).model_dump()
+
     async def close(self, code: int, reason: str) -> None:
         if self.state is not SessionState.CLOSED:
             self.state = SessionState.CLOSED
@@ -239,7 +271,7 @@ class DesktopSession:
 async def desktop(websocket: WebSocket) -> None:
     app = websocket.app
     await websocket.accept()
-    session = DesktopSession(websocket, app.state.runtime, app.state.hub)
+    session = DesktopSession(websocket, app.state.runtime, app.state.hub, app.state.chat)
     pump: asyncio.Task[None] | None = None
     try:
         if not await session.login(app.state.settings.login_timeout):

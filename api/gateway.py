@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from api.auth import require_gateway
+from channels.dispatch import Dispatcher
 from router.decisions import Abandoned, UnknownContact
 from router.intake import CustomerRef, InboundContact, Intake, IntakeError
 from router.runtime import RouterRuntime
@@ -176,8 +177,8 @@ class MessageIn(BaseModel):
 async def post_message(contact_id: str, body: MessageIn, request: Request) -> dict[str, Any]:
     """A new message or transcript segment: stored, and while the contact is live its
     emotion is re-scored, so an upset caller moves up the queue while still waiting."""
-    intake: Intake = request.app.state.intake
+    dispatcher: Dispatcher = request.app.state.dispatcher
     try:
-        return await intake.add_message(contact_id, body.text, body.kind, body.sentiment)
+        return await dispatcher.message(contact_id, body.text, body.kind, body.sentiment)
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}") from None

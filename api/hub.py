@@ -17,6 +17,7 @@ from api.protocol import (
     AssignedEvent,
     CompletedEvent,
     ContactUpdateEvent,
+    MessageEvent,
     OfferEndedEvent,
     OfferEvent,
     PresenceEvent,
@@ -150,6 +151,19 @@ class DesktopHub:
                 self.stream(decision.agent_id).push(
                     PresenceEvent(presence=decision.presence.value, reason=decision.reason)
                 )
+
+    def notify_message(self, contact_id: str, text: str, kind: str) -> None:
+        """Pass a customer's new message to the agent offered or holding the contact."""
+        engine = self.runtime.engine
+        contact = engine.contacts.get(contact_id)
+        if contact is None:
+            return
+        offer = engine.offers.get(contact.offer_id or "")
+        holder = offer.agent_id if offer is not None else contact.agent_id
+        if holder is not None:
+            self.stream(holder).push(
+                MessageEvent(contact_id=contact_id, text=text, kind=kind, at=self.runtime.clock())
+            )
 
     def agent_state(self, agent_id: str) -> dict[str, Any]:
         """Everything the desktop must show now: presence, pending offers, contacts held."""

@@ -81,12 +81,20 @@ class Transfer(ClientMessage):
         return self
 
 
+class SendMessage(ClientMessage):
+    """Write to the customer of a contact you hold (web chat, for now)."""
+
+    type: Literal["message"]
+    contact_id: str = Field(min_length=1, max_length=64)
+    text: str = Field(min_length=1, max_length=4000)
+
+
 class Ping(ClientMessage):
     type: Literal["ping"]
 
 
 AnyClientMessage = Annotated[
-    Login | SetPresence | Accept | Reject | End | WrapUp | Transfer | Ping,
+    Login | SetPresence | Accept | Reject | End | WrapUp | Transfer | SendMessage | Ping,
     Field(discriminator="type"),
 ]
 CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(AnyClientMessage)
@@ -158,6 +166,16 @@ class ContactUpdateEvent(ServerEvent):
 
     type: Literal["contact_update"] = "contact_update"
     contact: dict[str, Any]
+
+
+class MessageEvent(ServerEvent):
+    """The customer wrote (chat, social, email reply) or a call transcript segment arrived."""
+
+    type: Literal["message"] = "message"
+    contact_id: str
+    text: str
+    kind: str = Field(description="message | transcript")
+    at: float
 
 
 class PresenceEvent(ServerEvent):

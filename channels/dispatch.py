@@ -7,16 +7,34 @@ finished contact becomes a new contact offered first to the agent who handled it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from channels.base import Ended, Inbound, InboundEvent, Message, UnknownThread
 from router.decisions import Abandoned
 from router.intake import Intake
 
+MessageListener = Callable[[str, str, str], None]
+"""(contact id, text, kind): told of every new message on a live contact."""
+
 
 class Dispatcher:
-    def __init__(self, intake: Intake) -> None:
+    def __init__(self, intake: Intake, on_message: MessageListener | None = None) -> None:
         self.intake = intake
+        self.on_message = on_message
+
+    def _told(self, result: dict[str, Any], text: str, kind: str) -> dict[str, Any]:
+        """Tell the listener (the agent holding it) of a new message on a live contact."""
+        if self.on_message is not None and result.get("live"):
+            self.on_message(result["contact_id"], text, kind)
+        return result
+
+    async def message(
+        self, contact_id: str, text: str, kind: str, sentiment: float | None = None
+    ) -> dict[str, Any]:
+        """A message for a contact known by id (the generic gateway API)."""
+        result = await self.intake.add_message(contact_id, text, kind, sentiment)
+        return self._told(result, text, kind)
 
     async def apply(self, events: list[InboundEvent]) -> list[dict[str, Any]]:
         return [await self._apply(event) for event in events]
@@ -28,9 +46,10 @@ class Dispatcher:
             row = await self.intake.runtime.store.thread_contact(event.gateway, [event.thread_key])
             if row is None:
                 raise UnknownThread(f"no contact for {event.thread_key!r}")
-            return await self.intake.add_message(
+            result = await self.intake.add_message(
                 row.id, event.text, event.kind, event.sentiment, event.external_id
             )
+            return self._told(result, event.text, event.kind)
         return await self._ended(event)
 
     async def _inbound(self, event: Inbound) -> dict[str, Any]:
@@ -54,7 +73,9 @@ class Dispatcher:
                 await store.link_threads(
                     contact.gateway, event.thread_keys, row.id, runtime.clock()
                 )
-                return {**reply, "continued": True}
+                return self._told(
+                    {**reply, "continued": True}, contact.text or contact.subject, "message"
+                )
         replied = await store.thread_contact(contact.gateway, event.reply_keys)
         prefer = replied.agent_id if replied is not None else None
         result = await self.intake.accept(contact, prefer_agent=prefer)

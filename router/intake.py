@@ -270,6 +270,7 @@ class Intake:
         if not stored:  # the same message delivered again
             return {
                 "contact_id": contact_id,
+                "live": False,
                 "rescored": False,
                 "duplicate": True,
                 "state": row.state,
@@ -277,6 +278,7 @@ class Intake:
         if contact_id not in engine.contacts:
             return {
                 "contact_id": contact_id,
+                "live": False,
                 "rescored": False,
                 "state": row.state,
                 "emotion": emotion.as_dict(),
@@ -302,6 +304,7 @@ class Intake:
         decisions = self.runtime.submit(lambda at: engine.rescore(contact_id, current.urgency, at))
         return {
             "contact_id": contact_id,
+            "live": True,
             "rescored": bool(decisions),
             "state": engine.contacts[contact_id].state.value,
             "urgency": round(current.urgency, 3),

@@ -1,0 +1,158 @@
+"""Web chat: a real customer websocket and a real agent desktop, both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.live import REPO, ThreadServer, admin_headers, count_rows, online_desktop
+
+SERVER_CONFIG = (REPO / "config.yaml").read_text()
+
+
+class Customer:
+    def __init__(self, server: ThreadServer, **headers: str) -> None:
+        self.url = server.ws_url.replace("/v1/desktop", "/v1/chat")
+        self.headers = headers
+        self.ws: Any = None
+
+    async def start(self, text: str, **fields: Any) -> dict[str, Any]:
+        self.ws = await websockets.connect(self.url, additional_headers=self.headers)
+        await self.ws.send(json.dumps({"type": "start", "text": text, **fields}))
+        return await self.next()
+
+    async def next(self, kind: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        while True:
+            message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            if kind is None or message["type"] == kind:
+                return message
+
+    async def say(self, text: str) -> None:
+        await self.ws.send(json.dumps({"type": "message", "text": text}))
+
+
+async def test_customer_and_agent_chat_both_ways(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    agent = await online_desktop(
+        server, client, "sara", name="Sara", languages=["it"], skills={"billing": 5}
+    )
+    customer = Customer(server)
+    started = await customer.start(
+        "Salve, ho una domanda sulla bolletta",
+        name="Mario",
+        email="mario@example.it",
+        language="it",
+    )
+    assert started["type"] == "started"
+    offer = await agent.next_event("offer")
+    assert offer["contact"]["contact_id"] == started["contact_id"]
+    assert offer["channel"] == "chat"
+    await agent.request("accept", offer_id=offer["offer_id"])
+    assert (await customer.next("agent_joined"))["agent"] == "Sara"
+    await customer.say("L'importo è il doppio del solito")
+    said = await agent.next_event("message")
+    assert said["contact_id"] == started["contact_id"]
+    assert said["text"] == "L'importo è il doppio del solito" and said["kind"] == "message"
+    reply = await agent.request(
+        "message", contact_id=started["contact_id"], text="Controllo subito, un attimo"
+    )
+    assert reply["type"] == "ack"
+    heard = await customer.next("message")
+    assert heard == {
+        "type": "message",
+        "from": "agent",
+        "agent": "Sara",
+        "text": "Controllo subito, un attimo",
+    }
+    await agent.request("end", contact_id=started["contact_id"])
+    assert (await customer.next("ended"))["type"] == "ended"
+    await customer.ws.close()
+    await agent.close()
+
+
+async def test_customer_leaving_before_an_answer_abandons(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    customer = Customer(server)
+    started = await customer.start("C'è qualcuno?", language="it")
+    await customer.ws.send(json.dumps({"type": "leave"}))
+    await customer.ws.wait_closed()
+    for _ in range(50):
+        stored = await client.get(f"/v1/contacts/{started['contact_id']}", headers=admin_headers())
+        if stored.json()["state"] == "abandoned":
+            break
+        await asyncio.sleep(0.02)
+    assert stored.json()["state"] == "abandoned"
+
+
+async def test_closing_the_page_after_an_answer_ends_the_chat(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    agent = await online_desktop(
+        server, client, "gino", languages=["it"], skills={"customer_care": 5}
+    )
+    customer = Customer(server)
+    started = await customer.start("Buongiorno", language="it")
+    offer = await agent.next_event("offer")
+    await agent.request("accept", offer_id=offer["offer_id"])
+    await customer.next("agent_joined")
+    await customer.ws.close()  # the tab is gone
+    wrap = await agent.next_event("wrap_up")
+    assert wrap["contact_id"] == started["contact_id"] and wrap["ended_by"] == "customer"
+    late = await agent.request("message", contact_id=started["contact_id"], text="ci sei?")
+    assert late["code"] == "not_allowed"
+    await agent.close()
+
+
+async def test_agent_cannot_write_into_someone_elses_chat(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    other = await online_desktop(server, client, "other", languages=["it"], skills={"tech": 5})
+    customer = Customer(server)
+    started = await customer.start("Ciao", language="it")
+    reply = await other.request("message", contact_id=started["contact_id"], text="spam")
+    assert reply["code"] == "not_allowed"
+    await customer.ws.close()
+    await other.close()
+
+
+async def test_bad_start_is_refused_and_nothing_stored(
+    server: ThreadServer, tmp_path: Path
+) -> None:
+    customer = Customer(server)
+    error = await customer.start("", language="it")
+    assert error["type"] == "error" and "text" in error["message"]
+    with pytest.raises(websockets.ConnectionClosed):
+        await customer.next()
+    async with websockets.connect(customer.url) as ws:
+        await ws.send(json.dumps({"type": "message", "text": "skipping the start"}))
+        assert json.loads(await ws.recv())["code"] == "bad_message"
+    assert count_rows(tmp_path / "centralino.db", "contacts") == 0
+
+
+async def test_chat_origin_check(tmp_path: Path) -> None:
+    guarded = ThreadServer(
+        tmp_path / "o.db", config=SERVER_CONFIG, chat_origins="https://www.acme.it"
+    ).start()
+    try:
+        stranger = Customer(guarded, Origin="https://evil.example")
+        with pytest.raises(websockets.InvalidStatus):
+            await stranger.start("ciao", language="it")
+        welcome = Customer(guarded, Origin="https://www.acme.it")
+        assert (await welcome.start("ciao", language="it"))["type"] == "started"
+        await welcome.ws.close()
+    finally:
+        guarded.stop()
+
+
+async def test_widget_page_is_served(client: httpx.AsyncClient) -> None:
+    page = await client.get("/chat")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "/v1/chat" in page.text and "new WebSocket" in page.text
