@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
@@ -179,18 +179,30 @@ def parse_mime(raw: bytes) -> ParsedEmail:
         )
     except (LookupError, ValueError, TypeError, AttributeError) as exc:  # broken MIME parts
         raise BadPayload(f"unreadable email: {exc}") from exc
-    language = str(message.get("Content-Language", "")).split(",")[0].strip()[:2].lower() or None
+    return _assemble(message, sender, name, subject, text, attachments)
+
+
+def _assemble(
+    headers: Message,
+    sender: str,
+    name: str,
+    subject: str,
+    text: str,
+    attachments: tuple[Attachment, ...],
+) -> ParsedEmail:
+    """A ParsedEmail from the message's headers (ids, threading, recipients, language)."""
+    language = str(headers.get("Content-Language", "")).split(",")[0].strip()[:2].lower()
     return ParsedEmail(
-        message_id=_message_id(message.get("Message-ID"), sender, subject, text),
+        message_id=_message_id(headers.get("Message-ID"), sender, subject, text),
         sender=sender,
         sender_name=name,
         subject=subject,
         text=text,
-        in_reply_to=tuple(_ids(message.get("In-Reply-To"))),
-        references=tuple(_ids(message.get("References"))),
+        in_reply_to=tuple(_ids(headers.get("In-Reply-To"))),
+        references=tuple(_ids(headers.get("References"))),
         attachments=attachments,
-        language=language if language and language.isalpha() else None,
-        recipients=tuple(a.lower() for _, a in getaddresses([str(message.get("To", ""))]) if a),
+        language=language if language.isalpha() else None,
+        recipients=tuple(a.lower() for _, a in getaddresses([str(headers.get("To", ""))]) if a),
     )
 
 
@@ -219,22 +231,12 @@ class EmailWebhook(ChannelAdapter):
         if not form.get("from"):
             raise BadPayload("form needs 'from' (or the raw message in 'email')")
         headers = HeaderParser().parsestr(form.get("headers", ""))
+        if form.get("to") and not headers.get("To"):
+            headers["To"] = form["to"]
         sender, name = _sender(form["from"])
-        subject = form.get("subject", "")
         text = strip_quoted(form.get("text") or html_to_text(form.get("html", "")))
-        info = self._attachment_info(form.get("attachment-info"))
-        attachments = request.files or info
-        parsed = ParsedEmail(
-            message_id=_message_id(headers.get("Message-ID"), sender, subject, text),
-            sender=sender,
-            sender_name=name,
-            subject=subject,
-            text=text,
-            in_reply_to=tuple(_ids(headers.get("In-Reply-To"))),
-            references=tuple(_ids(headers.get("References"))),
-            attachments=attachments,
-            recipients=tuple(a.lower() for _, a in getaddresses([form.get("to", "")]) if a),
-        )
+        attachments = request.files or self._attachment_info(form.get("attachment-info"))
+        parsed = _assemble(headers, sender, name, form.get("subject", ""), text, attachments)
         return [parsed.event(self.gateway)]
 
     @staticmethod
