@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import typer
@@ -74,6 +75,53 @@ def serve(
         log_level=log_level,
         ws_max_size=64 * 1024,
     )
+
+
+@app.command()
+def simulate(
+    scenario: Path = typer.Argument(..., help="traffic scenario (docs/simulator.md)"),
+    config: Path = typer.Option(Path("config.yaml"), "--config", "-c", help="rules to test"),
+    compare: Path | None = typer.Option(None, "--compare", help="a second config, same traffic"),
+    as_json: bool = typer.Option(False, "--json", help="print the KPIs as JSON"),
+) -> None:
+    """Run the real engine on a virtual clock and print KPIs per queue and channel."""
+    import json
+
+    from router.report import format_comparison, format_report
+    from router.scenario import load_scenario
+    from router.simulator import simulate as run_simulation
+
+    try:
+        plan = load_scenario(str(scenario))
+        rulesets = [load_rules(config)] + ([load_rules(compare)] if compare else [])
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    reports = []
+    for path, rules in zip([config, compare], rulesets, strict=False):
+        with typer.progressbar(length=100, label=f"simulating {path}", file=sys.stderr) as bar:
+            done = [0]
+
+            def advance(share: float, bar: object = bar, done: list[int] = done) -> None:
+                step = int(share * 100) - done[0]
+                if step > 0:
+                    bar.update(step)  # type: ignore[attr-defined]
+                    done[0] += step
+
+            reports.append(run_simulation(rules, plan, advance))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {str(p): r.as_dict() for p, r in zip([config, compare], reports, strict=False)},
+                indent=2,
+            )
+        )
+        return
+    for path, report in zip([config, compare], reports, strict=False):
+        typer.echo(format_report(report, f"\n{path} — {scenario}"))
+    if compare is not None:
+        typer.echo("\n" + format_comparison(reports[0], reports[1], (str(config), str(compare))))
 
 
 def main() -> None:

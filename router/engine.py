@@ -720,8 +720,10 @@ class Engine:
             if contact.state is ContactState.WRAP_UP:
                 self._complete(contact, now, "wrap_up_timeout", None, "", out)
         elif kind is TimerKind.STEP:
+            # the step is worked out again from the contact's current policy: a transfer
+            # may have given it other steps since this timer was set
             if contact.state is ContactState.QUEUED and contact.reserved_for is None:
-                step = int(timer.detail)
+                step = contact.policy.step_at(now - contact.arrival)
                 if step > contact.step:
                     out.add(Expanded(contact.contact_id, step, contact.policy.requirements(step)))
                     self._route(contact, now, "expansion", out)

@@ -13,6 +13,7 @@ from router.states import ContactState, Presence
 from skills.vocabulary import AgentProfile, Channel
 
 Requirements = tuple[tuple[str, int], ...]
+STEP_TOLERANCE = 1e-6  # seconds
 """(skill, minimum level) pairs, sorted by skill name."""
 
 
@@ -40,10 +41,14 @@ class RoutePolicy:
     preferred_wait: float
 
     def step_at(self, waited: float) -> int:
-        """Index of the ring in force after ``waited`` seconds."""
+        """Index of the ring in force after ``waited`` seconds.
+
+        A step timer fires at ``arrival + after``, and ``(arrival + after) - arrival`` can
+        round to just below ``after``: the tolerance makes the step due then really start.
+        """
         index = 0
         for i, step in enumerate(self.steps):
-            if waited >= step.after:
+            if waited + STEP_TOLERANCE >= step.after:
                 index = i
         return index
 

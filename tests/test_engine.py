@@ -18,6 +18,7 @@ from router.decisions import (
     UnknownOffer,
     WrapUpStarted,
 )
+from router.rules.model import ExpansionStep
 from router.states import ContactState, OfferOutcome, Presence
 from skills.vocabulary import Channel
 from tests.engine_helpers import agent, contact, engine, offer_id_for, offers_to, online
@@ -349,3 +350,39 @@ def test_rescoring_a_waiting_contact_moves_it_up_its_lane() -> None:
     online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 30.0)
     assert offers_to(eng, "a1") == ["later"]
     assert eng.rescore("later", 0.1, 31.0).of(Rescored)[0].agent_id == "a1"
+
+
+def test_step_timer_at_a_fractional_arrival_time_moves_the_contact_on() -> None:
+    """(arrival + 30) - arrival can round below 30: the step must still start then."""
+    eng = engine()
+    online(eng, agent("junior", billing=2), 0.0)
+    arrival = 0.1  # 30.1 - 0.1 == 29.999999999999996
+    eng.add_contact(contact("c1", "billing", arrival=arrival), arrival)
+    fired = 0
+    while (deadline := eng.next_deadline()) is not None and deadline <= arrival + 30:
+        out = eng.advance(deadline)
+        fired += 1
+        assert fired < 10, "a step timer keeps firing without moving the contact on"
+    assert out.of(Offered)[0].agent_id == "junior"
+
+
+def test_step_timers_of_an_old_policy_are_harmless_after_a_transfer() -> None:
+    three_steps = (
+        {"after": 0, "min_proficiency": 5},
+        {"after": 30, "min_proficiency": 4},
+        {"after": 60, "min_proficiency": 3},
+    )
+    eng = engine(expansion=tuple(ExpansionStep(**step) for step in three_steps))
+    one_step = eng.config.queues["cards"].model_copy(
+        update={"expansion": (ExpansionStep(after=0, min_proficiency=2),)}
+    )
+    eng.config = eng.config.model_copy(update={"queues": {**eng.config.queues, "cards": one_step}})
+    online(eng, agent("bill", billing=5), 0.0)
+    eng.add_contact(contact("c1", "billing"), 0.0)  # timers set for steps 1 and 2
+    eng.accept("bill", offer_id_for(eng, "c1"), 1.0)
+    eng.transfer("bill", "c1", 2.0, queue="cards")  # cards has a single step
+    eng.advance(31.0)
+    eng.advance(61.0)  # the old step-2 timer fires: nothing breaks, nothing expands
+    assert eng.contacts["c1"].step == 0
+    online(eng, agent("card", cards=2), 62.0)
+    assert offers_to(eng, "card") == ["c1"]

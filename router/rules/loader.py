@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cel
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -139,8 +139,12 @@ def _compile_rules(
     return compiled, problems
 
 
-def parse_rules(text: str, file: str = "config.yaml") -> RuleSet:
-    """Parse and compile a config from text. Raises ConfigError listing every problem."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(text: str, file: str, model: type[M]) -> tuple[M, dict[Loc, int]]:
+    """YAML text -> a validated model, with the line of every path for later messages.
+    Raises ConfigError naming file, line (and rule) of every problem."""
     yaml = YAML(typ="rt")
     try:
         document = yaml.load(text)
@@ -153,11 +157,26 @@ def parse_rules(text: str, file: str = "config.yaml") -> RuleSet:
     lines: dict[Loc, int] = {}
     raw = _plain(document, (), lines)
     if not isinstance(raw, dict):
-        raise ConfigError([ConfigProblem(file, 1, "the config must be a YAML mapping")])
+        raise ConfigError([ConfigProblem(file, 1, "the file must be a YAML mapping")])
     try:
-        config = RoutingConfig.model_validate(raw)
+        return model.model_validate(raw), lines
     except ValidationError as exc:
         raise ConfigError(_validation_problems(exc, raw, lines, file)) from exc
+
+
+def read_text(path: str | Path) -> str:
+    """A config file's text; a missing or unreadable file is a ConfigError."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), None, f"cannot read: {exc.strerror}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "not UTF-8 text")]) from exc
+
+
+def parse_rules(text: str, file: str = "config.yaml") -> RuleSet:
+    """Parse and compile a config from text. Raises ConfigError listing every problem."""
+    config, lines = parse_model(text, file, RoutingConfig)
     compiled, problems = _compile_rules(config, lines, file)
     if problems:
         raise ConfigError(problems)
@@ -166,11 +185,4 @@ def parse_rules(text: str, file: str = "config.yaml") -> RuleSet:
 
 def load_rules(path: str | Path) -> RuleSet:
     """Read and compile config.yaml. Raises ConfigError (also for a missing/unreadable file)."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(file, None, f"cannot read: {exc.strerror}")]) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigProblem(file, None, "not UTF-8 text")]) from exc
-    return parse_rules(text, file)
+    return parse_rules(read_text(path), str(path))
