@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api import channels, chat, desktop, gateway, ops
 from api.channels import build_adapters
 from api.chat import ChatHub
 from api.hub import DesktopHub
+from api.metrics import Metrics
 from api.settings import Settings
 from channels.dispatch import Dispatcher
 from channels.smtp import start_smtp
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         engine = Engine(ruleset.config, id_prefix=f"o{uuid.uuid4().hex[:8]}")
         runtime = RouterRuntime(engine, store)
         app.state.hub = DesktopHub(runtime, settings.replay_buffer)
+        app.state.metrics = Metrics(runtime)
         app.state.runtime = runtime
         app.state.rules = ruleset
         app.state.intake = Intake(runtime, Planner(ruleset))
@@ -145,6 +147,11 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     async def health(request: Request) -> dict[str, Any]:
         engine = request.app.state.runtime.engine
         return {"status": "ok", "agents": len(engine.agents), "live_contacts": len(engine.contacts)}
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        body = request.app.state.metrics.exposition()
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.exception_handler(StoreError)
     async def store_error(_request: Request, exc: StoreError) -> JSONResponse:

@@ -62,6 +62,7 @@ class RouterRuntime:
         self.clock = clock
         self.contexts: dict[str, dict[str, Any]] = {}  # live contact id -> offer context
         self._listeners: list[Listener] = []
+        self.observe_latency: Callable[[float], None] | None = None
         self._wake = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
 
@@ -101,7 +102,10 @@ class RouterRuntime:
     def submit(self, call: Callable[[float], Decisions]) -> Decisions:
         """Run one engine call at the current time and publish what it decided."""
         now = self.clock()
+        started = time.perf_counter()
         decisions = call(now)
+        if self.observe_latency is not None:
+            self.observe_latency(time.perf_counter() - started)
         self._publish(now, decisions)
         return decisions
 

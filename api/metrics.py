@@ -1,0 +1,144 @@
+"""Prometheus metrics: counters from routing decisions, gauges read from the live state
+at scrape time, and the time each engine call takes. Served at GET /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from router.decisions import (
+    Abandoned,
+    Assigned,
+    Completed,
+    Decisions,
+    Offered,
+    OfferEnded,
+    Queued,
+    Transferred,
+)
+from router.runtime import RouterRuntime
+from router.states import ContactState
+from skills.vocabulary import Channel
+
+LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+
+
+class LiveState(Collector):
+    """Queue lengths, oldest waits and agents by presence, computed when scraped."""
+
+    def __init__(self, runtime: RouterRuntime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        engine = self.runtime.engine
+        now = self.runtime.clock()
+        waiting = GaugeMetricFamily(
+            "centralino_queue_waiting", "contacts waiting", labels=["queue", "channel"]
+        )
+        oldest = GaugeMetricFamily(
+            "centralino_queue_oldest_wait_seconds",
+            "wait of the longest-waiting contact",
+            labels=["queue", "channel"],
+        )
+        counts: dict[tuple[str, str], int] = {}
+        first: dict[tuple[str, str], float] = {}
+        for contact in engine.contacts.values():
+            if contact.state in (ContactState.QUEUED, ContactState.OFFERED):
+                key = (contact.policy.queue, contact.channel.value)
+                counts[key] = counts.get(key, 0) + 1
+                first[key] = min(first.get(key, now), contact.arrival)
+        for queue in engine.config.queues:
+            for channel in engine.config.channels:
+                key = (queue, channel.value)
+                waiting.add_metric(list(key), counts.get(key, 0))
+                oldest.add_metric(list(key), max(0.0, now - first.get(key, now)))
+        agents = GaugeMetricFamily("centralino_agents", "agents by presence", labels=["presence"])
+        presence: dict[str, int] = {}
+        for agent in engine.agents.values():
+            presence[agent.presence.value] = presence.get(agent.presence.value, 0) + 1
+        for state, count in sorted(presence.items()):
+            agents.add_metric([state], count)
+        yield waiting
+        yield oldest
+        yield agents
+
+
+class Metrics:
+    def __init__(self, runtime: RouterRuntime) -> None:
+        self.runtime = runtime
+        self.registry = CollectorRegistry()
+        labels = ["queue", "channel"]
+        self.arrivals = Counter(
+            "centralino_contacts",
+            "contacts routed (first time queued or offered)",
+            labels,
+            registry=self.registry,
+        )
+        self.offers = Counter("centralino_offers", "offers made", labels, registry=self.registry)
+        self.offer_outcomes = Counter(
+            "centralino_offer_outcomes",
+            "offers by outcome",
+            [*labels, "outcome"],
+            registry=self.registry,
+        )
+        self.answered = Counter(
+            "centralino_answered",
+            "contacts answered, within the SLA threshold or not",
+            [*labels, "within_sla"],
+            registry=self.registry,
+        )
+        self.abandoned = Counter(
+            "centralino_abandoned",
+            "contacts abandoned before an answer",
+            labels,
+            registry=self.registry,
+        )
+        self.transfers = Counter(
+            "centralino_transfers", "transfers, by the queue left", labels, registry=self.registry
+        )
+        self.completed = Counter(
+            "centralino_completed", "contacts completed", labels, registry=self.registry
+        )
+        self.latency = Histogram(
+            "centralino_routing_latency_seconds",
+            "time of one engine call (routing decisions)",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(LiveState(runtime))
+        self._where: dict[str, tuple[str, str]] = {}
+        runtime.listen(self.on_decisions)
+        runtime.observe_latency = self.latency.observe
+
+    def on_decisions(self, now: float, decisions: Decisions) -> None:
+        engine = self.runtime.engine
+        for decision in decisions:
+            contact_id = getattr(decision, "contact_id", "")
+            if isinstance(decision, Queued | Offered) and contact_id not in self._where:
+                contact = engine.contacts[contact_id]
+                self._where[contact_id] = (contact.policy.queue, contact.channel.value)
+                self.arrivals.labels(*self._where[contact_id]).inc()
+            where = self._where.get(contact_id)
+            if where is None:
+                continue
+            if isinstance(decision, Offered):
+                self.offers.labels(*where).inc()
+            elif isinstance(decision, OfferEnded):
+                self.offer_outcomes.labels(*where, decision.outcome.value).inc()
+            elif isinstance(decision, Assigned):
+                threshold = engine.config.sla_for(where[0], Channel(where[1])).threshold
+                self.answered.labels(*where, str(decision.waited <= threshold).lower()).inc()
+            elif isinstance(decision, Transferred):
+                self.transfers.labels(*where).inc()
+                contact = engine.contacts[contact_id]
+                self._where[contact_id] = (contact.policy.queue, contact.channel.value)
+            elif isinstance(decision, Abandoned):
+                self.abandoned.labels(*self._where.pop(contact_id)).inc()
+            elif isinstance(decision, Completed):
+                self.completed.labels(*self._where.pop(contact_id)).inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,50 @@
+"""GET /metrics: Prometheus exposition of routing counters and live queue state."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.live import ThreadServer, contact_body, online_desktop
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+async def test_metrics_follow_routing(server: ThreadServer, client: httpx.AsyncClient) -> None:
+    for i in range(3):
+        await client.post("/v1/contacts", json=contact_body(f"mx{i}"))
+    before = samples((await client.get("/metrics")).text)
+    billing_chat = (("channel", "chat"), ("queue", "billing"))
+    assert before[("centralino_queue_waiting", billing_chat)] == 3
+    assert before[("centralino_queue_oldest_wait_seconds", billing_chat)] >= 0
+    assert before[("centralino_contacts_total", billing_chat)] == 3
+    desk = await online_desktop(server, client, "m1", skills={"billing": 5}, languages=["it"])
+    offer = await desk.next_event("offer")
+    await desk.request("accept", offer_id=offer["offer_id"])
+    await desk.request(
+        "wrap_up", contact_id=offer["contact"]["contact_id"], outcome="ok", resolved=True
+    )
+    first = (await desk.next_event("offer"))["offer_id"]
+    await desk.request("reject", offer_id=first)
+    await client.post(
+        f"/v1/contacts/{(await desk.next_event('offer'))['contact']['contact_id']}/end"
+    )
+    after = samples((await client.get("/metrics")).text)
+    assert after[("centralino_offers_total", billing_chat)] >= 3
+    accepted = (*billing_chat, ("outcome", "accepted"))
+    assert after[("centralino_offer_outcomes_total", tuple(sorted(accepted)))] == 1
+    rejected = (*billing_chat, ("outcome", "rejected"))
+    assert after[("centralino_offer_outcomes_total", tuple(sorted(rejected)))] == 1
+    within = tuple(sorted((*billing_chat, ("within_sla", "true"))))
+    assert after[("centralino_answered_total", within)] == 1
+    assert after[("centralino_completed_total", billing_chat)] == 1
+    assert after[("centralino_abandoned_total", billing_chat)] == 1
+    assert after[("centralino_agents", (("presence", "available"),))] == 1
+    assert after[("centralino_routing_latency_seconds_count", ())] > 5
+    await desk.close()
