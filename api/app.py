@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -11,11 +12,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from api import channels, chat, desktop, gateway, ops
+from api import channels, chat, desktop, gateway, ops, reload
 from api.channels import build_adapters
 from api.chat import ChatHub
 from api.hub import DesktopHub
 from api.metrics import Metrics
+from api.reload import Reloader
 from api.settings import Settings
 from channels.dispatch import Dispatcher
 from channels.smtp import start_smtp
@@ -105,7 +107,11 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         app.state.dispatcher = Dispatcher(app.state.intake, app.state.hub.notify_message)
         app.state.chat = ChatHub(runtime)
         app.state.channels = build_adapters(settings)
+        app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
         await runtime.start()
+        watcher = None
+        if settings.reload_interval > 0:
+            watcher = asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
         smtp = None
         if settings.smtp_port:
             smtp = await start_smtp(
@@ -124,6 +130,9 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
             if smtp is not None:
                 smtp.close()
                 await smtp.wait_closed()
@@ -142,6 +151,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(desktop.router)
     app.include_router(channels.router)
     app.include_router(chat.router)
+    app.include_router(reload.router)
 
     @app.get("/healthz", tags=["ops"])
     async def health(request: Request) -> dict[str, Any]:

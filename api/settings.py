@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     email_webhook_token: str = Field("", description="inbound-parse webhook shared token")
     smtp_port: int = Field(0, ge=0, le=65535, description="SMTP listener port; 0 = off")
     smtp_host: str = Field("127.0.0.1", description="SMTP listener address")
+    reload_interval: float = Field(
+        2.0, ge=0, description="seconds between checks of config.yaml for changes; 0 = off"
+    )
     chat_origins: str = Field("*", description="origins allowed to open the chat websocket")
 
     def with_admin_token(self) -> Settings:

@@ -309,6 +309,23 @@ class Engine:
             self._fire(timer, now, out)
         return out
 
+    def reload(self, config: RoutingConfig, now: float) -> Decisions:
+        """Run on new rules. Contacts in flight keep the policy that matched them; ageing
+        rates, capacities and timeouts follow the new config from now on."""
+        out = Decisions()
+        self.config = config
+        self._rates.clear()
+        waiting = [c for c in self.contacts.values() if c.lane is not None]
+        self.lanes = LaneIndex()
+        for contact in waiting:
+            key = contact.lane
+            assert key is not None
+            contact.lane = None
+            self.lanes.enter(contact, key, self.rate(key[0], key[1]))
+        for agent in list(self.agents.values()):  # default capacities may have changed
+            out.items.extend(self.upsert_agent(agent.profile, now))
+        return out
+
     # ---------------------------------------------------------------- policies
 
     def transfer_policy(

@@ -152,6 +152,11 @@ class Intake:
         self._emotions: dict[str, list[EmotionScore]] = {}
         runtime.listen(self._forget_finished)
 
+    def use_rules(self, planner: Planner) -> None:
+        """New rules for new contacts (hot reload); contacts in flight keep theirs."""
+        self.planner = planner
+        self.triager = Triager(planner.config)
+
     async def accept(
         self, inbound: InboundContact, *, prefer_agent: str | None = None
     ) -> IntakeResult:

@@ -19,7 +19,7 @@ import websockets
 
 from api.app import create_app
 from api.settings import Settings
-from router.rules.loader import parse_rules
+from router.rules.loader import load_rules, parse_rules
 from tests.engine_helpers import CONFIG
 
 ADMIN = "test-admin-token"
@@ -35,14 +35,17 @@ def free_port() -> int:
 class ThreadServer:
     """uvicorn serving the real app in a background thread."""
 
-    def __init__(self, database: Path, config: str = CONFIG, **settings: Any) -> None:
+    def __init__(
+        self, database: Path, config: str = CONFIG, config_path: Path | None = None, **settings: Any
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/v1/desktop"
         app_settings = Settings(
             database_url=f"sqlite+aiosqlite:///{database}", admin_token=ADMIN, **settings
         )
-        self.app = create_app(app_settings, parse_rules(config, "test-config.yaml"))
+        rules = load_rules(config_path) if config_path else parse_rules(config, "test-config.yaml")
+        self.app = create_app(app_settings, rules)
         self.server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
