@@ -124,6 +124,37 @@ def simulate(
         typer.echo("\n" + format_comparison(reports[0], reports[1], (str(config), str(compare))))
 
 
+@app.command()
+def explain(
+    contact_id: str = typer.Argument(..., help="the contact's id"),
+    url: str = typer.Option("http://127.0.0.1:8080", envvar="CENTRALINO_URL"),
+    token: str = typer.Option(..., envvar="CENTRALINO_ADMIN_TOKEN", help="admin token"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Why a contact went to that agent, or why it is still waiting."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from api.explain_text import format_explanation
+
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/v1/contacts/{contact_id}/explain",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            data = json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        typer.echo(f"{exc.code}: {detail}", err=True)
+        raise typer.Exit(1) from None
+    except (urllib.error.URLError, OSError) as exc:
+        typer.echo(f"cannot reach {url}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(data, indent=2) if as_json else format_explanation(data))
+
+
 def main() -> None:
     app()
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import httpx
+
+from tests.live import ADMIN, ThreadServer, contact_body, online_desktop
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,3 +54,34 @@ def test_serve_refuses_an_invalid_config_before_starting(tmp_path: Path) -> None
     done = centralino("serve", "--config", str(path), "--port", "1")
     assert done.returncode == 1
     assert "default_queue 'nowhere' is not one of the queues" in done.stderr
+
+
+async def test_explain_prints_why(server: ThreadServer, client: httpx.AsyncClient) -> None:
+    desk = await online_desktop(server, client, "expl", skills={"billing": 2}, languages=["it"])
+    contact_id = (await client.post("/v1/contacts", json=contact_body("x1"))).json()["contact_id"]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", "explain", contact_id, "--url", server.url],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "CENTRALINO_ADMIN_TOKEN": ADMIN},
+        )
+
+    done = await asyncio.to_thread(run)
+    assert done.returncode == 0, done.stderr
+    assert f"contact {contact_id}: queued" in done.stdout
+    assert "rule 'billing' -> queue billing" in done.stdout
+    assert "excluded: 1 proficiency below this step" in done.stdout
+    assert "billing proficiency 2 < 4 required at this step" in done.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "api.cli", "explain", "nope", "--url", server.url, "--token", ADMIN],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 1 and "404" in missing.stderr
+    await desk.close()
