@@ -21,6 +21,7 @@ from api.reload import Reloader
 from api.settings import Settings
 from channels.dispatch import Dispatcher
 from channels.smtp import start_smtp
+from router import followups
 from router.decisions import EngineError
 from router.engine import Engine
 from router.intake import Intake
@@ -109,9 +110,13 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         app.state.channels = build_adapters(settings)
         app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
         await runtime.start()
-        watcher = None
+        background = [
+            asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
+        ]
         if settings.reload_interval > 0:
-            watcher = asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
+            background.append(
+                asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
+            )
         smtp = None
         if settings.smtp_port:
             smtp = await start_smtp(
@@ -130,9 +135,9 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.cancel()
-                await asyncio.gather(watcher, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             if smtp is not None:
                 smtp.close()
                 await smtp.wait_closed()

@@ -183,6 +183,14 @@ class DesktopSession:
                     reply = await self.write_to_customer(message)
                 else:
                     reply = self.handle(message)
+                    if isinstance(message, WrapUp) and message.follow_up_in is not None:
+                        reply["follow_up"] = await self.runtime.store.aftercare.schedule(
+                            message.contact_id,
+                            self.agent_id,
+                            self.runtime.clock() + message.follow_up_in,
+                            message.follow_up_note,
+                            self.runtime.clock(),
+                        )
             except EngineError as exc:
                 reply = Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
             await self.send(reply)

@@ -182,3 +182,30 @@ async def post_message(contact_id: str, body: MessageIn, request: Request) -> di
         return await dispatcher.message(contact_id, body.text, body.kind, body.sentiment)
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}") from None
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    csat: int | None = Field(None, ge=1, le=5, description="satisfaction, 1 (very bad) .. 5")
+    nps: int | None = Field(None, ge=0, le=10, description="would recommend, 0 .. 10")
+    comment: str = Field("", max_length=2000)
+
+
+@router.post("/contacts/{contact_id}/feedback", dependencies=[Depends(require_gateway)])
+async def post_feedback(contact_id: str, body: FeedbackIn, request: Request) -> dict[str, Any]:
+    """The customer's post-contact survey answer (CSAT and/or NPS); the latest counts."""
+    if body.csat is None and body.nps is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give csat (1-5) or nps (0-10)")
+    runtime = request.app.state.runtime
+    row = await runtime.stored_contact(contact_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}")
+    await runtime.store.aftercare.record_feedback(
+        row, body.csat, body.nps, body.comment, runtime.clock()
+    )
+    return {
+        "contact_id": contact_id,
+        "agent_id": row.agent_id,
+        "queue": row.queue,
+        "recorded": True,
+    }

@@ -190,3 +190,10 @@ async def explain_contact(contact_id: str, request: Request) -> dict[str, Any]:
         "now": contact_view(runtime.engine, live, now) if live else None,
         "why_waiting": waiting,
     }
+
+
+@router.get("/feedback")
+async def feedback_summary(request: Request) -> dict[str, Any]:
+    """CSAT and NPS overall, per agent and per queue."""
+    summary: dict[str, Any] = await runtime_of(request).store.aftercare.feedback_summary()
+    return summary

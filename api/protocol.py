@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from router.durations import Duration
 from router.rules.model import SkillMap
 
 
@@ -63,6 +64,10 @@ class WrapUp(ClientMessage):
     outcome: str = Field(min_length=1, max_length=200)
     resolved: bool
     notes: str = Field("", max_length=4000)
+    follow_up_in: Duration | None = Field(
+        None, gt=0, description="schedule a follow-up to you this long from now (e.g. 2d)"
+    )
+    follow_up_note: str = Field("", max_length=2000)
 
 
 class Transfer(ClientMessage):

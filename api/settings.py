@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     reload_interval: float = Field(
         2.0, ge=0, description="seconds between checks of config.yaml for changes; 0 = off"
     )
+    followup_interval: float = Field(5.0, gt=0, description="seconds between due checks")
     chat_origins: str = Field("*", description="origins allowed to open the chat websocket")
 
     def with_admin_token(self) -> Settings:

@@ -84,6 +84,7 @@ class InboundContact:
     attributes: dict[str, Any] = field(default_factory=dict)
     urgency: float | None = None  # a gateway's own urgency score, 0..1
     sentiment: float | None = None  # or its sentiment, -1 (upset) .. +1 (happy)
+    customer_id: str | None = None  # already known (a follow-up): no identity lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +182,12 @@ class Intake:
         customer_id: str | None = None
         linked: tuple[str, ...] = ()
         history = CustomerHistory()
-        if identities:
+        if inbound.customer_id is not None:
+            customer_id = inbound.customer_id
+        elif identities:
             resolved = await store.customers.resolve(identities, inbound.customer.name, now)
             customer_id, linked = resolved.customer_id, resolved.merged
+        if customer_id is not None:
             history = await store.customer_history(customer_id, now - self.planner.history_window)
         case = open_case(history, now - config.priority.history.repeat_window)
         plan = self.planner.plan(

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from router.states import FINISHED_STATES
+from router.store.aftercare import Aftercare
 from router.store.customers import CustomerDirectory
 from router.store.schema import (
     AgentRow,
@@ -111,6 +112,7 @@ class Store:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.customers = CustomerDirectory(self._sessions)
+        self.aftercare = Aftercare(self._sessions)
 
     @classmethod
     async def open(cls, url: str = DEFAULT_DATABASE_URL) -> Store:

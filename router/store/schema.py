@@ -147,3 +147,31 @@ class ThreadRow(Base):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class FeedbackRow(Base):
+    """Post-contact survey: CSAT 1-5 and/or NPS 0-10 (the latest answer counts)."""
+
+    __tablename__ = "feedback"
+
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), primary_key=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    queue: Mapped[str] = mapped_column(String(80))
+    csat: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    nps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[float] = mapped_column(Float)
+
+
+class FollowUpRow(Base):
+    """A task to get back to the customer, routed to the same agent when due."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[float] = mapped_column(Float, index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_contact_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
