@@ -12,13 +12,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from api import channels, chat, desktop, gateway, ops, reload
+from api import channels, chat, desktop, gateway, ops, reload, wallboard
 from api.channels import build_adapters
 from api.chat import ChatHub
 from api.hub import DesktopHub
 from api.metrics import Metrics
 from api.reload import Reloader
 from api.settings import Settings
+from api.wallboard import Wallboard
 from channels.dispatch import Dispatcher
 from channels.smtp import start_smtp
 from router import followups
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         runtime = RouterRuntime(engine, store)
         app.state.hub = DesktopHub(runtime, settings.replay_buffer)
         app.state.metrics = Metrics(runtime)
+        app.state.wallboard = Wallboard(runtime)
         app.state.runtime = runtime
         app.state.rules = ruleset
         app.state.intake = Intake(runtime, Planner(ruleset))
@@ -157,6 +159,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(channels.router)
     app.include_router(chat.router)
     app.include_router(reload.router)
+    app.include_router(wallboard.router)
 
     @app.get("/healthz", tags=["ops"])
     async def health(request: Request) -> dict[str, Any]:

@@ -24,6 +24,7 @@ def contact_view(engine: Engine, contact: Contact, now: float) -> dict[str, Any]
         "rule": contact.policy.rule,
         "language": contact.language,
         "waited_seconds": round(max(0.0, now - contact.arrival), 3),
+        "urgency": round(contact.urgency, 3),
         "step": contact.step,
         "requirements": dict(contact.policy.requirements(contact.step)),
         "priority": priority_parts(contact, rate, engine.config.priority.urgency_weight, now),

@@ -1,0 +1,146 @@
+"""The supervisor wallboard: a websocket that pushes live snapshots, and the two web pages
+(agent desktop, wallboard) served with no build step.
+
+``WS /v1/wallboard``: first message {"type": "login", "token": "<admin token>"}; then a
+{"type": "snapshot", ...} whenever routing changes (at most every 0.25 s) and at least
+every 2 s: queues, the waiting contacts by priority with their urgency, agents and their
+states, and the service level per channel since the server started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse
+
+from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
+from router.runtime import RouterRuntime
+from router.views import agent_view, queue_contacts, queue_summary
+from skills.vocabulary import Channel
+
+router = APIRouter(tags=["pages"])
+STATIC = Path(__file__).with_name("static")
+REFRESH = 2.0
+THROTTLE = 0.25
+WAITING_SHOWN = 50
+
+
+class Wallboard:
+    def __init__(self, runtime: RouterRuntime) -> None:
+        self.runtime = runtime
+        self.changed = asyncio.Event()
+        self.sla: dict[str, dict[str, int]] = {}
+        self._channel_of: dict[str, Channel] = {}
+        runtime.listen(self.on_decisions)
+
+    def on_decisions(self, now: float, decisions: Decisions) -> None:
+        engine = self.runtime.engine
+        for decision in decisions:
+            contact = engine.contacts.get(getattr(decision, "contact_id", ""))
+            if isinstance(decision, Queued | Offered) and contact is not None:
+                self._channel_of.setdefault(contact.contact_id, contact.channel)
+            elif isinstance(decision, Assigned) and contact is not None:
+                threshold = engine.config.sla_for(contact.policy.queue, contact.channel).threshold
+                tally = self._tally(contact.channel)
+                tally["answered"] += 1
+                tally["within"] += decision.waited <= threshold
+                self._channel_of.pop(contact.contact_id, None)
+            elif isinstance(decision, Abandoned):
+                channel = self._channel_of.pop(decision.contact_id, None)
+                if channel is not None:
+                    self._tally(channel)["abandoned"] += 1
+        self.changed.set()
+
+    def _tally(self, channel: Channel) -> dict[str, int]:
+        return self.sla.setdefault(channel.value, {"answered": 0, "within": 0, "abandoned": 0})
+
+    def snapshot(self) -> dict[str, Any]:
+        engine = self.runtime.engine
+        now = self.runtime.clock()
+        waiting = [
+            c for q in engine.config.queues for c in queue_contacts(engine, q, now, WAITING_SHOWN)
+        ]
+        waiting.sort(key=lambda c: -c["priority"]["total"])
+        sla = {}
+        for channel, spec in engine.config.channels.items():
+            tally = self.sla.get(channel.value, {"answered": 0, "within": 0, "abandoned": 0})
+            done = tally["answered"] + tally["abandoned"]
+            sla[channel.value] = {
+                **tally,
+                "target": spec.sla.target,
+                "threshold": spec.sla.threshold,
+                "service_level": tally["within"] / done if done else None,
+            }
+        return {
+            "type": "snapshot",
+            "at": now,
+            "queues": queue_summary(engine, now),
+            "waiting": waiting[:WAITING_SHOWN],
+            "agents": [agent_view(a, now) for _, a in sorted(engine.agents.items())],
+            "sla": sla,
+        }
+
+
+@router.websocket("/v1/wallboard")
+async def wallboard_socket(websocket: WebSocket) -> None:
+    app = websocket.app
+    await websocket.accept()
+    try:
+        login = json.loads(
+            await asyncio.wait_for(websocket.receive_text(), app.state.settings.login_timeout)
+        )
+        token = str(login.get("token", "")) if isinstance(login, dict) else ""
+    except (TimeoutError, json.JSONDecodeError, WebSocketDisconnect):
+        token = ""
+    if not token or not hmac.compare_digest(
+        token.encode(), app.state.settings.admin_token.encode()
+    ):
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.send_json(
+                {"type": "error", "code": "unauthorized", "message": "the admin token is required"}
+            )
+            await websocket.close(4401, "unauthorized")
+        return
+    board: Wallboard = app.state.wallboard
+    reader = asyncio.create_task(_drain(websocket))
+    try:
+        while not reader.done():
+            await websocket.send_json(board.snapshot())
+            board.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(board.changed.wait(), REFRESH)
+            await asyncio.sleep(THROTTLE)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the page sends, to notice when it goes away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()
+
+
+def _page(name: str) -> HTMLResponse:
+    return HTMLResponse((STATIC / name).read_text(encoding="utf-8"))
+
+
+@router.get("/desktop", response_class=HTMLResponse, include_in_schema=False)
+async def desktop_page() -> HTMLResponse:
+    """The agent desktop: log in with the agent token."""
+    return _page("desktop.html")
+
+
+@router.get("/wallboard", response_class=HTMLResponse, include_in_schema=False)
+async def wallboard_page() -> HTMLResponse:
+    """The supervisor wallboard: log in with the admin token."""
+    return _page("wallboard.html")
