@@ -30,6 +30,7 @@ from router.decisions import (
     WrapUpStarted,
 )
 from router.explain import (
+    RANKINGS,
     CandidateSearch,
     current_priority,
     pick_explanation,
@@ -340,7 +341,7 @@ class Engine:
             base_priority=current.base_priority,
             skills=tuple(sorted(wanted.items())),
             match_language=current.match_language,
-            steps=tuple(Step(s.after, s.min_proficiency) for s in steps),
+            steps=tuple(Step(s.after, s.min_proficiency, s.share) for s in steps),
             preferred_wait=0.0,
         )
 
@@ -418,7 +419,8 @@ class Engine:
             and self._hold_for_preferred(contact, preferred, now, explanation, out)
         ):
             return
-        contact.step = policy.step_at(now - contact.arrival)
+        threshold = self.config.sla_for(policy.queue, contact.channel).threshold
+        contact.step = policy.step_at(now - contact.arrival, threshold)
         requirements = policy.requirements(contact.step)
         explanation["step"] = {
             "index": contact.step,
@@ -426,7 +428,7 @@ class Engine:
             "language": contact.language_needed,
         }
         search = self._search(contact, requirements, now)
-        explanation["search"] = search.as_dict(now)
+        explanation["search"] = search.as_dict(now, RANKINGS[self.config.agent_choice])
         chosen = search.best()
         if chosen is not None:
             explanation["chosen"] = chosen
@@ -436,7 +438,7 @@ class Engine:
         self.lanes.enter(contact, key, rate)
         next_step = contact.step + 1
         if next_step < len(policy.steps):
-            when = contact.arrival + policy.steps[next_step].after
+            when = contact.arrival + policy.steps[next_step].starts(threshold)
             self.timers.set(when, TimerKind.STEP, contact.contact_id, str(next_step))
         out.add(Queued(contact.contact_id, policy.queue, reason, explanation))
 
@@ -484,6 +486,7 @@ class Engine:
         self, contact: Contact, requirements: tuple[tuple[str, int], ...], now: float
     ) -> CandidateSearch:
         search = CandidateSearch()
+        choice = self.config.agent_choice
         policy = contact.policy
         language = contact.language_needed
         channel = contact.channel
@@ -498,11 +501,14 @@ class Engine:
                 search.exclude(agent_id, "language")
             elif not profile.meets(requirements):
                 search.exclude(agent_id, "proficiency below this step")
-            else:
+            elif choice == "bullseye":
                 ring = policy.ring_of(profile)
                 search.consider(
                     ring if ring is not None else len(policy.steps), agent.idle_since, agent_id
                 )
+            else:
+                since = agent.idle_since if choice == "longest_idle" else agent.last_offer_at
+                search.consider(0, since, agent_id)
         return search
 
     def _fill(self, agent: Agent, now: float, out: Decisions) -> None:
@@ -564,6 +570,7 @@ class Engine:
         offer = Offer(offer_id, contact.contact_id, agent.agent_id, contact.channel, now, expires)
         self.offers[offer_id] = offer
         agent.offers[offer_id] = offer
+        agent.last_offer_at = now
         agent.load.setdefault(contact.channel, set()).add(contact.contact_id)
         contact.offer_id = offer_id
         contact.offers_made += 1
@@ -740,7 +747,8 @@ class Engine:
             # the step is worked out again from the contact's current policy: a transfer
             # may have given it other steps since this timer was set
             if contact.state is ContactState.QUEUED and contact.reserved_for is None:
-                step = contact.policy.step_at(now - contact.arrival)
+                threshold = self.config.sla_for(contact.policy.queue, contact.channel).threshold
+                step = contact.policy.step_at(now - contact.arrival, threshold)
                 if step > contact.step:
                     out.add(Expanded(contact.contact_id, step, contact.policy.requirements(step)))
                     self._route(contact, now, "expansion", out)

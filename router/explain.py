@@ -17,6 +17,11 @@ from router.priority import priority_at
 from router.states import Presence
 
 TOP_CANDIDATES = 5
+RANKINGS = {
+    "bullseye": "narrowest bullseye ring first, then longest idle",
+    "longest_idle": "longest idle",
+    "round_robin": "offered longest ago (round robin)",
+}
 EXAMPLES_PER_REASON = 3
 
 
@@ -58,12 +63,12 @@ class CandidateSearch:
     def best(self) -> str | None:
         return min(self.eligible)[2] if self.eligible else None
 
-    def as_dict(self, now: float) -> dict[str, Any]:
+    def as_dict(self, now: float, ranking: str = RANKINGS["bullseye"]) -> dict[str, Any]:
         top = heapq.nsmallest(TOP_CANDIDATES, self.eligible)
         return {
             "considered": len(self.eligible) + sum(self.excluded.values()),
             "eligible": len(self.eligible),
-            "ranking": "narrowest bullseye ring first, then longest idle",
+            "ranking": ranking,
             "candidates": [
                 {"agent": agent_id, "ring": ring, "idle_seconds": round(now - idle, 3)}
                 for ring, idle, agent_id in top

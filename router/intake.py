@@ -188,6 +188,7 @@ class Intake:
             resolved = await store.customers.resolve(identities, inbound.customer.name, now)
             customer_id, linked = resolved.customer_id, resolved.merged
         if customer_id is not None:
+            await self.runtime.recorder.flush()  # history must include decisions made so far
             history = await store.customer_history(customer_id, now - self.planner.history_window)
         case = open_case(history, now - config.priority.history.repeat_window)
         plan = self.planner.plan(

@@ -19,10 +19,15 @@ STEP_TOLERANCE = 1e-6  # seconds
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """A bullseye ring: from ``after`` seconds of waiting, ``min_proficiency`` is enough."""
+    """A bullseye ring: from ``after`` seconds of waiting (or ``share`` of the SLA
+    threshold, when set), ``min_proficiency`` is enough."""
 
     after: float
     min_proficiency: int
+    share: float | None = None
+
+    def starts(self, threshold: float) -> float:
+        return self.share * threshold if self.share is not None else self.after
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +45,16 @@ class RoutePolicy:
     steps: tuple[Step, ...]
     preferred_wait: float
 
-    def step_at(self, waited: float) -> int:
-        """Index of the ring in force after ``waited`` seconds.
+    def step_at(self, waited: float, threshold: float) -> int:
+        """Index of the ring in force after ``waited`` seconds (``threshold``: the contact's
+        SLA threshold, for steps written as a share of it).
 
-        A step timer fires at ``arrival + after``, and ``(arrival + after) - arrival`` can
-        round to just below ``after``: the tolerance makes the step due then really start.
+        A step timer fires at ``arrival + start``, and ``(arrival + start) - arrival`` can
+        round to just below ``start``: the tolerance makes the step due then really start.
         """
         index = 0
         for i, step in enumerate(self.steps):
-            if waited + STEP_TOLERANCE >= step.after:
+            if waited + STEP_TOLERANCE >= step.starts(threshold):
                 index = i
         return index
 
@@ -70,7 +76,7 @@ class RoutePolicy:
             "base_priority": self.base_priority,
             "skills": [list(pair) for pair in self.skills],
             "match_language": self.match_language,
-            "steps": [[step.after, step.min_proficiency] for step in self.steps],
+            "steps": [[step.after, step.min_proficiency, step.share] for step in self.steps],
             "preferred_wait": self.preferred_wait,
         }
 
@@ -82,7 +88,14 @@ class RoutePolicy:
             base_priority=float(data["base_priority"]),
             skills=tuple((str(name), int(level)) for name, level in data["skills"]),
             match_language=bool(data["match_language"]),
-            steps=tuple(Step(float(after), int(level)) for after, level in data["steps"]),
+            steps=tuple(
+                Step(
+                    float(step[0]),
+                    int(step[1]),
+                    None if len(step) < 3 or step[2] is None else float(step[2]),
+                )
+                for step in data["steps"]
+            ),
             preferred_wait=float(data["preferred_wait"]),
         )
 
@@ -158,6 +171,7 @@ class Agent:
     connected: bool = False
     connection_epoch: int = 0  # bumps on every (re)connect; stale disconnect timers ignore
     idle_since: float = 0.0  # when it last finished work or became available
+    last_offer_at: float = 0.0  # for round-robin agent choice
     consecutive_misses: int = 0
     # contact ids held per channel: pending offers, assigned and wrapping-up contacts
     load: dict[Channel, set[str]] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from tests.live import REPO, ThreadServer, admin_headers, online_desktop
 
 SHIPPED = (REPO / "config.yaml").read_text()
 # the shipped rules, with the preferred-agent wait cut to 1 s so tests can see it lapse
-SERVER_CONFIG = SHIPPED.replace("  max_wait: 30s\n", "  max_wait: 1s\n", 1)
+SERVER_CONFIG = SHIPPED.replace("  max_wait: 10s\n", "  max_wait: 1s\n", 1)
 assert SERVER_CONFIG != SHIPPED, "the shipped preferred_agent.max_wait moved; update this"
 
 

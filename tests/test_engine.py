@@ -18,6 +18,7 @@ from router.decisions import (
     UnknownOffer,
     WrapUpStarted,
 )
+from router.models import NewContact, RoutePolicy, Step
 from router.rules.model import ExpansionStep
 from router.states import ContactState, OfferOutcome, Presence
 from skills.vocabulary import Channel
@@ -386,3 +387,47 @@ def test_step_timers_of_an_old_policy_are_harmless_after_a_transfer() -> None:
     assert eng.contacts["c1"].step == 0
     online(eng, agent("card", cards=2), 62.0)
     assert offers_to(eng, "card") == ["c1"]
+
+
+def test_agent_choice_longest_idle_ignores_rings_and_round_robin_rotates() -> None:
+    idle = engine(agent_choice="longest_idle")
+    online(idle, agent("junior-idle", billing=4), 0.0)
+    online(idle, agent("expert", billing=5), 10.0)
+    assert idle.add_contact(contact("c1", "billing"), 20.0).of(Offered)[0].agent_id == "junior-idle"
+    rotation = engine(agent_choice="round_robin")
+    for name in ("a", "b", "c"):
+        online(rotation, agent(name, billing=5), 0.0)
+    chosen = []
+    for i in range(6):
+        out = rotation.add_contact(contact(f"r{i}", "billing", arrival=float(i + 1)), i + 1.0)
+        offer = out.of(Offered)[0]
+        chosen.append(offer.agent_id)
+        rotation.accept(offer.agent_id, offer.offer_id, i + 1.0)
+    assert chosen == ["a", "b", "c", "a", "b", "c"]
+    assert (
+        out.of(Offered)[0].explanation["search"]["ranking"] == "offered longest ago (round robin)"
+    )
+
+
+def test_expansion_steps_as_a_share_of_the_sla() -> None:
+    relative = RoutePolicy(
+        "billing",
+        "billing",
+        10.0,
+        (("billing", 1),),
+        True,
+        (Step(0, 4), Step(0, 2, share=0.25)),
+        0.0,
+    )
+    eng = engine()
+    online(eng, agent("junior", capacity={Channel.EMAIL: 1, Channel.VOICE: 1}, billing=2), 0.0)
+    for name, channel in (("call", Channel.VOICE), ("mail", Channel.EMAIL)):
+        eng.add_contact(NewContact(name, channel, 0.0, relative, language="it"), 0.0)
+    assert eng.next_deadline() == 5.0  # 25% of the 20 s voice SLA
+    out = eng.advance(5.0)
+    assert out.of(Offered)[0].contact_id == "call"
+    eng.accept("junior", offer_id_for(eng, "call"), 5.0)
+    eng.wrap_up("junior", "call", 6.0, outcome="ok", resolved=True)
+    assert eng.contacts["mail"].state is ContactState.QUEUED  # 25% of 4 h is 1 h
+    assert eng.advance(3599.0).of(Offered) == []
+    assert eng.advance(3600.0).of(Offered)[0].contact_id == "mail"

@@ -170,3 +170,27 @@ def test_bad_durations(bad: object) -> None:
 
 def test_format_duration() -> None:
     assert [format_duration(s) for s in (20, 1800, 14400, 1.5)] == ["20s", "30m", "4h", "1.5s"]
+
+
+def test_expansion_as_percentages_and_mixing_refused() -> None:
+    ok = MINIMAL.replace(
+        "billing: {skills: {billing: 2}}",
+        "billing: {skills: {billing: 2}, expansion: "
+        "[{after: 0s, min_proficiency: 4}, {after: 25%, min_proficiency: 2}]}",
+    )
+    step = parse_rules(ok).config.queues["billing"].expansion[1]  # type: ignore[index]
+    assert (step.share, step.after) == (0.25, 0.0)
+    mixed = MINIMAL.replace(
+        "billing: {skills: {billing: 2}}",
+        "billing: {skills: {billing: 2}, expansion: [{after: 0s, "
+        "min_proficiency: 4}, {after: 25%, min_proficiency: 3}, "
+        "{after: 90s, min_proficiency: 1}]}",
+    )
+    (problem,) = problems(mixed)
+    assert "either durations or percentages" in problem
+    bad = MINIMAL.replace(
+        "billing: {skills: {billing: 2}}",
+        "billing: {skills: {billing: 2}, expansion: [{after: 0s, "
+        "min_proficiency: 4}, {after: 'lots%', min_proficiency: 3}]}",
+    )
+    assert "not a percentage" in problems(bad)[0]

@@ -7,7 +7,7 @@ and explains each one.
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -99,10 +99,32 @@ class OfferPolicy(Frozen):
 
 
 class ExpansionStep(Frozen):
-    """A bullseye ring: from ``after`` seconds of waiting, agents need ``min_proficiency``."""
+    """A bullseye ring: after waiting ``after`` (a duration, or a share of the contact's SLA
+    threshold such as "25%"), agents with ``min_proficiency`` are enough."""
 
     after: Duration = 0.0
+    share: float | None = Field(None, ge=0, le=100, description="after, as a share of SLA")
     min_proficiency: int = Field(ge=MIN_PROFICIENCY, le=MAX_PROFICIENCY)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _percent(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("after"), str)
+            and data["after"].strip().endswith("%")
+        ):
+            text = data["after"].strip().rstrip("%").strip()
+            try:
+                share = float(text) / 100
+            except ValueError:
+                raise ValueError(f"after: {data['after']!r} is not a percentage") from None
+            data = {**data, "after": 0.0, "share": share}
+        return data
+
+    @property
+    def position(self) -> float:
+        return self.share if self.share is not None else self.after
 
 
 DEFAULT_EXPANSION: tuple[ExpansionStep, ...] = (
@@ -142,10 +164,12 @@ def _check_expansion(steps: tuple[ExpansionStep, ...] | None) -> tuple[Expansion
         return None
     if not steps:
         raise ValueError("expansion needs at least one step")
-    if steps[0].after != 0:
+    if steps[0].position != 0:
         raise ValueError("the first expansion step must start at after: 0")
+    if len({step.share is None for step in steps[1:]}) > 1:
+        raise ValueError("use either durations or percentages of the SLA in one expansion")
     for earlier, later in pairwise(steps):
-        if later.after <= earlier.after:
+        if later.position <= earlier.position:
             raise ValueError("expansion steps must have increasing 'after'")
         if later.min_proficiency > earlier.min_proficiency:
             raise ValueError("expansion steps may only relax min_proficiency, never raise it")
@@ -224,6 +248,11 @@ class RoutingConfig(Frozen):
     offers: OfferPolicy = OfferPolicy()
     expansion: tuple[ExpansionStep, ...] = DEFAULT_EXPANSION
     preferred_agent: PreferredAgentSpec = PreferredAgentSpec()
+    agent_choice: Literal["bullseye", "longest_idle", "round_robin"] = Field(
+        "bullseye",
+        description="bullseye: narrowest qualified ring, then longest idle; longest_idle: "
+        "longest idle qualified agent; round_robin: the qualified agent offered longest ago",
+    )
     triage: TriageSpec = TriageSpec()
     intents: dict[str, IntentSpec] = Field(default_factory=dict)
     default_queue: str

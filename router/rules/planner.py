@@ -48,7 +48,7 @@ def _policy(
         base_priority=rule.priority if rule else 0.0,
         skills=tuple(sorted(skills.items())),
         match_language=rule.match_language if rule else True,
-        steps=tuple(Step(step.after, step.min_proficiency) for step in steps),
+        steps=tuple(Step(step.after, step.min_proficiency, step.share) for step in steps),
         preferred_wait=preferred.max_wait if preferred else 0.0,
     )
 
