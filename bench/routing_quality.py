@@ -79,7 +79,7 @@ def row(name: str, report: Report) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default=str(HERE / "scenarios" / "busy-day.yaml"))
+    parser.add_argument("--scenario", default=str(HERE / "scenarios" / "peak.yaml"))
     parser.add_argument("--config", default=str(HERE.parent / "config.yaml"))
     args = parser.parse_args()
     scenario = load_scenario(args.scenario)

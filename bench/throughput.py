@@ -1,0 +1,294 @@
+"""Throughput and ingest-to-offer latency of the real server, with real agent desktops.
+
+Starts `centralino serve` (SQLite, as shipped by default) on loopback, creates N agents and
+connects N websocket desktops that accept every offer and wrap up after a short service
+time, queues a backlog of contacts nobody can take, then:
+
+1. max sustained rate: C concurrent gateways post contacts as fast as they can for a few
+   seconds; contacts/s = accepted (202) per second;
+2. latency at half that rate: contacts posted open-loop at 50% of the max; for each, the time
+   from sending the POST to the offer arriving on a desktop (p50, p99);
+3. the same closed loop against a bare FastAPI endpoint that only validates the same
+   payload and answers 202, run the same way: our rate as a share of it.
+
+    python bench/throughput.py [--agents 100] [--backlog 10000] [--seconds 5]
+
+The load generator runs on the same 2-core machine as the server and competes with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+REPO = Path(__file__).resolve().parent.parent
+ADMIN = "bench-admin"
+CONFIG = """
+default_queue: support
+expansion: [{after: 0s, min_proficiency: 1}]
+preferred_agent: {policy: none}
+triage: {detect_language: false}
+queues:
+  support: {skills: {support: 1}}
+  nobody: {skills: {nobody: 1}}
+rules:
+  - name: backlog
+    when: 'contact.intent == "backlog"'
+    queue: nobody
+"""
+BARE_APP = """
+from fastapi import FastAPI
+from api.gateway import ContactIn
+app = FastAPI()
+@app.post("/v1/contacts", status_code=202)
+async def post(body: ContactIn) -> dict:
+    return {"contact_id": body.message_id, "duplicate": False, "state": "queued",
+            "queue": "support"}
+@app.get("/healthz")
+async def health() -> dict:
+    return {"status": "ok"}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    for _ in range(200):
+        try:
+            if httpx.get(url + "/healthz", timeout=0.5).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def body(n: int, intent: str = "support") -> dict[str, Any]:
+    return {
+        "gateway": "bench",
+        "message_id": f"{intent}-{n}-{time.time_ns()}",
+        "channel": "chat",
+        "language": "it",
+        "intent": intent,
+        "customer": {"id": f"c{n}"},
+        "text": "Salve, una domanda sul mio contratto",
+    }
+
+
+class Desks:
+    """N agent desktops over websockets: accept every offer, wrap up after `service` s."""
+
+    def __init__(self, url: str, tokens: list[str], service: float) -> None:
+        self.url = url
+        self.tokens = tokens
+        self.service = service
+        self.offered_at: dict[str, float] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        for token in self.tokens:
+            self.tasks.append(asyncio.create_task(self.desk(token)))
+        await asyncio.sleep(1.0 + len(self.tokens) / 500)
+
+    async def desk(self, token: str) -> None:
+        async with websockets.connect(self.url, max_queue=None) as ws:
+            await ws.send(json.dumps({"type": "login", "token": token}))
+            async for raw in ws:
+                event = json.loads(raw)
+                if event.get("type") == "offer":
+                    contact_id = event["contact"]["contact_id"]
+                    self.offered_at[contact_id] = time.perf_counter()
+                    await ws.send(json.dumps({"type": "accept", "offer_id": event["offer_id"]}))
+                    asyncio.get_running_loop().call_later(
+                        self.service,
+                        lambda c=contact_id, w=ws: asyncio.ensure_future(
+                            w.send(
+                                json.dumps(
+                                    {
+                                        "type": "wrap_up",
+                                        "contact_id": c,
+                                        "outcome": "ok",
+                                        "resolved": True,
+                                    }
+                                )
+                            )
+                        ),
+                    )
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def closed_loop(url: str, concurrency: int, seconds: float) -> float:
+    """Contacts accepted per second with `concurrency` gateways posting back to back."""
+    done = 0
+    stop = time.perf_counter() + seconds
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, limits=httpx.Limits(max_connections=concurrency)
+    ) as http:
+
+        async def worker(index: int) -> None:
+            nonlocal done
+            n = 0
+            while time.perf_counter() < stop:
+                n += 1
+                if (
+                    await http.post("/v1/contacts", json=body(index * 10**6 + n))
+                ).status_code == 202:
+                    done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        return done / (time.perf_counter() - started)
+
+
+async def open_loop(url: str, rate: float, seconds: float, desks: Desks) -> list[float]:
+    """Post at a fixed rate; ms from sending each POST to its offer reaching a desktop."""
+    sent: dict[str, float] = {}
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, limits=httpx.Limits(max_connections=200)
+    ) as http:
+
+        async def post(n: int) -> None:
+            started = time.perf_counter()
+            reply = await http.post("/v1/contacts", json=body(n))
+            if reply.status_code == 202:
+                sent[reply.json()["contact_id"]] = started
+
+        tasks = []
+        begin = time.perf_counter()
+        for n in range(int(rate * seconds)):
+            delay = begin + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(n)))
+        await asyncio.gather(*tasks)
+    await asyncio.sleep(2.0)
+    return [(desks.offered_at[c] - t) * 1000 for c, t in sent.items() if c in desks.offered_at]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def run(agents: int, backlog: int, seconds: float, concurrency: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="centralino-bench-"))
+    (work / "config.yaml").write_text(CONFIG)
+    port, bare_port = free_port(), free_port()
+    url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
+    env = {**os.environ, "CENTRALINO_ADMIN_TOKEN": ADMIN, "CENTRALINO_RELOAD_INTERVAL": "0"}
+    server = start(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "serve",
+            "--config",
+            str(work / "config.yaml"),
+            "--port",
+            str(port),
+            "--database-url",
+            f"sqlite+aiosqlite:///{work / 'bench.db'}",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        url,
+    )
+    (work / "bare_app.py").write_text(BARE_APP)
+    bare = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bare_app:app",
+            "--port",
+            str(bare_port),
+            "--log-level",
+            "warning",
+            "--app-dir",
+            str(work),
+        ],
+        {**env, "PYTHONPATH": str(REPO)},
+        bare_url,
+    )
+    try:
+        async with httpx.AsyncClient(
+            base_url=url, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}
+        ) as http:
+            tokens = []
+            for a in range(agents):
+                reply = await http.put(
+                    f"/v1/agents/a{a}", json={"skills": {"support": 3}, "languages": ["it"]}
+                )
+                tokens.append(reply.json()["token"])
+            fill_start = time.perf_counter()
+            for start_at in range(0, backlog, 200):
+                await asyncio.gather(
+                    *(
+                        http.post("/v1/contacts", json=body(n, "backlog"))
+                        for n in range(start_at, min(backlog, start_at + 200))
+                    )
+                )
+            fill = time.perf_counter() - fill_start
+        desks = Desks(url.replace("http", "ws") + "/v1/desktop", tokens, service=0.05)
+        await desks.start()
+        ours = await closed_loop(url, concurrency, seconds)
+        bare_rate = await closed_loop(bare_url, concurrency, seconds)
+        latencies = await open_loop(url, ours / 2, seconds, desks)
+        await desks.stop()
+        print(
+            f"agents {agents:,}, backlog {backlog:,} queued contacts (queued in {fill:.0f} s), "
+            f"{concurrency} concurrent gateways, {seconds:.0f} s per measurement"
+        )
+        print(
+            f"  max sustained intake: {ours:,.0f} contacts/s "
+            f"(bare FastAPI endpoint, same payload: {bare_rate:,.0f}/s; "
+            f"ratio {ours / bare_rate:.0%})"
+        )
+        print(
+            f"  ingest-to-offer at {ours / 2:,.0f} contacts/s (50%): "
+            f"p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms "
+            f"({len(latencies):,} offers measured)"
+        )
+    finally:
+        for proc in (server, bare):
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=100)
+    parser.add_argument("--backlog", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(run(args.agents, args.backlog, args.seconds, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
