@@ -14,9 +14,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from api.auth import require_gateway
 from channels.dispatch import Dispatcher
-from router.decisions import Abandoned, UnknownContact
 from router.intake import CustomerRef, InboundContact, Intake, IntakeError
-from router.runtime import RouterRuntime
 from skills.vocabulary import Channel, normalize_language
 
 router = APIRouter(prefix="/v1", tags=["gateway"])
@@ -143,19 +141,11 @@ class ContactEnded(BaseModel):
 async def end_contact(contact_id: str, request: Request) -> ContactEnded:
     """The customer left: before an answer it is abandoned, after one the contact ends
     (wrap-up). Ending a contact that is already over is harmless."""
-    runtime: RouterRuntime = request.app.state.runtime
-    engine = runtime.engine
+    dispatcher: Dispatcher = request.app.state.dispatcher
     try:
-        decisions = runtime.submit(lambda now: engine.abandon(contact_id, now))
-    except UnknownContact:
-        row = await runtime.stored_contact(contact_id)
-        if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}") from None
-        return ContactEnded(contact_id=contact_id, outcome=f"already {row.state}")
-    if decisions.of(Abandoned):
-        return ContactEnded(contact_id=contact_id, outcome="abandoned")
-    live = engine.contacts.get(contact_id)
-    return ContactEnded(contact_id=contact_id, outcome=live.state.value if live else "ended")
+        return ContactEnded(**await dispatcher.end(contact_id))
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}") from None
 
 
 class MessageIn(BaseModel):

@@ -90,15 +90,23 @@ class Dispatcher:
         }
 
     async def _ended(self, event: Ended) -> dict[str, Any]:
-        runtime = self.intake.runtime
-        row = await runtime.store.thread_contact(event.gateway, [event.thread_key])
+        row = await self.intake.runtime.store.thread_contact(event.gateway, [event.thread_key])
         if row is None:
             raise UnknownThread(f"no contact for {event.thread_key!r}")
+        return await self.end(row.id)
+
+    async def end(self, contact_id: str) -> dict[str, Any]:
+        """The customer left: abandoned before an answer, the end of it (wrap-up) after one;
+        harmless for a contact already over. Raises KeyError for an unknown contact."""
+        runtime = self.intake.runtime
         engine = runtime.engine
-        if row.id not in engine.contacts:
-            return {"contact_id": row.id, "outcome": f"already {row.state}"}
-        decisions = runtime.submit(lambda now: engine.abandon(row.id, now))
+        if contact_id not in engine.contacts:
+            row = await runtime.stored_contact(contact_id)
+            if row is None:
+                raise KeyError(contact_id)
+            return {"contact_id": contact_id, "outcome": f"already {row.state}"}
+        decisions = runtime.submit(lambda now: engine.abandon(contact_id, now))
         if decisions.of(Abandoned):
-            return {"contact_id": row.id, "outcome": "abandoned"}
-        live = engine.contacts.get(row.id)
-        return {"contact_id": row.id, "outcome": live.state.value if live else "ended"}
+            return {"contact_id": contact_id, "outcome": "abandoned"}
+        live = engine.contacts.get(contact_id)
+        return {"contact_id": contact_id, "outcome": live.state.value if live else "ended"}
