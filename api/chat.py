@@ -26,6 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, ValidationError
 
+from api.frames import receive_text
 from channels.base import ChannelError, Ended, Inbound, Message
 from channels.dispatch import Dispatcher
 from router.decisions import Assigned, Completed, Decisions, Transferred, WrapUpStarted
@@ -148,7 +149,7 @@ def _parse(raw: str) -> Any:
 async def _start(session: ChatSession, dispatcher: Dispatcher, timeout: float) -> bool:
     websocket = session.websocket
     try:
-        start = _parse(await asyncio.wait_for(websocket.receive_text(), timeout))
+        start = _parse(await asyncio.wait_for(receive_text(websocket), timeout))
         if not isinstance(start, Start):
             raise ValueError("the first message must be a start")
     except TimeoutError:
@@ -190,7 +191,7 @@ async def _pump(session: ChatSession) -> None:
 async def _listen(session: ChatSession, dispatcher: Dispatcher) -> None:
     while True:
         try:
-            message = _parse(await session.websocket.receive_text())
+            message = _parse(await receive_text(session.websocket))
         except ValueError as exc:
             await _error(session.websocket, "bad_message", str(exc))
             continue

@@ -18,6 +18,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from api.chat import ChatHub
+from api.frames import BinaryFrame, receive_text
 from api.hub import DesktopHub, Outbox
 from api.protocol import (
     CLIENT_MESSAGE,
@@ -102,7 +103,11 @@ class DesktopSession:
 
     async def login(self, timeout: float) -> bool:
         try:
-            raw = await asyncio.wait_for(self.websocket.receive_text(), timeout)
+            raw = await asyncio.wait_for(receive_text(self.websocket), timeout)
+        except BinaryFrame as exc:
+            await self.send(BadMessage(str(exc)).reply())
+            await self.close(CLOSE_UNAUTHORIZED, "login required")
+            return False
         except TimeoutError:
             await self.close(CLOSE_LOGIN_TIMEOUT, "login timed out")
             return False
@@ -172,11 +177,13 @@ class DesktopSession:
 
     async def serve(self) -> None:
         while True:
-            raw = await self.websocket.receive_text()
             try:
-                message = parse(raw)
+                message = parse(await receive_text(self.websocket))
             except BadMessage as exc:
-                await self.send(exc.reply())
+                await self.send(exc.reply())  # echoes the client's ref when it had one
+                continue
+            except BinaryFrame as exc:
+                await self.send(BadMessage(str(exc)).reply())
                 continue
             try:
                 if isinstance(message, SendMessage):

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 
+from api.frames import BinaryFrame, receive_text
 from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
 from router.runtime import RouterRuntime
 from router.views import agent_view, queue_contacts, queue_summary
@@ -93,10 +94,10 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         login = json.loads(
-            await asyncio.wait_for(websocket.receive_text(), app.state.settings.login_timeout)
+            await asyncio.wait_for(receive_text(websocket), app.state.settings.login_timeout)
         )
         token = str(login.get("token", "")) if isinstance(login, dict) else ""
-    except (TimeoutError, json.JSONDecodeError, WebSocketDisconnect):
+    except (TimeoutError, json.JSONDecodeError, WebSocketDisconnect, BinaryFrame):
         token = ""
     if not token or not hmac.compare_digest(
         token.encode(), app.state.settings.admin_token.encode()
@@ -126,8 +127,8 @@ async def wallboard_socket(websocket: WebSocket) -> None:
 async def _drain(websocket: WebSocket) -> None:
     """Read (and ignore) what the page sends, to notice when it goes away."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while True:
-            await websocket.receive_text()
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass  # text or binary: what the page sends is ignored
 
 
 def _page(name: str) -> HTMLResponse:
