@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from api import channels, chat, desktop, gateway, ops, reload, wallboard
 from api.channels import build_adapters
 from api.chat import ChatHub
 from api.hub import DesktopHub
+from api.limits import GatewayRateLimit, keep_personal_data_out_of_logs
 from api.metrics import Metrics
 from api.reload import Reloader
 from api.settings import Settings
@@ -185,4 +187,12 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         return JSONResponse({"detail": exc.message, "code": exc.code}, 409)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(GatewayRateLimit, rate=settings.gateway_rate, burst=settings.gateway_burst)
+    origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
+        )
+    if not settings.log_personal_data:
+        keep_personal_data_out_of_logs()
     return app

@@ -64,6 +64,10 @@ def serve(
             typer.echo(str(problem), err=True)
         raise typer.Exit(1) from None
     settings = Settings(config_path=str(config), database_url=database_url).with_admin_token()
+    if not settings.log_personal_data:
+        from api.limits import keep_personal_data_out_of_logs
+
+        keep_personal_data_out_of_logs()
     if not Settings().admin_token:
         typer.echo(
             f"admin token (set CENTRALINO_ADMIN_TOKEN to choose one): {settings.admin_token}"

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
         2.0, ge=0, description="seconds between checks of config.yaml for changes; 0 = off"
     )
     followup_interval: float = Field(5.0, gt=0, description="seconds between due checks")
+    gateway_rate: float = Field(
+        200.0, ge=0, description="requests/s one gateway may send (token bucket); 0 = no limit"
+    )
+    gateway_burst: float = Field(400.0, ge=1, description="short bursts above the rate")
+    cors_origins: str = Field("", description="origins allowed by CORS, comma-separated")
+    log_personal_data: bool = Field(
+        False, description="keep emails and phone numbers in logs (off: they are masked)"
+    )
     chat_origins: str = Field("*", description="origins allowed to open the chat websocket")
 
     def with_admin_token(self) -> Settings:
