@@ -84,13 +84,6 @@ class Engine:
         self._fill(agent, now, out)
         return out
 
-    def remove_agent(self, agent_id: str, now: float) -> Decisions:
-        agent = self._agent(agent_id)
-        out = self.set_presence(agent_id, Presence.OFFLINE, now, "removed from roster")
-        self.index.remove_profile(agent)
-        del self.agents[agent_id]
-        return out
-
     # ---------------------------------------------------------------- presence
 
     def set_presence(

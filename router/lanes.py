@@ -81,12 +81,6 @@ class Lane:
             heapq.heappush(heap, entry)
         return found
 
-    def live_contacts(self, contacts: dict[str, Contact]) -> Iterator[Contact]:
-        """Every live contact, in priority order (for read endpoints, not the hot path)."""
-        for entry in sorted(self.heap):
-            if self._live(entry, contacts):
-                yield contacts[entry[3]]
-
 
 class LaneIndex:
     def __init__(self) -> None:
@@ -128,8 +122,3 @@ class LaneIndex:
                     and profile.speaks(key[3])
                 ):
                     yield lane
-
-    def waiting(self, queue: str | None = None) -> Iterator[Lane]:
-        for lane in self.lanes.values():
-            if lane.size > 0 and (queue is None or lane.queue == queue):
-                yield lane

@@ -63,10 +63,6 @@ class IllegalTransition(Exception):
         self.wanted = wanted
 
 
-def can_move_contact(current: ContactState, wanted: ContactState) -> bool:
-    return wanted in _CONTACT_MOVES[current]
-
-
 def advance_contact(current: ContactState, wanted: ContactState) -> ContactState:
     if wanted not in _CONTACT_MOVES[current]:
         raise IllegalTransition("contact", current, wanted)

@@ -268,15 +268,6 @@ class Store:
             )
             return result.scalar_one_or_none()
 
-    async def messages(self, contact_id: str) -> Sequence[MessageRow]:
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(MessageRow)
-                .where(MessageRow.contact_id == contact_id)
-                .order_by(MessageRow.id)
-            )
-            return result.scalars().all()
-
     async def events(self, contact_id: str) -> Sequence[RoutingEventRow]:
         async with self._sessions() as session:
             result = await session.execute(
