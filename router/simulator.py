@@ -18,13 +18,17 @@ from typing import Any
 
 from router.decisions import Abandoned, Assigned, Decisions, Offered
 from router.engine import Engine
+from router.intake import InboundContact, OpenCase, rule_facts
 from router.models import NewContact
 from router.priority import history_boost
 from router.report import ContactOutcome, Report, build_report
 from router.rules.loader import RuleSet
 from router.rules.planner import Planner
-from router.scenario import Arrivals, Scenario
+from router.scenario import Scenario
 from router.states import ContactState, Presence
+from router.store.repository import CustomerHistory
+from skills.emotion import EmotionScore
+from skills.triage import TriageResult
 from skills.vocabulary import AgentProfile, Channel
 
 HIGH_URGENCY = 0.6
@@ -53,6 +57,7 @@ class Customer:
     last_agent: str | None = None
     last_queue: str | None = None
     resolved: bool = True
+    contacts: int = 0
 
 
 class Simulation:
@@ -166,16 +171,42 @@ class Simulation:
         stream = self.scenario.arrivals[stream_index]
         customer = self.customers.setdefault(customer_id, Customer())
         angry = self.rng.random() < stream.angry_share
-        urgency = self.rng.uniform(0.6, 1.0) if angry else self.rng.uniform(0.0, 0.2)
+        felt = self.rng.uniform(0.6, 1.0) if angry else self.rng.uniform(0.0, 0.2)
         intent = self.config.intents.get(stream.intent)
-        if intent is not None:
-            urgency = max(urgency, intent.urgency)
-        open_case = not customer.resolved and customer.last_agent is not None
-        plan = self.planner.plan(
-            self.facts(stream, urgency, angry, customer, open_case),
-            extra_skills=dict(intent.skills) if intent else None,
-            open_case_queue=customer.last_queue if open_case else None,
+        triage = TriageResult(  # as intake would have triaged it, with the sampled emotion
+            language=stream.language,
+            language_source="gateway",
+            emotion=EmotionScore(felt, "negative" if angry else "neutral", felt, 0.0),
+            intent=stream.intent or None,
+            intent_source="gateway",
+            moment_of_truth=bool(intent and intent.moment_of_truth),
+            intent_urgency=intent.urgency if intent else 0.0,
+            extra_skills=dict(intent.skills) if intent else {},
         )
+        urgency = triage.urgency
+        open_case = not customer.resolved and customer.last_agent is not None
+        case = OpenCase(customer.last_queue or "", customer.last_agent or "") if open_case else None
+        history = CustomerHistory(
+            previous_contacts=customer.contacts,
+            unresolved=not customer.resolved,
+            last_agent=customer.last_agent,
+            last_queue=customer.last_queue,
+        )
+        inbound = InboundContact(
+            gateway="simulator",
+            external_id=customer_id,
+            channel=stream.channel,
+            language=stream.language,
+            intent=stream.intent or None,
+            text=stream.text,
+            attributes=dict(stream.attributes),
+        )
+        plan = self.planner.plan(
+            rule_facts(inbound, triage, customer_id, history, case),
+            extra_skills=triage.extra_skills,
+            open_case_queue=case.queue if case else None,
+        )
+        customer.contacts += 1
         preferred = customer.last_agent if open_case and plan.preferred else None
         self.contact_count += 1
         contact_id = f"k{self.contact_count}"
@@ -209,35 +240,6 @@ class Simulation:
         patience = self.scenario.patience.get(stream.channel)
         if patience is not None and contact_id in self.engine.contacts:
             self.at(self.now + self.expo(patience), Kind.ABANDON, contact_id)
-
-    def facts(
-        self, stream: Arrivals, urgency: float, angry: bool, customer: Customer, open_case: bool
-    ) -> dict[str, Any]:
-        intent = self.config.intents.get(stream.intent)
-        return {
-            "contact": {
-                "channel": stream.channel.value,
-                "language": stream.language,
-                "intent": stream.intent,
-                "moment_of_truth": bool(intent and intent.moment_of_truth),
-                "emotion": "negative" if angry else "neutral",
-                "subject": "",
-                "text": stream.text,
-                "attributes": dict(stream.attributes),
-                "urgency": urgency,
-                "customer_id": "",
-                "gateway": "simulator",
-            },
-            "customer": {
-                "known": customer.last_agent is not None,
-                "previous_contacts": 0,
-                "unresolved": not customer.resolved,
-                "last_agent": customer.last_agent or "",
-                "last_queue": customer.last_queue or "",
-                "open_case": open_case,
-                "open_case_queue": customer.last_queue if open_case else "",
-            },
-        }
 
     def handle(self, decisions: Decisions) -> None:
         """Simulated agents accept every offer at once; answered contacts start handling."""
