@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,24 +12,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from api import channels, chat, desktop, gateway, ops, reload, wallboard
-from api.channels import build_adapters
-from api.chat import ChatHub
-from api.hub import DesktopHub
+from api.backends import backend_for, check_settings
+from api.edge import ForwardToRouter
 from api.limits import GatewayRateLimit, keep_personal_data_out_of_logs
-from api.metrics import Metrics
-from api.reload import Reloader
 from api.settings import Settings
-from api.wallboard import Wallboard
-from channels.dispatch import Dispatcher
-from channels.smtp import start_smtp
-from router import followups
 from router.decisions import EngineError
-from router.engine import Engine
-from router.intake import Intake
 from router.rules.loader import RuleSet, load_rules
-from router.rules.planner import Planner
-from router.runtime import RouterRuntime
-from router.store.repository import Store, StoreError
+from router.store.repository import StoreError
 
 log = logging.getLogger("centralino")
 
@@ -95,58 +82,21 @@ async def _no_receive() -> Message:
 
 
 def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -> FastAPI:
-    settings = (settings or Settings()).with_admin_token()
+    settings = settings or Settings()
+    check_settings(settings)  # before a missing admin token is replaced by a random one
+    settings = settings.with_admin_token()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ruleset = rules or load_rules(settings.config_path)
-        store = await Store.open(settings.database_url)
-        engine = Engine(ruleset.config, id_prefix=f"o{uuid.uuid4().hex[:8]}")
-        runtime = RouterRuntime(engine, store)
-        app.state.hub = DesktopHub(runtime, settings.replay_buffer)
-        app.state.metrics = Metrics(runtime)
-        app.state.wallboard = Wallboard(runtime)
-        app.state.runtime = runtime
         app.state.rules = ruleset
-        app.state.intake = Intake(runtime, Planner(ruleset))
-        app.state.dispatcher = Dispatcher(app.state.intake, app.state.hub.notify_message)
-        app.state.chat = ChatHub(runtime)
-        app.state.channels = build_adapters(settings)
-        app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
-        await runtime.start()
-        background = [
-            asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
-        ]
-        if settings.reload_interval > 0:
-            background.append(
-                asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
-            )
-        smtp = None
-        if settings.smtp_port:
-            smtp = await start_smtp(
-                app.state.dispatcher,
-                settings.smtp_host,
-                settings.smtp_port,
-                settings.max_body_bytes * 40,
-            )
-        log.info(
-            "centralino ready: %d queues, %d rules, %d agents, %d live contacts",
-            len(ruleset.config.queues),
-            len(ruleset.rules),
-            len(engine.agents),
-            len(engine.contacts),
-        )
+        backend = backend_for(app, settings, ruleset)
+        app.state.backend = backend
+        await backend.start()
         try:
             yield
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            if smtp is not None:
-                smtp.close()
-                await smtp.wait_closed()
-            await runtime.stop()
-            await store.close()
+            await backend.stop()
 
     app = FastAPI(
         title="centralino",
@@ -165,8 +115,9 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
 
     @app.get("/healthz", tags=["ops"])
     async def health(request: Request) -> dict[str, Any]:
-        engine = request.app.state.runtime.engine
-        return {"status": "ok", "agents": len(engine.agents), "live_contacts": len(engine.contacts)}
+        """This node: up, and its part in routing (the active router or a standby)."""
+        health: dict[str, Any] = request.app.state.backend.health()
+        return health
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def metrics(request: Request) -> Response:
@@ -186,6 +137,8 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     async def engine_error(_request: Request, exc: EngineError) -> JSONResponse:
         return JSONResponse({"detail": exc.message, "code": exc.code}, 409)
 
+    if settings.backend_name() == "redis":
+        app.add_middleware(ForwardToRouter)  # inside the size and rate limits below
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(GatewayRateLimit, rate=settings.gateway_rate, burst=settings.gateway_burst)
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]

@@ -46,12 +46,20 @@ def serve(
         envvar="CENTRALINO_DATABASE_URL",
         help="SQLAlchemy async URL, e.g. postgresql+asyncpg://user@host/db",
     ),
+    redis_url: str = typer.Option(
+        "",
+        "--redis-url",
+        envvar="CENTRALINO_REDIS_URL",
+        help="several nodes: a shared Redis, e.g. redis://host:6379/0 (default: one process)",
+    ),
+    node_name: str = typer.Option("", envvar="CENTRALINO_NODE_NAME", help="name in the lease"),
     log_level: str = typer.Option("info"),
 ) -> None:
     """Run the router: gateway intake, agent desktops, ops endpoints."""
     import uvicorn
 
     from api.app import create_app
+    from api.backends import SettingsError, check_settings
     from api.settings import Settings
 
     logging.basicConfig(
@@ -63,7 +71,15 @@ def serve(
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(1) from None
-    settings = Settings(config_path=str(config), database_url=database_url).with_admin_token()
+    settings = Settings(
+        config_path=str(config), database_url=database_url, redis_url=redis_url, node_name=node_name
+    )
+    try:
+        check_settings(settings)
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = settings.with_admin_token()
     if not settings.log_personal_data:
         from api.limits import keep_personal_data_out_of_logs
 

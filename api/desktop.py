@@ -185,89 +185,7 @@ class DesktopSession:
             except BinaryFrame as exc:
                 await self.send(BadMessage(str(exc)).reply())
                 continue
-            try:
-                if isinstance(message, SendMessage):
-                    reply = await self.write_to_customer(message)
-                else:
-                    reply = self.handle(message)
-                    if isinstance(message, WrapUp) and message.follow_up_in is not None:
-                        reply["follow_up"] = await self.runtime.store.aftercare.schedule(
-                            message.contact_id,
-                            self.agent_id,
-                            self.runtime.clock() + message.follow_up_in,
-                            message.follow_up_note,
-                            self.runtime.clock(),
-                        )
-            except EngineError as exc:
-                reply = Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
-            await self.send(reply)
-
-    def handle(self, message: Any) -> dict[str, Any]:
-        engine = self.runtime.engine
-        agent_id = self.agent_id
-        if isinstance(message, Ping):
-            return Pong(ref=message.ref).model_dump()
-        if isinstance(message, Login):
-            return Error(
-                ref=message.ref,
-                code="already_logged_in",
-                message="this connection is already logged in",
-            ).model_dump()
-        call: Any
-        if isinstance(message, SetPresence):
-            presence = Presence(message.presence)
-            call = lambda now: engine.set_presence(agent_id, presence, now, message.reason)  # noqa: E731
-        elif isinstance(message, Accept):
-            call = lambda now: engine.accept(agent_id, message.offer_id, now)  # noqa: E731
-        elif isinstance(message, Reject):
-            call = lambda now: engine.reject(agent_id, message.offer_id, now, message.reason)  # noqa: E731
-        elif isinstance(message, End):
-            call = lambda now: engine.end_contact(message.contact_id, now, "agent", agent_id)  # noqa: E731
-        elif isinstance(message, WrapUp):
-            call = lambda now: engine.wrap_up(  # noqa: E731
-                agent_id,
-                message.contact_id,
-                now,
-                outcome=message.outcome,
-                resolved=message.resolved,
-                notes=message.notes,
-            )
-        else:
-            assert isinstance(message, Transfer)
-            call = lambda now: engine.transfer(  # noqa: E731
-                agent_id,
-                message.contact_id,
-                now,
-                queue=message.queue,
-                skills=message.skills,
-                to_agent=message.agent,
-            )
-        decisions: Decisions = self.runtime.submit(call)
-        return Ack(ref=message.ref, of=message.type).model_dump() | {"decisions": len(decisions)}
-
-    async def write_to_customer(self, message: SendMessage) -> dict[str, Any]:
-        engine = self.runtime.engine
-        contact = engine.contacts.get(message.contact_id)
-        if (
-            contact is None
-            or contact.agent_id != self.agent_id
-            or contact.state is not ContactState.ASSIGNED
-        ):
-            raise NotAllowed(f"contact {message.contact_id} is not assigned to you")
-        agent = engine.agents[self.agent_id]
-        if not self.customers.deliver(
-            message.contact_id, agent.profile.name or self.agent_id, message.text
-        ):
-            return Error(
-                ref=message.ref,
-                code="not_deliverable",
-                message="no live customer connection for this contact; replies on "
-                "email, social and voice go through their gateway",
-            ).model_dump()
-        await self.runtime.store.add_message(
-            message.contact_id, self.runtime.clock(), "agent", message.text, {}
-        )
-        return Ack(ref=message.ref, of=message.type).model_dump()
+            await self.send(await perform(self.runtime, self.customers, self.agent_id, message))
 
     async def close(self, code: int, reason: str) -> None:
         if self.state is not SessionState.CLOSED:
@@ -282,10 +200,105 @@ class DesktopSession:
                 self.runtime.submit(lambda now: engine.disconnected(self.agent_id, now))
 
 
+async def perform(
+    runtime: RouterRuntime, customers: ChatHub, agent_id: str, message: Any
+) -> dict[str, Any]:
+    """Carry out one client message of a logged-in agent; the ack or error to send back."""
+    try:
+        if isinstance(message, SendMessage):
+            return await write_to_customer(runtime, customers, agent_id, message)
+        reply = apply_action(runtime, agent_id, message)
+        if isinstance(message, WrapUp) and message.follow_up_in is not None:
+            now = runtime.clock()
+            reply["follow_up"] = await runtime.store.aftercare.schedule(
+                message.contact_id,
+                agent_id,
+                now + message.follow_up_in,
+                message.follow_up_note,
+                now,
+            )
+        return reply
+    except EngineError as exc:
+        return Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
+
+
+def apply_action(runtime: RouterRuntime, agent_id: str, message: Any) -> dict[str, Any]:
+    """One engine action of an agent (presence, accept, reject, end, wrap-up, transfer)."""
+    engine = runtime.engine
+    if isinstance(message, Ping):
+        return Pong(ref=message.ref).model_dump()
+    if isinstance(message, Login):
+        return Error(
+            ref=message.ref,
+            code="already_logged_in",
+            message="this connection is already logged in",
+        ).model_dump()
+    call: Any
+    if isinstance(message, SetPresence):
+        presence = Presence(message.presence)
+        call = lambda now: engine.set_presence(agent_id, presence, now, message.reason)  # noqa: E731
+    elif isinstance(message, Accept):
+        call = lambda now: engine.accept(agent_id, message.offer_id, now)  # noqa: E731
+    elif isinstance(message, Reject):
+        call = lambda now: engine.reject(agent_id, message.offer_id, now, message.reason)  # noqa: E731
+    elif isinstance(message, End):
+        call = lambda now: engine.end_contact(message.contact_id, now, "agent", agent_id)  # noqa: E731
+    elif isinstance(message, WrapUp):
+        call = lambda now: engine.wrap_up(  # noqa: E731
+            agent_id,
+            message.contact_id,
+            now,
+            outcome=message.outcome,
+            resolved=message.resolved,
+            notes=message.notes,
+        )
+    else:
+        assert isinstance(message, Transfer)
+        call = lambda now: engine.transfer(  # noqa: E731
+            agent_id,
+            message.contact_id,
+            now,
+            queue=message.queue,
+            skills=message.skills,
+            to_agent=message.agent,
+        )
+    decisions: Decisions = runtime.submit(call)
+    return Ack(ref=message.ref, of=message.type).model_dump() | {"decisions": len(decisions)}
+
+
+async def write_to_customer(
+    runtime: RouterRuntime, customers: ChatHub, agent_id: str, message: SendMessage
+) -> dict[str, Any]:
+    engine = runtime.engine
+    contact = engine.contacts.get(message.contact_id)
+    if (
+        contact is None
+        or contact.agent_id != agent_id
+        or contact.state is not ContactState.ASSIGNED
+    ):
+        raise NotAllowed(f"contact {message.contact_id} is not assigned to you")
+    agent = engine.agents[agent_id]
+    if not customers.deliver(message.contact_id, agent.profile.name or agent_id, message.text):
+        return Error(
+            ref=message.ref,
+            code="not_deliverable",
+            message="no live customer connection for this contact; replies on "
+            "email, social and voice go through their gateway",
+        ).model_dump()
+    await runtime.store.add_message(message.contact_id, runtime.clock(), "agent", message.text, {})
+    return Ack(ref=message.ref, of=message.type).model_dump()
+
+
 @router.websocket("/v1/desktop")
 async def desktop(websocket: WebSocket) -> None:
     app = websocket.app
     await websocket.accept()
+    edge = getattr(app.state, "edge", None)
+    if edge is not None:  # several nodes: the router is reached through Redis
+        from api.edge import serve_desktop
+
+        await serve_desktop(websocket, edge, app.state.settings.login_timeout)
+        return
     session = DesktopSession(websocket, app.state.runtime, app.state.hub, app.state.chat)
     pump: asyncio.Task[None] | None = None
     try:

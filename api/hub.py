@@ -75,13 +75,17 @@ class DesktopHub:
         self.streams: dict[str, AgentStream] = {}
         runtime.listen(self.on_decisions)
 
+    async def prepare(self, agent_ids: list[str]) -> None:
+        """Get ready to number the events of these agents (before the first decision)."""
+
     def stream(self, agent_id: str) -> AgentStream:
         stream = self.streams.get(agent_id)
         if stream is None:
-            stream = self.streams[agent_id] = AgentStream(
-                f"{self.boot_id}:{agent_id}", self.buffer_size
-            )
+            stream = self.streams[agent_id] = self._new_stream(agent_id)
         return stream
+
+    def _new_stream(self, agent_id: str) -> AgentStream:
+        return AgentStream(f"{self.boot_id}:{agent_id}", self.buffer_size)
 
     def attach(self, agent_id: str, outbox: Outbox) -> tuple[AgentStream, Outbox | None]:
         """Route the agent's events to this outbox; returns the outbox it replaced, if any."""

@@ -45,6 +45,31 @@ class Settings(BaseSettings):
         False, description="keep emails and phone numbers in logs (off: they are masked)"
     )
     chat_origins: str = Field("*", description="origins allowed to open the chat websocket")
+    state_backend: str = Field(
+        "",
+        description="'memory' (one process) or 'redis' (several nodes); default: "
+        "'redis' when redis_url is set, else 'memory'",
+    )
+    redis_url: str = Field("", description="Redis URL for several nodes, e.g. redis://host:6379/0")
+    routing_domain: str = Field(
+        "default", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="one active router per domain"
+    )
+    node_name: str = Field(
+        "", description="this node's name in logs and the lease; default: host:pid"
+    )
+    lease_ttl: float = Field(
+        3.0,
+        gt=0,
+        le=60,
+        description="seconds the router lease lasts unless renewed; a "
+        "standby takes over this long after the active router dies",
+    )
+    command_timeout: float = Field(
+        5.0, gt=0, description="seconds a node waits for the active router before a 503"
+    )
+
+    def backend_name(self) -> str:
+        return self.state_backend or ("redis" if self.redis_url else "memory")
 
     def with_admin_token(self) -> Settings:
         """These settings, with a random admin token if none was configured."""

@@ -108,9 +108,15 @@ async def wallboard_socket(websocket: WebSocket) -> None:
             )
             await websocket.close(4401, "unauthorized")
         return
-    board: Wallboard = app.state.wallboard
     reader = asyncio.create_task(_drain(websocket))
+    edge = getattr(app.state, "edge", None)
     try:
+        if edge is not None:  # several nodes: ask the active router
+            from api.edge import serve_wallboard
+
+            await serve_wallboard(websocket, edge, reader)
+            return
+        board: Wallboard = app.state.wallboard
         while not reader.done():
             await websocket.send_json(board.snapshot())
             board.changed.clear()

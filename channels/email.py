@@ -261,10 +261,14 @@ class SmtpHandler:
         self.gateway = gateway
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        from router.store.repository import StoreError
-
         content = envelope.original_content or envelope.content
         raw = content if isinstance(content, bytes) else str(content).encode()
+        return await self.deliver(raw)
+
+    async def deliver(self, raw: bytes) -> str:
+        """Store and route one message; the SMTP reply to give the sending server."""
+        from router.store.repository import StoreError
+
         try:
             parsed = parse_mime(raw)
             await self.dispatcher.apply([parsed.event(self.gateway)])

@@ -30,6 +30,7 @@ from router.store.repository import (
     Change,
     ContactUpdate,
     EventInsert,
+    FencedOut,
     OfferInsert,
     OfferUpdate,
     Store,
@@ -236,11 +237,22 @@ class Recorder:
         self._queue: asyncio.Queue[list[Change]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.failed = 0
+        self.fenced = False
+        self.mark = 0  # batches recorded so far
+        self._done = 0  # batches written (or given up on) so far
+        self._progress = asyncio.Condition()
 
     def record(self, now: float, decisions: Iterable[Decision]) -> None:
         changes = [change for decision in decisions for change in changes_for(decision, now)]
         if changes:
+            self.mark += 1
             self._queue.put_nowait(changes)
+
+    async def reached(self, mark: int) -> None:
+        """Wait until everything recorded up to ``mark`` (a past ``self.mark``) is written;
+        unlike ``flush`` it does not wait for what is recorded meanwhile."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._done >= mark)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="centralino-recorder")
@@ -268,11 +280,21 @@ class Recorder:
             finally:
                 for _ in batches:
                     self._queue.task_done()
+                self._done += len(batches)
+                async with self._progress:
+                    self._progress.notify_all()
 
     async def _write(self, changes: list[Change]) -> None:
+        if self.fenced:
+            return
         for delay in RETRY_DELAYS:
             try:
                 await self._store.apply(changes)
+                return
+            except FencedOut as exc:
+                # a newer router owns the decisions now; what this one decided is void
+                self.fenced = True
+                log.error("routing changes refused, %s; this router stops recording", exc)
                 return
             except StoreError as exc:
                 log.warning(
@@ -286,6 +308,9 @@ class Recorder:
         for change in changes:
             try:
                 await self._store.apply([change])
+            except FencedOut:
+                self.fenced = True
+                return
             except StoreError as exc:
                 self.failed += 1
                 log.error(

@@ -8,6 +8,7 @@ import pytest
 
 from tests.engine_helpers import CONFIG
 from tests.live import ThreadServer
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -27,3 +28,13 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThreadSer
 async def client(server: ThreadServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         yield http
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server process (see tests/redis_server.py)."""
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        server.stop()

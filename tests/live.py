@@ -75,7 +75,15 @@ class ThreadServer:
 class ProcessServer:
     """``centralino serve`` as a real process, for crash (kill -9) tests."""
 
-    def __init__(self, database: Path, config_path: Path) -> None:
+    def __init__(
+        self,
+        database: Path,
+        config_path: Path,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.env = env or {}
+        self.log_path = log_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/v1/desktop"
@@ -96,13 +104,18 @@ class ProcessServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ProcessServer:
-        env = {**os.environ, "CENTRALINO_ADMIN_TOKEN": ADMIN}
+        env = {**os.environ, "CENTRALINO_ADMIN_TOKEN": ADMIN, **self.env}
+        stderr: Any = subprocess.PIPE
+        if self.log_path is not None:
+            stderr = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            self.args, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            self.args, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if self.log_path is not None:
+                    raise RuntimeError(self.log_path.read_text())
                 raise RuntimeError(self.proc.stderr.read().decode() if self.proc.stderr else "")
             try:
                 if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
@@ -112,9 +125,20 @@ class ProcessServer:
         raise RuntimeError("server process did not become healthy")
 
     def kill(self) -> None:
+        """kill -9: no shutdown, no flushing, no lease released."""
         assert self.proc is not None
         self.proc.kill()
         self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM), as a supervisor or a rolling deploy does it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
 
 
 def admin_headers() -> dict[str, str]:

@@ -24,6 +24,7 @@ from router.store.schema import (
     ContactRow,
     MessageRow,
     OfferRow,
+    RouterFenceRow,
     RoutingEventRow,
     ThreadRow,
 )
@@ -33,6 +34,10 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
 
 class StoreError(Exception):
     """The database refused or failed; the message is safe to show."""
+
+
+class FencedOut(StoreError):
+    """A newer router holds the fence: this one may no longer write routing decisions."""
 
 
 def token_hash(token: str) -> str:
@@ -113,6 +118,7 @@ class Store:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.customers = CustomerDirectory(self._sessions)
         self.aftercare = Aftercare(self._sessions)
+        self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
 
     @classmethod
     async def open(cls, url: str = DEFAULT_DATABASE_URL) -> Store:
@@ -328,10 +334,39 @@ class Store:
 
     # ----------------------------------------------------------- write-behind
 
-    async def apply(self, changes: Sequence[Change]) -> None:
-        """Apply a batch of routing changes in one transaction, in order."""
+    async def claim_fence(self, domain: str, epoch: int) -> None:
+        """Make ``epoch`` the only one allowed to write routing changes from now on;
+        FencedOut if a newer epoch already holds the fence."""
         try:
             async with self._sessions.begin() as session:
+                row = await session.get(RouterFenceRow, domain, with_for_update=True)
+                if row is None:
+                    session.add(RouterFenceRow(domain=domain, epoch=epoch))
+                elif row.epoch > epoch:
+                    raise FencedOut(f"router epoch {row.epoch} is newer than {epoch}")
+                else:
+                    row.epoch = epoch
+        except IntegrityError as exc:  # another router inserted the row first
+            raise FencedOut("another router claimed the fence at the same time") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not claim the router fence: {type(exc).__name__}") from exc
+        self.fence = (domain, epoch)
+
+    async def apply(self, changes: Sequence[Change]) -> None:
+        """Apply a batch of routing changes in one transaction, in order (and only while
+        this store's fence, if claimed, is still the current one)."""
+        try:
+            async with self._sessions.begin() as session:
+                if self.fence is not None:
+                    domain, epoch = self.fence
+                    # the row lock orders this write against a successor's claim_fence
+                    held = await session.execute(
+                        update(RouterFenceRow)
+                        .where(RouterFenceRow.domain == domain, RouterFenceRow.epoch == epoch)
+                        .values(epoch=epoch)
+                    )
+                    if held.rowcount != 1:  # type: ignore[attr-defined]
+                        raise FencedOut(f"router epoch {epoch} was fenced out")
                 for change in changes:
                     if isinstance(change, ContactUpdate):
                         await session.execute(

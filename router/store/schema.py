@@ -175,3 +175,13 @@ class FollowUpRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_contact_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class RouterFenceRow(Base):
+    """The fencing token of the router allowed to write routing decisions (several nodes:
+    see router/cluster/lease.py). Absent in the embedded single-process mode."""
+
+    __tablename__ = "router_fence"
+
+    domain: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,344 @@
+"""A node's side when several nodes share Redis: it serves gateways, desktops, the
+wallboard and SMTP, and hands the work to the active router through the command stream.
+
+- HTTP: ``ForwardToRouter`` sends each request (after this node's size and rate limits)
+  to the active router, which runs it through the same endpoints; no answer in time: 503
+  with Retry-After, and the gateway's retry is idempotent.
+- Desktop websocket: login and actions go to the router as commands; the agent's events
+  come from its Redis stream, so the desktop may (re)connect to any node. When a new router
+  takes over, each session logs in again on the agent's behalf and sends a fresh welcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from api.desktop import CLOSE_REPLACED, CLOSE_UNAUTHORIZED, BadMessage, SessionState, parse
+from api.frames import BinaryFrame, receive_text
+from api.protocol import Error, Login, Ping, Pong
+from api.router_commands import FORWARDED
+from router.cluster.commands import CommandClient, RouterUnavailable
+from router.cluster.desk import DeskReader
+from router.cluster.keys import Keys
+
+log = logging.getLogger("centralino.edge")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+LOCAL_PATHS = frozenset({"/healthz"})
+CLOSE_UNAVAILABLE = 1013  # "try again later"
+WALLBOARD_REFRESH = 1.0
+
+
+class Edge:
+    """This node's link to the active router."""
+
+    def __init__(self, redis: Redis, keys: Keys, timeout: float) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.client = CommandClient(redis, keys, timeout)
+        self.reader = DeskReader(redis, keys)
+        self.timeout = timeout
+        self.sessions: set[EdgeDesktopSession] = set()
+        self.epoch = 0  # the newest router epoch this node has heard of
+
+    async def watch_takeovers(self) -> None:
+        """Learn of new routers; each desktop session here then logs in to the new one."""
+        last = "$"
+        while True:
+            try:
+                answer: Any = await self.redis.xread({self.keys.takeovers: last}, block=1000)
+            except RedisError as exc:
+                log.warning("cannot watch router takeovers: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            for _key, entries in answer or []:
+                for entry_id, fields in entries:
+                    last = entry_id.decode()
+                    self.epoch = max(self.epoch, int(fields[b"epoch"]))
+
+
+class ForwardToRouter:
+    """ASGI middleware: run HTTP requests on the active router (see module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get(FORWARDED) or scope["path"] in LOCAL_PATHS:
+            await self.app(scope, receive, send)
+            return
+        edge: Edge = scope["app"].state.edge
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        request = {
+            "method": scope["method"],
+            "scheme": scope.get("scheme", "http"),
+            "path": scope["path"],
+            "query": scope.get("query_string", b"").decode("latin-1"),
+            "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]],
+            "body": base64.b64encode(b"".join(chunks)).decode(),
+            "client": list(scope["client"]) if scope.get("client") else None,
+            "server": list(scope["server"]) if scope.get("server") else None,
+        }
+        try:
+            reply = await edge.client.call("http", request)
+        except RouterUnavailable as exc:
+            response = JSONResponse(
+                {"detail": f"no active router right now, retry: {exc}"},
+                503,
+                headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
+        if "status" not in reply:  # the router could not run it at all
+            response = JSONResponse({"detail": "the router could not handle this request"}, 502)
+            await response(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": reply["status"],
+                "headers": [
+                    (k.encode("latin-1"), v.encode("latin-1")) for k, v in reply["headers"]
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": base64.b64decode(reply["body"])})
+
+
+class EdgeDesktopSession:
+    """The agent's websocket on this node; the same protocol as the embedded one."""
+
+    def __init__(self, websocket: WebSocket, edge: Edge) -> None:
+        self.websocket = websocket
+        self.edge = edge
+        self.session = uuid.uuid4().hex
+        self.state = SessionState.AWAITING_LOGIN
+        self.agent_id = ""
+        self.token = ""
+        self.seq = 0
+        self.control_after = "0"
+        self.presence = "available"
+        self.epoch = 0
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.websocket.send_json(message)
+
+    async def login(self, timeout: float) -> bool:
+        try:
+            message = parse(await asyncio.wait_for(receive_text(self.websocket), timeout))
+        except TimeoutError:
+            await self.close(4408, "login timed out")
+            return False
+        except (BadMessage, BinaryFrame) as exc:
+            reply = exc.reply() if isinstance(exc, BadMessage) else BadMessage(str(exc)).reply()
+            await self.send(reply)
+            await self.close(CLOSE_UNAUTHORIZED, "login required")
+            return False
+        if not isinstance(message, Login):
+            await self.send(
+                Error(
+                    ref=message.ref,
+                    code="login_required",
+                    message="the first message must be a login",
+                ).model_dump()
+            )
+            await self.close(CLOSE_UNAUTHORIZED, "login required")
+            return False
+        self.token = message.token
+        login = await self._login_call(message.presence, message.ref)
+        if login is None:
+            return False
+        welcome = login["welcome"]
+        missed = None
+        if message.resume is not None and message.resume.stream == welcome["stream"]:
+            missed = await self.edge.reader.since(
+                self.agent_id, message.resume.after_seq, welcome["seq"]
+            )
+        welcome["resumed"] = missed is not None
+        await self.send(welcome)
+        for event in missed or []:
+            await self.send(event)
+        self.state = SessionState.ACTIVE
+        self.edge.sessions.add(self)
+        return True
+
+    async def _login_call(self, presence: str, ref: str | None = None) -> dict[str, Any] | None:
+        """Log in at the active router; None (and the socket closed) if that failed."""
+        args = {"token": self.token, "presence": presence, "session": self.session, "ref": ref}
+        try:
+            reply = await self.edge.client.call("desktop.login", args)
+        except RouterUnavailable as exc:
+            await self.send(Error(ref=ref, code="unavailable", message=str(exc)).model_dump())
+            await self.close(CLOSE_UNAVAILABLE, "router unavailable, try again")
+            return None
+        if "error" in reply:
+            await self.send(reply["error"])
+            await self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return None
+        self.agent_id = reply["agent_id"]
+        self.control_after = reply["control_after"]
+        self.epoch = reply["epoch"]
+        self.seq = reply["welcome"]["seq"]
+        self.presence = reply["welcome"]["state"]["presence"]
+        return reply
+
+    async def pump(self) -> None:
+        """Forward the agent's stream; close when a newer login replaced this session."""
+        reader = self.edge.reader
+        while True:
+            if self.edge.epoch > self.epoch:
+                await self._follow_new_router()
+            read = await reader.wait(self.agent_id, self.seq, self.control_after, block_ms=1000)
+            self.control_after = read.control_after
+            if any(session != self.session for session in read.sessions):
+                await self.close(CLOSE_REPLACED, "logged in elsewhere")
+                return
+            for event in read.events:
+                if event["seq"] <= self.seq:
+                    continue
+                self.seq = event["seq"]
+                if event.get("type") == "presence":
+                    self.presence = event["presence"]
+                await self.send(event)
+
+    async def _follow_new_router(self) -> None:
+        """A new router took over: log in there, keeping the agent's presence, and give the
+        desktop a fresh welcome (the state as the new router knows it)."""
+        presence = self.presence if self.presence in ("available", "away") else "available"
+        reply = await self._login_call(presence)
+        if reply is None:
+            raise WebSocketDisconnect(CLOSE_UNAVAILABLE)
+        welcome = reply["welcome"]
+        welcome["resumed"] = False
+        await self.send(welcome)
+
+    async def serve(self) -> None:
+        while True:
+            try:
+                raw = await receive_text(self.websocket)
+                message = parse(raw)
+            except BadMessage as exc:
+                await self.send(exc.reply())
+                continue
+            except BinaryFrame as exc:
+                await self.send(BadMessage(str(exc)).reply())
+                continue
+            if isinstance(message, Ping):
+                await self.send(Pong(ref=message.ref).model_dump())
+                continue
+            if isinstance(message, Login):
+                await self.send(
+                    Error(
+                        ref=message.ref,
+                        code="already_logged_in",
+                        message="this connection is already logged in",
+                    ).model_dump()
+                )
+                continue
+            args = {"agent_id": self.agent_id, "session": self.session, "message": raw}
+            try:
+                reply = await self.edge.client.call(
+                    "desktop.act", args, expires_in=self.edge.timeout
+                )
+            except RouterUnavailable as exc:
+                reply = Error(ref=message.ref, code="unavailable", message=str(exc)).model_dump()
+            if reply.get("expired"):
+                reply = Error(
+                    ref=message.ref, code="unavailable", message="the router was changing, retry"
+                ).model_dump()
+            await self.send(reply)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.state is not SessionState.CLOSED:
+            self.state = SessionState.CLOSED
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self.websocket.close(code, reason)
+
+    async def detach(self) -> None:
+        self.edge.sessions.discard(self)
+        if not self.agent_id:
+            return
+        with contextlib.suppress(RouterUnavailable):
+            await self.edge.client.call(
+                "desktop.disconnect",
+                {"agent_id": self.agent_id, "session": self.session},
+                timeout=2.0,
+            )
+
+
+async def serve_desktop(websocket: WebSocket, edge: Edge, login_timeout: float) -> None:
+    session = EdgeDesktopSession(websocket, edge)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        if not await session.login(login_timeout):
+            return
+        tasks = [asyncio.create_task(session.pump()), asyncio.create_task(session.serve())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, RedisError):
+                log.warning("desktop session ended by a Redis error: %s", result)
+        session.state = SessionState.CLOSED
+        await session.close(CLOSE_UNAVAILABLE, "closing")
+        await session.detach()
+
+
+async def serve_wallboard(websocket: WebSocket, edge: Edge, closed: asyncio.Task[None]) -> None:
+    """Push the active router's wallboard snapshot while the page stays."""
+    last = None
+    while not closed.done():
+        try:
+            snapshot = await edge.client.call("wallboard.snapshot", {}, timeout=edge.timeout)
+        except RouterUnavailable as exc:
+            snapshot = {"type": "error", "code": "unavailable", "message": str(exc)}
+        if snapshot != last:
+            await websocket.send_json(snapshot)
+            last = snapshot
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(closed), WALLBOARD_REFRESH)
+
+
+class ForwardingSmtpHandler:
+    """aiosmtpd handler of a node: the message is stored and routed by the active router
+    before 250 is sent; if no router answers, 451 makes the sending server retry."""
+
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = envelope.original_content or envelope.content
+        raw = content if isinstance(content, bytes) else str(content).encode()
+        try:
+            reply = await self.edge.client.call("smtp", {"raw": base64.b64encode(raw).decode()})
+        except RouterUnavailable:
+            return "451 4.3.0 router unavailable, try again later"
+        return str(reply.get("reply", "451 4.3.0 try again later"))

@@ -1,0 +1,197 @@
+"""The ``redis`` state backend: several nodes, one active router per routing domain.
+
+Every node serves HTTP, desktops and SMTP (api/edge.py) and is also a standby router: a
+loop tries to take the router lease (router/cluster/lease.py). The node that holds it
+opens the router stack (claiming the database fence with the lease's epoch), announces
+itself, and applies the command stream until it stops or loses the lease; then it closes
+the stack and goes back to standby. When the active node dies, its lease lapses after
+``lease_ttl`` seconds and a standby takes over, reloading every unfinished contact from
+the database and re-applying commands the dead router had not acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from api.backends import SettingsError, StateBackend, register
+from api.edge import Edge, ForwardingSmtpHandler
+from api.redis_hub import RedisDesktopHub
+from api.router_commands import RouterCommands
+from api.stack import RouterStack, close_stack, open_stack
+from router.cluster.commands import CommandServer
+from router.cluster.desk import DeskWriter, desk_generation
+from router.cluster.keys import Keys
+from router.cluster.lease import Fenced, Lease, RouterLease
+from router.rules.loader import load_rules
+from router.runtime import RouterRuntime
+from router.store.repository import StoreError
+
+log = logging.getLogger("centralino.cluster")
+
+
+@register
+class RedisBackend(StateBackend):
+    name = "redis"
+
+    async def start(self) -> None:
+        settings = self.settings
+        if not settings.redis_url:
+            raise SettingsError("state backend 'redis' needs CENTRALINO_REDIS_URL")
+        self.redis = Redis.from_url(settings.redis_url)
+        try:
+            await self.redis.ping()
+        except (RedisError, OSError) as exc:
+            await self.redis.aclose()
+            raise SettingsError(f"cannot reach Redis at {settings.redis_url}: {exc}") from exc
+        self.keys = Keys(settings.routing_domain)
+        self.node = settings.node_name or f"{socket.gethostname()}:{os.getpid()}"
+        self.edge = Edge(self.redis, self.keys, settings.command_timeout)
+        self.app.state.edge = self.edge
+        self.role = RouterRole(self)
+        self.tasks = [
+            asyncio.create_task(self.edge.watch_takeovers(), name="centralino-takeovers"),
+            asyncio.create_task(self.role.run(), name="centralino-router-role"),
+        ]
+        self.smtp: asyncio.Server | None = None
+        if settings.smtp_port:
+            from aiosmtpd.smtp import SMTP
+
+            handler = ForwardingSmtpHandler(self.edge)
+            loop = asyncio.get_running_loop()
+            self.smtp = await loop.create_server(
+                lambda: SMTP(handler, data_size_limit=settings.max_body_bytes * 40),
+                settings.smtp_host,
+                settings.smtp_port,
+            )
+        log.info("node %s up (routing domain %r)", self.node, settings.routing_domain)
+
+    async def stop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+            await self.smtp.wait_closed()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.redis.aclose()
+
+    def health(self) -> dict[str, Any]:
+        active = self.role.lease is not None
+        health: dict[str, Any] = {
+            "status": "ok",
+            "backend": self.name,
+            "node": self.node,
+            "role": "active" if active else "standby",
+            "desktops": len(self.edge.sessions),
+        }
+        if active and self.role.lease is not None:
+            runtime: RouterRuntime = self.app.state.runtime
+            health["epoch"] = self.role.lease.epoch
+            health["agents"] = len(runtime.engine.agents)
+            health["live_contacts"] = len(runtime.engine.contacts)
+        return health
+
+
+class RouterRole:
+    """Standby until the lease is free; then the active router until it is lost."""
+
+    def __init__(self, backend: RedisBackend) -> None:
+        self.backend = backend
+        settings = backend.settings
+        self.ttl = settings.lease_ttl
+        self.leases = RouterLease(backend.redis, backend.keys, backend.node, self.ttl)
+        self.lease: Lease | None = None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                lease = await self.leases.try_acquire()
+            except RedisError as exc:
+                log.warning("cannot reach Redis for the router lease: %s", exc)
+                lease = None
+            if lease is None:
+                await asyncio.sleep(self.ttl / 3)
+                continue
+            try:
+                await self._lead(lease)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the active router failed; back to standby")
+                await asyncio.sleep(self.ttl / 3)
+            finally:
+                self.lease = None
+                await self.leases.release(lease)
+
+    async def _lead(self, lease: Lease) -> None:
+        backend = self.backend
+        app, settings, redis, keys = backend.app, backend.settings, backend.redis, backend.keys
+        log.info("node %s takes over routing (epoch %d)", backend.node, lease.epoch)
+        rules = load_rules(settings.config_path) if backend.rules.source else backend.rules
+        generation = await desk_generation(redis, keys)
+        writers: list[DeskWriter] = []
+
+        def redis_hub(runtime: RouterRuntime) -> RedisDesktopHub:
+            writer = DeskWriter(
+                redis, keys, lease, settings.replay_buffer, runtime.recorder.reached
+            )
+            writers.append(writer)
+            return RedisDesktopHub(runtime, writer, generation)
+
+        try:
+            stack = await open_stack(
+                app,
+                settings,
+                rules,
+                hub_factory=redis_hub,
+                fence=(settings.routing_domain, lease.epoch),
+                smtp=False,
+            )
+        except StoreError as exc:
+            log.error("cannot open the router stack: %s", exc)
+            raise
+        self.lease = lease
+        tasks = [asyncio.create_task(writers[0].run(), name="centralino-desk-writer")]
+        server = CommandServer(redis, keys, lease, RouterCommands(app, lease.epoch))
+        tasks.append(asyncio.create_task(server.run(), name="centralino-commands"))
+        try:
+            await redis.xadd(
+                keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
+            )
+            await self._hold(lease, stack, tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, Exception) and not isinstance(result, Fenced):
+                    log.error("router task ended: %r", result)
+            with contextlib.suppress(Exception):
+                await close_stack(app, stack)
+            log.info("node %s stops routing (epoch %d)", backend.node, lease.epoch)
+
+    async def _hold(self, lease: Lease, stack: RouterStack, tasks: list[asyncio.Task[Any]]) -> None:
+        """Renew the lease until it is lost, a router task ends, or the writes are fenced."""
+        renewed = time.monotonic()
+        while True:
+            done = [task for task in tasks if task.done()]
+            if done or stack.runtime.recorder.fenced:
+                return
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                if not await self.leases.renew(lease):
+                    log.warning("router lease lost (epoch %d)", lease.epoch)
+                    return
+                renewed = time.monotonic()
+            except RedisError as exc:
+                if time.monotonic() - renewed > self.ttl * 2 / 3:
+                    log.warning("cannot renew the router lease (%s); stepping down", exc)
+                    return

@@ -1,0 +1,127 @@
+"""The router stack: everything that lives where the engine lives (store, engine, runtime,
+intake, desktop hub, chat, wallboard, metrics, reload, background tasks).
+
+In the embedded mode it opens when the app starts. With Redis it opens on the node that
+takes the router lease and closes when that node loses it (api/redis_backend.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+
+from api.channels import build_adapters
+from api.chat import ChatHub
+from api.hub import DesktopHub
+from api.metrics import Metrics
+from api.reload import Reloader
+from api.settings import Settings
+from api.wallboard import Wallboard
+from channels.dispatch import Dispatcher
+from channels.smtp import start_smtp
+from router import followups
+from router.engine import Engine
+from router.intake import Intake
+from router.rules.loader import RuleSet
+from router.rules.planner import Planner
+from router.runtime import RouterRuntime
+from router.store.repository import Store
+
+log = logging.getLogger("centralino")
+
+HubFactory = Callable[[RouterRuntime], DesktopHub]
+STACK_ATTRIBUTES = (
+    "hub",
+    "metrics",
+    "wallboard",
+    "runtime",
+    "intake",
+    "dispatcher",
+    "chat",
+    "channels",
+    "reloader",
+)
+
+
+@dataclass
+class RouterStack:
+    store: Store
+    runtime: RouterRuntime
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    smtp: asyncio.Server | None = None
+
+
+async def open_stack(
+    app: FastAPI,
+    settings: Settings,
+    ruleset: RuleSet,
+    *,
+    hub_factory: HubFactory | None = None,
+    fence: tuple[str, int] | None = None,
+    smtp: bool = True,
+) -> RouterStack:
+    """Open the store, load roster and unfinished contacts, start routing; the parts are
+    put on ``app.state`` for the endpoints. ``fence``: (domain, epoch) to claim first."""
+    store = await Store.open(settings.database_url)
+    try:
+        if fence is not None:
+            await store.claim_fence(*fence)
+        engine = Engine(ruleset.config, id_prefix=f"o{uuid.uuid4().hex[:8]}")
+        runtime = RouterRuntime(engine, store)
+        hub = hub_factory(runtime) if hub_factory else DesktopHub(runtime, settings.replay_buffer)
+        await hub.prepare([row.id for row in await store.agents()])
+        app.state.hub = hub
+        app.state.metrics = Metrics(runtime)
+        app.state.wallboard = Wallboard(runtime)
+        app.state.runtime = runtime
+        app.state.intake = Intake(runtime, Planner(ruleset))
+        app.state.dispatcher = Dispatcher(app.state.intake, hub.notify_message)
+        app.state.chat = ChatHub(runtime)
+        app.state.channels = build_adapters(settings)
+        app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
+        await runtime.start()
+    except BaseException:
+        await store.close()
+        raise
+    stack = RouterStack(store, runtime)
+    stack.background.append(
+        asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
+    )
+    if settings.reload_interval > 0:
+        stack.background.append(
+            asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
+        )
+    if smtp and settings.smtp_port:
+        stack.smtp = await start_smtp(
+            app.state.dispatcher,
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.max_body_bytes * 40,
+        )
+    log.info(
+        "router ready: %d queues, %d rules, %d agents, %d live contacts",
+        len(ruleset.config.queues),
+        len(ruleset.rules),
+        len(engine.agents),
+        len(engine.contacts),
+    )
+    return stack
+
+
+async def close_stack(app: FastAPI, stack: RouterStack) -> None:
+    for task in stack.background:
+        task.cancel()
+    await asyncio.gather(*stack.background, return_exceptions=True)
+    if stack.smtp is not None:
+        stack.smtp.close()
+        await stack.smtp.wait_closed()
+    await stack.runtime.stop()
+    await stack.store.close()
+    for name in STACK_ATTRIBUTES:
+        if hasattr(app.state, name):
+            delattr(app.state, name)

@@ -1,0 +1,1 @@
+"""Several nodes on Redis: the router lease, the command stream, agent event streams."""

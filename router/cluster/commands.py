@@ -1,0 +1,198 @@
+"""The command stream: how any node hands work to the active router and gets the answer.
+
+A node XADDs a command (an operation name, JSON arguments, a reply id) to the domain's
+command stream and waits on a reply list. The active router reads the stream through a
+consumer group, applies each command, then pushes the reply and acknowledges the entry in
+one fenced script: an entry is acknowledged only after it was applied, by the router that
+still holds the lease. A router that dies leaves its unacknowledged entries pending; its
+successor applies them again (every command is idempotent or harmless to repeat, e.g. a
+gateway event carries its message id). A node that gets no answer in time answers 503 and
+the gateway retries; the retry finds the contact the first attempt stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from router.cluster.keys import COMMAND_CONSUMER, COMMAND_GROUP, Keys
+from router.cluster.lease import FENCED_REPLY_ACK, Fenced, Lease, is_fenced
+
+log = logging.getLogger("centralino.commands")
+
+Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+STREAM_MAXLEN = 100_000  # acknowledged entries are trimmed away beyond this
+REPLY_TTL = 60  # seconds a reply waits for a node that may have given up
+
+
+class RouterUnavailable(RuntimeError):
+    """No active router answered in time (a failover is under way, or Redis is down)."""
+
+
+class CommandClient:
+    """The node side: send a command, wait for the active router's answer."""
+
+    def __init__(self, redis: Redis, keys: Keys, timeout: float) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.timeout = timeout
+
+    async def call(
+        self,
+        op: str,
+        args: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        expires_in: float | None = None,
+    ) -> dict[str, Any]:
+        """Run ``op`` on the active router. ``expires_in``: the router skips the command
+        if it reaches it later than that (an agent's click is stale after a failover;
+        a gateway event never is)."""
+        wait = self.timeout if timeout is None else timeout
+        request_id = uuid.uuid4().hex
+        fields: dict[str, str] = {"op": op, "args": json.dumps(args), "reply": request_id}
+        if expires_in is not None:
+            fields["expires"] = repr(time.time() + expires_in)
+        try:
+            await self.redis.xadd(
+                self.keys.commands,
+                fields,  # type: ignore[arg-type]
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
+            )
+            answer = await self.redis.blpop([self.keys.reply(request_id)], timeout=wait)
+        except RedisError as exc:
+            raise RouterUnavailable(f"Redis unavailable: {type(exc).__name__}") from exc
+        if answer is None:
+            raise RouterUnavailable(f"no active router answered within {wait:g}s")
+        result: dict[str, Any] = json.loads(answer[1])
+        return result
+
+
+class CommandServer:
+    """The active router's side: apply commands from the stream, reply, acknowledge."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        lease: Lease,
+        handler: Handler,
+        *,
+        concurrency: int = 64,
+        claim_idle: float = 10.0,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.lease = lease
+        self.handler = handler
+        self.claim_idle = claim_idle
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._reply_ack: Any = redis.register_script(FENCED_REPLY_ACK)
+        self._fenced: Fenced | None = None
+        self.applied = 0
+
+    async def ensure_group(self) -> None:
+        try:
+            # from the start of the stream: commands sent before any router ran count too
+            await self.redis.xgroup_create(self.keys.commands, COMMAND_GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def run(self) -> None:
+        """Serve until cancelled, or until a write shows the lease was lost (Fenced)."""
+        await self.ensure_group()
+        try:
+            await self._read("0")  # what a previous router read but did not acknowledge
+            last_claim = time.monotonic()
+            while self._fenced is None:
+                if time.monotonic() - last_claim >= self.claim_idle:
+                    await self._claim_stale()
+                    last_claim = time.monotonic()
+                await self._read(">", block_ms=500)
+            raise self._fenced
+        finally:
+            for task in list(self._in_flight.values()):
+                task.cancel()
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def _read(self, start: str, block_ms: int | None = None) -> None:
+        while True:
+            answer: Any = await self.redis.xreadgroup(
+                COMMAND_GROUP,
+                COMMAND_CONSUMER,
+                {self.keys.commands: start},
+                count=100,
+                block=block_ms,
+            )
+            entries = answer[0][1] if answer else []
+            for entry_id, fields in entries:
+                await self._start(entry_id, fields)
+            if start == ">" or not entries:
+                return
+            start = entries[-1][0]  # pending entries: page on
+
+    async def _claim_stale(self) -> None:
+        """Take back entries delivered long ago and never acknowledged (a router that lost
+        its lease mid-command); entries still being applied here are left alone."""
+        answer: Any = await self.redis.xautoclaim(
+            self.keys.commands,
+            COMMAND_GROUP,
+            COMMAND_CONSUMER,
+            min_idle_time=int(self.claim_idle * 1000),
+            count=100,
+        )
+        for entry_id, fields in answer[1]:
+            if fields:  # None when the entry was trimmed meanwhile
+                await self._start(entry_id, fields)
+
+    async def _start(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        key = entry_id.decode()
+        if key in self._in_flight:
+            return
+        await self._slots.acquire()
+        task = asyncio.create_task(self._apply(key, fields))
+        self._in_flight[key] = task
+
+    async def _apply(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
+        try:
+            op = fields.get(b"op", b"").decode()
+            reply_to = fields.get(b"reply", b"").decode()
+            expires = fields.get(b"expires")
+            if expires is not None and float(expires) < time.time():
+                result: dict[str, Any] = {"expired": True}
+            else:
+                try:
+                    result = await self.handler(op, json.loads(fields.get(b"args", b"{}")))
+                except Fenced as exc:
+                    self._fenced = exc
+                    return
+                except Exception:  # a bad command must not stop the router, nor loop forever
+                    log.exception("command %s failed", op)
+                    result = {"error": {"code": "internal", "message": f"{op} failed"}}
+            await self._finish(entry_id, reply_to, json.dumps(result))
+            self.applied += 1
+        except RedisError as exc:
+            if is_fenced(exc):
+                self._fenced = Fenced("lease lost while replying")
+            else:
+                log.warning("could not acknowledge command %s: %s", entry_id, exc)
+        finally:
+            self._in_flight.pop(entry_id, None)
+            self._slots.release()
+
+    async def _finish(self, entry_id: str, reply_to: str, reply: str) -> None:
+        await self._reply_ack(
+            keys=[self.keys.lease, self.keys.reply(reply_to or "none"), self.keys.commands],
+            args=[self.lease.value, COMMAND_GROUP, entry_id, reply if reply_to else "", REPLY_TTL],
+        )

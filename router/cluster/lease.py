@@ -1,0 +1,112 @@
+"""The active router's lease, and the fencing token that comes with it.
+
+One router per routing domain is active: the one holding the lease, a Redis key that
+expires ``ttl`` seconds after its last renewal. Taking the lease also takes the next value
+of a counter, the *fencing token* (epoch). Everything the active router writes checks that
+its lease is still the current one: Redis writes in Lua scripts (below), database writes
+against the epoch kept in the database (``Store.claim_fence``). A router that was paused
+past its lease (GC, a stopped VM) therefore cannot write over its successor's work; it
+learns at its next renewal that it lost the lease and stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from router.cluster.keys import Keys
+
+log = logging.getLogger("centralino.lease")
+
+# KEYS[1] lease, KEYS[2] epoch; ARGV[1] holder, ARGV[2] ttl ms -> epoch or false
+_ACQUIRE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local epoch = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], epoch .. ':' .. ARGV[1], 'PX', ARGV[2])
+return epoch
+"""
+# KEYS[1] lease; ARGV[1] value, ARGV[2] ttl ms -> 1 kept, 0 lost
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# KEYS[1] lease, KEYS[2] stream; ARGV[1] value, ARGV[2] maxlen, ARGV[3] entry id ('*' = auto),
+# ARGV[4..] field, value...
+FENCED_XADD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], ARGV[3], unpack(ARGV, 4))
+"""
+# KEYS[1] lease, KEYS[2] reply list, KEYS[3] command stream;
+# ARGV[1] value, ARGV[2] group, ARGV[3] entry id, ARGV[4] reply ('' = none), ARGV[5] ttl s
+FENCED_REPLY_ACK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+if ARGV[4] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[4])
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+return redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
+"""
+
+
+class Fenced(RuntimeError):
+    """This router's lease is no longer current: a newer router took over."""
+
+
+def is_fenced(error: RedisError) -> bool:
+    return isinstance(error, ResponseError) and "FENCED" in str(error)
+
+
+@dataclass
+class Lease:
+    epoch: int
+    value: str  # what the lease key holds while this lease is current
+
+
+class RouterLease:
+    """Take, renew and give back the lease of one routing domain."""
+
+    def __init__(self, redis: Redis, keys: Keys, node: str, ttl: float) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.node = node
+        self.ttl_ms = max(100, int(ttl * 1000))
+        self._acquire: Any = redis.register_script(_ACQUIRE)
+        self._renew: Any = redis.register_script(_RENEW)
+        self._release: Any = redis.register_script(_RELEASE)
+
+    async def try_acquire(self) -> Lease | None:
+        """The lease, if nobody holds it now."""
+        holder = f"{self.node}:{secrets.token_hex(6)}"
+        epoch = await self._acquire(
+            keys=[self.keys.lease, self.keys.epoch], args=[holder, self.ttl_ms]
+        )
+        if epoch is None:
+            return None
+        return Lease(int(epoch), f"{int(epoch)}:{holder}")
+
+    async def renew(self, lease: Lease) -> bool:
+        """Extend the lease; False if it lapsed and another router may hold it now."""
+        kept = await self._renew(keys=[self.keys.lease], args=[lease.value, self.ttl_ms])
+        return bool(kept)
+
+    async def release(self, lease: Lease) -> None:
+        """Give the lease back at once (a clean shutdown), so a standby need not wait."""
+        try:
+            await self._release(keys=[self.keys.lease], args=[lease.value])
+        except RedisError as exc:
+            log.warning("could not release the router lease: %s", exc)
+
+    async def holder(self) -> str | None:
+        value = await self.redis.get(self.keys.lease)
+        return value.decode() if isinstance(value, bytes) else value
