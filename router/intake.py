@@ -167,6 +167,7 @@ class Intake:
         store = self.runtime.store
         existing = await store.contact_by_message(inbound.gateway, inbound.external_id)
         if existing is not None:
+            self.runtime.adopt(existing)  # stored by a router that died before routing it
             return IntakeResult(existing.id, False, existing.state, existing.queue)
         config = self.planner.config
         identities = inbound.customer.identities(inbound.gateway, config.triage.default_region)

@@ -17,7 +17,7 @@ from router.decisions import Abandoned, Completed, Decisions
 from router.engine import Engine
 from router.models import NewContact, RoutePolicy
 from router.recorder import Recorder
-from router.states import ContactState
+from router.states import FINISHED_STATES, ContactState
 from router.store.repository import Store
 from router.store.schema import AgentRow, ContactRow
 from skills.vocabulary import AgentProfile, Channel
@@ -76,16 +76,25 @@ class RouterRuntime:
             self.engine.upsert_agent(profile_from_row(row), now)
         restored = 0
         for contact in await self.store.unfinished_contacts():
-            self.contexts[contact.id] = offer_context(contact)
-            decisions = self.engine.restore_contact(
-                new_contact_from_row(contact), ContactState(contact.state), contact.agent_id, now
-            )
-            self._publish(now, decisions)
-            restored += 1
+            restored += self.adopt(contact)
         if restored:
             log.info("restored %d unfinished contacts", restored)
         self.recorder.start()
         self._timer_task = asyncio.create_task(self._timers(), name="centralino-timers")
+
+    def adopt(self, contact: ContactRow) -> bool:
+        """Route a stored, unfinished contact the engine does not know (at start, or one
+        stored by a router that lost its lease before routing it); False if nothing to do."""
+        if contact.id in self.engine.contacts or ContactState(contact.state) in FINISHED_STATES:
+            return False
+        self.contexts[contact.id] = offer_context(contact)
+        state, agent_id = ContactState(contact.state), contact.agent_id
+        self.submit(
+            lambda now: self.engine.restore_contact(
+                new_contact_from_row(contact), state, agent_id, now
+            )
+        )
+        return True
 
     async def stop(self) -> None:
         if self._timer_task is not None:

@@ -108,3 +108,37 @@ async def test_kill_9_loses_no_accepted_contact(tmp_path: Path) -> None:
             }
     finally:
         restarted.kill()
+
+
+async def test_a_stored_contact_no_router_routed_is_routed_on_the_gateway_retry(
+    tmp_path: Path,
+) -> None:
+    """A router that stored a contact and died (or lost its lease) before routing it: the
+    gateway got no 202 and retries; the retry must route the stored contact."""
+    database = tmp_path / "orphan.db"
+    server = ThreadServer(database).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            first = (await http.post("/v1/contacts", json=contact_body("seen"))).json()
+            with sqlite3.connect(database) as db:  # what the dead router left behind
+                columns = [row[1] for row in db.execute("pragma table_info(contacts)")]
+                copied = ", ".join(
+                    {"id": "'orphan-id'", "external_id": "'orphan'"}.get(c, c) for c in columns
+                )
+                db.execute(
+                    f"insert into contacts ({', '.join(columns)}) select {copied} "
+                    "from contacts where id = ?",
+                    (first["contact_id"],),
+                )
+            retry = await http.post("/v1/contacts", json=contact_body("orphan"))
+            assert retry.status_code == 202
+            assert retry.json() | {"state": "?"} == {
+                "contact_id": "orphan-id",
+                "duplicate": True,
+                "state": "?",
+                "queue": "billing",
+            }
+            queued = (await http.get("/v1/queues/billing/contacts", headers=admin_headers())).json()
+            assert {c["contact_id"] for c in queued} == {first["contact_id"], "orphan-id"}
+    finally:
+        server.stop()
