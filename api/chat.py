@@ -211,6 +211,19 @@ async def chat(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_ORIGIN, "origin not allowed")
         return
     await websocket.accept()
+    if getattr(app.state, "edge", None) is not None:
+        # several nodes: customer chat sockets are not yet bridged through Redis
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.send_json(
+                {
+                    "type": "error",
+                    "code": "unavailable",
+                    "message": "web chat is not available on a multi-node (redis) deployment "
+                    "yet; chat gateways can use POST /v1/channels/{name}/webhook",
+                }
+            )
+            await websocket.close(1013, "web chat unavailable")
+        return
     hub: ChatHub = app.state.chat
     dispatcher: Dispatcher = app.state.dispatcher
     session = ChatSession(websocket)

@@ -281,3 +281,41 @@ async def load_and_kill(
     assigned = cluster.rows("select id, agent_id from contacts where state='assigned'")
     assert {cid for cid, _agent in assigned} == set(told)
     assert 0 in {status for _m, status in log} or 503 in {status for _m, status in log}
+
+
+async def test_a_rolling_restart_hands_routing_over_at_once(cluster: Cluster) -> None:
+    a, b = await active_and_standby(cluster)
+    async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+        token = await create_agent(http, "eva", **AGENT, capacity={"chat": 2})
+        desk = Desktop(b.ws_url, token)
+        await desk.connect()
+        held = (await http.post("/v1/contacts", json=contact_body("before"))).json()
+        offer = await desk.next_event("offer")
+        assert (await desk.request("accept", offer_id=offer["offer_id"]))["type"] == "ack"
+        started = time.monotonic()
+        a.stop()  # SIGTERM: the lease is given back, no need to wait for it to lapse
+        await until(lambda: role(b) == "active", what="node-b to take over")
+        assert time.monotonic() - started < 10
+        # the desktop, connected to b all along, gets a fresh welcome from the new router
+        welcome = await desk.next_event("welcome", timeout=10)
+        assert [c["contact"]["contact_id"] for c in welcome["state"]["contacts"]] == [
+            held["contact_id"]
+        ]
+        presence = await desk.next_event("presence")  # back to what the agent had chosen
+        assert presence["presence"] == "available"
+        restarted = cluster.node("node-a2")
+        assert role(restarted) == "standby"
+        async with httpx.AsyncClient(base_url=restarted.url, timeout=10) as again:
+            after = (await again.post("/v1/contacts", json=contact_body("after"))).json()
+            assert after["duplicate"] is False
+            health = (await again.get("/healthz")).json()
+            assert health["role"] == "standby" and health["backend"] == "redis"
+        second = await desk.next_event("offer")
+        assert second["contact"]["contact_id"] == after["contact_id"]
+        await desk.close()
+        async with websockets.connect(restarted.url.replace("http", "ws") + "/v1/chat") as chat:
+            refused = json.loads(await chat.recv())
+            assert refused["code"] == "unavailable"
+            with pytest.raises(websockets.ConnectionClosed):
+                await chat.recv()
+            assert chat.close_code == 1013
