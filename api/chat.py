@@ -78,7 +78,19 @@ def thread(session: str) -> str:
     return f"chat:{session}"
 
 
-class ChatSession:
+class ChatPeer:
+    """What the hub needs of a customer's live chat: its state, and a way to tell it."""
+
+    state: ChatState
+    contact_id: str
+
+    def push(self, message: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class ChatSession(ChatPeer):
+    """The customer's websocket in this process."""
+
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.state = ChatState.AWAITING_START
@@ -96,7 +108,7 @@ class ChatHub:
 
     def __init__(self, runtime: RouterRuntime) -> None:
         self.runtime = runtime
-        self.sessions: dict[str, ChatSession] = {}
+        self.sessions: dict[str, ChatPeer] = {}
         runtime.listen(self.on_decisions)
 
     def on_decisions(self, now: float, decisions: Decisions) -> None:
@@ -134,7 +146,8 @@ async def _error(websocket: WebSocket, code: str, message: str) -> None:
     await websocket.send_json({"type": "error", "code": code, "message": message})
 
 
-def _parse(raw: str) -> Any:
+def parse_customer(raw: str) -> Any:
+    """A customer's message (Start, Say or Leave); ValueError with a readable reason."""
     try:
         return CUSTOMER_MESSAGE.validate_python(json.loads(raw))
     except json.JSONDecodeError as exc:
@@ -146,10 +159,25 @@ def _parse(raw: str) -> Any:
         ) from exc
 
 
+def started_contact(session: str, start: Start) -> Inbound:
+    """The new contact a chat's start message makes (the session id is its message id)."""
+    contact = InboundContact(
+        gateway=GATEWAY,
+        external_id=session,
+        channel=Channel.CHAT,
+        customer=CustomerRef(
+            name=start.name, email=str(start.email) if start.email else None, phone=start.phone
+        ),
+        language=start.language.lower() if start.language else None,
+        text=start.text,
+    )
+    return Inbound(contact, (thread(session),))
+
+
 async def _start(session: ChatSession, dispatcher: Dispatcher, timeout: float) -> bool:
     websocket = session.websocket
     try:
-        start = _parse(await asyncio.wait_for(receive_text(websocket), timeout))
+        start = parse_customer(await asyncio.wait_for(receive_text(websocket), timeout))
         if not isinstance(start, Start):
             raise ValueError("the first message must be a start")
     except TimeoutError:
@@ -159,18 +187,8 @@ async def _start(session: ChatSession, dispatcher: Dispatcher, timeout: float) -
         await _error(websocket, "bad_message", str(exc))
         await websocket.close(CLOSE_BAD_START, "bad start message")
         return False
-    contact = InboundContact(
-        gateway=GATEWAY,
-        external_id=session.session,
-        channel=Channel.CHAT,
-        customer=CustomerRef(
-            name=start.name, email=str(start.email) if start.email else None, phone=start.phone
-        ),
-        language=start.language.lower() if start.language else None,
-        text=start.text,
-    )
     try:
-        (result,) = await dispatcher.apply([Inbound(contact, (thread(session.session),))])
+        (result,) = await dispatcher.apply([started_contact(session.session, start)])
     except (ChannelError, IntakeError) as exc:
         await _error(websocket, "bad_message", str(exc))
         await websocket.close(CLOSE_BAD_START, "bad start message")
@@ -191,7 +209,7 @@ async def _pump(session: ChatSession) -> None:
 async def _listen(session: ChatSession, dispatcher: Dispatcher) -> None:
     while True:
         try:
-            message = _parse(await receive_text(session.websocket))
+            message = parse_customer(await receive_text(session.websocket))
         except ValueError as exc:
             await _error(session.websocket, "bad_message", str(exc))
             continue
@@ -211,18 +229,11 @@ async def chat(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_ORIGIN, "origin not allowed")
         return
     await websocket.accept()
-    if getattr(app.state, "edge", None) is not None:
-        # several nodes: customer chat sockets are not yet bridged through Redis
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.send_json(
-                {
-                    "type": "error",
-                    "code": "unavailable",
-                    "message": "web chat is not available on a multi-node (redis) deployment "
-                    "yet; chat gateways can use POST /v1/channels/{name}/webhook",
-                }
-            )
-            await websocket.close(1013, "web chat unavailable")
+    edge = getattr(app.state, "edge", None)
+    if edge is not None:  # several nodes: the router is reached through Redis
+        from api.redis_chat import serve_chat
+
+        await serve_chat(websocket, edge, settings.login_timeout)
         return
     hub: ChatHub = app.state.chat
     dispatcher: Dispatcher = app.state.dispatcher

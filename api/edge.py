@@ -27,7 +27,6 @@ from redis.exceptions import RedisError
 from api.desktop import CLOSE_REPLACED, CLOSE_UNAUTHORIZED, BadMessage, SessionState, parse
 from api.frames import BinaryFrame, receive_text
 from api.protocol import Error, Login, Ping, Pong
-from api.router_commands import FORWARDED
 from router.cluster.commands import CommandClient, RouterUnavailable
 from router.cluster.desk import DeskReader
 from router.cluster.keys import Keys
@@ -39,6 +38,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+FORWARDED = "centralino.forwarded"  # scope key: this request came through the stream
 LOCAL_PATHS = frozenset({"/healthz"})
 CLOSE_UNAVAILABLE = 1013  # "try again later"
 WALLBOARD_REFRESH = 1.0

@@ -24,9 +24,11 @@ from redis.exceptions import RedisError
 
 from api.backends import SettingsError, StateBackend, register
 from api.edge import Edge, ForwardingSmtpHandler
+from api.redis_chat import RouterChat
 from api.redis_hub import RedisDesktopHub
 from api.router_commands import RouterCommands
 from api.stack import RouterStack, close_stack, open_stack
+from router.cluster.chat import ChatWriter
 from router.cluster.commands import CommandServer
 from router.cluster.desk import DeskWriter, desk_generation
 from router.cluster.keys import Keys
@@ -159,10 +161,17 @@ class RouterRole:
             log.error("cannot open the router stack: %s", exc)
             raise
         self.lease = lease
-        tasks = [asyncio.create_task(writers[0].run(), name="centralino-desk-writer")]
-        server = CommandServer(redis, keys, lease, RouterCommands(app, lease.epoch))
-        tasks.append(asyncio.create_task(server.run(), name="centralino-commands"))
+        chat = ChatWriter(redis, keys, lease)
+        tasks = [
+            asyncio.create_task(writers[0].run(), name="centralino-desk-writer"),
+            asyncio.create_task(chat.run(), name="centralino-chat-writer"),
+        ]
         try:
+            router_chat = RouterChat(app, chat)
+            await router_chat.restore()
+            commands = RouterCommands(app, lease.epoch, router_chat)
+            server = CommandServer(redis, keys, lease, commands)
+            tasks.append(asyncio.create_task(server.run(), name="centralino-commands"))
             await redis.xadd(
                 keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
             )

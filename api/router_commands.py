@@ -15,7 +15,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.desktop import BadMessage, parse, perform
+from api.edge import FORWARDED
 from api.protocol import Error, Welcome
+from api.redis_chat import RouterChat
 from api.redis_hub import RedisDesktopHub
 from channels.email import SmtpHandler
 from router.runtime import RouterRuntime
@@ -23,13 +25,13 @@ from router.states import Presence
 from router.views import agent_view
 
 log = logging.getLogger("centralino.commands")
-FORWARDED = "centralino.forwarded"  # scope key: this request came through the stream
 
 
 class RouterCommands:
-    def __init__(self, app: FastAPI, epoch: int) -> None:
+    def __init__(self, app: FastAPI, epoch: int, chat: RouterChat) -> None:
         self.app = app
         self.epoch = epoch
+        self.chat = chat
         self.sessions: dict[str, str] = {}  # agent -> its current desktop session
 
     @property
@@ -54,6 +56,12 @@ class RouterCommands:
         if op == "wallboard.snapshot":
             snapshot: dict[str, Any] = self.app.state.wallboard.snapshot()
             return snapshot
+        if op == "chat.start":
+            return await self.chat.start(args)
+        if op == "chat.say":
+            return await self.chat.say(args)
+        if op == "chat.leave":
+            return await self.chat.leave(args)
         if op == "smtp":
             handler = SmtpHandler(self.app.state.dispatcher)
             return {"reply": await handler.deliver(base64.b64decode(args["raw"]))}

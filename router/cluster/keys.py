@@ -57,3 +57,12 @@ class Keys:
     def desk_control(self, agent_id: str) -> str:
         """Stream: session control for the agent (a newer login replaces older ones)."""
         return f"{self._base}:desk-control:{agent_id}"
+
+    def chat(self, session: str) -> str:
+        """Stream: what the router tells one web-chat customer (agent joined, messages)."""
+        return f"{self._base}:chat:{session}"
+
+    @property
+    def chat_sessions(self) -> str:
+        """Hash: live web chats, contact id -> chat session (a new router re-attaches them)."""
+        return f"{self._base}:chat-sessions"

@@ -1,0 +1,222 @@
+"""Web chat when nodes share Redis: the customer's websocket stays on whichever node it
+reached; its start, messages and leaving go to the active router as commands, and what
+the customer is told comes back through the chat's Redis stream (router/cluster/chat.py).
+Same protocol as the embedded chat (api/chat.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
+from api.chat import (
+    CLOSE_BAD_START,
+    GATEWAY,
+    ChatHub,
+    ChatPeer,
+    ChatState,
+    Leave,
+    Start,
+    parse_customer,
+    started_contact,
+    thread,
+)
+from api.edge import CLOSE_UNAVAILABLE, Edge
+from api.frames import receive_text
+from channels.base import ChannelError, Ended, Message
+from channels.dispatch import Dispatcher
+from router.cluster.chat import ChatReader, ChatWriter
+from router.cluster.commands import RouterUnavailable
+from router.intake import IntakeError
+from router.states import ContactState
+
+
+class RemoteChatPeer(ChatPeer):
+    """A customer whose websocket is on some node: told through the chat's stream."""
+
+    def __init__(self, session: str, contact_id: str, writer: ChatWriter) -> None:
+        self.session = session
+        self.contact_id = contact_id
+        self.writer = writer
+        self.state = ChatState.WAITING
+
+    def push(self, message: dict[str, Any]) -> None:
+        if self.state is not ChatState.CLOSED:
+            self.writer.enqueue(self.session, message)
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"type": "error", "code": code, "message": message}}
+
+
+class RouterChat:
+    """The active router's side of the chat commands."""
+
+    def __init__(self, app: FastAPI, writer: ChatWriter) -> None:
+        self.app = app
+        self.writer = writer
+
+    @property
+    def hub(self) -> ChatHub:
+        hub: ChatHub = self.app.state.chat
+        return hub
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        dispatcher: Dispatcher = self.app.state.dispatcher
+        return dispatcher
+
+    async def start(self, args: dict[str, Any]) -> dict[str, Any]:
+        session = str(args["session"])
+        try:
+            start = parse_customer(str(args["start"]))
+            if not isinstance(start, Start):
+                raise ValueError("the first message must be a start")
+            (result,) = await self.dispatcher.apply([started_contact(session, start)])
+        except (ValueError, ChannelError, IntakeError) as exc:
+            return _error("bad_message", str(exc))
+        contact_id = str(result["contact_id"])
+        await self.writer.redis.hset(self.writer.keys.chat_sessions, contact_id, session)
+        self.attach(session, contact_id)
+        return {"contact_id": contact_id}
+
+    async def restore(self) -> int:
+        """A new router: know the chats that are live on the nodes."""
+        known: Any = await self.writer.redis.hgetall(self.writer.keys.chat_sessions)
+        engine = self.app.state.runtime.engine
+        restored = 0
+        for contact, session in known.items():
+            contact_id = contact.decode()
+            if contact_id in engine.contacts:
+                self.attach(session.decode(), contact_id)
+                restored += 1
+            else:  # the chat ended while no router was there to hear it
+                await self.writer.redis.hdel(self.writer.keys.chat_sessions, contact_id)
+        return restored
+
+    def attach(self, session: str, contact_id: str) -> None:
+        peer = RemoteChatPeer(session, contact_id, self.writer)
+        contact = self.app.state.runtime.engine.contacts.get(contact_id)
+        if contact is not None and contact.state is ContactState.ASSIGNED:
+            peer.state = ChatState.CONNECTED
+        self.hub.sessions[contact_id] = peer
+
+    async def say(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            await self.dispatcher.apply(
+                [Message(GATEWAY, thread(str(args["session"])), args["text"])]
+            )
+        except ChannelError as exc:
+            return _error("bad_message", str(exc))
+        return {"sent": True}
+
+    async def leave(self, args: dict[str, Any]) -> dict[str, Any]:
+        contact_id = str(args["contact_id"])
+        peer = self.hub.sessions.pop(contact_id, None)
+        if peer is not None:
+            peer.state = ChatState.CLOSED
+        await self.writer.redis.hdel(self.writer.keys.chat_sessions, contact_id)
+        with contextlib.suppress(ChannelError):  # the customer left: abandon or end it
+            await self.dispatcher.apply(
+                [Ended(GATEWAY, thread(str(args["session"])), "customer left")]
+            )
+        return {"left": True}
+
+
+class EdgeChat:
+    """A customer's chat websocket on this node."""
+
+    def __init__(self, websocket: WebSocket, edge: Edge) -> None:
+        self.websocket = websocket
+        self.edge = edge
+        self.reader = ChatReader(edge.redis, edge.keys)
+        self.session = uuid.uuid4().hex
+        self.contact_id = ""
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.websocket.send_json(message)
+
+    async def start(self, timeout: float) -> bool:
+        try:
+            raw = await asyncio.wait_for(receive_text(self.websocket), timeout)
+            if not isinstance(parse_customer(raw), Start):
+                raise ValueError("the first message must be a start")
+        except TimeoutError:
+            await self.websocket.close(CLOSE_BAD_START, "no start message")
+            return False
+        except ValueError as exc:
+            await self.send({"type": "error", "code": "bad_message", "message": str(exc)})
+            await self.websocket.close(CLOSE_BAD_START, "bad start message")
+            return False
+        try:
+            reply = await self.edge.client.call(
+                "chat.start", {"session": self.session, "start": raw}
+            )
+        except RouterUnavailable as exc:
+            await self.send({"type": "error", "code": "unavailable", "message": str(exc)})
+            await self.websocket.close(CLOSE_UNAVAILABLE, "router unavailable, try again")
+            return False
+        if "error" in reply:
+            await self.send(reply["error"])
+            await self.websocket.close(CLOSE_BAD_START, "bad start message")
+            return False
+        self.contact_id = reply["contact_id"]
+        await self.send({"type": "started", "session": self.session, "contact_id": self.contact_id})
+        return True
+
+    async def pump(self) -> None:
+        after = "0"
+        while True:
+            messages, after = await self.reader.wait(self.session, after, block_ms=1000)
+            for message in messages:
+                await self.send(message)
+
+    async def listen(self) -> None:
+        while True:
+            try:
+                message = parse_customer(await receive_text(self.websocket))
+            except ValueError as exc:
+                await self.send({"type": "error", "code": "bad_message", "message": str(exc)})
+                continue
+            if isinstance(message, Leave):
+                return
+            if isinstance(message, Start):
+                await self.send(
+                    {"type": "error", "code": "already_started", "message": "this chat has started"}
+                )
+                continue
+            try:
+                reply = await self.edge.client.call(
+                    "chat.say", {**self._ids(), "text": message.text}
+                )
+            except RouterUnavailable as exc:
+                reply = _error("unavailable", f"message not delivered, send it again: {exc}")
+            if "error" in reply:
+                await self.send(reply["error"])
+
+    def _ids(self) -> dict[str, Any]:
+        return {"session": self.session, "contact_id": self.contact_id}
+
+
+async def serve_chat(websocket: WebSocket, edge: Edge, start_timeout: float) -> None:
+    chat = EdgeChat(websocket, edge)
+    if not await chat.start(start_timeout):
+        return
+    tasks = [asyncio.create_task(chat.pump()), asyncio.create_task(chat.listen())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(RouterUnavailable):
+            await edge.client.call("chat.leave", chat._ids(), timeout=2.0)
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close()
