@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import smtplib
 import sqlite3
 import time
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,15 @@ import pytest
 import websockets
 
 from tests.engine_helpers import CONFIG
-from tests.live import Desktop, ProcessServer, admin_headers, contact_body, create_agent
+from tests.live import (
+    ADMIN,
+    Desktop,
+    ProcessServer,
+    admin_headers,
+    contact_body,
+    create_agent,
+    free_port,
+)
 from tests.redis_server import RedisServer
 
 
@@ -35,11 +45,11 @@ class Cluster:
         }
         self.nodes: list[ProcessServer] = []
 
-    def node(self, name: str) -> ProcessServer:
+    def node(self, name: str, **env: str) -> ProcessServer:
         node = ProcessServer(
             self.database,
             self.config,
-            env={**self.env, "CENTRALINO_NODE_NAME": name},
+            env={**self.env, "CENTRALINO_NODE_NAME": name, **env},
             log_path=self.tmp_path / f"{name}.log",
         ).start()
         self.nodes.append(node)
@@ -155,6 +165,48 @@ async def test_a_desktop_resumes_its_offer_on_another_node(cluster: Cluster) -> 
                 await moved.recv(timeout=5)
         assert moved.ws.close_code == 4001  # "logged in elsewhere"
         await third.close()
+
+
+async def test_a_standby_node_serves_every_entry_point_like_the_router(
+    cluster: Cluster,
+) -> None:
+    first = cluster.node("node-a")
+    await until(lambda: role(first) == "active", what="node-a to take the lease")
+    smtp_port = free_port()
+    standby = cluster.node("node-b", CENTRALINO_SMTP_PORT=str(smtp_port))
+    async with httpx.AsyncClient(base_url=standby.url, timeout=10) as http:
+        # hostile input: the same clear 4xx as on one process, nothing stored
+        broken = await http.post(
+            "/v1/contacts", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert broken.status_code == 422
+        huge = await http.post("/v1/contacts", content=b"x" * 300_000)
+        assert huge.status_code == 413
+        assert (await http.put("/v1/agents/x", json={})).status_code == 401
+        wrong_type = await http.post("/v1/contacts", json=contact_body("h", channel=42))
+        assert wrong_type.status_code == 422
+        assert cluster.rows("select count(*) from contacts") == [(0,)]
+        metrics = await http.get("/metrics")
+        assert metrics.status_code == 200 and "centralino_" in metrics.text
+        # SMTP on the standby: 250 only once the router stored the message
+        message = EmailMessage()
+        message["From"] = "Mario Rossi <mario.rossi@example.it>"
+        message["To"] = "assistenza@acme.it"
+        message["Subject"] = "La bolletta di ottobre è sbagliata"
+        message["Message-ID"] = "<cluster-1@example.it>"
+        message.set_content("Buongiorno, la bolletta di ottobre è sbagliata.")
+
+        def deliver() -> None:
+            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:
+                smtp.send_message(message)
+
+        await asyncio.to_thread(deliver)
+        assert cluster.rows("select channel from contacts") == [("email",)]
+        # the wallboard, fed by the router through the standby
+        async with websockets.connect(standby.url.replace("http", "ws") + "/v1/wallboard") as board:
+            await board.send(json.dumps({"token": ADMIN}))
+            snapshot = json.loads(await asyncio.wait_for(board.recv(), 10))
+            assert [w["channel"] for w in snapshot["waiting"]] == ["email"]
 
 
 async def post_until_accepted(

@@ -1,0 +1,110 @@
+"""The command stream against a real Redis: acknowledged only after being applied, applied
+again by the next router when the first one died, stale clicks skipped, fenced writes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from router.cluster.commands import CommandClient, CommandServer, RouterUnavailable
+from router.cluster.keys import COMMAND_GROUP, Keys
+from router.cluster.lease import Fenced, RouterLease
+from tests.redis_server import RedisServer
+
+KEYS = Keys("cmd")
+
+
+async def pending(redis: Redis) -> int:
+    summary: Any = await redis.xpending(KEYS.commands, COMMAND_GROUP)
+    return int(summary["pending"])
+
+
+async def test_a_command_left_by_a_dead_router_is_applied_by_the_next(
+    redis_server: RedisServer,
+) -> None:
+    redis = Redis.from_url(redis_server.url)
+    client = CommandClient(redis, KEYS, timeout=10)
+    first_lease = await RouterLease(redis, KEYS, "a", ttl=0.3).try_acquire()
+    assert first_lease is not None
+    stuck = asyncio.Event()
+
+    async def dies_midway(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        stuck.set()
+        await asyncio.sleep(3600)  # the process is killed while applying
+        return {}
+
+    first = asyncio.create_task(CommandServer(redis, KEYS, first_lease, dies_midway).run())
+    call = asyncio.create_task(client.call("add", {"n": 41}))
+    await asyncio.wait_for(stuck.wait(), 5)
+    first.cancel()  # kill -9: no reply, no acknowledgement
+    await asyncio.gather(first, return_exceptions=True)
+    assert await pending(redis) == 1
+    await asyncio.sleep(0.4)  # its lease lapses
+    second_lease = await RouterLease(redis, KEYS, "b", ttl=5).try_acquire()
+    assert second_lease is not None
+    applied: list[dict[str, Any]] = []
+
+    async def adds(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        applied.append(args)
+        return {"result": args["n"] + 1}
+
+    second = asyncio.create_task(CommandServer(redis, KEYS, second_lease, adds).run())
+    assert await asyncio.wait_for(call, 5) == {"result": 42}  # the caller still waited
+    assert applied == [{"n": 41}]
+    assert await pending(redis) == 0  # acknowledged once applied
+    second.cancel()
+    await asyncio.gather(second, return_exceptions=True)
+    await redis.aclose()
+
+
+async def test_stale_clicks_are_skipped_and_failures_answered_once(
+    redis_server: RedisServer,
+) -> None:
+    redis = Redis.from_url(redis_server.url)
+    client = CommandClient(redis, KEYS, timeout=0.3)
+    with pytest.raises(RouterUnavailable):  # nobody is routing yet
+        await client.call("accept", {"offer": "o1"}, expires_in=0.1)
+    lease = await RouterLease(redis, KEYS, "a", ttl=5).try_acquire()
+    assert lease is not None
+    seen: list[str] = []
+
+    async def handler(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        seen.append(op)
+        if op == "boom":
+            raise RuntimeError("bug")
+        return {"ok": True}
+
+    server = asyncio.create_task(CommandServer(redis, KEYS, lease, handler).run())
+    client.timeout = 5
+    assert await client.call("boom", {}) == {
+        "error": {"code": "internal", "message": "boom failed"}
+    }
+    assert await client.call("ping", {}) == {"ok": True}
+    assert seen == ["boom", "ping"]  # the expired accept never ran; boom ran once
+    assert await pending(redis) == 0
+    server.cancel()
+    await asyncio.gather(server, return_exceptions=True)
+    await redis.aclose()
+
+
+async def test_a_router_that_lost_its_lease_cannot_answer(redis_server: RedisServer) -> None:
+    redis = Redis.from_url(redis_server.url)
+    lease = await RouterLease(redis, KEYS, "a", ttl=5).try_acquire()
+    assert lease is not None
+    await redis.delete(KEYS.lease)
+    assert await RouterLease(redis, KEYS, "b", ttl=5).try_acquire() is not None
+
+    async def handler(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True}
+
+    server = asyncio.create_task(CommandServer(redis, KEYS, lease, handler).run())
+    client = CommandClient(redis, KEYS, timeout=0.5)
+    with pytest.raises(RouterUnavailable):
+        await client.call("ping", {})
+    with pytest.raises(Fenced):
+        await asyncio.wait_for(server, 5)
+    assert await pending(redis) == 1  # left for the router that holds the lease
+    await redis.aclose()
