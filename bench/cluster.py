@@ -1,0 +1,166 @@
+"""Two nodes on one Redis: intake rate, ingest-to-offer latency across nodes, and how long
+routing stops when the active router is killed.
+
+Starts a private redis-server and two `centralino serve --redis-url` nodes sharing one
+SQLite file on loopback, N agent desktops on node b (they accept every offer and wrap
+up after a short service time), then:
+
+1. max sustained intake: C concurrent gateways post to both nodes as fast as they can;
+2. latency at half that rate, posted to node a (the active router), offers measured on
+   the desktops connected to node b: p50, p99;
+3. failover: kill -9 the active node while a gateway posts once every 50 ms to node b;
+   the gap = time from the kill to the first 202 after it (lease ttl as configured).
+
+    python bench/cluster.py [--agents 50] [--seconds 5] [--lease-ttl 3]
+
+The load generator, Redis and both nodes share the same 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import (
+    ADMIN,
+    CONFIG,
+    REPO,
+    Desks,
+    body,
+    closed_loop,
+    free_port,
+    open_loop,
+    percentile,
+    start,
+)
+
+
+def node(work: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    args = [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "serve",
+        "--config",
+        str(work / "config.yaml"),
+        "--port",
+        str(port),
+        "--database-url",
+        f"sqlite+aiosqlite:///{work / 'bench.db'}",
+        "--log-level",
+        "warning",
+    ]
+    return start(args, env, f"http://127.0.0.1:{port}")
+
+
+def role(url: str) -> str:
+    try:
+        return str(httpx.get(url + "/healthz", timeout=1).json().get("role"))
+    except httpx.HTTPError:
+        return "down"
+
+
+async def failover_gap(kill: subprocess.Popen[bytes], url: str) -> float:
+    """Seconds from kill -9 to the first contact accepted again."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        kill.kill()
+        killed = time.perf_counter()
+        n = 0
+        while True:
+            n += 1
+            reply = await http.post("/v1/contacts", json=body(10**9 + n))
+            if reply.status_code == 202:
+                return time.perf_counter() - killed
+            await asyncio.sleep(0.05)
+
+
+async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -> None:
+    redis_binary = shutil.which("redis-server")
+    if redis_binary is None:
+        raise SystemExit("redis-server is not installed")
+    work = Path(tempfile.mkdtemp(prefix="centralino-cluster-bench-"))
+    (work / "config.yaml").write_text(CONFIG)
+    redis_port, port_a, port_b = free_port(), free_port(), free_port()
+    redis = subprocess.Popen(
+        [redis_binary, "--port", str(redis_port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        cwd=work,
+    )
+    time.sleep(0.3)
+    env = {
+        **os.environ,
+        "CENTRALINO_ADMIN_TOKEN": ADMIN,
+        "CENTRALINO_RELOAD_INTERVAL": "0",
+        "CENTRALINO_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "CENTRALINO_LEASE_TTL": str(lease_ttl),
+        "CENTRALINO_COMMAND_TIMEOUT": "2",
+        "PYTHONPATH": str(REPO),
+    }
+    url_a, url_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+    a = node(work, port_a, env)
+    while role(url_a) != "active":
+        time.sleep(0.05)
+    b = node(work, port_b, env)
+    try:
+        async with httpx.AsyncClient(
+            base_url=url_b, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}
+        ) as http:
+            tokens = []
+            for i in range(agents):
+                reply = await http.put(
+                    f"/v1/agents/a{i}", json={"skills": {"support": 3}, "languages": ["it"]}
+                )
+                tokens.append(reply.json()["token"])
+        desks = Desks(url_b.replace("http", "ws") + "/v1/desktop", tokens, service=0.05)
+        await desks.start()
+        half = concurrency // 2
+        rates = await asyncio.gather(
+            closed_loop(url_a, half, seconds), closed_loop(url_b, concurrency - half, seconds)
+        )
+        intake = sum(rates)
+        latencies = await open_loop(url_a, intake / 2, seconds, desks)
+        await desks.stop()
+        gap = await failover_gap(a, url_b)
+        print(
+            f"2 nodes + Redis on loopback, shared SQLite, {agents} agents on node b, "
+            f"{concurrency} concurrent gateways, {seconds:.0f} s per measurement"
+        )
+        print(f"  max sustained intake through both nodes: {intake:,.0f} contacts/s")
+        print(
+            f"  ingest on node a -> offer on a desktop on node b at {intake / 2:,.0f}/s: "
+            f"p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms "
+            f"({len(latencies):,} offers)"
+        )
+        print(
+            f"  kill -9 of the active router: intake again after {gap:.2f} s "
+            f"(lease ttl {lease_ttl:g} s)"
+        )
+    finally:
+        for proc in (a, b, redis):
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--lease-ttl", type=float, default=3.0)
+    args = parser.parse_args()
+    asyncio.run(run(args.agents, args.seconds, args.concurrency, args.lease_ttl))
+
+
+if __name__ == "__main__":
+    main()
