@@ -12,6 +12,7 @@ from router.cluster.desk import DeskReader, DeskWriter
 from router.cluster.keys import Keys
 from router.cluster.lease import Fenced, RouterLease
 from router.store.repository import ContactUpdate, FencedOut, Store
+from tests.databases import database
 from tests.redis_server import RedisServer
 
 
@@ -66,8 +67,13 @@ async def test_a_fenced_router_cannot_write_desktop_events(redis_server: RedisSe
     await redis.aclose()
 
 
-async def test_database_fence_refuses_an_older_epoch(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'fence.db'}"
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_database_fence_refuses_an_older_epoch(kind: str, tmp_path: Path) -> None:
+    async with database(kind, tmp_path) as url:
+        await fence_refuses_older_epoch(url)
+
+
+async def fence_refuses_older_epoch(url: str) -> None:
     old, new = await Store.open(url), await Store.open(url)
     await old.claim_fence("default", 1)
     await old.apply([ContactUpdate("nobody", {"state": "queued"})])  # allowed while current
