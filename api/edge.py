@@ -95,6 +95,7 @@ class ForwardToRouter:
             "method": scope["method"],
             "scheme": scope.get("scheme", "http"),
             "path": scope["path"],
+            "raw_path": (scope.get("raw_path") or scope["path"].encode()).decode("latin-1"),
             "query": scope.get("query_string", b"").decode("latin-1"),
             "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]],
             "body": base64.b64encode(b"".join(chunks)).decode(),

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
@@ -33,7 +34,7 @@ from router.cluster.commands import CommandServer
 from router.cluster.desk import DeskWriter, desk_generation
 from router.cluster.keys import Keys
 from router.cluster.lease import Fenced, Lease, RouterLease
-from router.rules.loader import load_rules
+from router.rules.loader import ConfigError, load_rules
 from router.runtime import RouterRuntime
 from router.store.repository import StoreError
 
@@ -134,22 +135,68 @@ class RouterRole:
                 await self.leases.release(lease)
 
     async def _lead(self, lease: Lease) -> None:
+        """Route while the lease holds. The lease is renewed from the moment it is taken:
+        loading a long queue must not let it lapse under a router still starting."""
+        keeper = asyncio.create_task(self._keep(lease), name="centralino-lease")
+        try:
+            stack = await self._open(lease)
+        except BaseException:
+            keeper.cancel()
+            raise
+        backend, redis, keys = self.backend, self.backend.redis, self.backend.keys
+        self.lease = lease
+        chat = ChatWriter(redis, keys, lease)
+        tasks = [
+            keeper,
+            asyncio.create_task(stack_writer(backend.app).run(), name="centralino-desk-writer"),
+            asyncio.create_task(chat.run(), name="centralino-chat-writer"),
+        ]
+        try:
+            router_chat = RouterChat(backend.app, chat)
+            await router_chat.restore()
+            commands = RouterCommands(backend.app, lease.epoch, router_chat)
+            server = CommandServer(redis, keys, lease, commands)
+            tasks.append(asyncio.create_task(server.run(), name="centralino-commands"))
+            await redis.xadd(
+                keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
+            )
+            while not keeper.done() and not stack.runtime.recorder.fenced:
+                done, _ = await asyncio.wait(
+                    tasks, timeout=self.ttl / 3, return_when=asyncio.FIRST_COMPLETED
+                )
+                if done:
+                    break
+        finally:
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, Exception) and not isinstance(result, Fenced):
+                    log.error("router task ended: %r", result)
+            with contextlib.suppress(Exception):
+                await close_stack(backend.app, stack)
+            log.info("node %s stops routing (epoch %d)", backend.node, lease.epoch)
+
+    async def _open(self, lease: Lease) -> RouterStack:
         backend = self.backend
         app, settings, redis, keys = backend.app, backend.settings, backend.redis, backend.keys
         log.info("node %s takes over routing (epoch %d)", backend.node, lease.epoch)
-        rules = load_rules(settings.config_path) if backend.rules.source else backend.rules
+        rules = backend.rules
+        if Path(settings.config_path).is_file():
+            try:  # the file as it is now (a reload may have changed it since this node began)
+                rules = load_rules(settings.config_path)
+            except ConfigError as exc:
+                log.error("config file is invalid, routing with the rules loaded before: %s", exc)
         generation = await desk_generation(redis, keys)
-        writers: list[DeskWriter] = []
 
         def redis_hub(runtime: RouterRuntime) -> RedisDesktopHub:
             writer = DeskWriter(
                 redis, keys, lease, settings.replay_buffer, runtime.recorder.reached
             )
-            writers.append(writer)
             return RedisDesktopHub(runtime, writer, generation)
 
         try:
-            stack = await open_stack(
+            return await open_stack(
                 app,
                 settings,
                 rules,
@@ -160,40 +207,11 @@ class RouterRole:
         except StoreError as exc:
             log.error("cannot open the router stack: %s", exc)
             raise
-        self.lease = lease
-        chat = ChatWriter(redis, keys, lease)
-        tasks = [
-            asyncio.create_task(writers[0].run(), name="centralino-desk-writer"),
-            asyncio.create_task(chat.run(), name="centralino-chat-writer"),
-        ]
-        try:
-            router_chat = RouterChat(app, chat)
-            await router_chat.restore()
-            commands = RouterCommands(app, lease.epoch, router_chat)
-            server = CommandServer(redis, keys, lease, commands)
-            tasks.append(asyncio.create_task(server.run(), name="centralino-commands"))
-            await redis.xadd(
-                keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
-            )
-            await self._hold(lease, stack, tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-            for result in results:
-                if isinstance(result, Exception) and not isinstance(result, Fenced):
-                    log.error("router task ended: %r", result)
-            with contextlib.suppress(Exception):
-                await close_stack(app, stack)
-            log.info("node %s stops routing (epoch %d)", backend.node, lease.epoch)
 
-    async def _hold(self, lease: Lease, stack: RouterStack, tasks: list[asyncio.Task[Any]]) -> None:
-        """Renew the lease until it is lost, a router task ends, or the writes are fenced."""
+    async def _keep(self, lease: Lease) -> None:
+        """Renew the lease every third of its time; return once it is lost."""
         renewed = time.monotonic()
         while True:
-            done = [task for task in tasks if task.done()]
-            if done or stack.runtime.recorder.fenced:
-                return
             await asyncio.sleep(self.ttl / 3)
             try:
                 if not await self.leases.renew(lease):
@@ -204,3 +222,8 @@ class RouterRole:
                 if time.monotonic() - renewed > self.ttl * 2 / 3:
                     log.warning("cannot renew the router lease (%s); stepping down", exc)
                     return
+
+
+def stack_writer(app: Any) -> DeskWriter:
+    hub: RedisDesktopHub = app.state.hub
+    return hub.writer

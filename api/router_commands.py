@@ -8,7 +8,6 @@ wallboard's snapshot and SMTP messages. Replies are plain JSON.
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -23,8 +22,6 @@ from channels.email import SmtpHandler
 from router.runtime import RouterRuntime
 from router.states import Presence
 from router.views import agent_view
-
-log = logging.getLogger("centralino.commands")
 
 
 class RouterCommands:
@@ -78,7 +75,7 @@ class RouterCommands:
             "method": request["method"],
             "scheme": request["scheme"],
             "path": request["path"],
-            "raw_path": request["path"].encode(),
+            "raw_path": request.get("raw_path", request["path"]).encode("latin-1"),
             "root_path": "",
             "query_string": request["query"].encode("latin-1"),
             "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request["headers"]],
