@@ -36,7 +36,7 @@ from router.cluster.keys import Keys
 from router.cluster.lease import Fenced, Lease, RouterLease
 from router.rules.loader import ConfigError, load_rules
 from router.runtime import RouterRuntime
-from router.store.repository import StoreError
+from router.store.repository import FencedOut, StoreError
 
 log = logging.getLogger("centralino.cluster")
 
@@ -204,6 +204,11 @@ class RouterRole:
                 fence=(settings.routing_domain, lease.epoch),
                 smtp=False,
             )
+        except FencedOut as exc:
+            # Redis restarted empty and counts epochs from 1 again: move past the fence
+            log.warning("router epoch %d is behind the database (%s)", lease.epoch, exc)
+            await self.leases.raise_epoch(exc.current)
+            raise
         except StoreError as exc:
             log.error("cannot open the router stack: %s", exc)
             raise

@@ -389,3 +389,37 @@ async def test_a_rolling_restart_hands_routing_over_at_once(cluster: Cluster) ->
         wrap = await desk.next_event("wrap_up")  # the customer closed the chat
         assert wrap["contact_id"] == started["contact_id"]
         await desk.close()
+
+
+async def test_nodes_carry_on_after_redis_restarts_empty(
+    cluster: Cluster, redis_server: RedisServer
+) -> None:
+    a, b = await active_and_standby(cluster)
+    async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+        token = await create_agent(http, "eva", **AGENT, capacity={"chat": 2})
+        desk = Desktop(b.ws_url, token)
+        await desk.connect()
+        held = (await http.post("/v1/contacts", json=contact_body("before"))).json()
+        offer = await desk.next_event("offer")
+        assert (await desk.request("accept", offer_id=offer["offer_id"]))["type"] == "ack"
+        redis_server.stop()  # Redis keeps nothing on disk: it comes back empty
+        redis_server.start()
+        await until(
+            lambda: "active" in (role(a), role(b)), timeout=30, what="a router to lead again"
+        )
+        # the epoch counter restarted at 1 in Redis; the new router moved past the fence
+        fence = cluster.rows("select epoch from router_fence")
+        assert fence and fence[0][0] > 1
+        after = await post_until_accepted([b], "after", [])
+        # the desktop's stream was lost with Redis: it is closed and logs in again
+        with contextlib.suppress(websockets.ConnectionClosed, TimeoutError):
+            for _ in range(50):
+                await desk.recv(timeout=10)
+        again = Desktop(b.ws_url, token)
+        welcome = await again.connect()
+        assert [c["contact"]["contact_id"] for c in welcome["state"]["contacts"]] == [
+            held["contact_id"]
+        ]
+        second = await again.next_event("offer", timeout=10)
+        assert second["contact"]["contact_id"] == after["contact_id"]
+        await again.close()

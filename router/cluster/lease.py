@@ -59,6 +59,14 @@ return redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
 """
 
 
+# KEYS[1] epoch; ARGV[1] floor -> the counter, at least the floor
+_RAISE_EPOCH = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return tonumber(ARGV[1]) end
+return current
+"""
+
+
 class Fenced(RuntimeError):
     """This router's lease is no longer current: a newer router took over."""
 
@@ -84,6 +92,7 @@ class RouterLease:
         self._acquire: Any = redis.register_script(_ACQUIRE)
         self._renew: Any = redis.register_script(_RENEW)
         self._release: Any = redis.register_script(_RELEASE)
+        self._raise_epoch: Any = redis.register_script(_RAISE_EPOCH)
 
     async def try_acquire(self) -> Lease | None:
         """The lease, if nobody holds it now."""
@@ -106,6 +115,11 @@ class RouterLease:
             await self._release(keys=[self.keys.lease], args=[lease.value])
         except RedisError as exc:
             log.warning("could not release the router lease: %s", exc)
+
+    async def raise_epoch(self, floor: int) -> None:
+        """Make the next lease's epoch greater than ``floor``: Redis lost its counter
+        (restarted empty) while the database still holds a later router's fence."""
+        await self._raise_epoch(keys=[self.keys.epoch], args=[floor])
 
     async def holder(self) -> str | None:
         value = await self.redis.get(self.keys.lease)

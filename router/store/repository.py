@@ -39,6 +39,10 @@ class StoreError(Exception):
 class FencedOut(StoreError):
     """A newer router holds the fence: this one may no longer write routing decisions."""
 
+    def __init__(self, message: str, current: int = 0) -> None:
+        super().__init__(message)
+        self.current = current  # the epoch holding the fence, when known
+
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -342,8 +346,10 @@ class Store:
                 row = await session.get(RouterFenceRow, domain, with_for_update=True)
                 if row is None:
                     session.add(RouterFenceRow(domain=domain, epoch=epoch))
-                elif row.epoch > epoch:
-                    raise FencedOut(f"router epoch {row.epoch} is newer than {epoch}")
+                elif row.epoch >= epoch:  # each router has its own epoch, always a newer one
+                    raise FencedOut(
+                        f"router epoch {row.epoch} is not older than {epoch}", row.epoch
+                    )
                 else:
                     row.epoch = epoch
         except IntegrityError as exc:  # another router inserted the row first
