@@ -1,8 +1,14 @@
-"""Bearer-token checks for ops and gateway endpoints."""
+"""Bearer-token checks for ops and gateway endpoints.
+
+Roles: the admin token may do everything on ops endpoints; the supervisor token (if one
+is configured) may read (queues, agents, contacts, explanations, feedback, the
+wallboard) but not change agents, tokens or rules.
+"""
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from fastapi import HTTPException, Request, status
 
@@ -27,6 +33,28 @@ def check_token(request: Request, expected: str, what: str) -> None:
 
 def require_admin(request: Request) -> None:
     check_token(request, request.app.state.settings.admin_token, "admin")
+
+
+def is_supervisor(token: str, settings: Any) -> bool:
+    """The admin token, or the supervisor token when one is configured."""
+    given = token.encode()
+    if hmac.compare_digest(given, settings.admin_token.encode()):
+        return True
+    return bool(settings.supervisor_token) and hmac.compare_digest(
+        given, settings.supervisor_token.encode()
+    )
+
+
+def require_supervisor(request: Request) -> None:
+    token = bearer(request)
+    if token is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "supervisor or admin token required (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not is_supervisor(token, request.app.state.settings):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid supervisor or admin token")
 
 
 def require_gateway(request: Request) -> None:

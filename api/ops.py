@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.auth import require_admin
+from api.auth import require_admin, require_supervisor
 from router.rules.model import SkillMap
 from router.runtime import RouterRuntime, profile_from_row
 from router.views import agent_view, contact_view, queue_contacts, queue_summary, why_waiting
@@ -23,7 +23,9 @@ from skills.vocabulary import (
     normalize_skill,
 )
 
-router = APIRouter(prefix="/v1", tags=["ops"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/v1", tags=["ops"])
+ADMIN = [Depends(require_admin)]  # changes: agents, tokens
+SUPERVISOR = [Depends(require_supervisor)]  # reading: admin or supervisor token
 AGENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 
@@ -65,7 +67,7 @@ def runtime_of(request: Request) -> RouterRuntime:
     return runtime
 
 
-@router.put("/agents/{agent_id}")
+@router.put("/agents/{agent_id}", dependencies=ADMIN)
 async def put_agent(
     body: AgentIn,
     request: Request,
@@ -95,7 +97,7 @@ async def put_agent(
     return reply
 
 
-@router.post("/agents/{agent_id}/token")
+@router.post("/agents/{agent_id}/token", dependencies=ADMIN)
 async def rotate_token(agent_id: str, request: Request) -> dict[str, str]:
     """Issue a new desktop token; the old one stops working for new logins."""
     runtime = runtime_of(request)
@@ -105,14 +107,14 @@ async def rotate_token(agent_id: str, request: Request) -> dict[str, str]:
     return {"agent_id": agent_id, "token": token}
 
 
-@router.get("/agents")
+@router.get("/agents", dependencies=SUPERVISOR)
 async def list_agents(request: Request) -> list[dict[str, Any]]:
     runtime = runtime_of(request)
     now = runtime.clock()
     return [agent_view(agent, now) for _, agent in sorted(runtime.engine.agents.items())]
 
 
-@router.get("/agents/{agent_id}")
+@router.get("/agents/{agent_id}", dependencies=SUPERVISOR)
 async def get_agent(agent_id: str, request: Request) -> dict[str, Any]:
     runtime = runtime_of(request)
     agent = runtime.engine.agents.get(agent_id)
@@ -121,13 +123,13 @@ async def get_agent(agent_id: str, request: Request) -> dict[str, Any]:
     return agent_view(agent, runtime.clock())
 
 
-@router.get("/queues")
+@router.get("/queues", dependencies=SUPERVISOR)
 async def list_queues(request: Request) -> list[dict[str, Any]]:
     runtime = runtime_of(request)
     return queue_summary(runtime.engine, runtime.clock())
 
 
-@router.get("/queues/{queue}/contacts")
+@router.get("/queues/{queue}/contacts", dependencies=SUPERVISOR)
 async def waiting_contacts(
     queue: str, request: Request, limit: int = Query(100, ge=1, le=1000)
 ) -> list[dict[str, Any]]:
@@ -144,7 +146,7 @@ async def stored_contact(runtime: RouterRuntime, contact_id: str) -> Any:
     return row
 
 
-@router.get("/contacts/{contact_id}")
+@router.get("/contacts/{contact_id}", dependencies=SUPERVISOR)
 async def get_contact(contact_id: str, request: Request) -> dict[str, Any]:
     runtime = runtime_of(request)
     row = await stored_contact(runtime, contact_id)
@@ -171,7 +173,7 @@ async def get_contact(contact_id: str, request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/contacts/{contact_id}/explain")
+@router.get("/contacts/{contact_id}/explain", dependencies=SUPERVISOR)
 async def explain_contact(contact_id: str, request: Request) -> dict[str, Any]:
     """Why this contact went where it went, or why it is still waiting."""
     runtime = runtime_of(request)
@@ -192,7 +194,7 @@ async def explain_contact(contact_id: str, request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/feedback")
+@router.get("/feedback", dependencies=SUPERVISOR)
 async def feedback_summary(request: Request) -> dict[str, Any]:
     """CSAT and NPS overall, per agent and per queue."""
     summary: dict[str, Any] = await runtime_of(request).store.aftercare.feedback_summary()

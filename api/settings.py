@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     config_path: str = Field("config.yaml", description="routing rules file")
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL")
     admin_token: str = Field("", description="bearer token for ops endpoints; generated if empty")
+    supervisor_token: str = Field(
+        "", description="read-only ops token for supervisors (views, explain, wallboard)"
+    )
     gateway_token: str = Field("", description="bearer token gateways must send; none if empty")
     max_body_bytes: int = Field(256 * 1024, gt=0, description="largest accepted request body")
     login_timeout: float = Field(10.0, gt=0, description="seconds a desktop has to log in")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 
+from api.auth import is_supervisor
 from api.frames import BinaryFrame, receive_text
 from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
 from router.runtime import RouterRuntime
@@ -99,12 +99,14 @@ async def wallboard_socket(websocket: WebSocket) -> None:
         token = str(login.get("token", "")) if isinstance(login, dict) else ""
     except (TimeoutError, json.JSONDecodeError, WebSocketDisconnect, BinaryFrame):
         token = ""
-    if not token or not hmac.compare_digest(
-        token.encode(), app.state.settings.admin_token.encode()
-    ):
+    if not token or not is_supervisor(token, app.state.settings):
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.send_json(
-                {"type": "error", "code": "unauthorized", "message": "the admin token is required"}
+                {
+                    "type": "error",
+                    "code": "unauthorized",
+                    "message": "a supervisor or admin token is required",
+                }
             )
             await websocket.close(4401, "unauthorized")
         return

@@ -1,8 +1,12 @@
-"""Ops endpoints: admin auth, agent admin, queue and agent state, explain."""
+"""Ops endpoints: admin and supervisor auth, agent admin, queue and agent state, explain."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import httpx
+import websockets
 
 from tests.live import (
     Desktop,
@@ -13,6 +17,12 @@ from tests.live import (
     online_desktop,
 )
 
+SUPERVISOR = "supervisor-token"
+
+
+def SERVER_SETTINGS() -> dict[str, Any]:
+    return {"supervisor_token": SUPERVISOR}
+
 
 async def test_ops_endpoints_need_the_admin_token(client: httpx.AsyncClient) -> None:
     assert (await client.get("/v1/queues")).status_code == 401
@@ -20,6 +30,41 @@ async def test_ops_endpoints_need_the_admin_token(client: httpx.AsyncClient) -> 
     assert (await client.get("/v1/queues", headers=bad)).status_code == 403
     assert (await client.put("/v1/agents/x", json={}, headers=bad)).status_code == 403
     assert (await client.get("/v1/queues", headers=admin_headers())).status_code == 200
+
+
+async def test_supervisors_read_but_do_not_change(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    supervisor = {"Authorization": f"Bearer {SUPERVISOR}"}
+    await create_agent(client, "eva", skills={"billing": 5}, languages=["it"])
+    contact = (await client.post("/v1/contacts", json=contact_body("sup-1"))).json()
+    for path in (
+        "/v1/queues",
+        "/v1/agents",
+        "/v1/agents/eva",
+        "/v1/queues/billing/contacts",
+        f"/v1/contacts/{contact['contact_id']}",
+        f"/v1/contacts/{contact['contact_id']}/explain",
+        "/v1/feedback",
+    ):
+        assert (await client.get(path, headers=supervisor)).status_code == 200, path
+    changes = [
+        client.put("/v1/agents/mallory", json={"skills": {"billing": 9}}, headers=supervisor),
+        client.post("/v1/agents/eva/token", headers=supervisor),
+        client.post("/v1/admin/reload", headers=supervisor),
+    ]
+    for change in changes:
+        reply = await change
+        assert reply.status_code == 403, reply.text
+    assert (await client.get("/v1/agents/mallory", headers=admin_headers())).status_code == 404
+    board_url = server.url.replace("http", "ws") + "/v1/wallboard"
+    async with websockets.connect(board_url) as board:
+        await board.send(json.dumps({"token": SUPERVISOR}))
+        snapshot = json.loads(await board.recv())
+        assert [w["contact_id"] for w in snapshot["waiting"]] == [contact["contact_id"]]
+    async with websockets.connect(board_url) as board:
+        await board.send(json.dumps({"token": "not-a-token"}))
+        assert json.loads(await board.recv())["code"] == "unauthorized"
 
 
 async def test_agent_admin_validates_and_updates(client: httpx.AsyncClient) -> None:
