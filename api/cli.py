@@ -148,7 +148,9 @@ def simulate(
 def explain(
     contact_id: str = typer.Argument(..., help="the contact's id"),
     url: str = typer.Option("http://127.0.0.1:8080", envvar="CENTRALINO_URL"),
-    token: str = typer.Option(..., envvar="CENTRALINO_ADMIN_TOKEN", help="admin token"),
+    token: str = typer.Option(
+        ..., envvar="CENTRALINO_ADMIN_TOKEN", help="admin or supervisor token"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Why a contact went to that agent, or why it is still waiting."""
