@@ -301,6 +301,8 @@ async def serve_desktop(websocket: WebSocket, edge: Edge, login_timeout: float) 
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     except (WebSocketDisconnect, RuntimeError):
         pass
+    except RedisError as exc:  # Redis went away while logging in: the desktop retries
+        log.warning("desktop login ended by a Redis error: %s", exc)
     finally:
         for task in tasks:
             task.cancel()
