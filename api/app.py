@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from api import channels, chat, desktop, gateway, ops, reload, wallboard
+from api.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from api.backends import backend_for, check_settings
 from api.edge import ForwardToRouter
 from api.limits import GatewayRateLimit, keep_personal_data_out_of_logs
@@ -21,12 +22,6 @@ from router.rules.loader import RuleSet, load_rules
 from router.store.repository import StoreError
 
 log = logging.getLogger("centralino")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class BodyLimit:

@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -86,6 +86,39 @@ def parse(raw: str) -> Any:
         raise BadMessage(describe(exc), ref) from exc
 
 
+class LoginSocket(Protocol):
+    websocket: WebSocket
+
+    async def send(self, message: dict[str, Any]) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+async def receive_login(session: LoginSocket, timeout: float) -> Login | None:
+    """The connection's first message, which must be a valid login; otherwise the reason
+    is sent, the socket closed and None returned."""
+    try:
+        message = parse(await asyncio.wait_for(receive_text(session.websocket), timeout))
+    except TimeoutError:
+        await session.close(CLOSE_LOGIN_TIMEOUT, "login timed out")
+        return None
+    except (BadMessage, BinaryFrame) as exc:
+        await session.send(
+            exc.reply() if isinstance(exc, BadMessage) else BadMessage(str(exc)).reply()
+        )
+        await session.close(CLOSE_UNAUTHORIZED, "login required")
+        return None
+    if not isinstance(message, Login):
+        await session.send(
+            Error(
+                ref=message.ref, code="login_required", message="the first message must be a login"
+            ).model_dump()
+        )
+        await session.close(CLOSE_UNAUTHORIZED, "login required")
+        return None
+    return message
+
+
 class DesktopSession:
     def __init__(
         self, websocket: WebSocket, runtime: RouterRuntime, hub: DesktopHub, customers: ChatHub
@@ -102,30 +135,8 @@ class DesktopSession:
         await self.websocket.send_json(message)
 
     async def login(self, timeout: float) -> bool:
-        try:
-            raw = await asyncio.wait_for(receive_text(self.websocket), timeout)
-        except BinaryFrame as exc:
-            await self.send(BadMessage(str(exc)).reply())
-            await self.close(CLOSE_UNAUTHORIZED, "login required")
-            return False
-        except TimeoutError:
-            await self.close(CLOSE_LOGIN_TIMEOUT, "login timed out")
-            return False
-        try:
-            message = parse(raw)
-        except BadMessage as exc:
-            await self.send(exc.reply())
-            await self.close(CLOSE_UNAUTHORIZED, "login required")
-            return False
-        if not isinstance(message, Login):
-            await self.send(
-                Error(
-                    ref=message.ref,
-                    code="login_required",
-                    message="the first message must be a login",
-                ).model_dump()
-            )
-            await self.close(CLOSE_UNAUTHORIZED, "login required")
+        message = await receive_login(self, timeout)
+        if message is None:
             return False
         row = await self.runtime.store.agent_by_token(message.token)
         if row is None or row.id not in self.runtime.engine.agents:

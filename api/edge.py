@@ -16,7 +16,6 @@ import base64
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -24,7 +23,15 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.desktop import CLOSE_REPLACED, CLOSE_UNAUTHORIZED, BadMessage, SessionState, parse
+from api.asgi_types import ASGIApp, Receive, Scope, Send
+from api.desktop import (
+    CLOSE_REPLACED,
+    CLOSE_UNAUTHORIZED,
+    BadMessage,
+    SessionState,
+    parse,
+    receive_login,
+)
 from api.frames import BinaryFrame, receive_text
 from api.protocol import Error, Login, Ping, Pong
 from router.cluster.commands import CommandClient, RouterUnavailable
@@ -33,11 +40,6 @@ from router.cluster.keys import Keys
 
 log = logging.getLogger("centralino.edge")
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 FORWARDED = "centralino.forwarded"  # scope key: this request came through the stream
 LOCAL_PATHS = frozenset({"/healthz"})
 CLOSE_UNAVAILABLE = 1013  # "try again later"
@@ -149,25 +151,8 @@ class EdgeDesktopSession:
             await self.websocket.send_json(message)
 
     async def login(self, timeout: float) -> bool:
-        try:
-            message = parse(await asyncio.wait_for(receive_text(self.websocket), timeout))
-        except TimeoutError:
-            await self.close(4408, "login timed out")
-            return False
-        except (BadMessage, BinaryFrame) as exc:
-            reply = exc.reply() if isinstance(exc, BadMessage) else BadMessage(str(exc)).reply()
-            await self.send(reply)
-            await self.close(CLOSE_UNAUTHORIZED, "login required")
-            return False
-        if not isinstance(message, Login):
-            await self.send(
-                Error(
-                    ref=message.ref,
-                    code="login_required",
-                    message="the first message must be a login",
-                ).model_dump()
-            )
-            await self.close(CLOSE_UNAUTHORIZED, "login required")
+        message = await receive_login(self, timeout)
+        if message is None:
             return False
         self.token = message.token
         login = await self._login_call(message.presence, message.ref)

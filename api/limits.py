@@ -11,16 +11,13 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
-]
+from api.asgi_types import ASGIApp, Scope
+
 GATEWAY_PATHS = ("/v1/contacts", "/v1/channels/")
 MAX_CALLERS = 10_000
 
