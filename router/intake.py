@@ -167,7 +167,11 @@ class Intake:
         store = self.runtime.store
         existing = await store.contact_by_message(inbound.gateway, inbound.external_id)
         if existing is not None:
-            self.runtime.adopt(existing)  # stored by a router that died before routing it
+            if existing.id not in self.runtime.engine.contacts:
+                # Stored by a router that died before routing it? Read it again once the
+                # write-behind caught up, so a contact that just finished stays finished.
+                existing = await self.runtime.stored_contact(existing.id) or existing
+                self.runtime.adopt(existing)
             return IntakeResult(existing.id, False, existing.state, existing.queue)
         config = self.planner.config
         identities = inbound.customer.identities(inbound.gateway, config.triage.default_region)

@@ -142,3 +142,36 @@ async def test_a_stored_contact_no_router_routed_is_routed_on_the_gateway_retry(
             assert {c["contact_id"] for c in queued} == {first["contact_id"], "orphan-id"}
     finally:
         server.stop()
+
+
+async def test_a_retry_right_after_the_contact_finished_does_not_bring_it_back(
+    tmp_path: Path,
+) -> None:
+    server = ThreadServer(tmp_path / "finished.db").start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            token = await create_agent(
+                http, "eva", skills={"billing": 5}, languages=["it"], capacity={"chat": 1}
+            )
+            desk = Desktop(server.ws_url, token)
+            await desk.connect()
+            contact = (await http.post("/v1/contacts", json=contact_body("done"))).json()
+            offer = await desk.next_event("offer")
+            await desk.request("accept", offer_id=offer["offer_id"])
+            await desk.request("end", contact_id=contact["contact_id"])
+            done = await desk.request(
+                "wrap_up", contact_id=contact["contact_id"], outcome="ok", resolved=True
+            )
+            assert done["type"] == "ack", done
+            # the gateway's late retry lands while the write-behind may still be writing
+            retry = await http.post("/v1/contacts", json=contact_body("done"))
+            assert retry.json()["duplicate"] is True
+            stored = await http.get(
+                f"/v1/contacts/{contact['contact_id']}", headers=admin_headers()
+            )
+            assert stored.json()["state"] == "completed"
+            agent = (await http.get("/v1/agents/eva", headers=admin_headers())).json()
+            assert agent["load"] == {} or not any(agent["load"].values()), agent
+            await desk.close()
+    finally:
+        server.stop()
