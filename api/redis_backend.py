@@ -29,6 +29,7 @@ from api.redis_chat import RouterChat
 from api.redis_hub import RedisDesktopHub
 from api.router_commands import RouterCommands
 from api.stack import RouterStack, close_stack, open_stack
+from channels.smtp import start_smtp
 from router.cluster.chat import ChatWriter
 from router.cluster.commands import CommandServer
 from router.cluster.desk import DeskWriter, desk_generation
@@ -66,14 +67,11 @@ class RedisBackend(StateBackend):
         ]
         self.smtp: asyncio.Server | None = None
         if settings.smtp_port:
-            from aiosmtpd.smtp import SMTP
-
-            handler = ForwardingSmtpHandler(self.edge)
-            loop = asyncio.get_running_loop()
-            self.smtp = await loop.create_server(
-                lambda: SMTP(handler, data_size_limit=settings.max_body_bytes * 40),
+            self.smtp = await start_smtp(
+                ForwardingSmtpHandler(self.edge),
                 settings.smtp_host,
                 settings.smtp_port,
+                settings.max_body_bytes * 40,
             )
         log.info("node %s up (routing domain %r)", self.node, settings.routing_domain)
 

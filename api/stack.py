@@ -23,6 +23,7 @@ from api.reload import Reloader
 from api.settings import Settings
 from api.wallboard import Wallboard
 from channels.dispatch import Dispatcher
+from channels.email import SmtpHandler
 from channels.smtp import start_smtp
 from router import followups
 from router.engine import Engine
@@ -98,7 +99,7 @@ async def open_stack(
         )
     if smtp and settings.smtp_port:
         stack.smtp = await start_smtp(
-            app.state.dispatcher,
+            SmtpHandler(app.state.dispatcher),
             settings.smtp_host,
             settings.smtp_port,
             settings.max_body_bytes * 40,

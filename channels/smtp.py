@@ -8,11 +8,10 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from channels.email import SmtpHandler
 
-
-async def start_smtp(dispatcher: Any, host: str, port: int, max_size: int) -> asyncio.Server:
-    handler = SmtpHandler(dispatcher)
+async def start_smtp(handler: Any, host: str, port: int, max_size: int) -> asyncio.Server:
+    """Listen for SMTP; ``handler`` is an aiosmtpd handler (``handle_DATA``): the one that
+    stores and routes (channels/email.py) or, on a multi-node edge, the one that forwards."""
     loop = asyncio.get_running_loop()
     return await loop.create_server(
         lambda: SMTP(
