@@ -119,6 +119,17 @@ async def receive_login(session: LoginSocket, timeout: float) -> Login | None:
     return message
 
 
+async def agent_for_token(runtime: RouterRuntime, token: str) -> str | None:
+    """The agent this desktop token belongs to, if the token is current and the agent is
+    on the roster."""
+    row = await runtime.store.agent_by_token(token)
+    return row.id if row is not None and row.id in runtime.engine.agents else None
+
+
+def unauthorized(ref: str | None) -> dict[str, Any]:
+    return Error(ref=ref, code="unauthorized", message="unknown or revoked token").model_dump()
+
+
 class DesktopSession:
     def __init__(
         self, websocket: WebSocket, runtime: RouterRuntime, hub: DesktopHub, customers: ChatHub
@@ -138,16 +149,12 @@ class DesktopSession:
         message = await receive_login(self, timeout)
         if message is None:
             return False
-        row = await self.runtime.store.agent_by_token(message.token)
-        if row is None or row.id not in self.runtime.engine.agents:
-            await self.send(
-                Error(
-                    ref=message.ref, code="unauthorized", message="unknown or revoked token"
-                ).model_dump()
-            )
+        agent_id = await agent_for_token(self.runtime, message.token)
+        if agent_id is None:
+            await self.send(unauthorized(message.ref))
             await self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return False
-        self.agent_id = row.id
+        self.agent_id = agent_id
         engine = self.runtime.engine
         # From here to the presence change nothing awaits: the snapshot, the replay and
         # the live stream meet exactly, with no event lost or sent twice. What logging in

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.desktop import BadMessage, parse, perform
+from api.desktop import BadMessage, agent_for_token, parse, perform, unauthorized
 from api.edge import FORWARDED
 from api.protocol import Error, Welcome
 from api.redis_chat import RouterChat
@@ -121,13 +121,9 @@ class RouterCommands:
         at are taken in one step, with nothing awaited in between."""
         runtime = self.runtime
         engine = runtime.engine
-        row = await runtime.store.agent_by_token(str(args.get("token", "")))
-        if row is None or row.id not in engine.agents:
-            error = Error(
-                ref=args.get("ref"), code="unauthorized", message="unknown or revoked token"
-            )
-            return {"error": error.model_dump()}
-        agent_id = row.id
+        agent_id = await agent_for_token(runtime, str(args.get("token", "")))
+        if agent_id is None:
+            return {"error": unauthorized(args.get("ref"))}
         session = str(args["session"])
         await self.hub.ensure(agent_id)
         control_after = await self.hub.writer.control(agent_id, session)
