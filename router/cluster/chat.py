@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from router.cluster.keys import Keys
-from router.cluster.lease import FENCED_XADD, Lease, is_fenced
+from router.cluster.lease import Fenced, FencedXadd, Lease
 
 log = logging.getLogger("centralino.chat")
 CHAT_MAXLEN = 500
@@ -28,7 +28,7 @@ class ChatWriter:
         self.redis = redis
         self.keys = keys
         self.lease = lease
-        self._xadd: Any = redis.register_script(FENCED_XADD)
+        self._xadd = FencedXadd(redis, keys, lease)
         self._queue: deque[tuple[str, str]] = deque()
         self._wake = asyncio.Event()
         self.fenced = False
@@ -45,16 +45,13 @@ class ChatWriter:
                 session, message = self._queue.popleft()
                 key = self.keys.chat(session)
                 try:
-                    await self._xadd(
-                        keys=[self.keys.lease, key],
-                        args=[self.lease.value, CHAT_MAXLEN, "*", "m", message],
-                    )
+                    await self._xadd(key, "*", CHAT_MAXLEN, {"m": message})
                     await self.redis.expire(key, CHAT_TTL)
+                except Fenced:
+                    self.fenced = True
+                    self._queue.clear()
+                    return
                 except RedisError as exc:
-                    if is_fenced(exc):
-                        self.fenced = True
-                        self._queue.clear()
-                        return
                     log.warning("chat message not written: %s", exc)
 
 

@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from router.cluster.keys import Keys
-from router.cluster.lease import FENCED_XADD, Fenced, Lease, is_fenced
+from router.cluster.lease import Fenced, FencedXadd, Lease, is_fenced
 
 log = logging.getLogger("centralino.desk")
 CONTROL_MAXLEN = 50
@@ -59,7 +59,7 @@ class DeskWriter:
         self.lease = lease
         self.maxlen = maxlen
         self.durable = durable
-        self._xadd: Any = redis.register_script(FENCED_XADD)
+        self._xadd = FencedXadd(redis, keys, lease)
         self._queue: deque[tuple[str, int, str, int]] = deque()
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
@@ -94,10 +94,9 @@ class DeskWriter:
 
     async def control(self, agent_id: str, session: str) -> str:
         """Announce the agent's current session; returns the entry id to read after."""
-        entry = await self._fenced_xadd(
+        return await self._xadd(
             self.keys.desk_control(agent_id), "*", CONTROL_MAXLEN, {"session": session}
         )
-        return entry
 
     async def run(self) -> None:
         while not self.fenced:
@@ -122,10 +121,8 @@ class DeskWriter:
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for agent_id, seq, message, _mark in batch:
-                        await self._xadd(
-                            keys=[self.keys.lease, self.keys.desk(agent_id)],
-                            args=[self.lease.value, self.maxlen, f"0-{seq}", "m", message],
-                            client=pipe,
+                        await self._xadd.queue(
+                            pipe, self.keys.desk(agent_id), f"0-{seq}", self.maxlen, {"m": message}
                         )
                     results = await pipe.execute(raise_on_error=False)
                 for result in results:
@@ -140,18 +137,6 @@ class DeskWriter:
                 log.warning("writing desktop events failed (%s), attempt %d", exc, attempt + 1)
                 await asyncio.sleep(0.2 * (attempt + 1))
         log.error("dropped %d desktop events after retries", len(batch))
-
-    async def _fenced_xadd(self, key: str, entry: str, maxlen: int, fields: dict[str, str]) -> str:
-        args: list[Any] = [self.lease.value, maxlen, entry]
-        for name, value in fields.items():
-            args += [name, value]
-        try:
-            answer = await self._xadd(keys=[self.keys.lease, key], args=args)
-        except RedisError as exc:
-            if is_fenced(exc):
-                raise Fenced("lease lost") from exc
-            raise
-        return answer.decode() if isinstance(answer, bytes) else str(answer)
 
 
 @dataclass

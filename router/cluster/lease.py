@@ -75,6 +75,41 @@ def is_fenced(error: RedisError) -> bool:
     return isinstance(error, ResponseError) and "FENCED" in str(error)
 
 
+class FencedXadd:
+    """XADD that only the holder of ``lease`` may do: Fenced once a newer router holds
+    the lease. ``entry`` is the entry id, ``*`` for an automatic one."""
+
+    def __init__(self, redis: Redis, keys: Keys, lease: Lease) -> None:
+        self._script: Any = redis.register_script(FENCED_XADD)
+        self.lease_key = keys.lease
+        self.lease = lease
+
+    def _args(self, entry: str, maxlen: int, fields: dict[str, str]) -> list[Any]:
+        args: list[Any] = [self.lease.value, maxlen, entry]
+        for name, value in fields.items():
+            args += [name, value]
+        return args
+
+    async def __call__(self, stream: str, entry: str, maxlen: int, fields: dict[str, str]) -> str:
+        try:
+            answer = await self._script(
+                keys=[self.lease_key, stream], args=self._args(entry, maxlen, fields)
+            )
+        except RedisError as exc:
+            if is_fenced(exc):
+                raise Fenced("lease lost") from exc
+            raise
+        return answer.decode() if isinstance(answer, bytes) else str(answer)
+
+    async def queue(
+        self, pipe: Any, stream: str, entry: str, maxlen: int, fields: dict[str, str]
+    ) -> None:
+        """The same XADD, queued on a pipeline (its result comes with the pipeline's)."""
+        await self._script(
+            keys=[self.lease_key, stream], args=self._args(entry, maxlen, fields), client=pipe
+        )
+
+
 @dataclass
 class Lease:
     epoch: int
