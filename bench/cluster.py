@@ -39,29 +39,12 @@ from throughput import (
     Desks,
     body,
     closed_loop,
+    create_agents,
     free_port,
     open_loop,
     percentile,
-    start,
+    serve,
 )
-
-
-def node(work: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    args = [
-        sys.executable,
-        "-m",
-        "api.cli",
-        "serve",
-        "--config",
-        str(work / "config.yaml"),
-        "--port",
-        str(port),
-        "--database-url",
-        f"sqlite+aiosqlite:///{work / 'bench.db'}",
-        "--log-level",
-        "warning",
-    ]
-    return start(args, env, f"http://127.0.0.1:{port}")
 
 
 def role(url: str) -> str:
@@ -108,20 +91,15 @@ async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -
         "PYTHONPATH": str(REPO),
     }
     url_a, url_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
-    a = node(work, port_a, env)
+    a = serve(work, port_a, env)
     while role(url_a) != "active":
         time.sleep(0.05)
-    b = node(work, port_b, env)
+    b = serve(work, port_b, env)
     try:
         async with httpx.AsyncClient(
             base_url=url_b, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}
         ) as http:
-            tokens = []
-            for i in range(agents):
-                reply = await http.put(
-                    f"/v1/agents/a{i}", json={"skills": {"support": 3}, "languages": ["it"]}
-                )
-                tokens.append(reply.json()["token"])
+            tokens = await create_agents(http, agents)
         desks = Desks(url_b.replace("http", "ws") + "/v1/desktop", tokens, service=0.05)
         await desks.start()
         half = concurrency // 2

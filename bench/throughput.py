@@ -83,6 +83,36 @@ def start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen[by
     raise RuntimeError("server did not start")
 
 
+def serve(work: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`centralino serve` on this port, with work/config.yaml and SQLite in work/."""
+    args = [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "serve",
+        "--config",
+        str(work / "config.yaml"),
+        "--port",
+        str(port),
+        "--database-url",
+        f"sqlite+aiosqlite:///{work / 'bench.db'}",
+        "--log-level",
+        "warning",
+    ]
+    return start(args, env, f"http://127.0.0.1:{port}")
+
+
+async def create_agents(http: httpx.AsyncClient, count: int) -> list[str]:
+    """Agents a0..a<count-1> with the support skill; their desktop tokens."""
+    tokens = []
+    for a in range(count):
+        reply = await http.put(
+            f"/v1/agents/a{a}", json={"skills": {"support": 3}, "languages": ["it"]}
+        )
+        tokens.append(reply.json()["token"])
+    return tokens
+
+
 def body(n: int, intent: str = "support") -> dict[str, Any]:
     return {
         "gateway": "bench",
@@ -200,24 +230,7 @@ async def run(agents: int, backlog: int, seconds: float, concurrency: int) -> No
     port, bare_port = free_port(), free_port()
     url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
     env = {**os.environ, "CENTRALINO_ADMIN_TOKEN": ADMIN, "CENTRALINO_RELOAD_INTERVAL": "0"}
-    server = start(
-        [
-            sys.executable,
-            "-m",
-            "api.cli",
-            "serve",
-            "--config",
-            str(work / "config.yaml"),
-            "--port",
-            str(port),
-            "--database-url",
-            f"sqlite+aiosqlite:///{work / 'bench.db'}",
-            "--log-level",
-            "warning",
-        ],
-        env,
-        url,
-    )
+    server = serve(work, port, env)
     (work / "bare_app.py").write_text(BARE_APP)
     bare = start(
         [
@@ -239,12 +252,7 @@ async def run(agents: int, backlog: int, seconds: float, concurrency: int) -> No
         async with httpx.AsyncClient(
             base_url=url, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}
         ) as http:
-            tokens = []
-            for a in range(agents):
-                reply = await http.put(
-                    f"/v1/agents/a{a}", json={"skills": {"support": 3}, "languages": ["it"]}
-                )
-                tokens.append(reply.json()["token"])
+            tokens = await create_agents(http, agents)
             fill_start = time.perf_counter()
             for start_at in range(0, backlog, 200):
                 await asyncio.gather(
