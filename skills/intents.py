@@ -8,10 +8,37 @@ moments of truth (a lost card, a cancelled flight...) before the others.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from router.rules.model import IntentSpec
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from skills.text import fold, phrase_pattern
+from skills.vocabulary import check_skill_map, normalize_language
+
+
+class IntentSpec(BaseModel):
+    """An intent recognized from keywords per language (case and accents ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str = ""
+    keywords: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="language (or 'any') -> phrases; 'stem*' allowed"
+    )
+    moment_of_truth: bool = Field(False, description="high-stakes: tried first, urgent")
+    urgency: float = Field(0.0, ge=0, le=1, description="at least this urgent when matched")
+    skills: dict[str, int] = Field(default_factory=dict, description="extra skills it needs")
+
+    _skills = field_validator("skills")(check_skill_map)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for language, phrases in value.items():
+            if not phrases or any(not p.strip() for p in phrases):
+                raise ValueError(f"keywords.{language}: give at least one non-empty phrase")
+        return {normalize_language(lang): tuple(p) for lang, p in value.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +49,7 @@ class IntentMatch:
 
 
 class IntentMatcher:
-    def __init__(self, intents: dict[str, IntentSpec]) -> None:
+    def __init__(self, intents: Mapping[str, IntentSpec]) -> None:
         ordered = sorted(intents.items(), key=lambda item: not item[1].moment_of_truth)
         self._patterns: list[tuple[str, IntentSpec, dict[str, re.Pattern[str]]]] = [
             (name, spec, {lang: phrase_pattern(words) for lang, words in spec.keywords.items()})

@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from router.rules.model import IntentSpec, RoutingConfig
 from skills.emotion import EmotionScore, combine, from_provider, score_text
-from skills.intents import IntentMatcher
+from skills.intents import IntentMatcher, IntentSpec
 from skills.language import LanguageDetector
 
 
@@ -62,8 +62,26 @@ class TriageResult:
         )
 
 
+class TriageSettings(Protocol):
+    @property
+    def detect_language(self) -> bool: ...
+
+
+class TriageConfig(Protocol):
+    """What triage reads of the routing configuration (router.rules.model.RoutingConfig)."""
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+    @property
+    def triage(self) -> TriageSettings: ...
+
+    @property
+    def intents(self) -> Mapping[str, IntentSpec]: ...
+
+
 class Triager:
-    def __init__(self, config: RoutingConfig) -> None:
+    def __init__(self, config: TriageConfig) -> None:
         self.config = config
         self.detector = (
             LanguageDetector(config.languages) if config.triage.detect_language else None

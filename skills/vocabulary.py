@@ -28,6 +28,21 @@ def normalize_skill(name: str) -> str:
     return name.strip().lower()
 
 
+def check_skill_map(value: Mapping[str, int]) -> dict[str, int]:
+    """Skill names normalized, levels within MIN_PROFICIENCY..MAX_PROFICIENCY (else ValueError)."""
+    checked: dict[str, int] = {}
+    for name, level in value.items():
+        key = normalize_skill(name)
+        if not key:
+            raise ValueError("skill names cannot be empty")
+        if not MIN_PROFICIENCY <= level <= MAX_PROFICIENCY:
+            raise ValueError(
+                f"skill {name!r}: level {level} is outside {MIN_PROFICIENCY}..{MAX_PROFICIENCY}"
+            )
+        checked[key] = level
+    return checked
+
+
 def normalize_language(code: str) -> str:
     """Language codes are ISO 639-1 style ("it", "en"); store them lower-case."""
     return code.strip().lower()

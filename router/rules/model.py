@@ -12,12 +12,13 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from router.durations import Duration
+from skills.intents import IntentSpec
 from skills.vocabulary import (
     MAX_PROFICIENCY,
     MIN_PROFICIENCY,
     Channel,
+    check_skill_map,
     normalize_language,
-    normalize_skill,
 )
 
 
@@ -146,17 +147,7 @@ SkillMap = dict[str, int]
 
 
 def _check_skills(value: SkillMap) -> SkillMap:
-    checked: SkillMap = {}
-    for name, level in value.items():
-        key = normalize_skill(name)
-        if not key:
-            raise ValueError("skill names cannot be empty")
-        if not MIN_PROFICIENCY <= level <= MAX_PROFICIENCY:
-            raise ValueError(
-                f"skill {name!r}: level {level} is outside {MIN_PROFICIENCY}..{MAX_PROFICIENCY}"
-            )
-        checked[key] = level
-    return checked
+    return check_skill_map(value)
 
 
 def _check_expansion(steps: tuple[ExpansionStep, ...] | None) -> tuple[ExpansionStep, ...] | None:
@@ -174,28 +165,6 @@ def _check_expansion(steps: tuple[ExpansionStep, ...] | None) -> tuple[Expansion
         if later.min_proficiency > earlier.min_proficiency:
             raise ValueError("expansion steps may only relax min_proficiency, never raise it")
     return steps
-
-
-class IntentSpec(Frozen):
-    """An intent recognized from keywords per language (case and accents ignored)."""
-
-    description: str = ""
-    keywords: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, description="language (or 'any') -> phrases; 'stem*' allowed"
-    )
-    moment_of_truth: bool = Field(False, description="high-stakes: tried first, urgent")
-    urgency: float = Field(0.0, ge=0, le=1, description="at least this urgent when matched")
-    skills: SkillMap = Field(default_factory=dict, description="extra skills it needs")
-
-    _skills = field_validator("skills")(_check_skills)
-
-    @field_validator("keywords")
-    @classmethod
-    def _keywords(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for language, phrases in value.items():
-            if not phrases or any(not p.strip() for p in phrases):
-                raise ValueError(f"keywords.{language}: give at least one non-empty phrase")
-        return {normalize_language(lang): tuple(p) for lang, p in value.items()}
 
 
 class TriageSpec(Frozen):
