@@ -1,0 +1,101 @@
+"""Roster and presence: agents, their skills and capacity, available/away/offline.
+
+Going away or offline revokes pending offers; going offline hands back what the agent
+still held; becoming available fills the agent's free capacity."""
+
+from __future__ import annotations
+
+from router.decisions import (
+    Completed,
+    Decisions,
+    NotAllowed,
+    PresenceChanged,
+)
+from router.engine.state import EngineState
+from router.models import Agent
+from router.states import ContactState, OfferOutcome, Presence, advance_contact, advance_presence
+from skills.vocabulary import AgentProfile
+
+
+class Roster(EngineState):
+    def upsert_agent(self, profile: AgentProfile, now: float) -> Decisions:
+        """Add an agent (offline) or update its skills, languages and capacity in place."""
+        out = Decisions()
+        capacity = {
+            channel: profile.capacity.get(channel, spec.capacity)
+            for channel, spec in self.config.channels.items()
+        }
+        exclusive = frozenset(c for c, spec in self.config.channels.items() if spec.exclusive)
+        agent = self.agents.get(profile.agent_id)
+        if agent is None:
+            agent = Agent(profile, capacity, exclusive, idle_since=now)
+            self.agents[profile.agent_id] = agent
+        else:
+            self.index.remove_profile(agent)
+            agent.profile, agent.capacity, agent.exclusive = profile, capacity, exclusive
+        self.index.add_profile(agent)
+        self._fill(agent, now, out)
+        return out
+
+    def set_presence(
+        self, agent_id: str, presence: Presence, now: float, reason: str = ""
+    ) -> Decisions:
+        agent = self._agent(agent_id)
+        if presence is Presence.WRAP_UP:
+            raise NotAllowed("wrap-up presence is set by the router when a contact ends")
+        out = Decisions()
+        self._change_presence(agent, presence, now, reason, out)
+        return out
+
+    def connected(self, agent_id: str, now: float) -> Decisions:
+        agent = self._agent(agent_id)
+        agent.connected = True
+        agent.connection_epoch += 1
+        return Decisions()
+
+    def disconnected(self, agent_id: str, now: float) -> Decisions:
+        """The desktop went away; after the grace period the agent is logged out."""
+        agent = self._agent(agent_id)
+        agent.connected = False
+        agent.connection_epoch += 1
+        self._start_grace(agent, now)
+        return Decisions()
+
+    def _change_presence(
+        self, agent: Agent, presence: Presence, now: float, reason: str, out: Decisions
+    ) -> None:
+        previous = agent.presence
+        agent.presence = advance_presence(previous, presence)
+        agent.presence_reason = reason
+        if presence is Presence.AVAILABLE:
+            agent.consecutive_misses = 0
+            if not agent.busy_channels() or previous is Presence.OFFLINE:
+                agent.idle_since = now
+        if presence != previous or reason:
+            out.add(PresenceChanged(agent.agent_id, presence, reason))
+        if presence in (Presence.AWAY, Presence.OFFLINE):
+            for offer in list(agent.offers.values()):
+                contact = self.contacts[offer.contact_id]
+                self._close_offer(offer, OfferOutcome.REVOKED, f"agent {presence.value}", out)
+                contact.state = advance_contact(contact.state, ContactState.QUEUED)
+                self._route(contact, now, "agent_unavailable", out)
+        if presence is Presence.OFFLINE:
+            self._hand_back(agent, now, out)
+        self.index.refresh(agent)
+        if presence is Presence.AVAILABLE:
+            self._fill(agent, now, out)
+
+    def _hand_back(self, agent: Agent, now: float, out: Decisions) -> None:
+        """Logout: finish wrap-ups, requeue contacts still being handled."""
+        held = [self.contacts[c] for held in agent.load.values() for c in held]
+        for contact in held:
+            if contact.state is ContactState.WRAP_UP:
+                contact.state = advance_contact(contact.state, ContactState.COMPLETED)
+                self._release(contact, agent)
+                del self.contacts[contact.contact_id]
+                out.add(Completed(contact.contact_id, agent.agent_id, "agent_logged_out", None))
+            elif contact.state is ContactState.ASSIGNED:
+                self._release(contact, agent)
+                contact.state = advance_contact(contact.state, ContactState.QUEUED)
+                contact.agent_id = None
+                self._route(contact, now, "agent_logged_out", out)
