@@ -51,7 +51,7 @@ rules:
 """
 BARE_APP = """
 from fastapi import FastAPI
-from api.gateway import ContactIn
+from api.gateways.contacts import ContactIn
 app = FastAPI()
 @app.post("/v1/contacts", status_code=202)
 async def post(body: ContactIn) -> dict:
@@ -88,7 +88,7 @@ def serve(work: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]
     args = [
         sys.executable,
         "-m",
-        "api.cli",
+        "api.server.cli",
         "serve",
         "--config",
         str(work / "config.yaml"),

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from router.intake import InboundContact
+from channels.contact import InboundContact
 
 
 class ChannelError(Exception):

@@ -23,7 +23,6 @@ from channels.base import (
     Attachment,
     BadPayload,
     ChannelAdapter,
-    ChannelError,
     Forbidden,
     Inbound,
     InboundEvent,
@@ -32,7 +31,7 @@ from channels.base import (
     register,
     same,
 )
-from router.intake import CustomerRef, InboundContact, IntakeError
+from channels.contact import CustomerRef, InboundContact
 from skills.vocabulary import Channel
 
 MAX_TEXT = 20000
@@ -251,29 +250,3 @@ class EmailWebhook(ChannelAdapter):
             )
         except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
             raise BadPayload(f"attachment-info is not valid JSON: {exc}") from exc
-
-
-class SmtpHandler:
-    """aiosmtpd handler: each message is parsed, stored and routed before 250 is sent."""
-
-    def __init__(self, dispatcher: Any, gateway: str = GATEWAY) -> None:
-        self.dispatcher = dispatcher
-        self.gateway = gateway
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        content = envelope.original_content or envelope.content
-        raw = content if isinstance(content, bytes) else str(content).encode()
-        return await self.deliver(raw)
-
-    async def deliver(self, raw: bytes) -> str:
-        """Store and route one message; the SMTP reply to give the sending server."""
-        from router.store.repository import StoreError
-
-        try:
-            parsed = parse_mime(raw)
-            await self.dispatcher.apply([parsed.event(self.gateway)])
-        except (ChannelError, IntakeError) as exc:
-            return f"550 5.6.0 {str(exc)[:200]}"
-        except StoreError:
-            return "451 4.3.0 temporarily unable to store the message, try again"
-        return "250 2.0.0 message accepted"

@@ -32,7 +32,7 @@ from channels.base import (
     register,
     same,
 )
-from router.intake import CustomerRef, InboundContact
+from channels.contact import CustomerRef, InboundContact
 from skills.vocabulary import Channel
 
 MAX_TEXT = 20000

@@ -28,7 +28,7 @@ from channels.base import (
     register,
     same,
 )
-from router.intake import CustomerRef, InboundContact
+from channels.contact import CustomerRef, InboundContact
 from skills.vocabulary import Channel
 
 STARTED = frozenset({"queued", "ringing", "in-progress", "initiated"})

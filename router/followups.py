@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from router.intake import CustomerRef, InboundContact, Intake
+from channels.contact import CustomerRef, InboundContact
+from router.intake import Intake
 from router.store.repository import StoreError
 from skills.vocabulary import Channel
 

@@ -12,9 +12,10 @@ the customer's open case, its department, a repeat-contact boost.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from channels.contact import InboundContact
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.models import NewContact
 from router.priority import history_boost
@@ -22,69 +23,7 @@ from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
 from router.store.repository import CustomerHistory
 from skills.emotion import EmotionScore
-from skills.identity import (
-    Identity,
-    InvalidIdentity,
-    email_identity,
-    handle_identity,
-    phone_identity,
-)
 from skills.triage import Triager, TriageResult
-from skills.vocabulary import Channel
-
-
-class IntakeError(ValueError):
-    """Input that cannot be taken (e.g. an invalid phone number); safe to show."""
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerRef:
-    id: str | None = None
-    name: str = ""
-    email: str | None = None
-    phone: str | None = None
-    handles: dict[str, str] = field(default_factory=dict)  # platform -> user id
-
-    def identities(self, gateway: str, region: str) -> list[Identity]:
-        """Normalized identities; raises IntakeError naming the bad one."""
-        found: list[Identity] = []
-        try:
-            if self.email:
-                found.append(email_identity(self.email))
-            if self.phone:
-                found.append(phone_identity(self.phone, region))
-            for platform, user_id in sorted(self.handles.items()):
-                found.append(handle_identity(platform, user_id))
-        except InvalidIdentity as exc:
-            raise IntakeError(f"customer: {exc}") from exc
-        if self.id:
-            found.append(Identity(f"gateway:{gateway}", self.id))
-        return sorted(set(found))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "email": self.email,
-            "phone": self.phone,
-            "handles": self.handles,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class InboundContact:
-    gateway: str
-    external_id: str
-    channel: Channel
-    customer: CustomerRef = CustomerRef()
-    language: str | None = None
-    intent: str | None = None
-    subject: str = ""
-    text: str = ""
-    attributes: dict[str, Any] = field(default_factory=dict)
-    urgency: float | None = None  # a gateway's own urgency score, 0..1
-    sentiment: float | None = None  # or its sentiment, -1 (upset) .. +1 (happy)
-    customer_id: str | None = None  # already known (a follow-up): no identity lookup
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from channels.contact import InboundContact
 from router.decisions import Abandoned, Assigned, Decisions, Offered
 from router.engine import Engine
-from router.intake import InboundContact, OpenCase, rule_facts
+from router.intake import OpenCase, rule_facts
 from router.models import NewContact
 from router.priority import history_boost
 from router.report import ContactOutcome, Report, build_report

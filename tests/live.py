@@ -17,8 +17,8 @@ import httpx
 import uvicorn
 import websockets
 
-from api.app import create_app
-from api.settings import Settings
+from api.base.settings import Settings
+from api.server.app import create_app
 from router.rules.loader import load_rules, parse_rules
 from tests.engine_helpers import CONFIG
 
@@ -90,7 +90,7 @@ class ProcessServer:
         self.args = [
             sys.executable,
             "-m",
-            "api.cli",
+            "api.server.cli",
             "serve",
             "--config",
             str(config_path),

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from api.asgi_types import ASGIApp, Scope
+from api.base.asgi_types import ASGIApp, Scope
 
 GATEWAY_PATHS = ("/v1/contacts", "/v1/channels/")
 MAX_CALLERS = 10_000

@@ -26,17 +26,17 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, ValidationError
 
-from api.frames import receive_text
+from api.base.frames import receive_text
 from channels.base import ChannelError, Ended, Inbound, Message
-from channels.dispatch import Dispatcher
+from channels.contact import CustomerRef, InboundContact, IntakeError
 from router.decisions import Assigned, Completed, Decisions, Transferred, WrapUpStarted
-from router.intake import CustomerRef, InboundContact, IntakeError
+from router.dispatch import Dispatcher
 from router.runtime import RouterRuntime
 from skills.vocabulary import Channel
 
 router = APIRouter(tags=["chat"])
 GATEWAY = "webchat"
-WIDGET = Path(__file__).with_name("static") / "chat.html"
+WIDGET = Path(__file__).parent.parent / "static" / "chat.html"
 CLOSE_ORIGIN = 4403
 CLOSE_BAD_START = 4400
 
@@ -229,12 +229,13 @@ async def chat(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_ORIGIN, "origin not allowed")
         return
     await websocket.accept()
-    edge = getattr(app.state, "edge", None)
-    if edge is not None:  # several nodes: the router is reached through Redis
-        from api.redis_chat import serve_chat
+    await app.state.backend.serve_chat(websocket)
 
-        await serve_chat(websocket, edge, settings.login_timeout)
-        return
+
+async def serve_chat(websocket: WebSocket) -> None:
+    """An accepted chat socket, served by the router in this process."""
+    app = websocket.app
+    settings = app.state.settings
     hub: ChatHub = app.state.chat
     dispatcher: Dispatcher = app.state.dispatcher
     session = ChatSession(websocket)

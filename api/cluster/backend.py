@@ -1,6 +1,6 @@
 """The ``redis`` state backend: several nodes, one active router per routing domain.
 
-Every node serves HTTP, desktops and SMTP (api/edge.py) and is also a standby router: a
+Every node serves HTTP, desktops and SMTP (api/cluster/edge.py) and is also a standby router: a
 loop tries to take the router lease (router/cluster/lease.py). The node that holds it
 opens the router stack (claiming the database fence with the lease's epoch), announces
 itself, and applies the command stream until it stops or loses the lease; then it closes
@@ -20,16 +20,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI, WebSocket
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.backends import SettingsError, StateBackend, register
-from api.edge import Edge, ForwardingSmtpHandler
-from api.redis_chat import RouterChat
-from api.redis_hub import RedisDesktopHub
-from api.router_commands import RouterCommands
-from api.stack import RouterStack, close_stack, open_stack
-from channels.smtp import start_smtp
+from api.cluster.chat import RouterChat, serve_chat
+from api.cluster.commands import RouterCommands
+from api.cluster.edge import (
+    Edge,
+    ForwardingSmtpHandler,
+    ForwardToRouter,
+    serve_desktop,
+    serve_wallboard,
+)
+from api.cluster.hub import RedisDesktopHub
+from api.gateways.smtp import start_smtp
+from api.node.backend import SettingsError, StateBackend
+from api.node.stack import RouterStack, close_stack, open_stack
 from router.cluster.chat import ChatWriter
 from router.cluster.commands import CommandServer
 from router.cluster.desk import DeskWriter, desk_generation
@@ -42,9 +49,12 @@ from router.store.repository import FencedOut, StoreError
 log = logging.getLogger("centralino.cluster")
 
 
-@register
 class RedisBackend(StateBackend):
     name = "redis"
+
+    @classmethod
+    def install(cls, app: FastAPI) -> None:
+        app.add_middleware(ForwardToRouter)
 
     async def start(self) -> None:
         settings = self.settings
@@ -99,6 +109,15 @@ class RedisBackend(StateBackend):
             health["agents"] = len(runtime.engine.agents)
             health["live_contacts"] = len(runtime.engine.contacts)
         return health
+
+    async def serve_desktop(self, websocket: WebSocket) -> None:
+        await serve_desktop(websocket, self.edge, self.settings.login_timeout)
+
+    async def serve_chat(self, websocket: WebSocket) -> None:
+        await serve_chat(websocket, self.edge, self.settings.login_timeout)
+
+    async def serve_wallboard(self, websocket: WebSocket, closed: asyncio.Task[None]) -> None:
+        await serve_wallboard(websocket, self.edge, closed)
 
 
 class RouterRole:

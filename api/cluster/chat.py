@@ -1,7 +1,7 @@
 """Web chat when nodes share Redis: the customer's websocket stays on whichever node it
 reached; its start, messages and leaving go to the active router as commands, and what
 the customer is told comes back through the chat's Redis stream (router/cluster/chat.py).
-Same protocol as the embedded chat (api/chat.py)."""
+Same protocol as the embedded chat (api/chat/session.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
-from api.chat import (
+from api.base.frames import receive_text
+from api.chat.session import (
     CLOSE_BAD_START,
     GATEWAY,
     ChatHub,
@@ -24,13 +25,12 @@ from api.chat import (
     started_contact,
     thread,
 )
-from api.edge import CLOSE_UNAVAILABLE, Edge
-from api.frames import receive_text
+from api.cluster.edge import CLOSE_UNAVAILABLE, Edge
 from channels.base import ChannelError, Ended, Message
-from channels.dispatch import Dispatcher
+from channels.contact import IntakeError
 from router.cluster.chat import ChatReader, ChatWriter
 from router.cluster.commands import RouterUnavailable
-from router.intake import IntakeError
+from router.dispatch import Dispatcher
 from router.states import ContactState
 
 

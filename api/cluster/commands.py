@@ -13,12 +13,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.desktop import BadMessage, agent_for_token, parse, perform, unauthorized
-from api.edge import FORWARDED
-from api.protocol import Error, Welcome
-from api.redis_chat import RouterChat
-from api.redis_hub import RedisDesktopHub
-from channels.email import SmtpHandler
+from api.cluster.chat import RouterChat
+from api.cluster.edge import FORWARDED
+from api.cluster.hub import RedisDesktopHub
+from api.desktop.protocol import Error, Welcome
+from api.desktop.session import BadMessage, agent_for_token, parse, perform, unauthorized
+from api.gateways.smtp import SmtpHandler
 from router.runtime import RouterRuntime
 from router.states import Presence
 from router.views import agent_view
@@ -117,7 +117,7 @@ class RouterCommands:
     # --------------------------------------------------------------- desktop
 
     async def login(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Like the embedded login (api/desktop.py): the snapshot and the seq it is valid
+        """Like the embedded login (api/desktop/session.py): the snapshot and the seq it is valid
         at are taken in one step, with nothing awaited in between."""
         runtime = self.runtime
         engine = runtime.engine

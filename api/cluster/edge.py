@@ -23,8 +23,10 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.asgi_types import ASGIApp, Receive, Scope, Send
-from api.desktop import (
+from api.base.asgi_types import ASGIApp, Receive, Scope, Send
+from api.base.frames import BinaryFrame, receive_text
+from api.desktop.protocol import Error, Login, Ping, Pong
+from api.desktop.session import (
     CLOSE_REPLACED,
     CLOSE_UNAUTHORIZED,
     BadMessage,
@@ -32,8 +34,6 @@ from api.desktop import (
     parse,
     receive_login,
 )
-from api.frames import BinaryFrame, receive_text
-from api.protocol import Error, Login, Ping, Pong
 from router.cluster.commands import CommandClient, RouterUnavailable
 from router.cluster.desk import DeskReader
 from router.cluster.keys import Keys

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from api.hub import AgentStream, DesktopHub
-from api.protocol import ServerEvent
+from api.desktop.hub import AgentStream, DesktopHub
+from api.desktop.protocol import ServerEvent
 from router.cluster.desk import DeskWriter
 from router.runtime import RouterRuntime
 

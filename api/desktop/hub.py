@@ -13,7 +13,7 @@ import uuid
 from collections import deque
 from typing import Any
 
-from api.protocol import (
+from api.desktop.protocol import (
     AssignedEvent,
     CompletedEvent,
     ContactUpdateEvent,

@@ -2,7 +2,7 @@
 
 A session moves through explicit states: AWAITING_LOGIN -> ACTIVE -> CLOSED. Every client
 message gets an ``ack`` or an ``error`` (with the client's ``ref``); events that concern
-the agent arrive on its sequenced stream (see api/hub.py).
+the agent arrive on its sequenced stream (see api/desktop/hub.py).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any, Protocol
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from api.chat import ChatHub
-from api.frames import BinaryFrame, receive_text
-from api.hub import DesktopHub, Outbox
-from api.protocol import (
+from api.base.frames import BinaryFrame, receive_text
+from api.chat.session import ChatHub
+from api.desktop.hub import DesktopHub, Outbox
+from api.desktop.protocol import (
     CLIENT_MESSAGE,
     Accept,
     Ack,
@@ -309,14 +309,13 @@ async def write_to_customer(
 
 @router.websocket("/v1/desktop")
 async def desktop(websocket: WebSocket) -> None:
-    app = websocket.app
     await websocket.accept()
-    edge = getattr(app.state, "edge", None)
-    if edge is not None:  # several nodes: the router is reached through Redis
-        from api.edge import serve_desktop
+    await websocket.app.state.backend.serve_desktop(websocket)
 
-        await serve_desktop(websocket, edge, app.state.settings.login_timeout)
-        return
+
+async def serve_desktop(websocket: WebSocket) -> None:
+    """An accepted desktop socket, served by the router in this process."""
+    app = websocket.app
     session = DesktopSession(websocket, app.state.runtime, app.state.hub, app.state.chat)
     pump: asyncio.Task[None] | None = None
     try:

@@ -12,9 +12,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from api.auth import require_gateway
-from channels.dispatch import Dispatcher
-from router.intake import CustomerRef, InboundContact, Intake, IntakeError
+from api.base.auth import require_gateway
+from channels.contact import CustomerRef, InboundContact, IntakeError
+from router.dispatch import Dispatcher
+from router.intake import Intake
 from skills.vocabulary import Channel, normalize_language
 
 router = APIRouter(prefix="/v1", tags=["gateway"])

@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from api.auth import require_gateway
-from api.settings import Settings
+from api.base.auth import require_gateway
+from api.base.settings import Settings
 from channels.base import REGISTRY, Attachment, ChannelAdapter, ChannelError, Message, RawRequest
-from channels.dispatch import Dispatcher
+from channels.contact import IntakeError
 from channels.voice import call_thread
-from router.intake import IntakeError
+from router.dispatch import Dispatcher
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
 

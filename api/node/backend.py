@@ -1,43 +1,33 @@
-"""State backends: where the router's live state lives and how nodes reach it.
+"""The state-backend interface: where the router's live state lives and how this node
+reaches it.
 
-One small interface, a registry keyed by the name used in settings
-(``CENTRALINO_STATE_BACKEND``):
+One small interface; the registry keyed by the name used in settings
+(``CENTRALINO_STATE_BACKEND``) is in api/server/backends.py. Implementations:
 
-- ``memory`` (default): one process; the router stack opens with the app and endpoints
-  call it directly. Needs no Redis.
-- ``redis``: several nodes share a Redis (``CENTRALINO_REDIS_URL``). Every node serves
+- ``memory`` (api/node/memory.py, default): one process; the router stack opens with the
+  app and endpoints call it directly. Needs no Redis.
+- ``redis`` (api/cluster/backend.py): several nodes share a Redis. Every node serves
   gateways and desktops and hands the work to the one active router through Redis; every
-  node is also a standby router (api/redis_backend.py).
+  node is also a standby router.
+
+The websocket endpoints (desktop, web chat, wallboard) accept the socket and hand it to the
+backend, so an endpoint never needs to know which backend runs it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
 
-from api.settings import Settings
-from api.stack import RouterStack, close_stack, open_stack
+from api.base.settings import Settings
 from router.rules.loader import RuleSet
 
 
 class SettingsError(ValueError):
     """Settings that cannot work together; the message says which and what to set."""
-
-
-def check_settings(settings: Settings) -> None:
-    name = settings.backend_name()
-    if name not in {*BACKENDS, "redis"}:
-        known = ", ".join(sorted({*BACKENDS, "redis"}))
-        raise SettingsError(f"unknown state backend {name!r} (known: {known})")
-    if name == "redis":
-        if not settings.redis_url:
-            raise SettingsError("state backend 'redis' needs CENTRALINO_REDIS_URL")
-        if not settings.admin_token:
-            raise SettingsError(
-                "several nodes need one admin token: set CENTRALINO_ADMIN_TOKEN on every node"
-            )
 
 
 class StateBackend(ABC):
@@ -47,6 +37,12 @@ class StateBackend(ABC):
         self.app = app
         self.settings = settings
         self.rules = rules
+
+    @classmethod
+    def install(cls, app: FastAPI) -> None:
+        """Add what this backend needs around the app (middleware); called when the app is
+        built, before ``start``. Nothing by default."""
+        return None
 
     @abstractmethod
     async def start(self) -> None:
@@ -59,37 +55,14 @@ class StateBackend(ABC):
     def health(self) -> dict[str, Any]:
         """This node's part in routing, for /healthz."""
 
+    @abstractmethod
+    async def serve_desktop(self, websocket: WebSocket) -> None:
+        """An agent desktop's accepted websocket, from login to close."""
 
-class MemoryBackend(StateBackend):
-    name = "memory"
+    @abstractmethod
+    async def serve_chat(self, websocket: WebSocket) -> None:
+        """A web-chat customer's accepted websocket, from start to close."""
 
-    async def start(self) -> None:
-        self.stack: RouterStack = await open_stack(self.app, self.settings, self.rules)
-
-    async def stop(self) -> None:
-        await close_stack(self.app, self.stack)
-
-    def health(self) -> dict[str, Any]:
-        engine = self.stack.runtime.engine
-        return {
-            "status": "ok",
-            "backend": self.name,
-            "agents": len(engine.agents),
-            "live_contacts": len(engine.contacts),
-        }
-
-
-BACKENDS: dict[str, type[StateBackend]] = {MemoryBackend.name: MemoryBackend}
-
-
-def register(backend: type[StateBackend]) -> type[StateBackend]:
-    BACKENDS[backend.name] = backend
-    return backend
-
-
-def backend_for(app: FastAPI, settings: Settings, rules: RuleSet) -> StateBackend:
-    name = settings.backend_name()
-    if name == "redis":
-        import api.redis_backend  # noqa: F401  (registers itself; imports redis only if used)
-    check_settings(settings)
-    return BACKENDS[name](app, settings, rules)
+    @abstractmethod
+    async def serve_wallboard(self, websocket: WebSocket, closed: asyncio.Task[None]) -> None:
+        """Snapshots to a signed-in wallboard until ``closed`` (the page went away) is done."""

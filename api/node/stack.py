@@ -2,7 +2,7 @@
 intake, desktop hub, chat, wallboard, metrics, reload, background tasks).
 
 In the embedded mode it opens when the app starts. With Redis it opens on the node that
-takes the router lease and closes when that node loses it (api/redis_backend.py).
+takes the router lease and closes when that node loses it (api/cluster/backend.py).
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
-from api.channels import build_adapters
-from api.chat import ChatHub
-from api.hub import DesktopHub
-from api.metrics import Metrics
-from api.reload import Reloader
-from api.settings import Settings
-from api.wallboard import Wallboard
-from channels.dispatch import Dispatcher
-from channels.email import SmtpHandler
-from channels.smtp import start_smtp
+from api.base.settings import Settings
+from api.chat.session import ChatHub
+from api.desktop.hub import DesktopHub
+from api.gateways.smtp import SmtpHandler, start_smtp
+from api.gateways.webhooks import build_adapters
+from api.ops.metrics import Metrics
+from api.ops.reload import Reloader
+from api.ops.wallboard import Wallboard
 from router import followups
+from router.dispatch import Dispatcher
 from router.engine import Engine
 from router.intake import Intake
 from router.rules.loader import RuleSet

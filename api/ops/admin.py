@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.auth import require_admin, require_supervisor
+from api.base.auth import require_admin, require_supervisor
 from router.rules.model import SkillMap
 from router.runtime import RouterRuntime, profile_from_row
 from router.views import agent_view, contact_view, queue_contacts, queue_summary, why_waiting

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import require_admin
+from api.base.auth import require_admin
 from router.intake import Intake
 from router.rules.diff import config_diff
 from router.rules.loader import ConfigError, load_rules

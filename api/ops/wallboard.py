@@ -18,15 +18,15 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 
-from api.auth import is_supervisor
-from api.frames import BinaryFrame, receive_text
+from api.base.auth import is_supervisor
+from api.base.frames import BinaryFrame, receive_text
 from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
 from router.runtime import RouterRuntime
 from router.views import agent_view, queue_contacts, queue_summary
 from skills.vocabulary import Channel
 
 router = APIRouter(tags=["pages"])
-STATIC = Path(__file__).with_name("static")
+STATIC = Path(__file__).parent.parent / "static"
 REFRESH = 2.0
 THROTTLE = 0.25
 WAITING_SHOWN = 50
@@ -111,25 +111,24 @@ async def wallboard_socket(websocket: WebSocket) -> None:
             await websocket.close(4401, "unauthorized")
         return
     reader = asyncio.create_task(_drain(websocket))
-    edge = getattr(app.state, "edge", None)
     try:
-        if edge is not None:  # several nodes: ask the active router
-            from api.edge import serve_wallboard
-
-            await serve_wallboard(websocket, edge, reader)
-            return
-        board: Wallboard = app.state.wallboard
-        while not reader.done():
-            await websocket.send_json(board.snapshot())
-            board.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(board.changed.wait(), REFRESH)
-            await asyncio.sleep(THROTTLE)
+        await app.state.backend.serve_wallboard(websocket, reader)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
+
+
+async def serve_wallboard(websocket: WebSocket, closed: asyncio.Task[None]) -> None:
+    """Snapshots of this process's router until the page goes away."""
+    board: Wallboard = websocket.app.state.wallboard
+    while not closed.done():
+        await websocket.send_json(board.snapshot())
+        board.changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(board.changed.wait(), REFRESH)
+        await asyncio.sleep(THROTTLE)
 
 
 async def _drain(websocket: WebSocket) -> None:

@@ -11,12 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
-from api import channels, chat, desktop, gateway, ops, reload, wallboard
-from api.asgi_types import ASGIApp, Message, Receive, Scope, Send
-from api.backends import backend_for, check_settings
-from api.edge import ForwardToRouter
-from api.limits import GatewayRateLimit, keep_personal_data_out_of_logs
-from api.settings import Settings
+from api.base.asgi_types import ASGIApp, Message, Receive, Scope, Send
+from api.base.limits import GatewayRateLimit, keep_personal_data_out_of_logs
+from api.base.settings import Settings
+from api.chat import session as chat
+from api.desktop import session as desktop
+from api.gateways import contacts as gateway
+from api.gateways import webhooks as channels
+from api.ops import admin as ops
+from api.ops import reload, wallboard
+from api.server.backends import backend_type
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
 from router.store.repository import StoreError
@@ -78,14 +82,14 @@ async def _no_receive() -> Message:
 
 def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -> FastAPI:
     settings = settings or Settings()
-    check_settings(settings)  # before a missing admin token is replaced by a random one
+    backend_cls = backend_type(settings)  # checked before a missing admin token is made up
     settings = settings.with_admin_token()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ruleset = rules or load_rules(settings.config_path)
         app.state.rules = ruleset
-        backend = backend_for(app, settings, ruleset)
+        backend = backend_cls(app, settings, ruleset)
         app.state.backend = backend
         await backend.start()
         try:
@@ -132,8 +136,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     async def engine_error(_request: Request, exc: EngineError) -> JSONResponse:
         return JSONResponse({"detail": exc.message, "code": exc.code}, 409)
 
-    if settings.backend_name() == "redis":
-        app.add_middleware(ForwardToRouter)  # inside the size and rate limits below
+    backend_cls.install(app)  # inside the size and rate limits below
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(GatewayRateLimit, rate=settings.gateway_rate, burst=settings.gateway_burst)
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]

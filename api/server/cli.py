@@ -58,9 +58,10 @@ def serve(
     """Run the router: gateway intake, agent desktops, ops endpoints."""
     import uvicorn
 
-    from api.app import create_app
-    from api.backends import SettingsError, check_settings
-    from api.settings import Settings
+    from api.base.settings import Settings
+    from api.node.backend import SettingsError
+    from api.server.app import create_app
+    from api.server.backends import check_settings
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -81,7 +82,7 @@ def serve(
         raise typer.Exit(2) from None
     settings = settings.with_admin_token()
     if not settings.log_personal_data:
-        from api.limits import keep_personal_data_out_of_logs
+        from api.base.limits import keep_personal_data_out_of_logs
 
         keep_personal_data_out_of_logs()
     if not Settings().admin_token:
@@ -158,7 +159,7 @@ def explain(
     import urllib.error
     import urllib.request
 
-    from api.explain_text import format_explanation
+    from api.ops.explain_text import format_explanation
 
     request = urllib.request.Request(
         f"{url.rstrip('/')}/v1/contacts/{contact_id}/explain",
