@@ -119,7 +119,7 @@ def test_cli_simulate_and_compare() -> None:
         [
             sys.executable,
             "-m",
-            "api.cli",
+            "api.server.cli",
             "simulate",
             str(DATA / "erlang_scenario.yaml"),
             "--config",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from router.rules.loader import load_rules
@@ -15,8 +13,9 @@ from skills.identity import (
     phone_identity,
 )
 from skills.triage import Triager
+from tests.paths import REPO
 
-CONFIG = load_rules(Path(__file__).resolve().parent.parent / "config.yaml").config
+CONFIG = load_rules(REPO / "config.yaml").config
 TRIAGER = Triager(CONFIG)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from api.limits import PersonalDataFilter, TokenBucket
+from api.base.limits import PersonalDataFilter, TokenBucket
 from tests.live import ThreadServer, contact_body
 
 

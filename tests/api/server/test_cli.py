@@ -11,13 +11,12 @@ from pathlib import Path
 import httpx
 
 from tests.live import ADMIN, ThreadServer, contact_body, online_desktop
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.paths import REPO
 
 
 def centralino(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "api.server.cli", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -62,7 +61,7 @@ async def test_explain_prints_why(server: ThreadServer, client: httpx.AsyncClien
 
     def run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "api.cli", "explain", contact_id, "--url", server.url],
+            [sys.executable, "-m", "api.server.cli", "explain", contact_id, "--url", server.url],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -77,7 +76,17 @@ async def test_explain_prints_why(server: ThreadServer, client: httpx.AsyncClien
     assert "excluded: 1 proficiency below this step" in done.stdout
     assert "billing proficiency 2 < 4 required at this step" in done.stdout
     missing = subprocess.run(
-        [sys.executable, "-m", "api.cli", "explain", "nope", "--url", server.url, "--token", ADMIN],
+        [
+            sys.executable,
+            "-m",
+            "api.server.cli",
+            "explain",
+            "nope",
+            "--url",
+            server.url,
+            "--token",
+            ADMIN,
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -11,8 +11,7 @@ from router.durations import format_duration, parse_duration
 from router.rules.loader import ConfigError, load_rules, parse_rules
 from router.rules.planner import DEFAULT_RULE, Planner
 from tests.engine_helpers import CONFIG
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.paths import REPO
 
 MINIMAL = """
 default_queue: general
