@@ -12,7 +12,7 @@ import logging
 
 from channels.contact import CustomerRef, InboundContact
 from router.intake import Intake
-from router.store.repository import StoreError
+from router.store.errors import StoreError
 from skills.vocabulary import Channel
 
 log = logging.getLogger("centralino.followups")

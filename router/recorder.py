@@ -26,20 +26,17 @@ from router.decisions import (
     WrapUpStarted,
 )
 from router.states import ContactState
+from router.store.errors import FencedOut
 from router.store.repository import (
     Change,
     ContactUpdate,
     EventInsert,
-    FencedOut,
     OfferInsert,
     OfferUpdate,
     Store,
-    StoreError,
 )
 
 log = logging.getLogger("centralino.recorder")
-MAX_BATCH = 500
-RETRY_DELAYS = (0.05, 0.5, 2.0)
 
 
 def changes_for(decision: Decision, now: float) -> list[Change]:
@@ -232,87 +229,59 @@ def changes_for(decision: Decision, now: float) -> list[Change]:
 
 
 class Recorder:
+    """Routing decisions into the store's journal, in the order they were made.
+
+    The routing loop never waits: ``record`` queues the row changes and returns. Whoever
+    must know a decision is durable (a desktop's ack, a read of the record) waits for it
+    with ``flush`` or ``reached``.
+    """
+
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._queue: asyncio.Queue[list[Change]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
         self.failed = 0
         self.fenced = False
-        self.mark = 0  # batches recorded so far
-        self._done = 0  # batches written (or given up on) so far
-        self._progress = asyncio.Condition()
+        self.mark = 0  # units recorded so far
+        self._pending: dict[int, asyncio.Future[None]] = {}
 
     def record(self, now: float, decisions: Iterable[Decision]) -> None:
+        if self.fenced:
+            return  # a newer router owns the decisions now
         changes = [change for decision in decisions for change in changes_for(decision, now)]
-        if changes:
-            self.mark += 1
-            self._queue.put_nowait(changes)
+        if not changes:
+            return
+        self.mark += 1
+        mark = self.mark
+        future = self._store.record(changes)
+        self._pending[mark] = future
+        future.add_done_callback(lambda done: self._written(mark, len(changes), done))
 
-    async def reached(self, mark: int) -> None:
-        """Wait until everything recorded up to ``mark`` (a past ``self.mark``) is written;
-        unlike ``flush`` it does not wait for what is recorded meanwhile."""
-        async with self._progress:
-            await self._progress.wait_for(lambda: self._done >= mark)
+    def _written(self, mark: int, count: int, future: asyncio.Future[None]) -> None:
+        self._pending.pop(mark, None)
+        error = None if future.cancelled() else future.exception()
+        if isinstance(error, FencedOut):
+            self.fenced = True
+            log.error("routing changes refused, %s; this router stops recording", error)
+        elif error is not None:
+            self.failed += 1
+            log.error("dropped %d routing changes it cannot write: %s", count, error)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="centralino-recorder")
+    async def reached(self, mark: int) -> bool:
+        """Wait until everything recorded up to ``mark`` (a past ``self.mark``) is written
+        or given up on; unlike ``flush`` it does not wait for what is recorded meanwhile.
+        False if any of it could not be written (or this router was fenced out)."""
+        waiting = [future for m, future in self._pending.items() if m <= mark]
+        if waiting:
+            await asyncio.wait(waiting)
+        return not self.fenced and not any(
+            future.cancelled() or future.exception() is not None for future in waiting
+        )
 
     async def flush(self) -> None:
-        """Wait until everything recorded so far is written."""
-        await self._queue.join()
+        """Wait until everything recorded so far is written (or given up on)."""
+        await self.reached(self.mark)
+
+    def start(self) -> None:
+        """Nothing to start: the store's journal writes (kept for the runtime's life cycle)."""
 
     async def stop(self) -> None:
         await self.flush()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            batches = [await self._queue.get()]
-            size = len(batches[0])
-            while size < MAX_BATCH and not self._queue.empty():
-                batches.append(self._queue.get_nowait())
-                size += len(batches[-1])
-            try:
-                await self._write([change for batch in batches for change in batch])
-            finally:
-                for _ in batches:
-                    self._queue.task_done()
-                self._done += len(batches)
-                async with self._progress:
-                    self._progress.notify_all()
-
-    async def _write(self, changes: list[Change]) -> None:
-        if self.fenced:
-            return
-        for delay in RETRY_DELAYS:
-            try:
-                await self._store.apply(changes)
-                return
-            except FencedOut as exc:
-                # a newer router owns the decisions now; what this one decided is void
-                self.fenced = True
-                log.error("routing changes refused, %s; this router stops recording", exc)
-                return
-            except StoreError as exc:
-                log.warning(
-                    "writing %d routing changes failed (%s); retrying in %.1fs",
-                    len(changes),
-                    exc,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-        log.warning("batch of %d changes keeps failing; writing them one by one", len(changes))
-        for change in changes:
-            try:
-                await self._store.apply([change])
-            except FencedOut:
-                self.fenced = True
-                return
-            except StoreError as exc:
-                self.failed += 1
-                log.error(
-                    "dropped a routing change it cannot write (%s): %s", type(change).__name__, exc
-                )

@@ -44,7 +44,7 @@ from router.cluster.keys import Keys
 from router.cluster.lease import Fenced, Lease, RouterLease
 from router.rules.loader import ConfigError, load_rules
 from router.runtime import RouterRuntime
-from router.store.repository import FencedOut, StoreError
+from router.store.errors import FencedOut, StoreError
 
 log = logging.getLogger("centralino.cluster")
 

@@ -12,7 +12,7 @@ from aiosmtpd.smtp import SMTP
 from channels.base import ChannelError
 from channels.contact import IntakeError
 from channels.email import GATEWAY, parse_mime
-from router.store.repository import StoreError
+from router.store.errors import StoreError
 
 
 async def start_smtp(handler: Any, host: str, port: int, max_size: int) -> asyncio.Server:

@@ -23,7 +23,7 @@ from api.ops import reload, wallboard
 from api.server.backends import backend_type
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
-from router.store.repository import StoreError
+from router.store.errors import StoreError
 
 log = logging.getLogger("centralino")
 

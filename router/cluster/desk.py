@@ -43,7 +43,7 @@ async def desk_generation(redis: Redis, keys: Keys) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-Durable = Callable[[int], Awaitable[None]]
+Durable = Callable[[int], Awaitable[object]]
 
 
 class DeskWriter:

@@ -8,16 +8,24 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
+from router.store.errors import StoreBusy, StoreError
+from router.store.journal import Journal, JournalError, JournalFull
 from router.store.schema import ContactRow, CustomerRow, IdentityRow
 from skills.identity import Identity
 
 
-class CustomerStoreError(Exception):
-    pass
+class CustomerStoreError(StoreError):
+    """The customer directory could not resolve or read a customer."""
+
+
+class CustomerStoreBusy(StoreBusy, CustomerStoreError):
+    """Too many writes are waiting: retry shortly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,18 +36,25 @@ class ResolvedCustomer:
     identities: tuple[Identity, ...]
 
 
-async def _primary(session: AsyncSession, customer_id: str) -> CustomerRow:
-    row = await session.get(CustomerRow, customer_id)
+def _primary(session: Session, customer_id: str) -> CustomerRow:
+    row = session.get(CustomerRow, customer_id)
     while row is not None and row.merged_into is not None:
-        row = await session.get(CustomerRow, row.merged_into)
+        row = session.get(CustomerRow, row.merged_into)
     if row is None:
         raise CustomerStoreError(f"customer {customer_id} vanished")
     return row
 
 
+CUSTOMERS: Table = CustomerRow.__table__  # type: ignore[assignment]
+IDENTITIES: Table = IdentityRow.__table__  # type: ignore[assignment]
+INSERT_CUSTOMER = insert(CUSTOMERS)
+INSERT_IDENTITY = insert(IDENTITIES)
+
+
 class CustomerDirectory:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], journal: Journal) -> None:
         self._sessions = sessions
+        self._journal = journal
 
     async def resolve(
         self, identities: Sequence[Identity], name: str, now: float
@@ -49,20 +64,74 @@ class CustomerDirectory:
             raise ValueError("resolve needs at least one identity")
         for attempt in range(3):  # a concurrent first contact may insert the same identity
             try:
-                return await self._resolve_once(identities, name, now)
-            except IntegrityError:
+                return await self._journal.run(
+                    lambda connection: self._resolve_in(connection, identities, name, now)
+                )
+            except JournalFull as exc:
+                raise CustomerStoreBusy(str(exc)) from exc
+            except StoreBusy:
+                raise
+            except (StoreError, JournalError, SQLAlchemyError) as exc:
                 if attempt == 2:
-                    raise CustomerStoreError("identity conflict kept recurring") from None
+                    raise CustomerStoreError(
+                        f"identity conflict kept recurring: {type(exc).__name__}"
+                    ) from None
         raise AssertionError("unreachable")
 
-    async def _resolve_once(
-        self, identities: Sequence[Identity], name: str, now: float
+    def _resolve_in(
+        self, connection: Connection, identities: Sequence[Identity], name: str, now: float
     ) -> ResolvedCustomer:
+        """One journal unit. The common cases (a new customer; identities of one customer)
+        are a few Core statements; linking two customers takes the ORM path."""
         wanted = {(i.kind, i.value) for i in identities}
-        async with self._sessions.begin() as session:
+        owners = {
+            (row.kind, row.value): row.customer_id
+            for row in connection.execute(
+                select(IDENTITIES.c.kind, IDENTITIES.c.value, IDENTITIES.c.customer_id).where(
+                    IDENTITIES.c.value.in_({value for _, value in wanted})
+                )
+            )
+            if (row.kind, row.value) in wanted
+        }
+        found = set(owners.values())
+        customer_id: str | None = None
+        if not found:
+            customer_id = uuid.uuid4().hex
+            connection.execute(
+                INSERT_CUSTOMER, {"id": customer_id, "name": name, "created_at": now}
+            )
+        elif len(found) == 1:
+            (owner,) = found
+            merged_into = (
+                connection.execute(select(CUSTOMERS.c.merged_into).where(CUSTOMERS.c.id == owner))
+            ).scalar_one_or_none()
+            if merged_into is None:
+                customer_id = owner
+        if customer_id is None:  # several customers, or a merged one: link them (ORM)
+            return self._link_in(connection, identities, name, now)
+        missing = sorted(wanted - set(owners))
+        if missing:
+            connection.execute(
+                INSERT_IDENTITY,
+                [
+                    {"kind": kind, "value": value, "customer_id": customer_id, "created_at": now}
+                    for kind, value in missing
+                ],
+            )
+        return ResolvedCustomer(customer_id, not found, (), tuple(sorted(identities)))
+
+    def _link_in(
+        self, connection: Connection, identities: Sequence[Identity], name: str, now: float
+    ) -> ResolvedCustomer:
+        """Identities of several customers: the oldest keeps them all, the others are
+        merged into it (their contacts follow). The session joins the batch's transaction."""
+        wanted = {(i.kind, i.value) for i in identities}
+        with Session(
+            bind=connection, join_transaction_mode="rollback_only", expire_on_commit=False
+        ) as session:
             known = (
                 (
-                    await session.execute(
+                    session.execute(
                         select(IdentityRow).where(
                             IdentityRow.kind.in_({kind for kind, _ in wanted}),
                             IdentityRow.value.in_({value for _, value in wanted}),
@@ -75,13 +144,13 @@ class CustomerDirectory:
             known = [row for row in known if (row.kind, row.value) in wanted]
             owners: dict[str, CustomerRow] = {}
             for row in known:
-                primary = await _primary(session, row.customer_id)
+                primary = _primary(session, row.customer_id)
                 owners[primary.id] = primary
             created = not owners
             if created:
                 customer = CustomerRow(id=uuid.uuid4().hex, name=name, created_at=now)
                 session.add(customer)
-                await session.flush()
+                session.flush()
             else:
                 customer = min(owners.values(), key=lambda c: (c.created_at, c.id))
                 if name and not customer.name:
@@ -89,12 +158,12 @@ class CustomerDirectory:
             merged = tuple(sorted(cid for cid in owners if cid != customer.id))
             for other in merged:
                 owners[other].merged_into = customer.id
-                await session.execute(
+                session.execute(
                     update(IdentityRow)
                     .where(IdentityRow.customer_id == other)
                     .values(customer_id=customer.id)
                 )
-                await session.execute(
+                session.execute(
                     update(ContactRow)
                     .where(ContactRow.customer_id == other)
                     .values(customer_id=customer.id)
@@ -104,6 +173,7 @@ class CustomerDirectory:
                 session.add(
                     IdentityRow(kind=kind, value=value, customer_id=customer.id, created_at=now)
                 )
+            session.flush()
         return ResolvedCustomer(customer.id, created, merged, tuple(sorted(identities)))
 
     async def identities(self, customer_id: str) -> list[Identity]:

@@ -6,18 +6,27 @@ driver exception.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Table, bindparam, create_engine, event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from router.states import FINISHED_STATES
 from router.store.aftercare import Aftercare
 from router.store.customers import CustomerDirectory
+from router.store.errors import FencedOut, StoreBusy, StoreError
+from router.store.journal import Journal, JournalError, JournalFull
 from router.store.schema import (
     AgentRow,
     Base,
@@ -30,18 +39,6 @@ from router.store.schema import (
 )
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
-
-
-class StoreError(Exception):
-    """The database refused or failed; the message is safe to show."""
-
-
-class FencedOut(StoreError):
-    """A newer router holds the fence: this one may no longer write routing decisions."""
-
-    def __init__(self, message: str, current: int = 0) -> None:
-        super().__init__(message)
-        self.current = current  # the epoch holding the fence, when known
 
 
 def token_hash(token: str) -> str:
@@ -116,45 +113,101 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+POSTGRES_POOL = {"pool_size": 8, "max_overflow": 4, "pool_pre_ping": False}
+
+
+def as_store_error(exc: Exception) -> Exception:
+    """Driver and journal errors become the store's own, safe to show."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, JournalFull):
+        return StoreBusy(str(exc))
+    if isinstance(exc, JournalError):
+        return StoreError(str(exc))
+    return StoreError(f"could not write: {type(exc).__name__}")
+
+
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, writer: Engine | None = None) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self.customers = CustomerDirectory(self._sessions)
+        self.journal = Journal(
+            engine, sync_engine=writer, convert=as_store_error, before_batch=self._hold_fence
+        )
+        self.customers = CustomerDirectory(self._sessions, self.journal)
         self.aftercare = Aftercare(self._sessions)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._insert_contact = dialect.insert(CONTACTS).on_conflict_do_nothing(
+            index_elements=["gateway", "external_id"]
+        )
 
     @classmethod
     async def open(cls, url: str = DEFAULT_DATABASE_URL) -> Store:
         try:
-            engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-            if engine.dialect.name == "sqlite":
+            writer: Engine | None = None
+            if url.startswith("sqlite"):
+                engine = create_async_engine(url)
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+                if engine.url.database not in (None, "", ":memory:"):
+                    # the journal writes with the stdlib driver in its own thread
+                    writer = create_engine(engine.url.set(drivername="sqlite"), pool_size=1)
+                    event.listen(writer, "connect", _sqlite_pragmas)
+            else:
+                # sized for the journal's one writer plus readers; no ping per checkout on
+                # the hot path (a dead connection fails its batch, which is retried)
+                engine = create_async_engine(url, **POSTGRES_POOL)
             async with engine.begin() as connection:
                 await connection.run_sync(Base.metadata.create_all)
         except (SQLAlchemyError, OSError, ValueError) as exc:
             raise StoreError(f"cannot open database: {exc}") from exc
-        return cls(engine)
+        store = cls(engine, writer)
+        store.journal.start()
+        return store
 
     async def close(self) -> None:
+        await self.journal.stop()
         await self.engine.dispose()
+
+    async def commit(self, work: Any) -> Any:
+        """Run a unit of work in the journal and wait for its commit (StoreError if not)."""
+        try:
+            return await self.journal.run(work)
+        except JournalFull as exc:
+            raise StoreBusy(str(exc)) from exc
+
+    def _hold_fence(self, connection: Connection) -> None:
+        """First in every journal batch, while a router fence is claimed: the batch commits
+        only if this router's epoch still holds the fence (the row lock orders it against a
+        successor's claim)."""
+        if self.fence is None:
+            return
+        domain, epoch = self.fence
+        held = connection.execute(
+            update(RouterFenceRow)
+            .where(RouterFenceRow.domain == domain, RouterFenceRow.epoch == epoch)
+            .values(epoch=epoch)
+        )
+        if held.rowcount != 1:
+            raise FencedOut(f"router epoch {epoch} was fenced out")
 
     # ------------------------------------------------------------- contacts
 
     async def add_contact(self, values: dict[str, Any]) -> tuple[ContactRow, bool]:
-        """Insert a contact, idempotent on (gateway, external_id): (row, created)."""
-        try:
-            async with self._sessions.begin() as session:
-                row = ContactRow(**values)
-                session.add(row)
-            return row, True
-        except IntegrityError:
-            existing = await self.contact_by_message(values["gateway"], values["external_id"])
-            if existing is None:
-                raise StoreError("contact id collision; retry the request") from None
-            return existing, False
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not store the contact: {type(exc).__name__}") from exc
+        """Insert a contact, idempotent on (gateway, external_id): (row, created). Group
+        committed by the journal; a duplicate is decided by the unique constraint, so two
+        nodes or a retry racing each other still make one contact."""
+        statement = self._insert_contact
+
+        def insert_contact(connection: Connection) -> bool:
+            return bool(connection.execute(statement, values).rowcount == 1)
+
+        if await self.commit(insert_contact):
+            return new_row(ContactRow, values), True
+        existing = await self.contact_by_message(values["gateway"], values["external_id"])
+        if existing is None:
+            raise StoreError("contact id collision; retry the request")
+        return existing, False
 
     async def contact_by_message(self, gateway: str, external_id: str) -> ContactRow | None:
         async with self._sessions() as session:
@@ -287,6 +340,10 @@ class Store:
             )
             return result.scalars().all()
 
+    async def offer(self, offer_id: str) -> OfferRow | None:
+        async with self._sessions() as session:
+            return await session.get(OfferRow, offer_id)
+
     async def offers(self, contact_id: str) -> Sequence[OfferRow]:
         async with self._sessions() as session:
             result = await session.execute(
@@ -359,43 +416,62 @@ class Store:
         self.fence = (domain, epoch)
 
     async def apply(self, changes: Sequence[Change]) -> None:
-        """Apply a batch of routing changes in one transaction, in order (and only while
-        this store's fence, if claimed, is still the current one)."""
-        try:
-            async with self._sessions.begin() as session:
-                if self.fence is not None:
-                    domain, epoch = self.fence
-                    # the row lock orders this write against a successor's claim_fence
-                    held = await session.execute(
-                        update(RouterFenceRow)
-                        .where(RouterFenceRow.domain == domain, RouterFenceRow.epoch == epoch)
-                        .values(epoch=epoch)
-                    )
-                    if held.rowcount != 1:  # type: ignore[attr-defined]
-                        raise FencedOut(f"router epoch {epoch} was fenced out")
-                for change in changes:
-                    if isinstance(change, ContactUpdate):
-                        await session.execute(
-                            update(ContactRow)
-                            .where(ContactRow.id == change.contact_id)
-                            .values(**change.values)
-                        )
-                    elif isinstance(change, OfferInsert):
-                        await session.execute(insert(OfferRow).values(**change.values))
-                    elif isinstance(change, OfferUpdate):
-                        await session.execute(
-                            update(OfferRow)
-                            .where(OfferRow.id == change.offer_id)
-                            .values(**change.values)
-                        )
-                    else:
-                        session.add(
-                            RoutingEventRow(
-                                contact_id=change.contact_id,
-                                at=change.at,
-                                kind=change.kind,
-                                detail=change.detail,
-                            )
-                        )
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not record routing changes: {type(exc).__name__}") from exc
+        """Apply routing changes in one unit of work, in order, and wait for the commit
+        (only while this store's fence, if claimed, is still the current one)."""
+        await self.commit(changes_work(changes))
+
+    def record(self, changes: Sequence[Change]) -> asyncio.Future[None]:
+        """Queue routing changes without waiting; the future resolves at their commit.
+        Decisions already made are never refused for a full queue."""
+        return self.journal.submit(changes_work(changes), bounded=False)
+
+
+def new_row(model: Any, values: dict[str, Any]) -> Any:
+    """An ORM object holding what was inserted, column defaults filled in as a flush would."""
+    filled = dict(values)
+    for column in model.__table__.columns:
+        default = column.default
+        if column.key not in filled and default is not None:
+            filled[column.key] = default.arg(None) if default.is_callable else default.arg
+    return model(**filled)
+
+
+CONTACTS: Table = ContactRow.__table__  # type: ignore[assignment]
+OFFERS: Table = OfferRow.__table__  # type: ignore[assignment]
+EVENTS: Table = RoutingEventRow.__table__  # type: ignore[assignment]
+# Core statements on the tables, parameters given at execution: compiled once and cached
+UPDATE_CONTACT = update(CONTACTS).where(CONTACTS.c.id == bindparam("change_id"))
+UPDATE_OFFER = update(OFFERS).where(OFFERS.c.id == bindparam("change_id"))
+INSERT_OFFER = insert(OFFERS)
+INSERT_EVENTS = insert(EVENTS)
+
+
+def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
+    def apply_changes(connection: Connection) -> None:
+        events: list[dict[str, Any]] = []
+        for change in changes:
+            if isinstance(change, EventInsert):
+                events.append(
+                    {
+                        "contact_id": change.contact_id,
+                        "at": change.at,
+                        "kind": change.kind,
+                        "detail": change.detail,
+                    }
+                )
+                continue
+            if events:  # keep the order: events written before the next row change
+                connection.execute(INSERT_EVENTS, events)
+                events = []
+            if isinstance(change, ContactUpdate):
+                connection.execute(
+                    UPDATE_CONTACT, {"change_id": change.contact_id, **change.values}
+                )
+            elif isinstance(change, OfferInsert):
+                connection.execute(INSERT_OFFER, change.values)
+            else:
+                connection.execute(UPDATE_OFFER, {"change_id": change.offer_id, **change.values})
+        if events:
+            connection.execute(INSERT_EVENTS, events)
+
+    return apply_changes

@@ -1,0 +1,243 @@
+"""The journal: one durable writer per process, with group commit.
+
+Every durable write (a new contact, its customer, routing decisions, agent actions) is a
+unit of work handed to ``submit``: a plain function of a SQLAlchemy ``Connection``. One
+task takes everything queued so far, runs it in a single transaction and commits once,
+then resolves each waiter. Durability costs one commit
+per batch, not one per request, and writes never wait on each other's locks (on SQLite this
+connection is the only writer of the hot path).
+
+- Order: units are run in the order submitted; a batch commits whole, so a unit's waiter
+  learns of its commit only when every unit before it is committed too.
+- One bad unit never sinks its batch: if the batch fails, each unit runs again alone, in
+  its own transaction, and only the failing one is answered with the error.
+- A batch that keeps failing for a passing reason (database restarting) is retried with
+  backoff before its units are tried one by one.
+- On SQLite a batch runs whole in the journal's own thread with the stdlib driver (one hop
+  per batch, not one per statement); on PostgreSQL it runs on the async driver's
+  connection through ``run_sync``.
+- The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
+  once (callers answer 503 with Retry-After), never a silent delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger("centralino.journal")
+
+T = TypeVar("T")
+Work = Callable[[Connection], T]
+BatchCheck = Callable[[Connection], None]
+
+MAX_BATCH = 500
+MAX_PENDING = 20_000
+RETRY_DELAYS = (0.05, 0.5, 2.0)
+
+
+class JournalError(Exception):
+    """A unit of work that could not be committed; the message is safe to show."""
+
+
+class JournalFull(JournalError):
+    """Too many writes are waiting: the caller should ask its client to retry later."""
+
+
+@dataclass(slots=True)
+class Unit(Generic[T]):
+    work: Work[T]
+    future: asyncio.Future[T]
+    submitted: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(slots=True)
+class JournalStats:
+    """Figures for /metrics: batches, units and commit time so far, and what waits now."""
+
+    batches: int = 0
+    units: int = 0
+    failed_units: int = 0
+    commit_seconds: float = 0.0
+    last_batch: int = 0
+    observe: Callable[[float, int], None] | None = None  # (commit seconds, batch size)
+
+
+class Journal:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        sync_engine: Engine | None = None,
+        convert: Callable[[Exception], Exception],
+        before_batch: BatchCheck | None = None,
+        max_batch: int = MAX_BATCH,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
+        self._engine = engine
+        self._sync_engine = sync_engine  # SQLite: batches run in this journal's own thread
+        self._thread = (
+            ThreadPoolExecutor(1, thread_name_prefix="centralino-journal")
+            if sync_engine is not None
+            else None
+        )
+        self._convert = convert  # driver errors -> the store's own error types
+        self.before_batch = before_batch  # e.g. the router fence: runs first in every batch
+        self.max_batch = max_batch
+        self.max_pending = max_pending
+        self._queue: list[Unit[Any]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.stats = JournalStats()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def submit(self, work: Work[T], *, bounded: bool = True) -> asyncio.Future[T]:
+        """Queue a unit of work; the future resolves once it is committed (or failed).
+        ``bounded=False`` is for what was already decided (routing decisions): the bound
+        is for admitting new work, and a decision made must be recorded."""
+        if bounded and len(self._queue) >= self.max_pending:
+            raise JournalFull(f"{len(self._queue)} writes are waiting; retry shortly")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append(Unit(work, future))
+        self._wake.set()
+        return future
+
+    async def run(self, work: Work[T]) -> T:
+        """Submit and wait for the commit."""
+        return await self.submit(work)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="centralino-journal")
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far is committed or failed."""
+        if self._queue:
+            await asyncio.wait([unit.future for unit in self._queue])
+
+    async def stop(self) -> None:
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+
+    async def _loop(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = self._queue[: self.max_batch]
+            del self._queue[: len(batch)]
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[Unit[Any]]) -> None:
+        started = time.perf_counter()
+        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+            try:
+                results = await self._transaction(batch)
+            except _UnitFailed:
+                break  # one unit's own fault: answer each alone
+            except Exception as exc:
+                if delay is None or not _passing(exc):
+                    break
+                log.warning(
+                    "a batch of %d writes failed (%s); retry %d in %.2fs",
+                    len(batch),
+                    type(exc).__name__,
+                    attempt + 1,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            self._observe(started, len(batch))
+            for unit, result in zip(batch, results, strict=True):
+                if not unit.future.done():
+                    unit.future.set_result(result)
+            return
+        await self._one_by_one(batch)
+        self._observe(started, len(batch))
+
+    async def _one_by_one(self, batch: list[Unit[Any]]) -> None:
+        for unit in batch:
+            try:
+                (result,) = await self._transaction([unit])
+            except _UnitFailed as failed:
+                self._fail(unit, failed.error)
+            except Exception as exc:  # the commit itself failed
+                self._fail(unit, exc)
+            else:
+                if not unit.future.done():
+                    unit.future.set_result(result)
+
+    async def _transaction(self, batch: list[Unit[Any]]) -> list[Any]:
+        if self._thread is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._in_thread, batch)
+        async with self._engine.begin() as connection:
+            return await connection.run_sync(self._units, batch)
+
+    def _in_thread(self, batch: list[Unit[Any]]) -> list[Any]:
+        assert self._sync_engine is not None
+        with self._sync_engine.begin() as connection:
+            return self._units(connection, batch)
+
+    def _units(self, connection: Connection, batch: list[Unit[Any]]) -> list[Any]:
+        if self.before_batch is not None:
+            self.before_batch(connection)
+        results = []
+        for unit in batch:
+            try:
+                results.append(unit.work(connection))
+            except (SQLAlchemyError, JournalError, ValueError, LookupError) as exc:
+                if _passing(exc):
+                    raise  # the connection, not this unit: retry the batch
+                raise _UnitFailed(exc) from exc
+        return results
+
+    def _fail(self, unit: Unit[Any], exc: Exception) -> None:
+        self.stats.failed_units += 1
+        error = exc if isinstance(exc, JournalError) else self._convert(exc)
+        if not unit.future.done():
+            unit.future.set_exception(error)
+
+    def _observe(self, started: float, size: int) -> None:
+        seconds = time.perf_counter() - started
+        stats = self.stats
+        stats.batches += 1
+        stats.units += size
+        stats.commit_seconds += seconds
+        stats.last_batch = size
+        if stats.observe is not None:
+            stats.observe(seconds, size)
+
+
+class _UnitFailed(Exception):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _passing(exc: Exception) -> bool:
+    """A failure worth retrying the whole batch for: the connection or a lock, not the data."""
+    if isinstance(exc, DBAPIError):
+        invalidated = bool(exc.connection_invalidated)
+        return invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, OSError | TimeoutError)

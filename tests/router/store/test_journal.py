@@ -1,0 +1,103 @@
+"""The journal (group commit) on real SQLite and PostgreSQL: units committed together,
+waiters answered only after the commit, one bad unit answered alone, a bounded queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Connection
+
+from router.store.errors import StoreBusy, StoreError
+from router.store.journal import JournalFull
+from router.store.repository import Store
+from router.store.schema import CustomerRow
+from tests.databases import database
+
+CUSTOMERS = CustomerRow.__table__
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    async with database(request.param, tmp_path) as url:
+        opened = await Store.open(url)
+        try:
+            yield opened
+        finally:
+            await opened.close()
+
+
+def add_customer(customer_id: str) -> Callable[[Connection], str]:
+    def work(connection: Connection) -> str:
+        connection.execute(insert(CUSTOMERS).values(id=customer_id, name="", created_at=1.0))
+        return customer_id
+
+    return work
+
+
+async def stored_ids(store: Store) -> set[str]:
+    async with store.engine.connect() as connection:
+        return set((await connection.execute(select(CUSTOMERS.c.id))).scalars())
+
+
+async def test_units_submitted_together_commit_in_one_batch(store: Store) -> None:
+    before = store.journal.stats.batches
+    results = await asyncio.gather(*(store.commit(add_customer(f"c{i}")) for i in range(50)))
+    assert results == [f"c{i}" for i in range(50)]
+    assert await stored_ids(store) == {f"c{i}" for i in range(50)}
+    # submitted in one go, they are committed in far fewer transactions than units
+    assert store.journal.stats.batches - before < 10
+    assert store.journal.stats.units >= 50
+
+
+async def test_a_waiter_is_answered_only_after_its_commit_is_visible(store: Store) -> None:
+    seen: list[bool] = []
+
+    async def commit_then_look(customer_id: str) -> None:
+        await store.commit(add_customer(customer_id))
+        seen.append(customer_id in await stored_ids(store))  # another connection reads it
+
+    await asyncio.gather(*(commit_then_look(f"v{i}") for i in range(10)))
+    assert seen == [True] * 10
+
+
+async def test_one_bad_unit_is_answered_alone_and_its_batch_still_commits(store: Store) -> None:
+    await store.commit(add_customer("dup"))
+    outcomes = await asyncio.gather(
+        store.commit(add_customer("a")),
+        store.commit(add_customer("dup")),  # primary key taken: this unit alone fails
+        store.commit(add_customer("b")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "a" and outcomes[2] == "b"
+    assert isinstance(outcomes[1], StoreError)
+    assert await stored_ids(store) == {"dup", "a", "b"}
+    assert store.journal.stats.failed_units >= 1
+
+
+async def test_a_full_queue_refuses_at_once_and_loses_nothing_it_accepted(store: Store) -> None:
+    journal = store.journal
+    journal.max_pending = 5
+    accepted = [journal.submit(add_customer(f"q{i}")) for i in range(5)]
+    with pytest.raises(JournalFull):
+        journal.submit(add_customer("q-over"))
+    with pytest.raises(StoreBusy):
+        await store.commit(add_customer("q-over"))
+    # decisions already made are never refused
+    journal.submit(add_customer("decided"), bounded=False)
+    await asyncio.gather(*accepted)
+    await journal.drain()
+    assert await stored_ids(store) == {*(f"q{i}" for i in range(5)), "decided"}
+
+
+async def test_a_fenced_out_store_commits_nothing(store: Store) -> None:
+    await store.claim_fence("default", 1)
+    await store.commit(add_customer("before"))
+    async with store.engine.begin() as connection:  # a successor claims a newer epoch
+        await connection.execute(text("UPDATE router_fence SET epoch = 2"))
+    with pytest.raises(StoreError, match="fenced out"):
+        await store.commit(add_customer("after"))
+    assert await stored_ids(store) == {"before"}
