@@ -22,6 +22,7 @@ from router.priority import history_boost
 from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
 from router.store.repository import CustomerHistory
+from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
 from skills.triage import Triager, TriageResult
 
@@ -83,6 +84,9 @@ def rule_facts(
     }
 
 
+RECENT_MESSAGE_IDS = 100_000
+
+
 class Intake:
     def __init__(self, runtime: RouterRuntime, planner: Planner) -> None:
         self.runtime = runtime
@@ -90,6 +94,7 @@ class Intake:
         self.triager = Triager(planner.config)
         self._triage: dict[str, TriageResult] = {}
         self._emotions: dict[str, list[EmotionScore]] = {}
+        self._recent: dict[tuple[str, str], str] = {}
         runtime.listen(self._forget_finished)
 
     def use_rules(self, planner: Planner) -> None:
@@ -104,14 +109,11 @@ class Intake:
         agent (e.g. who handled the email this one replies to), waiting up to
         ``preferred_agent.max_wait``."""
         store = self.runtime.store
-        existing = await store.contact_by_message(inbound.gateway, inbound.external_id)
-        if existing is not None:
-            if existing.id not in self.runtime.engine.contacts:
-                # Stored by a router that died before routing it? Read it again once the
-                # write-behind caught up, so a contact that just finished stays finished.
-                existing = await self.runtime.stored_contact(existing.id) or existing
-                self.runtime.adopt(existing)
-            return IntakeResult(existing.id, False, existing.state, existing.queue)
+        key = (inbound.gateway, inbound.external_id)
+        if key in self._recent:  # a retry of a contact this process stored: no insert
+            existing = await store.contact(self._recent[key])
+            if existing is not None:
+                return await self._duplicate(existing)
         config = self.planner.config
         identities = inbound.customer.identities(inbound.gateway, config.triage.default_region)
         triage = self.triager.triage(
@@ -126,13 +128,16 @@ class Intake:
         customer_id: str | None = None
         linked: tuple[str, ...] = ()
         history = CustomerHistory()
+        known_customer = False
         if inbound.customer_id is not None:
-            customer_id = inbound.customer_id
+            customer_id, known_customer = inbound.customer_id, True
         elif identities:
             resolved = await store.customers.resolve(identities, inbound.customer.name, now)
             customer_id, linked = resolved.customer_id, resolved.merged
-        if customer_id is not None:
-            await self.runtime.recorder.flush()  # history must include decisions made so far
+            known_customer = not resolved.created or bool(linked)
+        if customer_id is not None and known_customer:  # a new customer has no history
+            # history includes the decisions made so far (not those made while waiting)
+            await self.runtime.recorder.reached(self.runtime.recorder.mark)
             history = await store.customer_history(customer_id, now - self.planner.history_window)
         case = open_case(history, now - config.priority.history.repeat_window)
         plan = self.planner.plan(
@@ -182,8 +187,9 @@ class Intake:
             "updated_at": now,
         }
         row, created = await store.add_contact(values)
-        if not created:  # a concurrent retry won the insert
-            return IntakeResult(row.id, False, row.state, row.queue)
+        if not created:  # stored before (a retry, or another node won the insert)
+            return await self._duplicate(row)
+        self._remember(key, row.id)
         self.runtime.contexts[row.id] = offer_context(row)
         self._triage[row.id] = triage
         self._emotions[row.id] = [triage.emotion]
@@ -201,6 +207,21 @@ class Intake:
         decisions = self.runtime.submit(lambda at: self.runtime.engine.add_contact(new, at))
         state = "offered" if decisions.of(Offered) else "queued"
         return IntakeResult(row.id, True, state, policy.queue)
+
+    async def _duplicate(self, existing: ContactRow) -> IntakeResult:
+        if existing.id not in self.runtime.engine.contacts:
+            # Stored by a router that died before routing it? Read it again once the
+            # write-behind caught up, so a contact that just finished stays finished.
+            existing = await self.runtime.stored_contact(existing.id) or existing
+            self.runtime.adopt(existing)
+        return IntakeResult(existing.id, False, existing.state, existing.queue)
+
+    def _remember(self, key: tuple[str, str], contact_id: str) -> None:
+        """Recent gateway message ids -> contact: a retry is answered without an insert.
+        A fast path only: the unique constraint decides what is a duplicate."""
+        self._recent[key] = contact_id
+        if len(self._recent) > RECENT_MESSAGE_IDS:
+            del self._recent[next(iter(self._recent))]
 
     async def add_message(
         self,
