@@ -226,6 +226,13 @@ async def perform(
         if isinstance(message, SendMessage):
             return await write_to_customer(runtime, customers, agent_id, message)
         reply = apply_action(runtime, agent_id, message)
+        # the ack promises the decision is durable: wait for its commit (group-committed)
+        if not await runtime.recorder.reached(runtime.recorder.mark):
+            return Error(
+                ref=message.ref,
+                code="not_recorded",
+                message="the router could not record this; it was not acknowledged",
+            ).model_dump()
         if isinstance(message, WrapUp) and message.follow_up_in is not None:
             now = runtime.clock()
             reply["follow_up"] = await runtime.store.aftercare.schedule(
@@ -237,7 +244,27 @@ async def perform(
             )
         return reply
     except EngineError as exc:
+        if await already_done(runtime, agent_id, message):
+            return Ack(ref=message.ref, of=message.type).model_dump() | {"duplicate": True}
         return Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
+
+
+async def already_done(runtime: RouterRuntime, agent_id: str, message: Any) -> bool:
+    """An accept or wrap-up sent again (its ack was lost with a dying connection) that
+    already took effect: answered like the first time, from the record."""
+    if isinstance(message, Accept):
+        await runtime.recorder.flush()
+        offer = await runtime.store.offer(message.offer_id)
+        return offer is not None and offer.agent_id == agent_id and offer.outcome == "accepted"
+    if isinstance(message, WrapUp):
+        row = await runtime.stored_contact(message.contact_id)
+        return (
+            row is not None
+            and row.agent_id == agent_id
+            and row.state == ContactState.COMPLETED.value
+            and row.outcome == message.outcome
+        )
+    return False
 
 
 def apply_action(runtime: RouterRuntime, agent_id: str, message: Any) -> dict[str, Any]:
