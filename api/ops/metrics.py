@@ -66,6 +66,24 @@ class LiveState(Collector):
         yield agents
 
 
+class JournalQueue(Collector):
+    """Writes waiting for the journal's next commit, and units that could not be written."""
+
+    def __init__(self, runtime: RouterRuntime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        journal = self.runtime.store.journal
+        yield GaugeMetricFamily(
+            "centralino_journal_queue_depth", "units waiting to be committed", journal.pending
+        )
+        yield GaugeMetricFamily(
+            "centralino_journal_failed_units",
+            "units the database refused (each answered with its error)",
+            journal.stats.failed_units,
+        )
+
+
 class Metrics:
     def __init__(self, runtime: RouterRuntime) -> None:
         self.runtime = runtime
@@ -108,7 +126,21 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.commit_seconds = Histogram(
+            "centralino_journal_commit_seconds",
+            "time of one group commit of the journal (all writes of one batch)",
+            buckets=(*LATENCY_BUCKETS, 0.25, 0.5, 1.0),
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "centralino_journal_batch_units",
+            "units of work (requests, decisions) committed together",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+            registry=self.registry,
+        )
         self.registry.register(LiveState(runtime))
+        self.registry.register(JournalQueue(runtime))
+        runtime.store.journal.stats.observe = self._observe_commit
         self._where: dict[str, tuple[str, str]] = {}
         runtime.listen(self.on_decisions)
         runtime.observe_latency = self.latency.observe
@@ -139,6 +171,10 @@ class Metrics:
                 self.abandoned.labels(*self._where.pop(contact_id)).inc()
             elif isinstance(decision, Completed):
                 self.completed.labels(*self._where.pop(contact_id)).inc()
+
+    def _observe_commit(self, seconds: float, units: int) -> None:
+        self.commit_seconds.observe(seconds)
+        self.batch_size.observe(units)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
