@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from redis.asyncio import Redis
 
+from router.cluster.keys import Keys
 from tests.engine_helpers import CONFIG
 from tests.live import (
     ADMIN,
@@ -37,6 +39,7 @@ class Cluster:
         self.config = tmp_path / "config.yaml"
         self.config.write_text(CONFIG)
         self.tmp_path = tmp_path
+        self.redis_url = redis.url
         self.env = {
             "CENTRALINO_REDIS_URL": redis.url,
             "CENTRALINO_LEASE_TTL": "2",
@@ -65,8 +68,10 @@ class Cluster:
 
 
 def role(node: ProcessServer) -> str:
+    """The node's role; "down" only if it does not answer at all (a busy machine may take
+    seconds to answer: that is not a role)."""
     try:
-        return str(httpx.get(node.url + "/healthz", timeout=1).json()["role"])
+        return str(httpx.get(node.url + "/healthz", timeout=15).json()["role"])
     except httpx.HTTPError:
         return "down"
 
@@ -245,7 +250,7 @@ async def auto_accept(desk: Desktop, accepted: dict[str, list[str]], name: str) 
 async def test_killing_the_active_router_mid_load_loses_nothing_and_doubles_nothing(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    # the lease outlives the gateway's wait, so one call surely meets no router
+    # a short command timeout keeps the failover call quick; the lease outlives the kill
     cluster = Cluster(
         tmp_path, redis_server, CENTRALINO_LEASE_TTL="4", CENTRALINO_COMMAND_TIMEOUT="1"
     )
@@ -291,12 +296,19 @@ async def load_and_kill(
         results[message_id] = await post_until_accepted([a, b], message_id, log)
 
     load = [asyncio.create_task(gateway(n)) for n in range(40)]
-    await asyncio.sleep(0.6)  # mid-load
+    await until(lambda: len(results) >= 5, what="load under way")  # mid-load
     a.kill()
-    # one gateway call while no router is active: it times out with 503 ...
-    async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
-        during = await http.post("/v1/contacts", json=contact_body("during-failover"))
-    assert during.status_code == 503 and during.headers["retry-after"] == "1"
+    # Its lease outlives it by seconds; before it lapses, the test puts there a lease of a
+    # router that is gone and never expires. No standby can take over while it is there,
+    # so the next call surely meets no router: no timing window.
+    lease = Keys("default").lease
+    async with Redis.from_url(cluster.redis_url) as redis:
+        await redis.set(lease, "0:gone")
+        # one gateway call while no router is active: it times out with 503 ...
+        async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+            during = await http.post("/v1/contacts", json=contact_body("during-failover"))
+        assert during.status_code == 503 and during.headers["retry-after"] == "1"
+        await redis.delete(lease)  # the dead router's lease lapses
     await asyncio.gather(*load)
     await until(lambda: role(b) == "active", what="node-b to take over")
     # ... yet the event stayed in the stream and the new router applied it; the retry
