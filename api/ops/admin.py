@@ -82,11 +82,10 @@ async def put_agent(
         "languages": body.languages,
         "capacity": {channel.value: n for channel, n in body.capacity.items()},
     }
-    row, created = await runtime.store.save_agent(values, runtime.clock())
-    token = None
-    if created:
-        token = secrets.token_urlsafe(24)
-        await runtime.store.set_agent_token(agent_id, token)
+    token: str | None = secrets.token_urlsafe(24)  # kept only if the agent is new
+    row, created = await runtime.store.save_agent(values, runtime.clock(), new_token=token)
+    if not created:
+        token = None
     runtime.submit(lambda now: runtime.engine.upsert_agent(profile_from_row(row), now))
     reply: dict[str, Any] = {
         "created": created,

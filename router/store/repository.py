@@ -353,29 +353,35 @@ class Store:
 
     # ---------------------------------------------------------------- agents
 
-    async def save_agent(self, values: dict[str, Any], now: float) -> tuple[AgentRow, bool]:
-        """Create or update an agent's profile (not its token): (row, created)."""
-        try:
-            async with self._sessions.begin() as session:
-                row = await session.get(AgentRow, values["id"])
-                created = row is None
-                if row is None:
-                    row = AgentRow(created_at=now, updated_at=now, **values)
-                    session.add(row)
-                else:
-                    for key, value in values.items():
-                        setattr(row, key, value)
-                    row.updated_at = now
-            return row, created
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not save the agent: {type(exc).__name__}") from exc
+    async def save_agent(
+        self, values: dict[str, Any], now: float, new_token: str | None = None
+    ) -> tuple[AgentRow, bool]:
+        """Create or update an agent's profile: (row, created). A new agent is stored with
+        the hash of ``new_token`` in the same transaction: never an agent without a token."""
+
+        def save(connection: Connection) -> tuple[dict[str, Any], bool]:
+            found = connection.execute(select(AGENTS).where(AGENTS.c.id == values["id"]))
+            existing = found.mappings().first()
+            if existing is None:
+                hashed = token_hash(new_token) if new_token else None
+                row = {**values, "created_at": now, "updated_at": now, "token_hash": hashed}
+                connection.execute(insert(AGENTS), row)
+                return row, True
+            changed = {**values, "updated_at": now}
+            connection.execute(update(AGENTS).where(AGENTS.c.id == values["id"]), changed)
+            return {**existing, **changed}, False
+
+        row, created = await self.commit(save)
+        return new_row(AgentRow, row), created
 
     async def set_agent_token(self, agent_id: str, token: str) -> bool:
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(AgentRow).where(AgentRow.id == agent_id).values(token_hash=token_hash(token))
+        def rotate(connection: Connection) -> bool:
+            result = connection.execute(
+                update(AGENTS).where(AGENTS.c.id == agent_id).values(token_hash=token_hash(token))
             )
-            return bool(getattr(result, "rowcount", 0))
+            return bool(result.rowcount)
+
+        return bool(await self.commit(rotate))
 
     async def agent(self, agent_id: str) -> AgentRow | None:
         async with self._sessions() as session:
@@ -439,6 +445,7 @@ def new_row(model: Any, values: dict[str, Any]) -> Any:
 CONTACTS: Table = ContactRow.__table__  # type: ignore[assignment]
 OFFERS: Table = OfferRow.__table__  # type: ignore[assignment]
 EVENTS: Table = RoutingEventRow.__table__  # type: ignore[assignment]
+AGENTS: Table = AgentRow.__table__  # type: ignore[assignment]
 # Core statements on the tables, parameters given at execution: compiled once and cached
 UPDATE_CONTACT = update(CONTACTS).where(CONTACTS.c.id == bindparam("change_id"))
 UPDATE_OFFER = update(OFFERS).where(OFFERS.c.id == bindparam("change_id"))

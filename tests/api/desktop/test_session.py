@@ -192,3 +192,38 @@ async def test_presence_and_transfer_keep_context(
     assert kinds[:4] == ["offered", "offer_accepted", "assigned", "transferred"]
     await sender.close()
     await receiver.close()
+
+
+async def test_an_accept_or_wrap_up_sent_again_gets_the_same_answer(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    """A desktop whose connection died before the ack arrived resends by id: the first
+    answer again, nothing done twice; someone else's ids are still refused."""
+    token = await create_agent(client, "ugo", skills={"billing": 5}, languages=["it"])
+    desk = Desktop(server.ws_url, token)
+    await desk.connect()
+    contact_id = (await client.post("/v1/contacts", json=contact_body("again"))).json()[
+        "contact_id"
+    ]
+    offer = await desk.next_event("offer")
+    first = await desk.request("accept", offer_id=offer["offer_id"])
+    assert first["type"] == "ack" and "duplicate" not in first
+    await desk.close()
+    again = Desktop(server.ws_url, token)  # the desktop comes back and resends
+    await again.connect()
+    resent = await again.request("accept", offer_id=offer["offer_id"])
+    assert resent["type"] == "ack" and resent["of"] == "accept" and resent["duplicate"] is True
+    await again.request("end", contact_id=contact_id)
+    done = await again.request("wrap_up", contact_id=contact_id, outcome="ok", resolved=True)
+    assert done["type"] == "ack" and "duplicate" not in done
+    twice = await again.request("wrap_up", contact_id=contact_id, outcome="ok", resolved=True)
+    assert twice["type"] == "ack" and twice["duplicate"] is True
+    other = await online_desktop(server, client, "vera", skills={"billing": 5}, languages=["it"])
+    refused = await other.request("accept", offer_id=offer["offer_id"])
+    assert refused["type"] == "error" and refused["code"] == "unknown_offer"
+    stored = await client.get(f"/v1/contacts/{contact_id}", headers=admin_headers())
+    assert stored.json()["state"] == "completed"
+    offers = stored.json().get("offers")
+    assert offers is None or [o["outcome"] for o in offers] == ["accepted"]
+    await again.close()
+    await other.close()

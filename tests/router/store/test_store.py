@@ -199,3 +199,16 @@ async def test_concurrent_first_contacts_create_one_customer(store: Store) -> No
     email = email_identity("new@example.it")
     results = await asyncio.gather(*(store.customers.resolve([email], "", 1.0) for _ in range(5)))
     assert len({r.customer_id for r in results}) == 1
+
+
+async def test_a_new_agent_is_stored_with_its_token_in_one_write(store: Store) -> None:
+    _row, created = await store.save_agent({"id": "ivo", "name": "Ivo"}, 1.0, new_token="t-1")
+    assert created
+    found = await store.agent_by_token("t-1")
+    assert found is not None and found.id == "ivo"
+    # saving the profile again keeps the token (only a new agent gets one)
+    _row, created = await store.save_agent({"id": "ivo", "name": "Ivo R."}, 2.0, new_token="t-2")
+    assert not created
+    assert await store.agent_by_token("t-2") is None
+    kept = await store.agent_by_token("t-1")
+    assert kept is not None and kept.name == "Ivo R."
