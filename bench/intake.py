@@ -6,7 +6,12 @@ median and range over the repetitions. Server CPU per accepted contact comes fro
 server process's own CPU time (/proc), so it does not include the load generator.
 
     python bench/intake.py [--database sqlite|postgres|both] [--reps 3] [--seconds 10]
-                           [--connections 32] [--agents 0]
+                           [--connections 32] [--agents 0] [--storm 0]
+
+``--storm N``: a shift start. N agents exist; while wrk posts contacts to centralino, their
+N desktops log in (all within the first half of the run) and take offers. The accepted
+contacts per second are read back from the stored contacts' arrival times: a second with
+none means intake stalled.
 
 The bare endpoint validates the same body model (api.gateways.contacts.ContactIn) and
 answers 202. Everything runs on this machine: the load average is printed with every run,
@@ -125,6 +130,83 @@ def wrk(url: str, script: Path, prefix: str, seconds: int, connections: int, pid
     )
 
 
+async def log_in(url: str, tokens: list[str], within: float) -> int:
+    """Log the desktops in, spread over ``within`` seconds; keep them open until cancelled.
+    Returns how many logged in."""
+    import json
+
+    import websockets
+
+    welcomed = 0
+
+    async def desk(index: int, token: str) -> None:
+        nonlocal welcomed
+        await asyncio.sleep(index * within / max(len(tokens), 1))
+        async with websockets.connect(url, max_queue=None) as ws:
+            await ws.send(json.dumps({"type": "login", "token": token}))
+            async for raw in ws:
+                event = json.loads(raw)
+                if event.get("type") == "welcome":
+                    welcomed += 1
+                elif event.get("type") == "offer":
+                    await ws.send(json.dumps({"type": "accept", "offer_id": event["offer_id"]}))
+
+    tasks = [asyncio.create_task(desk(i, t)) for i, t in enumerate(tokens)]
+    try:
+        await asyncio.wait(tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return welcomed
+
+
+def storm_run(
+    url: str, script: Path, seconds: int, connections: int, pid: int, tokens: list[str]
+) -> tuple[Run, int]:
+    """wrk against centralino while the desktops log in (in this process, beside wrk)."""
+    result: list[Run] = []
+
+    async def both() -> int:
+        ws_url = url.replace("http", "ws") + "/v1/desktop"
+        logging_in = asyncio.create_task(log_in(ws_url, tokens, seconds / 2))
+        result.append(await asyncio.to_thread(wrk, url, script, "storm", seconds, connections, pid))
+        logging_in.cancel()
+        await asyncio.gather(logging_in, return_exceptions=True)
+        return len(tokens)
+
+    asyncio.run(both())
+    return result[0], len(tokens)
+
+
+def per_second(database_url: str, prefix: str) -> list[int]:
+    """202'd contacts per second of the run, from their stored arrival times."""
+    import asyncpg
+
+    async def fetch() -> list[float]:
+        if database_url.startswith("sqlite"):
+            import sqlite3
+
+            path = database_url.split("///", 1)[1]
+            with sqlite3.connect(path) as db:
+                query = "select arrival from contacts where external_id like ?"
+                return [row[0] for row in db.execute(query, (f"{prefix}-%",))]
+        conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+        try:
+            query = "select arrival from contacts where external_id like $1"
+            return [row[0] for row in await conn.fetch(query, f"{prefix}-%")]
+        finally:
+            await conn.close()
+
+    arrivals = asyncio.run(fetch())
+    if not arrivals:
+        return []
+    start = int(min(arrivals))
+    counts = [0] * (int(max(arrivals)) - start + 1)
+    for arrival in arrivals:
+        counts[int(arrival) - start] += 1
+    return counts
+
+
 def fresh_postgres_database(name: str) -> str:
     import asyncpg
 
@@ -179,7 +261,9 @@ def report(name: str, runs: list[Run]) -> None:
     )
 
 
-def bench(database: str, reps: int, seconds: int, connections: int, agents: int) -> None:
+def bench(
+    database: str, reps: int, seconds: int, connections: int, agents: int, storm: int
+) -> None:
     work = Path(tempfile.mkdtemp(prefix="centralino-intake-"))
     (work / "config.yaml").write_text(CONFIG)
     (work / "bare_app.py").write_text(BARE_APP)
@@ -216,17 +300,18 @@ def bench(database: str, reps: int, seconds: int, connections: int, agents: int)
         f"http://127.0.0.1:{bare_port}",
     )
     try:
-        if agents:
+        tokens: list[str] = []
+        if agents or storm:
 
-            async def make() -> None:
+            async def make() -> list[str]:
                 async with httpx.AsyncClient(
                     base_url=f"http://127.0.0.1:{port}",
                     timeout=30,
                     headers={"Authorization": f"Bearer {ADMIN}"},
                 ) as http:
-                    await create_agents(http, agents)
+                    return await create_agents(http, max(agents, storm))
 
-            asyncio.run(make())
+            tokens = asyncio.run(make())
         ours: list[Run] = []
         theirs: list[Run] = []
         for rep in range(reps):
@@ -253,6 +338,17 @@ def bench(database: str, reps: int, seconds: int, connections: int, agents: int)
             r.accepted_per_s for r in theirs
         )
         print(f"  centralino / bare: {ratio:.1%}")
+        if storm:
+            run, count = storm_run(
+                f"http://127.0.0.1:{port}", script, seconds, connections, server.pid, tokens
+            )
+            seconds_seen = per_second(url, "storm")
+            print(
+                f"  shift start: {count} desktops logging in during the run: "
+                f"{run.accepted_per_s:,.0f} /s, p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms, "
+                f"non-2xx {run.non_2xx}, socket errors {run.errors}; 202s per second "
+                f"{seconds_seen} (min {min(seconds_seen, default=0)}); load {run.load}"
+            )
     finally:
         for proc in (server, bare):
             proc.kill()
@@ -266,10 +362,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--agents", type=int, default=0)
+    parser.add_argument("--storm", type=int, default=0, help="desktops logging in mid-run")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load {load_average()}")
     for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):
-        bench(database, args.reps, args.seconds, args.connections, args.agents)
+        bench(database, args.reps, args.seconds, args.connections, args.agents, args.storm)
 
 
 if __name__ == "__main__":

@@ -26,15 +26,9 @@ from router.decisions import (
     WrapUpStarted,
 )
 from router.states import ContactState
+from router.store.changes import Change, ContactUpdate, EventInsert, OfferInsert, OfferUpdate
 from router.store.errors import FencedOut
-from router.store.repository import (
-    Change,
-    ContactUpdate,
-    EventInsert,
-    OfferInsert,
-    OfferUpdate,
-    Store,
-)
+from router.store.repository import Store
 
 log = logging.getLogger("centralino.recorder")
 

@@ -18,7 +18,9 @@ class MemoryBackend(StateBackend):
     name = "memory"
 
     async def start(self) -> None:
-        self.stack: RouterStack = await open_stack(self.app, self.settings, self.rules)
+        self.stack: RouterStack = await open_stack(
+            self.app, self.settings, self.rules, only_process=True
+        )
 
     async def stop(self) -> None:
         await close_stack(self.app, self.stack)

@@ -64,10 +64,12 @@ async def open_stack(
     hub_factory: HubFactory | None = None,
     fence: tuple[str, int] | None = None,
     smtp: bool = True,
+    only_process: bool = False,
 ) -> RouterStack:
     """Open the store, load roster and unfinished contacts, start routing; the parts are
-    put on ``app.state`` for the endpoints. ``fence``: (domain, epoch) to claim first."""
-    store = await Store.open(settings.database_url)
+    put on ``app.state`` for the endpoints. ``fence``: (domain, epoch) to claim first.
+    ``only_process``: refuse a SQLite file another process serves."""
+    store = await Store.open(settings.database_url, only_process=only_process)
     try:
         if fence is not None:
             await store.claim_fence(*fence)

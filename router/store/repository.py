@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
-from sqlalchemy import Table, bindparam, create_engine, event, insert, select, update
+from sqlalchemy import Table, create_engine, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -24,6 +24,11 @@ from sqlalchemy.ext.asyncio import (
 
 from router.states import FINISHED_STATES
 from router.store.aftercare import Aftercare
+from router.store.changes import (
+    CONTACTS,
+    Change,
+    changes_work,
+)
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull
@@ -37,6 +42,7 @@ from router.store.schema import (
     RoutingEventRow,
     ThreadRow,
 )
+from router.store.sqlite import sqlite_lock, sqlite_pragmas
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
 
@@ -76,43 +82,6 @@ class CustomerHistory:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ContactUpdate:
-    contact_id: str
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class OfferInsert:
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class OfferUpdate:
-    offer_id: str
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class EventInsert:
-    contact_id: str
-    at: float
-    kind: str
-    detail: dict[str, Any]
-
-
-Change = ContactUpdate | OfferInsert | OfferUpdate | EventInsert
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 POSTGRES_POOL = {"pool_size": 8, "max_overflow": 4, "pool_pre_ping": False}
 
 
@@ -137,22 +106,26 @@ class Store:
         self.customers = CustomerDirectory(self._sessions, self.journal)
         self.aftercare = Aftercare(self._sessions)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
+        self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert_contact = dialect.insert(CONTACTS).on_conflict_do_nothing(
             index_elements=["gateway", "external_id"]
         )
 
     @classmethod
-    async def open(cls, url: str = DEFAULT_DATABASE_URL) -> Store:
+    async def open(cls, url: str = DEFAULT_DATABASE_URL, *, only_process: bool = False) -> Store:
+        """Open (and create) the database. ``only_process``: on a SQLite file, refuse to
+        start while another process serves the same file (SQLite has one writer)."""
+        lock = sqlite_lock(url) if only_process else None
         try:
             writer: Engine | None = None
             if url.startswith("sqlite"):
                 engine = create_async_engine(url)
-                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+                event.listen(engine.sync_engine, "connect", sqlite_pragmas)
                 if engine.url.database not in (None, "", ":memory:"):
                     # the journal writes with the stdlib driver in its own thread
                     writer = create_engine(engine.url.set(drivername="sqlite"), pool_size=1)
-                    event.listen(writer, "connect", _sqlite_pragmas)
+                    event.listen(writer, "connect", sqlite_pragmas)
             else:
                 # sized for the journal's one writer plus readers; no ping per checkout on
                 # the hot path (a dead connection fails its batch, which is retried)
@@ -160,14 +133,20 @@ class Store:
             async with engine.begin() as connection:
                 await connection.run_sync(Base.metadata.create_all)
         except (SQLAlchemyError, OSError, ValueError) as exc:
+            if lock is not None:
+                lock.close()
             raise StoreError(f"cannot open database: {exc}") from exc
         store = cls(engine, writer)
+        store._lock = lock
         store.journal.start()
         return store
 
     async def close(self) -> None:
         await self.journal.stop()
         await self.engine.dispose()
+        if self._lock is not None:
+            self._lock.close()  # releases the lock
+            self._lock = None
 
     async def commit(self, work: Any) -> Any:
         """Run a unit of work in the journal and wait for its commit (StoreError if not)."""
@@ -442,43 +421,5 @@ def new_row(model: Any, values: dict[str, Any]) -> Any:
     return model(**filled)
 
 
-CONTACTS: Table = ContactRow.__table__  # type: ignore[assignment]
-OFFERS: Table = OfferRow.__table__  # type: ignore[assignment]
-EVENTS: Table = RoutingEventRow.__table__  # type: ignore[assignment]
 AGENTS: Table = AgentRow.__table__  # type: ignore[assignment]
 # Core statements on the tables, parameters given at execution: compiled once and cached
-UPDATE_CONTACT = update(CONTACTS).where(CONTACTS.c.id == bindparam("change_id"))
-UPDATE_OFFER = update(OFFERS).where(OFFERS.c.id == bindparam("change_id"))
-INSERT_OFFER = insert(OFFERS)
-INSERT_EVENTS = insert(EVENTS)
-
-
-def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
-    def apply_changes(connection: Connection) -> None:
-        events: list[dict[str, Any]] = []
-        for change in changes:
-            if isinstance(change, EventInsert):
-                events.append(
-                    {
-                        "contact_id": change.contact_id,
-                        "at": change.at,
-                        "kind": change.kind,
-                        "detail": change.detail,
-                    }
-                )
-                continue
-            if events:  # keep the order: events written before the next row change
-                connection.execute(INSERT_EVENTS, events)
-                events = []
-            if isinstance(change, ContactUpdate):
-                connection.execute(
-                    UPDATE_CONTACT, {"change_id": change.contact_id, **change.values}
-                )
-            elif isinstance(change, OfferInsert):
-                connection.execute(INSERT_OFFER, change.values)
-            else:
-                connection.execute(UPDATE_OFFER, {"change_id": change.offer_id, **change.values})
-        if events:
-            connection.execute(INSERT_EVENTS, events)
-
-    return apply_changes

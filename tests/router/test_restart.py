@@ -175,3 +175,30 @@ async def test_a_retry_right_after_the_contact_finished_does_not_bring_it_back(
             await desk.close()
     finally:
         server.stop()
+
+
+async def test_a_second_process_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
+    """SQLite has one writer: a second server on the same file stops at start-up with a
+    message that says why and what to do, and the first keeps serving."""
+    database = tmp_path / "one.db"
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(CONFIG)
+    first = ProcessServer(database, config_path).start()
+    try:
+        second = ProcessServer(database, config_path)
+        try:
+            second.start()
+        except RuntimeError as exc:
+            refused = str(exc)
+        else:
+            second.kill()
+            raise AssertionError("a second process started on the same SQLite file")
+        assert "in use by another centralino process" in refused
+        assert "PostgreSQL" in refused
+        async with httpx.AsyncClient(base_url=first.url) as http:
+            assert (await http.post("/v1/contacts", json=contact_body("still"))).status_code == 202
+    finally:
+        first.kill()
+    # once it is gone (even killed), the file can be served again
+    again = ProcessServer(database, config_path).start()
+    again.stop()

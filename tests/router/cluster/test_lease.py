@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 from router.cluster.desk import DeskReader, DeskWriter
 from router.cluster.keys import Keys
 from router.cluster.lease import Fenced, RouterLease
+from router.store.changes import ContactUpdate
 from router.store.errors import FencedOut
-from router.store.repository import ContactUpdate, Store
+from router.store.repository import Store
 from tests.databases import database
 from tests.redis_server import RedisServer
 

@@ -11,8 +11,9 @@ import pytest
 
 from router.decisions import Assigned, Completed, Offered, Queued
 from router.recorder import Recorder
+from router.store.changes import ContactUpdate
 from router.store.errors import StoreError
-from router.store.repository import ContactUpdate, Store
+from router.store.repository import Store
 from skills.identity import email_identity, phone_identity
 from skills.vocabulary import Channel
 from tests.databases import database
