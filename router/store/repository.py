@@ -82,7 +82,11 @@ class CustomerHistory:
         }
 
 
+# readers (logins, ops pages, history); the journal has a connection of its own, so a burst
+# of reads never makes the writer wait for the pool. No ping per checkout on the hot path:
+# a dead connection fails its batch, which is retried.
 POSTGRES_POOL = {"pool_size": 8, "max_overflow": 4, "pool_pre_ping": False}
+POSTGRES_WRITER_POOL = {"pool_size": 1, "max_overflow": 0, "pool_pre_ping": False}
 
 
 def as_store_error(exc: Exception) -> Exception:
@@ -97,11 +101,20 @@ def as_store_error(exc: Exception) -> Exception:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, writer: Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        writer: Engine | None = None,
+        async_writer: AsyncEngine | None = None,
+    ) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._async_writer = async_writer
         self.journal = Journal(
-            engine, sync_engine=writer, convert=as_store_error, before_batch=self._hold_fence
+            async_writer or engine,
+            sync_engine=writer,
+            convert=as_store_error,
+            before_batch=self._hold_fence,
         )
         self.customers = CustomerDirectory(self._sessions, self.journal)
         self.aftercare = Aftercare(self._sessions)
@@ -119,6 +132,7 @@ class Store:
         lock = sqlite_lock(url) if only_process else None
         try:
             writer: Engine | None = None
+            async_writer: AsyncEngine | None = None
             if url.startswith("sqlite"):
                 engine = create_async_engine(url)
                 event.listen(engine.sync_engine, "connect", sqlite_pragmas)
@@ -127,16 +141,15 @@ class Store:
                     writer = create_engine(engine.url.set(drivername="sqlite"), pool_size=1)
                     event.listen(writer, "connect", sqlite_pragmas)
             else:
-                # sized for the journal's one writer plus readers; no ping per checkout on
-                # the hot path (a dead connection fails its batch, which is retried)
                 engine = create_async_engine(url, **POSTGRES_POOL)
+                async_writer = create_async_engine(url, **POSTGRES_WRITER_POOL)
             async with engine.begin() as connection:
                 await connection.run_sync(Base.metadata.create_all)
         except (SQLAlchemyError, OSError, ValueError) as exc:
             if lock is not None:
                 lock.close()
             raise StoreError(f"cannot open database: {exc}") from exc
-        store = cls(engine, writer)
+        store = cls(engine, writer, async_writer)
         store._lock = lock
         store.journal.start()
         return store
@@ -144,6 +157,8 @@ class Store:
     async def close(self) -> None:
         await self.journal.stop()
         await self.engine.dispose()
+        if self._async_writer is not None:
+            await self._async_writer.dispose()
         if self._lock is not None:
             self._lock.close()  # releases the lock
             self._lock = None
