@@ -36,7 +36,12 @@ class ThreadServer:
     """uvicorn serving the real app in a background thread."""
 
     def __init__(
-        self, database: Path, config: str = CONFIG, config_path: Path | None = None, **settings: Any
+        self,
+        database: Path,
+        config: str = CONFIG,
+        config_path: Path | None = None,
+        log_level: str = "warning",
+        **settings: Any,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -51,7 +56,7 @@ class ThreadServer:
                 self.app,
                 host="127.0.0.1",
                 port=self.port,
-                log_level="warning",
+                log_level=log_level,
                 ws_max_size=64 * 1024,
                 lifespan="on",
             )
@@ -239,6 +244,29 @@ async def online_desktop(
     desk = Desktop(server.ws_url, await create_agent(client, agent_id, **profile))
     await desk.connect(presence=presence)
     return desk
+
+
+class ChatCustomer:
+    """A real web-chat customer (the websocket the widget opens)."""
+
+    def __init__(self, server: ThreadServer, **headers: str) -> None:
+        self.url = server.ws_url.replace("/v1/desktop", "/v1/chat")
+        self.headers = headers
+        self.ws: Any = None
+
+    async def start(self, text: str, **fields: Any) -> dict[str, Any]:
+        self.ws = await websockets.connect(self.url, additional_headers=self.headers)
+        await self.ws.send(json.dumps({"type": "start", "text": text, **fields}))
+        return await self.next()
+
+    async def next(self, kind: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        while True:
+            message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            if kind is None or message["type"] == kind:
+                return message
+
+    async def say(self, text: str) -> None:
+        await self.ws.send(json.dumps({"type": "message", "text": text}))
 
 
 def count_rows(database: Path, table: str, where: str = "1=1") -> int:
