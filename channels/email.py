@@ -9,7 +9,6 @@ while it is live, and after that becomes a new contact offered first to the same
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -19,6 +18,7 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from typing import Any
 
+from channels import strict_json
 from channels.base import (
     Attachment,
     BadPayload,
@@ -218,8 +218,9 @@ class EmailWebhook(ChannelAdapter):
         self.gateway = gateway
 
     def parse(self, request: RawRequest) -> list[InboundEvent]:
-        header = request.header("authorization") or ""
-        given = request.query.get("token") or header.removeprefix("Bearer ").strip()
+        scheme, _, bearer = (request.header("authorization") or "").partition(" ")
+        given = bearer.strip() if scheme.lower() == "bearer" else ""
+        given = given or request.query.get("token", "")
         if not given:
             raise Unauthorized("missing token (?token= or Authorization: Bearer)")
         if not same(given, self.token):
@@ -243,10 +244,10 @@ class EmailWebhook(ChannelAdapter):
         if not raw:
             return ()
         try:
-            info = json.loads(raw)
+            info = strict_json.loads(raw)
             return tuple(
                 Attachment(str(v.get("filename", k)), str(v.get("type", "")), int(v.get("size", 0)))
                 for k, v in info.items()
             )
-        except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
+        except (AttributeError, TypeError, ValueError) as exc:  # UnsafeJson is a ValueError
             raise BadPayload(f"attachment-info is not valid JSON: {exc}") from exc

@@ -18,7 +18,7 @@ import uvicorn
 import websockets
 
 from api.base.settings import Settings
-from api.server.app import create_app
+from api.server.app import create_app, server_options
 from router.rules.loader import load_rules, parse_rules
 from tests.engine_helpers import CONFIG
 
@@ -57,8 +57,8 @@ class ThreadServer:
                 host="127.0.0.1",
                 port=self.port,
                 log_level=log_level,
-                ws_max_size=64 * 1024,
                 lifespan="on",
+                **server_options(app_settings),
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)

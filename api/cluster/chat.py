@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from api.base.frames import receive_text
+from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited
 from api.chat.session import (
     CLOSE_BAD_START,
     GATEWAY,
@@ -75,13 +76,15 @@ class RouterChat:
             start = parse_customer(str(args["start"]))
             if not isinstance(start, Start):
                 raise ValueError("the first message must be a start")
-            (result,) = await self.dispatcher.apply([started_contact(session, start)])
+            guard: ChatGuard = self.app.state.chat_guard
+            inbound = started_contact(session, start, guard)
+            (result,) = await self.dispatcher.apply([inbound])
         except (ValueError, ChannelError, IntakeError) as exc:
             return _error("bad_message", str(exc))
         contact_id = str(result["contact_id"])
         await self.writer.redis.hset(self.writer.keys.chat_sessions, contact_id, session)
         self.attach(session, contact_id)
-        return {"contact_id": contact_id}
+        return {"contact_id": contact_id, "verified": inbound.contact.customer.verified}
 
     async def restore(self) -> int:
         """A new router: know the chats that are live on the nodes."""
@@ -132,6 +135,8 @@ class EdgeChat:
     def __init__(self, websocket: WebSocket, edge: Edge) -> None:
         self.websocket = websocket
         self.edge = edge
+        self.guard: ChatGuard = websocket.app.state.chat_guard
+        self.address = self.guard.address(websocket)
         self.reader = ChatReader(edge.redis, edge.keys)
         self.session = uuid.uuid4().hex
         self.contact_id = ""
@@ -144,10 +149,15 @@ class EdgeChat:
     async def start(self, timeout: float) -> bool:
         try:
             raw = await asyncio.wait_for(receive_text(self.websocket), timeout)
+            self.guard.check_start(self.address)
             if not isinstance(parse_customer(raw), Start):
                 raise ValueError("the first message must be a start")
         except TimeoutError:
             await self.websocket.close(CLOSE_BAD_START, "no start message")
+            return False
+        except RateLimited as exc:
+            await self.send(exc.frame())
+            await self.websocket.close(CLOSE_RATE_LIMITED, "rate limited")
             return False
         except ValueError as exc:
             await self.send({"type": "error", "code": "bad_message", "message": str(exc)})
@@ -166,7 +176,14 @@ class EdgeChat:
             await self.websocket.close(CLOSE_BAD_START, "bad start message")
             return False
         self.contact_id = reply["contact_id"]
-        await self.send({"type": "started", "session": self.session, "contact_id": self.contact_id})
+        await self.send(
+            {
+                "type": "started",
+                "session": self.session,
+                "contact_id": self.contact_id,
+                "verified": bool(reply.get("verified", False)),
+            }
+        )
         return True
 
     async def pump(self) -> None:
@@ -189,6 +206,11 @@ class EdgeChat:
                 await self.send(
                     {"type": "error", "code": "already_started", "message": "this chat has started"}
                 )
+                continue
+            try:
+                self.guard.check_message(self.address, self.session)
+            except RateLimited as exc:
+                await self.send(exc.frame())
                 continue
             try:
                 reply = await self.edge.client.call(
@@ -216,6 +238,7 @@ async def serve_chat(websocket: WebSocket, edge: Edge, start_timeout: float) -> 
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        chat.guard.closed(chat.session)
         with contextlib.suppress(RouterUnavailable):
             await edge.client.call("chat.leave", chat._ids(), timeout=2.0)
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):

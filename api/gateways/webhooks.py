@@ -124,7 +124,7 @@ class TranscriptIn(BaseModel):
     call_id: str = Field(min_length=1, max_length=200, description="the telephony call id")
     text: str = Field(min_length=1, max_length=20000)
     segment_id: str | None = Field(None, max_length=200, description="makes retries harmless")
-    sentiment: float | None = Field(None, ge=-1, le=1)
+    sentiment: float | None = Field(None, ge=-1, le=1, allow_inf_nan=False)
     gateway: str = Field("twilio", max_length=64)
 
 
