@@ -23,6 +23,10 @@ class UnsafeJson(ValueError):
     """Input that is not strict JSON; the message says why (safe to show)."""
 
 
+class NotJson(UnsafeJson):
+    """Not JSON at all (a syntax error, not UTF-8), as opposed to JSON we refuse."""
+
+
 def _no_constant(name: str) -> Any:
     raise UnsafeJson(f"{name} is not a JSON number")
 
@@ -81,9 +85,9 @@ def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     except RecursionError:
         raise UnsafeJson(f"nested deeper than {max_depth} levels") from None
     except json.JSONDecodeError as exc:
-        raise UnsafeJson(f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        raise NotJson(f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except UnicodeDecodeError:
-        raise UnsafeJson("not UTF-8") from None
+        raise NotJson("not UTF-8") from None
     except ValueError as exc:  # e.g. an integer past the interpreter's digit limit
         raise UnsafeJson(f"not JSON: {str(exc)[:200]}") from None
     check(data, max_depth)

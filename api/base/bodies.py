@@ -1,6 +1,7 @@
 """Request bodies, before any endpoint sees them: at most ``limit`` bytes (413), read within
 ``timeout`` seconds (408, the connection closed), and a JSON body must be strict JSON
-(400 naming the problem; see channels/strict_json.py).
+(400 naming the problem: NaN, Infinity, lone surrogates, huge numbers, deep nesting; see
+channels/strict_json.py). Plain syntax errors are left to the endpoint (422).
 
 A body is read whole (up to the limit) and replayed to the app, so an endpoint never waits
 on a slow client and never parses what was already refused.
@@ -13,7 +14,7 @@ import asyncio
 from fastapi.responses import JSONResponse
 
 from api.base.asgi_types import ASGIApp, Message, Receive, Scope, Send
-from channels.strict_json import UnsafeJson, loads
+from channels.strict_json import NotJson, UnsafeJson, loads
 
 JSON_TYPES = ("application/json",)
 
@@ -66,6 +67,8 @@ class RequestBodies:
         if body and is_json(headers.get(b"content-type")):
             try:
                 loads(body)
+            except NotJson:
+                pass  # the endpoint answers a syntax error itself (422 naming the place)
             except UnsafeJson as exc:
                 await _refuse(send, 400, f"body is not valid JSON: {exc}")
                 return

@@ -20,7 +20,9 @@ from skills.vocabulary import Channel, normalize_language
 
 router = APIRouter(prefix="/v1", tags=["gateway"])
 ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
-Platform = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
+Platform = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")
+]
 HandleId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 AttributeValue = (
     Annotated[str, StringConstraints(max_length=1000)]

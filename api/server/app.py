@@ -19,6 +19,7 @@ from api.base.logs import guard_logs
 from api.base.settings import Settings
 from api.chat import session as chat
 from api.chat.guard import ChatGuard
+from api.desktop import linking
 from api.desktop import session as desktop
 from api.gateways import contacts as gateway
 from api.gateways import webhooks as channels
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(gateway.router)
     app.include_router(ops.router)
     app.include_router(desktop.router)
+    app.include_router(linking.router)
     app.include_router(channels.router)
     app.include_router(chat.router)
     app.include_router(reload.router)
