@@ -60,7 +60,10 @@ class RouterCommands:
         if op == "chat.leave":
             return await self.chat.leave(args)
         if op == "smtp":
-            handler = SmtpHandler(self.app.state.dispatcher)
+            handler = SmtpHandler(
+                self.app.state.dispatcher,
+                authserv_ids=self.app.state.settings.email_authserv_ids,
+            )
             return {"reply": await handler.deliver(base64.b64decode(args["raw"]))}
         return {"error": {"code": "unknown_command", "message": f"unknown command {op!r}"}}
 

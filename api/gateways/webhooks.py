@@ -32,7 +32,11 @@ ADAPTER_SETTINGS: dict[str, Callable[[Settings], dict[str, str] | None]] = {
         else None
     ),
     "x": lambda s: {"consumer_secret": s.x_consumer_secret} if s.x_consumer_secret else None,
-    "email": lambda s: {"token": s.email_webhook_token} if s.email_webhook_token else None,
+    "email": lambda s: (
+        {"token": s.email_webhook_token, "authserv_ids": s.email_authserv_ids}
+        if s.email_webhook_token
+        else None
+    ),
 }
 
 
