@@ -127,6 +127,12 @@ async def test_chat_origin_check(tmp_path: Path) -> None:
         welcome = Customer(guarded, Origin="https://www.acme.it")
         assert (await welcome.start("ciao", language="it"))["type"] == "started"
         await welcome.ws.close()
+        widget = Customer(guarded, Origin=guarded.url)  # our own /chat page, e.g. iframed
+        assert (await widget.start("ciao", language="it"))["type"] == "started"
+        await widget.ws.close()
+        nobody = Customer(guarded)  # no Origin: not a page of a listed site
+        with pytest.raises(websockets.InvalidStatus):
+            await nobody.start("ciao", language="it")
     finally:
         guarded.stop()
 
