@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         5.0, ge=0, description="chat messages/s from one address over all its chats"
     )
     chat_address_burst: float = Field(60, ge=1, description="same, in a burst")
+    chat_resume_grace: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="seconds a chat whose connection dropped waits for the customer to "
+        "resume it with its token; 0 = a dropped connection ends the chat",
+    )
     chat_identity_keys: str = Field(
         "",
         description="key id:secret pairs, comma-separated, with which embedding sites sign "

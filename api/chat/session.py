@@ -6,8 +6,10 @@ agent's desktop; the agent's replies reach the customer. A customer who leaves b
 agent answered has abandoned; after that, leaving ends the conversation (wrap-up).
 
 Customer -> server: {"type": "start", "text", "name"?, "email"?, "phone"?, "language"?,
-"identity"?}, {"type": "message", "text"}, {"type": "leave"}.
-Server -> customer: {"type": "started", "session", "contact_id", "verified"},
+"identity"?}, {"type": "message", "text"}, {"type": "leave"}; after a dropped connection,
+{"type": "resume", "session", "token"} as the first message (api/chat/resume.py).
+Server -> customer: {"type": "started", "session", "contact_id", "verified",
+"resume_token"?}, {"type": "resumed", "session", "contact_id"},
 {"type": "agent_joined", "agent"}, {"type": "message", "from": "agent", "agent", "text"},
 {"type": "transferred"}, {"type": "ended"}, {"type": "error", "code", "message"}.
 
@@ -33,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, Valida
 from api.base.frames import receive_text
 from api.base.headers import frame_ancestors, page
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited, SignedIdentityIn
+from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
 from channels.base import ChannelError, Ended, Inbound, Message
 from channels.contact import InboundContact, IntakeError
 from channels.strict_json import UnsafeJson, loads
@@ -79,7 +82,7 @@ class Leave(BaseModel):
 
 
 CUSTOMER_MESSAGE: TypeAdapter[Any] = TypeAdapter(
-    Annotated[Start | Say | Leave, Field(discriminator="type")]
+    Annotated[Start | Say | Leave | Resume, Field(discriminator="type")]
 )
 
 
@@ -195,45 +198,65 @@ def started_contact(session: str, start: Start, guard: ChatGuard) -> Inbound:
     return Inbound(contact, (thread(session),))
 
 
-async def _start(
-    session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard, timeout: float
-) -> bool:
-    websocket = session.websocket
+async def _open(
+    websocket: WebSocket, dispatcher: Dispatcher, guard: ChatGuard, timeout: float
+) -> ChatSession | None:
+    """The chat this socket serves: a new one (start) or a parked one (resume)."""
+    parked: ParkedChats[ChatSession] = websocket.app.state.chat_parked
     try:
         raw = await asyncio.wait_for(receive_text(websocket), timeout)
         guard.check_start(guard.address(websocket))
-        start = parse_customer(raw)
-        if not isinstance(start, Start):
+        first = parse_customer(raw)
+        if isinstance(first, Resume):
+            return await _resume(websocket, first, parked)
+        if not isinstance(first, Start):
             raise ValueError("the first message must be a start")
     except TimeoutError:
         await websocket.close(CLOSE_BAD_START, "no start message")
-        return False
+        return None
     except RateLimited as exc:
         await websocket.send_json(exc.frame())
         await websocket.close(CLOSE_RATE_LIMITED, "rate limited")
-        return False
+        return None
     except ValueError as exc:
         await _error(websocket, "bad_message", str(exc))
         await websocket.close(CLOSE_BAD_START, "bad start message")
-        return False
-    inbound = started_contact(session.session, start, guard)
+        return None
+    session = ChatSession(websocket)
+    inbound = started_contact(session.session, first, guard)
     try:
         (result,) = await dispatcher.apply([inbound])
     except (ChannelError, IntakeError) as exc:
         await _error(websocket, "bad_message", str(exc))
         await websocket.close(CLOSE_BAD_START, "bad start message")
-        return False
+        return None
     session.contact_id = result["contact_id"]
     session.state = ChatState.WAITING
+    started = {
+        "type": "started",
+        "session": session.session,
+        "contact_id": session.contact_id,
+        "verified": inbound.contact.customer.verified,
+    }
+    if parked.enabled:
+        started["resume_token"] = parked.issue(session.session)
+    await websocket.send_json(started)
+    return session
+
+
+async def _resume(
+    websocket: WebSocket, resume: Resume, parked: ParkedChats[ChatSession]
+) -> ChatSession | None:
+    session = parked.claim(resume.session, resume.token)
+    if session is None:
+        await _error(websocket, "bad_resume", "no chat to resume with this session and token")
+        await websocket.close(CLOSE_BAD_RESUME, "bad resume")
+        return None
+    session.websocket = websocket
     await websocket.send_json(
-        {
-            "type": "started",
-            "session": session.session,
-            "contact_id": session.contact_id,
-            "verified": inbound.contact.customer.verified,
-        }
+        {"type": "resumed", "session": session.session, "contact_id": session.contact_id}
     )
-    return True
+    return session
 
 
 async def _pump(session: ChatSession) -> None:
@@ -251,7 +274,7 @@ async def _listen(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard
             continue
         if isinstance(message, Leave):
             return
-        if isinstance(message, Start):
+        if isinstance(message, Start | Resume):
             await _error(session.websocket, "already_started", "this chat has started")
             continue
         try:
@@ -276,14 +299,28 @@ async def chat(websocket: WebSocket) -> None:
 async def serve_chat(websocket: WebSocket) -> None:
     """An accepted chat socket, served by the router in this process."""
     app = websocket.app
-    settings = app.state.settings
-    hub: ChatHub = app.state.chat
     dispatcher: Dispatcher = app.state.dispatcher
     guard: ChatGuard = app.state.chat_guard
-    session = ChatSession(websocket)
-    if not await _start(session, dispatcher, guard, settings.login_timeout):
+    parked: ParkedChats[ChatSession] = app.state.chat_parked
+    session = await _open(websocket, dispatcher, guard, app.state.settings.login_timeout)
+    if session is None:
         return
-    hub.sessions[session.contact_id] = session
+    app.state.chat.sessions[session.contact_id] = session
+    try:
+        left = await _converse(session, dispatcher, guard)
+    except asyncio.CancelledError:
+        await _finish(session)
+        raise
+    if not left and parked.enabled:  # the connection dropped: wait for a resume
+        parked.park(session.session, session, lambda: _finish(session))
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close()
+        return
+    await _finish(session)
+
+
+async def _converse(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard) -> bool:
+    """Until the socket ends; True if the customer said goodbye (leave)."""
     tasks = [
         asyncio.create_task(_pump(session)),
         asyncio.create_task(_listen(session, dispatcher, guard)),
@@ -294,13 +331,22 @@ async def serve_chat(websocket: WebSocket) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        session.state = ChatState.CLOSED
-        hub.sessions.pop(session.contact_id, None)
-        guard.closed(session.session)
-        with contextlib.suppress(ChannelError):  # the customer left: abandon or end it
-            await dispatcher.apply([Ended(GATEWAY, thread(session.session), "customer left")])
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close()
+    listen = tasks[1]
+    return not listen.cancelled() and listen.exception() is None
+
+
+async def _finish(session: ChatSession) -> None:
+    """The customer is gone for good: abandon or end the contact."""
+    app = session.websocket.app
+    dispatcher: Dispatcher = app.state.dispatcher
+    session.state = ChatState.CLOSED
+    app.state.chat.sessions.pop(session.contact_id, None)
+    app.state.chat_guard.closed(session.session)
+    app.state.chat_parked.forget(session.session)
+    with contextlib.suppress(ChannelError):  # the customer left: abandon or end it
+        await dispatcher.apply([Ended(GATEWAY, thread(session.session), "customer left")])
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await session.websocket.close()
 
 
 @router.get("/chat", response_class=HTMLResponse, include_in_schema=False)

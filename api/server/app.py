@@ -19,6 +19,7 @@ from api.base.logs import guard_logs
 from api.base.settings import Settings
 from api.chat import session as chat
 from api.chat.guard import ChatGuard
+from api.chat.resume import ParkedChats
 from api.desktop import linking
 from api.desktop import session as desktop
 from api.gateways import contacts as gateway
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         try:
             yield
         finally:
+            await app.state.chat_parked.close()
             await backend.stop()
 
     app = FastAPI(
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     )
     app.state.settings = settings
     app.state.chat_guard = ChatGuard(settings)
+    app.state.chat_parked = ParkedChats[Any](settings.chat_resume_grace)
     install_error_handlers(app)
     app.include_router(gateway.router)
     app.include_router(ops.router)
