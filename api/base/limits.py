@@ -11,9 +11,11 @@ Memory is bounded: each limiter keeps at most ``max_keys`` buckets and forgets t
 recently seen caller first (so an attacker with many addresses can at worst reset
 limits, never grow memory).
 
-Several nodes: every HTTP request is run by the active router (forwarded with its
-client address), which applies the same limit, so gateway limits hold across nodes; chat
-limits are counted on the node holding the chat's websocket (see SECURITY.md).
+Several nodes: every node forwards every HTTP request to the active router, with the
+client's address. Each node counts the requests it takes (an early, local refusal) and the
+router counts, in a second limiter, every request forwarded to it from any node: so a
+gateway's limit holds for the whole cluster. Chat limits are counted on the node holding
+the chat's websocket (see SECURITY.md).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from api.base.asgi_types import ASGIApp, Scope
+from api.base.asgi_types import FORWARDED, ASGIApp, Scope
 
 GATEWAY_PATHS = ("/v1/contacts", "/v1/channels/")
 MAX_CALLERS = 10_000
@@ -174,7 +176,8 @@ class GatewayRateLimit:
         self.rate = rate
         self.gateway_token = gateway_token
         self.proxies = trusted_proxies
-        self.limiter = KeyedLimiter(rate, burst, MAX_CALLERS, clock)
+        self.limiter = KeyedLimiter(rate, burst, MAX_CALLERS, clock)  # taken by this node
+        self.forwarded = KeyedLimiter(rate, burst, MAX_CALLERS, clock)  # run for all nodes
 
     def caller(self, scope: Scope) -> str:
         token = _bearer(scope)
@@ -194,7 +197,8 @@ class GatewayRateLimit:
         ):
             await self.app(scope, receive, send)
             return
-        wait = self.limiter.take(self.caller(scope))
+        limiter = self.forwarded if scope.get(FORWARDED) else self.limiter
+        wait = limiter.take(self.caller(scope))
         if wait > 0:
             response = JSONResponse(
                 {"detail": f"rate limit: at most {self.rate:g} requests/s from one gateway"},

@@ -13,8 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.base.asgi_types import FORWARDED
 from api.cluster.chat import RouterChat
-from api.cluster.edge import FORWARDED
 from api.cluster.hub import RedisDesktopHub
 from api.desktop.protocol import Error, Welcome
 from api.desktop.session import BadMessage, agent_for_token, parse, perform, unauthorized
