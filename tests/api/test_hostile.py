@@ -143,121 +143,35 @@ CASES: list[tuple[str, str, dict[str, Any], int]] = [
 
 
 # issue 13: non-finite numbers, lone surrogates, deep nesting, unbounded handles and
-# attributes, oversized error bodies: (name, method, path, request, status)
-MALFORMED: list[tuple[str, str, str, dict[str, Any], int]] = [
-    (
-        "nan-urgency",
-        "POST",
-        "/v1/contacts",
-        {"content": contact_json('"urgency": NaN'), "headers": JSON},
+# attributes, oversized error bodies: name -> (request body, status); POST /v1/contacts
+# unless the body is a (path, body) pair
+MALFORMED: dict[str, tuple[Any, int]] = {
+    "nan-urgency": (contact_json('"urgency": NaN'), 400),
+    "infinity-urgency": (contact_json('"urgency": Infinity'), 400),
+    "minus-infinity-sentiment": (contact_json('"sentiment": -Infinity'), 400),
+    "nan-attribute": (contact_json('"attributes": {"x": NaN}'), 400),
+    "lone-high-surrogate": (contact_json('"text": "\\ud800"'), 400),
+    "lone-low-surrogate": (contact_json('"text": "ok \\udfff ok"'), 400),
+    "30000-deep-array": (b"[" * 30000 + b"]" * 30000, 400),
+    "nan-message-sentiment": (("/v1/contacts/x/messages", b'{"text": "a", "sentiment": NaN}'), 400),
+    "20000-char-handle": ({"customer": {"handles": {"instagram": "x" * 20000}}}, 422),
+    "5000-char-platform": ({"customer": {"handles": {"p" * 5000: "1"}}}, 422),
+    "20000-char-attribute": ({"attributes": {"note": "x" * 20000}}, 422),
+    "10000-unknown-fields": (UNKNOWN_FIELDS, 422),
+    "infinity-transcript-sentiment": (
+        ("/v1/channels/voice/transcripts", b'{"call_id": "c", "text": "a", "sentiment": 1e999}'),
         400,
     ),
-    (
-        "infinity-urgency",
-        "POST",
-        "/v1/contacts",
-        {"content": contact_json('"urgency": Infinity'), "headers": JSON},
-        400,
-    ),
-    (
-        "minus-infinity-sentiment",
-        "POST",
-        "/v1/contacts",
-        {"content": contact_json('"sentiment": -Infinity'), "headers": JSON},
-        400,
-    ),
-    (
-        "nan-attribute",
-        "POST",
-        "/v1/contacts",
-        {"content": contact_json('"attributes": {"x": NaN}'), "headers": JSON},
-        400,
-    ),
-    (
-        "lone-high-surrogate",
-        "POST",
-        "/v1/contacts",
-        {"content": contact_json('"text": "\\ud800"'), "headers": JSON},
-        400,
-    ),
-    (
-        "lone-low-surrogate",
-        "POST",
-        "/v1/contacts",
-        {"content": contact_json('"text": "ok \\udfff ok"'), "headers": JSON},
-        400,
-    ),
-    (
-        "30000-deep-array",
-        "POST",
-        "/v1/contacts",
-        {"content": b"[" * 30000 + b"]" * 30000, "headers": JSON},
-        400,
-    ),
-    (
-        "nan-message-sentiment",
-        "POST",
-        "/v1/contacts/x/messages",
-        {"content": b'{"text": "a", "sentiment": NaN}', "headers": JSON},
-        400,
-    ),
-    (
-        "20000-char-handle",
-        "POST",
-        "/v1/contacts",
-        {
-            "json": {
-                "gateway": "g",
-                "message_id": "h1",
-                "channel": "chat",
-                "customer": {"handles": {"instagram": "x" * 20000}},
-            }
-        },
-        422,
-    ),
-    (
-        "5000-char-platform",
-        "POST",
-        "/v1/contacts",
-        {
-            "json": {
-                "gateway": "g",
-                "message_id": "h2",
-                "channel": "chat",
-                "customer": {"handles": {"p" * 5000: "1"}},
-            }
-        },
-        422,
-    ),
-    (
-        "20000-char-attribute",
-        "POST",
-        "/v1/contacts",
-        {
-            "json": {
-                "gateway": "g",
-                "message_id": "h3",
-                "channel": "chat",
-                "attributes": {"note": "x" * 20000},
-            }
-        },
-        422,
-    ),
-    (
-        "10000-unknown-fields",
-        "POST",
-        "/v1/contacts",
-        {"json": {"gateway": "g", "message_id": "u1", "channel": "chat", **UNKNOWN_FIELDS}},
-        422,
-    ),
-    (
-        "infinity-transcript-sentiment",
-        "POST",
-        "/v1/channels/voice/transcripts",
-        {"content": b'{"call_id": "c", "text": "a", "sentiment": Infinity}', "headers": JSON},
-        400,
-    ),
-]
+}
+
+
+def malformed_request(body: Any) -> tuple[str, dict[str, Any]]:
+    if isinstance(body, tuple):
+        return body[0], {"content": body[1], "headers": JSON}
+    if isinstance(body, bytes):
+        return "/v1/contacts", {"content": body, "headers": JSON}
+    fields = {"gateway": "g", "message_id": "m", "channel": "chat", **body}
+    return "/v1/contacts", {"json": fields}
 
 
 @pytest.mark.parametrize(
@@ -547,18 +461,36 @@ async def test_a_slow_body_is_timed_out(tmp_path: Path) -> None:
         server.stop()
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "request_args", "status"),
-    [case[1:] for case in MALFORMED],
-    ids=[case[0] for case in MALFORMED],
-)
+@pytest.mark.parametrize(("body", "status"), MALFORMED.values(), ids=MALFORMED.keys())
 async def test_malformed_input_gets_a_clear_4xx(
-    client: httpx.AsyncClient,
-    tmp_path: Path,
-    method: str,
-    path: str,
-    request_args: dict[str, Any],
-    status: int,
+    client: httpx.AsyncClient, tmp_path: Path, body: Any, status: int
 ) -> None:
-    """Finding 5 and 8: never a 500, a short answer that names the problem, nothing stored."""
-    await test_hostile_input_gets_a_clear_4xx(client, tmp_path, method, path, request_args, status)
+    """Findings 5 and 8: never a 500, a short answer that names the problem, nothing stored."""
+    path, request_args = malformed_request(body)
+    await test_hostile_input_gets_a_clear_4xx(client, tmp_path, "POST", path, request_args, status)
+
+
+async def test_slow_header_senders_cannot_hold_more_than_max_connections(
+    tmp_path: Path,
+) -> None:
+    """Finding 7: clients trickling their headers hold at most max_connections; beyond it
+    the server answers 503 at once (header timeouts belong to the reverse proxy)."""
+    server = ThreadServer(tmp_path / "h.db", max_connections=4).start()
+    trickling = []
+    try:
+        for _ in range(3):
+            _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"POST /v1/contacts HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+            await writer.drain()
+            trickling.append(writer)
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            for _ in range(500):  # until the server has counted every trickling socket
+                reply = await http.get("/healthz")
+                if reply.status_code == 503:
+                    break
+                await asyncio.sleep(0.01)
+        assert reply.status_code == 503
+    finally:
+        for writer in trickling:
+            writer.close()
+        server.stop()
