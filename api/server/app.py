@@ -45,6 +45,9 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": 5,  # idle keep-alive connections are closed
         "h11_max_incomplete_event_size": 16 * 1024,  # header block size (h11)
         "server_header": False,
+        # X-Forwarded-For is read by centralino alone, and only from CENTRALINO_TRUSTED_PROXIES
+        # (uvicorn would otherwise believe it from any client on 127.0.0.1)
+        "proxy_headers": False,
     }
 
 

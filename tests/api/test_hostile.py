@@ -46,56 +46,22 @@ def contact_json(extra: str) -> bytes:
     return ('{"gateway": "g", "message_id": "m", "channel": "chat", ' + extra + "}").encode()
 
 
+def contact(**fields: Any) -> dict[str, Any]:
+    """Request arguments for a contact with these fields changed."""
+    return {"json": {"gateway": "g", "message_id": "n", "channel": "chat", **fields}}
+
+
 CASES: list[tuple[str, str, dict[str, Any], int]] = [
     ("POST", "/v1/contacts", {"content": b"[]", "headers": JSON}, 422),
     ("POST", "/v1/contacts", {"content": b'"just a string"', "headers": JSON}, 422),
     ("POST", "/v1/contacts", {"content": b"\xff\xfe\x00", "headers": JSON}, 400),
     ("POST", "/v1/contacts", {"content": b'{"a": ' * 5000, "headers": JSON}, 400),
     ("POST", "/v1/contacts", {"data": {"gateway": "g"}}, 422),
-    (
-        "POST",
-        "/v1/contacts",
-        {"json": {"gateway": "g", "message_id": "x" * 5000, "channel": "chat"}},
-        422,
-    ),
-    (
-        "POST",
-        "/v1/contacts",
-        {
-            "json": {
-                "gateway": "g",
-                "message_id": "n1",
-                "channel": "chat",
-                "attributes": {"a": {"nested": 1}},
-            }
-        },
-        422,
-    ),
-    (
-        "POST",
-        "/v1/contacts",
-        {"json": {"gateway": "g", "message_id": "n2", "channel": "chat", "urgency": "high"}},
-        422,
-    ),
-    (
-        "POST",
-        "/v1/contacts",
-        {"json": {"gateway": "g; DROP TABLE contacts", "message_id": "n3", "channel": "chat"}},
-        422,
-    ),
-    (
-        "POST",
-        "/v1/contacts",
-        {
-            "json": {
-                "gateway": "g",
-                "message_id": "n4",
-                "channel": "chat",
-                "customer": {"phone": "+999999999999999"},
-            }
-        },
-        422,
-    ),
+    ("POST", "/v1/contacts", contact(message_id="x" * 5000), 422),
+    ("POST", "/v1/contacts", contact(message_id="n1", attributes={"a": {"nested": 1}}), 422),
+    ("POST", "/v1/contacts", contact(message_id="n2", urgency="high"), 422),
+    ("POST", "/v1/contacts", contact(gateway="g; DROP TABLE contacts", message_id="n3"), 422),
+    ("POST", "/v1/contacts", contact(message_id="n4", customer={"phone": "+999999999999999"}), 422),
     ("POST", "/v1/contacts/x/messages", {"json": {"text": ""}}, 422),
     ("POST", "/v1/contacts/x/feedback", {"json": {"csat": "five"}}, 422),
     (
@@ -270,6 +236,27 @@ async def test_rate_limit_is_not_keyed_on_an_unverified_header(tmp_path: Path) -
             ]
         assert codes.count(429) >= 15, codes  # 10 of burst (+ a few by the rate), then 429
         assert set(codes) <= {403, 429}
+    finally:
+        server.stop()
+
+
+async def test_rate_limit_is_not_keyed_on_a_forwarded_for_header(tmp_path: Path) -> None:
+    """Finding 2, again: X-Forwarded-For counts only from a configured trusted proxy (not
+    even from 127.0.0.1, which uvicorn would otherwise believe)."""
+    server = ThreadServer(tmp_path / "x.db", gateway_rate=0.01, gateway_burst=3).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            codes = [
+                (
+                    await http.post(
+                        "/v1/contacts",
+                        json=contact_body(f"x{i}"),
+                        headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                    )
+                ).status_code
+                for i in range(6)
+            ]
+        assert codes == [202, 202, 202, 429, 429, 429]
     finally:
         server.stop()
 
