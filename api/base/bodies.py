@@ -44,9 +44,11 @@ class RequestBodies:
             return
         chunks: list[bytes] = []
         size = 0
+        deadline = asyncio.get_running_loop().time() + self.timeout  # for the whole body
         while True:
             try:
-                message = await asyncio.wait_for(receive(), self.timeout)
+                remaining = deadline - asyncio.get_running_loop().time()
+                message = await asyncio.wait_for(receive(), max(remaining, 0.0))
             except TimeoutError:
                 await _refuse(
                     send, 408, f"request body not received within {self.timeout:g} s", close=True

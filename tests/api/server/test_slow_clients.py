@@ -73,6 +73,23 @@ async def test_a_slow_body_is_cut_off_and_a_whole_one_is_not(tmp_path: Path) -> 
         answer = await asyncio.wait_for(reader.read(), 20)
         assert answer.startswith(b"HTTP/1.1 408") and b"connection: close" in answer.lower()
         writer.close()
+        # a drip that keeps each chunk under the timeout is still cut off: one deadline
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"POST /v1/contacts HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n")
+        await writer.drain()
+        dripped, answer = 0, b""
+        while not reader.at_eof() and dripped < 500:
+            writer.write(b" ")
+            await writer.drain()
+            dripped += 1
+            try:
+                answer = await asyncio.wait_for(reader.read(100), 0.1)
+            except TimeoutError:
+                continue
+            if answer:
+                break
+        assert answer.startswith(b"HTTP/1.1 408") and dripped < 500
+        writer.close()
         async with httpx.AsyncClient(base_url=server.url) as http:
             too_big = await http.post("/v1/contacts", content=b"{" + b" " * 2000 + b"}")
             assert too_big.status_code == 413
