@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -267,6 +268,17 @@ class ChatCustomer:
 
     async def say(self, text: str) -> None:
         await self.ws.send(json.dumps({"type": "message", "text": text}))
+
+
+class Captured(logging.Handler):
+    """Log lines as they would be written (after the loggers' filters)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 def count_rows(database: Path, table: str, where: str = "1=1") -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from api.base.auth import is_supervisor
 from api.base.frames import BinaryFrame, receive_text
 from api.base.headers import page
+from channels import strict_json
 from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
 from router.runtime import RouterRuntime
 from router.views import agent_view, queue_contacts, queue_summary
@@ -94,11 +94,11 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     app = websocket.app
     await websocket.accept()
     try:
-        login = json.loads(
+        login = strict_json.loads(
             await asyncio.wait_for(receive_text(websocket), app.state.settings.login_timeout)
         )
         token = str(login.get("token", "")) if isinstance(login, dict) else ""
-    except (TimeoutError, json.JSONDecodeError, WebSocketDisconnect, BinaryFrame):
+    except (TimeoutError, strict_json.UnsafeJson, WebSocketDisconnect, BinaryFrame):
         token = ""
     if not token or not is_supervisor(token, app.state.settings):
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):

@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.live import (
     REPO,
+    Captured,
     ChatCustomer,
     ThreadServer,
     admin_headers,
@@ -302,15 +304,6 @@ async def test_chat_messages_are_limited_per_chat(tmp_path: Path) -> None:
         server.stop()
 
 
-class Captured(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 async def test_access_log_has_no_query_secrets_and_masks_addresses(tmp_path: Path) -> None:
     """Finding 4: the webhook token in a query string and the client address stay out."""
     server = ThreadServer(
@@ -481,3 +474,18 @@ async def test_slow_header_senders_cannot_hold_more_than_max_connections(
         for writer in trickling:
             writer.close()
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "frame", [*DEEP_FRAMES[:2], '{"token": "\\ud800"}'], ids=["open", "closed", "surrogate"]
+)
+async def test_wallboard_login_with_hostile_json_is_refused_cleanly(
+    server: ThreadServer, frame: str
+) -> None:
+    """Finding 5, the third websocket: an unauthorized frame and a clean close (4401)."""
+    async with websockets.connect(server.ws_url.replace("/v1/desktop", "/v1/wallboard")) as ws:
+        await ws.send(frame)
+        assert json.loads(await ws.recv())["code"] == "unauthorized"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
