@@ -130,8 +130,8 @@ class ParsedEmail:
             channel=Channel.EMAIL,
             customer=self.customer(),
             language=self.language,
-            subject=self.subject[:500],
-            text=self.text[:MAX_TEXT],
+            subject=self.subject[:500].replace("\x00", ""),  # PostgreSQL refuses NUL in text
+            text=self.text[:MAX_TEXT].replace("\x00", ""),
             attributes=attributes,
         )
         replies = tuple(dict.fromkeys((*self.in_reply_to, *reversed(self.references))))
@@ -143,11 +143,11 @@ class ParsedEmail:
         if self.authenticated is False:
             return CustomerRef(
                 id=self.message_id[:200],
-                name=self.sender_name[:200],
+                name=self.sender_name[:200].replace("\x00", ""),
                 email=self.sender,
                 verified=False,
             )
-        return CustomerRef(name=self.sender_name[:200], email=self.sender)
+        return CustomerRef(name=self.sender_name[:200].replace("\x00", ""), email=self.sender)
 
 
 def _sender(value: str) -> tuple[str, str]:

@@ -4,6 +4,7 @@ frames.
 Python's ``json`` accepts what no other JSON reader does and what breaks us later:
 ``NaN`` and ``Infinity`` (stored as non-standard JSON, refused by the response encoder),
 escaped lone surrogates such as ``"\\ud800"`` (a ``str`` that cannot be encoded as UTF-8),
+NUL characters (``"\\u0000"``, which PostgreSQL refuses in text),
 numbers too large to store, and nesting deep enough to exhaust the interpreter's stack.
 ``loads`` refuses all of them with an ``UnsafeJson`` (a ``ValueError``) whose message is
 safe to show to the sender.
@@ -45,6 +46,8 @@ def _bounded_int(text: str) -> int:
 
 
 def _clean_text(value: str) -> None:
+    if "\x00" in value:  # PostgreSQL cannot store it in text
+        raise UnsafeJson("text holds a NUL character (\\u0000)")
     if not value.isascii():
         try:
             value.encode("utf-8")

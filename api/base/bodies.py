@@ -72,7 +72,7 @@ class RequestBodies:
             except NotJson:
                 pass  # the endpoint answers a syntax error itself (422 naming the place)
             except UnsafeJson as exc:
-                await _refuse(send, 400, f"body is not valid JSON: {exc}")
+                await _refuse(send, 400, f"JSON body refused: {exc}")
                 return
         delivered = False
 

@@ -120,6 +120,7 @@ MALFORMED: dict[str, tuple[Any, int]] = {
     "nan-attribute": (contact_json('"attributes": {"x": NaN}'), 400),
     "lone-high-surrogate": (contact_json('"text": "\\ud800"'), 400),
     "lone-low-surrogate": (contact_json('"text": "ok \\udfff ok"'), 400),
+    "nul-in-text": (contact_json('"text": "a\\u0000b"'), 400),  # PostgreSQL: 503 forever
     "30000-deep-array": (b"[" * 30000 + b"]" * 30000, 400),
     "nan-message-sentiment": (("/v1/contacts/x/messages", b'{"text": "a", "sentiment": NaN}'), 400),
     "20000-char-handle": ({"customer": {"handles": {"instagram": "x" * 20000}}}, 422),

@@ -60,3 +60,11 @@ def test_a_failed_verdict_makes_an_unverified_customer() -> None:
         "email:vera@example.com"
     ]
     assert parse_mime(mime(None)).event().contact.customer.verified is True
+
+
+def test_nul_characters_are_dropped_from_an_email() -> None:
+    """PostgreSQL refuses NUL in text: an email carrying one must still be taken."""
+    raw = mime(None).replace(b"mi hanno", b"mi\x00 hanno").replace(b"Vera <", b"Ve\x00ra <")
+    contact = parse_mime(raw).event().contact
+    assert "\x00" not in contact.text and "mi hanno" in contact.text
+    assert "\x00" not in contact.customer.name
