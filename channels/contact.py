@@ -25,14 +25,27 @@ class IntakeError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CustomerRef:
+    """Who the customer says they are. ``verified=False``: nothing here was proven (a web
+    chat without the site's signature, an email failing DKIM/DMARC): the contact gets a
+    customer of its own (keyed by ``id``, scoped as ``unverified:<gateway>``), never an
+    existing customer's, and the claimed email and phone are only shown to the agent."""
+
     id: str | None = None
     name: str = ""
     email: str | None = None
     phone: str | None = None
     handles: dict[str, str] = field(default_factory=dict)  # platform -> user id
+    verified: bool = True
 
     def identities(self, gateway: str, region: str) -> list[Identity]:
         """Normalized identities; raises IntakeError naming the bad one."""
+        if not self.verified:
+            return [Identity(f"unverified:{gateway}", self.id)] if self.id else []
+        return self.claimed_identities(gateway, region)
+
+    def claimed_identities(self, gateway: str, region: str) -> list[Identity]:
+        """The identities this reference names, proven or not (an agent links an unverified
+        customer to them after checking)."""
         found: list[Identity] = []
         try:
             if self.email:
@@ -48,13 +61,16 @@ class CustomerRef:
         return sorted(set(found))
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        shown: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "email": self.email,
             "phone": self.phone,
             "handles": self.handles,
         }
+        if not self.verified:
+            shown["verified"] = False
+        return shown
 
 
 @dataclass(frozen=True, slots=True)

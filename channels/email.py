@@ -9,7 +9,6 @@ while it is live, and after that becomes a new contact offered first to the same
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -19,6 +18,7 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from typing import Any
 
+from channels import strict_json
 from channels.base import (
     Attachment,
     BadPayload,
@@ -32,6 +32,7 @@ from channels.base import (
     same,
 )
 from channels.contact import CustomerRef, InboundContact
+from channels.email_auth import parse_authserv_ids, verdict
 from skills.vocabulary import Channel
 
 MAX_TEXT = 20000
@@ -115,6 +116,7 @@ class ParsedEmail:
     attachments: tuple[Attachment, ...] = ()
     language: str | None = None
     recipients: tuple[str, ...] = field(default=())
+    authenticated: bool | None = None  # the relay's DKIM/DMARC verdict (email_auth.py)
 
     def event(self, gateway: str = GATEWAY) -> Inbound:
         attributes: dict[str, Any] = {"attachments": len(self.attachments)}
@@ -126,14 +128,26 @@ class ParsedEmail:
             gateway=gateway,
             external_id=self.message_id,
             channel=Channel.EMAIL,
-            customer=CustomerRef(name=self.sender_name[:200], email=self.sender),
+            customer=self.customer(),
             language=self.language,
-            subject=self.subject[:500],
-            text=self.text[:MAX_TEXT],
+            subject=self.subject[:500].replace("\x00", ""),  # PostgreSQL refuses NUL in text
+            text=self.text[:MAX_TEXT].replace("\x00", ""),
             attributes=attributes,
         )
         replies = tuple(dict.fromkeys((*self.in_reply_to, *reversed(self.references))))
         return Inbound(contact, thread_keys=(self.message_id,), reply_keys=replies)
+
+    def customer(self) -> CustomerRef:
+        """The sender; when a relay's verdict did not prove the From address, a fresh
+        unverified customer that only claims it."""
+        if self.authenticated is False:
+            return CustomerRef(
+                id=self.message_id[:200],
+                name=self.sender_name[:200].replace("\x00", ""),
+                email=self.sender,
+                verified=False,
+            )
+        return CustomerRef(name=self.sender_name[:200].replace("\x00", ""), email=self.sender)
 
 
 def _sender(value: str) -> tuple[str, str]:
@@ -151,8 +165,9 @@ def _message_id(explicit: str | None, *parts: str) -> str:
     return f"<{digest}@no-message-id.centralino>"  # stable, so a redelivery is recognized
 
 
-def parse_mime(raw: bytes) -> ParsedEmail:
-    """Parse a whole RFC 5322 message. Raises BadPayload for what cannot be a customer email."""
+def parse_mime(raw: bytes, trusted: frozenset[str] = frozenset()) -> ParsedEmail:
+    """Parse a whole RFC 5322 message. Raises BadPayload for what cannot be a customer email.
+    ``trusted``: the authserv-ids whose Authentication-Results count (email_auth.py)."""
     if not raw.strip():
         raise BadPayload("empty message")
     message = message_from_bytes(raw, policy=policy.default)
@@ -178,7 +193,7 @@ def parse_mime(raw: bytes) -> ParsedEmail:
         )
     except (LookupError, ValueError, TypeError, AttributeError) as exc:  # broken MIME parts
         raise BadPayload(f"unreadable email: {exc}") from exc
-    return _assemble(message, sender, name, subject, text, attachments)
+    return _assemble(message, sender, name, subject, text, attachments, trusted)
 
 
 def _assemble(
@@ -188,6 +203,7 @@ def _assemble(
     subject: str,
     text: str,
     attachments: tuple[Attachment, ...],
+    trusted: frozenset[str] = frozenset(),
 ) -> ParsedEmail:
     """A ParsedEmail from the message's headers (ids, threading, recipients, language)."""
     language = str(headers.get("Content-Language", "")).split(",")[0].strip()[:2].lower()
@@ -202,6 +218,7 @@ def _assemble(
         attachments=attachments,
         language=language if language.isalpha() else None,
         recipients=tuple(a.lower() for _, a in getaddresses([str(headers.get("To", ""))]) if a),
+        authenticated=verdict(headers.get_all("Authentication-Results") or [], sender, trusted),
     )
 
 
@@ -213,20 +230,22 @@ class EmailWebhook(ChannelAdapter):
 
     name = "email"
 
-    def __init__(self, token: str, gateway: str = GATEWAY) -> None:
+    def __init__(self, token: str, gateway: str = GATEWAY, authserv_ids: str = "") -> None:
         self.token = token
         self.gateway = gateway
+        self.trusted = parse_authserv_ids(authserv_ids)
 
     def parse(self, request: RawRequest) -> list[InboundEvent]:
-        header = request.header("authorization") or ""
-        given = request.query.get("token") or header.removeprefix("Bearer ").strip()
+        scheme, _, bearer = (request.header("authorization") or "").partition(" ")
+        given = bearer.strip() if scheme.lower() == "bearer" else ""
+        given = given or request.query.get("token", "")
         if not given:
             raise Unauthorized("missing token (?token= or Authorization: Bearer)")
         if not same(given, self.token):
             raise Forbidden("wrong token")
         form = request.form
         if form.get("email"):
-            return [parse_mime(form["email"].encode()).event(self.gateway)]
+            return [parse_mime(form["email"].encode(), self.trusted).event(self.gateway)]
         if not form.get("from"):
             raise BadPayload("form needs 'from' (or the raw message in 'email')")
         headers = HeaderParser().parsestr(form.get("headers", ""))
@@ -235,7 +254,9 @@ class EmailWebhook(ChannelAdapter):
         sender, name = _sender(form["from"])
         text = strip_quoted(form.get("text") or html_to_text(form.get("html", "")))
         attachments = request.files or self._attachment_info(form.get("attachment-info"))
-        parsed = _assemble(headers, sender, name, form.get("subject", ""), text, attachments)
+        parsed = _assemble(
+            headers, sender, name, form.get("subject", ""), text, attachments, self.trusted
+        )
         return [parsed.event(self.gateway)]
 
     @staticmethod
@@ -243,10 +264,10 @@ class EmailWebhook(ChannelAdapter):
         if not raw:
             return ()
         try:
-            info = json.loads(raw)
+            info = strict_json.loads(raw)
             return tuple(
                 Attachment(str(v.get("filename", k)), str(v.get("type", "")), int(v.get("size", 0)))
                 for k, v in info.items()
             )
-        except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
+        except (AttributeError, TypeError, ValueError) as exc:  # UnsafeJson is a ValueError
             raise BadPayload(f"attachment-info is not valid JSON: {exc}") from exc

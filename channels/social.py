@@ -19,6 +19,7 @@ import hmac
 import json
 from typing import Any
 
+from channels import strict_json
 from channels.base import (
     BadPayload,
     ChannelAdapter,
@@ -40,8 +41,8 @@ MAX_TEXT = 20000
 
 def _json(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = strict_json.loads(body)
+    except strict_json.UnsafeJson as exc:
         raise BadPayload(f"body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise BadPayload("body must be a JSON object")

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,3 +41,34 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+# A real headless Chromium for the pages (Playwright). Chromium comes from Debian
+# (/usr/bin/chromium; .ci/run installs it). Without one these tests skip, unless
+# CENTRALINO_REQUIRE_BROWSER is set (as in CI), where they fail instead.
+CHROMIUM = os.environ.get("CENTRALINO_CHROMIUM") or shutil.which("chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    if CHROMIUM is None:
+        if os.environ.get("CENTRALINO_REQUIRE_BROWSER"):
+            pytest.fail("no Chromium found (apt-get install chromium)")
+        pytest.skip("no Chromium on this machine")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()

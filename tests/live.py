@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -18,7 +19,7 @@ import uvicorn
 import websockets
 
 from api.base.settings import Settings
-from api.server.app import create_app
+from api.server.app import create_app, server_options
 from router.rules.loader import load_rules, parse_rules
 from tests.engine_helpers import CONFIG
 
@@ -36,7 +37,12 @@ class ThreadServer:
     """uvicorn serving the real app in a background thread."""
 
     def __init__(
-        self, database: Path, config: str = CONFIG, config_path: Path | None = None, **settings: Any
+        self,
+        database: Path,
+        config: str = CONFIG,
+        config_path: Path | None = None,
+        log_level: str = "warning",
+        **settings: Any,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -51,9 +57,9 @@ class ThreadServer:
                 self.app,
                 host="127.0.0.1",
                 port=self.port,
-                log_level="warning",
-                ws_max_size=64 * 1024,
+                log_level=log_level,
                 lifespan="on",
+                **server_options(app_settings),
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -239,6 +245,40 @@ async def online_desktop(
     desk = Desktop(server.ws_url, await create_agent(client, agent_id, **profile))
     await desk.connect(presence=presence)
     return desk
+
+
+class ChatCustomer:
+    """A real web-chat customer (the websocket the widget opens)."""
+
+    def __init__(self, server: ThreadServer, **headers: str) -> None:
+        self.url = server.ws_url.replace("/v1/desktop", "/v1/chat")
+        self.headers = headers
+        self.ws: Any = None
+
+    async def start(self, text: str, **fields: Any) -> dict[str, Any]:
+        self.ws = await websockets.connect(self.url, additional_headers=self.headers)
+        await self.ws.send(json.dumps({"type": "start", "text": text, **fields}))
+        return await self.next()
+
+    async def next(self, kind: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        while True:
+            message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            if kind is None or message["type"] == kind:
+                return message
+
+    async def say(self, text: str) -> None:
+        await self.ws.send(json.dumps({"type": "message", "text": text}))
+
+
+class Captured(logging.Handler):
+    """Log lines as they would be written (after the loggers' filters)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 def count_rows(database: Path, table: str, where: str = "1=1") -> int:

@@ -10,3 +10,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# scope key: this request was forwarded by a node to the active router (api/cluster/)
+FORWARDED = "centralino.forwarded"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import secrets
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.base.limits import parse_networks
+from channels.signed_identity import parse_keys
 from router.store.repository import DEFAULT_DATABASE_URL
 
 
@@ -21,6 +23,18 @@ class Settings(BaseSettings):
     )
     gateway_token: str = Field("", description="bearer token gateways must send; none if empty")
     max_body_bytes: int = Field(256 * 1024, gt=0, description="largest accepted request body")
+    body_timeout: float = Field(
+        15.0, gt=0, description="seconds a client has to send its whole request body (408)"
+    )
+    max_connections: int = Field(
+        1000, gt=0, description="open connections and tasks per node before 503 (uvicorn)"
+    )
+    ws_max_bytes: int = Field(64 * 1024, gt=0, description="largest websocket message")
+    trusted_proxies: str = Field(
+        "",
+        description="addresses/networks of your reverse proxies, comma-separated: only from "
+        "them is X-Forwarded-For believed (for rate limits)",
+    )
     login_timeout: float = Field(10.0, gt=0, description="seconds a desktop has to log in")
     replay_buffer: int = Field(500, gt=0, description="desktop messages kept for resume")
     public_url: str = Field(
@@ -48,6 +62,38 @@ class Settings(BaseSettings):
         False, description="keep emails and phone numbers in logs (off: they are masked)"
     )
     chat_origins: str = Field("*", description="origins allowed to open the chat websocket")
+    chat_start_rate: float = Field(
+        0.2, ge=0, description="chats/s one address may start (token bucket); 0 = no limit"
+    )
+    chat_start_burst: float = Field(10, ge=1, description="chat starts in a burst")
+    chat_message_rate: float = Field(
+        1.0, ge=0, description="messages/s a customer may send in one chat; 0 = no limit"
+    )
+    chat_message_burst: float = Field(20, ge=1, description="chat messages in a burst")
+    chat_address_rate: float = Field(
+        5.0, ge=0, description="chat messages/s from one address over all its chats"
+    )
+    chat_address_burst: float = Field(60, ge=1, description="same, in a burst")
+    chat_resume_grace: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="seconds a chat whose connection dropped waits for the customer to "
+        "resume it with its token; 0 = a dropped connection ends the chat",
+    )
+    chat_identity_keys: str = Field(
+        "",
+        description="key id:secret pairs, comma-separated, with which embedding sites sign "
+        "who their logged-in customer is (several: rotation)",
+    )
+    chat_identity_max_age: float = Field(
+        600.0, gt=0, description="seconds a signed chat identity stays valid after issue"
+    )
+    email_authserv_ids: str = Field(
+        "",
+        description="authserv-ids of your receiving relays whose Authentication-Results "
+        "(DKIM/DMARC) count, comma-separated; empty: the topmost such header",
+    )
     state_backend: str = Field(
         "",
         description="'memory' (one process) or 'redis' (several nodes); default: "
@@ -70,6 +116,18 @@ class Settings(BaseSettings):
     command_timeout: float = Field(
         5.0, gt=0, description="seconds a node waits for the active router before a 503"
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @field_validator("chat_identity_keys")
+    @classmethod
+    def _keys(cls, value: str) -> str:
+        parse_keys(value)
+        return value
 
     def backend_name(self) -> str:
         return self.state_backend or ("redis" if self.redis_url else "memory")

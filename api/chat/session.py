@@ -5,30 +5,40 @@ offered) -> CONNECTED (an agent accepted) -> CLOSED. The customer's messages rea
 agent's desktop; the agent's replies reach the customer. A customer who leaves before an
 agent answered has abandoned; after that, leaving ends the conversation (wrap-up).
 
-Customer -> server: {"type": "start", "text", "name"?, "email"?, "phone"?, "language"?},
-{"type": "message", "text"}, {"type": "leave"}.
-Server -> customer: {"type": "started", "session", "contact_id"}, {"type": "agent_joined",
-"agent"}, {"type": "message", "from": "agent", "agent", "text"}, {"type": "transferred"},
-{"type": "ended"}, {"type": "error", "code", "message"}.
+Customer -> server: {"type": "start", "text", "name"?, "email"?, "phone"?, "language"?,
+"identity"?}, {"type": "message", "text"}, {"type": "leave"}; after a dropped connection,
+{"type": "resume", "session", "token"} as the first message (api/chat/resume.py).
+Server -> customer: {"type": "started", "session", "contact_id", "verified",
+"resume_token"?}, {"type": "resumed", "session", "contact_id"},
+{"type": "agent_joined", "agent"}, {"type": "message", "from": "agent", "agent", "text"},
+{"type": "transferred"}, {"type": "ended"}, {"type": "error", "code", "message"}.
+
+Who the customer is comes only from ``identity``, signed by the embedding site
+(api/chat/guard.py); a claimed email or phone without it makes a fresh, unverified
+customer. Chat starts and messages are rate-limited (``rate_limited`` errors; a refused
+message is not delivered, the chat goes on); a malformed frame gets ``bad_message`` and the
+chat goes on too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, ValidationError
 
 from api.base.frames import receive_text
+from api.base.headers import frame_ancestors, page
+from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited, SignedIdentityIn
+from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
 from channels.base import ChannelError, Ended, Inbound, Message
-from channels.contact import CustomerRef, InboundContact, IntakeError
+from channels.contact import InboundContact, IntakeError
+from channels.strict_json import UnsafeJson, loads
 from router.decisions import Assigned, Completed, Decisions, Transferred, WrapUpStarted
 from router.dispatch import Dispatcher
 from router.runtime import RouterRuntime
@@ -36,7 +46,6 @@ from skills.vocabulary import Channel
 
 router = APIRouter(tags=["chat"])
 GATEWAY = "webchat"
-WIDGET = Path(__file__).parent.parent / "static" / "chat.html"
 CLOSE_ORIGIN = 4403
 CLOSE_BAD_START = 4400
 
@@ -56,6 +65,9 @@ class Start(BaseModel):
     email: EmailStr | None = None
     phone: str | None = Field(None, min_length=3, max_length=40)
     language: str | None = Field(None, min_length=2, max_length=8, pattern=r"^[A-Za-z-]+$")
+    identity: SignedIdentityIn | None = Field(
+        None, description="the embedding site's signed statement of who this customer is"
+    )
 
 
 class Say(BaseModel):
@@ -70,7 +82,7 @@ class Leave(BaseModel):
 
 
 CUSTOMER_MESSAGE: TypeAdapter[Any] = TypeAdapter(
-    Annotated[Start | Say | Leave, Field(discriminator="type")]
+    Annotated[Start | Say | Leave | Resume, Field(discriminator="type")]
 )
 
 
@@ -136,10 +148,16 @@ class ChatHub:
 
 
 def origin_allowed(websocket: WebSocket, allowed: str) -> bool:
-    if allowed.strip() == "*":
+    """A browser's page may open the chat if its origin is listed, or is this server's own
+    (the widget served at /chat, e.g. in an iframe). ``*`` allows any page."""
+    listed = {item.strip() for item in allowed.split(",") if item.strip()}
+    if "*" in listed:
         return True
     origin = websocket.headers.get("origin", "")
-    return origin in {item.strip() for item in allowed.split(",") if item.strip()}
+    if origin in listed:
+        return True
+    host = websocket.headers.get("host", "")
+    return bool(host) and origin.partition("://")[2] == host
 
 
 async def _error(websocket: WebSocket, code: str, message: str) -> None:
@@ -149,9 +167,9 @@ async def _error(websocket: WebSocket, code: str, message: str) -> None:
 def parse_customer(raw: str) -> Any:
     """A customer's message (Start, Say or Leave); ValueError with a readable reason."""
     try:
-        return CUSTOMER_MESSAGE.validate_python(json.loads(raw))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc.msg}") from exc
+        return CUSTOMER_MESSAGE.validate_python(loads(raw))
+    except UnsafeJson as exc:
+        raise ValueError(str(exc)) from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ValueError(
@@ -159,46 +177,86 @@ def parse_customer(raw: str) -> Any:
         ) from exc
 
 
-def started_contact(session: str, start: Start) -> Inbound:
-    """The new contact a chat's start message makes (the session id is its message id)."""
+def started_contact(session: str, start: Start, guard: ChatGuard) -> Inbound:
+    """The new contact a chat's start message makes (the session id is its message id);
+    its customer is the one the site signed for, else a fresh unverified one."""
+    customer = guard.customer(
+        session,
+        start.name,
+        str(start.email) if start.email else None,
+        start.phone,
+        start.identity,
+    )
     contact = InboundContact(
         gateway=GATEWAY,
         external_id=session,
         channel=Channel.CHAT,
-        customer=CustomerRef(
-            name=start.name, email=str(start.email) if start.email else None, phone=start.phone
-        ),
+        customer=customer,
         language=start.language.lower() if start.language else None,
         text=start.text,
     )
     return Inbound(contact, (thread(session),))
 
 
-async def _start(session: ChatSession, dispatcher: Dispatcher, timeout: float) -> bool:
-    websocket = session.websocket
+async def _open(
+    websocket: WebSocket, dispatcher: Dispatcher, guard: ChatGuard, timeout: float
+) -> ChatSession | None:
+    """The chat this socket serves: a new one (start) or a parked one (resume)."""
+    parked: ParkedChats[ChatSession] = websocket.app.state.chat_parked
     try:
-        start = parse_customer(await asyncio.wait_for(receive_text(websocket), timeout))
-        if not isinstance(start, Start):
+        raw = await asyncio.wait_for(receive_text(websocket), timeout)
+        guard.check_start(guard.address(websocket))
+        first = parse_customer(raw)
+        if isinstance(first, Resume):
+            return await _resume(websocket, first, parked)
+        if not isinstance(first, Start):
             raise ValueError("the first message must be a start")
     except TimeoutError:
         await websocket.close(CLOSE_BAD_START, "no start message")
-        return False
+        return None
+    except RateLimited as exc:
+        await websocket.send_json(exc.frame())
+        await websocket.close(CLOSE_RATE_LIMITED, "rate limited")
+        return None
     except ValueError as exc:
         await _error(websocket, "bad_message", str(exc))
         await websocket.close(CLOSE_BAD_START, "bad start message")
-        return False
+        return None
+    session = ChatSession(websocket)
+    inbound = started_contact(session.session, first, guard)
     try:
-        (result,) = await dispatcher.apply([started_contact(session.session, start)])
+        (result,) = await dispatcher.apply([inbound])
     except (ChannelError, IntakeError) as exc:
         await _error(websocket, "bad_message", str(exc))
         await websocket.close(CLOSE_BAD_START, "bad start message")
-        return False
+        return None
     session.contact_id = result["contact_id"]
     session.state = ChatState.WAITING
+    started = {
+        "type": "started",
+        "session": session.session,
+        "contact_id": session.contact_id,
+        "verified": inbound.contact.customer.verified,
+    }
+    if parked.enabled:
+        started["resume_token"] = parked.issue(session.session)
+    await websocket.send_json(started)
+    return session
+
+
+async def _resume(
+    websocket: WebSocket, resume: Resume, parked: ParkedChats[ChatSession]
+) -> ChatSession | None:
+    session = parked.claim(resume.session, resume.token)
+    if session is None:
+        await _error(websocket, "bad_resume", "no chat to resume with this session and token")
+        await websocket.close(CLOSE_BAD_RESUME, "bad resume")
+        return None
+    session.websocket = websocket
     await websocket.send_json(
-        {"type": "started", "session": session.session, "contact_id": session.contact_id}
+        {"type": "resumed", "session": session.session, "contact_id": session.contact_id}
     )
-    return True
+    return session
 
 
 async def _pump(session: ChatSession) -> None:
@@ -206,7 +264,8 @@ async def _pump(session: ChatSession) -> None:
         await session.websocket.send_json(await session.outbox.get())
 
 
-async def _listen(session: ChatSession, dispatcher: Dispatcher) -> None:
+async def _listen(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard) -> None:
+    address = guard.address(session.websocket)
     while True:
         try:
             message = parse_customer(await receive_text(session.websocket))
@@ -215,8 +274,13 @@ async def _listen(session: ChatSession, dispatcher: Dispatcher) -> None:
             continue
         if isinstance(message, Leave):
             return
-        if isinstance(message, Start):
+        if isinstance(message, Start | Resume):
             await _error(session.websocket, "already_started", "this chat has started")
+            continue
+        try:
+            guard.check_message(address, session.session)
+        except RateLimited as exc:
+            session.push(exc.frame())
             continue
         await dispatcher.apply([Message(GATEWAY, thread(session.session), message.text)])
 
@@ -235,29 +299,58 @@ async def chat(websocket: WebSocket) -> None:
 async def serve_chat(websocket: WebSocket) -> None:
     """An accepted chat socket, served by the router in this process."""
     app = websocket.app
-    settings = app.state.settings
-    hub: ChatHub = app.state.chat
     dispatcher: Dispatcher = app.state.dispatcher
-    session = ChatSession(websocket)
-    if not await _start(session, dispatcher, settings.login_timeout):
+    guard: ChatGuard = app.state.chat_guard
+    parked: ParkedChats[ChatSession] = app.state.chat_parked
+    session = await _open(websocket, dispatcher, guard, app.state.settings.login_timeout)
+    if session is None:
         return
-    hub.sessions[session.contact_id] = session
-    tasks = [asyncio.create_task(_pump(session)), asyncio.create_task(_listen(session, dispatcher))]
+    app.state.chat.sessions[session.contact_id] = session
+    try:
+        left = await _converse(session, dispatcher, guard)
+    except asyncio.CancelledError:
+        await _finish(session)
+        raise
+    if not left and parked.enabled:  # the connection dropped: wait for a resume
+        parked.park(session.session, session, lambda: _finish(session))
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close()
+        return
+    await _finish(session)
+
+
+async def _converse(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard) -> bool:
+    """Until the socket ends; True if the customer said goodbye (leave)."""
+    tasks = [
+        asyncio.create_task(_pump(session)),
+        asyncio.create_task(_listen(session, dispatcher, guard)),
+    ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        session.state = ChatState.CLOSED
-        hub.sessions.pop(session.contact_id, None)
-        with contextlib.suppress(ChannelError):  # the customer left: abandon or end it
-            await dispatcher.apply([Ended(GATEWAY, thread(session.session), "customer left")])
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close()
+    listen = tasks[1]
+    return not listen.cancelled() and listen.exception() is None
+
+
+async def _finish(session: ChatSession) -> None:
+    """The customer is gone for good: abandon or end the contact."""
+    app = session.websocket.app
+    dispatcher: Dispatcher = app.state.dispatcher
+    session.state = ChatState.CLOSED
+    app.state.chat.sessions.pop(session.contact_id, None)
+    app.state.chat_guard.closed(session.session)
+    app.state.chat_parked.forget(session.session)
+    with contextlib.suppress(ChannelError):  # the customer left: abandon or end it
+        await dispatcher.apply([Ended(GATEWAY, thread(session.session), "customer left")])
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await session.websocket.close()
 
 
 @router.get("/chat", response_class=HTMLResponse, include_in_schema=False)
-async def widget() -> HTMLResponse:
-    """The embeddable chat widget (no build step): open /chat, or iframe it."""
-    return HTMLResponse(WIDGET.read_text(encoding="utf-8"))
+async def widget(request: Request) -> HTMLResponse:
+    """The embeddable chat widget (no build step): open /chat, or iframe it from one of the
+    chat origins (the only sites allowed to frame it)."""
+    return page("chat.html", frame_ancestors(request.app.state.settings.chat_origins))

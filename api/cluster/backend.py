@@ -103,8 +103,9 @@ class RedisBackend(StateBackend):
             "role": "active" if active else "standby",
             "desktops": len(self.edge.sessions),
         }
-        if active and self.role.lease is not None:
-            runtime: RouterRuntime = self.app.state.runtime
+        # a router stepping down closes its stack while the lease is still set: no 500 then
+        runtime: RouterRuntime | None = getattr(self.app.state, "runtime", None)
+        if active and self.role.lease is not None and runtime is not None:
             health["epoch"] = self.role.lease.epoch
             health["agents"] = len(runtime.engine.agents)
             health["live_contacts"] = len(runtime.engine.contacts)

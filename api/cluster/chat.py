@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from api.base.frames import receive_text
+from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited
+from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
 from api.chat.session import (
     CLOSE_BAD_START,
     GATEWAY,
@@ -75,13 +77,15 @@ class RouterChat:
             start = parse_customer(str(args["start"]))
             if not isinstance(start, Start):
                 raise ValueError("the first message must be a start")
-            (result,) = await self.dispatcher.apply([started_contact(session, start)])
+            guard: ChatGuard = self.app.state.chat_guard
+            inbound = started_contact(session, start, guard)
+            (result,) = await self.dispatcher.apply([inbound])
         except (ValueError, ChannelError, IntakeError) as exc:
             return _error("bad_message", str(exc))
         contact_id = str(result["contact_id"])
         await self.writer.redis.hset(self.writer.keys.chat_sessions, contact_id, session)
         self.attach(session, contact_id)
-        return {"contact_id": contact_id}
+        return {"contact_id": contact_id, "verified": inbound.contact.customer.verified}
 
     async def restore(self) -> int:
         """A new router: know the chats that are live on the nodes."""
@@ -132,27 +136,39 @@ class EdgeChat:
     def __init__(self, websocket: WebSocket, edge: Edge) -> None:
         self.websocket = websocket
         self.edge = edge
+        self.guard: ChatGuard = websocket.app.state.chat_guard
+        self.address = self.guard.address(websocket)
         self.reader = ChatReader(edge.redis, edge.keys)
         self.session = uuid.uuid4().hex
         self.contact_id = ""
+        self.after = "0"  # the chat stream read so far (kept while parked for a resume)
         self._send_lock = asyncio.Lock()
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self._send_lock:
             await self.websocket.send_json(message)
 
-    async def start(self, timeout: float) -> bool:
+    async def start(self, timeout: float) -> EdgeChat | None:
+        """The chat this socket serves: this one, started; or a parked one it resumes."""
         try:
             raw = await asyncio.wait_for(receive_text(self.websocket), timeout)
-            if not isinstance(parse_customer(raw), Start):
+            self.guard.check_start(self.address)
+            first = parse_customer(raw)
+            if isinstance(first, Resume):
+                return await self.resume(first)
+            if not isinstance(first, Start):
                 raise ValueError("the first message must be a start")
         except TimeoutError:
             await self.websocket.close(CLOSE_BAD_START, "no start message")
-            return False
+            return None
+        except RateLimited as exc:
+            await self.send(exc.frame())
+            await self.websocket.close(CLOSE_RATE_LIMITED, "rate limited")
+            return None
         except ValueError as exc:
             await self.send({"type": "error", "code": "bad_message", "message": str(exc)})
             await self.websocket.close(CLOSE_BAD_START, "bad start message")
-            return False
+            return None
         try:
             reply = await self.edge.client.call(
                 "chat.start", {"session": self.session, "start": raw}
@@ -160,19 +176,48 @@ class EdgeChat:
         except RouterUnavailable as exc:
             await self.send({"type": "error", "code": "unavailable", "message": str(exc)})
             await self.websocket.close(CLOSE_UNAVAILABLE, "router unavailable, try again")
-            return False
+            return None
         if "error" in reply:
             await self.send(reply["error"])
             await self.websocket.close(CLOSE_BAD_START, "bad start message")
-            return False
+            return None
         self.contact_id = reply["contact_id"]
-        await self.send({"type": "started", "session": self.session, "contact_id": self.contact_id})
-        return True
+        started = {
+            "type": "started",
+            "session": self.session,
+            "contact_id": self.contact_id,
+            "verified": bool(reply.get("verified", False)),
+        }
+        if self.parked.enabled:
+            started["resume_token"] = self.parked.issue(self.session)
+        await self.send(started)
+        return self
+
+    async def resume(self, resume: Resume) -> EdgeChat | None:
+        chat = self.parked.claim(resume.session, resume.token)
+        if chat is None:
+            await self.send(
+                {
+                    "type": "error",
+                    "code": "bad_resume",
+                    "message": "no chat to resume with this session and token",
+                }
+            )
+            await self.websocket.close(CLOSE_BAD_RESUME, "bad resume")
+            return None
+        chat.websocket = self.websocket
+        chat.address = self.address
+        await chat.send({"type": "resumed", "session": chat.session, "contact_id": chat.contact_id})
+        return chat
+
+    @property
+    def parked(self) -> ParkedChats[EdgeChat]:
+        parked: ParkedChats[EdgeChat] = self.websocket.app.state.chat_parked
+        return parked
 
     async def pump(self) -> None:
-        after = "0"
         while True:
-            messages, after = await self.reader.wait(self.session, after, block_ms=1000)
+            messages, self.after = await self.reader.wait(self.session, self.after, block_ms=1000)
             for message in messages:
                 await self.send(message)
 
@@ -185,10 +230,15 @@ class EdgeChat:
                 continue
             if isinstance(message, Leave):
                 return
-            if isinstance(message, Start):
+            if isinstance(message, Start | Resume):
                 await self.send(
                     {"type": "error", "code": "already_started", "message": "this chat has started"}
                 )
+                continue
+            try:
+                self.guard.check_message(self.address, self.session)
+            except RateLimited as exc:
+                await self.send(exc.frame())
                 continue
             try:
                 reply = await self.edge.client.call(
@@ -204,19 +254,40 @@ class EdgeChat:
 
 
 async def serve_chat(websocket: WebSocket, edge: Edge, start_timeout: float) -> None:
-    chat = EdgeChat(websocket, edge)
-    if not await chat.start(start_timeout):
+    chat = await EdgeChat(websocket, edge).start(start_timeout)
+    if chat is None:
         return
     tasks = [asyncio.create_task(chat.pump()), asyncio.create_task(chat.listen())]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     except (WebSocketDisconnect, RuntimeError):
         pass
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(RouterUnavailable):
-            await edge.client.call("chat.leave", chat._ids(), timeout=2.0)
+    except asyncio.CancelledError:
+        await _gone(chat, tasks)
+        raise
+    listen = tasks[1]
+    left = listen.done() and not listen.cancelled() and listen.exception() is None
+    if not left and chat.parked.enabled:  # the connection dropped: wait for a resume
+        await _cancel(tasks)
+        chat.parked.park(chat.session, chat, lambda: _gone(chat, []))
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close()
+        return
+    await _gone(chat, tasks)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _gone(chat: EdgeChat, tasks: list[asyncio.Task[None]]) -> None:
+    """The customer is gone for good: tell the router (abandon or end)."""
+    await _cancel(tasks)
+    chat.guard.closed(chat.session)
+    chat.parked.forget(chat.session)
+    with contextlib.suppress(RouterUnavailable):
+        await chat.edge.client.call("chat.leave", chat._ids(), timeout=2.0)
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await chat.websocket.close()

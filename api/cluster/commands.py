@@ -13,8 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.base.asgi_types import FORWARDED
 from api.cluster.chat import RouterChat
-from api.cluster.edge import FORWARDED
 from api.cluster.hub import RedisDesktopHub
 from api.desktop.protocol import Error, Welcome
 from api.desktop.session import BadMessage, agent_for_token, parse, perform, unauthorized
@@ -60,7 +60,10 @@ class RouterCommands:
         if op == "chat.leave":
             return await self.chat.leave(args)
         if op == "smtp":
-            handler = SmtpHandler(self.app.state.dispatcher)
+            handler = SmtpHandler(
+                self.app.state.dispatcher,
+                authserv_ids=self.app.state.settings.email_authserv_ids,
+            )
             return {"reply": await handler.deliver(base64.b64decode(args["raw"]))}
         return {"error": {"code": "unknown_command", "message": f"unknown command {op!r}"}}
 

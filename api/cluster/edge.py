@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.base.asgi_types import ASGIApp, Receive, Scope, Send
+from api.base.asgi_types import FORWARDED, ASGIApp, Receive, Scope, Send
 from api.base.frames import BinaryFrame, receive_text
 from api.desktop.protocol import Error, Login, Ping, Pong
 from api.desktop.session import (
@@ -40,7 +40,6 @@ from router.cluster.keys import Keys
 
 log = logging.getLogger("centralino.edge")
 
-FORWARDED = "centralino.forwarded"  # scope key: this request came through the stream
 LOCAL_PATHS = frozenset({"/healthz"})
 CLOSE_UNAVAILABLE = 1013  # "try again later"
 WALLBOARD_REFRESH = 1.0

@@ -77,7 +77,7 @@ class Transfer(ClientMessage):
     contact_id: str = Field(min_length=1, max_length=64)
     queue: str | None = Field(None, max_length=80)
     agent: str | None = Field(None, max_length=64)
-    skills: SkillMap | None = None
+    skills: SkillMap | None = Field(None, max_length=50)
 
     @model_validator(mode="after")
     def _one_target(self) -> Transfer:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from enum import StrEnum
 from typing import Any, Protocol
@@ -36,6 +35,7 @@ from api.desktop.protocol import (
     Welcome,
     WrapUp,
 )
+from channels import strict_json
 from router.decisions import Decisions, EngineError, NotAllowed
 from router.runtime import RouterRuntime
 from router.states import ContactState, Presence
@@ -73,9 +73,9 @@ class BadMessage(ValueError):
 def parse(raw: str) -> Any:
     """A validated client message; raises BadMessage with a readable reason."""
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise BadMessage(f"not JSON: {exc.msg}") from exc
+        data = strict_json.loads(raw)
+    except strict_json.UnsafeJson as exc:
+        raise BadMessage(str(exc)) from exc
     if not isinstance(data, dict):
         raise BadMessage("a message must be a JSON object with a 'type'")
     ref = data.get("ref")

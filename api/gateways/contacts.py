@@ -7,10 +7,10 @@ Returns 202 only after the contact is stored. Retrying with the same ``gateway``
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from api.base.auth import require_gateway
 from channels.contact import CustomerRef, InboundContact, IntakeError
@@ -20,6 +20,17 @@ from skills.vocabulary import Channel, normalize_language
 
 router = APIRouter(prefix="/v1", tags=["gateway"])
 ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+Platform = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")
+]
+HandleId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+AttributeValue = (
+    Annotated[str, StringConstraints(max_length=1000)]
+    | int
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | bool
+    | None
+)
 
 
 class CustomerIn(BaseModel):
@@ -28,7 +39,7 @@ class CustomerIn(BaseModel):
     name: str = Field("", max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(None, min_length=3, max_length=40)
-    handles: dict[str, str] = Field(
+    handles: dict[Platform, HandleId] = Field(
         default_factory=dict,
         max_length=10,
         description="social platform -> user id, e.g. {'instagram': '178414...'}",
@@ -54,16 +65,24 @@ class ContactIn(BaseModel):
     intent: str | None = Field(None, min_length=1, max_length=64)
     subject: str = Field("", max_length=500)
     text: str = Field("", max_length=20000)
-    attributes: dict[str, str | int | float | bool | None] = Field(
+    attributes: dict[str, AttributeValue] = Field(
         default_factory=dict,
         max_length=50,
         description="flat key/value facts for rule conditions (contact.attributes)",
     )
     urgency: float | None = Field(
-        None, ge=0, le=1, description="the gateway's own urgency score (used as given)"
+        None,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="the gateway's own urgency score (used as given)",
     )
     sentiment: float | None = Field(
-        None, ge=-1, le=1, description="or a sentiment score: -1 upset .. +1 happy"
+        None,
+        ge=-1,
+        le=1,
+        allow_inf_nan=False,
+        description="or a sentiment score: -1 upset .. +1 happy",
     )
 
     @field_validator("language")
@@ -156,7 +175,11 @@ class MessageIn(BaseModel):
         "message", description="a customer message, or a live transcript segment of a call"
     )
     sentiment: float | None = Field(
-        None, ge=-1, le=1, description="a provider's score for this text, used instead"
+        None,
+        ge=-1,
+        le=1,
+        allow_inf_nan=False,
+        description="a provider's score for this text, used instead",
     )
 
 

@@ -12,6 +12,7 @@ from aiosmtpd.smtp import SMTP
 from channels.base import ChannelError
 from channels.contact import IntakeError
 from channels.email import GATEWAY, parse_mime
+from channels.email_auth import parse_authserv_ids
 from router.store.errors import StoreError
 
 
@@ -31,9 +32,10 @@ async def start_smtp(handler: Any, host: str, port: int, max_size: int) -> async
 class SmtpHandler:
     """aiosmtpd handler: each message is parsed, stored and routed before 250 is sent."""
 
-    def __init__(self, dispatcher: Any, gateway: str = GATEWAY) -> None:
+    def __init__(self, dispatcher: Any, gateway: str = GATEWAY, authserv_ids: str = "") -> None:
         self.dispatcher = dispatcher
         self.gateway = gateway
+        self.trusted = parse_authserv_ids(authserv_ids)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content = envelope.original_content or envelope.content
@@ -43,7 +45,7 @@ class SmtpHandler:
     async def deliver(self, raw: bytes) -> str:
         """Store and route one message; the SMTP reply to give the sending server."""
         try:
-            parsed = parse_mime(raw)
+            parsed = parse_mime(raw, self.trusted)
             await self.dispatcher.apply([parsed.event(self.gateway)])
         except (ChannelError, IntakeError) as exc:
             return f"550 5.6.0 {str(exc)[:200]}"

@@ -32,7 +32,11 @@ ADAPTER_SETTINGS: dict[str, Callable[[Settings], dict[str, str] | None]] = {
         else None
     ),
     "x": lambda s: {"consumer_secret": s.x_consumer_secret} if s.x_consumer_secret else None,
-    "email": lambda s: {"token": s.email_webhook_token} if s.email_webhook_token else None,
+    "email": lambda s: (
+        {"token": s.email_webhook_token, "authserv_ids": s.email_authserv_ids}
+        if s.email_webhook_token
+        else None
+    ),
 }
 
 
@@ -124,7 +128,7 @@ class TranscriptIn(BaseModel):
     call_id: str = Field(min_length=1, max_length=200, description="the telephony call id")
     text: str = Field(min_length=1, max_length=20000)
     segment_id: str | None = Field(None, max_length=200, description="makes retries harmless")
-    sentiment: float | None = Field(None, ge=-1, le=1)
+    sentiment: float | None = Field(None, ge=-1, le=1, allow_inf_nan=False)
     gateway: str = Field("twilio", max_length=64)
 
 

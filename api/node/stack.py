@@ -100,7 +100,7 @@ async def open_stack(
         )
     if smtp and settings.smtp_port:
         stack.smtp = await start_smtp(
-            SmtpHandler(app.state.dispatcher),
+            SmtpHandler(app.state.dispatcher, authserv_ids=settings.email_authserv_ids),
             settings.smtp_host,
             settings.smtp_port,
             settings.max_body_bytes * 40,

@@ -156,6 +156,7 @@ async def get_contact(contact_id: str, request: Request) -> dict[str, Any]:
         "message_id": row.external_id,
         "channel": row.channel,
         "customer_id": row.customer_id,
+        "customer": row.customer,
         "language": row.language,
         "intent": row.intent,
         "subject": row.subject,

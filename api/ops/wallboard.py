@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,8 @@ from fastapi.responses import HTMLResponse
 
 from api.base.auth import is_supervisor
 from api.base.frames import BinaryFrame, receive_text
+from api.base.headers import page
+from channels import strict_json
 from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
 from router.runtime import RouterRuntime
 from router.views import agent_view, queue_contacts, queue_summary
@@ -93,11 +94,11 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     app = websocket.app
     await websocket.accept()
     try:
-        login = json.loads(
+        login = strict_json.loads(
             await asyncio.wait_for(receive_text(websocket), app.state.settings.login_timeout)
         )
         token = str(login.get("token", "")) if isinstance(login, dict) else ""
-    except (TimeoutError, json.JSONDecodeError, WebSocketDisconnect, BinaryFrame):
+    except (TimeoutError, strict_json.UnsafeJson, WebSocketDisconnect, BinaryFrame):
         token = ""
     if not token or not is_supervisor(token, app.state.settings):
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
@@ -138,17 +139,13 @@ async def _drain(websocket: WebSocket) -> None:
             pass  # text or binary: what the page sends is ignored
 
 
-def _page(name: str) -> HTMLResponse:
-    return HTMLResponse((STATIC / name).read_text(encoding="utf-8"))
-
-
 @router.get("/desktop", response_class=HTMLResponse, include_in_schema=False)
 async def desktop_page() -> HTMLResponse:
     """The agent desktop: log in with the agent token."""
-    return _page("desktop.html")
+    return page("desktop.html")
 
 
 @router.get("/wallboard", response_class=HTMLResponse, include_in_schema=False)
 async def wallboard_page() -> HTMLResponse:
     """The supervisor wallboard: log in with the admin token."""
-    return _page("wallboard.html")
+    return page("wallboard.html")

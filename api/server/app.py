@@ -11,10 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
-from api.base.asgi_types import ASGIApp, Message, Receive, Scope, Send
-from api.base.limits import GatewayRateLimit, keep_personal_data_out_of_logs
+from api.base.bodies import RequestBodies
+from api.base.errors import install_error_handlers
+from api.base.headers import SecurityHeaders
+from api.base.limits import GatewayRateLimit, parse_networks
+from api.base.logs import guard_logs
 from api.base.settings import Settings
 from api.chat import session as chat
+from api.chat.guard import ChatGuard
+from api.chat.resume import ParkedChats
+from api.desktop import linking
 from api.desktop import session as desktop
 from api.gateways import contacts as gateway
 from api.gateways import webhooks as channels
@@ -28,56 +34,21 @@ from router.store.errors import StoreError
 log = logging.getLogger("centralino")
 
 
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, whether or not they declare a
-    Content-Length: the body is read (up to the limit) before the app sees it."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._refuse(send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                await self.app(scope, receive, send)
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await self._refuse(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, send: Send) -> None:
-        response = JSONResponse({"detail": f"request body larger than {self.limit} bytes"}, 413)
-        await response({"type": "http"}, _no_receive, send)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's limits for slow or greedy clients (the rest belongs to a reverse proxy in
+    front: header read timeouts, TLS, per-connection bandwidth; see SECURITY.md)."""
+    return {
+        "limit_concurrency": settings.max_connections,  # beyond: 503
+        "ws_max_size": settings.ws_max_bytes,  # a larger websocket message closes it (1009)
+        "ws_ping_interval": 20.0,  # a websocket peer that stops answering pings is dropped
+        "ws_ping_timeout": 20.0,
+        "timeout_keep_alive": 5,  # idle keep-alive connections are closed
+        "h11_max_incomplete_event_size": 16 * 1024,  # header block size (h11)
+        "server_header": False,
+        # X-Forwarded-For is read by centralino alone, and only from CENTRALINO_TRUSTED_PROXIES
+        # (uvicorn would otherwise believe it from any client on 127.0.0.1)
+        "proxy_headers": False,
+    }
 
 
 def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -> FastAPI:
@@ -95,6 +66,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         try:
             yield
         finally:
+            await app.state.chat_parked.close()
             await backend.stop()
 
     app = FastAPI(
@@ -104,9 +76,13 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         description="Omnichannel contact-center router",
     )
     app.state.settings = settings
+    app.state.chat_guard = ChatGuard(settings)
+    app.state.chat_parked = ParkedChats[Any](settings.chat_resume_grace)
+    install_error_handlers(app)
     app.include_router(gateway.router)
     app.include_router(ops.router)
     app.include_router(desktop.router)
+    app.include_router(linking.router)
     app.include_router(channels.router)
     app.include_router(chat.router)
     app.include_router(reload.router)
@@ -137,13 +113,19 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         return JSONResponse({"detail": exc.message, "code": exc.code}, 409)
 
     backend_cls.install(app)  # inside the size and rate limits below
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(GatewayRateLimit, rate=settings.gateway_rate, burst=settings.gateway_burst)
+    app.add_middleware(RequestBodies, limit=settings.max_body_bytes, timeout=settings.body_timeout)
+    app.add_middleware(
+        GatewayRateLimit,
+        rate=settings.gateway_rate,
+        burst=settings.gateway_burst,
+        gateway_token=settings.gateway_token,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+    )
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     if origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
-    if not settings.log_personal_data:
-        keep_personal_data_out_of_logs()
+    app.add_middleware(SecurityHeaders)
+    guard_logs(settings.log_personal_data)
     return app

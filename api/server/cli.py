@@ -60,7 +60,7 @@ def serve(
 
     from api.base.settings import Settings
     from api.node.backend import SettingsError
-    from api.server.app import create_app
+    from api.server.app import create_app, server_options
     from api.server.backends import check_settings
 
     logging.basicConfig(
@@ -81,20 +81,16 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     settings = settings.with_admin_token()
-    if not settings.log_personal_data:
-        from api.base.limits import keep_personal_data_out_of_logs
-
-        keep_personal_data_out_of_logs()
     if not Settings().admin_token:
         typer.echo(
             f"admin token (set CENTRALINO_ADMIN_TOKEN to choose one): {settings.admin_token}"
         )
     uvicorn.run(
-        create_app(settings, rules),
+        create_app(settings, rules),  # also installs the log filters (api/base/logs.py)
         host=host,
         port=port,
         log_level=log_level,
-        ws_max_size=64 * 1024,
+        **server_options(settings),
     )
 
 

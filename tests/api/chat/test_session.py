@@ -5,36 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import websockets
 
 from tests.live import REPO, ThreadServer, admin_headers, count_rows, online_desktop
+from tests.live import ChatCustomer as Customer
 
 SERVER_CONFIG = (REPO / "config.yaml").read_text()
-
-
-class Customer:
-    def __init__(self, server: ThreadServer, **headers: str) -> None:
-        self.url = server.ws_url.replace("/v1/desktop", "/v1/chat")
-        self.headers = headers
-        self.ws: Any = None
-
-    async def start(self, text: str, **fields: Any) -> dict[str, Any]:
-        self.ws = await websockets.connect(self.url, additional_headers=self.headers)
-        await self.ws.send(json.dumps({"type": "start", "text": text, **fields}))
-        return await self.next()
-
-    async def next(self, kind: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
-        while True:
-            message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-            if kind is None or message["type"] == kind:
-                return message
-
-    async def say(self, text: str) -> None:
-        await self.ws.send(json.dumps({"type": "message", "text": text}))
 
 
 async def test_customer_and_agent_chat_both_ways(
@@ -148,6 +127,12 @@ async def test_chat_origin_check(tmp_path: Path) -> None:
         welcome = Customer(guarded, Origin="https://www.acme.it")
         assert (await welcome.start("ciao", language="it"))["type"] == "started"
         await welcome.ws.close()
+        widget = Customer(guarded, Origin=guarded.url)  # our own /chat page, e.g. iframed
+        assert (await widget.start("ciao", language="it"))["type"] == "started"
+        await widget.ws.close()
+        nobody = Customer(guarded)  # no Origin: not a page of a listed site
+        with pytest.raises(websockets.InvalidStatus):
+            await nobody.start("ciao", language="it")
     finally:
         guarded.stop()
 

@@ -324,7 +324,7 @@ async def load_and_kill(
         retry = await http.post("/v1/contacts", json=contact_body("during-failover"))
     assert retry.status_code == 202 and retry.json()["duplicate"] is True
 
-    await until(lambda: sum(len(v) for v in told.values()) >= 6, timeout=20, what="6 assignments")
+    await until(lambda: sum(len(v) for v in told.values()) >= 6, timeout=90, what="6 assignments")
     await asyncio.sleep(0.5)
 
     # nothing lost: every accepted contact is stored once, assigned or still waiting

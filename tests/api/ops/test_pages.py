@@ -6,43 +6,12 @@ skip, unless CENTRALINO_REQUIRE_BROWSER is set (as in CI), where they fail inste
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.live import ADMIN, ThreadServer, contact_body, create_agent
-
-CHROMIUM = os.environ.get("CENTRALINO_CHROMIUM") or shutil.which("chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if CHROMIUM is None:
-        if os.environ.get("CENTRALINO_REQUIRE_BROWSER"):
-            pytest.fail("no Chromium found (apt-get install chromium)")
-        pytest.skip("no Chromium on this machine")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def test_offer_on_the_desktop_page_accept_and_the_wallboard_follows(
