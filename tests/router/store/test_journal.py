@@ -15,7 +15,9 @@ from router.store.errors import StoreBusy, StoreError
 from router.store.journal import JournalFull
 from router.store.repository import Store
 from router.store.schema import CustomerRow
+from skills.identity import email_identity, phone_identity
 from tests.databases import database
+from tests.engine_helpers import policy
 
 CUSTOMERS = CustomerRow.__table__
 
@@ -101,3 +103,52 @@ async def test_a_fenced_out_store_commits_nothing(store: Store) -> None:
     with pytest.raises(StoreError, match="fenced out"):
         await store.commit(add_customer("after"))
     assert await stored_ids(store) == {"before"}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_two_nodes_racing_on_one_message_and_one_new_customer_make_one_of_each(
+    kind: str, tmp_path: Path
+) -> None:
+    """Two processes' stores on one database (as two nodes): the same gateway message and
+    the same new customer at once. The unique constraints decide, not any cache."""
+    async with database(kind, tmp_path) as url:
+        first, second = await Store.open(url), await Store.open(url)
+        try:
+            who = [email_identity("nuova@example.it"), phone_identity("+39 347 555 0101", "IT")]
+            customers = await asyncio.gather(
+                *(s.customers.resolve(who, "Nuova", 1.0) for s in (first, second, first, second))
+            )
+            assert len({c.customer_id for c in customers}) == 1
+            customer_id = customers[0].customer_id
+            contacts = await asyncio.gather(
+                *(
+                    s.add_contact(contact_row(f"c{i}", "same-message", customer_id))
+                    for i, s in enumerate((first, second, first, second))
+                )
+            )
+            assert sum(created for _row, created in contacts) == 1
+            assert len({row.id for row, _created in contacts}) == 1
+            async with first.engine.connect() as connection:
+                counted = await connection.execute(
+                    text("select count(*) from customers where merged_into is null")
+                )
+                assert counted.scalar_one() == 1
+        finally:
+            await first.close()
+            await second.close()
+
+
+def contact_row(contact_id: str, message_id: str, customer_id: str) -> dict[str, object]:
+    return {
+        "id": contact_id,
+        "gateway": "gw",
+        "external_id": message_id,
+        "channel": "chat",
+        "customer_id": customer_id,
+        "queue": "billing",
+        "rule": "billing",
+        "policy": policy("billing").to_dict(),
+        "state": "queued",
+        "arrival": 1.0,
+        "updated_at": 1.0,
+    }
