@@ -17,8 +17,6 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
 from router.decisions import (
@@ -33,43 +31,16 @@ from router.decisions import (
 from router.engine import Engine
 from router.rules.loader import RuleSet
 from router.simulation.draws import Draws
+from router.simulation.events import Drawn, Event, Kind
 from router.simulation.intake import Intake
 from router.simulation.ledger import Ledger
 from router.simulation.metrics import ContactOutcome, Report, build_report
+from router.simulation.recorded import recorded_kpis
 from router.simulation.scenario import Scenario
 from router.simulation.trace import read_trace
 from router.simulation.traffic import Caller, from_stream, from_trace, next_arrival
 from router.states import ContactState, Presence
 from skills.vocabulary import AgentProfile
-
-
-class Kind(IntEnum):
-    SHIFT_START = 0
-    BREAK_END = 1
-    READY = 2
-    ARRIVAL = 3
-    CALLER = 4
-    RING = 5
-    DONE = 6
-    WRAPPED = 7
-    ABANDON = 8
-    BREAK_START = 9
-    SHIFT_END = 10
-
-
-@dataclass
-class Drawn:
-    handle_time: float | None = None  # of its first assignment
-    patience: float | None = None
-    resolved: bool | None = None
-
-
-@dataclass(order=True)
-class Event:
-    at: float
-    seq: int
-    kind: Kind = field(compare=False)
-    subject: Any = field(compare=False)
 
 
 class Simulation:
@@ -291,17 +262,17 @@ class Simulation:
         self.assignments[contact_id] = n + 1
         row = caller.row
         if row is not None and row.handle_time is not None and n == 0:
-            handle = row.handle_time
+            handle = row.handle_time  # as recorded, slowdowns included
         else:
             queue = self.engine.contacts[contact_id].policy.queue
             dist = self.scenario.handle_distribution(caller.channel, queue, caller.intent)
             handle = dist.sample(self.draws.uniform(caller.key, "handle", n))
+            slowdown = self.scenario.concurrency_slowdown.get(caller.channel, 0.0)
+            if slowdown > 0:  # fixed at the start, by the contacts in hand then
+                together = self.engine.agents[agent_id].used(caller.channel)
+                handle *= 1 + slowdown * max(0, together - 1)
         if n == 0:
             self.drawn[contact_id].handle_time = handle
-        slowdown = self.scenario.concurrency_slowdown.get(caller.channel, 0.0)
-        if slowdown > 0:
-            together = self.engine.agents[agent_id].used(caller.channel)
-            handle *= 1 + slowdown * max(0, together - 1)
         self.ledger.hold(contact_id, agent_id, caller.channel, self.now)
         self.at(self.now + handle, Kind.DONE, (contact_id, agent_id))
 
@@ -395,13 +366,14 @@ class Simulation:
             outcome.preferred_reachable = self.ledger.freed_between(
                 outcome.preferred, outcome.arrival, until
             )
-        return build_report(
-            self.config,
-            list(self.contacts.values()),
-            end,
-            self.scenario.warm_up_seconds,
-            usage,
+        report = build_report(
+            self.config, list(self.contacts.values()), end, self.scenario.warm_up_seconds, usage
         )
+        if self.scenario.trace is not None:
+            queues = {contact_id: o.queue for contact_id, o in self.contacts.items()}
+            rows = read_trace(self.scenario.trace)
+            report.recorded = recorded_kpis(self.config, rows, queues)
+        return report
 
 
 def simulate(

@@ -161,6 +161,7 @@ class Report:
     preferred_reachable: int
     preferred_hits: int
     usage: Usage
+    recorded: dict[str, Kpis] = field(default_factory=dict)  # a trace's own outcomes
 
     @property
     def preferred_hit_rate(self) -> float | None:
@@ -192,6 +193,7 @@ class Report:
             "channel_occupancy": {
                 c.value: round(v, 4) for c, v in self.usage.channel_occupancy().items()
             },
+            "recorded": {name: k.as_dict() for name, k in sorted(self.recorded.items())},
         }
 
 

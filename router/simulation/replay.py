@@ -1,52 +1,14 @@
-"""A replayed day against what was recorded that day, and the simulator's own record.
+"""The simulator's own record of a day, in the trace format.
 
-``recorded_kpis`` reads the outcomes a trace carries (``outcome``, ``wait``) into the same
-KPIs as a simulated run, per channel, with the SLA threshold of the queue the replay routed
-each contact to; ``format_replay_check`` prints both side by side. ``record_day`` turns a
-finished simulation into a trace (what each contact brought and what happened to it), so a
-replay of it can be checked against its record.
+``record_day`` turns a finished simulation into trace rows (what each contact brought and
+what happened to it), so that a replay of it can be checked against its record
+(router.simulation.recorded) and so that tests have a day whose truth is known.
 """
 
 from __future__ import annotations
 
-from router.rules.model import RoutingConfig
 from router.simulation.loop import Simulation
-from router.simulation.metrics import ContactOutcome, Kpis, Report
 from router.simulation.trace import TraceRow
-
-
-def recorded_kpis(
-    config: RoutingConfig, rows: tuple[TraceRow, ...], replay: Simulation
-) -> dict[str, Kpis]:
-    """Per channel ("all" too) KPIs of the rows whose outcome was recorded."""
-    kpis: dict[str, Kpis] = {}
-    for row in rows:
-        if not row.outcome or row.wait is None:
-            continue
-        routed = replay.contacts.get(f"t{row.row}")
-        queue = routed.queue if routed is not None else config.default_queue
-        outcome = ContactOutcome(f"t{row.row}", queue, row.channel, row.arrival, 0.0, "")
-        if row.outcome == "answered":
-            outcome.answered_at = row.arrival + row.wait
-        else:
-            outcome.abandoned_at = row.arrival + row.wait
-        threshold = config.sla_for(queue, row.channel).threshold
-        for name in (row.channel.value, "all"):
-            kpis.setdefault(name, Kpis()).add(outcome, threshold)
-    return kpis
-
-
-def format_replay_check(recorded: dict[str, Kpis], replayed: Report) -> str:
-    header = f"{'channel':<10}{'':<10}{'offered':>8}{'SL':>8}{'ASA s':>8}{'aband.':>8}"
-    lines = ["replay vs recorded", header, "-" * len(header)]
-    for name, was in sorted(recorded.items(), key=lambda item: (item[0] == "all", item[0])):
-        now = replayed.overall if name == "all" else replayed.channels.get(name, Kpis())
-        for label, k in (("recorded", was), ("replayed", now)):
-            lines.append(
-                f"{name:<10}{label:<10}{k.offered:>8}{k.service_level:>8.1%}"
-                f"{k.asa:>8.1f}{k.abandon_rate:>8.1%}"
-            )
-    return "\n".join(lines)
 
 
 def record_day(simulation: Simulation) -> list[TraceRow]:

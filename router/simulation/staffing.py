@@ -1,11 +1,12 @@
 """Planning: the fewest agents per group that meet each channel's service level.
 
-``staff_for`` simulates the scenario with candidate head counts (the same keyed traffic
+``staff`` simulates the scenario with candidate head counts (the same keyed traffic
 every time, so two head counts are compared on the same contacts) and searches, group by
 group, the smallest count that keeps every channel's service level at or above its target
 (the config's SLA target per channel, or one target for all). Start: the scenario's counts,
 grown by half until the targets are met; then each group in turn is cut to its minimum by
-bisection with the others fixed, until a pass changes nothing.
+bisection with the others fixed (never below what the offered load makes impossible), until
+a pass changes nothing.
 
 Several seeds (``seeds``) average out noise: a channel meets its target when its service
 level pooled over the seeds does.
@@ -13,6 +14,7 @@ level pooled over the seeds does.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +38,16 @@ class Staffing:
     report: Report  # the first seed's run with ``counts``
 
 
+def parse_target(text: str) -> float | None:
+    """``SL`` (the config's target per channel) or one target for all, 0.8 or 80%."""
+    if text.strip().upper() in ("SL", "SLA"):
+        return None
+    value = float(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1)
+    if not 0 < value <= 1:
+        raise ValueError(f"a service-level target is between 0 and 1, got {text!r}")
+    return value
+
+
 def group_names(scenario: Scenario) -> list[str]:
     return [f"{group.name}{index}" for index, group in enumerate(scenario.agents)]
 
@@ -48,7 +60,7 @@ def with_counts(scenario: Scenario, counts: tuple[int, ...]) -> Scenario:
     return scenario.model_copy(update={"agents": groups})
 
 
-def staff_for(
+def staff(
     rules: RuleSet,
     scenario: Scenario,
     target: float | None = None,
@@ -88,6 +100,7 @@ def staff_for(
         achieved, _ = levels(counts)
         return all(achieved.get(name, 1.0) >= goal for name, goal in targets.items())
 
+    load = offered_load(rules, scenario)
     counts = tuple(group.count for group in scenario.agents)
     while not meets(counts) and sum(counts) < MAX_AGENTS:
         counts = tuple(max(c + 1, c * 3 // 2) for c in counts)
@@ -96,7 +109,9 @@ def staff_for(
         while changed:
             changed = False
             for index in range(len(counts)):
-                low, high = 0, counts[index]  # high meets the targets
+                others = sum(counts) - counts[index]
+                floor = max(0, math.floor(min(targets.values(), default=0.0) * load) - others)
+                low, high = min(floor, counts[index]), counts[index]  # high meets the targets
                 while low < high:
                     middle = (low + high) // 2
                     trial = (*counts[:index], middle, *counts[index + 1 :])
@@ -106,7 +121,7 @@ def staff_for(
                         low = middle + 1
                 if high != counts[index]:
                     counts = (*counts[:index], high, *counts[index + 1 :])
-                    changed = True
+                    changed = len(counts) > 1  # cutting one group may let another shrink
     achieved, report = levels(counts)
     names = group_names(scenario)
     return Staffing(
@@ -118,6 +133,29 @@ def staff_for(
         runs=len(cache) * seeds,
         report=report,
     )
+
+
+def offered_load(rules: RuleSet, scenario: Scenario) -> float:
+    """Agents kept busy by the traffic on average (a chat agent counts per chat slot): no
+    set of agents smaller than the share of it that must be answered can meet a target."""
+    capacity = {c: max(1, spec.capacity) for c, spec in rules.config.channels.items()}
+    load = 0.0
+    for stream in scenario.arrivals:
+        if stream.per_hour is not None:
+            per_second = stream.per_hour / 3600
+        else:
+            assert stream.profile is not None
+            per_second = sum(stream.profile.per_hour) / len(stream.profile.per_hour) / 3600
+        handle = scenario.handle_distribution(stream.channel, "", stream.intent).average
+        load += per_second * handle / capacity.get(stream.channel, 1)
+    if scenario.trace is not None:
+        from router.simulation.trace import read_trace
+
+        for row in read_trace(scenario.trace):
+            mean = scenario.handle_distribution(row.channel, "", row.intent).average
+            worked = row.handle_time if row.handle_time is not None else mean
+            load += worked / capacity.get(row.channel, 1) / scenario.duration
+    return load
 
 
 def _trace_channels(scenario: Scenario) -> set[Channel]:

@@ -39,6 +39,10 @@ def format_report(report: Report, title: str = "") -> str:
     lines.append(f"occupancy: {report.occupancy:.1%}   of channel capacity: {per_channel}")
     if report.warm_up > 0:
         lines.append(f"(the first {report.warm_up:.0f} s are a warm-up, not counted)")
+    if report.recorded:
+        from router.simulation.recorded import format_replay_check
+
+        lines.append(format_replay_check(report.recorded, report))
     return "\n".join(lines)
 
 
