@@ -202,7 +202,7 @@ def report(
     def series(name: str, key: str) -> list[float]:
         return [results[(name, s)][key] for s in seeds]
 
-    width = 22
+    width = max(22, *(len(name) + 2 for name in runs))
     print("mean ± half-width of the 95% interval over seeds (percentages: ± points)")
     print(f"{'':<28}" + "".join(f"{name:>{width}}" for name in runs))
     for key, label, fmt in FIGURES:
