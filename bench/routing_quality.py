@@ -105,9 +105,9 @@ def with_settings(text: str, settings: str) -> str:
         path, _, value = assignment.partition("=")
         *parents, leaf = path.strip().split(".")
         node = document
-        for part in parents:
-            node = node[part]
-        node[leaf] = yaml.load(value.strip())
+        for part in parents:  # a number indexes a list: rules.3.preferred_agent.max_wait
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(leaf) if leaf.isdigit() else leaf] = yaml.load(value.strip())
     out = io.StringIO()
     yaml.dump(document, out)
     return out.getvalue()
