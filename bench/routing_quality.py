@@ -238,7 +238,8 @@ def report(
         if reachable:
             low, high = wilson(hits, reachable)
             print(
-                f"  preferred hits     {hits / reachable:.1%} of {reachable:.0f} over all seeds "
+                f"  preferred hits     {hits / reachable:.1%} ({hits:.0f} of {reachable:.0f} "
+                "over all seeds) "
                 f"(95% CI {low:.1%} .. {high:.1%})   " + verdict(low >= 0.90, ">= 90%")
             )
 
