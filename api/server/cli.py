@@ -100,6 +100,12 @@ def simulate(
     config: Path = typer.Option(Path("config.yaml"), "--config", "-c", help="rules to test"),
     compare: Path | None = typer.Option(None, "--compare", help="a second config, same traffic"),
     as_json: bool = typer.Option(False, "--json", help="print the KPIs as JSON"),
+    staff_for: str | None = typer.Option(
+        None,
+        "--staff-for",
+        help="SL: the fewest agents per group meeting each channel's SLA target "
+        "(or a number such as 0.8: that target for every channel)",
+    ),
 ) -> None:
     """Run the real engine on a virtual clock and print KPIs per queue and channel."""
     import json
@@ -115,6 +121,19 @@ def simulate(
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(1) from None
+    if staff_for is not None:
+        from router.simulation.staffing import format_staffing, parse_target, staff
+
+        try:
+            target = parse_target(staff_for)
+        except ValueError as exc:
+            typer.echo(f"--staff-for: {exc}", err=True)
+            raise typer.Exit(2) from None
+        result = staff(
+            rulesets[0], plan, target, progress=lambda s: typer.echo(f"trying {s}", err=True)
+        )
+        typer.echo(format_staffing(result))
+        raise typer.Exit(0 if result.met else 1)
     reports = []
     for path, rules in zip([config, compare], rulesets, strict=False):
         with typer.progressbar(length=100, label=f"simulating {path}", file=sys.stderr) as bar:
