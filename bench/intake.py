@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from throughput import ADMIN, BARE_APP, CONFIG, create_agents, free_port, start
+from throughput import ADMIN, BARE_APP, CONFIG, create_agents, free_port, serve, start
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -223,26 +223,6 @@ def fresh_postgres_database(name: str) -> str:
     return f"{base}/{name}"
 
 
-def serve_centralino(
-    work: Path, port: int, database_url: str, env: dict[str, str]
-) -> subprocess.Popen[bytes]:
-    args = [
-        sys.executable,
-        "-m",
-        "api.server.cli",
-        "serve",
-        "--config",
-        str(work / "config.yaml"),
-        "--port",
-        str(port),
-        "--database-url",
-        database_url,
-        "--log-level",
-        "warning",
-    ]
-    return start(args, env, f"http://127.0.0.1:{port}")
-
-
 def summary(runs: list[Run], field: str, fmt: str) -> str:
     values = [getattr(run, field) for run in runs]
     return (
@@ -281,7 +261,7 @@ def bench(
     else:
         url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
     port, bare_port = free_port(), free_port()
-    server = serve_centralino(work, port, url, env)
+    server = serve(work, port, env, url)
     bare = start(
         [
             sys.executable,

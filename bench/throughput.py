@@ -83,8 +83,11 @@ def start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen[by
     raise RuntimeError("server did not start")
 
 
-def serve(work: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """`centralino serve` on this port, with work/config.yaml and SQLite in work/."""
+def serve(
+    work: Path, port: int, env: dict[str, str], database_url: str | None = None
+) -> subprocess.Popen[bytes]:
+    """`centralino serve` on this port, with work/config.yaml and (by default) SQLite in
+    work/."""
     args = [
         sys.executable,
         "-m",
@@ -95,7 +98,7 @@ def serve(work: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]
         "--port",
         str(port),
         "--database-url",
-        f"sqlite+aiosqlite:///{work / 'bench.db'}",
+        database_url or f"sqlite+aiosqlite:///{work / 'bench.db'}",
         "--log-level",
         "warning",
     ]

@@ -4,7 +4,7 @@ waiters answered only after the commit, one bad unit answered alone, a bounded q
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,16 +20,6 @@ from tests.databases import database
 from tests.engine_helpers import policy
 
 CUSTOMERS = CustomerRow.__table__
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with database(request.param, tmp_path) as url:
-        opened = await Store.open(url)
-        try:
-            yield opened
-        finally:
-            await opened.close()
 
 
 def add_customer(customer_id: str) -> Callable[[Connection], str]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,18 +14,7 @@ from router.store.errors import StoreError
 from router.store.repository import Store
 from skills.identity import email_identity, phone_identity
 from skills.vocabulary import Channel
-from tests.databases import database
 from tests.engine_helpers import policy
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with database(request.param, tmp_path) as url:
-        opened = await Store.open(url)
-        try:
-            yield opened
-        finally:
-            await opened.close()
 
 
 def row(contact_id: str, message_id: str, **fields: Any) -> dict[str, Any]:
