@@ -5,8 +5,11 @@
 
 Prints accuracy, macro-F1 and the negative class's recall, overall and per language, the
 confusion matrix and the time per message; then, per language, the negative class's
-precision, the ROC AUC of urgency for negative-vs-rest, milliseconds per message and the
-reliability table of urgency (is a message scored 0.7 negative 70% of the time?). With
+precision, the ROC AUC of urgency for negative-vs-rest, the best negative recall urgency
+reaches at a precision of at least 0.65 (any threshold), the calibration error,
+milliseconds per message (each message timed --repeat times, the fastest kept: the CPU
+cost on a busy machine; mean, 99th percentile, and messages of 200–300 characters) and
+the reliability table of urgency (is a message scored 0.7 negative 70% of the time?). With
 --detect-language the language column is ignored and the offline detector decides, as in
 production when a gateway sends none. With --corpus the held-out 20% of the shared
 sentiment corpora (skills/corpus.py rebuilds it) is scored instead of a CSV.
@@ -27,6 +30,7 @@ from skills.evaluation import (
     LABELS,
     expected_calibration_error,
     metrics,
+    recall_at_precision,
     reliability,
     roc_auc,
 )
@@ -44,11 +48,35 @@ def load_rows(args: argparse.Namespace) -> tuple[str, list[dict[str, str]]]:
         return args.csv.name, list(csv.DictReader(handle))
 
 
+def time_long_messages(rows: list[dict[str, str]], repeat: int) -> list[float]:
+    """Milliseconds for messages of exactly 300 characters: the set's texts, one after
+    the other, cut into 300-character pieces (at most 200 of them)."""
+    pieces: list[tuple[str, str]] = []
+    text, language = "", ""
+    for row in rows:
+        text, language = (text + " " + row["text"]).strip(), row["language"]
+        while len(text) >= 300 and len(pieces) < 200:
+            pieces.append((text[:300], language))
+            text = text[300:].strip()
+    result = []
+    for piece, language in pieces or [(("x " * 150)[:300], "en")]:
+        fastest = float("inf")
+        for _ in range(max(1, repeat)):
+            start = time.perf_counter()
+            score_text(piece, language)
+            fastest = min(fastest, time.perf_counter() - start)
+        result.append(fastest * 1e3)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("csv", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--corpus", type=Path, help="the shared sentiment corpus directory")
     parser.add_argument("--detect-language", action="store_true")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="time each message this often, keep the fastest"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list the misses")
     args = parser.parse_args()
     name, rows = load_rows(args)
@@ -59,10 +87,13 @@ def main() -> None:
     for language in ("it", "en"):  # load and compile before timing
         score_text("warm up", language)
     for row in rows:
-        start = time.perf_counter()
-        language = detector.detect(row["text"]) if detector else row["language"]
-        score = score_text(row["text"], language)
-        elapsed.append(time.perf_counter() - start)
+        fastest = float("inf")
+        for _ in range(max(1, args.repeat)):  # the fastest run: CPU cost, not a busy machine
+            start = time.perf_counter()
+            language = detector.detect(row["text"]) if detector else row["language"]
+            score = score_text(row["text"], language)
+            fastest = min(fastest, time.perf_counter() - start)
+        elapsed.append(fastest)
         predicted.append(score.label)
         urgency.append(score.urgency)
     per_message = sum(elapsed) / len(rows) * 1e6
@@ -86,21 +117,24 @@ def main() -> None:
     for true in LABELS:
         print(f"{true:>10}" + "".join(f"{overall.confusion.get((true, p), 0):>10}" for p in LABELS))
     print(
-        f"\n{'':>5} {'n':>5} {'neg recall':>11} {'neg precision':>14} "
-        f"{'ROC AUC':>8} {'ECE':>6} {'ms/msg':>7} {'ms/msg≤300ch':>13}"
+        f"\n{'':>5} {'n':>5} {'neg recall':>11} {'neg precision':>14} {'ROC AUC':>8} "
+        f"{'recall@P≥.65':>13} {'ECE':>6} {'ms/msg':>7} {'p99 ms':>7} {'ms at 300ch':>12}"
     )
     for group, indexes in groups.items():
         result = metrics([rows[i]["label"] for i in indexes], [predicted[i] for i in indexes])
         negative = [rows[i]["label"] == "negative" for i in indexes]
         scores = [urgency[i] for i in indexes]
-        auc = roc_auc(scores, negative) if 0 < sum(negative) < len(negative) else float("nan")
+        both = 0 < sum(negative) < len(negative)
+        auc = roc_auc(scores, negative) if both else float("nan")
         ece = expected_calibration_error(reliability(scores, negative))
-        short = [elapsed[i] for i in indexes if len(rows[i]["text"]) <= 300]
+        times = sorted(elapsed[i] * 1e3 for i in indexes)
+        long = time_long_messages([rows[i] for i in indexes], args.repeat)
         print(
             f"{group:>5} {result.count:>5} {result.recall['negative']:>11.3f} "
-            f"{result.precision['negative']:>14.3f} {auc:>8.3f} {ece:>6.3f} "
-            f"{sum(elapsed[i] for i in indexes) / len(indexes) * 1e3:>7.3f} "
-            f"{sum(short) / max(1, len(short)) * 1e3:>13.3f}"
+            f"{result.precision['negative']:>14.3f} {auc:>8.3f} "
+            f"{recall_at_precision(scores, negative, 0.65):>13.3f} {ece:>6.3f} "
+            f"{sum(times) / len(times):>7.3f} {times[int(0.99 * (len(times) - 1))]:>7.3f} "
+            f"{sum(long) / len(long):>12.3f}"
         )
     for group, indexes in list(groups.items())[1:]:
         negative = [rows[i]["label"] == "negative" for i in indexes]

@@ -102,3 +102,8 @@ def held_out_rows(directory: Path) -> list[dict[str, str]]:
         for language in CORPORA
         for e in load_split(directory, language)[1]
     ]
+
+
+def digest(examples: list[Example]) -> str:
+    """One fingerprint of a set of examples (their ids, in any order)."""
+    return hashlib.sha1("\n".join(sorted(e.key for e in examples)).encode()).hexdigest()

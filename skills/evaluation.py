@@ -59,6 +59,22 @@ def roc_auc(scores: list[float], positives: list[bool]) -> float:
     return (rank_sum - wanted * (wanted + 1) / 2) / (wanted * others)
 
 
+def recall_at_precision(scores: list[float], positives: list[bool], precision: float) -> float:
+    """The highest recall of "score ≥ t" over every threshold t whose precision is at
+    least ``precision`` (0.0 if none is)."""
+    wanted = sum(positives)
+    if not wanted:
+        return 0.0
+    best = hits = 0
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    for rank, index in enumerate(order):
+        hits += positives[index]
+        last_of_tie = rank + 1 == len(order) or scores[order[rank + 1]] != scores[index]
+        if last_of_tie and hits >= precision * (rank + 1):
+            best = max(best, hits)
+    return best / wanted
+
+
 @dataclass(frozen=True, slots=True)
 class ReliabilityBin:
     low: float

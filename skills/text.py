@@ -6,11 +6,19 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+# the combining diacritical marks block, but U+034F (a joiner, not an accent)
+_DIACRITICS = re.compile("[\u0300-\u034e\u0350-\u036f]")
+
 
 def fold(text: str) -> str:
     """Lower-case and strip accents, so "più" matches "piu" and "Perché" matches "perche"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
+    lowered = text.lower()
+    if lowered.isascii():  # nothing to strip (ASCII is its own NFKD form)
+        return lowered
+    stripped = _DIACRITICS.sub("", unicodedata.normalize("NFKD", lowered))
+    if not stripped.isascii():  # other combining marks, rarer: one by one
+        stripped = "".join(ch for ch in stripped if not unicodedata.combining(ch))
+    return stripped.replace("’", "'")
 
 
 def phrase_pattern(entries: Iterable[str]) -> re.Pattern[str]:
