@@ -78,6 +78,7 @@ class InboundContact:
     channel: Channel
     customer: CustomerRef = CustomerRef()
     language: str | None = None
+    language_hint: str | None = None  # a browser locale: breaks a tie, never overrides the text
     intent: str | None = None
     subject: str = ""
     text: str = ""
@@ -179,6 +180,7 @@ class Intake:
             text=inbound.text,
             subject=inbound.subject,
             language=inbound.language,
+            language_hint=inbound.language_hint,
             intent=inbound.intent,
             sentiment=inbound.sentiment,
             urgency=inbound.urgency,
