@@ -47,7 +47,7 @@ from skills.features import HashtagSplitter, featurize, tokenize  # noqa: E402
 from skills.urgency_model import CLASSES, MODEL_FILE  # noqa: E402
 
 SERVICE_SET = ROOT / "tests" / "data" / "emotion_eval.csv"
-C_GRID = tuple(float(c) for c in os.environ.get("URGENCY_C_GRID", "0.5,1,2").split(","))
+C_GRID = tuple(float(c) for c in os.environ.get("URGENCY_C_GRID", "0.5,1").split(","))
 FOLDS = 5
 SINGLE_LETTER_WORDS = {"en": {"i", "a"}, "it": {"a", "e", "o", "i"}}
 MIN_WORD_DF = 2

@@ -11,7 +11,9 @@ and for scoring (skills/urgency_model.py), so the two can never disagree:
 - words after a negation ("non", "not", "never", "n't"…), up to three and within the
   clause, are marked ``_NEG`` ("not happy" gives ``happy_NEG``);
 - runs of ? and ! are tokens of their own ("???" and "?!" say more than "?");
-- word unigrams and bigrams, character 3- to 5-grams of the normalized text;
+- word unigrams and bigrams; character 3- to 5-grams of each token padded with spaces
+  (" soddisfatto " → " so", "sod", ... "to "), so a token's n-grams can be looked up
+  once and remembered;
 - the lexicon's cues (skills/cues.py) as tokens like ``<lex:legal>`` or ``<excl:3>``.
 """
 
@@ -79,7 +81,16 @@ class HashtagSplitter:
 @dataclass(frozen=True, slots=True)
 class Features:
     words: list[str]  # word unigrams (negation-marked), bigrams, hashtags and cue tokens
-    chars: list[str]  # character n-grams
+    tokens: list[str]  # the normalized tokens, whose character n-grams are features
+
+    @property
+    def chars(self) -> list[str]:
+        return [gram for token in self.tokens for gram in char_ngrams(token)]
+
+
+def char_ngrams(token: str) -> tuple[str, ...]:
+    padded = f" {token} "
+    return tuple(padded[i : i + n] for n in CHAR_SIZES for i in range(len(padded) - n + 1))
 
 
 def tokenize(text: str, language: str, splitter: HashtagSplitter) -> tuple[list[str], list[str]]:
@@ -118,9 +129,7 @@ def featurize(text: str, language: str, cues: Cues, splitter: HashtagSplitter) -
     words += [f"{a} {b}" for a, b in pairwise(tokens)]
     words += hashtags
     words += cues.feature_tokens()
-    joined = " " + " ".join(tokens) + " "
-    chars = [joined[i : i + n] for n in CHAR_SIZES for i in range(len(joined) - n + 1)]
-    return Features(words, chars)
+    return Features(words, tokens)
 
 
 @lru_cache(maxsize=4)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from skills.emotion import EmotionScore, combine, from_provider, score_text
 from skills.intents import IntentMatcher, IntentSpec
 from skills.language import LanguageDetector, locale_language
+from skills.urgency_model import modelled_languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class Triager:
             LanguageDetector(config.languages) if config.triage.detect_language else None
         )
         self.intents = IntentMatcher(config.intents)
+        modelled_languages()  # load the urgency model now, not on the first contact
 
     def _language(self, content: str, hint: str | None) -> tuple[str | None, str]:
         hinted = locale_language(hint, self.config.languages)

@@ -13,6 +13,7 @@ English (on text like the training data).
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from dataclasses import dataclass
@@ -24,11 +25,12 @@ import numpy as np
 import numpy.typing as npt
 
 from skills.cues import Cues
-from skills.features import HashtagSplitter, featurize
+from skills.features import HashtagSplitter, char_ngrams, featurize
 
 MODEL_FILE = "urgency_model.npz"
 CLASSES = ("negative", "neutral", "positive")
 TOP_NGRAMS = 3
+TOKEN_CACHE = 20_000  # tokens whose character n-gram ids are remembered (a few MB)
 Arrays = dict[str, npt.NDArray[Any]]
 
 
@@ -55,6 +57,7 @@ class LanguageModel:
         slope, intercept = meta["calibration"][language]
         self.slope, self.intercept = float(slope), float(intercept)
         self.threshold = float(meta["threshold"][language])
+        self._token_chars: dict[str, tuple[int, ...]] = {}
         self.splitter = HashtagSplitter(
             dict(
                 zip(
@@ -69,11 +72,9 @@ class LanguageModel:
         features = featurize(text, self.language, cues, self.splitter)
         words: set[int | None] = set(map(self.words.get, features.words))
         words.discard(None)
-        chars: set[int | None] = set(map(self.chars.get, features.chars))
-        chars.discard(None)
         word_ids = sorted(cast(set[int], words))
         logits = self.bias.copy()
-        for ids in (word_ids, chars):
+        for ids in (word_ids, self._char_ids(features.tokens)):
             if ids:
                 index = np.fromiter(ids, dtype=np.intp, count=len(ids))
                 sums = self.weights.take(index, axis=0).sum(axis=0)
@@ -88,17 +89,40 @@ class LanguageModel:
             tuple(word_ids),
         )
 
+    def _char_ids(self, tokens: list[str]) -> list[int]:
+        """The character n-gram features of the tokens, each token's looked up once."""
+        cache = self._token_chars
+        found: set[int] = set()
+        for token in tokens:
+            ids = cache.get(token)
+            if ids is None:
+                if len(cache) >= TOKEN_CACHE:
+                    cache.clear()
+                known = set(map(self.chars.get, char_ngrams(token)))
+                known.discard(None)
+                ids = cache[token] = tuple(cast(set[int], known))
+            found.update(ids)
+        return sorted(found)  # one summation order, so one result to the last bit
+
     def top_ngrams(self, prediction: Prediction, toward: str) -> tuple[str, ...]:
         """The plain word n-grams (not cue tokens) of a message that pushed it most toward
         negative (or positive) against the other classes: the explanation an agent reads."""
+        lean = self._lean(toward)
+        scored = [(value, i) for i in prediction.word_ids if (value := lean[i]) is not None]
+        top = heapq.nlargest(TOP_NGRAMS, scored, key=lambda pair: (pair[0], -pair[1]))
+        return tuple(self.names[i] for value, i in top if value > 0)
+
+    @cache  # noqa: B019 - two lists per language model, alive for the whole process
+    def _lean(self, toward: str) -> list[float | None]:
+        """Per word feature, idf·(w_toward − mean of the other classes' w); None for the
+        features an agent cannot read."""
         column = CLASSES.index(toward) + 1
-        ids = [i for i in prediction.word_ids if _readable(self.names[i])]
-        if not ids:
-            return ()
-        rows = self.weights[ids]
-        lean = rows[:, column] - (rows[:, 1:].sum(axis=1) - rows[:, column]) / 2
-        order = np.argsort(-lean, kind="stable")[:TOP_NGRAMS]
-        return tuple(self.names[ids[i]] for i in order.tolist() if lean[i] > 0)
+        weights = self.weights[: len(self.names)]
+        lean = weights[:, column] - (weights[:, 1:].sum(axis=1) - weights[:, column]) / 2
+        return [
+            value if _readable(name) else None
+            for name, value in zip(self.names, lean.tolist(), strict=True)
+        ]
 
 
 def _readable(name: str) -> bool:

@@ -26,9 +26,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 # language: (ROC AUC, macro-F1, negative recall, negative precision), each a floor
-FLOORS = {
-    "en": (0.84, 0.60, 0.60, 0.60),
-    "it": (0.78, 0.57, 0.60, 0.58),
+FLOORS = {  # measured with the shipped model: en 0.850, 0.635, 0.701, 0.601
+    "en": (0.83, 0.61, 0.67, 0.58),  # it 0.815, 0.623, 0.682, 0.673
+    "it": (0.79, 0.60, 0.66, 0.64),
 }
 
 
