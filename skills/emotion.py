@@ -90,9 +90,10 @@ def score_text(text: str, language: str | None = None) -> EmotionScore:
         return NEUTRAL
     if language is None:
         return max((_score(text, code) for code in modelled_languages()), key=_urgency)
-    if language not in modelled_languages():
+    code = language.replace("_", "-").split("-")[0].strip().lower()  # "en-US" is English
+    if code not in modelled_languages():
         return not_modelled(language)
-    return _score(text, language)
+    return _score(text, code)
 
 
 def _urgency(score: EmotionScore) -> float:

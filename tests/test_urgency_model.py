@@ -102,6 +102,11 @@ def test_languages_not_modelled_get_a_neutral_urgency(text: str, language: str) 
     assert 0.0 < neutral_urgency() < 0.5
 
 
+def test_a_regional_tag_is_its_language() -> None:
+    text = "I was charged twice and nobody answers"
+    assert score_text(text, "en-US") == score_text(text, "EN") == score_text(text, "en")
+
+
 def test_unknown_language_takes_the_more_urgent_reading() -> None:
     text = "Sono furioso, nessuno risponde"
     assert score_text(text, None).urgency == max(
