@@ -111,7 +111,10 @@ class Triager:
         *,
         sentiment: float | None = None,
         urgency: float | None = None,
+        detect: bool = True,
     ) -> EmotionScore:
+        """The emotion of one message; without a language (a call's transcript, say) the
+        language is detected from the text when ``detect``."""
         if urgency is not None:
             return EmotionScore(
                 urgency,
@@ -123,8 +126,8 @@ class Triager:
             )
         if sentiment is not None:
             return from_provider(sentiment)
-        if language is None and self.detector is not None:
-            language = self.detector.detect(text)  # e.g. a call's transcript
+        if language is None and detect and self.detector is not None:
+            language = self.detector.detect(text)
         return score_text(text, language)
 
     def triage(
@@ -144,7 +147,9 @@ class Triager:
         language_source = "gateway" if language else "unknown"
         if language is None:
             language, language_source = self._language(content, language_hint)
-        emotion = self.emotion(content, language, sentiment=sentiment, urgency=urgency)
+        emotion = self.emotion(
+            content, language, sentiment=sentiment, urgency=urgency, detect=False
+        )
         spec: IntentSpec | None = None
         phrase = None
         source = "none"

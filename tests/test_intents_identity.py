@@ -74,6 +74,11 @@ def test_a_language_we_do_not_model_gets_a_neutral_urgency() -> None:
     german = TRIAGER.triage(text="Ich bin sehr verärgert, niemand antwortet mir!")
     assert german.language == "de"
     assert german.emotion.signals == ("language not modelled: de",)
+    # a message of a contact without a language (a call's transcript) is read in its own
+    transcript = TRIAGER.emotion("Ich bin sehr verärgert, niemand antwortet mir!", None)
+    assert transcript.signals == ("language not modelled: de",)
+    italian = TRIAGER.emotion("Sono furioso, nessuno mi risponde da giorni", None)
+    assert "model (it)" in " ".join(italian.signals) and italian.label == "negative"
     provided = TRIAGER.triage(text="Ich bin sehr verärgert", sentiment=-0.8)
     assert provided.emotion.source == "provider" and provided.urgency == pytest.approx(0.8)
 
