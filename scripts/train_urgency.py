@@ -12,7 +12,9 @@ blocks each L2-normalized. A multinomial logistic regression; its C is picked by
 cross-validation on the training part only (ROC AUC of negative-vs-rest), then
 out-of-fold predictions fit the calibration (Platt scaling of P(negative)) and the
 threshold of the negative label (best macro-F1, moment-of-truth floors included). The
-held-out split is not looked at, except to print its figures at the end.
+held-out split is never looked at here (only its size and fingerprint are recorded, so
+tests/test_emotion_heldout.py can check it is the split left out); bench/emotion_eval.py
+--corpus scores it. URGENCY_C_GRID="0.5,1" (the default) sets the grid of C.
 
 Deterministic: the split hangs on the texts' hashes, the folds on ``--seed``, and lbfgs
 has no randomness. With --heldout-csv, the held-out splits are also written as CSV files
