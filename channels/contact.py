@@ -80,6 +80,7 @@ class InboundContact:
     channel: Channel
     customer: CustomerRef = CustomerRef()
     language: str | None = None
+    language_hint: str | None = None  # a browser locale: breaks a tie, never overrides the text
     intent: str | None = None
     subject: str = ""
     text: str = ""

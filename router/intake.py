@@ -120,6 +120,7 @@ class Intake:
             text=inbound.text,
             subject=inbound.subject,
             language=inbound.language,
+            language_hint=inbound.language_hint,
             intent=inbound.intent,
             sentiment=inbound.sentiment,
             urgency=inbound.urgency,

@@ -1,71 +1,41 @@
-"""Emotional urgency from text, Italian and English: fast, offline, explainable.
+"""Emotional urgency from text, Italian and English: offline, calibrated, explainable.
 
-    negative = Σ category weight · (1.5 if intensified) over lexicon matches
-               (a negated complaint does not count; a negated compliment is frustration)
-             + shouting (words in capitals) + exclamation marks + negative emoji
-    positive = 0.3 per compliment, thanks or positive emoji (not negated)
-    urgency  = 1 − exp(−1.2 · max(0, negative − 0.5 · positive))       in [0, 1)
+    P(negative)  the trained model (skills/urgency_model.py): word and character n-grams,
+                 hashtags split, negation marked, ?/! runs and the lexicon's cues as
+                 features; calibrated per language
+    floors       a counted legal or churn threat, distress, a repeat complaint or anger
+                 (skills/cues.py, ``category_floors`` in skills/data/lexicons.json) keeps
+                 urgency at least at its floor, several together higher still: moments of
+                 truth are never left to chance
+    urgency      max(P(negative), floors)                                      in [0, 1]
+    label        negative when urgency reaches the language's threshold (chosen on the
+                 training data for the best macro-F1), else positive or neutral,
+                 whichever the model finds likelier
 
-``label`` is negative, neutral or positive. Every score lists the signals it found, so
-an agent or supervisor can see why a customer was judged upset. Patterns are compiled
-once; scoring a message costs tens of microseconds.
+Languages the model does not know (German, French, Spanish...) are not scored with Italian
+or English words: they get the urgency of a typical neutral message and the signal
+"language not modelled", unless a gateway sends its own sentiment. Every score lists its
+signals: the lexicon's cues, the model's probability and the n-grams that weighed most.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
-from functools import cache
 
-from skills.lexicons import (
-    CATEGORY_WEIGHTS,
-    INTENSIFIERS,
-    NEGATIONS,
-    NEGATIVE,
-    NEGATIVE_EMOJI,
-    POSITIVE,
-    POSITIVE_EMOJI,
-)
-from skills.text import fold, phrase_pattern
+from skills.cues import find_cues
+from skills.urgency_model import Prediction, language_model, model_info, modelled_languages
 
 LANGUAGES = ("it", "en")
-NEGATION_WINDOW = 3  # words before a match that can negate it
-INTENSIFIER_WINDOW = 2
-POSITIVE_POINTS = 0.3
-NEGATIVE_LABEL_AT = 0.3  # negative points (after positive damping) for the negative label
-_WORD = re.compile(r"[\w']+")
-
-
-@dataclass(frozen=True, slots=True)
-class _Lexicon:
-    categories: tuple[tuple[str, float, re.Pattern[str]], ...]
-    positive: re.Pattern[str]
-    negations: frozenset[str]
-    intensifiers: frozenset[str]
-
-
-@cache
-def _lexicon(language: str) -> _Lexicon:
-    return _Lexicon(
-        categories=tuple(
-            (name, CATEGORY_WEIGHTS[name], phrase_pattern(entries))
-            for name, entries in NEGATIVE[language].items()
-        ),
-        positive=phrase_pattern(POSITIVE[language]),
-        negations=frozenset(NEGATIONS[language]),
-        intensifiers=frozenset(INTENSIFIERS[language]),
-    )
 
 
 @dataclass(frozen=True, slots=True)
 class EmotionScore:
     urgency: float
     label: str  # negative | neutral | positive
-    negative: float
+    negative: float  # calibrated P(negative) (text) or the provider's negative part
     positive: float
     signals: tuple[str, ...] = field(default=())
-    source: str = "text"  # text | provider
+    source: str = "text"  # text | provider | none
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -79,88 +49,55 @@ class EmotionScore:
 NEUTRAL = EmotionScore(0.0, "neutral", 0.0, 0.0)
 
 
-_CLAUSE_END = re.compile(r"[.!?;:,\n]")
+def neutral_urgency() -> float:
+    """The urgency of a typical neutral message (the median over the training data)."""
+    return float(model_info()["neutral_urgency"])
 
 
-def _preceding(folded: str, start: int, count: int) -> list[str]:
-    """The last ``count`` words before ``start`` within the same clause."""
-    window = folded[max(0, start - 60) : start]
-    clause = _CLAUSE_END.split(window)[-1]
-    return _WORD.findall(clause)[-count:]
+def not_modelled(language: str) -> EmotionScore:
+    return EmotionScore(
+        neutral_urgency(), "neutral", 0.0, 0.0, (f"language not modelled: {language}",), "none"
+    )
 
 
-def _shouting(text: str) -> int:
-    """Words of three or more letters written all in capitals (not the whole message short)."""
-    words = [w for w in re.findall(r"[^\W\d_]{3,}", text)]
-    return sum(1 for w in words if w.isupper()) if len(words) >= 2 else 0
+def _score(text: str, language: str) -> EmotionScore:
+    model = language_model(language)
+    assert model is not None
+    cues = find_cues(text, language)
+    prediction: Prediction = model.predict(text, cues)
+    floor, categories = cues.floor()
+    urgency = max(prediction.negative, floor)
+    _, p_neutral, p_positive = prediction.probabilities
+    if urgency >= model.threshold:
+        label = "negative"
+    else:
+        label = "positive" if p_positive > p_neutral else "neutral"
+    signals = cues.signals()
+    signals.append(f"model ({language}): P(negative) {prediction.negative:.2f}")
+    if floor > prediction.negative:
+        signals.append(f"floor for {', '.join(categories)}: {floor:.2f}")
+    if label != "neutral":
+        top = model.top_ngrams(prediction, label)
+        if top:
+            signals.append(f"n-grams toward {label}: " + ", ".join(top))
+    return EmotionScore(urgency, label, prediction.negative, p_positive, tuple(signals))
 
 
 def score_text(text: str, language: str | None = None) -> EmotionScore:
-    """Score one message. ``language`` picks the lexicon; unknown: both are used."""
+    """Score one message in ``language``; unknown (None): every modelled language is tried
+    and the most urgent reading kept."""
     if not text.strip():
         return NEUTRAL
-    folded = fold(text)
-    languages = (language,) if language in LANGUAGES else LANGUAGES
-    negative = positive = 0.0
-    signals: list[str] = []
-    for code in languages:
-        lexicon = _lexicon(code)
-        praise = list(lexicon.positive.finditer(folded))
-        masked = [(m.start(), m.end()) for m in praise]
-        for name, weight, pattern in lexicon.categories:
-            hits = 0
-            for match in pattern.finditer(folded):
-                if any(start <= match.start() < end for start, end in masked):
-                    continue  # part of praise: "problema risolto", "thanks again"
-                before = _preceding(folded, match.start(), NEGATION_WINDOW)
-                if (
-                    name in ("anger", "frustration")
-                    and lexicon.negations.intersection(before)
-                    and not match.group().startswith(("non ", "not ", "no "))
-                ):
-                    signals.append(f"negated {name}: {match.group()}")
-                    continue
-                hits += 1
-                if hits > 2:  # the same kind of complaint counts at most twice
-                    continue
-                boost = (
-                    1.5 if lexicon.intensifiers.intersection(before[-INTENSIFIER_WINDOW:]) else 1.0
-                )
-                negative += weight * boost
-                signals.append(f"{name}: {match.group()}" + (" (intensified)" if boost > 1 else ""))
-        for match in praise:
-            before = _preceding(folded, match.start(), NEGATION_WINDOW)
-            if lexicon.negations.intersection(before):
-                negative += CATEGORY_WEIGHTS["frustration"]
-                signals.append(f"negated praise: {' '.join(before[-2:])} {match.group()}")
-            else:
-                positive += POSITIVE_POINTS
-                signals.append(f"positive: {match.group()}")
-    shouted = _shouting(text)
-    if shouted:
-        negative += min(0.15 * shouted, 0.45)
-        signals.append(f"capitals: {shouted} words")
-    exclamations = text.count("!")
-    if exclamations:
-        negative += min(0.08 * exclamations, 0.3)
-        signals.append(f"exclamations: {exclamations}")
-    sad = sum(1 for ch in text if ch in NEGATIVE_EMOJI)
-    happy = sum(1 for ch in text if ch in POSITIVE_EMOJI)
-    if sad:
-        negative += min(0.35 * sad, 0.7)
-        signals.append(f"negative emoji: {sad}")
-    if happy:
-        positive += POSITIVE_POINTS * min(happy, 2)
-        signals.append(f"positive emoji: {happy}")
-    raw = max(0.0, negative - 0.5 * positive)
-    urgency = 1.0 - math.exp(-1.2 * raw)
-    if raw >= NEGATIVE_LABEL_AT:
-        label = "negative"
-    elif positive > 0 and negative < 0.2:
-        label = "positive"
-    else:
-        label = "neutral"
-    return EmotionScore(urgency, label, negative, positive, tuple(signals))
+    if language is None:
+        return max((_score(text, code) for code in modelled_languages()), key=_urgency)
+    code = language.replace("_", "-").split("-")[0].strip().lower()  # "en-US" is English
+    if code not in modelled_languages():
+        return not_modelled(language)
+    return _score(text, code)
+
+
+def _urgency(score: EmotionScore) -> float:
+    return score.urgency
 
 
 def from_provider(sentiment: float) -> EmotionScore:

@@ -5,7 +5,10 @@ complaints here, "problema" is frustration, "rubata" is distress, "avvocato" is 
 threat. Entries are accent-folded and lower-case; an entry ending in ``*`` is a stem
 ("arrabbiat*" matches arrabbiato, arrabbiata, arrabbiati). Multi-word entries are phrases.
 
-Weights are the points one match adds to the negative score (see skills/emotion.py).
+Weights are the points one match adds to the negative score (the lexicon score in skills/cues.py).
+Sarcasm entries ("grazie per niente", "thanks for nothing") are praise meaning the
+opposite; they mask the praise words inside them. A category's floor is the least urgency
+one counted match guarantees, whatever the model says (legal and churn threats, distress).
 Positive entries also mask: the words inside "problema risolto", "thanks again" or
 "thanks for your help" do not count as a complaint, a repeat or a call for help.
 
@@ -43,5 +46,9 @@ NEGATIVE: dict[str, dict[str, tuple[str, ...]]] = {
 POSITIVE: dict[str, tuple[str, ...]] = _by_language(_DATA["positive"])
 NEGATIONS: dict[str, tuple[str, ...]] = _by_language(_DATA["negations"])
 INTENSIFIERS: dict[str, tuple[str, ...]] = _by_language(_DATA["intensifiers"])
+SARCASM: dict[str, tuple[str, ...]] = _by_language(_DATA["sarcasm"])
+CATEGORY_FLOORS: dict[str, float] = {
+    category: float(floor) for category, floor in _DATA["category_floors"].items()
+}
 NEGATIVE_EMOJI = frozenset(_DATA["negative_emoji"])
 POSITIVE_EMOJI = frozenset(_DATA["positive_emoji"])

@@ -6,11 +6,26 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+# the combining diacritical marks block, but U+034F (a joiner, not an accent)
+_DIACRITICS = re.compile("[\u0300-\u034e\u0350-\u036f]")
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _drop_combining(match: re.Match[str]) -> str:
+    return "" if unicodedata.combining(match.group()) else match.group()
+
 
 def fold(text: str) -> str:
     """Lower-case and strip accents, so "più" matches "piu" and "Perché" matches "perche"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
+    lowered = text.lower()
+    if lowered.isascii():  # nothing to strip (ASCII is its own NFKD form)
+        return lowered
+    stripped = _DIACRITICS.sub("", unicodedata.normalize("NFKD", lowered))
+    if not stripped.isascii():  # other combining marks, rarer: the non-ASCII one by one
+        stripped = _NON_ASCII.sub(_drop_combining, stripped)
+    return stripped.replace("’", "'")
 
 
 def phrase_pattern(entries: Iterable[str]) -> re.Pattern[str]:

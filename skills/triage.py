@@ -1,8 +1,10 @@
 """Triage: what a contact needs and how urgent it is, from its text and the gateway's hints.
 
-- language: the gateway's tag, else detected (offline) among the configured languages;
+- language: the gateway's tag, else detected (offline) from the text among the configured
+  languages; a ``language_hint`` (the web chat's browser locale) only breaks a tie or
+  stands in when the text cannot tell (source "hint");
 - emotion: a provider's sentiment/urgency score if the gateway sends one, else the text
-  detector (skills/emotion.py);
+  model (skills/emotion.py); a language it does not model gets a neutral urgency;
 - intent: the gateway's, else keywords from config.yaml; a moment of truth sets an urgency
   floor and may require extra skills (e.g. empathy).
 """
@@ -15,13 +17,14 @@ from typing import Any, Protocol
 
 from skills.emotion import EmotionScore, combine, from_provider, score_text
 from skills.intents import IntentMatcher, IntentSpec
-from skills.language import LanguageDetector
+from skills.language import LanguageDetector, locale_language
+from skills.urgency_model import modelled_languages
 
 
 @dataclass(frozen=True, slots=True)
 class TriageResult:
     language: str | None
-    language_source: str  # gateway | detected | unknown
+    language_source: str  # gateway | detected | hint | unknown
     emotion: EmotionScore
     intent: str | None
     intent_source: str  # gateway | keywords | none
@@ -87,6 +90,19 @@ class Triager:
             LanguageDetector(config.languages) if config.triage.detect_language else None
         )
         self.intents = IntentMatcher(config.intents)
+        modelled_languages()  # load the urgency model now, not on the first contact
+
+    def _language(self, content: str, hint: str | None) -> tuple[str | None, str]:
+        hinted = locale_language(hint, self.config.languages)
+        if self.detector is None:
+            return (hinted, "hint") if hinted else (None, "unknown")
+        detected = self.detector.detect(content)
+        if hinted is None:
+            return (detected, "detected") if detected else (None, "unknown")
+        chosen = self.detector.detect(content, hint=hinted)
+        if chosen is None:
+            return None, "unknown"
+        return chosen, "detected" if chosen == detected else "hint"
 
     def emotion(
         self,
@@ -95,7 +111,10 @@ class Triager:
         *,
         sentiment: float | None = None,
         urgency: float | None = None,
+        detect: bool = True,
     ) -> EmotionScore:
+        """The emotion of one message; without a language (a call's transcript, say) the
+        language is detected from the text when ``detect``."""
         if urgency is not None:
             return EmotionScore(
                 urgency,
@@ -107,6 +126,8 @@ class Triager:
             )
         if sentiment is not None:
             return from_provider(sentiment)
+        if language is None and detect and self.detector is not None:
+            language = self.detector.detect(text)
         return score_text(text, language)
 
     def triage(
@@ -115,16 +136,20 @@ class Triager:
         text: str,
         subject: str = "",
         language: str | None = None,
+        language_hint: str | None = None,
         intent: str | None = None,
         sentiment: float | None = None,
         urgency: float | None = None,
     ) -> TriageResult:
+        """``language`` is a gateway's own tag and is trusted; ``language_hint`` (a browser
+        locale such as "en-US") is not: the text decides, the hint breaks ties."""
         content = f"{subject}\n{text}" if subject else text
         language_source = "gateway" if language else "unknown"
-        if language is None and self.detector is not None:
-            language = self.detector.detect(content)
-            language_source = "detected" if language else "unknown"
-        emotion = self.emotion(content, language, sentiment=sentiment, urgency=urgency)
+        if language is None:
+            language, language_source = self._language(content, language_hint)
+        emotion = self.emotion(
+            content, language, sentiment=sentiment, urgency=urgency, detect=False
+        )
         spec: IntentSpec | None = None
         phrase = None
         source = "none"

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from skills.emotion import score_text
+
 ROOT = Path(__file__).resolve().parent.parent
 NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.db*")
 
@@ -70,6 +72,22 @@ def test_the_word_lists_load_from_the_installed_wheel(unpacked_wheel: Path) -> N
     assert where.startswith(str(unpacked_wheel))
     assert int(anger_words) > 10
     assert label == "negative"
+
+
+def test_the_urgency_model_loads_from_the_installed_wheel(unpacked_wheel: Path) -> None:
+    text = "Terza volta che chiamo, se non risolvete chiamo l'avvocato!!!"
+    code = (
+        "import skills.urgency_model as M, skills.emotion as E; "
+        "print(M.__file__); print(','.join(sorted(M.modelled_languages()))); "
+        f"s = E.score_text({text!r}, 'it'); print(s.label); print(repr(s.urgency))"
+    )
+    where, languages, label, urgency = run_from(unpacked_wheel, code).splitlines()
+    assert where.startswith(str(unpacked_wheel))
+    assert languages == "en,it"
+    assert (unpacked_wheel / "skills" / "data" / "urgency_model.npz").is_file()
+    here = score_text(text, "it")
+    assert label == here.label == "negative"
+    assert float(urgency) == here.urgency  # the same weights, the same score, bit for bit
 
 
 def test_the_pages_ship_in_the_wheel(unpacked_wheel: Path) -> None:

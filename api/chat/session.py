@@ -192,7 +192,7 @@ def started_contact(session: str, start: Start, guard: ChatGuard) -> Inbound:
         external_id=session,
         channel=Channel.CHAT,
         customer=customer,
-        language=start.language.lower() if start.language else None,
+        language_hint=start.language,  # the browser locale: the text decides, it breaks ties
         text=start.text,
     )
     return Inbound(contact, (thread(session),))

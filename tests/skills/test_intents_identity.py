@@ -59,6 +59,29 @@ def test_language_is_detected_when_missing() -> None:
     assert TRIAGER.triage(text="ok thanks").language == "en"
 
 
+def test_a_browser_locale_does_not_override_the_text() -> None:
+    typed = TRIAGER.triage(text="Mi hanno rubato la carta, aiuto!", language_hint="en-US")
+    assert (typed.language, typed.language_source) == ("it", "detected")
+    assert typed.intent is not None  # Italian keywords found the intent
+    mute = TRIAGER.triage(text="12345", language_hint="fr-FR")
+    assert (mute.language, mute.language_source) == ("fr", "hint")
+    tagged = TRIAGER.triage(text="Mi hanno rubato la carta", language="en", language_hint="it")
+    assert (tagged.language, tagged.language_source) == ("en", "gateway")  # a gateway's tag
+
+
+def test_a_language_we_do_not_model_gets_a_neutral_urgency() -> None:
+    german = TRIAGER.triage(text="Ich bin sehr verärgert, niemand antwortet mir!")
+    assert german.language == "de"
+    assert german.emotion.signals == ("language not modelled: de",)
+    # a message of a contact without a language (a call's transcript) is read in its own
+    transcript = TRIAGER.emotion("Ich bin sehr verärgert, niemand antwortet mir!", None)
+    assert transcript.signals == ("language not modelled: de",)
+    italian = TRIAGER.emotion("Sono furioso, nessuno mi risponde da giorni", None)
+    assert "model (it)" in " ".join(italian.signals) and italian.label == "negative"
+    provided = TRIAGER.triage(text="Ich bin sehr verärgert", sentiment=-0.8)
+    assert provided.emotion.source == "provider" and provided.urgency == pytest.approx(0.8)
+
+
 def test_identities_are_normalized() -> None:
     assert email_identity(" Mario.Rossi@Example.IT ") == Identity("email", "mario.rossi@example.it")
     assert phone_identity("333 123 4567") == Identity("phone", "+393331234567")

@@ -44,3 +44,20 @@ def test_only_configured_languages_are_answered() -> None:
 def test_unknown_codes_in_config_are_ignored() -> None:
     assert LanguageDetector(("it", "xx")).languages == ("it",)
     assert LanguageDetector(("it", "xx")).detect("anything at all") == "it"
+
+
+@pytest.mark.parametrize(
+    ("text", "hint", "language"),
+    [
+        # the text decides: an Italian message typed in an en-US browser is Italian
+        ("Non riesco ad accedere al mio conto, perché????", "en-US", "it"),
+        ("I can't log into my account", "it-IT", "en"),
+        # nothing to go on: the hint stands in
+        ("12345 !!!", "it_IT", "it"),
+        ("", "en", "en"),
+        # a locale we do not serve is no hint at all
+        ("12345 !!!", "pt-BR", None),
+    ],
+)
+def test_a_browser_locale_only_breaks_ties(text: str, hint: str, language: str | None) -> None:
+    assert DETECTOR.detect(text, hint=hint) == language
