@@ -31,7 +31,7 @@ from router.store.changes import (
 )
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
-from router.store.journal import Journal, JournalError, JournalFull
+from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.schema import (
     AgentRow,
     Base,
@@ -163,7 +163,7 @@ class Store:
             self._lock.close()  # releases the lock
             self._lock = None
 
-    async def commit(self, work: Any) -> Any:
+    async def commit(self, work: Work[T]) -> T:
         """Run a unit of work in the journal and wait for its commit (StoreError if not)."""
         try:
             return await self.journal.run(work)
