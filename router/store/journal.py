@@ -95,6 +95,7 @@ class Journal:
         self.max_batch = max_batch
         self.max_pending = max_pending
         self._queue: list[Unit[Any]] = []
+        self._committing: list[Unit[Any]] = []  # the batch being committed now
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.stats = JournalStats()
@@ -123,9 +124,11 @@ class Journal:
             self._task = asyncio.create_task(self._loop(), name="centralino-journal")
 
     async def drain(self) -> None:
-        """Wait until everything submitted so far is committed or failed."""
-        if self._queue:
-            await asyncio.wait([unit.future for unit in self._queue])
+        """Wait until everything submitted so far, including the batch being committed, is
+        committed or failed."""
+        waiting = [unit.future for unit in (*self._committing, *self._queue)]
+        if waiting:
+            await asyncio.wait(waiting)
 
     async def stop(self) -> None:
         await self.drain()
@@ -146,7 +149,11 @@ class Journal:
                 continue
             batch = self._queue[: self.max_batch]
             del self._queue[: len(batch)]
-            await self._commit(batch)
+            self._committing = batch
+            try:
+                await self._commit(batch)
+            finally:
+                self._committing = []
 
     async def _commit(self, batch: list[Unit[Any]]) -> None:
         started = time.perf_counter()

@@ -142,3 +142,21 @@ def contact_row(contact_id: str, message_id: str, customer_id: str) -> dict[str,
         "arrival": 1.0,
         "updated_at": 1.0,
     }
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_closing_waits_for_the_batch_being_committed(kind: str, tmp_path: Path) -> None:
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url)
+        store.journal.max_batch = 20
+        futures = [store.journal.submit(add_customer(f"s{i}")) for i in range(100)]
+        while not store.journal._committing:  # a batch is on its way to the database
+            await asyncio.sleep(0)
+        await store.close()
+        assert all(f.done() and not f.cancelled() for f in futures)
+        assert [f.result() for f in futures] == [f"s{i}" for i in range(100)]
+        reopened = await Store.open(url)
+        try:
+            assert await stored_ids(reopened) == {f"s{i}" for i in range(100)}
+        finally:
+            await reopened.close()
