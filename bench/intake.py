@@ -26,14 +26,13 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from throughput import ADMIN, BARE_APP, CONFIG, create_agents, free_port, serve, start
+from throughput import ADMIN, CONFIG, create_agents, free_port, serve, serve_bare
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -246,7 +245,6 @@ def bench(
 ) -> None:
     work = Path(tempfile.mkdtemp(prefix="centralino-intake-"))
     (work / "config.yaml").write_text(CONFIG)
-    (work / "bare_app.py").write_text(BARE_APP)
     script = work / "unique.lua"
     script.write_text(LUA)
     # the per-gateway rate limit (200/s by default) is off: this measures intake itself
@@ -262,23 +260,7 @@ def bench(
         url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
     port, bare_port = free_port(), free_port()
     server = serve(work, port, env, url)
-    bare = start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bare_app:app",
-            "--port",
-            str(bare_port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--app-dir",
-            str(work),
-        ],
-        {**env, "PYTHONPATH": str(REPO)},
-        f"http://127.0.0.1:{bare_port}",
-    )
+    bare = serve_bare(work, bare_port, env)
     try:
         tokens: list[str] = []
         if agents or storm:

@@ -105,6 +105,25 @@ def serve(
     return start(args, env, f"http://127.0.0.1:{port}")
 
 
+def serve_bare(work: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The bare FastAPI endpoint (BARE_APP: the same body model, answers 202) on this port."""
+    (work / "bare_app.py").write_text(BARE_APP)
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bare_app:app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--app-dir",
+        str(work),
+    ]
+    return start(args, {**env, "PYTHONPATH": str(REPO)}, f"http://127.0.0.1:{port}")
+
+
 async def create_agents(http: httpx.AsyncClient, count: int) -> list[str]:
     """Agents a0..a<count-1> with the support skill; their desktop tokens."""
     tokens = []
@@ -234,23 +253,7 @@ async def run(agents: int, backlog: int, seconds: float, concurrency: int) -> No
     url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
     env = {**os.environ, "CENTRALINO_ADMIN_TOKEN": ADMIN, "CENTRALINO_RELOAD_INTERVAL": "0"}
     server = serve(work, port, env)
-    (work / "bare_app.py").write_text(BARE_APP)
-    bare = start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bare_app:app",
-            "--port",
-            str(bare_port),
-            "--log-level",
-            "warning",
-            "--app-dir",
-            str(work),
-        ],
-        {**env, "PYTHONPATH": str(REPO)},
-        bare_url,
-    )
+    bare = serve_bare(work, bare_port, env)
     try:
         async with httpx.AsyncClient(
             base_url=url, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}
