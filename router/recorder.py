@@ -274,8 +274,5 @@ class Recorder:
         """Wait until everything recorded so far is written (or given up on)."""
         await self.reached(self.mark)
 
-    def start(self) -> None:
-        """Nothing to start: the store's journal writes (kept for the runtime's life cycle)."""
-
     async def stop(self) -> None:
         await self.flush()

@@ -70,7 +70,8 @@ class RouterRuntime:
         self._listeners.append(listener)
 
     async def start(self) -> None:
-        """Load the roster and every unfinished contact, then start timers and recording."""
+        """Load the roster and every unfinished contact, then start timers (the store's journal
+        records what is decided)."""
         now = self.clock()
         for row in await self.store.agents():
             self.engine.upsert_agent(profile_from_row(row), now)
@@ -79,7 +80,6 @@ class RouterRuntime:
             restored += self.adopt(contact)
         if restored:
             log.info("restored %d unfinished contacts", restored)
-        self.recorder.start()
         self._timer_task = asyncio.create_task(self._timers(), name="centralino-timers")
 
     def adopt(self, contact: ContactRow) -> bool:

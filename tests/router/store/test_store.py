@@ -93,7 +93,6 @@ async def test_customer_history_finds_unresolved_case_and_agent(store: Store) ->
 async def test_recorder_writes_decisions_in_order(store: Store) -> None:
     await store.add_contact(row("c1", "m1"))
     recorder = Recorder(store)
-    recorder.start()
     recorder.record(101.0, [Queued("c1", "billing", "arrival", {"why": "no agent"})])
     recorder.record(102.0, [Offered("o-1", "c1", "anna", Channel.CHAT, 132.0, {"chosen": "anna"})])
     recorder.record(103.0, [Assigned("c1", "anna", "o-1", 3.0)])
@@ -118,7 +117,6 @@ async def test_recorder_writes_decisions_in_order(store: Store) -> None:
 async def test_recorder_isolates_a_change_the_database_refuses(store: Store) -> None:
     await store.add_contact(row("c1", "m1"))
     recorder = Recorder(store)
-    recorder.start()
     # an offer for a contact that does not exist violates the foreign key
     recorder.record(1.0, [Offered("o-x", "ghost", "anna", Channel.CHAT, 2.0, {})])
     recorder.record(1.0, [Assigned("c1", "anna", "o-1", 1.0)])
