@@ -5,7 +5,7 @@ reveals two identities of different customers links (merges) them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Table, insert, select, update
@@ -15,17 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from router.store.errors import StoreBusy, StoreError
-from router.store.journal import Journal, JournalError, JournalFull
 from router.store.schema import ContactRow, CustomerRow, IdentityRow
 from skills.identity import Identity
+
+Commit = Callable[[Callable[[Connection], "ResolvedCustomer"]], Awaitable["ResolvedCustomer"]]
 
 
 class CustomerStoreError(StoreError):
     """The customer directory could not resolve or read a customer."""
-
-
-class CustomerStoreBusy(StoreBusy, CustomerStoreError):
-    """Too many writes are waiting: retry shortly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +49,9 @@ INSERT_IDENTITY = insert(IDENTITIES)
 
 
 class CustomerDirectory:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], journal: Journal) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], commit: Commit) -> None:
         self._sessions = sessions
-        self._journal = journal
+        self._commit = commit  # the store's: a journal unit, waited for until committed
 
     async def resolve(
         self, identities: Sequence[Identity], name: str, now: float
@@ -64,14 +61,12 @@ class CustomerDirectory:
             raise ValueError("resolve needs at least one identity")
         for attempt in range(3):  # a concurrent first contact may insert the same identity
             try:
-                return await self._journal.run(
+                return await self._commit(
                     lambda connection: self._resolve_in(connection, identities, name, now)
                 )
-            except JournalFull as exc:
-                raise CustomerStoreBusy(str(exc)) from exc
             except StoreBusy:
                 raise
-            except (StoreError, JournalError, SQLAlchemyError) as exc:
+            except StoreError as exc:
                 if attempt == 2:
                     raise CustomerStoreError(
                         f"identity conflict kept recurring: {type(exc).__name__}"

@@ -221,9 +221,8 @@ class Journal:
 
     def _fail(self, unit: Unit[Any], exc: Exception) -> None:
         self.stats.failed_units += 1
-        error = exc if isinstance(exc, JournalError) else self._convert(exc)
         if not unit.future.done():
-            unit.future.set_exception(error)
+            unit.future.set_exception(self._convert(exc))
 
     def _observe(self, started: float, size: int) -> None:
         seconds = time.perf_counter() - started

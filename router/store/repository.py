@@ -93,8 +93,6 @@ def as_store_error(exc: Exception) -> Exception:
     """Driver and journal errors become the store's own, safe to show."""
     if isinstance(exc, StoreError):
         return exc
-    if isinstance(exc, JournalFull):
-        return StoreBusy(str(exc))
     if isinstance(exc, JournalError):
         return StoreError(str(exc))
     return StoreError(f"could not write: {type(exc).__name__}")
@@ -116,7 +114,7 @@ class Store:
             convert=as_store_error,
             before_batch=self._hold_fence,
         )
-        self.customers = CustomerDirectory(self._sessions, self.journal)
+        self.customers = CustomerDirectory(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
