@@ -58,7 +58,12 @@ class Dispatcher:
         contact = event.contact
         existing = await store.contact_by_message(contact.gateway, contact.external_id)
         if existing is not None:  # a retried delivery of the message that opened a contact
-            return {"contact_id": existing.id, "duplicate": True, "state": existing.state}
+            return {
+                "contact_id": existing.id,
+                "duplicate": True,
+                "state": existing.state,
+                "language": existing.language,
+            }
         for keys in (event.thread_keys, event.reply_keys):
             row = await store.thread_contact(contact.gateway, keys)
             if row is not None and row.id in runtime.engine.contacts:
@@ -82,11 +87,13 @@ class Dispatcher:
         if result.created:
             keys = (*event.thread_keys, *(event.reply_keys if replied is None else ()))
             await store.link_threads(contact.gateway, keys, result.contact_id, runtime.clock())
+        context = runtime.contexts.get(result.contact_id) or {}
         return {
             "contact_id": result.contact_id,
             "duplicate": not result.created,
             "state": result.state,
             "queue": result.queue,
+            "language": context.get("language"),
         }
 
     async def _ended(self, event: Ended) -> dict[str, Any]:

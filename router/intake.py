@@ -18,6 +18,7 @@ from typing import Any
 from channels.contact import InboundContact
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.models import NewContact
+from router.outbox.events import arrival_event, message_event
 from router.priority import history_boost
 from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
@@ -153,8 +154,9 @@ class Intake:
             if policy.preferred_wait <= 0:
                 policy = replace(policy, preferred_wait=config.preferred_agent.max_wait)
         boost = history_boost(config.priority, repeat_unresolved=case is not None, transfers=0)
+        contact_id = uuid.uuid4().hex
         values = {
-            "id": uuid.uuid4().hex,
+            "id": contact_id,
             "gateway": inbound.gateway,
             "external_id": inbound.external_id,
             "channel": inbound.channel.value,
@@ -187,7 +189,13 @@ class Intake:
             "arrival": now,
             "updated_at": now,
         }
-        row, created = await store.add_contact(values)
+        where = {
+            "gateway": inbound.gateway,
+            "external_id": inbound.external_id,
+            "channel": inbound.channel.value,
+        }
+        announce = arrival_event(contact_id, now, where, policy.queue)
+        row, created = await store.add_contact(values, announce.as_row())
         if not created:  # stored before (a retry, or another node won the insert)
             return await self._duplicate(row)
         self._remember(key, row.id)
@@ -239,8 +247,10 @@ class Intake:
             raise KeyError(contact_id)
         emotion = self.triager.emotion(text, row.language, sentiment=sentiment)
         now = self.runtime.clock()
+        where = {"gateway": row.gateway, "external_id": row.external_id, "channel": row.channel}
+        announce = message_event(contact_id, now, where, kind, text)
         stored = await self.runtime.store.add_message(
-            contact_id, now, kind, text, emotion.as_dict(), external_id
+            contact_id, now, kind, text, emotion.as_dict(), external_id, announce.as_row()
         )
         engine = self.runtime.engine
         if not stored:  # the same message delivered again

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from router.decisions import (
     Abandoned,
@@ -25,12 +25,22 @@ from router.decisions import (
     Transferred,
     WrapUpStarted,
 )
+from router.outbox.events import GatewayEvent
 from router.states import ContactState
-from router.store.changes import Change, ContactUpdate, EventInsert, OfferInsert, OfferUpdate
+from router.store.changes import (
+    Change,
+    ContactUpdate,
+    EventInsert,
+    OfferInsert,
+    OfferUpdate,
+    OutboxInsert,
+)
 from router.store.errors import FencedOut
 from router.store.repository import Store
 
 log = logging.getLogger("centralino.recorder")
+
+Announce = Callable[[float, Decision], GatewayEvent | None]
 
 
 def changes_for(decision: Decision, now: float) -> list[Change]:
@@ -230,8 +240,10 @@ class Recorder:
     with ``flush`` or ``reached``.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, announce: Announce | None = None) -> None:
         self._store = store
+        self.announce = announce  # the gateway event of a decision, committed with it
+        self.committed: Callable[[], None] | None = None  # told after each commit
         self.failed = 0
         self.fenced = False
         self.mark = 0  # units recorded so far
@@ -240,7 +252,12 @@ class Recorder:
     def record(self, now: float, decisions: Iterable[Decision]) -> None:
         if self.fenced:
             return  # a newer router owns the decisions now
-        changes = [change for decision in decisions for change in changes_for(decision, now)]
+        changes: list[Change] = []
+        for decision in decisions:
+            changes.extend(changes_for(decision, now))
+            announced = self.announce(now, decision) if self.announce is not None else None
+            if announced is not None:
+                changes.append(OutboxInsert(announced.as_row()))
         if not changes:
             return
         self.mark += 1
@@ -258,6 +275,8 @@ class Recorder:
         elif error is not None:
             self.failed += 1
             log.error("dropped %d routing changes it cannot write: %s", count, error)
+        elif self.committed is not None:
+            self.committed()
 
     async def reached(self, mark: int) -> bool:
         """Wait until everything recorded up to ``mark`` (a past ``self.mark``) is written

@@ -16,6 +16,7 @@ from typing import Any
 from router.decisions import Abandoned, Completed, Decisions
 from router.engine import Engine
 from router.models import NewContact, RoutePolicy
+from router.outbox.events import EventBuilder
 from router.recorder import Recorder
 from router.states import FINISHED_STATES, ContactState
 from router.store.repository import Store
@@ -58,9 +59,12 @@ class RouterRuntime:
     def __init__(self, engine: Engine, store: Store, *, clock: Clock = time.time) -> None:
         self.engine = engine
         self.store = store
-        self.recorder = Recorder(store)
         self.clock = clock
         self.contexts: dict[str, dict[str, Any]] = {}  # live contact id -> offer context
+        # agent id -> where gateways connect their calls ({"kind", "value"}), for events
+        self.endpoints: dict[str, dict[str, Any]] = {}
+        self.events = EventBuilder(self.contexts.get, self.agent_card)
+        self.recorder = Recorder(store, self.events.build)
         self._listeners: list[Listener] = []
         self.observe_latency: Callable[[float], None] | None = None
         self._wake = asyncio.Event()
@@ -75,6 +79,7 @@ class RouterRuntime:
         now = self.clock()
         for row in await self.store.agents():
             self.engine.upsert_agent(profile_from_row(row), now)
+            self.set_endpoint(row.id, row.endpoint)
         restored = 0
         for contact in await self.store.unfinished_contacts():
             restored += self.adopt(contact)
@@ -95,6 +100,20 @@ class RouterRuntime:
             )
         )
         return True
+
+    def set_endpoint(self, agent_id: str, endpoint: dict[str, Any] | None) -> None:
+        if endpoint:
+            self.endpoints[agent_id] = dict(endpoint)
+        else:
+            self.endpoints.pop(agent_id, None)
+
+    def agent_card(self, agent_id: str) -> dict[str, Any]:
+        """What a gateway is told of an agent: name and routing endpoint."""
+        agent = self.engine.agents.get(agent_id)
+        return {
+            "name": agent.profile.name if agent is not None else "",
+            "endpoint": self.endpoints.get(agent_id),
+        }
 
     async def stop(self) -> None:
         if self._timer_task is not None:
@@ -151,6 +170,8 @@ def offer_context(row: ContactRow) -> dict[str, Any]:
     """What an agent sees with an offer, so the customer need not repeat themselves."""
     return {
         "contact_id": row.id,
+        "gateway": row.gateway,
+        "external_id": row.external_id,
         "channel": row.channel,
         "arrival": row.arrival,
         "queue": row.queue,

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.base.limits import parse_networks
 from channels.signed_identity import parse_keys
+from channels.voice_calls import DEFAULT_HOLD_MUSIC
 from router.store.repository import DEFAULT_DATABASE_URL
 
 
@@ -43,6 +44,24 @@ class Settings(BaseSettings):
         "https://centralino.example.com",
     )
     twilio_auth_token: str = Field("", description="voice webhooks (X-Twilio-Signature)")
+    twilio_account_sid: str = Field(
+        "", description="with twilio_auth_token: bridge accepted calls to the agent (REST API)"
+    )
+    twilio_api_url: str = Field(
+        "https://api.twilio.com", description="Twilio REST base URL (a regional edge, a proxy)"
+    )
+    voice_hold_music_url: str = Field(
+        DEFAULT_HOLD_MUSIC, description="audio a held caller hears (played in a loop)"
+    )
+    voice_language: str = Field(
+        "it", pattern=r"^[a-z]{2}$", description="greeting language when the caller's is unknown"
+    )
+    webhook_retry_first: float = Field(
+        0.5, gt=0, description="seconds before an event delivery is first retried (doubling)"
+    )
+    webhook_retry_max: float = Field(
+        60.0, gt=0, description="longest wait between retries of an event delivery"
+    )
     meta_app_secret: str = Field("", description="Meta webhooks (X-Hub-Signature-256)")
     meta_verify_token: str = Field("", description="Meta webhook GET verification")
     x_consumer_secret: str = Field("", description="X account activity (CRC, signature)")

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from api.base.settings import Settings
 from api.chat.session import ChatHub
 from api.desktop.hub import DesktopHub
+from api.gateways.decisions_out import open_deliveries
 from api.gateways.smtp import SmtpHandler, start_smtp
 from api.gateways.webhooks import build_adapters
 from api.ops.metrics import Metrics
@@ -27,6 +28,7 @@ from router import followups
 from router.dispatch import Dispatcher
 from router.engine import Engine
 from router.intake import Intake
+from router.outbox.delivery import Deliveries
 from router.rules.loader import RuleSet
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
@@ -45,6 +47,7 @@ STACK_ATTRIBUTES = (
     "chat",
     "channels",
     "reloader",
+    "deliveries",
 )
 
 
@@ -52,6 +55,7 @@ STACK_ATTRIBUTES = (
 class RouterStack:
     store: Store
     runtime: RouterRuntime
+    deliveries: Deliveries
     background: list[asyncio.Task[None]] = field(default_factory=list)
     smtp: asyncio.Server | None = None
 
@@ -87,10 +91,14 @@ async def open_stack(
         app.state.channels = build_adapters(settings)
         app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
         await runtime.start()
+        deliveries = await open_deliveries(settings, store)
+        runtime.recorder.committed = deliveries.wake
+        app.state.deliveries = deliveries
     except BaseException:
+        await runtime.stop()
         await store.close()
         raise
-    stack = RouterStack(store, runtime)
+    stack = RouterStack(store, runtime, deliveries)
     stack.background.append(
         asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
     )
@@ -122,6 +130,7 @@ async def close_stack(app: FastAPI, stack: RouterStack) -> None:
     if stack.smtp is not None:
         stack.smtp.close()
         await stack.smtp.wait_closed()
+    await stack.deliveries.stop()
     await stack.runtime.stop()
     await stack.store.close()
     for name in STACK_ATTRIBUTES:

@@ -26,6 +26,7 @@ from router.states import FINISHED_STATES
 from router.store.aftercare import Aftercare
 from router.store.changes import (
     CONTACTS,
+    INSERT_OUTBOX,
     Change,
     changes_work,
 )
@@ -45,6 +46,7 @@ from router.store.schema import (
 from router.store.sqlite import sqlite_lock, sqlite_pragmas
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
+MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
 
 
 def token_hash(token: str) -> str:
@@ -122,6 +124,9 @@ class Store:
         self._insert_contact = dialect.insert(CONTACTS).on_conflict_do_nothing(
             index_elements=["gateway", "external_id"]
         )
+        self._insert_message = dialect.insert(MESSAGES).on_conflict_do_nothing(
+            index_elements=["contact_id", "external_id"]
+        )
 
     @classmethod
     async def open(cls, url: str = DEFAULT_DATABASE_URL, *, only_process: bool = False) -> Store:
@@ -185,14 +190,21 @@ class Store:
 
     # ------------------------------------------------------------- contacts
 
-    async def add_contact(self, values: dict[str, Any]) -> tuple[ContactRow, bool]:
+    async def add_contact(
+        self, values: dict[str, Any], announce: dict[str, Any] | None = None
+    ) -> tuple[ContactRow, bool]:
         """Insert a contact, idempotent on (gateway, external_id): (row, created). Group
         committed by the journal; a duplicate is decided by the unique constraint, so two
-        nodes or a retry racing each other still make one contact."""
+        nodes or a retry racing each other still make one contact. ``announce``: its
+        gateway event, committed with it (only if the contact is new)."""
         statement = self._insert_contact
 
         def insert_contact(connection: Connection) -> bool:
-            return bool(connection.execute(statement, values).rowcount == 1)
+            if connection.execute(statement, values).rowcount != 1:
+                return False
+            if announce is not None:
+                connection.execute(INSERT_OUTBOX, announce)
+            return True
 
         if await self.commit(insert_contact):
             return new_row(ContactRow, values), True
@@ -270,25 +282,27 @@ class Store:
         text: str,
         emotion: dict[str, Any],
         external_id: str | None = None,
+        announce: dict[str, Any] | None = None,
     ) -> bool:
-        """Store a message; False when this external id was already stored (a retry)."""
-        try:
-            async with self._sessions.begin() as session:
-                session.add(
-                    MessageRow(
-                        contact_id=contact_id,
-                        at=at,
-                        kind=kind,
-                        text=text,
-                        emotion=emotion,
-                        external_id=external_id,
-                    )
-                )
+        """Store a message through the journal; False when this external id was already
+        stored (a retry). ``announce``: its gateway event, committed with it."""
+        values = {
+            "contact_id": contact_id,
+            "at": at,
+            "kind": kind,
+            "text": text,
+            "emotion": emotion,
+            "external_id": external_id,
+        }
+
+        def insert_message(connection: Connection) -> bool:
+            if connection.execute(self._insert_message, values).rowcount == 0:
+                return False
+            if announce is not None:
+                connection.execute(INSERT_OUTBOX, announce)
             return True
-        except IntegrityError:
-            return False
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not store the message: {type(exc).__name__}") from exc
+
+        return await self.commit(insert_message)
 
     async def link_threads(
         self, gateway: str, keys: Sequence[str], contact_id: str, now: float

@@ -31,6 +31,8 @@ class AgentRow(Base):
     languages: Mapped[list[Any]] = mapped_column(JSON, default=list)
     capacity: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # where a gateway connects this agent's calls: {"kind": phone|sip|client|user, "value": ...}
+    endpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
 
@@ -174,6 +176,40 @@ class FollowUpRow(Base):
     due_at: Mapped[float] = mapped_column(Float, index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     created_contact_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class OutboxEventRow(Base):
+    """A gateway event, committed in the same transaction as the decision it announces
+    (the durable outbox of router/outbox/). ``seq`` is the delivery order."""
+
+    __tablename__ = "outbox_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    contact_id: Mapped[str] = mapped_column(String(40), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SubscriptionRow(Base):
+    """Who receives gateway events: a signed webhook, or a built-in sink such as Twilio
+    call control. ``cursor``: every event up to this seq is delivered."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), default="webhook")
+    url: Mapped[str] = mapped_column(String(2000), default="")
+    types: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    failing_since: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_delivery_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
 
 
