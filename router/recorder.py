@@ -244,6 +244,10 @@ class Recorder:
         self._store = store
         self.announce = announce  # the gateway event of a decision, committed with it
         self.committed: Callable[[], None] | None = None  # told after each commit
+        # told when a decision the engine applied could not be committed: the engine and
+        # the record differ, so nothing is acknowledged until the state is reloaded
+        self.diverged_hook: Callable[[], None] | None = None
+        self.diverged = False
         self.failed = 0
         self.fenced = False
         self.mark = 0  # units recorded so far
@@ -275,6 +279,10 @@ class Recorder:
         elif error is not None:
             self.failed += 1
             log.error("dropped %d routing changes it cannot write: %s", count, error)
+            if not self.diverged:
+                self.diverged = True
+                if self.diverged_hook is not None:
+                    self.diverged_hook()
         elif self.committed is not None:
             self.committed()
 
@@ -285,9 +293,15 @@ class Recorder:
         waiting = [future for m, future in self._pending.items() if m <= mark]
         if waiting:
             await asyncio.wait(waiting)
-        return not self.fenced and not any(
-            future.cancelled() or future.exception() is not None for future in waiting
+        return (
+            not self.fenced
+            and not self.diverged
+            and not any(future.cancelled() or future.exception() is not None for future in waiting)
         )
+
+    def realigned(self) -> None:
+        """The engine was rebuilt from the record: acknowledge again."""
+        self.diverged = False
 
     async def flush(self) -> None:
         """Wait until everything recorded so far is written (or given up on)."""

@@ -39,6 +39,7 @@ from router.decisions import (
 from router.runtime import RouterRuntime
 
 Outbox = asyncio.Queue[dict[str, Any] | None]
+RELOADED: dict[str, Any] = {"type": "reloaded"}  # told to a session, never sent
 
 
 class AgentStream:
@@ -74,6 +75,7 @@ class DesktopHub:
         self.buffer_size = buffer_size
         self.streams: dict[str, AgentStream] = {}
         runtime.listen(self.on_decisions)
+        runtime.on_reloaded(self.restart_sessions)
 
     async def prepare(self, agent_ids: list[str]) -> None:
         """Get ready to number the events of these agents (before the first decision)."""
@@ -100,6 +102,15 @@ class DesktopHub:
             return False
         stream.outbox = None
         return True
+
+    def restart_sessions(self) -> None:
+        """The engine was rebuilt from the record: every desktop logs in again, to a new
+        stream (nothing of the old one can be resumed)."""
+        self.boot_id = uuid.uuid4().hex[:12]
+        streams, self.streams = self.streams, {}
+        for stream in streams.values():
+            if stream.outbox is not None:
+                stream.outbox.put_nowait(RELOADED)
 
     def on_decisions(self, now: float, decisions: Decisions) -> None:
         contexts = self.runtime.contexts

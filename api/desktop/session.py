@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from api.base.frames import BinaryFrame, receive_text
 from api.chat.session import ChatHub
-from api.desktop.hub import DesktopHub, Outbox
+from api.desktop.hub import RELOADED, DesktopHub, Outbox
 from api.desktop.protocol import (
     CLIENT_MESSAGE,
     Accept,
@@ -47,6 +47,7 @@ router = APIRouter()
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_LOGIN_TIMEOUT = 4408
 CLOSE_REPLACED = 4001
+CLOSE_RELOADED = 1012  # "service restart": reconnect and log in again
 
 
 class SessionState(StrEnum):
@@ -190,6 +191,9 @@ class DesktopSession:
             message = await self.outbox.get()
             if message is None:
                 await self.close(CLOSE_REPLACED, "logged in elsewhere")
+                return
+            if message is RELOADED:
+                await self.close(CLOSE_RELOADED, "routing state reloaded: log in again")
                 return
             await self.send(message)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from router.decisions import (
@@ -72,7 +72,7 @@ class JournalQueue(Collector):
     def __init__(self, runtime: RouterRuntime) -> None:
         self.runtime = runtime
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         journal = self.runtime.store.journal
         yield GaugeMetricFamily(
             "centralino_journal_queue_depth", "units waiting to be committed", journal.pending
@@ -81,6 +81,11 @@ class JournalQueue(Collector):
             "centralino_journal_failed_units",
             "units the database refused (each answered with its error)",
             journal.stats.failed_units,
+        )
+        yield CounterMetricFamily(
+            "centralino_state_reloads",
+            "times the routing state was rebuilt from the database after a write it refused",
+            self.runtime.reloads,
         )
 
 
