@@ -47,6 +47,7 @@ from router.store.sqlite import sqlite_lock, sqlite_pragmas
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
 MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
+THREADS: Table = ThreadRow.__table__  # type: ignore[assignment]
 
 
 def token_hash(token: str) -> str:
@@ -126,6 +127,14 @@ class Store:
         )
         self._insert_message = dialect.insert(MESSAGES).on_conflict_do_nothing(
             index_elements=["contact_id", "external_id"]
+        )
+        upsert = dialect.insert(THREADS)
+        self._upsert_thread = upsert.on_conflict_do_update(
+            index_elements=["gateway", "key"],
+            set_={
+                "contact_id": upsert.excluded.contact_id,
+                "created_at": upsert.excluded.created_at,
+            },
         )
 
     @classmethod
@@ -307,21 +316,20 @@ class Store:
     async def link_threads(
         self, gateway: str, keys: Sequence[str], contact_id: str, now: float
     ) -> None:
-        """Point these thread keys at the contact (the newest contact wins)."""
-        try:
-            async with self._sessions.begin() as session:
-                for key in dict.fromkeys(keys):
-                    row = await session.get(ThreadRow, (gateway, key))
-                    if row is None:
-                        session.add(
-                            ThreadRow(
-                                gateway=gateway, key=key, contact_id=contact_id, created_at=now
-                            )
-                        )
-                    else:
-                        row.contact_id, row.created_at = contact_id, now
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not link the conversation: {type(exc).__name__}") from exc
+        """Point these thread keys at the contact (the newest contact wins); one journal
+        unit, an upsert per key."""
+        rows = [
+            {"gateway": gateway, "key": key, "contact_id": contact_id, "created_at": now}
+            for key in dict.fromkeys(keys)
+        ]
+        if not rows:
+            return
+        statement = self._upsert_thread
+
+        def link(connection: Connection) -> None:
+            connection.execute(statement, rows)
+
+        await self.commit(link)
 
     async def thread_contact(self, gateway: str, keys: Sequence[str]) -> ContactRow | None:
         """The newest contact any of these thread keys points at."""
