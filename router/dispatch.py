@@ -14,8 +14,8 @@ from channels.base import Ended, Inbound, InboundEvent, Message, UnknownThread
 from router.decisions import Abandoned
 from router.intake import Intake
 
-MessageListener = Callable[[str, str, str], None]
-"""(contact id, text, kind): told of every new message on a live contact."""
+MessageListener = Callable[..., None]
+"""(contact id, text, kind, attachments): told of every new message on a live contact."""
 
 
 class Dispatcher:
@@ -23,10 +23,16 @@ class Dispatcher:
         self.intake = intake
         self.on_message = on_message
 
-    def _told(self, result: dict[str, Any], text: str, kind: str) -> dict[str, Any]:
+    def _told(
+        self,
+        result: dict[str, Any],
+        text: str,
+        kind: str,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """Tell the listener (the agent holding it) of a new message on a live contact."""
         if self.on_message is not None and result.get("live"):
-            self.on_message(result["contact_id"], text, kind)
+            self.on_message(result["contact_id"], text, kind, attachments or [])
         return result
 
     async def message(
@@ -74,7 +80,10 @@ class Dispatcher:
                     contact.gateway, event.thread_keys, row.id, runtime.clock()
                 )
                 return self._told(
-                    {**reply, "continued": True}, contact.text or contact.subject, "message"
+                    {**reply, "continued": True},
+                    contact.text or contact.subject,
+                    "message",
+                    list(contact.attributes.get("attachment_list") or []),
                 )
         replied = await store.thread_contact(contact.gateway, event.reply_keys)
         prefer = replied.agent_id if replied is not None else None

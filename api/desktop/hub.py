@@ -21,6 +21,7 @@ from api.desktop.protocol import (
     OfferEndedEvent,
     OfferEvent,
     PresenceEvent,
+    ReplyStatusEvent,
     ServerEvent,
     TransferredEvent,
     WrapUpEvent,
@@ -156,7 +157,17 @@ class DesktopHub:
                     PresenceEvent(presence=decision.presence.value, reason=decision.reason)
                 )
 
-    def notify_message(self, contact_id: str, text: str, kind: str) -> None:
+    def reply_status(self, agent_id: str, view: dict[str, Any]) -> None:
+        """Tell the agent what came of a reply it sent through the outbox."""
+        self.stream(agent_id).push(ReplyStatusEvent(**view))
+
+    def notify_message(
+        self,
+        contact_id: str,
+        text: str,
+        kind: str,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> None:
         """Pass a customer's new message to the agent offered or holding the contact."""
         engine = self.runtime.engine
         contact = engine.contacts.get(contact_id)
@@ -166,7 +177,13 @@ class DesktopHub:
         holder = offer.agent_id if offer is not None else contact.agent_id
         if holder is not None:
             self.stream(holder).push(
-                MessageEvent(contact_id=contact_id, text=text, kind=kind, at=self.runtime.clock())
+                MessageEvent(
+                    contact_id=contact_id,
+                    text=text,
+                    kind=kind,
+                    at=self.runtime.clock(),
+                    attachments=attachments or [],
+                )
             )
 
     def agent_state(self, agent_id: str) -> dict[str, Any]:

@@ -36,10 +36,13 @@ from api.desktop.protocol import (
     WrapUp,
 )
 from channels import strict_json
+from channels.outbound.base import Template
 from router.decisions import Decisions, EngineError, NotAllowed
+from router.replies import ReplyOutbox, ReplyRefused
 from router.runtime import RouterRuntime
 from router.states import ContactState, Presence
 from router.views import agent_view
+from skills.vocabulary import Channel
 
 log = logging.getLogger("centralino.desktop")
 router = APIRouter()
@@ -132,12 +135,18 @@ def unauthorized(ref: str | None) -> dict[str, Any]:
 
 class DesktopSession:
     def __init__(
-        self, websocket: WebSocket, runtime: RouterRuntime, hub: DesktopHub, customers: ChatHub
+        self,
+        websocket: WebSocket,
+        runtime: RouterRuntime,
+        hub: DesktopHub,
+        customers: ChatHub,
+        replies: ReplyOutbox | None = None,
     ) -> None:
         self.websocket = websocket
         self.runtime = runtime
         self.hub = hub
         self.customers = customers
+        self.replies = replies
         self.state = SessionState.AWAITING_LOGIN
         self.agent_id = ""
         self.outbox: Outbox = asyncio.Queue()
@@ -203,7 +212,11 @@ class DesktopSession:
             except BinaryFrame as exc:
                 await self.send(BadMessage(str(exc)).reply())
                 continue
-            await self.send(await perform(self.runtime, self.customers, self.agent_id, message))
+            await self.send(
+                await perform(
+                    self.runtime, self.customers, self.agent_id, message, replies=self.replies
+                )
+            )
 
     async def close(self, code: int, reason: str) -> None:
         if self.state is not SessionState.CLOSED:
@@ -219,12 +232,17 @@ class DesktopSession:
 
 
 async def perform(
-    runtime: RouterRuntime, customers: ChatHub, agent_id: str, message: Any
+    runtime: RouterRuntime,
+    customers: ChatHub,
+    agent_id: str,
+    message: Any,
+    *,
+    replies: ReplyOutbox | None = None,
 ) -> dict[str, Any]:
     """Carry out one client message of a logged-in agent; the ack or error to send back."""
     try:
         if isinstance(message, SendMessage):
-            return await write_to_customer(runtime, customers, agent_id, message)
+            return await write_to_customer(runtime, customers, agent_id, message, replies)
         reply = apply_action(runtime, agent_id, message)
         # the ack promises the decision is durable: wait for its commit (group-committed)
         if not await runtime.recorder.reached(runtime.recorder.mark):
@@ -312,7 +330,11 @@ def apply_action(runtime: RouterRuntime, agent_id: str, message: Any) -> dict[st
 
 
 async def write_to_customer(
-    runtime: RouterRuntime, customers: ChatHub, agent_id: str, message: SendMessage
+    runtime: RouterRuntime,
+    customers: ChatHub,
+    agent_id: str,
+    message: SendMessage,
+    replies: ReplyOutbox | None = None,
 ) -> dict[str, Any]:
     engine = runtime.engine
     contact = engine.contacts.get(message.contact_id)
@@ -322,16 +344,41 @@ async def write_to_customer(
         or contact.state is not ContactState.ASSIGNED
     ):
         raise NotAllowed(f"contact {message.contact_id} is not assigned to you")
+    if contact.channel is not Channel.CHAT:
+        return await reply_through_outbox(runtime, agent_id, message, replies)
     agent = engine.agents[agent_id]
     if not customers.deliver(message.contact_id, agent.profile.name or agent_id, message.text):
         return Error(
             ref=message.ref,
             code="not_deliverable",
-            message="no live customer connection for this contact; replies on "
-            "email, social and voice go through their gateway",
+            message="no live customer connection for this chat (the customer left)",
         ).model_dump()
     await runtime.store.add_message(message.contact_id, runtime.clock(), "agent", message.text, {})
     return Ack(ref=message.ref, of=message.type).model_dump()
+
+
+async def reply_through_outbox(
+    runtime: RouterRuntime, agent_id: str, message: SendMessage, replies: ReplyOutbox | None
+) -> dict[str, Any]:
+    """Email, Meta, X, SMS: the ack once the reply is committed (``reply_id``, status
+    ``pending``; a resend with the same ``reply_key`` answers with the stored reply, never
+    a second one); ``reply_status`` events follow."""
+    row = await runtime.store.contact(message.contact_id)
+    if replies is None or row is None:
+        return Error(
+            ref=message.ref, code="not_deliverable", message="replies are not available here"
+        ).model_dump()
+    template = (
+        Template(message.template.name, message.template.language) if message.template else None
+    )
+    try:
+        view, created = await replies.reply(
+            agent_id, row, message.text, message.reply_key, template
+        )
+    except ReplyRefused as exc:
+        return Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
+    ack = Ack(ref=message.ref, of=message.type).model_dump() | {"reply": view}
+    return ack if created else ack | {"duplicate": True}
 
 
 @router.websocket("/v1/desktop")
@@ -343,7 +390,9 @@ async def desktop(websocket: WebSocket) -> None:
 async def serve_desktop(websocket: WebSocket) -> None:
     """An accepted desktop socket, served by the router in this process."""
     app = websocket.app
-    session = DesktopSession(websocket, app.state.runtime, app.state.hub, app.state.chat)
+    session = DesktopSession(
+        websocket, app.state.runtime, app.state.hub, app.state.chat, app.state.replies
+    )
     pump: asyncio.Task[None] | None = None
     try:
         if not await session.login(app.state.settings.login_timeout):

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from api.base.settings import Settings
 from api.chat.session import ChatHub
 from api.desktop.hub import DesktopHub
+from api.gateways.senders import build_senders, retry_delays
 from api.gateways.smtp import SmtpHandler, start_smtp
 from api.gateways.webhooks import build_adapters
 from api.ops.metrics import Metrics
@@ -27,6 +28,7 @@ from router import followups
 from router.dispatch import Dispatcher
 from router.engine import Engine
 from router.intake import Intake
+from router.replies import ReplyOutbox
 from router.rules.loader import RuleSet
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
@@ -45,6 +47,7 @@ STACK_ATTRIBUTES = (
     "chat",
     "channels",
     "reloader",
+    "replies",
 )
 
 
@@ -54,6 +57,7 @@ class RouterStack:
     runtime: RouterRuntime
     background: list[asyncio.Task[None]] = field(default_factory=list)
     smtp: asyncio.Server | None = None
+    replies: ReplyOutbox | None = None
 
 
 async def open_stack(
@@ -86,11 +90,20 @@ async def open_stack(
         app.state.chat = ChatHub(runtime)
         app.state.channels = build_adapters(settings)
         app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
+        replies = ReplyOutbox(
+            runtime,
+            build_senders(settings),
+            email_from=settings.reply_email_from,
+            retry_delays=retry_delays(settings),
+            on_status=hub.reply_status,
+        )
+        app.state.replies = replies
         await runtime.start()
+        await replies.recover()  # replies a stopped server left pending or sending
     except BaseException:
         await store.close()
         raise
-    stack = RouterStack(store, runtime)
+    stack = RouterStack(store, runtime, replies=replies)
     stack.background.append(
         asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
     )
@@ -122,6 +135,8 @@ async def close_stack(app: FastAPI, stack: RouterStack) -> None:
     if stack.smtp is not None:
         stack.smtp.close()
         await stack.smtp.wait_closed()
+    if stack.replies is not None:
+        await stack.replies.close()
     await stack.runtime.stop()
     await stack.store.close()
     for name in STACK_ATTRIBUTES:
