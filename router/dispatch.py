@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from channels.base import Ended, Inbound, InboundEvent, Message, UnknownThread
+from channels.base import Ended, Inbound, InboundEvent, Message, OptOut, UnknownThread
 from router.decisions import Abandoned
 from router.intake import Intake
 
@@ -56,7 +56,17 @@ class Dispatcher:
                 row.id, event.text, event.kind, event.sentiment, event.external_id
             )
             return self._told(result, event.text, event.kind)
+        if isinstance(event, OptOut):
+            return await self._opt_out(event)
         return await self._ended(event)
+
+    async def _opt_out(self, event: OptOut) -> dict[str, Any]:
+        """STOP / START: recorded, so the reply outbox refuses (or again allows) SMS."""
+        runtime = self.intake.runtime
+        await runtime.store.replies.set_opted_out(
+            event.platform, event.address, event.opted_out, runtime.clock(), event.keyword
+        )
+        return {"opted_out": event.opted_out, "platform": event.platform}
 
     async def _inbound(self, event: Inbound) -> dict[str, Any]:
         runtime = self.intake.runtime

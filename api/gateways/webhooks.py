@@ -26,6 +26,7 @@ router = APIRouter(prefix="/v1/channels", tags=["channels"])
 # adapter name -> the settings that enable it (all must be set) and its constructor args
 ADAPTER_SETTINGS: dict[str, Callable[[Settings], dict[str, str] | None]] = {
     "twilio": lambda s: {"auth_token": s.twilio_auth_token} if s.twilio_auth_token else None,
+    "twilio_sms": lambda s: {"auth_token": s.twilio_auth_token} if s.twilio_auth_token else None,
     "meta": lambda s: (
         {"app_secret": s.meta_app_secret, "verify_token": s.meta_verify_token}
         if s.meta_app_secret and s.meta_verify_token
@@ -43,6 +44,7 @@ ADAPTER_SETTINGS: dict[str, Callable[[Settings], dict[str, str] | None]] = {
 def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     """The adapters whose secrets are configured, built through the registry."""
     import channels.email
+    import channels.messaging
     import channels.social
     import channels.voice  # noqa: F401
 
