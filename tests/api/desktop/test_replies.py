@@ -29,7 +29,10 @@ from tests.providers import (
 
 EMAIL_TOKEN = "email-webhook-token"
 APP_SECRET = "meta-app-secret"
-AGENT = {"skills": {"billing": 5, "cards": 5, "empathy": 5, "customer_care": 5}, "languages": ["it", "en"]}
+AGENT = {
+    "skills": {"billing": 5, "cards": 5, "empathy": 5, "customer_care": 5},
+    "languages": ["it", "en"],
+}
 
 
 @pytest.fixture
