@@ -40,6 +40,7 @@ from router.decisions import (
 from router.runtime import RouterRuntime
 
 Outbox = asyncio.Queue[dict[str, Any] | None]
+MAX_REPLIES_SHOWN = 20  # per live contact, in the state snapshot
 
 
 class AgentStream:
@@ -74,6 +75,7 @@ class DesktopHub:
         self.boot_id = uuid.uuid4().hex[:12]
         self.buffer_size = buffer_size
         self.streams: dict[str, AgentStream] = {}
+        self.replies: dict[str, dict[str, dict[str, Any]]] = {}  # live contact -> replies
         runtime.listen(self.on_decisions)
 
     async def prepare(self, agent_ids: list[str]) -> None:
@@ -138,6 +140,7 @@ class DesktopHub:
                     )
                 )
             elif isinstance(decision, Completed):
+                self.replies.pop(decision.contact_id, None)
                 self.stream(decision.agent_id).push(
                     CompletedEvent(
                         contact_id=decision.contact_id,
@@ -158,7 +161,13 @@ class DesktopHub:
                 )
 
     def reply_status(self, agent_id: str, view: dict[str, Any]) -> None:
-        """Tell the agent what came of a reply it sent through the outbox."""
+        """Tell the agent what came of a reply it sent through the outbox (and keep it for
+        the state snapshot while the contact is live)."""
+        if view["contact_id"] in self.runtime.engine.contacts:
+            replies = self.replies.setdefault(view["contact_id"], {})
+            replies[view["reply_id"]] = view
+            while len(replies) > MAX_REPLIES_SHOWN:
+                del replies[next(iter(replies))]
         self.stream(agent_id).push(ReplyStatusEvent(**view))
 
     def notify_message(
@@ -209,6 +218,7 @@ class DesktopHub:
                         {
                             "state": contact.state.value,
                             "contact": contexts.get(contact_id, {"contact_id": contact_id}),
+                            "replies": list(self.replies.get(contact_id, {}).values()),
                         }
                     )
         return {

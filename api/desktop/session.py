@@ -41,6 +41,7 @@ from router.decisions import Decisions, EngineError, NotAllowed
 from router.replies import ReplyOutbox, ReplyRefused
 from router.runtime import RouterRuntime
 from router.states import ContactState, Presence
+from router.store.errors import StoreError
 from router.views import agent_view
 from skills.vocabulary import Channel
 
@@ -377,6 +378,12 @@ async def reply_through_outbox(
         )
     except ReplyRefused as exc:
         return Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
+    except StoreError as exc:  # nothing recorded, so nothing will be sent: say so
+        return Error(
+            ref=message.ref,
+            code="not_recorded",
+            message=f"the reply could not be recorded and was not sent: {exc}",
+        ).model_dump()
     ack = Ack(ref=message.ref, of=message.type).model_dump() | {"reply": view}
     return ack if created else ack | {"duplicate": True}
 

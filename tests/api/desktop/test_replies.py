@@ -5,6 +5,8 @@ threads back onto the contact."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -17,11 +19,12 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.live import REPO, Desktop, ThreadServer, count_rows, online_desktop
+from tests.live import REPO, Desktop, ThreadServer, count_rows, create_agent, online_desktop
 from tests.providers import (
     META_TOKEN,
     TWILIO_SID,
     TWILIO_TOKEN,
+    X_TOKEN,
     Answer,
     FakeProviders,
     Relay,
@@ -29,6 +32,7 @@ from tests.providers import (
 
 EMAIL_TOKEN = "email-webhook-token"
 APP_SECRET = "meta-app-secret"
+X_SECRET = "x-consumer-secret"
 AGENT = {
     "skills": {"billing": 5, "cards": 5, "empathy": 5, "customer_care": 5},
     "languages": ["it", "en"],
@@ -313,3 +317,104 @@ async def test_voice_offer_carries_the_call_and_its_transcript(
     )
     assert refused["code"] == "not_deliverable" and "phone" in refused["message"]
     await desk.close()
+
+
+def settings_for(providers: FakeProviders, relay: Relay, **more: Any) -> dict[str, Any]:
+    return {
+        "meta_app_secret": APP_SECRET,
+        "meta_verify_token": "verify",
+        "meta_access_token": META_TOKEN,
+        "meta_graph_url": providers.url + "/v21.0",
+        "meta_whatsapp_phone_id": "PHONE1",
+        "x_consumer_secret": X_SECRET,
+        "x_access_token": X_TOKEN,
+        "x_api_url": providers.url,
+        **more,
+    }
+
+
+async def test_x_direct_message_reply(
+    tmp_path: Path, providers: FakeProviders, relay: Relay
+) -> None:
+    server = ThreadServer(
+        tmp_path / "x.db",
+        config=(REPO / "config.yaml").read_text(),
+        **settings_for(providers, relay),
+    ).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            payload = {
+                "for_user_id": "999",
+                "users": {"777": {"id": "777", "name": "Mario"}},
+                "direct_message_events": [
+                    {
+                        "type": "message_create",
+                        "id": "dm1",
+                        "message_create": {
+                            "sender_id": "777",
+                            "target": {"recipient_id": "999"},
+                            "message_data": {"text": "La bolletta è sbagliata"},
+                        },
+                    }
+                ],
+            }
+            body = json.dumps(payload).encode()
+            digest = hmac.new(X_SECRET.encode(), body, hashlib.sha256).digest()
+            posted = await client.post(
+                "/v1/channels/x/webhook",
+                content=body,
+                headers={
+                    "content-type": "application/json",
+                    "x-twitter-webhooks-signature": "sha256=" + base64.b64encode(digest).decode(),
+                },
+            )
+            assert posted.status_code == 200, posted.text
+            desk = await online_desktop(server, client, "anna", **AGENT)
+            contact_id = await take(desk)
+            ack = await desk.request("message", contact_id=contact_id, text="Ciao Mario")
+            sent = await final_status(desk, ack["reply"]["reply_id"])
+            assert sent["status"] == "sent" and sent["platform"] == "x"
+            await desk.close()
+    finally:
+        server.stop()
+    (dm,) = providers.of("x")
+    assert dm.path == "/with/777/messages" and dm.body == {"text": "Ciao Mario"}
+
+
+async def test_a_restart_mid_send_shows_unknown_and_never_resends(
+    tmp_path: Path, providers: FakeProviders, relay: Relay
+) -> None:
+    database = tmp_path / "restart.db"
+    settings = settings_for(providers, relay, reply_timeout=30.0)
+    config = (REPO / "config.yaml").read_text()
+    providers.answer("meta", Answer(hang=4.0))  # the provider takes its time to answer
+    first = ThreadServer(database, config=config, **settings).start()
+    try:
+        async with httpx.AsyncClient(base_url=first.url, timeout=10) as client:
+            await post_meta(client, whatsapp("wamid.in9", "La mia bolletta è sbagliata"))
+            token = await create_agent(client, "anna", **AGENT)
+            desk = Desktop(first.ws_url, token)
+            await desk.connect(presence="available")
+            contact_id = await take(desk)
+            ack = await desk.request("message", contact_id=contact_id, text="Ci penso io")
+            reply_id = ack["reply"]["reply_id"]
+            deadline = asyncio.get_running_loop().time() + 15
+            while not providers.of("meta"):  # handed to the provider, no answer yet
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.02)
+            await desk.close()
+    finally:
+        first.stop()  # stops while the provider has not answered
+    second = ThreadServer(database, config=config, **settings).start()
+    try:
+        async with httpx.AsyncClient(base_url=second.url, timeout=10) as client:
+            desk = Desktop(second.ws_url, token)
+            welcome = await desk.connect()
+            (held,) = welcome["state"]["contacts"]
+            (reply,) = held["replies"]
+            assert reply["reply_id"] == reply_id and reply["status"] == "unknown"
+            assert "stopped while sending" in reply["reason"]
+            await desk.close()
+    finally:
+        second.stop()
+    assert len(providers.of("meta")) == 1
