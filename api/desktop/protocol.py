@@ -216,6 +216,7 @@ class ReplyStatusEvent(ServerEvent):
     status: str
     reason: str = ""
     platform: str
+    text: str = ""
     provider_id: str = ""
     message_id: str = ""
     at: float

@@ -59,6 +59,7 @@ def reply_view(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "reason": row.get("reason", ""),
         "platform": row["platform"],
+        "text": row["text"][:2000],
         "provider_id": row.get("provider_id", ""),
         "message_id": row.get("message_id", ""),
         "at": row["updated_at"],

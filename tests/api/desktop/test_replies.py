@@ -418,3 +418,36 @@ async def test_a_restart_mid_send_shows_unknown_and_never_resends(
     finally:
         second.stop()
     assert len(providers.of("meta")) == 1
+
+
+async def test_the_desktop_page_replies_by_email_and_shows_each_status(
+    server: ThreadServer, client: httpx.AsyncClient, relay: Relay, browser: Any, tmp_path: Path
+) -> None:
+    await post_mail(client, mail("<p1@example.it>", "La bolletta di ottobre è sbagliata"))
+    token = await create_agent(client, "giulia", name="Giulia", **AGENT)
+    page = await browser.new_page()
+    await page.goto(f"{server.url}/desktop")
+    await page.fill("#token", token)
+    await page.click("#login-button")
+    offer = page.locator(".offer", has_text="Bolletta di ottobre")
+    await offer.wait_for()
+    await offer.locator(".accept").click()
+    card = page.locator(".contact", has_text="Bolletta di ottobre")
+    await card.wait_for()
+    await card.locator(".reply-text").fill("Gentile Mario, la correggiamo oggi.")
+    await card.locator(".send").click()
+    await page.locator(".reply[data-status='sent']", has_text="correggiamo").wait_for()
+    assert relay.handler.messages[0]["Subject"] == "Re: Bolletta di ottobre"
+    relay.handler.rcpt_answer = "550 5.1.1 mailbox unavailable"
+    await card.locator(".reply-text").fill("Seconda risposta")
+    await card.locator(".send").click()
+    failed = page.locator(".reply[data-status='failed']", has_text="Seconda risposta")
+    await failed.wait_for()
+    assert "mailbox unavailable" in await failed.inner_text()
+    await page.screenshot(path=str(tmp_path / "desktop-replies.png"))
+    # a reload draws the replies again from the state snapshot
+    await page.reload()
+    await page.fill("#token", token)
+    await page.click("#login-button")
+    await page.locator(".reply[data-status='sent']", has_text="correggiamo").wait_for()
+    await page.locator(".reply[data-status='failed']", has_text="Seconda").wait_for()
