@@ -169,7 +169,11 @@ class RouterCommands:
         if agent_id not in self.runtime.engine.agents:
             return Error(ref=message.ref, code="unauthorized", message="agent removed").model_dump()
         reply = await perform(
-            self.runtime, self.app.state.chat, agent_id, message, replies=self.app.state.replies
+            self.runtime,
+            self.app.state.chat,
+            agent_id,
+            message,
+            replies=getattr(self.app.state, "replies", None),
         )
         # acknowledged means recorded: a successor router knows what the agent was told
         await self.runtime.recorder.reached(self.runtime.recorder.mark)

@@ -30,13 +30,15 @@ from channels.outbound.base import (
     register_sender,
 )
 
-RETRYABLE_CODES = frozenset({"1", "2", "4", "17", "32", "613", "80007", "130429", "131056"})
+# temporarily unavailable (2), rate limits (4, 17, 32, 613, 80007, 130429, 131056): refused,
+# so safe to send again. "Unknown error" (1) proves nothing and stays with its HTTP status.
+RETRYABLE_CODES = frozenset({"2", "4", "17", "32", "613", "80007", "130429", "131056"})
 WINDOW_CODES = frozenset({"131047", "10/2018278", "10/2018108", "2018278"})
 
 
 def meta_error(status: int, body: dict[str, Any]) -> DeliveryError:
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    assert isinstance(error, dict)
+    raw = body.get("error")
+    error: dict[str, Any] = raw if isinstance(raw, dict) else {}
     code = str(error.get("code", ""))
     sub = str(error.get("error_subcode", ""))
     full = f"{code}/{sub}" if sub else code
@@ -47,8 +49,7 @@ def meta_error(status: int, body: dict[str, Any]) -> DeliveryError:
         )
     if code in RETRYABLE_CODES:
         return Retryable(f"Meta {full}: {reason}", full)
-    error_kind = by_status(status, f"Meta {full}: {reason}" if code else reason, full)
-    return error_kind
+    return by_status(status, f"Meta {full}: {reason}" if code else reason, full)
 
 
 @register_sender

@@ -53,9 +53,8 @@ class XSender(Sender):
         data = json_body(response)
         if response.status_code >= 400:
             raise by_status(response.status_code, f"X: {x_reason(data, response.status_code)}")
-        found = data.get("data") if isinstance(data.get("data"), dict) else {}
-        assert isinstance(found, dict)
-        return Sent(str(found.get("dm_event_id", "")))
+        found = data.get("data")
+        return Sent(str(found.get("dm_event_id", "")) if isinstance(found, dict) else "")
 
     async def close(self) -> None:
         await self.client.aclose()

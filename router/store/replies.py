@@ -199,9 +199,10 @@ class Replies:
                 .order_by(ThreadRow.created_at)
             )
             thread = [key for key in keys.scalars().all() if key.startswith("<")]
-        in_reply_to = last if last and last.startswith("<") else contact.external_id
-        references = tuple(dict.fromkeys((*thread, contact.external_id, in_reply_to)))
-        return in_reply_to, references
+        first = contact.external_id if contact.external_id.startswith("<") else ""
+        in_reply_to = last if last and last.startswith("<") else first
+        ids = (*thread, first, in_reply_to)  # a generic gateway's ids are not Message-IDs
+        return in_reply_to, tuple(dict.fromkeys(key for key in ids if key))
 
     # ------------------------------------------------------------- opt-outs
 

@@ -335,3 +335,14 @@ async def test_email_reply_threads_and_joins_the_contact(store: Store) -> None:
     # the customer's answer to our reply finds the contact by our Message-ID
     threaded = await store.thread_contact("email", [view["message_id"]])
     assert threaded is not None and threaded.id == row.id
+    # an email contact from the generic intake has no Message-ID to answer
+    generic = await contact(
+        store,
+        "",
+        channel="email",
+        gateway="crm",
+        external_id="ticket-7",
+        customer={"email": "mario@example.it"},
+        attributes={},
+    )
+    assert await store.replies.email_thread(generic) == ("", ())
