@@ -129,7 +129,7 @@ class ReplyOutbox:
         self.senders = senders
         self.email_from = email_from
         self.retry_delays = tuple(retry_delays)
-        self.on_status = on_status
+        self._listeners: list[StatusListener] = [on_status] if on_status else []
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def reply(
@@ -210,10 +210,17 @@ class ReplyOutbox:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def listen(self, listener: StatusListener) -> None:
+        """Be told of every status move (the desktop hub, metrics)."""
+        self._listeners.append(listener)
+
     def _tell(self, row: dict[str, Any] | None) -> None:
-        if row is not None and self.on_status is not None:
+        if row is None:
+            return
+        view = reply_view(row)
+        for listener in self._listeners:
             try:
-                self.on_status(row["agent_id"], reply_view(row))
+                listener(row["agent_id"], view)
             except Exception:  # a broken listener must not stop sending
                 log.exception("reply status listener failed")
 

@@ -97,6 +97,7 @@ async def open_stack(
             retry_delays=retry_delays(settings),
             on_status=hub.reply_status,
         )
+        replies.listen(app.state.metrics.on_reply)
         app.state.replies = replies
         await runtime.start()
         await replies.recover()  # replies a stopped server left pending or sending

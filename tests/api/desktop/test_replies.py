@@ -224,6 +224,9 @@ async def test_whatsapp_reply_sent_failed_and_unknown(
     unknown = await final_status(desk, ack["reply"]["reply_id"])
     assert unknown["status"] == "unknown"
     assert len(providers.of("meta")) == 3  # the timed-out one was not sent again
+    metrics = (await client.get("/metrics")).text
+    for status in ("sent", "failed", "unknown"):
+        assert f'centralino_replies_total{{platform="whatsapp",status="{status}"}} 1.0' in metrics
     template = await desk.request(
         "message", contact_id=contact_id, text="x", template={"name": "t", "language": "it"}
     )
