@@ -35,13 +35,12 @@ from api.desktop.protocol import (
     Welcome,
     WrapUp,
 )
+from api.desktop.replies import reply_through_outbox
 from channels import strict_json
-from channels.outbound.base import Template
 from router.decisions import Decisions, EngineError, NotAllowed
-from router.replies import ReplyOutbox, ReplyRefused
+from router.replies import ReplyOutbox
 from router.runtime import RouterRuntime
 from router.states import ContactState, Presence
-from router.store.errors import StoreError
 from router.views import agent_view
 from skills.vocabulary import Channel
 
@@ -356,36 +355,6 @@ async def write_to_customer(
         ).model_dump()
     await runtime.store.add_message(message.contact_id, runtime.clock(), "agent", message.text, {})
     return Ack(ref=message.ref, of=message.type).model_dump()
-
-
-async def reply_through_outbox(
-    runtime: RouterRuntime, agent_id: str, message: SendMessage, replies: ReplyOutbox | None
-) -> dict[str, Any]:
-    """Email, Meta, X, SMS: the ack once the reply is committed (``reply_id``, status
-    ``pending``; a resend with the same ``reply_key`` answers with the stored reply, never
-    a second one); ``reply_status`` events follow."""
-    row = await runtime.store.contact(message.contact_id)
-    if replies is None or row is None:
-        return Error(
-            ref=message.ref, code="not_deliverable", message="replies are not available here"
-        ).model_dump()
-    template = (
-        Template(message.template.name, message.template.language) if message.template else None
-    )
-    try:
-        view, created = await replies.reply(
-            agent_id, row, message.text, message.reply_key, template
-        )
-    except ReplyRefused as exc:
-        return Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
-    except StoreError as exc:  # nothing recorded, so nothing will be sent: say so
-        return Error(
-            ref=message.ref,
-            code="not_recorded",
-            message=f"the reply could not be recorded and was not sent: {exc}",
-        ).model_dump()
-    ack = Ack(ref=message.ref, of=message.type).model_dump() | {"reply": view}
-    return ack if created else ack | {"duplicate": True}
 
 
 @router.websocket("/v1/desktop")
