@@ -109,7 +109,18 @@ class Ended:
     reason: str = ""
 
 
-InboundEvent = Inbound | Message | Ended
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """The customer asked for no more messages on a platform (SMS STOP), or back (START)."""
+
+    gateway: str
+    platform: str
+    address: str
+    opted_out: bool = True
+    keyword: str = ""
+
+
+InboundEvent = Inbound | Message | Ended | OptOut
 
 
 @dataclass(frozen=True, slots=True)

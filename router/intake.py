@@ -287,6 +287,8 @@ class Intake:
             context.setdefault("messages", []).append(
                 {"at": now, "kind": kind, "text": text[:2000]}
             )
+            if kind == "transcript" and "transcript" in context:  # a call's words so far
+                context["transcript"].append({"at": now, "text": text[:2000]})
         decisions = self.runtime.submit(lambda at: engine.rescore(contact_id, current.urgency, at))
         return {
             "contact_id": contact_id,

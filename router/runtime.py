@@ -221,6 +221,21 @@ class RouterRuntime:
 
 def offer_context(row: ContactRow) -> dict[str, Any]:
     """What an agent sees with an offer, so the customer need not repeat themselves."""
+    context = _context(row)
+    if row.channel == Channel.VOICE.value:  # a call is answered on the phone: its details
+        attributes, customer = row.attributes or {}, row.customer or {}
+        context["call"] = {
+            "call_id": row.external_id,
+            "from": customer.get("phone") or attributes.get("caller"),
+            "to": attributes.get("to"),
+            "direction": attributes.get("direction"),
+            "country": attributes.get("callercountry"),
+        }
+        context["transcript"] = []  # segments are added as they arrive (router/intake.py)
+    return context
+
+
+def _context(row: ContactRow) -> dict[str, Any]:
     return {
         "contact_id": row.id,
         "gateway": row.gateway,

@@ -21,6 +21,7 @@ from api.desktop.protocol import (
     OfferEndedEvent,
     OfferEvent,
     PresenceEvent,
+    ReplyStatusEvent,
     ServerEvent,
     TransferredEvent,
     WrapUpEvent,
@@ -40,6 +41,7 @@ from router.runtime import RouterRuntime
 
 Outbox = asyncio.Queue[dict[str, Any] | None]
 RELOADED: dict[str, Any] = {"type": "reloaded"}  # told to a session, never sent
+MAX_REPLIES_SHOWN = 20  # per live contact, in the state snapshot
 
 
 class AgentStream:
@@ -74,6 +76,7 @@ class DesktopHub:
         self.boot_id = uuid.uuid4().hex[:12]
         self.buffer_size = buffer_size
         self.streams: dict[str, AgentStream] = {}
+        self.replies: dict[str, dict[str, dict[str, Any]]] = {}  # live contact -> replies
         runtime.listen(self.on_decisions)
         runtime.on_reloaded(self.restart_sessions)
 
@@ -148,6 +151,7 @@ class DesktopHub:
                     )
                 )
             elif isinstance(decision, Completed):
+                self.replies.pop(decision.contact_id, None)
                 self.stream(decision.agent_id).push(
                     CompletedEvent(
                         contact_id=decision.contact_id,
@@ -167,7 +171,23 @@ class DesktopHub:
                     PresenceEvent(presence=decision.presence.value, reason=decision.reason)
                 )
 
-    def notify_message(self, contact_id: str, text: str, kind: str) -> None:
+    def reply_status(self, agent_id: str, view: dict[str, Any]) -> None:
+        """Tell the agent what came of a reply it sent through the outbox (and keep it for
+        the state snapshot while the contact is live)."""
+        if view["contact_id"] in self.runtime.engine.contacts:
+            replies = self.replies.setdefault(view["contact_id"], {})
+            replies[view["reply_id"]] = view
+            while len(replies) > MAX_REPLIES_SHOWN:
+                del replies[next(iter(replies))]
+        self.stream(agent_id).push(ReplyStatusEvent(**view))
+
+    def notify_message(
+        self,
+        contact_id: str,
+        text: str,
+        kind: str,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> None:
         """Pass a customer's new message to the agent offered or holding the contact."""
         engine = self.runtime.engine
         contact = engine.contacts.get(contact_id)
@@ -177,7 +197,13 @@ class DesktopHub:
         holder = offer.agent_id if offer is not None else contact.agent_id
         if holder is not None:
             self.stream(holder).push(
-                MessageEvent(contact_id=contact_id, text=text, kind=kind, at=self.runtime.clock())
+                MessageEvent(
+                    contact_id=contact_id,
+                    text=text,
+                    kind=kind,
+                    at=self.runtime.clock(),
+                    attachments=attachments or [],
+                )
             )
 
     def agent_state(self, agent_id: str) -> dict[str, Any]:
@@ -203,6 +229,7 @@ class DesktopHub:
                         {
                             "state": contact.state.value,
                             "contact": contexts.get(contact_id, {"contact_id": contact_id}),
+                            "replies": list(self.replies.get(contact_id, {}).values()),
                         }
                     )
         return {

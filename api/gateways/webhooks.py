@@ -34,6 +34,7 @@ ADAPTER_SETTINGS: dict[str, Callable[[Settings], dict[str, str] | None]] = {
         if s.twilio_auth_token
         else None
     ),
+    "twilio_sms": lambda s: {"auth_token": s.twilio_auth_token} if s.twilio_auth_token else None,
     "meta": lambda s: (
         {"app_secret": s.meta_app_secret, "verify_token": s.meta_verify_token}
         if s.meta_app_secret and s.meta_verify_token
@@ -51,6 +52,7 @@ ADAPTER_SETTINGS: dict[str, Callable[[Settings], dict[str, str] | None]] = {
 def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     """The adapters whose secrets are configured, built through the registry."""
     import channels.email
+    import channels.messaging
     import channels.social
     import channels.voice  # noqa: F401
 

@@ -19,6 +19,7 @@ from api.base.settings import Settings
 from api.chat.session import ChatHub
 from api.desktop.hub import DesktopHub
 from api.gateways.decisions_out import open_deliveries
+from api.gateways.senders import build_senders, retry_delays
 from api.gateways.smtp import SmtpHandler, start_smtp
 from api.gateways.webhooks import build_adapters
 from api.ops.metrics import Metrics
@@ -29,6 +30,7 @@ from router.dispatch import Dispatcher
 from router.engine import Engine
 from router.intake import Intake
 from router.outbox.delivery import Deliveries
+from router.replies import ReplyOutbox
 from router.rules.loader import RuleSet
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
@@ -48,6 +50,7 @@ STACK_ATTRIBUTES = (
     "channels",
     "reloader",
     "deliveries",
+    "replies",
 )
 
 
@@ -58,6 +61,7 @@ class RouterStack:
     deliveries: Deliveries
     background: list[asyncio.Task[None]] = field(default_factory=list)
     smtp: asyncio.Server | None = None
+    replies: ReplyOutbox | None = None
 
 
 async def open_stack(
@@ -90,15 +94,25 @@ async def open_stack(
         app.state.chat = ChatHub(runtime)
         app.state.channels = build_adapters(settings)
         app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
+        replies = ReplyOutbox(
+            runtime,
+            build_senders(settings),
+            email_from=settings.reply_email_from,
+            retry_delays=retry_delays(settings),
+            on_status=hub.reply_status,
+        )
+        replies.listen(app.state.metrics.on_reply)
+        app.state.replies = replies
         await runtime.start()
         deliveries = await open_deliveries(settings, store)
         runtime.recorder.committed = deliveries.wake
         app.state.deliveries = deliveries
+        await replies.recover()  # replies a stopped server left pending or sending
     except BaseException:
         await runtime.stop()
         await store.close()
         raise
-    stack = RouterStack(store, runtime, deliveries)
+    stack = RouterStack(store, runtime, deliveries, replies=replies)
     stack.background.append(
         asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
     )
@@ -131,6 +145,8 @@ async def close_stack(app: FastAPI, stack: RouterStack) -> None:
         stack.smtp.close()
         await stack.smtp.wait_closed()
     await stack.deliveries.stop()
+    if stack.replies is not None:
+        await stack.replies.close()
     await stack.runtime.stop()
     await stack.store.close()
     for name in STACK_ATTRIBUTES:

@@ -4,6 +4,7 @@ at scrape time, and the time each engine call takes. Served at GET /metrics."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -125,6 +126,12 @@ class Metrics:
         self.completed = Counter(
             "centralino_completed", "contacts completed", labels, registry=self.registry
         )
+        self.replies = Counter(
+            "centralino_replies",
+            "replies sent from desktops through the outbox, by how they ended",
+            ["platform", "status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "centralino_routing_latency_seconds",
             "time of one engine call (routing decisions)",
@@ -176,6 +183,11 @@ class Metrics:
                 self.abandoned.labels(*self._where.pop(contact_id)).inc()
             elif isinstance(decision, Completed):
                 self.completed.labels(*self._where.pop(contact_id)).inc()
+
+    def on_reply(self, _agent_id: str, view: dict[str, Any]) -> None:
+        """A reply's status moved: count the final ones (sent, failed, unknown)."""
+        if view["status"] in ("sent", "failed", "unknown"):
+            self.replies.labels(view["platform"], view["status"]).inc()
 
     def _observe_commit(self, seconds: float, units: int) -> None:
         self.commit_seconds.observe(seconds)

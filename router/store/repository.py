@@ -33,6 +33,7 @@ from router.store.changes import (
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
+from router.store.replies import Replies
 from router.store.schema import (
     AgentRow,
     Base,
@@ -119,6 +120,7 @@ class Store:
         )
         self.customers = CustomerDirectory(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
+        self.replies = Replies(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite

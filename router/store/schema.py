@@ -221,3 +221,46 @@ class RouterFenceRow(Base):
 
     domain: Mapped[str] = mapped_column(String(64), primary_key=True)
     epoch: Mapped[int] = mapped_column(Integer)
+
+
+class ReplyRow(Base):
+    """An agent's reply to a customer on a provider (email, Meta, X, SMS): the outbox. The
+    row is committed before anything is sent; ``status`` follows pending -> sending ->
+    sent | failed | unknown (router/store/replies.py guards the moves)."""
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "agent_id", "client_ref", name="uq_replies_client_ref"),
+        Index("ix_replies_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    client_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sender: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    message_id: Mapped[str] = mapped_column(String(300), default="")
+    in_reply_to: Mapped[str] = mapped_column(String(300), default="")
+    thread_refs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    template: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    provider_id: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class OptOutRow(Base):
+    """A customer address that asked for no more messages (SMS STOP) on a platform."""
+
+    __tablename__ = "opt_outs"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(64), default="")
