@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     webhook_retry_first: float = Field(
         0.5, gt=0, description="seconds before an event delivery is first retried (doubling)"
     )
+    event_retention_days: float = Field(
+        7.0,
+        ge=0,
+        description="days gateway events are kept once every subscription has them; 0 = forever",
+    )
     webhook_retry_max: float = Field(
         60.0, gt=0, description="longest wait between retries of an event delivery"
     )

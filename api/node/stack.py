@@ -116,6 +116,9 @@ async def open_stack(
     stack.background.append(
         asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
     )
+    stack.background.append(
+        asyncio.create_task(deliveries.purge_old(settings.event_retention_days))
+    )
     if settings.reload_interval > 0:
         stack.background.append(
             asyncio.create_task(app.state.reloader.watch(settings.reload_interval))

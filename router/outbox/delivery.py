@@ -198,6 +198,19 @@ class Deliveries:
         if row is not None:
             self._start(row)
 
+    async def purge_old(self, retention_days: float, every: float = 3600.0) -> None:
+        """Forever: forget delivered events older than the retention (0: keep them all)."""
+        if retention_days <= 0:
+            return
+        while True:
+            try:
+                gone = await self.outbox.purge(time.time() - retention_days * 86400)
+                if gone:
+                    log.info("forgot %d delivered events older than %g days", gone, retention_days)
+            except StoreError as exc:
+                log.warning("cannot purge old events: %s", exc)
+            await asyncio.sleep(every)
+
     async def stop(self) -> None:
         workers, self.workers = list(self.workers.values()), {}
         await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)

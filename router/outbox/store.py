@@ -109,6 +109,21 @@ class OutboxStore:
 
         await self.store.commit(change)
 
+    async def purge(self, before: float) -> int:
+        """Forget events older than ``before`` that every active subscription has passed;
+        the number forgotten."""
+
+        def purge(connection: Connection) -> int:
+            held = connection.execute(
+                select(func.min(SUBSCRIPTIONS.c.cursor)).where(SUBSCRIPTIONS.c.status == "active")
+            ).scalar()
+            query = delete(OUTBOX).where(OUTBOX.c.at < before)
+            if held is not None:
+                query = query.where(OUTBOX.c.seq <= held)
+            return int(connection.execute(query).rowcount or 0)
+
+        return await self.store.commit(purge)
+
     async def advance(self, subscription_id: str, seq: int, count: int, now: float) -> None:
         """Everything up to ``seq`` is delivered (``count`` events were sent)."""
 

@@ -105,3 +105,28 @@ def test_signatures_verify_only_within_the_window_and_with_the_secret() -> None:
     rotated = f"{header},v1={'0' * 64}"
     assert verify("whsec_a", rotated, body, now)
     assert not verify("whsec_a", "v1=abc", body, now)
+
+
+async def test_old_events_are_purged_only_once_every_active_subscription_has_them(
+    store: Store,
+) -> None:
+    outbox = OutboxStore(store)
+    await add_contact(store, "c4")  # one event at t=1
+    await add_contact(store, "c5")  # and another
+    first, second = await outbox.events_after(0)
+    await outbox.put(
+        {"id": "slow", "url": "http://x", "secret": "k", "created_at": 1.0, "cursor": first.seq}
+    )
+    await outbox.put(
+        {
+            "id": "off",
+            "url": "http://y",
+            "secret": "k",
+            "created_at": 1.0,
+            "cursor": 0,
+            "status": "disabled",
+        }
+    )
+    assert await outbox.purge(before=2.0) == 1  # "slow" still needs the second
+    assert [e.seq for e in await outbox.events_after(0)] == [second.seq]
+    assert await outbox.purge(before=0.5) == 0  # nothing that old
