@@ -106,6 +106,7 @@ async def open_stack(
         await runtime.start()
         deliveries = await open_deliveries(settings, store)
         runtime.recorder.committed = deliveries.wake
+        app.state.metrics.watch_deliveries(deliveries)
         app.state.deliveries = deliveries
         await replies.recover()  # replies a stopped server left pending or sending
     except BaseException:

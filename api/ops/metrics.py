@@ -20,6 +20,7 @@ from router.decisions import (
     Queued,
     Transferred,
 )
+from router.outbox.delivery import Deliveries
 from router.runtime import RouterRuntime
 from router.states import ContactState
 from skills.vocabulary import Channel
@@ -90,6 +91,32 @@ class JournalQueue(Collector):
         )
 
 
+class EventDeliveries(Collector):
+    """Gateway events delivered and given up, and those waiting for a retry, per
+    subscription (since this router started)."""
+
+    def __init__(self, deliveries: Deliveries) -> None:
+        self.deliveries = deliveries
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        sent = CounterMetricFamily(
+            "centralino_event_deliveries",
+            "gateway events delivered (ok) or given up (dropped)",
+            labels=["subscription", "result"],
+        )
+        retrying = GaugeMetricFamily(
+            "centralino_event_retrying",
+            "gateway events waiting for a retry",
+            labels=["subscription"],
+        )
+        for name, worker in sorted(self.deliveries.workers.items()):
+            sent.add_metric([name, "ok"], worker.state.sent)
+            sent.add_metric([name, "dropped"], worker.state.dropped)
+            retrying.add_metric([name], worker.state.retrying)
+        yield sent
+        yield retrying
+
+
 class Metrics:
     def __init__(self, runtime: RouterRuntime) -> None:
         self.runtime = runtime
@@ -156,6 +183,9 @@ class Metrics:
         self._where: dict[str, tuple[str, str]] = {}
         runtime.listen(self.on_decisions)
         runtime.observe_latency = self.latency.observe
+
+    def watch_deliveries(self, deliveries: Deliveries) -> None:
+        self.registry.register(EventDeliveries(deliveries))
 
     def on_decisions(self, now: float, decisions: Decisions) -> None:
         engine = self.runtime.engine

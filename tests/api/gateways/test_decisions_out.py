@@ -86,6 +86,8 @@ async def test_a_subscriber_hears_every_decision_signed_and_in_order(
         assert request.headers["centralino-event-id"] == json.loads(request.body)["id"]
     status = (await client.get("/v1/subscriptions/crm", headers=admin_headers())).json()
     assert status["pending"] == 0 and status["delivered"] == 4 and status["last_error"] == ""
+    metrics = (await client.get("/metrics")).text
+    assert 'centralino_event_deliveries_total{result="ok",subscription="crm"} 4.0' in metrics
     await desk.close()
 
 
