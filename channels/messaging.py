@@ -16,18 +16,15 @@ from typing import Any
 from channels.base import (
     BadPayload,
     ChannelAdapter,
-    Forbidden,
     Inbound,
     InboundEvent,
     OptOut,
     RawRequest,
     Reply,
-    Unauthorized,
     register,
-    same,
 )
 from channels.contact import CustomerRef, InboundContact
-from channels.voice import TWIML_EMPTY, twilio_signature
+from channels.voice import TWIML_EMPTY, verified_form
 from skills.vocabulary import Channel
 
 STOP = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
@@ -45,12 +42,7 @@ class TwilioMessaging(ChannelAdapter):
         self.gateway = gateway
 
     def parse(self, request: RawRequest) -> list[InboundEvent]:
-        signature = request.header("x-twilio-signature")
-        if not signature:
-            raise Unauthorized("missing X-Twilio-Signature")
-        form = dict(request.form)
-        if not same(signature, twilio_signature(self.auth_token, request.url, form)):
-            raise Forbidden("X-Twilio-Signature does not match this request")
+        form = verified_form(request, self.auth_token)
         sid = form.get("MessageSid", "").strip()
         sender = form.get("From", "").strip()
         if not sid or not sender:

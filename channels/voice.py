@@ -46,6 +46,17 @@ def twilio_signature(auth_token: str, url: str, form: dict[str, str]) -> str:
     return base64.b64encode(digest).decode()
 
 
+def verified_form(request: RawRequest, auth_token: str) -> dict[str, str]:
+    """The form of a Twilio webhook whose X-Twilio-Signature matches; our errors if not."""
+    signature = request.header("x-twilio-signature")
+    if not signature:
+        raise Unauthorized("missing X-Twilio-Signature")
+    form = dict(request.form)
+    if not same(signature, twilio_signature(auth_token, request.url, form)):
+        raise Forbidden("X-Twilio-Signature does not match this request")
+    return form
+
+
 def call_thread(call_sid: str) -> str:
     return f"call:{call_sid}"
 
@@ -67,12 +78,7 @@ class TwilioVoice(ChannelAdapter):
         self.language = language
 
     def parse(self, request: RawRequest) -> list[InboundEvent]:
-        signature = request.header("x-twilio-signature")
-        if not signature:
-            raise Unauthorized("missing X-Twilio-Signature")
-        form = dict(request.form)
-        if not same(signature, twilio_signature(self.auth_token, request.url, form)):
-            raise Forbidden("X-Twilio-Signature does not match this request")
+        form = verified_form(request, self.auth_token)
         call_sid = form.get("CallSid", "").strip()
         status = form.get("CallStatus", "").strip().lower()
         if not call_sid or not status:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,21 +20,10 @@ from channels.outbound.twilio import TwilioSender
 from router.replies import ReplyOutbox, ReplyRefused
 from router.store.replies import ReplyStatus
 from router.store.repository import Store
-from tests.databases import database
 from tests.providers import META_TOKEN, TWILIO_SID, TWILIO_TOKEN, Answer, FakeProviders, Relay
 
 NOW = 1_800_000_000.0
 HOUR = 3600.0
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with database(request.param, tmp_path) as url:
-        opened = await Store.open(url)
-        try:
-            yield opened
-        finally:
-            await opened.close()
 
 
 @pytest.fixture

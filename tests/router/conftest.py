@@ -1,4 +1,4 @@
-"""The store on real SQLite and real PostgreSQL, for every store test."""
+"""The store on real SQLite and real PostgreSQL, for the router's store, outbox and reply tests."""
 
 from __future__ import annotations
 
