@@ -28,8 +28,11 @@ class Resume(BaseModel):
 
 
 class Login(ClientMessage):
+    """``token``: the agent's desktop token; empty: the browser's signed-in session (its
+    cookie, sent with the websocket handshake from this origin)."""
+
     type: Literal["login"]
-    token: str = Field(min_length=1, max_length=200)
+    token: str = Field("", max_length=200)
     resume: Resume | None = None
     presence: Literal["available", "away"] = "available"
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from api.base.frames import BinaryFrame, receive_text
+from api.base.sessions import principal_from_cookies, same_origin
 from api.chat.session import ChatHub
 from api.desktop.hub import DesktopHub, Outbox
 from api.desktop.protocol import (
@@ -126,6 +127,16 @@ async def agent_for_token(runtime: RouterRuntime, token: str) -> str | None:
     return row.id if row is not None and row.id in runtime.engine.agents else None
 
 
+async def agent_for_session(websocket: WebSocket, runtime: RouterRuntime) -> str | None:
+    """The agent of the browser's signed-in session (a same-origin handshake only)."""
+    if not same_origin(websocket.headers):
+        return None
+    principal = await principal_from_cookies(websocket.app, websocket.cookies)
+    if principal is None or principal.agent_id is None:
+        return None
+    return principal.agent_id if principal.agent_id in runtime.engine.agents else None
+
+
 def unauthorized(ref: str | None) -> dict[str, Any]:
     return Error(ref=ref, code="unauthorized", message="unknown or revoked token").model_dump()
 
@@ -149,7 +160,10 @@ class DesktopSession:
         message = await receive_login(self, timeout)
         if message is None:
             return False
-        agent_id = await agent_for_token(self.runtime, message.token)
+        if message.token:
+            agent_id = await agent_for_token(self.runtime, message.token)
+        else:
+            agent_id = await agent_for_session(self.websocket, self.runtime)
         if agent_id is None:
             await self.send(unauthorized(message.ref))
             await self.close(CLOSE_UNAUTHORIZED, "unauthorized")

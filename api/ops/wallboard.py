@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from api.base.auth import is_supervisor
 from api.base.frames import BinaryFrame, receive_text
 from api.base.headers import page
+from api.base.sessions import principal_from_cookies, same_origin
 from channels import strict_json
 from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
 from router.runtime import RouterRuntime
@@ -97,19 +98,23 @@ async def wallboard_socket(websocket: WebSocket) -> None:
         login = strict_json.loads(
             await asyncio.wait_for(receive_text(websocket), app.state.settings.login_timeout)
         )
-        token = str(login.get("token", "")) if isinstance(login, dict) else ""
+        if not isinstance(login, dict):
+            raise strict_json.UnsafeJson("the first message must be a login object")
+        token = str(login.get("token", ""))
     except (TimeoutError, strict_json.UnsafeJson, WebSocketDisconnect, BinaryFrame):
-        token = ""
-    if not token or not is_supervisor(token, app.state.settings):
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.send_json(
-                {
-                    "type": "error",
-                    "code": "unauthorized",
-                    "message": "a supervisor or admin token is required",
-                }
-            )
-            await websocket.close(4401, "unauthorized")
+        await _refuse(websocket)
+        return
+    if token:
+        allowed = is_supervisor(token, app.state.settings)
+    else:
+        principal = await principal_from_cookies(app, websocket.cookies)
+        allowed = (
+            same_origin(websocket.headers)
+            and principal is not None
+            and principal.at_least("supervisor")
+        )
+    if not allowed:
+        await _refuse(websocket)
         return
     reader = asyncio.create_task(_drain(websocket))
     try:
@@ -119,6 +124,18 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     finally:
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
+
+
+async def _refuse(websocket: WebSocket) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.send_json(
+            {
+                "type": "error",
+                "code": "unauthorized",
+                "message": "a supervisor or admin token (or sign-in) is required",
+            }
+        )
+        await websocket.close(4401, "unauthorized")
 
 
 async def serve_wallboard(websocket: WebSocket, closed: asyncio.Task[None]) -> None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
+from api.accounts import oidc, signin, users
 from api.base.bodies import RequestBodies
 from api.base.errors import install_error_handlers
 from api.base.headers import SecurityHeaders
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(chat.router)
     app.include_router(reload.router)
     app.include_router(wallboard.router)
+    app.include_router(signin.router)
+    app.include_router(oidc.router)
+    app.include_router(users.router)
 
     @app.get("/healthz", tags=["ops"])
     async def health(request: Request) -> dict[str, Any]:

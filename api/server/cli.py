@@ -8,11 +8,13 @@ from pathlib import Path
 
 import typer
 
+from api.server import users_cli
 from router.rules.loader import ConfigError, load_rules
 
 app = typer.Typer(
     help="centralino: omnichannel contact-center router", no_args_is_help=True, add_completion=False
 )
+app.add_typer(users_cli.users, name="user")
 
 
 @app.command()

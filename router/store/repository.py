@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from router.states import FINISHED_STATES
+from router.store.accounts import Accounts
 from router.store.aftercare import Aftercare
 from router.store.changes import (
     CONTACTS,
@@ -116,6 +117,7 @@ class Store:
         )
         self.customers = CustomerDirectory(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
+        self.accounts = Accounts(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
