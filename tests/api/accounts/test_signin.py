@@ -21,7 +21,7 @@ from tests.paths import REPO
 PASSWORD = "correct horse battery"
 
 
-def SERVER_SETTINGS() -> dict[str, object]:  # noqa: N802 (the conftest's name)
+def SERVER_SETTINGS() -> dict[str, object]:
     return {"signin_rate": 1.0, "signin_burst": 4}
 
 
