@@ -81,6 +81,9 @@ class Transfer(ClientMessage):
     queue: str | None = Field(None, max_length=80)
     agent: str | None = Field(None, max_length=64)
     skills: SkillMap | None = Field(None, max_length=50)
+    note: str = Field(
+        "", max_length=2000, description="for whoever takes it next: shown with the offer"
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> Transfer:

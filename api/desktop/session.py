@@ -20,6 +20,7 @@ from api.base.frames import BinaryFrame, receive_text
 from api.base.sessions import principal_from_cookies, same_origin
 from api.chat.session import ChatHub
 from api.desktop.hub import DesktopHub, Outbox
+from api.desktop.notes import transfer_with_note
 from api.desktop.protocol import (
     CLIENT_MESSAGE,
     Accept,
@@ -247,6 +248,10 @@ async def perform(
                 code="not_recorded",
                 message="the router could not record this; it was not acknowledged",
             ).model_dump()
+        if isinstance(message, Transfer) and message.note:
+            await runtime.store.add_message(
+                message.contact_id, runtime.clock(), "transfer_note", message.note, {}
+            )
         if isinstance(message, WrapUp) and message.follow_up_in is not None:
             now = runtime.clock()
             reply["follow_up"] = await runtime.store.aftercare.schedule(
@@ -321,6 +326,8 @@ def apply_action(runtime: RouterRuntime, agent_id: str, message: Any) -> dict[st
             skills=message.skills,
             to_agent=message.agent,
         )
+        if message.note:
+            return transfer_with_note(runtime, agent_id, message, call)
     decisions: Decisions = runtime.submit(call)
     return Ack(ref=message.ref, of=message.type).model_dump() | {"decisions": len(decisions)}
 
