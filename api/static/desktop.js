@@ -38,13 +38,25 @@
     if (emotion.label === "negative") return { word: t(level >= 0.8 ? "mood_very_upset" : "mood_upset"), upset: true };
     return { word: t(emotion.label === "positive" ? "mood_pleased" : "mood_calm"), upset: false };
   }
+  function reasonText(text) {
+    // the triage's signals (skills/cues.py, skills/emotion.py), put in the agent's language
+    const words = text.match(/^n-grams toward \w+: (.*)$/);
+    if (words) return t("reason_words", { words: words[1] });
+    const waiting = text.match(/^(\d+) messages while waiting$/);
+    if (waiting) return t("messages_waiting", { n: waiting[1] });
+    const cue = text.match(/^(negated )?([a-z ?/!]+): (.*?)( \(intensified\))?$/);
+    if (!cue) return text;
+    const name = t("cue_" + cue[2]);
+    const known = name !== "cue_" + cue[2];
+    const what = (known ? name : cue[2]) + ": " + cue[3] + (cue[4] ? " (" + t("intensified") + ")" : "");
+    return cue[1] ? t("negated", { what }) : what.charAt(0).toUpperCase() + what.slice(1);
+  }
   function reasons(emotion) {
     const out = [];
     for (const signal of (emotion && emotion.signals) || []) {
       const text = String(signal);
       if (text.startsWith("model (") || text.startsWith("floor for")) continue;  // figures, not reasons
-      const words = text.match(/^n-grams toward \w+: (.*)$/);
-      out.push(words ? t("reason_words", { words: words[1] }) : text);
+      out.push(reasonText(text));
     }
     if (emotion && emotion.source === "provider") out.push(t("reason_provider"));
     return out.slice(0, 4);
@@ -125,9 +137,23 @@
   }
 
   // -------------------------------------------------------------------------- contacts
+  const FROM = { message: "customer", transcript: "customer", agent: "agent", transfer_note: "note" };
   function conversationLine(m) {
-    const who = m.from === "me" ? t("you") : m.from === "customer" ? customerName(m.contact || {}) : m.from;
-    return el("div", { class: "line" }, el("span", { class: "from" }, who + ": "), m.text);
+    const who = m.from === "me" ? t("you") : m.from === "customer" ? customerName(m.contact || {})
+      : m.from === "agent" ? t("agent") : m.from === "note" ? t("transfer_note_line") : m.from;
+    return el("div", { class: "line" + (m.from === "note" ? " note" : "") }, el("span", { class: "from" }, who + ": "), m.text);
+  }
+  async function loadConversation(item) {
+    const headers = state.token ? { authorization: "Bearer " + state.token } : {};
+    const reply = await fetch(`/v1/desktop/contacts/${encodeURIComponent(item.contact.contact_id)}/conversation`,
+                              { headers, credentials: "same-origin" });
+    if (!reply.ok) return;
+    item.messages = (await reply.json()).map((m) => ({ from: FROM[m.kind] || m.kind, text: m.text, at: m.at }));
+    if (!item.log) return;
+    item.log.replaceChildren();
+    if (item.contact.text) item.log.append(conversationLine({ from: "customer", text: item.contact.text, contact: item.contact }));
+    for (const m of item.messages) item.log.append(conversationLine({ ...m, contact: item.contact }));
+    item.log.scrollTop = item.log.scrollHeight;
   }
   function labelled(labelText, control) {
     const id = control.id || (control.id = uid("f"));
@@ -225,7 +251,10 @@
     const box = $("contacts");
     for (const card of [...box.children]) if (!state.contacts.has(card.dataset.contact)) card.remove();
     for (const item of state.contacts.values()) {
-      if (!box.querySelector(`[data-contact="${CSS.escape(item.contact.contact_id)}"]`)) box.append(contactCard(item));
+      if (!box.querySelector(`[data-contact="${CSS.escape(item.contact.contact_id)}"]`)) {
+        box.append(contactCard(item));
+        if (!item.loaded) { item.loaded = true; loadConversation(item); }
+      }
     }
     $("no-contacts").hidden = state.contacts.size > 0;
   }

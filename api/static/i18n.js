@@ -30,6 +30,12 @@ window.I18N = (() => {
       privacy: "We use your name, email and messages only to answer you; they are kept as our privacy policy says.",
       waiting_agent: "Waiting for an agent…", estimated_wait: "Estimated wait: about {time}", joined: "{name} has joined",
       transferring: "Transferring you to a colleague…", ended: "Chat ended. Thank you!", sent_by_agent: "{name}:",
+      transfer_note_line: "Transfer note",
+      cue_anger: "anger", cue_frustration: "frustration", cue_distress: "distress", cue_churn: "wants to leave",
+      cue_legal: "legal threat", cue_repeat: "contacting again", cue_sarcasm: "sarcasm", "cue_negated praise": "praise denied",
+      cue_positive: "praise", cue_capitals: "shouting (capitals)", cue_exclamations: "exclamation marks",
+      "cue_repeated ?/!": "repeated ?/!", "cue_negative emoji": "sad or angry emoji", "cue_positive emoji": "happy emoji",
+      negated: "denied: {what}", intensified: "strongly", messages_waiting: "{n} messages while waiting",
     },
     it: {
       language: "Lingua", signin: "Accedi", signout: "Esci", signin_needed: "Accedi per continuare.",
@@ -56,6 +62,12 @@ window.I18N = (() => {
       privacy: "Usiamo nome, email e messaggi solo per risponderti; li conserviamo come dice la nostra informativa privacy.",
       waiting_agent: "In attesa di un operatore…", estimated_wait: "Attesa stimata: circa {time}", joined: "{name} è in linea",
       transferring: "Ti stiamo passando a un collega…", ended: "Chat terminata. Grazie!", sent_by_agent: "{name}:",
+      transfer_note_line: "Nota di trasferimento",
+      cue_anger: "rabbia", cue_frustration: "frustrazione", cue_distress: "angoscia", cue_churn: "vuole andarsene",
+      cue_legal: "minaccia legale", cue_repeat: "ricontatta", cue_sarcasm: "sarcasmo", "cue_negated praise": "elogio negato",
+      cue_positive: "apprezzamento", cue_capitals: "urla (maiuscole)", cue_exclamations: "punti esclamativi",
+      "cue_repeated ?/!": "?/! ripetuti", "cue_negative emoji": "emoji tristi o arrabbiate", "cue_positive emoji": "emoji felici",
+      negated: "negato: {what}", intensified: "con forza", messages_waiting: "{n} messaggi durante l'attesa",
     },
   };
   const KEY = "centralino.lang";

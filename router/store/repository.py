@@ -325,6 +325,17 @@ class Store:
             )
             return result.scalar_one_or_none()
 
+    async def messages(self, contact_id: str, limit: int = 200) -> Sequence[MessageRow]:
+        """A contact's messages after the first, oldest first (the last ``limit``)."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(MessageRow)
+                .where(MessageRow.contact_id == contact_id)
+                .order_by(MessageRow.id.desc())
+                .limit(limit)
+            )
+            return list(reversed(result.scalars().all()))
+
     async def events(self, contact_id: str) -> Sequence[RoutingEventRow]:
         async with self._sessions() as session:
             result = await session.execute(
