@@ -23,7 +23,7 @@ def transfer_with_note(
         agent = runtime.engine.agents.get(agent_id)
         context["transfer_note"] = {
             "from": agent_id,
-            "name": agent.profile.name if agent is not None else agent_id,
+            "name": (agent.profile.name if agent is not None else "") or agent_id,
             "note": message.note,
         }
     try:
