@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from api.base.asgi_types import FORWARDED, ASGIApp, Receive, Scope, Send
 from api.base.frames import BinaryFrame, receive_text
+from api.base.sessions import SESSION_COOKIE, same_origin
 from api.desktop.protocol import Error, Login, Ping, Pong
 from api.desktop.session import (
     CLOSE_REPLACED,
@@ -139,6 +140,7 @@ class EdgeDesktopSession:
         self.state = SessionState.AWAITING_LOGIN
         self.agent_id = ""
         self.token = ""
+        self.cookie = ""  # a signed-in browser's session, checked by the router
         self.seq = 0
         self.control_after = "0"
         self.presence = "available"
@@ -154,6 +156,8 @@ class EdgeDesktopSession:
         if message is None:
             return False
         self.token = message.token
+        if not self.token and same_origin(self.websocket.headers):
+            self.cookie = self.websocket.cookies.get(SESSION_COOKIE, "")
         login = await self._login_call(message.presence, message.ref)
         if login is None:
             return False
@@ -173,7 +177,13 @@ class EdgeDesktopSession:
 
     async def _login_call(self, presence: str, ref: str | None = None) -> dict[str, Any] | None:
         """Log in at the active router; None (and the socket closed) if that failed."""
-        args = {"token": self.token, "presence": presence, "session": self.session, "ref": ref}
+        args = {
+            "token": self.token,
+            "cookie": self.cookie,
+            "presence": presence,
+            "session": self.session,
+            "ref": ref,
+        }
         try:
             reply = await self.edge.client.call("desktop.login", args)
         except RouterUnavailable as exc:

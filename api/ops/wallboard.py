@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from api.base.auth import is_supervisor
 from api.base.frames import BinaryFrame, receive_text
 from api.base.headers import page
-from api.base.sessions import principal_from_cookies, same_origin
+from api.base.sessions import SESSION_COOKIE, same_origin
 from channels import strict_json
 from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
 from router.runtime import RouterRuntime
@@ -107,7 +107,7 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     if token:
         allowed = is_supervisor(token, app.state.settings)
     else:
-        principal = await principal_from_cookies(app, websocket.cookies)
+        principal = await app.state.backend.principal(websocket.cookies.get(SESSION_COOKIE, ""))
         allowed = (
             same_origin(websocket.headers)
             and principal is not None
