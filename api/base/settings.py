@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     session_ttl: float = Field(
         8 * 3600.0, gt=0, description="seconds a sign-in session lasts (then sign in again)"
     )
+    session_check_interval: float = Field(
+        15.0, gt=0, description="seconds between checks that a signed-in websocket's session holds"
+    )
     session_cookie_secure: bool = Field(
         False, description="mark the session cookie Secure (on whenever pages are on https)"
     )

@@ -17,7 +17,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from api.base.frames import BinaryFrame, receive_text
-from api.base.sessions import principal_from_cookies, same_origin
+from api.base.session_watch import SESSION_ENDED, watch_session
+from api.base.sessions import SESSION_COOKIE, principal_from_cookies, same_origin
 from api.chat.session import ChatHub
 from api.desktop.hub import DesktopHub, Outbox
 from api.desktop.notes import transfer_with_note
@@ -152,6 +153,7 @@ class DesktopSession:
         self.customers = customers
         self.state = SessionState.AWAITING_LOGIN
         self.agent_id = ""
+        self.cookie = ""  # set when signed in by a browser session (then watched)
         self.outbox: Outbox = asyncio.Queue()
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -165,6 +167,7 @@ class DesktopSession:
             agent_id = await agent_for_token(self.runtime, message.token)
         else:
             agent_id = await agent_for_session(self.websocket, self.runtime)
+            self.cookie = self.websocket.cookies.get(SESSION_COOKIE, "")
         if agent_id is None:
             await self.send(unauthorized(message.ref))
             await self.close(CLOSE_UNAUTHORIZED, "unauthorized")
@@ -371,11 +374,27 @@ async def serve_desktop(websocket: WebSocket) -> None:
             return
         pump = asyncio.create_task(session.pump())
         serve = asyncio.create_task(session.serve())
-        done, _pending = await asyncio.wait({pump, serve}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (pump, serve):
+        tasks = [pump, serve]
+        if session.cookie:
+            agent_id = session.agent_id
+            tasks.append(
+                asyncio.create_task(
+                    watch_session(
+                        app,
+                        session.cookie,
+                        lambda p: p.agent_id == agent_id,
+                        app.state.settings.session_check_interval,
+                    )
+                )
+            )
+        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
             if task not in done:
                 task.cancel()
-        await asyncio.gather(pump, serve, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if len(tasks) == 3 and tasks[2] in done:
+            await session.send(SESSION_ENDED)
+            await session.close(CLOSE_UNAUTHORIZED, "session ended")
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -360,6 +360,9 @@
     };
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
+      if (event.type === "error" && event.code === "session_ended") {
+        location.assign("/signin?next=/desktop"); return;
+      }
       if (event.type === "error" && event.code === "unauthorized") {
         $("login-error").textContent = t("invalid_token");
         $("login").hidden = false; $("app").hidden = true; return;

@@ -4,6 +4,7 @@ database, cookie flags, CSRF, roles, revocation, expiry, rate limits, the CLI.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -22,7 +23,7 @@ PASSWORD = "correct horse battery"
 
 
 def SERVER_SETTINGS() -> dict[str, object]:
-    return {"signin_rate": 1.0, "signin_burst": 4}
+    return {"signin_rate": 0.05, "signin_burst": 4}  # a refill takes 20 s: no flakes
 
 
 async def add_user(client: httpx.AsyncClient, name: str, **body: object) -> None:
@@ -208,3 +209,38 @@ async def test_cli_user_add_then_sign_in(
     browser = await sign_in(server, "marco")
     assert (await browser.get("/v1/session")).json()["agent_id"] == "marco"
     await browser.aclose()
+
+
+async def test_a_revoked_session_closes_the_open_desktop_and_wallboard(tmp_path: Path) -> None:
+    server = ThreadServer(tmp_path / "w.db", session_check_interval=0.2).start()
+    host = server.url.removeprefix("http://")
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            await create_agent(client, "giulia", skills={"billing": 5})
+            await add_user(client, "giulia", role="agent", agent_id="giulia", password=PASSWORD)
+            await add_user(client, "sara", role="supervisor", password=PASSWORD)
+            sockets = []
+            for name, path in (("giulia", "/v1/desktop"), ("sara", "/v1/wallboard")):
+                browser = await sign_in(server, name)
+                cookie = f"centralino_session={browser.cookies['centralino_session']}"
+                await browser.aclose()
+                ws = await websockets.connect(
+                    server.url.replace("http", "ws") + path,
+                    additional_headers={"Cookie": cookie, "Origin": f"http://{host}"},
+                )
+                await ws.send(json.dumps({"type": "login"}))
+                first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert first["type"] in ("welcome", "snapshot"), first
+                sockets.append(ws)
+            for name in ("giulia", "sara"):
+                await client.post(f"/v1/users/{name}/revoke", headers=admin_headers())
+            for ws in sockets:
+                ended = None
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    async for raw in ws:  # until the server closes it
+                        message = json.loads(raw)
+                        if message.get("code") == "session_ended":
+                            ended = message
+                assert ended is not None and ws.close_code == 4401
+    finally:
+        server.stop()
