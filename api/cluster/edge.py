@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from api.base.asgi_types import FORWARDED, ASGIApp, Receive, Scope, Send
 from api.base.frames import BinaryFrame, receive_text
+from api.base.session_watch import SESSION_ENDED, watch_session
 from api.base.sessions import SESSION_COOKIE, same_origin
 from api.desktop.protocol import Error, Login, Ping, Pong
 from api.desktop.session import (
@@ -292,7 +293,21 @@ async def serve_desktop(websocket: WebSocket, edge: Edge, login_timeout: float) 
         if not await session.login(login_timeout):
             return
         tasks = [asyncio.create_task(session.pump()), asyncio.create_task(session.serve())]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if session.cookie:  # signed in by session: only while it holds
+            agent_id = session.agent_id
+            watch = asyncio.create_task(
+                watch_session(
+                    websocket.app,
+                    session.cookie,
+                    lambda p: p.agent_id == agent_id,
+                    websocket.app.state.settings.session_check_interval,
+                )
+            )
+            tasks.append(watch)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if len(tasks) == 3 and tasks[2] in done:
+            await session.send(SESSION_ENDED)
+            await session.close(CLOSE_UNAUTHORIZED, "session ended")
     except (WebSocketDisconnect, RuntimeError):
         pass
     except RedisError as exc:  # Redis went away while logging in: the desktop retries

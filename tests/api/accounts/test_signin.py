@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -235,12 +236,16 @@ async def test_a_revoked_session_closes_the_open_desktop_and_wallboard(tmp_path:
             for name in ("giulia", "sara"):
                 await client.post(f"/v1/users/{name}/revoke", headers=admin_headers())
             for ws in sockets:
-                ended = None
-                with contextlib.suppress(websockets.ConnectionClosed):
-                    async for raw in ws:  # until the server closes it
-                        message = json.loads(raw)
-                        if message.get("code") == "session_ended":
-                            ended = message
-                assert ended is not None and ws.close_code == 4401
+                ended = await asyncio.wait_for(codes_until_closed(ws), 30)
+                assert "session_ended" in ended and ws.close_code == 4401
     finally:
         server.stop()
+
+
+async def codes_until_closed(ws: Any) -> list[str]:
+    """The error codes a socket receives until the server closes it."""
+    codes: list[str] = []
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for raw in ws:
+            codes.append(str(json.loads(raw).get("code", "")))
+    return codes

@@ -4,6 +4,7 @@ the standby asks it (desktop and wallboard websockets by cookie, revocation incl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -25,6 +26,7 @@ async def first_frame(url: str, headers: dict[str, str], login: dict[str, Any]) 
 async def test_a_standby_signs_in_desktops_and_wallboards_by_session(
     cluster: Cluster,  # noqa: F811
 ) -> None:
+    cluster.env["CENTRALINO_SESSION_CHECK_INTERVAL"] = "0.3"
     _active, standby = await active_and_standby(cluster)
     ws = standby.url.replace("http", "ws")
     origin = {"Origin": standby.url}
@@ -58,11 +60,26 @@ async def test_a_standby_signs_in_desktops_and_wallboards_by_session(
         )
         assert agent_board["code"] == "unauthorized"  # an agent is not a supervisor
 
+        open_desk = await websockets.connect(
+            f"{ws}/v1/desktop", additional_headers={**origin, "Cookie": cookies["gina"]}
+        )
+        await open_desk.send(json.dumps({"type": "login"}))
         revoked = await http.post("/v1/users/gina/revoke", headers=admin_headers())
         assert revoked.json() == {"revoked": 1}
+        ended = await asyncio.wait_for(codes_until_closed(open_desk), 30)
+        assert "session_ended" in ended and open_desk.close_code == 4401
         again = await first_frame(
             f"{ws}/v1/desktop", {**origin, "Cookie": cookies["gina"]}, {"type": "login"}
         )
         assert again["code"] == "unauthorized"
         token_board = await first_frame(f"{ws}/v1/wallboard", {}, {"token": ADMIN})
         assert token_board["type"] == "snapshot"  # tokens still work
+
+
+async def codes_until_closed(ws: Any) -> list[str]:
+    """The error codes a socket receives until the server closes it."""
+    codes: list[str] = []
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for raw in ws:
+            codes.append(str(json.loads(raw).get("code", "")))
+    return codes
