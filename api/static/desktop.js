@@ -133,7 +133,11 @@
   }
   function redrawOffer(offer) {
     const old = $("offers").querySelector(`[data-offer="${CSS.escape(offer.offer_id)}"]`);
-    if (old) old.replaceWith(offerCard(offer));
+    if (!old) return;
+    const focused = document.activeElement && old.contains(document.activeElement) ? document.activeElement.className : null;
+    const fresh = offerCard(offer);
+    old.replaceWith(fresh);
+    if (focused) { const again = fresh.getElementsByClassName(focused)[0]; if (again) again.focus(); }
   }
 
   // -------------------------------------------------------------------------- contacts

@@ -72,10 +72,11 @@ async def test_an_agent_works_a_chat_with_the_keyboard_alone_in_italian(
     customer = await italian.new_page()
     await customer.goto(f"{shipped.url}/chat")
     await customer.fill("#name", "Mario Rossi")
+    await customer.fill("#email", "mario.rossi@example.it")
     await customer.fill("#text", "Sono molto deluso, la bolletta è sbagliata di nuovo!")
     await customer.keyboard.press("Enter")
 
-    offer = desk.locator(".offer", has_text="Mario Rossi")
+    offer = desk.locator(".offer", has_text="bolletta è sbagliata")
     await offer.wait_for()
     text = await offer.inner_text()
     assert re.search(r"Rispondi entro \d+", text) and "In attesa da" in text  # countdown, wait
@@ -88,7 +89,7 @@ async def test_an_agent_works_a_chat_with_the_keyboard_alone_in_italian(
     await tab_to(desk, ".offer .accept")
     assert await focus_is_visible(desk)
     await desk.keyboard.press("Enter")
-    card = desk.locator(".contact", has_text="Mario Rossi")
+    card = desk.locator(".contact", has_text="bolletta è sbagliata")
     await card.wait_for()
     assert "bolletta è sbagliata" in await card.locator(".conversation").inner_text()
 
@@ -105,6 +106,13 @@ async def test_an_agent_works_a_chat_with_the_keyboard_alone_in_italian(
     await customer.keyboard.press("Enter")
     await card.locator(".conversation:has-text('12345')").wait_for()
 
+    # having asked, the agent links the customer to the address it claimed (session + CSRF)
+    desk.once("dialog", lambda dialog: dialog.accept("domande di sicurezza"))
+    await tab_to(desk, ".contact .link")
+    await desk.keyboard.press("Enter")
+    await card.locator(".link").wait_for(state="detached")
+    assert "non verificato" not in await card.inner_text()
+
     # transfer to a named colleague, with a note
     async with httpx.AsyncClient(base_url=shipped.url) as http:
         marco_token = await create_agent(
@@ -117,7 +125,7 @@ async def test_an_agent_works_a_chat_with_the_keyboard_alone_in_italian(
     await marco.keyboard.press("Enter")
     await marco.wait_for_selector("#status:has-text('Available')")
     await desk.reload()  # the colleague list comes with the page
-    await desk.locator(".contact", has_text="Mario Rossi").wait_for()
+    await desk.locator(".contact", has_text="bolletta è sbagliata").wait_for()
     await tab_to(desk, ".contact .transfer-target")
     await choose_by_keyboard(desk, "agent:marco")
     await desk.keyboard.press("Tab")
@@ -126,12 +134,14 @@ async def test_an_agent_works_a_chat_with_the_keyboard_alone_in_italian(
     await desk.keyboard.press("Enter")
     await desk.locator(".contact").wait_for(state="detached")
 
-    handed = marco.locator(".offer", has_text="Mario Rossi")
+    handed = marco.locator(".offer", has_text="bolletta è sbagliata")
     await handed.wait_for()
     assert "Note from Giulia: Chiede la nota di credito di ottobre" in await handed.inner_text()
+    assert "Mario Rossi" in await handed.inner_text()  # linked by giulia: no longer a claim
+    assert "not verified" not in await handed.inner_text()
     await shoot(marco, "desktop-offer-with-note-en")
     await handed.locator(".accept").click()
-    held = marco.locator(".contact", has_text="Mario Rossi")
+    held = marco.locator(".contact", has_text="bolletta è sbagliata")
     await held.wait_for()
     # the whole conversation came along: the customer's answer, the reply, the note
     await held.locator(".conversation:has-text('12345')").wait_for()
