@@ -2,7 +2,9 @@
 
 Roles: the admin token may do everything on ops endpoints; the supervisor token (if one
 is configured) may read (queues, agents, contacts, explanations, feedback, the
-wallboard) but not change agents, tokens or rules.
+wallboard) but not change agents, tokens or rules. Without a bearer token, a signed-in
+user's session (api/base/sessions.py) with the role admin, or supervisor for reading,
+does the same; a change then needs the session's CSRF header.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import hmac
 from typing import Any
 
 from fastapi import HTTPException, Request, status
+
+from api.base.sessions import CSRF_HEADER, csrf_ok, principal_from_cookies
 
 
 def bearer(request: Request) -> str | None:
@@ -31,7 +35,24 @@ def check_token(request: Request, expected: str, what: str) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"invalid {what} token")
 
 
-def require_admin(request: Request) -> None:
+async def by_session(request: Request, role: str) -> bool:
+    """True when a signed-in session of ``role`` or higher makes this request (403 if the
+    role is lower or a change comes without the CSRF header); False without a session."""
+    principal = await principal_from_cookies(request.app, request.cookies)
+    if principal is None:
+        return False
+    if not principal.at_least(role):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"signed in as {principal.role}: {role} needed"
+        )
+    if not csrf_ok(principal, request.method, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong X-CSRF-Token")
+    return True
+
+
+async def require_admin(request: Request) -> None:
+    if bearer(request) is None and await by_session(request, "admin"):
+        return
     check_token(request, request.app.state.settings.admin_token, "admin")
 
 
@@ -45,8 +66,10 @@ def is_supervisor(token: str, settings: Any) -> bool:
     )
 
 
-def require_supervisor(request: Request) -> None:
+async def require_supervisor(request: Request) -> None:
     token = bearer(request)
+    if token is None and await by_session(request, "supervisor"):
+        return
     if token is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Mapping
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 
 from fastapi.responses import HTMLResponse
@@ -22,6 +24,7 @@ STATIC = Path(__file__).parent.parent / "static"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 UNGUARDED = ("/docs", "/redoc")  # FastAPI's own pages load their scripts from a CDN
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+SCRIPT_SRC = re.compile(r"<script [^>]*src=")
 ALWAYS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -46,13 +49,22 @@ def _page(name: str) -> tuple[str, str]:
     return html, hashes
 
 
-def page(name: str, ancestors: str = "'none'") -> HTMLResponse:
-    """A static page with its policy: ``ancestors`` may frame it ('none' by default)."""
+def page(
+    name: str, ancestors: str = "'none'", fill: Mapping[str, str] | None = None
+) -> HTMLResponse:
+    """A static page with its policy: ``ancestors`` may frame it ('none' by default).
+    Scripts come from this origin's files (``<script src>``), never inline. ``fill``:
+    values for ``{{name}}`` placeholders, HTML-escaped."""
     html, hashes = _page(name)
+    for key, value in (fill or {}).items():
+        html = html.replace("{{" + key + "}}", escape(value, quote=True))
+    scripts = " ".join(
+        part for part in ("'self'" if SCRIPT_SRC.search(html) else "", hashes) if part
+    )
     policy = "; ".join(
         [
             "default-src 'none'",
-            f"script-src {hashes}" if hashes else "script-src 'none'",
+            f"script-src {scripts}" if scripts else "script-src 'none'",
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data:",
             "connect-src 'self'",

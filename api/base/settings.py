@@ -176,6 +176,29 @@ class Settings(BaseSettings):
         5.0, gt=0, description="seconds a node waits for the active router before a 503"
     )
 
+    session_ttl: float = Field(
+        8 * 3600.0, gt=0, description="seconds a sign-in session lasts (then sign in again)"
+    )
+    session_check_interval: float = Field(
+        15.0, gt=0, description="seconds between checks that a signed-in websocket's session holds"
+    )
+    session_cookie_secure: bool = Field(
+        False, description="mark the session cookie Secure (on whenever pages are on https)"
+    )
+    signin_rate: float = Field(
+        0.2, ge=0, description="sign-in attempts/s per address and per user name; 0 = no limit"
+    )
+    signin_burst: float = Field(5, ge=1, description="sign-in attempts in a burst")
+    oidc_issuer: str = Field(
+        "", description="single sign-on: the OpenID Connect issuer URL; empty = off"
+    )
+    oidc_client_id: str = Field("", description="single sign-on: this app's client id")
+    oidc_client_secret: str = Field("", description="single sign-on: this app's client secret")
+    oidc_username_claim: str = Field(
+        "preferred_username",
+        description="the id_token claim matched to a user's name (when no user has its sub)",
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:

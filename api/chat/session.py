@@ -11,6 +11,7 @@ Customer -> server: {"type": "start", "text", "name"?, "email"?, "phone"?, "lang
 Server -> customer: {"type": "started", "session", "contact_id", "verified",
 "resume_token"?}, {"type": "resumed", "session", "contact_id"},
 {"type": "agent_joined", "agent"}, {"type": "message", "from": "agent", "agent", "text"},
+{"type": "wait", "seconds"} (an estimate, once known: api/chat/estimate.py),
 {"type": "transferred"}, {"type": "ended"}, {"type": "error", "code", "message"}.
 
 Who the customer is comes only from ``identity``, signed by the embedding site
@@ -34,12 +35,13 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, Valida
 
 from api.base.frames import receive_text
 from api.base.headers import frame_ancestors, page
+from api.chat.estimate import WaitEstimates
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited, SignedIdentityIn
 from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
 from channels.base import ChannelError, Ended, Inbound, Message
 from channels.contact import InboundContact, IntakeError
 from channels.strict_json import UnsafeJson, loads
-from router.decisions import Assigned, Completed, Decisions, Transferred, WrapUpStarted
+from router.decisions import Assigned, Completed, Decisions, Queued, Transferred, WrapUpStarted
 from router.dispatch import Dispatcher
 from router.runtime import RouterRuntime
 from skills.vocabulary import Channel
@@ -121,10 +123,28 @@ class ChatHub:
     def __init__(self, runtime: RouterRuntime) -> None:
         self.runtime = runtime
         self.sessions: dict[str, ChatPeer] = {}
+        self.waits = WaitEstimates()
         runtime.listen(self.on_decisions)
+
+    def announce_wait(self, contact_id: str) -> None:
+        """Tell a waiting customer how long it should take, when there is an estimate."""
+        session = self.sessions.get(contact_id)
+        contact = self.runtime.engine.contacts.get(contact_id)
+        if session is None or contact is None or contact.agent_id is not None:
+            return
+        waited = self.runtime.clock() - contact.arrival
+        seconds = self.waits.estimate(contact.policy.queue, waited)
+        if seconds is not None:
+            session.push({"type": "wait", "seconds": seconds})
 
     def on_decisions(self, now: float, decisions: Decisions) -> None:
         for decision in decisions:
+            if isinstance(decision, Assigned):
+                contact = self.runtime.engine.contacts.get(decision.contact_id)
+                if contact is not None and contact.channel is Channel.CHAT:
+                    self.waits.answered(contact.policy.queue, decision.waited)
+            elif isinstance(decision, Queued) and decision.reason != "arrival":
+                self.announce_wait(decision.contact_id)
             session = self.sessions.get(getattr(decision, "contact_id", ""))
             if session is None:
                 continue
@@ -306,6 +326,7 @@ async def serve_chat(websocket: WebSocket) -> None:
     if session is None:
         return
     app.state.chat.sessions[session.contact_id] = session
+    app.state.chat.announce_wait(session.contact_id)
     try:
         left = await _converse(session, dispatcher, guard)
     except asyncio.CancelledError:

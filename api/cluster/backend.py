@@ -24,6 +24,7 @@ from fastapi import FastAPI, WebSocket
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from api.base.sessions import Principal
 from api.cluster.chat import RouterChat, serve_chat
 from api.cluster.commands import RouterCommands
 from api.cluster.edge import (
@@ -38,7 +39,7 @@ from api.gateways.smtp import start_smtp
 from api.node.backend import SettingsError, StateBackend
 from api.node.stack import RouterStack, close_stack, open_stack
 from router.cluster.chat import ChatWriter
-from router.cluster.commands import CommandServer
+from router.cluster.commands import CommandServer, RouterUnavailable
 from router.cluster.desk import DeskWriter, desk_generation
 from router.cluster.keys import Keys
 from router.cluster.lease import Fenced, Lease, RouterLease
@@ -119,6 +120,16 @@ class RedisBackend(StateBackend):
 
     async def serve_wallboard(self, websocket: WebSocket, closed: asyncio.Task[None]) -> None:
         await serve_wallboard(websocket, self.edge, closed)
+
+    async def principal(self, session_cookie: str) -> Principal | None:
+        """Sessions live in the database the active router holds: ask it."""
+        if not session_cookie:
+            return None
+        try:
+            found = await self.edge.client.call("session.principal", {"cookie": session_cookie})
+        except RouterUnavailable:
+            return None
+        return Principal(**found["principal"]) if found.get("principal") else None
 
 
 class RouterRole:

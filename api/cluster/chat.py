@@ -107,6 +107,7 @@ class RouterChat:
         if contact is not None and contact.state is ContactState.ASSIGNED:
             peer.state = ChatState.CONNECTED
         self.hub.sessions[contact_id] = peer
+        self.hub.announce_wait(contact_id)
 
     async def say(self, args: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -8,12 +8,14 @@ wallboard's snapshot and SMTP messages. Replies are plain JSON.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
 
 from api.base.asgi_types import FORWARDED
+from api.base.sessions import SESSION_COOKIE, principal_from_cookies
 from api.cluster.chat import RouterChat
 from api.cluster.hub import RedisDesktopHub
 from api.desktop.protocol import Error, Welcome
@@ -50,6 +52,11 @@ class RouterCommands:
             return await self.act(args)
         if op == "desktop.disconnect":
             return self.disconnect(args)
+        if op == "session.principal":
+            found = await principal_from_cookies(
+                self.app, {SESSION_COOKIE: str(args.get("cookie", ""))}
+            )
+            return {"principal": dataclasses.asdict(found) if found is not None else None}
         if op == "wallboard.snapshot":
             snapshot: dict[str, Any] = self.app.state.wallboard.snapshot()
             return snapshot
@@ -124,7 +131,14 @@ class RouterCommands:
         at are taken in one step, with nothing awaited in between."""
         runtime = self.runtime
         engine = runtime.engine
-        agent_id = await agent_for_token(runtime, str(args.get("token", "")))
+        if args.get("token"):
+            agent_id = await agent_for_token(runtime, str(args["token"]))
+        else:  # a browser signed in: its session cookie, from a same-origin handshake
+            found = await principal_from_cookies(
+                self.app, {SESSION_COOKIE: str(args.get("cookie", ""))}
+            )
+            agent_id = found.agent_id if found is not None else None
+            agent_id = agent_id if agent_id in engine.agents else None
         if agent_id is None:
             return {"error": unauthorized(args.get("ref"))}
         session = str(args["session"])

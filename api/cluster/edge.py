@@ -25,6 +25,8 @@ from redis.exceptions import RedisError
 
 from api.base.asgi_types import FORWARDED, ASGIApp, Receive, Scope, Send
 from api.base.frames import BinaryFrame, receive_text
+from api.base.session_watch import SESSION_ENDED, watch_session
+from api.base.sessions import SESSION_COOKIE, same_origin
 from api.desktop.protocol import Error, Login, Ping, Pong
 from api.desktop.session import (
     CLOSE_REPLACED,
@@ -139,6 +141,7 @@ class EdgeDesktopSession:
         self.state = SessionState.AWAITING_LOGIN
         self.agent_id = ""
         self.token = ""
+        self.cookie = ""  # a signed-in browser's session, checked by the router
         self.seq = 0
         self.control_after = "0"
         self.presence = "available"
@@ -154,6 +157,8 @@ class EdgeDesktopSession:
         if message is None:
             return False
         self.token = message.token
+        if not self.token and same_origin(self.websocket.headers):
+            self.cookie = self.websocket.cookies.get(SESSION_COOKIE, "")
         login = await self._login_call(message.presence, message.ref)
         if login is None:
             return False
@@ -173,7 +178,13 @@ class EdgeDesktopSession:
 
     async def _login_call(self, presence: str, ref: str | None = None) -> dict[str, Any] | None:
         """Log in at the active router; None (and the socket closed) if that failed."""
-        args = {"token": self.token, "presence": presence, "session": self.session, "ref": ref}
+        args = {
+            "token": self.token,
+            "cookie": self.cookie,
+            "presence": presence,
+            "session": self.session,
+            "ref": ref,
+        }
         try:
             reply = await self.edge.client.call("desktop.login", args)
         except RouterUnavailable as exc:
@@ -282,7 +293,21 @@ async def serve_desktop(websocket: WebSocket, edge: Edge, login_timeout: float) 
         if not await session.login(login_timeout):
             return
         tasks = [asyncio.create_task(session.pump()), asyncio.create_task(session.serve())]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if session.cookie:  # signed in by session: only while it holds
+            agent_id = session.agent_id
+            watch = asyncio.create_task(
+                watch_session(
+                    websocket.app,
+                    session.cookie,
+                    lambda p: p.agent_id == agent_id,
+                    websocket.app.state.settings.session_check_interval,
+                )
+            )
+            tasks.append(watch)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if len(tasks) == 3 and tasks[2] in done:
+            await session.send(SESSION_ENDED)
+            await session.close(CLOSE_UNAUTHORIZED, "session ended")
     except (WebSocketDisconnect, RuntimeError):
         pass
     except RedisError as exc:  # Redis went away while logging in: the desktop retries

@@ -5,9 +5,10 @@ agent sees "claims to be vera@... (unverified)". Having checked (security questi
 code sent to the address...), the agent holding the contact, or an admin, may link it:
 
 ``POST /v1/contacts/{id}/customer/link`` (``Authorization: Bearer <agent or admin token>``,
-``{"checked": "how it was checked"}``): the claimed identities join the contact's customer
-to the existing one (their history follows), and a ``customer_linked`` event with who,
-what and why goes to the contact's audit trail (shown by explain).
+or a signed-in session with ``X-CSRF-Token``; ``{"checked": "how it was checked"}``): the
+claimed identities join the contact's customer to the existing one (their history
+follows), and a ``customer_linked`` event with who, what and why goes to the contact's
+audit trail (shown by explain).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.base.auth import bearer
+from api.base.sessions import CSRF_HEADER, csrf_ok, principal_from_cookies
 from api.desktop.session import agent_for_token
 from channels.contact import CustomerRef, IntakeError
 from router.runtime import RouterRuntime
@@ -47,6 +49,16 @@ class Linked(BaseModel):
 async def _who(request: Request, runtime: RouterRuntime, contact_id: str) -> str:
     token = bearer(request)
     if token is None:
+        principal = await principal_from_cookies(request.app, request.cookies)
+        if principal is not None:  # a signed-in desktop: its agent, with the CSRF header
+            if not csrf_ok(principal, request.method, request.headers.get(CSRF_HEADER)):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong X-CSRF-Token")
+            if principal.role == "admin":
+                return f"admin:{principal.user}"
+            live = runtime.engine.contacts.get(contact_id)
+            if live is None or principal.agent_id is None or live.agent_id != principal.agent_id:
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "only the agent holding the contact")
+            return f"agent:{principal.agent_id}"
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "agent or admin token required (Authorization: Bearer ...)",
@@ -106,6 +118,9 @@ async def link_customer(contact_id: str, body: LinkIn, request: Request) -> Link
     }
     await AuditTrail(runtime.store.engine).record(contact_id, now, CUSTOMER_LINKED, detail)
     audit_log.info("contact %s: customer linked by %s to %s", contact_id, who, resolved.customer_id)
+    context = runtime.contexts.get(contact_id)
+    if context is not None:  # whoever is offered it next (a transfer) sees it checked
+        context["customer"] = {**(context.get("customer") or {}), "verified": True}
     return Linked(
         contact_id=contact_id,
         customer_id=resolved.customer_id,

@@ -28,8 +28,11 @@ class Resume(BaseModel):
 
 
 class Login(ClientMessage):
+    """``token``: the agent's desktop token; empty: the browser's signed-in session (its
+    cookie, sent with the websocket handshake from this origin)."""
+
     type: Literal["login"]
-    token: str = Field(min_length=1, max_length=200)
+    token: str = Field("", max_length=200)
     resume: Resume | None = None
     presence: Literal["available", "away"] = "available"
 
@@ -78,6 +81,9 @@ class Transfer(ClientMessage):
     queue: str | None = Field(None, max_length=80)
     agent: str | None = Field(None, max_length=64)
     skills: SkillMap | None = Field(None, max_length=50)
+    note: str = Field(
+        "", max_length=2000, description="for whoever takes it next: shown with the offer"
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> Transfer:

@@ -17,8 +17,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from api.base.frames import BinaryFrame, receive_text
+from api.base.session_watch import SESSION_ENDED, watch_session
+from api.base.sessions import SESSION_COOKIE, principal_from_cookies, same_origin
 from api.chat.session import ChatHub
 from api.desktop.hub import RELOADED, DesktopHub, Outbox
+from api.desktop.notes import transfer_with_note
 from api.desktop.protocol import (
     CLIENT_MESSAGE,
     Accept,
@@ -130,6 +133,16 @@ async def agent_for_token(runtime: RouterRuntime, token: str) -> str | None:
     return row.id if row is not None and row.id in runtime.engine.agents else None
 
 
+async def agent_for_session(websocket: WebSocket, runtime: RouterRuntime) -> str | None:
+    """The agent of the browser's signed-in session (a same-origin handshake only)."""
+    if not same_origin(websocket.headers):
+        return None
+    principal = await principal_from_cookies(websocket.app, websocket.cookies)
+    if principal is None or principal.agent_id is None:
+        return None
+    return principal.agent_id if principal.agent_id in runtime.engine.agents else None
+
+
 def unauthorized(ref: str | None) -> dict[str, Any]:
     return Error(ref=ref, code="unauthorized", message="unknown or revoked token").model_dump()
 
@@ -150,6 +163,7 @@ class DesktopSession:
         self.replies = replies
         self.state = SessionState.AWAITING_LOGIN
         self.agent_id = ""
+        self.cookie = ""  # set when signed in by a browser session (then watched)
         self.outbox: Outbox = asyncio.Queue()
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -159,7 +173,11 @@ class DesktopSession:
         message = await receive_login(self, timeout)
         if message is None:
             return False
-        agent_id = await agent_for_token(self.runtime, message.token)
+        if message.token:
+            agent_id = await agent_for_token(self.runtime, message.token)
+        else:
+            agent_id = await agent_for_session(self.websocket, self.runtime)
+            self.cookie = self.websocket.cookies.get(SESSION_COOKIE, "")
         if agent_id is None:
             await self.send(unauthorized(message.ref))
             await self.close(CLOSE_UNAUTHORIZED, "unauthorized")
@@ -255,6 +273,10 @@ async def perform(
                 code="not_recorded",
                 message="the router could not record this; it was not acknowledged",
             ).model_dump()
+        if isinstance(message, Transfer) and message.note:
+            await runtime.store.add_message(
+                message.contact_id, runtime.clock(), "transfer_note", message.note, {}
+            )
         if isinstance(message, WrapUp) and message.follow_up_in is not None:
             now = runtime.clock()
             reply["follow_up"] = await runtime.store.aftercare.schedule(
@@ -329,6 +351,8 @@ def apply_action(runtime: RouterRuntime, agent_id: str, message: Any) -> dict[st
             skills=message.skills,
             to_agent=message.agent,
         )
+        if message.note:
+            return transfer_with_note(runtime, agent_id, message, call)
     decisions: Decisions = runtime.submit(call)
     return Ack(ref=message.ref, of=message.type).model_dump() | {"decisions": len(decisions)}
 
@@ -379,11 +403,27 @@ async def serve_desktop(websocket: WebSocket) -> None:
             return
         pump = asyncio.create_task(session.pump())
         serve = asyncio.create_task(session.serve())
-        done, _pending = await asyncio.wait({pump, serve}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (pump, serve):
+        tasks = [pump, serve]
+        if session.cookie:
+            agent_id = session.agent_id
+            tasks.append(
+                asyncio.create_task(
+                    watch_session(
+                        app,
+                        session.cookie,
+                        lambda p: p.agent_id == agent_id,
+                        app.state.settings.session_check_interval,
+                    )
+                )
+            )
+        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
             if task not in done:
                 task.cancel()
-        await asyncio.gather(pump, serve, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if len(tasks) == 3 and tasks[2] in done:
+            await session.send(SESSION_ENDED)
+            await session.close(CLOSE_UNAUTHORIZED, "session ended")
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

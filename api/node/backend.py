@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from fastapi import FastAPI, WebSocket
 
+from api.base.sessions import SESSION_COOKIE, Principal, principal_from_cookies
 from api.base.settings import Settings
 from router.rules.loader import RuleSet
 
@@ -66,3 +67,8 @@ class StateBackend(ABC):
     @abstractmethod
     async def serve_wallboard(self, websocket: WebSocket, closed: asyncio.Task[None]) -> None:
         """Snapshots to a signed-in wallboard until ``closed`` (the page went away) is done."""
+
+    async def principal(self, session_cookie: str) -> Principal | None:
+        """The signed-in user of this session cookie (api/base/sessions.py), checked where
+        the store is: here by default; the Redis backend asks the active router."""
+        return await principal_from_cookies(self.app, {SESSION_COOKIE: session_cookie})

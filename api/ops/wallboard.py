@@ -20,6 +20,8 @@ from fastapi.responses import HTMLResponse
 from api.base.auth import is_supervisor
 from api.base.frames import BinaryFrame, receive_text
 from api.base.headers import page
+from api.base.session_watch import SESSION_ENDED, watch_session
+from api.base.sessions import SESSION_COOKIE, same_origin
 from channels import strict_json
 from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
 from router.runtime import RouterRuntime
@@ -97,28 +99,66 @@ async def wallboard_socket(websocket: WebSocket) -> None:
         login = strict_json.loads(
             await asyncio.wait_for(receive_text(websocket), app.state.settings.login_timeout)
         )
-        token = str(login.get("token", "")) if isinstance(login, dict) else ""
+        if not isinstance(login, dict):
+            raise strict_json.UnsafeJson("the first message must be a login object")
+        token = str(login.get("token", ""))
     except (TimeoutError, strict_json.UnsafeJson, WebSocketDisconnect, BinaryFrame):
-        token = ""
-    if not token or not is_supervisor(token, app.state.settings):
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.send_json(
-                {
-                    "type": "error",
-                    "code": "unauthorized",
-                    "message": "a supervisor or admin token is required",
-                }
-            )
-            await websocket.close(4401, "unauthorized")
+        await _refuse(websocket)
+        return
+    if token:
+        allowed = is_supervisor(token, app.state.settings)
+    else:
+        principal = await app.state.backend.principal(websocket.cookies.get(SESSION_COOKIE, ""))
+        allowed = (
+            same_origin(websocket.headers)
+            and principal is not None
+            and principal.at_least("supervisor")
+        )
+    if not allowed:
+        await _refuse(websocket)
         return
     reader = asyncio.create_task(_drain(websocket))
+    watch = None
+    if not token:  # signed in by session: only while it holds, and the role with it
+        watch = asyncio.create_task(
+            watch_session(
+                app,
+                websocket.cookies.get(SESSION_COOKIE, ""),
+                lambda p: p.at_least("supervisor"),
+                app.state.settings.session_check_interval,
+            )
+        )
+    closed = asyncio.create_task(_first(reader, watch))
     try:
-        await app.state.backend.serve_wallboard(websocket, reader)
+        await app.state.backend.serve_wallboard(websocket, closed)
+        if watch is not None and watch.done():
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.send_json(SESSION_ENDED)
+                await websocket.close(4401, "session ended")
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
+        for task in (reader, watch, closed):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in (reader, watch, closed) if t), return_exceptions=True)
+
+
+async def _first(*tasks: asyncio.Task[None] | None) -> None:
+    """Done when the first of these tasks is."""
+    await asyncio.wait([t for t in tasks if t is not None], return_when=asyncio.FIRST_COMPLETED)
+
+
+async def _refuse(websocket: WebSocket) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.send_json(
+            {
+                "type": "error",
+                "code": "unauthorized",
+                "message": "a supervisor or admin token (or sign-in) is required",
+            }
+        )
+        await websocket.close(4401, "unauthorized")
 
 
 async def serve_wallboard(websocket: WebSocket, closed: asyncio.Task[None]) -> None:

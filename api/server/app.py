@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
+from api.accounts import oidc, signin, users
 from api.base.bodies import RequestBodies
 from api.base.errors import install_error_handlers
 from api.base.headers import SecurityHeaders
@@ -20,13 +21,13 @@ from api.base.settings import Settings
 from api.chat import session as chat
 from api.chat.guard import ChatGuard
 from api.chat.resume import ParkedChats
-from api.desktop import linking
+from api.desktop import linking, setup
 from api.desktop import session as desktop
 from api.gateways import contacts as gateway
 from api.gateways import event_stream
 from api.gateways import webhooks as channels
 from api.ops import admin as ops
-from api.ops import reload, subscriptions, wallboard
+from api.ops import assets, reload, subscriptions, wallboard
 from api.server.backends import backend_type
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
@@ -90,6 +91,11 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(wallboard.router)
     app.include_router(subscriptions.router)
     app.include_router(event_stream.router)
+    app.include_router(signin.router)
+    app.include_router(oidc.router)
+    app.include_router(users.router)
+    app.include_router(setup.router)
+    app.include_router(assets.router)
 
     @app.get("/healthz", tags=["ops"])
     async def health(request: Request) -> dict[str, Any]:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import typer
 
+from api.server import users_cli
 from router.rules.loader import ConfigError, load_rules
 
 app = typer.Typer(
     help="centralino: omnichannel contact-center router", no_args_is_help=True, add_completion=False
 )
+app.add_typer(users_cli.users, name="user")
 
 
 @app.command()
@@ -56,12 +58,15 @@ def serve(
     log_level: str = typer.Option("info"),
 ) -> None:
     """Run the router: gateway intake, agent desktops, ops endpoints."""
+    import asyncio
+
     import uvicorn
 
     from api.base.settings import Settings
     from api.node.backend import SettingsError
     from api.server.app import create_app, server_options
     from api.server.backends import check_settings
+    from api.server.banner import banner
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -80,18 +85,27 @@ def serve(
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    token_chosen = bool(settings.admin_token)
     settings = settings.with_admin_token()
-    if not Settings().admin_token:
-        typer.echo(
-            f"admin token (set CENTRALINO_ADMIN_TOKEN to choose one): {settings.admin_token}"
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, rules),  # also installs the log filters (api/base/logs.py)
+            host=host,
+            port=port,
+            log_level=log_level,
+            **server_options(settings),
         )
-    uvicorn.run(
-        create_app(settings, rules),  # also installs the log filters (api/base/logs.py)
-        host=host,
-        port=port,
-        log_level=log_level,
-        **server_options(settings),
     )
+
+    async def run() -> None:
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            typer.echo(banner(settings, host, port, token_chosen=token_chosen))
+        await serving
+
+    asyncio.run(run())
 
 
 @app.command()

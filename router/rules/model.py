@@ -178,6 +178,15 @@ class TriageSpec(Frozen):
     )
 
 
+class OutcomeSpec(Frozen):
+    """A wrap-up outcome agents pick on the desktop: a code, its label per language, and
+    whether it usually means the case is resolved (the desktop's default)."""
+
+    code: str = Field(pattern=r"^[a-z0-9_.-]{1,64}$")
+    label: dict[str, str] = Field(default_factory=dict, description="language -> label")
+    resolved: bool = True
+
+
 class QueueSpec(Frozen):
     """A department queue: the skills it needs and how its search widens while contacts wait."""
 
@@ -185,6 +194,9 @@ class QueueSpec(Frozen):
     skills: SkillMap = Field(default_factory=dict)
     expansion: tuple[ExpansionStep, ...] | None = None
     sla: dict[Channel, SlaSpec] = Field(default_factory=dict)
+    canned_replies: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="language -> ready answers shown on the desktop"
+    )
 
     _skills = field_validator("skills")(_check_skills)
     _expansion = field_validator("expansion")(_check_expansion)
@@ -227,6 +239,9 @@ class RoutingConfig(Frozen):
     default_queue: str
     queues: dict[str, QueueSpec] = Field(min_length=1)
     rules: tuple[RuleSpec, ...] = ()
+    outcomes: tuple[OutcomeSpec, ...] = Field(
+        (), description="wrap-up outcome codes the desktop offers (any text is still taken)"
+    )
 
     _expansion = field_validator("expansion")(_check_expansion)
 
@@ -254,6 +269,9 @@ class RoutingConfig(Frozen):
                     f"rule {rule.name!r}: queue {rule.queue!r} is not one of the queues "
                     f"({', '.join(sorted(self.queues))})"
                 )
+        codes = [outcome.code for outcome in self.outcomes]
+        if len(set(codes)) != len(codes):
+            raise ValueError("an outcome code is listed twice")
         return self
 
     def sla_for(self, queue: str, channel: Channel) -> SlaSpec:

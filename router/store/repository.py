@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from router.states import FINISHED_STATES
+from router.store.accounts import Accounts
 from router.store.aftercare import Aftercare
 from router.store.changes import (
     CONTACTS,
@@ -121,6 +122,7 @@ class Store:
         self.customers = CustomerDirectory(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
         self.replies = Replies(self._sessions, self.commit)
+        self.accounts = Accounts(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
@@ -346,6 +348,17 @@ class Store:
                 .limit(1)
             )
             return result.scalar_one_or_none()
+
+    async def messages(self, contact_id: str, limit: int = 200) -> Sequence[MessageRow]:
+        """A contact's messages after the first, oldest first (the last ``limit``)."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(MessageRow)
+                .where(MessageRow.contact_id == contact_id)
+                .order_by(MessageRow.id.desc())
+                .limit(limit)
+            )
+            return list(reversed(result.scalars().all()))
 
     async def events(self, contact_id: str) -> Sequence[RoutingEventRow]:
         async with self._sessions() as session:

@@ -255,6 +255,24 @@ class ReplyRow(Base):
     updated_at: Mapped[float] = mapped_column(Float)
 
 
+class UserRow(Base):
+    """Someone who signs in to the pages: an agent (linked to its roster entry), a
+    supervisor or an admin. The password is kept only as an argon2 hash; ``oidc_subject``
+    ties the user to the company identity provider's ``sub``."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
 class OptOutRow(Base):
     """A customer address that asked for no more messages (SMS STOP) on a platform."""
 
@@ -264,3 +282,17 @@ class OptOutRow(Base):
     address: Mapped[str] = mapped_column(String(200), primary_key=True)
     at: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(64), default="")
+
+
+class UserSessionRow(Base):
+    """A signed-in browser: the cookie holds a random id, the table only its SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16))  # password | oidc
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)

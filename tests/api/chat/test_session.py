@@ -140,4 +140,6 @@ async def test_chat_origin_check(tmp_path: Path) -> None:
 async def test_widget_page_is_served(client: httpx.AsyncClient) -> None:
     page = await client.get("/chat")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "/v1/chat" in page.text and "new WebSocket" in page.text
+    assert '<script src="/static/chat.js"' in page.text
+    script = await client.get("/static/chat.js")
+    assert "/v1/chat" in script.text and "new WebSocket" in script.text

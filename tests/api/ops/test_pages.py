@@ -42,18 +42,18 @@ async def test_offer_on_the_desktop_page_accept_and_the_wallboard_follows(
     offer = desktop.locator(".offer", has_text="Mario Rossi")
     await offer.wait_for()
     assert "sbagliata" in await offer.inner_text()
-    assert "negative" in await offer.inner_text()  # the customer's current sentiment
+    assert "upset" in (await offer.inner_text()).lower()  # the sentiment, in words
     await board.wait_for_selector("tr[data-queue='billing'] td:nth-child(2):text-is('1')")
     await offer.locator(".accept").click()
 
     await desktop.locator(".contact", has_text="Mario Rossi").wait_for()
     await board.wait_for_selector("tr[data-agent='giulia'] td:nth-child(3):has-text('chat 1/3')")
     await board.wait_for_selector("tr[data-queue='billing'] td:nth-child(2):text-is('0')")
-    await board.wait_for_selector("[data-channel='chat']:has-text('1 risposti')")
+    await board.wait_for_selector("[data-channel='chat']:has-text('1 answered')")
     await desktop.screenshot(path=str(tmp_path / "desktop.png"))
     await board.screenshot(path=str(tmp_path / "wallboard.png"))
 
-    await desktop.fill(".contact .outcome", "bolletta corretta")
+    await desktop.fill(".contact .outcome", "bolletta corretta")  # no outcome codes configured
     await desktop.click(".contact .wrap")
     await desktop.locator(".contact").wait_for(state="detached")
     await board.wait_for_selector("tr[data-agent='giulia'] td:nth-child(3):text-is('—')")

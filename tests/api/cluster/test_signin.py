@@ -1,0 +1,85 @@
+"""Signing in on a standby node: sessions live in the database the active router holds, so
+the standby asks it (desktop and wallboard websockets by cookie, revocation included)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import httpx
+import websockets
+
+from tests.api.cluster.test_nodes import AGENT, Cluster, active_and_standby, cluster  # noqa: F401
+from tests.live import ADMIN, admin_headers
+
+PASSWORD = "a long enough password"
+
+
+async def first_frame(url: str, headers: dict[str, str], login: dict[str, Any]) -> dict[str, Any]:
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        await ws.send(json.dumps(login))
+        return dict(json.loads(await asyncio.wait_for(ws.recv(), 15)))
+
+
+async def test_a_standby_signs_in_desktops_and_wallboards_by_session(
+    cluster: Cluster,  # noqa: F811
+) -> None:
+    cluster.env["CENTRALINO_SESSION_CHECK_INTERVAL"] = "0.3"
+    _active, standby = await active_and_standby(cluster)
+    ws = standby.url.replace("http", "ws")
+    origin = {"Origin": standby.url}
+    async with httpx.AsyncClient(base_url=standby.url, timeout=15) as http:
+        made = await http.put("/v1/agents/gina", json=AGENT, headers=admin_headers())
+        assert made.status_code == 200, made.text
+        for name, body in (
+            ("gina", {"role": "agent", "agent_id": "gina"}),
+            ("sara", {"role": "supervisor"}),
+        ):
+            reply = await http.put(
+                f"/v1/users/{name}", json={**body, "password": PASSWORD}, headers=admin_headers()
+            )
+            assert reply.status_code == 200, reply.text
+        cookies = {}
+        for name in ("gina", "sara"):
+            signed = await http.post("/v1/signin", json={"user": name, "password": PASSWORD})
+            assert signed.status_code == 200, signed.text
+            cookies[name] = f"centralino_session={signed.cookies['centralino_session']}"
+
+        desk = await first_frame(
+            f"{ws}/v1/desktop", {**origin, "Cookie": cookies["gina"]}, {"type": "login"}
+        )
+        assert desk["type"] == "welcome" and desk["agent"]["agent_id"] == "gina"
+        board = await first_frame(
+            f"{ws}/v1/wallboard", {**origin, "Cookie": cookies["sara"]}, {"type": "login"}
+        )
+        assert board["type"] == "snapshot"
+        agent_board = await first_frame(
+            f"{ws}/v1/wallboard", {**origin, "Cookie": cookies["gina"]}, {"type": "login"}
+        )
+        assert agent_board["code"] == "unauthorized"  # an agent is not a supervisor
+
+        open_desk = await websockets.connect(
+            f"{ws}/v1/desktop", additional_headers={**origin, "Cookie": cookies["gina"]}
+        )
+        await open_desk.send(json.dumps({"type": "login"}))
+        revoked = await http.post("/v1/users/gina/revoke", headers=admin_headers())
+        assert revoked.json() == {"revoked": 1}
+        ended = await asyncio.wait_for(codes_until_closed(open_desk), 30)
+        assert "session_ended" in ended and open_desk.close_code == 4401
+        again = await first_frame(
+            f"{ws}/v1/desktop", {**origin, "Cookie": cookies["gina"]}, {"type": "login"}
+        )
+        assert again["code"] == "unauthorized"
+        token_board = await first_frame(f"{ws}/v1/wallboard", {}, {"token": ADMIN})
+        assert token_board["type"] == "snapshot"  # tokens still work
+
+
+async def codes_until_closed(ws: Any) -> list[str]:
+    """The error codes a socket receives until the server closes it."""
+    codes: list[str] = []
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for raw in ws:
+            codes.append(str(json.loads(raw).get("code", "")))
+    return codes
