@@ -86,7 +86,8 @@ class Worker:
                 await asyncio.sleep(self.backoff.first)
             except _Gone as exc:
                 log.error("subscription %s disabled: %s", self.id, exc)
-                await self.outbox.change(self.id, status="disabled", last_error=str(exc))
+                with contextlib.suppress(StoreError):
+                    await self.outbox.change(self.id, status="disabled", last_error=str(exc))
                 return
 
     async def _one_batch(self) -> bool:
@@ -122,7 +123,13 @@ class Worker:
         while True:
             attempt += 1
             try:
-                await self.sink.deliver(event.payload)
+                try:
+                    await self.sink.deliver(event.payload)
+                except DeliveryFailed:
+                    raise
+                except Exception as exc:  # a bug in a sink: keep the event, show the error
+                    log.exception("outbox %s: the sink failed on %s", self.id, event.payload["id"])
+                    raise DeliveryFailed(f"internal error: {exc!r}", retry=True) from exc
             except DeliveryFailed as exc:
                 if exc.gone:
                     raise _Gone(exc.message) from exc
