@@ -21,9 +21,10 @@ from api.base.auth import is_supervisor
 from api.base.frames import BinaryFrame, receive_text
 from api.base.headers import page
 from channels import strict_json
+from router.alerts import alerts
 from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
 from router.runtime import RouterRuntime
-from router.views import agent_view, queue_contacts, queue_summary
+from router.views import live_agent_view, queue_contacts, queue_summary
 from skills.vocabulary import Channel
 
 router = APIRouter(tags=["pages"])
@@ -82,9 +83,10 @@ class Wallboard:
         return {
             "type": "snapshot",
             "at": now,
+            "alerts": alerts(engine, now, sla),
             "queues": queue_summary(engine, now),
             "waiting": waiting[:WAITING_SHOWN],
-            "agents": [agent_view(a, now) for _, a in sorted(engine.agents.items())],
+            "agents": [live_agent_view(engine, a, now) for _, a in sorted(engine.agents.items())],
             "sla": sla,
         }
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.engine import Connection
 
-from router.store.schema import ContactRow, OfferRow, RoutingEventRow
+from router.store.schema import AgentStateRow, ContactRow, OfferRow, RoutingEventRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,12 @@ class EventInsert:
     detail: dict[str, Any]
 
 
-Change = ContactUpdate | OfferInsert | OfferUpdate | EventInsert
+@dataclass(frozen=True, slots=True)
+class AgentStateInsert:
+    values: dict[str, Any]
+
+
+Change = ContactUpdate | OfferInsert | OfferUpdate | EventInsert | AgentStateInsert
 
 
 CONTACTS: Table = ContactRow.__table__  # type: ignore[assignment]
@@ -52,6 +57,8 @@ UPDATE_CONTACT = update(CONTACTS).where(CONTACTS.c.id == bindparam("change_id"))
 UPDATE_OFFER = update(OFFERS).where(OFFERS.c.id == bindparam("change_id"))
 INSERT_OFFER = insert(OFFERS)
 INSERT_EVENTS = insert(EVENTS)
+AGENT_STATES: Table = AgentStateRow.__table__  # type: ignore[assignment]
+INSERT_AGENT_STATE = insert(AGENT_STATES)
 
 
 def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
@@ -77,6 +84,8 @@ def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
                 )
             elif isinstance(change, OfferInsert):
                 connection.execute(INSERT_OFFER, change.values)
+            elif isinstance(change, AgentStateInsert):
+                connection.execute(INSERT_AGENT_STATE, change.values)
             else:
                 connection.execute(UPDATE_OFFER, {"change_id": change.offer_id, **change.values})
         if events:

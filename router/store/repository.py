@@ -32,6 +32,7 @@ from router.store.changes import (
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
+from router.store.ops_log import OpsLog
 from router.store.schema import (
     AgentRow,
     Base,
@@ -116,6 +117,7 @@ class Store:
         )
         self.customers = CustomerDirectory(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
+        self.ops = OpsLog(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite

@@ -100,6 +100,9 @@ class RoutingEventRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+Index("ix_routing_events_at", RoutingEventRow.at)
+
+
 class CustomerRow(Base):
     __tablename__ = "customers"
 
@@ -185,3 +188,37 @@ class RouterFenceRow(Base):
 
     domain: Mapped[str] = mapped_column(String(64), primary_key=True)
     epoch: Mapped[int] = mapped_column(Integer)
+
+
+class AgentStateRow(Base):
+    """Every presence change of an agent (with its away reason code and who forced it),
+    and every alert for an away state held past its limit (kind ``limit``). Time in each
+    state and reason for reports is read from the ``state`` rows."""
+
+    __tablename__ = "agent_states"
+    __table_args__ = (Index("ix_agent_states_agent_at", "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float] = mapped_column(Float, index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="state")  # state | limit
+    presence: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(40), default="")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    forced_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class OpsActionRow(Base):
+    """What a supervisor did (reassign, pull, priority, message, forced state), by whom,
+    with the reason they gave: the supervisors' audit log."""
+
+    __tablename__ = "ops_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    contact_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,97 @@
+"""Supervisor actions over HTTP, against a running server and real desktops."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.live import ThreadServer, admin_headers, contact_body, online_desktop
+
+
+async def test_reassign_pull_priority_and_message(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    anna = await online_desktop(server, client, "anna", skills={"billing": 5}, languages=["it"])
+    contact_id = (await client.post("/v1/contacts", json=contact_body("sv-1"))).json()["contact_id"]
+    offer = await anna.next_event("offer")
+    await anna.request("accept", offer_id=offer["offer_id"])
+    marco = await online_desktop(server, client, "marco", skills={"billing": 3}, languages=["it"])
+    body = {"agent": "marco", "reason": "cliente VIP, serve un senior"}
+    assert (await client.post(f"/v1/contacts/{contact_id}/reassign", json=body)).status_code == 401
+    moved = await client.post(
+        f"/v1/contacts/{contact_id}/reassign", json=body, headers=admin_headers()
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["state"] == "offered" and moved.json()["agent_id"] == "marco"
+    told = await anna.next_event("reassigned")
+    assert (told["contact_id"], told["to"], told["by"]) == (contact_id, "marco", "admin")
+    assert (await marco.next_event("offer"))["contact"]["contact_id"] == contact_id
+
+    pulled = await client.post(
+        f"/v1/contacts/{contact_id}/pull",
+        json={"reason": "back to the queue"},
+        headers=admin_headers(),
+    )
+    assert pulled.status_code == 200, pulled.text
+    assert (await marco.next_event("offer_ended"))["outcome"] == "revoked"
+    raised = await client.post(
+        f"/v1/contacts/{contact_id}/priority",
+        json={"priority": 80, "reason": "reclamo formale"},
+        headers=admin_headers(),
+    )
+    assert raised.status_code == 200, raised.text  # re-offered to anna: still waiting
+    assert raised.json()["agent_id"] == "anna" and raised.json()["base_priority"] == 80
+    explain = (
+        await client.get(f"/v1/contacts/{contact_id}/explain", headers=admin_headers())
+    ).json()
+    kinds = [d["kind"] for d in explain["decisions"]]
+    assert "supervisor_reassign" in kinds and "supervisor_pull" in kinds
+    assert "supervisor_priority" in kinds
+    reassigned = next(d for d in explain["decisions"] if d["kind"] == "supervisor_reassign")
+    assert reassigned["reason"] == "cliente VIP, serve un senior" and reassigned["by"] == "admin"
+
+    sent = await client.post(
+        "/v1/agents/anna/message", json={"text": "ottimo lavoro"}, headers=admin_headers()
+    )
+    assert sent.status_code == 200 and sent.json()["delivered"] is True
+    note = await anna.next_event("supervisor_message")
+    assert (note["text"], note["from"]) == ("ottimo lavoro", "admin")
+
+    log = (await client.get("/v1/ops/actions", headers=admin_headers())).json()
+    actions = [entry["action"] for entry in log]
+    assert (
+        actions[:3] == ["message", *(["priority"] if raised.status_code == 200 else []), "pull"][:3]
+    )
+    assert "reassign" in actions
+    await anna.close()
+    await marco.close()
+
+
+async def test_bad_supervisor_requests_get_clear_errors(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    contact_id = (await client.post("/v1/contacts", json=contact_body("sv-2"))).json()["contact_id"]
+    headers = admin_headers()
+    waiting = await client.post(
+        f"/v1/contacts/{contact_id}/pull", json={"reason": "x"}, headers=headers
+    )
+    assert waiting.status_code == 409 and "already waiting" in waiting.json()["detail"]
+    nobody = await client.post(
+        f"/v1/contacts/{contact_id}/reassign",
+        json={"agent": "ghost", "reason": "x"},
+        headers=headers,
+    )
+    assert nobody.status_code == 404
+    no_reason = await client.post(
+        f"/v1/contacts/{contact_id}/priority", json={"priority": 50}, headers=headers
+    )
+    assert no_reason.status_code == 422
+    unknown = await client.post("/v1/contacts/nope/pull", json={"reason": "x"}, headers=headers)
+    assert unknown.status_code == 404
+    raised = await client.post(
+        f"/v1/contacts/{contact_id}/priority",
+        json={"priority": 70, "reason": "VIP"},
+        headers=headers,
+    )
+    assert raised.status_code == 200 and raised.json()["base_priority"] == 70
+    missing = await client.post("/v1/agents/ghost/message", json={"text": "hi"}, headers=headers)
+    assert missing.status_code == 404

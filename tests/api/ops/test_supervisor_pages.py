@@ -1,0 +1,62 @@
+"""Away reasons and supervisor alerts on the desktop and wallboard pages, in real Chromium."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.engine_helpers import CONFIG
+from tests.live import ADMIN, ThreadServer, admin_headers, contact_body, create_agent
+
+SERVER_CONFIG = (
+    CONFIG
+    + """
+agent_states:
+  reasons:
+    break: {label: Pausa, limit: 1s}
+    lunch: {label: Pranzo}
+"""
+)
+
+
+async def test_away_reason_limit_alert_and_unstaffed_queue(
+    server: ThreadServer, client: httpx.AsyncClient, browser: Any
+) -> None:
+    token = await create_agent(
+        client, "giulia", name="Giulia", skills={"billing": 5}, languages=["it"]
+    )
+    desktop = await browser.new_page()
+    await desktop.goto(f"{server.url}/desktop")
+    await desktop.fill("#token", token)
+    await desktop.click("#login-button")
+    await desktop.wait_for_selector("#status:has-text('available')")
+    board = await browser.new_page(viewport={"width": 1280, "height": 1000})
+    await board.goto(f"{server.url}/wallboard")
+    await board.fill("#token", ADMIN)
+    await board.click("#login-button")
+    await board.wait_for_selector("#alerts li.ok")  # nothing to worry about yet
+
+    # a tech contact and no tech agent logged in: flagged on the wallboard
+    await client.post("/v1/contacts", json=contact_body("pg-tech", intent="tech"))
+    await board.wait_for_selector("li[data-alert='unstaffed_queue']:has-text('tech')")
+
+    # the agent picks a reason from the desktop; past its 1 s limit both pages say so
+    await desktop.select_option("#presence", "away:break")
+    await desktop.wait_for_selector("#status:has-text('Pausa')")
+    await board.wait_for_selector("tr[data-agent='giulia']:has-text('away (break')")
+    await desktop.wait_for_selector(".notice.limit:has-text('Pausa')")
+    await board.wait_for_selector("li[data-alert='state_limit']:has-text('giulia')")
+    await board.wait_for_selector("tr[data-agent='giulia'].bad")
+
+    # a supervisor message and a forced state reach the desktop
+    await client.post(
+        "/v1/agents/giulia/message", json={"text": "rientra pure"}, headers=admin_headers()
+    )
+    await desktop.wait_for_selector(".notice.supervisor:has-text('rientra pure')")
+    await client.post(
+        "/v1/agents/giulia/presence", json={"presence": "available"}, headers=admin_headers()
+    )
+    await desktop.wait_for_selector("#status:has-text('da admin')")
+    await board.wait_for_selector("tr[data-agent='giulia']:has-text('available')")
+    assert await board.locator("li[data-alert='state_limit']").count() == 0
