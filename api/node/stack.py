@@ -27,6 +27,7 @@ from router import followups
 from router.dispatch import Dispatcher
 from router.engine import Engine
 from router.intake import Intake
+from router.reports.job import Reporter
 from router.rules.loader import RuleSet
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
@@ -45,6 +46,7 @@ STACK_ATTRIBUTES = (
     "chat",
     "channels",
     "reloader",
+    "reporter",
 )
 
 
@@ -86,6 +88,7 @@ async def open_stack(
         app.state.chat = ChatHub(runtime)
         app.state.channels = build_adapters(settings)
         app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
+        app.state.reporter = Reporter(store.reports, lambda: runtime.engine.config)
         await runtime.start()
     except BaseException:
         await store.close()
@@ -94,6 +97,7 @@ async def open_stack(
     stack.background.append(
         asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
     )
+    stack.background.append(asyncio.create_task(app.state.reporter.run()))
     if settings.reload_interval > 0:
         stack.background.append(
             asyncio.create_task(app.state.reloader.watch(settings.reload_interval))

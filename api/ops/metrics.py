@@ -19,6 +19,7 @@ from router.decisions import (
     Queued,
     Transferred,
 )
+from router.kpis import is_short_abandon, within_sla
 from router.runtime import RouterRuntime
 from router.states import ContactState
 from skills.vocabulary import Channel
@@ -114,6 +115,12 @@ class Metrics:
             labels,
             registry=self.registry,
         )
+        self.short_abandoned = Counter(
+            "centralino_short_abandoned",
+            "abandoned within reports.short_abandon (not counted against service level)",
+            labels,
+            registry=self.registry,
+        )
         self.transfers = Counter(
             "centralino_transfers", "transfers, by the queue left", labels, registry=self.registry
         )
@@ -162,13 +169,17 @@ class Metrics:
                 self.offer_outcomes.labels(*where, decision.outcome.value).inc()
             elif isinstance(decision, Assigned):
                 threshold = engine.config.sla_for(where[0], Channel(where[1])).threshold
-                self.answered.labels(*where, str(decision.waited <= threshold).lower()).inc()
+                within = within_sla(decision.waited, threshold)
+                self.answered.labels(*where, str(within).lower()).inc()
             elif isinstance(decision, Transferred):
                 self.transfers.labels(*where).inc()
                 contact = engine.contacts[contact_id]
                 self._where[contact_id] = (contact.policy.queue, contact.channel.value)
             elif isinstance(decision, Abandoned):
-                self.abandoned.labels(*self._where.pop(contact_id)).inc()
+                where = self._where.pop(contact_id)
+                self.abandoned.labels(*where).inc()
+                if is_short_abandon(decision.waited, engine.config.reports.short_abandon):
+                    self.short_abandoned.labels(*where).inc()
             elif isinstance(decision, Completed):
                 self.completed.labels(*self._where.pop(contact_id)).inc()
 

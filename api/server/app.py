@@ -25,7 +25,7 @@ from api.desktop import session as desktop
 from api.gateways import contacts as gateway
 from api.gateways import webhooks as channels
 from api.ops import admin as ops
-from api.ops import reload, supervise, wallboard
+from api.ops import reload, reports, supervise, wallboard
 from api.server.backends import backend_type
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(gateway.router)
     app.include_router(ops.router)
     app.include_router(supervise.router)
+    app.include_router(reports.router)
     app.include_router(desktop.router)
     app.include_router(linking.router)
     app.include_router(channels.router)

@@ -251,6 +251,9 @@ class AgentStatesSpec(Frozen):
 class ReportsSpec(Frozen):
     """Interval reports (router/reports/)."""
 
+    timezone: str = Field("UTC", description="days of daily reports start at midnight here")
+    refresh: Duration = Field(60.0, gt=0, description="how often intervals are aggregated")
+
     short_abandon: Duration = Field(
         0.0, ge=0, description="abandoned sooner than this: not counted against service level"
     )

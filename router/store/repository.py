@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from router.reports.records import ReportRecords
 from router.states import FINISHED_STATES
 from router.store.aftercare import Aftercare
 from router.store.changes import (
@@ -118,6 +119,7 @@ class Store:
         self.customers = CustomerDirectory(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
         self.ops = OpsLog(self._sessions, self.commit)
+        self.reports = ReportRecords(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
