@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.engine_helpers import CONFIG
-from tests.live import ADMIN, ThreadServer, admin_headers, contact_body, create_agent
+from tests.live import (
+    ADMIN,
+    ThreadServer,
+    admin_headers,
+    contact_body,
+    create_agent,
+    online_desktop,
+)
 
 SERVER_CONFIG = (
     CONFIG
@@ -60,3 +68,36 @@ async def test_away_reason_limit_alert_and_unstaffed_queue(
     await desktop.wait_for_selector("#status:has-text('da admin')")
     await board.wait_for_selector("tr[data-agent='giulia']:has-text('available')")
     assert await board.locator("li[data-alert='state_limit']").count() == 0
+
+
+async def test_the_wallboard_report_view_charts_todays_service_level(
+    server: ThreadServer, client: httpx.AsyncClient, browser: Any, tmp_path: Path
+) -> None:
+    desk = await online_desktop(server, client, "rita", skills={"billing": 5}, languages=["it"])
+    await client.post("/v1/contacts", json=contact_body("chart-1"))
+    offer = await desk.next_event("offer")
+    await desk.request("accept", offer_id=offer["offer_id"])
+    await desk.request(
+        "wrap_up", contact_id=offer["contact"]["contact_id"], outcome="ok", resolved=True
+    )
+    board = await browser.new_page(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
+    await board.goto(f"{server.url}/wallboard")
+    await board.fill("#token", ADMIN)
+    await board.click("#login-button")
+    point = board.locator("#sl-chart circle[data-channel='chat']")
+    await point.wait_for()
+    assert await point.get_attribute("data-level") == "1"
+    assert await board.locator("#sl-chart polyline[data-channel='chat']").count() == 1
+    assert await board.locator("#sl-chart line[data-target='chat']").count() == 1
+    await board.wait_for_selector("#sl-legend [data-channel='chat']:has-text('100.0%')")
+    await board.wait_for_selector(
+        "#report-queues tr[data-queue='billing'] td:nth-child(2):text-is('1')"
+    )
+    async with board.expect_download() as download:
+        await board.click("#report-csv")
+    saved = tmp_path / "report.csv"
+    await (await download.value).save_as(saved)
+    assert saved.read_text().startswith("period,queue,channel,offered,")
+    assert ",billing,chat,1,1,1," in saved.read_text()
+    await board.screenshot(path=str(tmp_path / "wallboard-report.png"), full_page=True)
+    await desk.close()
