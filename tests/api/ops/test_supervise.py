@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
+from api.ops.explain_text import format_explanation
 from tests.live import ThreadServer, admin_headers, contact_body, online_desktop
+
+SUPERVISOR = "supervisor-token"
+
+
+def SERVER_SETTINGS() -> dict[str, Any]:
+    return {"supervisor_token": SUPERVISOR}
+
+
+async def test_the_read_only_supervisor_token_reads_reports_but_takes_no_action(
+    client: httpx.AsyncClient,
+) -> None:
+    read_only = {"Authorization": f"Bearer {SUPERVISOR}"}
+    contact_id = (await client.post("/v1/contacts", json=contact_body("sv-0"))).json()["contact_id"]
+    assert (await client.get("/v1/reports", headers=read_only)).status_code == 200
+    for path, body in (
+        (f"/v1/contacts/{contact_id}/priority", {"priority": 90, "reason": "x"}),
+        (f"/v1/contacts/{contact_id}/pull", {"reason": "x"}),
+        ("/v1/agents/x/presence", {"presence": "away"}),
+        ("/v1/agents/x/message", {"text": "x"}),
+    ):
+        reply = await client.post(path, json=body, headers=read_only)
+        assert reply.status_code == 403, path
+    assert (await client.get("/v1/ops/actions", headers=read_only)).status_code == 403
 
 
 async def test_reassign_pull_priority_and_message(
@@ -48,6 +74,10 @@ async def test_reassign_pull_priority_and_message(
     assert "supervisor_priority" in kinds
     reassigned = next(d for d in explain["decisions"] if d["kind"] == "supervisor_reassign")
     assert reassigned["reason"] == "cliente VIP, serve un senior" and reassigned["by"] == "admin"
+    text = format_explanation(explain)
+    assert "supervisor_reassign (cliente VIP, serve un senior)" in text
+    assert "by admin: from anna to marco" in text and "by admin: from marco to the queue" in text
+    assert "by admin: priority 10.0 -> 80.0" in text
 
     sent = await client.post(
         "/v1/agents/anna/message", json={"text": "ottimo lavoro"}, headers=admin_headers()
