@@ -89,6 +89,8 @@ async def open_stack(
         app.state.channels = build_adapters(settings)
         app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
         app.state.reporter = Reporter(store.reports, lambda: runtime.engine.config)
+        # nobody is logged in to a router that starts: close states left open by a crash
+        await store.reports.close_open_states(runtime.clock(), "router started")
         await runtime.start()
     except BaseException:
         await store.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, or_, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,6 +33,7 @@ from router.store.schema import (
 INTERVALS: Table = ReportIntervalRow.__table__  # type: ignore[assignment]
 AGENT_TIME: Table = ReportAgentTimeRow.__table__  # type: ignore[assignment]
 PROGRESS: Table = ReportProgressRow.__table__  # type: ignore[assignment]
+STATES: Table = AgentStateRow.__table__  # type: ignore[assignment]
 CHUNK = 500
 Commit = Callable[[Callable[[Connection], Any]], Awaitable[Any]]
 
@@ -54,13 +55,14 @@ class ReportRecords:
         end = start + INTERVAL
         found = Inputs()
         async with self._sessions() as session:
-            live = await session.execute(
-                select(ContactRow.id, ContactRow.channel, ContactRow.queue, ContactRow.arrival)
-                .where(ContactRow.arrival < end)
-                .where(or_(ContactRow.ended_at.is_(None), ContactRow.ended_at >= start))
-            )
-            for contact_id, channel, queue, arrival in live:
-                found.contacts[contact_id] = ContactFacts(contact_id, channel, queue, arrival)
+            columns = (ContactRow.id, ContactRow.channel, ContactRow.queue, ContactRow.arrival)
+            # live during the interval: ended in or after it, or not ended (two index scans)
+            for ended in (ContactRow.ended_at >= start, ContactRow.ended_at.is_(None)):
+                live = await session.execute(
+                    select(*columns).where(ended).where(ContactRow.arrival < end)
+                )
+                for contact_id, channel, queue, arrival in live:
+                    found.contacts[contact_id] = ContactFacts(contact_id, channel, queue, arrival)
             ids = sorted(found.contacts)
             for first in range(0, len(ids), CHUNK):
                 events = await session.execute(
@@ -140,6 +142,47 @@ class ReportRecords:
                 )
 
         await self._commit(write)
+
+    async def close_open_states(self, at: float, reason: str) -> int:
+        """Record every agent whose last recorded state is not offline as offline at ``at``
+        (a router starting knows nobody is logged in yet: without this, time would count
+        in the state held before a crash). Returns how many were closed."""
+
+        def close(connection: Connection) -> int:
+            latest = (
+                select(func.max(STATES.c.id))
+                .where(STATES.c.kind == "state")
+                .group_by(STATES.c.agent_id)
+            )
+            open_agents = (
+                connection.execute(
+                    select(STATES.c.agent_id).where(
+                        STATES.c.id.in_(latest), STATES.c.presence != "offline"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if open_agents:
+                connection.execute(
+                    insert(STATES),
+                    [
+                        {
+                            "agent_id": agent,
+                            "at": at,
+                            "kind": "state",
+                            "presence": "offline",
+                            "code": "",
+                            "reason": reason,
+                            "forced_by": "",
+                        }
+                        for agent in open_agents
+                    ],
+                )
+            return len(open_agents)
+
+        closed: int = await self._commit(close)
+        return closed
 
     async def done_until(self) -> float | None:
         async with self._sessions() as session:

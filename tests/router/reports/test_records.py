@@ -113,3 +113,23 @@ async def test_days_are_the_sum_of_their_intervals_and_refresh_is_idempotent(
     assert day["totals"]["handled"] == 4 and day["totals"]["offered"] == 5
     rome = build(counts, time, period="day", by=("channel",), tz=ZoneInfo("Europe/Rome"))
     assert [row["period"] for row in rome["rows"]] == ["2027-01-15"]
+
+
+async def test_a_starting_router_closes_states_a_crash_left_open(store: Store) -> None:
+    for agent, at, presence in (
+        ("anna", S - 1000, "available"),
+        ("bruno", S - 900, "available"),
+        ("bruno", S - 800, "offline"),
+        ("carla", S - 700, "away"),
+    ):
+        await store.apply(
+            [AgentStateInsert({"agent_id": agent, "at": at, "kind": "state", "presence": presence})]
+        )
+    assert await store.reports.close_open_states(S + 100, "router started") == 2
+    assert await store.reports.close_open_states(S + 200, "router started") == 0
+    await Reporter(store.reports, lambda: CONFIG).refresh(S + 900 + GRACE + 1)
+    _counts, time = await store.reports.stored(S, S + 900)
+    assert {(row.agent_id, row.state): row.seconds for row in time} == {
+        ("anna", "available"): 100.0,
+        ("carla", "away"): 100.0,
+    }
