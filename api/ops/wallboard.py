@@ -92,6 +92,7 @@ class Wallboard:
             "type": "snapshot",
             "at": now,
             "alerts": alerts(engine, now, sla),
+            "reasons": sorted(engine.config.agent_states.reasons),
             "queues": queue_summary(engine, now),
             "waiting": waiting[:WAITING_SHOWN],
             "agents": [live_agent_view(engine, a, now) for _, a in sorted(engine.agents.items())],

@@ -101,3 +101,39 @@ async def test_the_wallboard_report_view_charts_todays_service_level(
     assert ",billing,chat,1,1,1," in saved.read_text()
     await board.screenshot(path=str(tmp_path / "wallboard-report.png"), full_page=True)
     await desk.close()
+
+
+async def test_a_supervisor_acts_from_the_wallboard(
+    server: ThreadServer, client: httpx.AsyncClient, browser: Any
+) -> None:
+    desk = await online_desktop(server, client, "rita", skills={"billing": 5}, languages=["it"])
+    await desk.request("presence", presence="away", code="lunch")
+    await client.post("/v1/contacts", json=contact_body("act-1"))
+    board = await browser.new_page(viewport={"width": 1280, "height": 1400})
+    await board.goto(f"{server.url}/wallboard")
+    await board.fill("#token", ADMIN)
+    await board.click("#login-button")
+    await board.click("#waiting tbody tr")  # picks the waiting contact
+    assert len(await board.input_value("#act-contact")) > 8
+    await board.fill("#act-priority", "85")
+    await board.fill("#act-reason", "reclamo formale")
+    await board.click("button[data-action='priority']")
+    await board.wait_for_selector("#act-result.ok:has-text('priority: ok')")
+    await board.wait_for_function(  # rule priority 85 now, plus urgency and ageing
+        "() => parseFloat(document.querySelector('#waiting tbody tr td:nth-child(6)')"
+        ".textContent) >= 85"
+    )
+    await board.select_option("#act-agent", "rita")
+    await board.click("button[data-action='reassign']")  # rita is at lunch: refused, said why
+    await board.wait_for_selector("#act-result.bad:has-text('409 agent rita is away')")
+    await board.select_option("#act-state", "available")
+    await board.fill("#act-reason", "rientro anticipato")
+    await board.click("button[data-action='presence']")
+    await board.wait_for_selector("#act-result.ok:has-text('presence: ok')")
+    offer = await desk.next_event("offer")  # available again: the contact is offered
+    assert offer["contact"]["contact_id"] == await board.input_value("#act-contact")
+    await board.fill("#act-reason", "ben fatto")
+    await board.click("button[data-action='message']")
+    await board.wait_for_selector("#act-result.ok:has-text('message: ok')")
+    assert (await desk.next_event("supervisor_message"))["text"] == "ben fatto"
+    await desk.close()
