@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from api.ops.explain_text import format_explanation
-from tests.live import ThreadServer, admin_headers, contact_body, online_desktop
+from tests.live import ThreadServer, admin_headers, contact_body, count_rows, online_desktop
 
 SUPERVISOR = "supervisor-token"
 
@@ -125,3 +126,36 @@ async def test_bad_supervisor_requests_get_clear_errors(
     assert raised.status_code == 200 and raised.json()["base_priority"] == 70
     missing = await client.post("/v1/agents/ghost/message", json={"text": "hi"}, headers=headers)
     assert missing.status_code == 404
+
+
+async def test_a_changed_priority_and_closed_states_survive_a_restart(tmp_path: Path) -> None:
+    database = tmp_path / "restart.db"
+    first = ThreadServer(database).start()
+    try:
+        async with httpx.AsyncClient(base_url=first.url) as http:
+            desk = await online_desktop(first, http, "ugo", skills={"tech": 5}, languages=["it"])
+            await desk.request("presence", presence="away", code="training")
+            contact_id = (await http.post("/v1/contacts", json=contact_body("rs-1"))).json()[
+                "contact_id"
+            ]
+            raised = await http.post(
+                f"/v1/contacts/{contact_id}/priority",
+                json={"priority": 77, "reason": "VIP"},
+                headers=admin_headers(),
+            )
+            assert raised.status_code == 200
+            await desk.close()
+    finally:
+        first.stop()
+    second = ThreadServer(database).start()
+    try:
+        async with httpx.AsyncClient(base_url=second.url) as http:
+            waiting = (
+                await http.get("/v1/queues/billing/contacts", headers=admin_headers())
+            ).json()
+            assert [c["contact_id"] for c in waiting] == [contact_id]
+            assert waiting[0]["priority"]["rule"] == 77
+    finally:
+        second.stop()
+    # the desktop never came back: its training time ends where the second router started
+    assert count_rows(database, "agent_states", "agent_id='ugo' and presence='offline'") == 1
