@@ -93,6 +93,7 @@ def agent_view(agent: Agent, now: float, limit: float | None = None) -> dict[str
         "capacity": {channel.value: n for channel, n in agent.capacity.items()},
         "load": {channel.value: len(held) for channel, held in agent.load.items() if held},
         "offers": sorted(agent.offers),
+        "contacts": sorted(c for held in agent.load.values() for c in held),
         "idle_seconds": round(max(0.0, now - agent.idle_since), 3)
         if not agent.busy_channels()
         else 0.0,

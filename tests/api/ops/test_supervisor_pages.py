@@ -132,6 +132,15 @@ async def test_a_supervisor_acts_from_the_wallboard(
     await board.wait_for_selector("#act-result.ok:has-text('presence: ok')")
     offer = await desk.next_event("offer")  # available again: the contact is offered
     assert offer["contact"]["contact_id"] == await board.input_value("#act-contact")
+    await desk.request("accept", offer_id=offer["offer_id"])
+    chip = board.locator(
+        f"tr[data-agent='rita'] .chip[data-contact='{offer['contact']['contact_id']}']"
+    )
+    await chip.click()  # the contact rita holds, picked from her row: pulled back
+    await board.fill("#act-reason", "serve un collega")
+    await board.click("button[data-action='pull']")
+    await board.wait_for_selector("#act-result.ok:has-text('pull: ok')")
+    assert (await desk.next_event("reassigned"))["to"] == "queue"
     await board.fill("#act-reason", "ben fatto")
     await board.click("button[data-action='message']")
     await board.wait_for_selector("#act-result.ok:has-text('message: ok')")
