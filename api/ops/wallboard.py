@@ -3,8 +3,10 @@
 
 ``WS /v1/wallboard``: first message {"type": "login", "token": "<admin token>"}; then a
 {"type": "snapshot", ...} whenever routing changes (at most every 0.25 s) and at least
-every 2 s: queues, the waiting contacts by priority with their urgency, agents and their
-states, and the service level per channel since the server started.
+every 2 s: alerts (router/alerts.py), queues, the waiting contacts by priority with their
+urgency, agents with their states, reasons and time in them, the away reason codes, and the
+service level per channel since the server started (router/kpis.py). The page draws today's
+report from ``GET /v1/reports`` and acts through the supervisor endpoints.
 """
 
 from __future__ import annotations
