@@ -21,7 +21,8 @@ from router.decisions import (
 )
 from router.kpis import is_short_abandon, within_sla
 from router.runtime import RouterRuntime
-from router.states import ContactState
+from router.states import ContactState, Presence
+from router.views import reason_limit
 from skills.vocabulary import Channel
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
@@ -62,9 +63,24 @@ class LiveState(Collector):
             presence[agent.presence.value] = presence.get(agent.presence.value, 0) + 1
         for state, count in sorted(presence.items()):
             agents.add_metric([state], count)
+        away = GaugeMetricFamily(
+            "centralino_agents_away",
+            "agents away, by reason code (none: no code), and how many are over its limit",
+            labels=["code", "over_limit"],
+        )
+        by_code: dict[tuple[str, str], int] = {}
+        for agent in engine.agents.values():
+            if agent.presence is Presence.AWAY:
+                limit = reason_limit(engine, agent)
+                over = limit is not None and now - agent.presence_since > limit
+                key = (agent.presence_code or "none", str(over).lower())
+                by_code[key] = by_code.get(key, 0) + 1
+        for key, count in sorted(by_code.items()):
+            away.add_metric(list(key), count)
         yield waiting
         yield oldest
         yield agents
+        yield away
 
 
 class JournalQueue(Collector):
