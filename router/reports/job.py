@@ -60,4 +60,6 @@ class Reporter:
                 await self.refresh()
             except StoreError as exc:
                 log.warning("reports not refreshed this time: %s", exc)
+            except Exception:  # a bug here must not stop the reports for good
+                log.exception("reports not refreshed this time")
             await asyncio.sleep(self.config().reports.refresh)
