@@ -64,6 +64,11 @@ class Roster(EngineState):
         elif presence is Presence.AWAY and states.require_reason and not forced_by:
             known = ", ".join(sorted(states.reasons))
             raise NotAllowed(f"going away needs a reason code (one of: {known})")
+        if forced_by and presence is not Presence.OFFLINE:
+            if agent.presence is Presence.OFFLINE:
+                raise NotAllowed(f"agent {agent_id} is not logged in")
+            if presence is Presence.AVAILABLE and not agent.connected:
+                raise NotAllowed(f"agent {agent_id} has no desktop connected to take work")
         out = Decisions()
         self._change_presence(agent, presence, now, reason, out, code=code, forced_by=forced_by)
         return out

@@ -59,3 +59,18 @@ def test_require_reason_and_a_supervisor_forcing_a_state() -> None:
     eng.set_presence("anna", Presence.AVAILABLE, 3.0)
     assert eng.agents["anna"].forced_by == ""
     assert eng.agents["anna"].presence_since == 3.0
+
+
+def test_a_supervisor_cannot_log_in_or_make_available_an_agent_without_a_desktop() -> None:
+    eng = engine()
+    eng.upsert_agent(agent("anna", billing=5), 0.0)
+    with pytest.raises(NotAllowed, match="not logged in"):
+        eng.set_presence("anna", Presence.AWAY, 1.0, code="meeting", forced_by="sara")
+    online(eng, agent("anna", billing=5), now=2.0)
+    eng.set_presence("anna", Presence.AWAY, 3.0, code="break")
+    eng.disconnected("anna", 4.0)  # within the disconnect grace: still logged in
+    with pytest.raises(NotAllowed, match="no desktop connected"):
+        eng.set_presence("anna", Presence.AVAILABLE, 5.0, forced_by="sara")
+    eng.set_presence("anna", Presence.AWAY, 6.0, code="meeting", forced_by="sara")
+    eng.set_presence("anna", Presence.OFFLINE, 7.0, forced_by="sara")
+    assert eng.agents["anna"].presence is Presence.OFFLINE
