@@ -55,11 +55,13 @@ class Reporter:
             return written
 
     async def run(self) -> None:
+        """Refresh every ``reports.refresh`` seconds; the first run waits that long too, so
+        a router taking over spends its first moments routing, not aggregating."""
         while True:
+            await asyncio.sleep(self.config().reports.refresh)
             try:
                 await self.refresh()
             except StoreError as exc:
                 log.warning("reports not refreshed this time: %s", exc)
             except Exception:  # a bug here must not stop the reports for good
                 log.exception("reports not refreshed this time")
-            await asyncio.sleep(self.config().reports.refresh)

@@ -3,6 +3,7 @@ the router writes it, aggregated by the job, read back as reports, exact."""
 
 from __future__ import annotations
 
+import asyncio
 from zoneinfo import ZoneInfo
 
 from router.reports.job import GRACE, Reporter
@@ -133,3 +134,21 @@ async def test_a_starting_router_closes_states_a_crash_left_open(store: Store) -
         ("anna", "available"): 100.0,
         ("carla", "away"): 100.0,
     }
+
+
+async def test_the_background_job_runs_by_itself(store: Store) -> None:
+    await write_known_day(store)
+    quick = CONFIG.model_copy(
+        update={"reports": CONFIG.reports.model_copy(update={"refresh": 0.05})}
+    )
+    reporter = Reporter(store.reports, lambda: quick, clock=lambda: S + 900 + GRACE + 1)
+    job = asyncio.create_task(reporter.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while not (await store.reports.stored(S, S + 900))[0]:
+            assert asyncio.get_running_loop().time() < deadline, "the job never ran"
+            await asyncio.sleep(0.05)
+    finally:
+        job.cancel()
+        await asyncio.gather(job, return_exceptions=True)
+    assert await store.reports.done_until() == S + 900
