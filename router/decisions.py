@@ -135,6 +135,35 @@ class PresenceChanged:
     agent_id: str
     presence: Presence
     reason: str = ""
+    code: str = ""  # away reason code (config agent_states.reasons)
+    since: float = 0.0
+    forced_by: str = ""  # the supervisor who forced it, if one did
+
+
+@dataclass(frozen=True, slots=True)
+class StateLimitExceeded:
+    """An agent stayed in an away reason longer than its configured limit."""
+
+    agent_id: str
+    code: str
+    since: float
+    limit: float
+
+
+@dataclass(frozen=True, slots=True)
+class Supervised:
+    """A supervisor moved a contact (``reassign`` to an agent, ``pull`` back to its queue)
+    or changed its priority (``priority``; ``policy`` is the route it follows now)."""
+
+    contact_id: str
+    action: str
+    by: str
+    reason: str
+    from_agent: str | None = None
+    to_agent: str | None = None
+    was_assigned: bool = False
+    detail: Explanation = field(default_factory=dict)
+    policy: RoutePolicy | None = None
 
 
 Decision = (
@@ -149,6 +178,8 @@ Decision = (
     | Transferred
     | Rescored
     | PresenceChanged
+    | StateLimitExceeded
+    | Supervised
 )
 
 

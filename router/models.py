@@ -168,6 +168,10 @@ class Agent:
     exclusive: frozenset[Channel]
     presence: Presence = Presence.OFFLINE
     presence_reason: str = ""
+    presence_code: str = ""  # away reason code from config (agent_states.reasons), if any
+    presence_since: float = 0.0  # when the current presence (and code) began
+    forced_by: str = ""  # a supervisor who set the current presence, if one did
+    state_epoch: int = 0  # bumps on every state change; stale limit timers ignore
     connected: bool = False
     connection_epoch: int = 0  # bumps on every (re)connect; stale disconnect timers ignore
     idle_since: float = 0.0  # when it last finished work or became available

@@ -22,12 +22,15 @@ from router.decisions import (
     PresenceChanged,
     Queued,
     Rescored,
+    StateLimitExceeded,
+    Supervised,
     Transferred,
     WrapUpStarted,
 )
 from router.outbox.events import GatewayEvent
 from router.states import ContactState
 from router.store.changes import (
+    AgentStateInsert,
     Change,
     ContactUpdate,
     EventInsert,
@@ -60,7 +63,11 @@ def changes_for(decision: Decision, now: float) -> list[Change]:
                 decision.contact_id,
                 now,
                 "queued",
-                {"reason": decision.reason, "explanation": decision.explanation},
+                {
+                    "reason": decision.reason,
+                    "queue": decision.queue,
+                    "explanation": decision.explanation,
+                },
             ),
         ]
     if isinstance(decision, Offered):
@@ -202,6 +209,7 @@ def changes_for(decision: Decision, now: float) -> list[Change]:
                 {
                     "from_agent": decision.from_agent,
                     "target": decision.target,
+                    "queue": policy.queue,
                     "transfers": decision.transfers,
                 },
             ),
@@ -228,8 +236,58 @@ def changes_for(decision: Decision, now: float) -> list[Change]:
                 {"step": decision.step, "requirements": dict(decision.requirements)},
             )
         ]
+    if isinstance(decision, Supervised):
+        changes: list[Change] = []
+        values: dict[str, object] = {"updated_at": now}
+        if decision.was_assigned:
+            values["agent_id"] = None
+        if decision.policy is not None:
+            values["policy"] = decision.policy.to_dict()
+        changes.append(ContactUpdate(decision.contact_id, values))
+        changes.append(
+            EventInsert(
+                decision.contact_id,
+                now,
+                f"supervisor_{decision.action}",
+                {
+                    "by": decision.by,
+                    "reason": decision.reason,
+                    "from_agent": decision.from_agent,
+                    "to_agent": decision.to_agent,
+                    **decision.detail,
+                },
+            )
+        )
+        return changes
+    if isinstance(decision, StateLimitExceeded):
+        return [
+            AgentStateInsert(
+                {
+                    "agent_id": decision.agent_id,
+                    "at": now,
+                    "kind": "limit",
+                    "presence": "away",
+                    "code": decision.code,
+                    "reason": f"over the {decision.limit:g} s limit since {decision.since:.3f}",
+                    "forced_by": "",
+                }
+            )
+        ]
     assert isinstance(decision, PresenceChanged)
-    return []  # presence is live state; it is not kept across restarts
+    # the live presence is not restored after a restart; the record is kept for reports
+    return [
+        AgentStateInsert(
+            {
+                "agent_id": decision.agent_id,
+                "at": now,
+                "kind": "state",
+                "presence": decision.presence.value,
+                "code": decision.code,
+                "reason": decision.reason[:200],
+                "forced_by": decision.forced_by,
+            }
+        )
+    ]
 
 
 class Recorder:

@@ -18,6 +18,7 @@ class TimerKind(StrEnum):
     SKIP_EXPIRY = "skip_expiry"  # subject: contact id; detail: agent id
     WRAP_UP = "wrap_up"  # subject: contact id
     DISCONNECT = "disconnect"  # subject: agent id; detail: connection epoch
+    STATE_LIMIT = "state_limit"  # subject: agent id; detail: state epoch
 
 
 @dataclass(frozen=True, slots=True, order=True)

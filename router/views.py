@@ -73,23 +73,44 @@ def queue_contacts(engine: Engine, queue: str, now: float, limit: int) -> list[d
     return [contact_view(engine, c, now) for c in live[:limit]]
 
 
-def agent_view(agent: Agent, now: float) -> dict[str, Any]:
+def agent_view(agent: Agent, now: float, limit: float | None = None) -> dict[str, Any]:
+    """``limit``: the time limit of the agent's away reason, if it has one."""
+    in_state = max(0.0, now - agent.presence_since)
     return {
         "agent_id": agent.agent_id,
         "name": agent.profile.name,
         "presence": agent.presence.value,
         "reason": agent.presence_reason,
+        "code": agent.presence_code,
+        "since": agent.presence_since,
+        "seconds_in_state": round(in_state, 3),
+        "limit_seconds": limit,
+        "over_limit": limit is not None and in_state > limit,
+        "forced_by": agent.forced_by,
         "connected": agent.connected,
         "skills": dict(agent.profile.skills),
         "languages": sorted(agent.profile.languages),
         "capacity": {channel.value: n for channel, n in agent.capacity.items()},
         "load": {channel.value: len(held) for channel, held in agent.load.items() if held},
         "offers": sorted(agent.offers),
+        "contacts": sorted(c for held in agent.load.values() for c in held),
         "idle_seconds": round(max(0.0, now - agent.idle_since), 3)
         if not agent.busy_channels()
         else 0.0,
         "consecutive_misses": agent.consecutive_misses,
     }
+
+
+def reason_limit(engine: Engine, agent: Agent) -> float | None:
+    """The time limit of the agent's current away reason, if it has one."""
+    if not agent.presence_code:
+        return None
+    spec = engine.config.agent_states.reasons.get(agent.presence_code)
+    return spec.limit if spec is not None else None
+
+
+def live_agent_view(engine: Engine, agent: Agent, now: float) -> dict[str, Any]:
+    return agent_view(agent, now, reason_limit(engine, agent))
 
 
 def why_waiting(engine: Engine, contact: Contact, now: float) -> dict[str, Any]:

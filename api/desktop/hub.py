@@ -21,8 +21,11 @@ from api.desktop.protocol import (
     OfferEndedEvent,
     OfferEvent,
     PresenceEvent,
+    ReassignedEvent,
     ReplyStatusEvent,
     ServerEvent,
+    StateLimitEvent,
+    SupervisorMessageEvent,
     TransferredEvent,
     WrapUpEvent,
 )
@@ -34,6 +37,8 @@ from router.decisions import (
     OfferEnded,
     PresenceChanged,
     Rescored,
+    StateLimitExceeded,
+    Supervised,
     Transferred,
     WrapUpStarted,
 )
@@ -168,8 +173,33 @@ class DesktopHub:
                 self.stream(decision.agent_id).push(ContactUpdateEvent(contact=context))
             elif isinstance(decision, PresenceChanged):
                 self.stream(decision.agent_id).push(
-                    PresenceEvent(presence=decision.presence.value, reason=decision.reason)
+                    PresenceEvent(
+                        presence=decision.presence.value,
+                        reason=decision.reason,
+                        code=decision.code,
+                        since=decision.since,
+                        forced_by=decision.forced_by,
+                    )
                 )
+            elif isinstance(decision, Supervised) and decision.was_assigned:
+                self.stream(decision.from_agent or "").push(
+                    ReassignedEvent(
+                        contact_id=decision.contact_id,
+                        to=decision.to_agent or "queue",
+                        by=decision.by,
+                        reason=decision.reason,
+                    )
+                )
+            elif isinstance(decision, StateLimitExceeded):
+                self.stream(decision.agent_id).push(
+                    StateLimitEvent(code=decision.code, since=decision.since, limit=decision.limit)
+                )
+
+    def supervisor_message(self, agent_id: str, text: str, sender: str) -> None:
+        """A supervisor's message onto the agent's stream (replayed on resume like any event)."""
+        self.stream(agent_id).push(
+            SupervisorMessageEvent(text=text, sender=sender, at=self.runtime.clock())
+        )
 
     def reply_status(self, agent_id: str, view: dict[str, Any]) -> None:
         """Tell the agent what came of a reply it sent through the outbox (and keep it for
@@ -235,6 +265,13 @@ class DesktopHub:
         return {
             "presence": agent.presence.value,
             "reason": agent.presence_reason,
+            "code": agent.presence_code,
+            "since": agent.presence_since,
+            "forced_by": agent.forced_by,
+            "reasons": {
+                code: spec.label or code
+                for code, spec in engine.config.agent_states.reasons.items()
+            },
             "offers": offers,
             "contacts": held,
         }

@@ -40,6 +40,9 @@ class Login(ClientMessage):
 class SetPresence(ClientMessage):
     type: Literal["presence"]
     presence: Literal["available", "away", "offline"]
+    code: str = Field(
+        "", max_length=40, description="away reason code from config (agent_states.reasons)"
+    )
     reason: str = Field("", max_length=200)
 
 
@@ -232,6 +235,39 @@ class PresenceEvent(ServerEvent):
     type: Literal["presence"] = "presence"
     presence: str
     reason: str
+    code: str = Field("", description="away reason code, if any")
+    since: float = Field(0.0, description="when this state began (epoch s)")
+    forced_by: str = Field("", description="the supervisor who set it, if one did")
+
+
+class StateLimitEvent(ServerEvent):
+    """You have been in an away reason longer than its configured limit."""
+
+    type: Literal["state_limit"] = "state_limit"
+    code: str
+    since: float
+    limit: float
+
+
+class ReassignedEvent(ServerEvent):
+    """A supervisor took a contact you held, to another agent or back to its queue."""
+
+    type: Literal["reassigned"] = "reassigned"
+    contact_id: str
+    to: str = Field(description="the agent it went to, or 'queue'")
+    by: str
+    reason: str
+
+
+class SupervisorMessageEvent(ServerEvent):
+    """A supervisor wrote to you."""
+
+    type: Literal["supervisor_message"] = "supervisor_message"
+    text: str
+    sender: str = Field(alias="from")
+    at: float
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
 class Ack(BaseModel):

@@ -325,7 +325,9 @@ def apply_action(runtime: RouterRuntime, agent_id: str, message: Any) -> dict[st
     call: Any
     if isinstance(message, SetPresence):
         presence = Presence(message.presence)
-        call = lambda now: engine.set_presence(agent_id, presence, now, message.reason)  # noqa: E731
+        call = lambda now: engine.set_presence(  # noqa: E731
+            agent_id, presence, now, message.reason, code=message.code
+        )
     elif isinstance(message, Accept):
         call = lambda now: engine.accept(agent_id, message.offer_id, now)  # noqa: E731
     elif isinstance(message, Reject):

@@ -31,6 +31,7 @@ from router.engine import Engine
 from router.intake import Intake
 from router.outbox.delivery import Deliveries
 from router.replies import ReplyOutbox
+from router.reports.job import Reporter
 from router.rules.loader import RuleSet
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
@@ -51,6 +52,7 @@ STACK_ATTRIBUTES = (
     "reloader",
     "deliveries",
     "replies",
+    "reporter",
 )
 
 
@@ -103,6 +105,9 @@ async def open_stack(
         )
         replies.listen(app.state.metrics.on_reply)
         app.state.replies = replies
+        app.state.reporter = Reporter(store.reports, lambda: runtime.engine.config)
+        # nobody is logged in to a router that starts: close states left open by a crash
+        await store.reports.close_open_states(runtime.clock(), "router started")
         await runtime.start()
         deliveries = await open_deliveries(settings, store)
         runtime.recorder.committed = deliveries.wake
@@ -120,6 +125,7 @@ async def open_stack(
     stack.background.append(
         asyncio.create_task(deliveries.purge_old(settings.event_retention_days))
     )
+    stack.background.append(asyncio.create_task(app.state.reporter.run()))
     if settings.reload_interval > 0:
         stack.background.append(
             asyncio.create_task(app.state.reloader.watch(settings.reload_interval))

@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api.base.auth import require_admin, require_supervisor
 from router.rules.model import SkillMap
 from router.runtime import RouterRuntime, profile_from_row
-from router.views import agent_view, contact_view, queue_contacts, queue_summary, why_waiting
+from router.views import (
+    agent_view,
+    contact_view,
+    live_agent_view,
+    queue_contacts,
+    queue_summary,
+    why_waiting,
+)
 from skills.vocabulary import (
     MAX_PROFICIENCY,
     MIN_PROFICIENCY,
@@ -135,7 +142,10 @@ async def rotate_token(agent_id: str, request: Request) -> dict[str, str]:
 async def list_agents(request: Request) -> list[dict[str, Any]]:
     runtime = runtime_of(request)
     now = runtime.clock()
-    return [agent_view(agent, now) for _, agent in sorted(runtime.engine.agents.items())]
+    return [
+        live_agent_view(runtime.engine, agent, now)
+        for _, agent in sorted(runtime.engine.agents.items())
+    ]
 
 
 @router.get("/agents/{agent_id}", dependencies=SUPERVISOR)
@@ -144,7 +154,10 @@ async def get_agent(agent_id: str, request: Request) -> dict[str, Any]:
     agent = runtime.engine.agents.get(agent_id)
     if agent is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id!r}")
-    return {**agent_view(agent, runtime.clock()), "endpoint": runtime.endpoints.get(agent_id)}
+    return {
+        **live_agent_view(runtime.engine, agent, runtime.clock()),
+        "endpoint": runtime.endpoints.get(agent_id),
+    }
 
 
 @router.get("/queues", dependencies=SUPERVISOR)

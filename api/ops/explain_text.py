@@ -59,6 +59,12 @@ def _decision(item: dict[str, Any]) -> list[str]:
         )
     if kind == "completed":
         lines.append(f"          outcome: {item.get('outcome')}, resolved: {item.get('resolved')}")
+    if kind.startswith("supervisor_"):
+        moved = (
+            f"from {item.get('from_agent') or 'the queue'} to {item.get('to_agent') or 'the queue'}"
+        )
+        what = f"priority {item.get('from')} -> {item.get('to')}" if "to" in item else moved
+        lines.append(f"          by {item.get('by')}: {what}")
     return lines
 
 

@@ -20,9 +20,11 @@ from router.decisions import (
     Queued,
     Transferred,
 )
+from router.kpis import is_short_abandon, within_sla
 from router.outbox.delivery import Deliveries
 from router.runtime import RouterRuntime
-from router.states import ContactState
+from router.states import ContactState, Presence
+from router.views import reason_limit
 from skills.vocabulary import Channel
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
@@ -63,9 +65,24 @@ class LiveState(Collector):
             presence[agent.presence.value] = presence.get(agent.presence.value, 0) + 1
         for state, count in sorted(presence.items()):
             agents.add_metric([state], count)
+        away = GaugeMetricFamily(
+            "centralino_agents_away",
+            "agents away, by reason code (none: no code), and how many are over its limit",
+            labels=["code", "over_limit"],
+        )
+        by_code: dict[tuple[str, str], int] = {}
+        for agent in engine.agents.values():
+            if agent.presence is Presence.AWAY:
+                limit = reason_limit(engine, agent)
+                over = limit is not None and now - agent.presence_since > limit
+                key = (agent.presence_code or "none", str(over).lower())
+                by_code[key] = by_code.get(key, 0) + 1
+        for key, count in sorted(by_code.items()):
+            away.add_metric(list(key), count)
         yield waiting
         yield oldest
         yield agents
+        yield away
 
 
 class JournalQueue(Collector):
@@ -147,6 +164,12 @@ class Metrics:
             labels,
             registry=self.registry,
         )
+        self.short_abandoned = Counter(
+            "centralino_short_abandoned",
+            "abandoned within reports.short_abandon (not counted against service level)",
+            labels,
+            registry=self.registry,
+        )
         self.transfers = Counter(
             "centralino_transfers", "transfers, by the queue left", labels, registry=self.registry
         )
@@ -204,13 +227,17 @@ class Metrics:
                 self.offer_outcomes.labels(*where, decision.outcome.value).inc()
             elif isinstance(decision, Assigned):
                 threshold = engine.config.sla_for(where[0], Channel(where[1])).threshold
-                self.answered.labels(*where, str(decision.waited <= threshold).lower()).inc()
+                within = within_sla(decision.waited, threshold)
+                self.answered.labels(*where, str(within).lower()).inc()
             elif isinstance(decision, Transferred):
                 self.transfers.labels(*where).inc()
                 contact = engine.contacts[contact_id]
                 self._where[contact_id] = (contact.policy.queue, contact.channel.value)
             elif isinstance(decision, Abandoned):
-                self.abandoned.labels(*self._where.pop(contact_id)).inc()
+                where = self._where.pop(contact_id)
+                self.abandoned.labels(*where).inc()
+                if is_short_abandon(decision.waited, engine.config.reports.short_abandon):
+                    self.short_abandoned.labels(*where).inc()
             elif isinstance(decision, Completed):
                 self.completed.labels(*self._where.pop(contact_id)).inc()
 

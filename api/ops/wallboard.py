@@ -3,8 +3,10 @@
 
 ``WS /v1/wallboard``: first message {"type": "login", "token": "<admin token>"}; then a
 {"type": "snapshot", ...} whenever routing changes (at most every 0.25 s) and at least
-every 2 s: queues, the waiting contacts by priority with their urgency, agents and their
-states, and the service level per channel since the server started.
+every 2 s: alerts (router/alerts.py), queues, the waiting contacts by priority with their
+urgency, agents with their states, reasons and time in them, the away reason codes, and the
+service level per channel since the server started (router/kpis.py). The page draws today's
+report from ``GET /v1/reports`` and acts through the supervisor endpoints.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from api.base.headers import page
 from api.base.session_watch import SESSION_ENDED, watch_session
 from api.base.sessions import SESSION_COOKIE, same_origin
 from channels import strict_json
-from router.decisions import Abandoned, Assigned, Decisions, Offered, Queued
+from router.alerts import alerts
+from router.decisions import Abandoned, Assigned, Completed, Decisions, Offered, Queued
+from router.kpis import Counts
 from router.runtime import RouterRuntime
-from router.views import agent_view, queue_contacts, queue_summary
+from router.views import live_agent_view, queue_contacts, queue_summary
 from skills.vocabulary import Channel
 
 router = APIRouter(tags=["pages"])
@@ -39,8 +43,9 @@ class Wallboard:
     def __init__(self, runtime: RouterRuntime) -> None:
         self.runtime = runtime
         self.changed = asyncio.Event()
-        self.sla: dict[str, dict[str, int]] = {}
-        self._channel_of: dict[str, Channel] = {}
+        self.sla: dict[str, Counts] = {}  # per channel since start (router/kpis.py)
+        self._channel_of: dict[str, Channel] = {}  # live contacts not answered yet
+        self._answered: set[str] = set()  # live contacts answered once
         runtime.listen(self.on_decisions)
 
     def on_decisions(self, now: float, decisions: Decisions) -> None:
@@ -48,21 +53,25 @@ class Wallboard:
         for decision in decisions:
             contact = engine.contacts.get(getattr(decision, "contact_id", ""))
             if isinstance(decision, Queued | Offered) and contact is not None:
-                self._channel_of.setdefault(contact.contact_id, contact.channel)
+                if contact.contact_id not in self._answered:
+                    self._channel_of.setdefault(contact.contact_id, contact.channel)
             elif isinstance(decision, Assigned) and contact is not None:
+                if self._channel_of.pop(contact.contact_id, None) is None:
+                    continue  # answered before (a transfer): counted once
                 threshold = engine.config.sla_for(contact.policy.queue, contact.channel).threshold
-                tally = self._tally(contact.channel)
-                tally["answered"] += 1
-                tally["within"] += decision.waited <= threshold
-                self._channel_of.pop(contact.contact_id, None)
+                self._counts(contact.channel).answer(decision.waited, threshold)
+                self._answered.add(contact.contact_id)
             elif isinstance(decision, Abandoned):
                 channel = self._channel_of.pop(decision.contact_id, None)
                 if channel is not None:
-                    self._tally(channel)["abandoned"] += 1
+                    short = engine.config.reports.short_abandon
+                    self._counts(channel).abandon(decision.waited, short)
+            elif isinstance(decision, Completed):
+                self._answered.discard(decision.contact_id)
         self.changed.set()
 
-    def _tally(self, channel: Channel) -> dict[str, int]:
-        return self.sla.setdefault(channel.value, {"answered": 0, "within": 0, "abandoned": 0})
+    def _counts(self, channel: Channel) -> Counts:
+        return self.sla.setdefault(channel.value, Counts())
 
     def snapshot(self) -> dict[str, Any]:
         engine = self.runtime.engine
@@ -73,20 +82,24 @@ class Wallboard:
         waiting.sort(key=lambda c: -c["priority"]["total"])
         sla = {}
         for channel, spec in engine.config.channels.items():
-            tally = self.sla.get(channel.value, {"answered": 0, "within": 0, "abandoned": 0})
-            done = tally["answered"] + tally["abandoned"]
+            counts = self.sla.get(channel.value, Counts())
             sla[channel.value] = {
-                **tally,
+                "answered": counts.answered,
+                "within": counts.answered_within,
+                "abandoned": counts.abandoned,
+                "short_abandoned": counts.short_abandoned,
                 "target": spec.sla.target,
                 "threshold": spec.sla.threshold,
-                "service_level": tally["within"] / done if done else None,
+                "service_level": counts.service_level,
             }
         return {
             "type": "snapshot",
             "at": now,
+            "alerts": alerts(engine, now, sla),
+            "reasons": sorted(engine.config.agent_states.reasons),
             "queues": queue_summary(engine, now),
             "waiting": waiting[:WAITING_SHOWN],
-            "agents": [agent_view(a, now) for _, a in sorted(engine.agents.items())],
+            "agents": [live_agent_view(engine, a, now) for _, a in sorted(engine.agents.items())],
             "sla": sla,
         }
 

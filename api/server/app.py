@@ -27,7 +27,7 @@ from api.gateways import contacts as gateway
 from api.gateways import event_stream
 from api.gateways import webhooks as channels
 from api.ops import admin as ops
-from api.ops import assets, reload, subscriptions, wallboard
+from api.ops import assets, reload, reports, subscriptions, supervise, wallboard
 from api.server.backends import backend_type
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     install_error_handlers(app)
     app.include_router(gateway.router)
     app.include_router(ops.router)
+    app.include_router(supervise.router)
+    app.include_router(reports.router)
     app.include_router(desktop.router)
     app.include_router(linking.router)
     app.include_router(channels.router)

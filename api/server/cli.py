@@ -207,6 +207,45 @@ def explain(
     typer.echo(json.dumps(data, indent=2) if as_json else format_explanation(data))
 
 
+@app.command()
+def report(
+    start: str | None = typer.Option(None, "--from", help="first day, YYYY-MM-DD (today)"),
+    end: str | None = typer.Option(None, "--to", help="last day, inclusive (= --from)"),
+    period: str = typer.Option("day", help="day or interval (15 minutes)"),
+    by: str = typer.Option("queue,channel", help="queue, channel and/or agent"),
+    tz: str | None = typer.Option(None, help="time zone (default: config reports.timezone)"),
+    as_csv: bool = typer.Option(False, "--csv", help="print CSV (for a spreadsheet)"),
+    url: str = typer.Option("http://127.0.0.1:8080", envvar="CENTRALINO_URL"),
+    token: str = typer.Option(
+        ..., envvar="CENTRALINO_ADMIN_TOKEN", help="admin or supervisor token"
+    ),
+) -> None:
+    """Interval or daily report per queue, channel or agent (GET /v1/reports)."""
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from api.ops.report_text import format_report_table
+
+    query = {"period": period, "by": by, "format": "csv" if as_csv else "json"}
+    query |= {k: v for k, v in (("from", start), ("to", end), ("tz", tz)) if v}
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/v1/reports?{urllib.parse.urlencode(query)}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            body = reply.read().decode()
+    except urllib.error.HTTPError as exc:
+        typer.echo(f"{exc.code}: {exc.read().decode(errors='replace')}", err=True)
+        raise typer.Exit(1) from None
+    except (urllib.error.URLError, OSError) as exc:
+        typer.echo(f"cannot reach {url}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(body.rstrip("\n") if as_csv else format_report_table(json.loads(body)))
+
+
 def main() -> None:
     app()
 

@@ -20,6 +20,7 @@ from router.engine.endings import Endings
 from router.engine.offers import Offers
 from router.engine.queueing import Queueing
 from router.engine.roster import Roster
+from router.engine.supervision import Supervision
 from router.engine.transfers import Transfers
 from router.lanes import LaneIndex
 from router.models import NewContact
@@ -28,7 +29,7 @@ from router.states import ContactState, OfferOutcome, Presence
 from router.timers import Timer, TimerKind
 
 
-class Engine(Queueing, Offers, Roster, Endings, Transfers):
+class Engine(Queueing, Offers, Roster, Endings, Transfers, Supervision):
     def next_deadline(self) -> float | None:
         return self.timers.next_deadline()
 
@@ -92,6 +93,9 @@ class Engine(Queueing, Offers, Roster, Endings, Transfers):
                 and (agent.presence is not Presence.OFFLINE or agent.busy_channels())
             ):
                 self._change_presence(agent, Presence.OFFLINE, now, "desktop disconnected", out)
+            return
+        if kind is TimerKind.STATE_LIMIT:
+            self._state_limit(timer.subject, timer.detail, now, out)
             return
         contact = self.contacts.get(timer.subject)
         if contact is None:

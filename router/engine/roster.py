@@ -10,10 +10,12 @@ from router.decisions import (
     Decisions,
     NotAllowed,
     PresenceChanged,
+    StateLimitExceeded,
 )
 from router.engine.state import EngineState
 from router.models import Agent
 from router.states import ContactState, OfferOutcome, Presence, advance_contact, advance_presence
+from router.timers import TimerKind
 from skills.vocabulary import AgentProfile
 
 
@@ -38,13 +40,37 @@ class Roster(EngineState):
         return out
 
     def set_presence(
-        self, agent_id: str, presence: Presence, now: float, reason: str = ""
+        self,
+        agent_id: str,
+        presence: Presence,
+        now: float,
+        reason: str = "",
+        *,
+        code: str = "",
+        forced_by: str = "",
     ) -> Decisions:
+        """Change an agent's presence; ``code`` is an away reason from config
+        (agent_states.reasons), ``forced_by`` the supervisor who set it, if one did."""
         agent = self._agent(agent_id)
         if presence is Presence.WRAP_UP:
             raise NotAllowed("wrap-up presence is set by the router when a contact ends")
+        states = self.config.agent_states
+        if code:
+            if presence is not Presence.AWAY:
+                raise NotAllowed("a reason code goes only with presence 'away'")
+            if code not in states.reasons:
+                known = ", ".join(sorted(states.reasons)) or "none configured"
+                raise NotAllowed(f"unknown reason code {code!r} (known: {known})")
+        elif presence is Presence.AWAY and states.require_reason and not forced_by:
+            known = ", ".join(sorted(states.reasons))
+            raise NotAllowed(f"going away needs a reason code (one of: {known})")
+        if forced_by and presence is not Presence.OFFLINE:
+            if agent.presence is Presence.OFFLINE:
+                raise NotAllowed(f"agent {agent_id} is not logged in")
+            if presence is Presence.AVAILABLE and not agent.connected:
+                raise NotAllowed(f"agent {agent_id} has no desktop connected to take work")
         out = Decisions()
-        self._change_presence(agent, presence, now, reason, out)
+        self._change_presence(agent, presence, now, reason, out, code=code, forced_by=forced_by)
         return out
 
     def connected(self, agent_id: str, now: float) -> Decisions:
@@ -62,17 +88,39 @@ class Roster(EngineState):
         return Decisions()
 
     def _change_presence(
-        self, agent: Agent, presence: Presence, now: float, reason: str, out: Decisions
+        self,
+        agent: Agent,
+        presence: Presence,
+        now: float,
+        reason: str,
+        out: Decisions,
+        *,
+        code: str = "",
+        forced_by: str = "",
     ) -> None:
-        previous = agent.presence
+        previous, previous_code = agent.presence, agent.presence_code
         agent.presence = advance_presence(previous, presence)
         agent.presence_reason = reason
+        agent.presence_code = code
+        agent.forced_by = forced_by
+        if presence != previous or code != previous_code:
+            agent.presence_since = now
+            agent.state_epoch += 1
+            limit = self.config.agent_states.reasons[code].limit if code else None
+            if limit is not None:
+                self.timers.set(
+                    now + limit, TimerKind.STATE_LIMIT, agent.agent_id, str(agent.state_epoch)
+                )
         if presence is Presence.AVAILABLE:
             agent.consecutive_misses = 0
             if not agent.busy_channels() or previous is Presence.OFFLINE:
                 agent.idle_since = now
-        if presence != previous or reason:
-            out.add(PresenceChanged(agent.agent_id, presence, reason))
+        if presence != previous or reason or code != previous_code:
+            out.add(
+                PresenceChanged(
+                    agent.agent_id, presence, reason, code, agent.presence_since, forced_by
+                )
+            )
         if presence in (Presence.AWAY, Presence.OFFLINE):
             for offer in list(agent.offers.values()):
                 contact = self.contacts[offer.contact_id]
@@ -84,6 +132,17 @@ class Roster(EngineState):
         self.index.refresh(agent)
         if presence is Presence.AVAILABLE:
             self._fill(agent, now, out)
+
+    def _state_limit(self, agent_id: str, epoch: str, now: float, out: Decisions) -> None:
+        """A limit timer fired: alert if the agent is still in the same away state."""
+        agent = self.agents.get(agent_id)
+        if agent is None or str(agent.state_epoch) != epoch or not agent.presence_code:
+            return
+        spec = self.config.agent_states.reasons.get(agent.presence_code)
+        if spec is not None and spec.limit is not None:
+            out.add(
+                StateLimitExceeded(agent_id, agent.presence_code, agent.presence_since, spec.limit)
+            )
 
     def _hand_back(self, agent: Agent, now: float, out: Decisions) -> None:
         """Logout: finish wrap-ups, requeue contacts still being handled."""

@@ -115,7 +115,15 @@ class EngineState(ABC):
 
     @abstractmethod
     def _change_presence(
-        self, agent: Agent, presence: Presence, now: float, reason: str, out: Decisions
+        self,
+        agent: Agent,
+        presence: Presence,
+        now: float,
+        reason: str,
+        out: Decisions,
+        *,
+        code: str = "",
+        forced_by: str = "",
     ) -> None:
         """Move an agent to a presence, with what follows from it (roster)."""
 

@@ -39,6 +39,8 @@ def config_diff(old: RoutingConfig, new: RoutingConfig) -> list[str]:
         "triage",
         "languages",
         "default_queue",
+        "agent_states",
+        "reports",
     ):
         if getattr(old, section) != getattr(new, section):
             changes.append(f"{section} changed")

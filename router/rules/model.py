@@ -6,6 +6,7 @@ and explains each one.
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 from typing import Any, Literal, Self
 
@@ -221,6 +222,55 @@ class RuleSpec(Frozen):
     _expansion = field_validator("expansion")(_check_expansion)
 
 
+REASON_CODE = r"^[a-z][a-z0-9_]{0,39}$"
+
+
+class AwayReason(Frozen):
+    """A reason an agent may give for being away (break, lunch, training...)."""
+
+    label: str = Field("", max_length=80, description="shown on desktops and reports")
+    limit: Duration | None = Field(
+        None, gt=0, description="longer than this in the state raises an alert"
+    )
+
+
+DEFAULT_AWAY_REASONS: dict[str, AwayReason] = {
+    "break": AwayReason(label="Break", limit=900.0),
+    "lunch": AwayReason(label="Lunch", limit=3600.0),
+    "training": AwayReason(label="Training"),
+    "meeting": AwayReason(label="Meeting"),
+    "after_call_work": AwayReason(label="After-call work", limit=300.0),
+}
+
+
+class AgentStatesSpec(Frozen):
+    """Away reasons (codes), their time limits, and whether away needs one."""
+
+    reasons: dict[str, AwayReason] = Field(default_factory=lambda: dict(DEFAULT_AWAY_REASONS))
+    require_reason: bool = Field(False, description="an agent going away must give a code")
+
+    @field_validator("reasons")
+    @classmethod
+    def _codes(cls, value: dict[str, AwayReason]) -> dict[str, AwayReason]:
+        for code in value:
+            if not re.match(REASON_CODE, code):
+                raise ValueError(
+                    f"reason code {code!r}: use lower-case letters, digits and _ (max 40)"
+                )
+        return value
+
+
+class ReportsSpec(Frozen):
+    """Interval reports (router/reports/)."""
+
+    timezone: str = Field("UTC", description="days of daily reports start at midnight here")
+    refresh: Duration = Field(60.0, gt=0, description="how often intervals are aggregated")
+
+    short_abandon: Duration = Field(
+        0.0, ge=0, description="abandoned sooner than this: not counted against service level"
+    )
+
+
 class RoutingConfig(Frozen):
     version: Literal[1] = 1
     languages: tuple[str, ...] = ("it", "en")
@@ -242,6 +292,8 @@ class RoutingConfig(Frozen):
     outcomes: tuple[OutcomeSpec, ...] = Field(
         (), description="wrap-up outcome codes the desktop offers (any text is still taken)"
     )
+    agent_states: AgentStatesSpec = AgentStatesSpec()
+    reports: ReportsSpec = ReportsSpec()
 
     _expansion = field_validator("expansion")(_check_expansion)
 

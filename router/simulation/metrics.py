@@ -1,12 +1,10 @@
-"""KPIs of a simulated (or recorded) day, per queue and channel. Definitions:
+"""KPIs of a simulated (or recorded) day, per queue and channel. Offered, answered, service
+level, ASA, abandonment (short abandons under config ``reports.short_abandon`` left out) and
+occupancy are router/kpis.py's definitions, shared with the live reports; here also:
 
 - **offered**: contacts that arrived after the warm-up (repeats and redials included);
 - **P(wait)**: share of *all* offered contacts that did not reach an agent at once
   (answered after a wait, abandoned, or still waiting at the end);
-- **ASA**: mean wait of *answered* contacts;
-- **service level**: answered within the SLA threshold ÷ (answered + abandoned), so a
-  customer who gave up counts as a miss whenever they left;
-- **abandonment**: abandoned ÷ (answered + abandoned);
 - **high-urgency p90**: 90th percentile of the time in queue of contacts with urgency ≥ 0.6,
   answered *or abandoned* (an abandoner counts with the time it waited before leaving, a
   lower bound of the wait it would have had);
@@ -25,6 +23,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from router.kpis import Counts, occupancy
 from router.rules.model import RoutingConfig
 from skills.vocabulary import Channel
 
@@ -71,41 +70,35 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @dataclass
-class Kpis:
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    within_sla: int = 0
-    waited: int = 0
-    waits: list[float] = field(default_factory=list)
+class Kpis(Counts):
+    """A simulated group's counts (router/kpis.py defines them and their ratios) plus
+    P(wait). With nothing to count, service level is 1.0 and ASA and abandonment 0."""
 
-    def add(self, outcome: ContactOutcome, threshold: float) -> None:
+    waited: int = 0
+
+    def add(self, outcome: ContactOutcome, threshold: float, short_abandon: float = 0.0) -> None:
         self.offered += 1
         wait = outcome.wait
         if wait is not None:
-            self.answered += 1
-            self.waits.append(wait)
-            self.within_sla += wait <= threshold
+            self.answer(wait, threshold, keep_wait=True)
             self.waited += wait > 1e-9
         else:
             self.waited += 1
-            self.abandoned += outcome.abandoned_at is not None
-
-    @property
-    def done(self) -> int:
-        return self.answered + self.abandoned
+            if outcome.abandoned_at is not None:
+                self.abandon(outcome.abandoned_at - outcome.arrival, short_abandon)
 
     @property
     def service_level(self) -> float:
-        return self.within_sla / self.done if self.done else 1.0
+        level = super().service_level
+        return 1.0 if level is None else level
 
     @property
     def asa(self) -> float:
-        return sum(self.waits) / len(self.waits) if self.waits else 0.0
+        return super().asa or 0.0
 
     @property
     def abandon_rate(self) -> float:
-        return self.abandoned / self.done if self.done else 0.0
+        return super().abandon_rate or 0.0
 
     @property
     def p_wait(self) -> float:
@@ -116,6 +109,7 @@ class Kpis:
             "offered": self.offered,
             "answered": self.answered,
             "abandoned": self.abandoned,
+            "short_abandoned": self.short_abandoned,
             "service_level": round(self.service_level, 4),
             "asa": round(self.asa, 2),
             "abandon_rate": round(self.abandon_rate, 4),
@@ -135,7 +129,7 @@ class Usage:
 
     @property
     def occupancy(self) -> float:
-        return self.busy / self.logged if self.logged else 0.0
+        return occupancy(self.busy, self.logged) or 0.0
 
     def channel_occupancy(self) -> dict[Channel, float]:
         return {
@@ -214,15 +208,16 @@ def build_report(
         if outcome.arrival < warm_up:
             continue
         threshold = config.sla_for(outcome.queue, outcome.channel).threshold
-        rows[(outcome.queue, outcome.channel.value)].add(outcome, threshold)
-        channels[outcome.channel.value].add(outcome, threshold)
-        overall.add(outcome, threshold)
+        short = config.reports.short_abandon
+        rows[(outcome.queue, outcome.channel.value)].add(outcome, threshold, short)
+        channels[outcome.channel.value].add(outcome, threshold, short)
+        overall.add(outcome, threshold, short)
         customers.add(outcome.customer)
         transfers += outcome.transfers
         repeats += outcome.kind == "repeat"
         redials += outcome.kind == "redial"
         if outcome.urgency >= HIGH_URGENCY:
-            urgent.add(outcome, threshold)
+            urgent.add(outcome, threshold, short)
             in_queue = outcome.time_in_queue
             if in_queue is not None:
                 urgent_times.append(in_queue)

@@ -27,7 +27,7 @@ def recorded_kpis(
             outcome.abandoned_at = row.arrival + row.wait
         threshold = config.sla_for(queue, row.channel).threshold
         for name in (row.channel.value, "all"):
-            kpis.setdefault(name, Kpis()).add(outcome, threshold)
+            kpis.setdefault(name, Kpis()).add(outcome, threshold, config.reports.short_abandon)
     return kpis
 
 

@@ -86,10 +86,7 @@ def staff(
                 report = simulate(rules, plan)
                 first = first or report
                 for name, k in report.channels.items():
-                    into = pooled.setdefault(name, Kpis())
-                    into.within_sla += k.within_sla
-                    into.answered += k.answered
-                    into.abandoned += k.abandoned
+                    pooled.setdefault(name, Kpis()).merge(k)
             assert first is not None
             cache[counts] = ({n: k.service_level for n, k in pooled.items()}, first)
             if progress is not None:

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from router.kpis import Counts
 from router.store.schema import ContactRow, FeedbackRow, FollowUpRow
 
 
@@ -19,15 +20,16 @@ class AftercareError(Exception):
 
 
 def _scores(rows: Sequence[FeedbackRow]) -> dict[str, Any]:
-    csat = [row.csat for row in rows if row.csat is not None]
-    nps = [row.nps for row in rows if row.nps is not None]
-    promoters = sum(score >= 9 for score in nps)
-    detractors = sum(score <= 6 for score in nps)
+    """CSAT and NPS as router/kpis.py defines them."""
+    counts = Counts()
+    for row in rows:
+        counts.feedback(row.csat, row.nps)
+    average, share, nps = counts.csat, counts.csat_satisfied_share, counts.nps
     return {
         "responses": len(rows),
-        "csat_average": round(sum(csat) / len(csat), 2) if csat else None,
-        "csat_satisfied": round(sum(s >= 4 for s in csat) / len(csat), 3) if csat else None,
-        "nps": round(100 * (promoters - detractors) / len(nps), 1) if nps else None,
+        "csat_average": None if average is None else round(average, 2),
+        "csat_satisfied": None if share is None else round(share, 3),
+        "nps": None if nps is None else round(nps, 1),
     }
 
 

@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.engine import Connection
 
-from router.store.schema import ContactRow, OfferRow, OutboxEventRow, RoutingEventRow
+from router.store.schema import (
+    AgentStateRow,
+    ContactRow,
+    OfferRow,
+    OutboxEventRow,
+    RoutingEventRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +54,12 @@ class OutboxInsert:
     values: dict[str, Any]
 
 
-Change = ContactUpdate | OfferInsert | OfferUpdate | EventInsert | OutboxInsert
+@dataclass(frozen=True, slots=True)
+class AgentStateInsert:
+    values: dict[str, Any]
+
+
+Change = ContactUpdate | OfferInsert | OfferUpdate | EventInsert | OutboxInsert | AgentStateInsert
 
 
 CONTACTS: Table = ContactRow.__table__  # type: ignore[assignment]
@@ -61,6 +72,8 @@ UPDATE_OFFER = update(OFFERS).where(OFFERS.c.id == bindparam("change_id"))
 INSERT_OFFER = insert(OFFERS)
 INSERT_EVENTS = insert(EVENTS)
 INSERT_OUTBOX = insert(OUTBOX)
+AGENT_STATES: Table = AgentStateRow.__table__  # type: ignore[assignment]
+INSERT_AGENT_STATE = insert(AGENT_STATES)
 
 
 def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
@@ -88,6 +101,8 @@ def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
                 connection.execute(INSERT_OFFER, change.values)
             elif isinstance(change, OutboxInsert):
                 connection.execute(INSERT_OUTBOX, change.values)
+            elif isinstance(change, AgentStateInsert):
+                connection.execute(INSERT_AGENT_STATE, change.values)
             else:
                 connection.execute(UPDATE_OFFER, {"change_id": change.offer_id, **change.values})
         if events:

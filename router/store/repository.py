@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from router.reports.records import ReportRecords
 from router.states import FINISHED_STATES
 from router.store.accounts import Accounts
 from router.store.aftercare import Aftercare
@@ -34,6 +35,7 @@ from router.store.changes import (
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
+from router.store.ops_log import OpsLog
 from router.store.replies import Replies
 from router.store.schema import (
     AgentRow,
@@ -123,6 +125,8 @@ class Store:
         self.aftercare = Aftercare(self._sessions)
         self.replies = Replies(self._sessions, self.commit)
         self.accounts = Accounts(self._sessions, self.commit)
+        self.ops = OpsLog(self._sessions, self.commit)
+        self.reports = ReportRecords(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite

@@ -43,6 +43,7 @@ class ContactRow(Base):
         UniqueConstraint("gateway", "external_id", name="uq_contacts_gateway_message"),
         Index("ix_contacts_state", "state"),
         Index("ix_contacts_customer_arrival", "customer_id", "arrival"),
+        Index("ix_contacts_ended_at", "ended_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -100,6 +101,9 @@ class RoutingEventRow(Base):
     at: Mapped[float] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+Index("ix_routing_events_at", RoutingEventRow.at)
 
 
 class CustomerRow(Base):
@@ -296,3 +300,88 @@ class UserSessionRow(Base):
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float)
     revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AgentStateRow(Base):
+    """Every presence change of an agent (with its away reason code and who forced it),
+    and every alert for an away state held past its limit (kind ``limit``). Time in each
+    state and reason for reports is read from the ``state`` rows."""
+
+    __tablename__ = "agent_states"
+    __table_args__ = (Index("ix_agent_states_agent_at", "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float] = mapped_column(Float, index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="state")  # state | limit
+    presence: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(40), default="")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    forced_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class OpsActionRow(Base):
+    """What a supervisor did (reassign, pull, priority, message, forced state), by whom,
+    with the reason they gave: the supervisors' audit log."""
+
+    __tablename__ = "ops_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    contact_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ReportIntervalRow(Base):
+    """Counters of one 15-minute interval for one queue, channel and agent (``""``: none,
+    e.g. offered and abandoned contacts); router/kpis.py defines each, days are sums."""
+
+    __tablename__ = "report_intervals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    start: Mapped[float] = mapped_column(Float, index=True)
+    queue: Mapped[str] = mapped_column(String(80), default="")
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    agent_id: Mapped[str] = mapped_column(String(64), default="")
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_within: Mapped[int] = mapped_column(Integer, default=0)
+    wait_total: Mapped[float] = mapped_column(Float, default=0.0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    handle_total: Mapped[float] = mapped_column(Float, default=0.0)
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    csat_count: Mapped[int] = mapped_column(Integer, default=0)
+    csat_sum: Mapped[int] = mapped_column(Integer, default=0)
+    csat_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    nps_count: Mapped[int] = mapped_column(Integer, default=0)
+    nps_promoters: Mapped[int] = mapped_column(Integer, default=0)
+    nps_detractors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportAgentTimeRow(Base):
+    """Seconds an agent spent in a presence (and away reason code) in one interval; state
+    ``busy`` is the time it held at least one contact (it overlaps the presences)."""
+
+    __tablename__ = "report_agent_time"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    start: Mapped[float] = mapped_column(Float, index=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(40), default="")
+    seconds: Mapped[float] = mapped_column(Float)
+
+
+class ReportProgressRow(Base):
+    """Intervals before ``done_until`` are final (aggregated after their end and a grace)."""
+
+    __tablename__ = "report_progress"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    done_until: Mapped[float] = mapped_column(Float)

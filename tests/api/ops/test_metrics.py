@@ -5,7 +5,10 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.engine_helpers import CONFIG
 from tests.live import ThreadServer, contact_body, online_desktop
+
+SERVER_CONFIG = CONFIG + "reports: {short_abandon: 60s}\n"  # generous: a busy machine
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -45,6 +48,11 @@ async def test_metrics_follow_routing(server: ThreadServer, client: httpx.AsyncC
     assert after[("centralino_answered_total", within)] == 1
     assert after[("centralino_completed_total", billing_chat)] == 1
     assert after[("centralino_abandoned_total", billing_chat)] == 1
+    # it left within a minute of arriving: a short abandon (reports.short_abandon)
+    assert after[("centralino_short_abandoned_total", billing_chat)] == 1
     assert after[("centralino_agents", (("presence", "available"),))] == 1
     assert after[("centralino_routing_latency_seconds_count", ())] > 5
+    await desk.request("presence", presence="away", code="break")
+    away = samples((await client.get("/metrics")).text)
+    assert away[("centralino_agents_away", (("code", "break"), ("over_limit", "false")))] == 1
     await desk.close()
