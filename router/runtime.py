@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from router.customer_changes import CustomerChanges
 from router.decisions import Abandoned, Completed, Decisions
 from router.engine import Engine
 from router.models import NewContact, RoutePolicy
@@ -61,6 +62,7 @@ class RouterRuntime:
         self.recorder = Recorder(store)
         self.clock = clock
         self.contexts: dict[str, dict[str, Any]] = {}  # live contact id -> offer context
+        self.customer_changes = CustomerChanges()  # caches listen: merges, erasures...
         self._listeners: list[Listener] = []
         self.observe_latency: Callable[[float], None] | None = None
         self._wake = asyncio.Event()
@@ -167,4 +169,6 @@ def offer_context(row: ContactRow) -> dict[str, Any]:
         "emotion": (row.triage or {}).get("emotion"),
         "moment_of_truth": bool((row.triage or {}).get("moment_of_truth")),
         "open_case": (row.triage or {}).get("open_case"),
+        "profile": (row.triage or {}).get("profile"),
+        "proposed_identities": (row.triage or {}).get("proposed_identities", []),
     }

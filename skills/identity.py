@@ -53,3 +53,21 @@ def handle_identity(platform: str, user_id: str) -> Identity:
     if platform == "whatsapp":  # WhatsApp ids are phone numbers
         return Identity("phone", phone_identity("+" + user_id.lstrip("+")).value)
     return Identity(platform, user_id)
+
+
+def phones_in_text(text: str, region: str = "IT", limit: int = 5) -> list[tuple[Identity, str]]:
+    """Phone numbers written in a message or its signature (phonenumbers' matcher, valid
+    numbers only), as (identity, the text as written); at most ``limit``, first seen first.
+    They are proposals for an agent to confirm, never linked on their own."""
+    found: dict[Identity, str] = {}
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text[:20_000], region.upper(), leniency=phonenumbers.Leniency.VALID
+    )
+    for match in matcher:
+        identity = Identity(
+            "phone", phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        )
+        found.setdefault(identity, match.raw_string)
+        if len(found) >= limit:
+            break
+    return list(found.items())

@@ -25,6 +25,7 @@ from api.desktop.protocol import (
     TransferredEvent,
     WrapUpEvent,
 )
+from router.customer_changes import ERASED, CustomerChange
 from router.decisions import (
     Assigned,
     Completed,
@@ -39,6 +40,44 @@ from router.decisions import (
 from router.runtime import RouterRuntime
 
 Outbox = asyncio.Queue[dict[str, Any] | None]
+REDACTED_KEEP = (
+    "type",
+    "seq",
+    "offer_id",
+    "contact_id",
+    "channel",
+    "expires_at",
+    "outcome",
+    "reason",
+    "until",
+    "ended_by",
+    "resolved",
+    "kind",
+    "at",
+    "target",
+)
+
+
+def about_contact(message: dict[str, Any]) -> str | None:
+    """The contact a desktop event is about, if any."""
+    contact = message.get("contact")
+    if isinstance(contact, dict):
+        return str(contact.get("contact_id")) if contact.get("contact_id") else None
+    found = message.get("contact_id")
+    return str(found) if found else None
+
+
+def redacted(message: dict[str, Any]) -> dict[str, Any]:
+    """The event with the customer's data taken out (an erased customer)."""
+    kept = {key: message[key] for key in REDACTED_KEEP if key in message}
+    contact_id = about_contact(message)
+    if "contact" in message:
+        kept["contact"] = {"contact_id": contact_id, "erased": True}
+    if "text" in message:
+        kept["text"] = ""
+    if "explanation" in message:
+        kept["explanation"] = {}
+    return {**kept, "erased": True}
 
 
 class AgentStream:
@@ -74,6 +113,18 @@ class DesktopHub:
         self.buffer_size = buffer_size
         self.streams: dict[str, AgentStream] = {}
         runtime.listen(self.on_decisions)
+        runtime.customer_changes.listen(self.forget_customers)
+
+    def forget_customers(self, change: CustomerChange) -> None:
+        """An erased customer's contacts leave the replay buffers (redacted in place, so
+        a desktop resuming still gets every seq)."""
+        if change.kind != ERASED:
+            return
+        contacts = set(change.contact_ids)
+        for stream in self.streams.values():
+            for index, message in enumerate(stream.buffer):
+                if about_contact(message) in contacts:
+                    stream.buffer[index] = redacted(message)
 
     async def prepare(self, agent_ids: list[str]) -> None:
         """Get ready to number the events of these agents (before the first decision)."""

@@ -7,7 +7,13 @@ code sent to the address...), the agent holding the contact, or an admin, may li
 ``POST /v1/contacts/{id}/customer/link`` (``Authorization: Bearer <agent or admin token>``,
 ``{"checked": "how it was checked"}``): the claimed identities join the contact's customer
 to the existing one (their history follows), and a ``customer_linked`` event with who,
-what and why goes to the contact's audit trail (shown by explain).
+what and why goes to the contact's audit trail (shown by explain) and to the customer's
+(``GET /v1/customers/{id}/audit``).
+
+``POST /v1/contacts/{id}/customer/identities`` (same tokens, ``{"identity": "phone:+39..."}``):
+the agent confirms a phone number the offer proposed (found in the email's text or
+signature) and it is put on file for the contact's customer; 409 if another customer
+holds it (an admin merges the two, if they are one person).
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.base.auth import bearer
 from api.desktop.session import agent_for_token
 from channels.contact import CustomerRef, IntakeError
+from router.customer_changes import CHANGED, MERGED, CustomerChange
 from router.runtime import RouterRuntime
 from router.store.audit import CUSTOMER_LINKED, AuditTrail
+from router.store.customer_records import CustomerRecordError
 from skills.identity import Identity
 
 router = APIRouter(prefix="/v1", tags=["desktop"])
@@ -105,6 +113,18 @@ async def link_customer(contact_id: str, body: LinkIn, request: Request) -> Link
         "merged": list(resolved.merged),
     }
     await AuditTrail(runtime.store.engine).record(contact_id, now, CUSTOMER_LINKED, detail)
+    await runtime.store.records.record(
+        resolved.customer_id,
+        now,
+        "linked",
+        who,
+        contact_id=contact_id,
+        kinds=sorted({identity.kind for identity in claimed}),
+        merged=list(resolved.merged),
+    )
+    if resolved.merged:
+        change = CustomerChange(MERGED, (resolved.customer_id, *resolved.merged))
+        await runtime.customer_changes.publish(change)
     audit_log.info("contact %s: customer linked by %s to %s", contact_id, who, resolved.customer_id)
     return Linked(
         contact_id=contact_id,
@@ -112,3 +132,44 @@ async def link_customer(contact_id: str, body: LinkIn, request: Request) -> Link
         identities=detail["identities"],
         merged=list(resolved.merged),
     )
+
+
+class ProposedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identity: str = Field(min_length=3, max_length=240, description="as proposed: phone:+39...")
+
+
+@router.post(
+    "/contacts/{contact_id}/customer/identities",
+    responses={403: {"description": "not the agent holding it"}, 409: {"description": "taken"}},
+)
+async def confirm_identity(contact_id: str, body: ProposedIn, request: Request) -> dict[str, Any]:
+    """Put on file an identity the offer proposed (``proposed_identities``)."""
+    runtime: RouterRuntime = request.app.state.runtime
+    who = await _who(request, runtime, contact_id)
+    row = await runtime.stored_contact(contact_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}")
+    proposed = {
+        item["identity"]: item for item in (row.triage or {}).get("proposed_identities", [])
+    }
+    item = proposed.get(body.identity)
+    if item is None or row.customer_id is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "not one of this contact's proposed identities"
+        )
+    identity = Identity(item["kind"], item["value"])
+    try:
+        added = await runtime.store.records.add_identity(
+            row.customer_id, identity, runtime.clock(), who
+        )
+    except CustomerRecordError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    await runtime.customer_changes.publish(CustomerChange(CHANGED, (row.customer_id,)))
+    audit_log.info("contact %s: identity confirmed by %s", contact_id, who)
+    return {
+        "contact_id": contact_id,
+        "customer_id": row.customer_id,
+        "identity": str(identity),
+        "added": added,
+    }
