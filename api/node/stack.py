@@ -23,7 +23,7 @@ from api.gateways.webhooks import build_adapters
 from api.ops.metrics import Metrics
 from api.ops.reload import Reloader
 from api.ops.wallboard import Wallboard
-from router import followups
+from router import followups, retention
 from router.dispatch import Dispatcher
 from router.engine import Engine
 from router.intake import Intake
@@ -94,6 +94,7 @@ async def open_stack(
     stack.background.append(
         asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
     )
+    stack.background.append(asyncio.create_task(retention.run(app.state.intake)))
     if settings.reload_interval > 0:
         stack.background.append(
             asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
