@@ -50,6 +50,13 @@ class CustomerChange:
         )
 
 
+def about_contact(event: dict[str, Any]) -> str | None:
+    """The contact a desktop event is about, if any (to take an erased one out)."""
+    contact = event.get("contact")
+    found = contact.get("contact_id") if isinstance(contact, dict) else event.get("contact_id")
+    return str(found) if found else None
+
+
 Listener = Callable[[CustomerChange], None]
 Forward = Callable[[CustomerChange], Awaitable[None]]
 

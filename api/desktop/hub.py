@@ -25,7 +25,7 @@ from api.desktop.protocol import (
     TransferredEvent,
     WrapUpEvent,
 )
-from router.customer_changes import ERASED, CustomerChange
+from router.customer_changes import ERASED, CustomerChange, about_contact
 from router.decisions import (
     Assigned,
     Completed,
@@ -56,15 +56,6 @@ REDACTED_KEEP = (
     "at",
     "target",
 )
-
-
-def about_contact(message: dict[str, Any]) -> str | None:
-    """The contact a desktop event is about, if any."""
-    contact = message.get("contact")
-    if isinstance(contact, dict):
-        return str(contact.get("contact_id")) if contact.get("contact_id") else None
-    found = message.get("contact_id")
-    return str(found) if found else None
 
 
 def redacted(message: dict[str, Any]) -> dict[str, Any]:
