@@ -15,7 +15,6 @@ from tests.live import (
     admin_headers,
     contact_body,
     count_rows,
-    create_agent,
     online_desktop,
 )
 
