@@ -103,7 +103,9 @@ async def link_customer(contact_id: str, body: LinkIn, request: Request) -> Link
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "nothing claimed to link")
     own = Identity(f"unverified:{row.gateway}", str(customer["id"]))
     now = runtime.clock()
-    resolved = await runtime.store.customers.resolve([own, *claimed], customer.get("name", ""), now)
+    resolved = await runtime.store.customers.resolve(
+        [own, *claimed], customer.get("name", ""), now, by=who
+    )
     detail = {
         "by": who,
         "checked": body.checked,
