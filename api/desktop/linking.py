@@ -31,7 +31,7 @@ from channels.contact import CustomerRef, IntakeError
 from router.customer_changes import CHANGED, MERGED, CustomerChange
 from router.runtime import RouterRuntime
 from router.store.audit import CUSTOMER_LINKED, AuditTrail
-from router.store.customer_records import CustomerRecordError
+from router.store.errors import CustomerRecordError
 from skills.identity import Identity
 
 router = APIRouter(prefix="/v1", tags=["desktop"])

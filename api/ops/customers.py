@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.base.auth import require_admin, require_supervisor
 from router.customer_changes import CHANGED, ERASED, MERGED, UNMERGED, CustomerChange
 from router.runtime import RouterRuntime
-from router.store.customer_records import CustomerRecordError, MergeResult
+from router.store.errors import CustomerRecordError
+from router.store.merges import MergeResult
 from skills.identity import (
     Identity,
     InvalidIdentity,
@@ -201,7 +202,7 @@ async def merge_customers(customer_id: str, body: MergeIn, request: Request) -> 
     ``POST /v1/customers/merges/{merge_id}/undo``."""
     runtime = runtime_of(request)
     try:
-        result = await runtime.store.records.merge(
+        result = await runtime.store.merges.merge(
             customer_id, body.merge, runtime.clock(), operator(request)
         )
     except CustomerRecordError as exc:
@@ -218,7 +219,7 @@ async def undo_merge(merge_id: int, request: Request) -> dict[str, Any]:
     identities and contacts it brought."""
     runtime = runtime_of(request)
     try:
-        result = await runtime.store.records.unmerge(merge_id, runtime.clock(), operator(request))
+        result = await runtime.store.merges.unmerge(merge_id, runtime.clock(), operator(request))
     except CustomerRecordError as exc:
         raise record_error(exc) from None
     await runtime.customer_changes.publish(

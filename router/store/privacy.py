@@ -28,13 +28,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from router.store.customer_records import (
-    AUDIT,
-    FINISHED,
-    OUTCOME_LABELS,
-    Commit,
-    audit_row,
-)
+from router.store.audit import CUSTOMER_AUDIT as AUDIT
+from router.store.audit import audit_row
+from router.store.customer_views import FINISHED, OUTCOME_LABELS
+from router.store.journal import Commit
 from router.store.schema import (
     ContactRow,
     CustomerAuditRow,
@@ -224,6 +221,18 @@ class Privacy:
             .where(FeedbackRow.contact_id.in_(ids), FeedbackRow.comment != "")
             .values(comment="")
         ).rowcount
+        for event in connection.execute(
+            select(RoutingEventRow.id, RoutingEventRow.detail).where(
+                RoutingEventRow.contact_id.in_(ids), RoutingEventRow.kind == "completed"
+            )
+        ).all():
+            said = (event.detail or {}).get("outcome")
+            if said and said not in OUTCOME_LABELS:
+                connection.execute(
+                    update(RoutingEventRow)
+                    .where(RoutingEventRow.id == event.id)
+                    .values(detail={**event.detail, "outcome": "(erased)"})
+                )
         connection.execute(  # who linked what: identities in the explain log
             update(RoutingEventRow)
             .where(RoutingEventRow.contact_id.in_(ids), RoutingEventRow.kind == "customer_linked")

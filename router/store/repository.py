@@ -29,10 +29,12 @@ from router.store.changes import (
     Change,
     changes_work,
 )
-from router.store.customer_records import CustomerRecords, history_entry
+from router.store.customer_records import CustomerRecords
+from router.store.customer_views import history_entry
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
+from router.store.merges import CustomerMerges
 from router.store.privacy import Privacy
 from router.store.schema import (
     AgentRow,
@@ -124,6 +126,7 @@ class Store:
         )
         self.customers = CustomerDirectory(self._sessions, self.commit)
         self.records = CustomerRecords(self._sessions, self.commit, engine.dialect.name)
+        self.merges = CustomerMerges(self.commit)
         self.privacy = Privacy(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed

@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from router.store.customer_records import CustomerRecordError
+from router.store.errors import CustomerRecordError
 from router.store.repository import Store
 from router.store.schema import (
     ContactRow,
     FeedbackRow,
     MessageRow,
+    RoutingEventRow,
     ThreadRow,
 )
 from skills.identity import Identity, email_identity, phone_identity
@@ -136,7 +137,7 @@ async def test_an_automatic_merge_is_recorded_and_can_be_undone(store: Store) ->
     assert [h["contact_id"] for h in profile["history"]] == ["p2", "a1", "p1"]
     (merge,) = profile["merges"]
     assert merge["by"] == "intake" and merge["identities"] == ["email:anna.neri@example.it"]
-    undone = await store.records.unmerge(merge["merge_id"], 5000.0, "admin:lucia")
+    undone = await store.merges.unmerge(merge["merge_id"], 5000.0, "admin:lucia")
     assert undone.merged_id == anna and undone.contacts == ["a1"]
     anna_again = await store.records.profile(anna)
     paolo_again = await store.records.profile(paolo)
@@ -147,19 +148,19 @@ async def test_an_automatic_merge_is_recorded_and_can_be_undone(store: Store) ->
     assert [h["contact_id"] for h in paolo_again["history"]] == ["p2", "p1"]
     assert (await store.customers.resolve([ANNA_EMAIL], "", 6000.0)).customer_id == anna
     with pytest.raises(CustomerRecordError) as again:
-        await store.records.unmerge(merge["merge_id"], 5001.0, "admin")
+        await store.merges.unmerge(merge["merge_id"], 5001.0, "admin")
     assert again.value.status == 409
 
 
 async def test_admin_merge_then_unmerge(store: Store) -> None:
     paolo, anna = await two_people(store)
-    result = await store.records.merge(paolo, anna, 4000.0, "admin")
+    result = await store.merges.merge(paolo, anna, 4000.0, "admin")
     assert result.identities == ["email:anna.neri@example.it"] and result.contacts == ["a1"]
     with pytest.raises(CustomerRecordError) as merged:
-        await store.records.merge(anna, paolo, 4001.0, "admin")
+        await store.merges.merge(anna, paolo, 4001.0, "admin")
     assert merged.value.status == 409
     assert (await store.customers.resolve([ANNA_EMAIL], "", 4002.0)).customer_id == paolo
-    await store.records.unmerge(result.merge_id, 4003.0, "admin")
+    await store.merges.unmerge(result.merge_id, 4003.0, "admin")
     assert (await store.customers.resolve([ANNA_EMAIL], "", 4004.0)).customer_id == anna
     assert [a["action"] for a in await store.records.audit(anna)] == ["merged", "unmerged"]
 
@@ -192,6 +193,15 @@ async def test_erasure_removes_personal_data_and_keeps_statistics(store: Store) 
     await feedback(store, "p2", 2, "slow answer")
     await store.link_threads("gw", ["<m-p2@example.it>"], "p2", 2000.0)
     await store.add_contact(contact("live", paolo, state="queued", arrival=5000.0))
+    async with store.engine.begin() as connection:
+        await connection.execute(
+            RoutingEventRow.__table__.insert().values(
+                contact_id="p2",
+                at=2500.0,
+                kind="completed",
+                detail={"agent_id": "giulia", "outcome": "rimborso a Paolo Neri"},
+            )
+        )
     refused = await store.privacy.erase(paolo, 6000.0, "admin")
     assert refused.status == "live" and refused.contact_ids == ("live",)
     async with store.engine.begin() as connection:
@@ -213,6 +223,8 @@ async def test_erasure_removes_personal_data_and_keeps_statistics(store: Store) 
         assert row["text"] == "" and row["subject"] == ""
         assert row["queue"] == "billing" and row["triage"]["erased"] is True
         assert "identities" not in row["triage"]
+    (completed,) = await rows(store, RoutingEventRow, kind="completed")
+    assert completed["detail"] == {"agent_id": "giulia", "outcome": "(erased)"}
     summary = await store.aftercare.feedback_summary()
     assert summary["overall"]["csat_average"] == 2
     # a new contact from the same phone is a new customer
