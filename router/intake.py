@@ -27,6 +27,7 @@ from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
 from skills.identity import Identity, phones_in_text
 from skills.triage import Triager, TriageResult
+from skills.vocabulary import Channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ def proposed_phones(
 ) -> list[dict[str, str]]:
     """Phone numbers in the text or signature that are not on file: for the agent to
     confirm (POST /v1/contacts/{id}/customer/identities), never linked silently."""
-    if profile is None or not inbound.customer.verified:
+    if profile is None or not inbound.customer.verified or inbound.channel is Channel.VOICE:
         return []
     on_file = set(profile["identities"])
     return [
