@@ -30,12 +30,14 @@ class CustomerChange:
     kind: str
     customer_ids: tuple[str, ...]
     contact_ids: tuple[str, ...] = ()
+    chat_sessions: tuple[str, ...] = ()  # erased web chats (their Redis streams go too)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "customer_ids": list(self.customer_ids),
             "contact_ids": list(self.contact_ids),
+            "chat_sessions": list(self.chat_sessions),
         }
 
     @classmethod
@@ -47,6 +49,7 @@ class CustomerChange:
             kind,
             tuple(str(cid) for cid in data.get("customer_ids", ())),
             tuple(str(cid) for cid in data.get("contact_ids", ())),
+            tuple(str(session) for session in data.get("chat_sessions", ())),
         )
 
 

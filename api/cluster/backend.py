@@ -112,11 +112,17 @@ class RedisBackend(StateBackend):
                 removed = await self.customers.scrub_desks(
                     list(runtime.engine.agents), change.contact_ids
                 )
+                chats = await self.customers.forget_chats(change.chat_sessions)
+                commands = await self.customers.trim_commands()
             except RedisError as exc:
-                log.error("erased contacts not removed from desktop streams: %s", exc)
+                log.error("erased data not removed from Redis streams: %s", exc)
                 return
-            if removed:
-                log.info("erasure: %d desktop events removed", removed)
+            log.info(
+                "erasure: %d desktop events, %d chat streams, %d applied commands removed",
+                removed,
+                chats,
+                commands,
+            )
 
     async def publish_customer_change(self, change: CustomerChange) -> None:
         """To every node; retried, since a node left uninformed keeps a stale cache."""

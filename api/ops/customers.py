@@ -275,7 +275,7 @@ async def erase_customer(customer_id: str, request: Request) -> dict[str, Any]:
             "end them, then erase",
         )
     await runtime.customer_changes.publish(
-        CustomerChange(ERASED, erasure.customer_ids, erasure.contact_ids)
+        CustomerChange(ERASED, erasure.customer_ids, erasure.contact_ids, erasure.chat_sessions)
     )
     audit_log.info("customer %s erased by %s", ", ".join(erasure.customer_ids), who)
     return {"erased": list(erasure.customer_ids), "counts": erasure.counts}

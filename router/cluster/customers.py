@@ -1,6 +1,8 @@
 """Customer changes across nodes: a merge, unmerge or erasure made on one node reaches
-every node's caches (router/customer_changes.py) through one Redis stream, and an erasure
-takes the customer's contacts out of the agents' desktop streams.
+every node's caches (router/customer_changes.py) through one Redis stream. An erasure also
+takes the customer's data out of this domain's Redis streams: the agents' desktop events
+about their contacts, their web chats' streams, and the acknowledged entries of the
+command stream (forwarded requests, bodies included; only pending ones are still needed).
 
 The stream carries only opaque ids (customers, contacts), never personal data. Each node
 reads it from the moment it starts (a cache built later asks the database anyway).
@@ -17,7 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from router.cluster.keys import Keys
+from router.cluster.keys import COMMAND_GROUP, Keys
 from router.customer_changes import CustomerChange, about_contact
 
 log = logging.getLogger("centralino.cluster.customers")
@@ -78,3 +80,30 @@ class CustomerFeed:
             if doomed:
                 removed += int(await self.redis.xdel(key, *doomed))
         return removed
+
+    async def forget_chats(self, sessions: Iterable[str]) -> int:
+        """Delete these web chats' streams; how many existed."""
+        keys = [self.keys.chat(session) for session in sessions]
+        return int(await self.redis.delete(*keys)) if keys else 0
+
+    async def trim_commands(self) -> int:
+        """Drop the command stream's entries that were applied and acknowledged (older than
+        the oldest pending one, or than anything not yet delivered); how many went."""
+        stream = self.keys.commands
+        if not await self.redis.exists(stream):
+            return 0
+        groups: Any = await self.redis.xinfo_groups(stream)
+        group = next((g for g in groups if _text(g["name"]) == COMMAND_GROUP), None)
+        if group is None:
+            return 0  # no router ever read it: every entry is still to be applied
+        summary: Any = await self.redis.xpending(stream, COMMAND_GROUP)
+        if summary["pending"]:
+            keep_from = _text(summary["min"])
+        else:
+            ms, _, seq = _text(group["last-delivered-id"]).partition("-")
+            keep_from = f"{ms}-{int(seq or 0) + 1}"
+        return int(await self.redis.xtrim(stream, minid=keep_from, approximate=False))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -71,6 +71,7 @@ class Erasure:
     customer_ids: tuple[str, ...] = ()
     contact_ids: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
+    chat_sessions: tuple[str, ...] = ()  # web chats' session ids (their message ids)
 
 
 def _rows(
@@ -164,9 +165,14 @@ class Privacy:
         if not group:
             return Erasure("unknown")
         contacts = connection.execute(
-            select(ContactRow.id, ContactRow.state, ContactRow.outcome, ContactRow.triage).where(
-                ContactRow.customer_id.in_(group)
-            )
+            select(
+                ContactRow.id,
+                ContactRow.state,
+                ContactRow.outcome,
+                ContactRow.triage,
+                ContactRow.channel,
+                ContactRow.external_id,
+            ).where(ContactRow.customer_id.in_(group))
         ).all()
         live = tuple(row.id for row in contacts if row.state not in FINISHED)
         if live:
@@ -241,7 +247,8 @@ class Privacy:
         connection.execute(delete(_table(CustomerRow)).where(CustomerRow.id.in_(group)))
         for cid in group:
             connection.execute(insert(AUDIT), audit_row(cid, now, "erased", by, **counts))
-        return Erasure("erased", tuple(group), tuple(ids), counts)
+        sessions = tuple(row.external_id for row in contacts if row.channel == "chat")
+        return Erasure("erased", tuple(group), tuple(ids), counts, sessions)
 
     async def purge(self, before: float, now: float) -> dict[str, int]:
         """Retention: finished contacts that arrived before ``before`` lose their texts;

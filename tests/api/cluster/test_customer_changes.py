@@ -1,5 +1,5 @@
 """Customer changes reach every node's caches through a real Redis: two routing domains
-(each node the active router of its own), one database. The north node caches which
+(each node the active router of its own), one PostgreSQL database. The north node caches which
 customer an identity belongs to; an erasure or an unmerge made on the south node must make
 north forget it, and an erasure takes the customer's contacts out of north's desktop
 streams in Redis."""
@@ -7,9 +7,10 @@ streams in Redis."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from redis.asyncio import Redis
 
 from router.cluster.keys import Keys
+from tests.databases import postgres_database
 from tests.engine_helpers import CONFIG
 from tests.live import ADMIN, Desktop, ProcessServer, admin_headers, contact_body, create_agent
 from tests.redis_server import RedisServer
@@ -35,8 +37,14 @@ def active(node: ProcessServer) -> bool:
 
 
 @pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    async with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
 def domains(
-    tmp_path: Path, redis_server: RedisServer
+    tmp_path: Path, redis_server: RedisServer, postgres_url: str
 ) -> Iterator[tuple[ProcessServer, ProcessServer]]:
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG)
@@ -51,11 +59,11 @@ def domains(
                 "CENTRALINO_COMMAND_TIMEOUT": "5",
                 "CENTRALINO_ADMIN_TOKEN": ADMIN,
             }
-            nodes.append(
-                ProcessServer(
-                    tmp_path / "shared.db", config, env=env, log_path=tmp_path / f"{name}.log"
-                ).start()
+            node = ProcessServer(
+                tmp_path / "unused.db", config, env=env, log_path=tmp_path / f"{name}.log"
             )
+            node.args[node.args.index("--database-url") + 1] = postgres_url  # both share it
+            nodes.append(node.start())
         deadline = time.monotonic() + 30
         while not all(active(node) for node in nodes):
             assert time.monotonic() < deadline, "both domains should get an active router"
@@ -83,6 +91,16 @@ async def customer_of(client: httpx.AsyncClient, contact_id: str) -> str | None:
     return found
 
 
+async def commands_mentioning(redis: Redis, domain: str, word: bytes) -> int:
+    """Forwarded requests in the domain's command stream whose body holds ``word``."""
+    entries: Any = await redis.xrange(Keys(domain).commands)
+    found = 0
+    for _entry_id, fields in entries:
+        body = json.loads(fields[b"args"]).get("body", "")
+        found += word in base64.b64decode(body)
+    return found
+
+
 class Sender:
     """Emails to one node, each with a new message id."""
 
@@ -103,6 +121,7 @@ async def test_an_erasure_on_one_node_clears_another_nodes_caches_and_desk_strea
     domains: tuple[ProcessServer, ProcessServer], redis_server: RedisServer
 ) -> None:
     north, south = domains
+    redis = Redis.from_url(redis_server.url)
     async with (
         httpx.AsyncClient(base_url=north.url, timeout=15) as on_north,
         httpx.AsyncClient(base_url=south.url, timeout=15) as on_south,
@@ -112,6 +131,7 @@ async def test_an_erasure_on_one_node_clears_another_nodes_caches_and_desk_strea
         desk = Desktop(north.ws_url, token)
         await desk.connect()
         first = await send(PAOLO, "Il mio IBAN è IT60X0542811101000000123456")
+        assert await commands_mentioning(redis, "north", b"IBAN") == 1  # forwarded as sent
         offer = await desk.next_event("offer", timeout=15)
         assert offer["contact"]["contact_id"] == first
         await desk.request("accept", offer_id=offer["offer_id"])
@@ -134,7 +154,6 @@ async def test_an_erasure_on_one_node_clears_another_nodes_caches_and_desk_strea
             return await customer_of(on_north, await send(PAOLO)) != paolo
 
         await eventually(north_forgot, "north's identity cache to forget the erased customer")
-        redis = Redis.from_url(redis_server.url)
         try:
 
             async def desk_scrubbed() -> bool:
@@ -144,6 +163,11 @@ async def test_an_erasure_on_one_node_clears_another_nodes_caches_and_desk_strea
                 )
 
             await eventually(desk_scrubbed, "the erased contact to leave north's desk stream")
+
+            async def commands_trimmed() -> bool:
+                return await commands_mentioning(redis, "north", b"IBAN") == 0
+
+            await eventually(commands_trimmed, "north's applied commands to be trimmed")
         finally:
             await redis.aclose()
         await desk.close()
