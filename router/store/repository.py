@@ -240,8 +240,8 @@ class Store:
     async def customer_history(
         self, customer_id: str, since: float, limit: int = 5
     ) -> CustomerHistory:
-        """Recent contacts (with their CSAT), the name and the identities on file: one
-        read per known customer's contact."""
+        """Recent contacts (with their CSAT), the name and the identities on file: two
+        queries per known customer's contact."""
         async with self._sessions() as session:
             result = await session.execute(
                 select(ContactRow, FeedbackRow.csat)
@@ -251,12 +251,11 @@ class Store:
                 .limit(50)
             )
             pairs = result.all()
-            customer = await session.get(CustomerRow, customer_id)
-            identities = (
+            card = (
                 await session.execute(
-                    select(IdentityRow.kind, IdentityRow.value).where(
-                        IdentityRow.customer_id == customer_id
-                    )
+                    select(CustomerRow.name, IdentityRow.kind, IdentityRow.value)
+                    .outerjoin(IdentityRow, IdentityRow.customer_id == CustomerRow.id)
+                    .where(CustomerRow.id == customer_id)
                 )
             ).all()
         rows = [row for row, _ in pairs]
@@ -272,8 +271,8 @@ class Store:
                 HandledContact(row.arrival, row.agent_id or "", row.queue, row.resolved)
                 for row in handled
             ],
-            name=customer.name if customer is not None else "",
-            identities=sorted(f"{kind}:{value}" for kind, value in identities),
+            name=card[0].name if card else "",
+            identities=sorted(f"{row.kind}:{row.value}" for row in card if row.kind is not None),
         )
 
     async def add_message(
