@@ -14,7 +14,7 @@ import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from channels.contact import InboundContact
 
@@ -109,7 +109,18 @@ class Ended:
     reason: str = ""
 
 
-InboundEvent = Inbound | Message | Ended
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """The customer asked for no more messages on a platform (SMS STOP), or back (START)."""
+
+    gateway: str
+    platform: str
+    address: str
+    opted_out: bool = True
+    keyword: str = ""
+
+
+InboundEvent = Inbound | Message | Ended | OptOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +145,10 @@ class ChannelAdapter(ABC):
         """GET verification challenges (Meta, X); most channels have none."""
         raise ChannelError(f"{self.name} has no verification handshake")
 
-    def acknowledge(self, events: list[InboundEvent]) -> Reply:
-        """The answer once the events are stored."""
+    def acknowledge(
+        self, events: list[InboundEvent], results: list[dict[str, Any]] | None = None
+    ) -> Reply:
+        """The answer once the events are stored (``results``: what intake made of each)."""
         return Reply(b"", "text/plain", 200)
 
 

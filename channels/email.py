@@ -122,6 +122,9 @@ class ParsedEmail:
         attributes: dict[str, Any] = {"attachments": len(self.attachments)}
         if self.attachments:
             attributes["attachment_names"] = ", ".join(a.filename for a in self.attachments)[:500]
+            attributes["attachment_list"] = [
+                {**a.as_dict(), "filename": a.filename[:200]} for a in self.attachments[:20]
+            ]
         if self.recipients:
             attributes["to"] = ", ".join(self.recipients)[:200]
         contact = InboundContact(

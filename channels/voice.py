@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import re
+from typing import Any
 
 from channels.base import (
     BadPayload,
@@ -29,11 +30,13 @@ from channels.base import (
     same,
 )
 from channels.contact import CustomerRef, InboundContact
+from channels.voice_calls import DEFAULT_HOLD_MUSIC, hold_twiml
 from skills.vocabulary import Channel
 
 STARTED = frozenset({"queued", "ringing", "in-progress", "initiated"})
 FINISHED = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
 _NUMBER = re.compile(r"^\+?[0-9][0-9 ()-]{4,}$")
+HOLDING = frozenset({"queued", "offered"})  # the call waits for an agent: hold the caller
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -51,9 +54,17 @@ def call_thread(call_sid: str) -> str:
 class TwilioVoice(ChannelAdapter):
     name = "twilio"
 
-    def __init__(self, auth_token: str, gateway: str = "twilio") -> None:
+    def __init__(
+        self,
+        auth_token: str,
+        gateway: str = "twilio",
+        hold_music_url: str = DEFAULT_HOLD_MUSIC,
+        language: str = "it",
+    ) -> None:
         self.auth_token = auth_token
         self.gateway = gateway
+        self.hold_music_url = hold_music_url
+        self.language = language
 
     def parse(self, request: RawRequest) -> list[InboundEvent]:
         signature = request.header("x-twilio-signature")
@@ -88,5 +99,14 @@ class TwilioVoice(ChannelAdapter):
         )
         return [Inbound(contact, thread_keys=(call_thread(call_sid),))]
 
-    def acknowledge(self, events: list[InboundEvent]) -> Reply:
+    def acknowledge(
+        self, events: list[InboundEvent], results: list[dict[str, Any]] | None = None
+    ) -> Reply:
+        """A new call is held (greeting, estimated wait, hold music) until an agent accepts
+        and the router bridges it; a status callback gets an empty answer."""
+        for event, result in zip(events, results or [], strict=False):
+            if isinstance(event, Inbound) and result.get("state") in HOLDING:
+                language = result.get("language") or self.language
+                twiml = hold_twiml(language, result.get("estimated_wait"), self.hold_music_url)
+                return Reply(twiml, "text/xml")
         return Reply(TWIML_EMPTY, "text/xml")

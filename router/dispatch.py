@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from channels.base import Ended, Inbound, InboundEvent, Message, UnknownThread
+from channels.base import Ended, Inbound, InboundEvent, Message, OptOut, UnknownThread
 from router.decisions import Abandoned
 from router.intake import Intake
 
-MessageListener = Callable[[str, str, str], None]
-"""(contact id, text, kind): told of every new message on a live contact."""
+MessageListener = Callable[..., None]
+"""(contact id, text, kind, attachments): told of every new message on a live contact."""
 
 
 class Dispatcher:
@@ -23,10 +23,16 @@ class Dispatcher:
         self.intake = intake
         self.on_message = on_message
 
-    def _told(self, result: dict[str, Any], text: str, kind: str) -> dict[str, Any]:
+    def _told(
+        self,
+        result: dict[str, Any],
+        text: str,
+        kind: str,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """Tell the listener (the agent holding it) of a new message on a live contact."""
         if self.on_message is not None and result.get("live"):
-            self.on_message(result["contact_id"], text, kind)
+            self.on_message(result["contact_id"], text, kind, attachments or [])
         return result
 
     async def message(
@@ -50,7 +56,17 @@ class Dispatcher:
                 row.id, event.text, event.kind, event.sentiment, event.external_id
             )
             return self._told(result, event.text, event.kind)
+        if isinstance(event, OptOut):
+            return await self._opt_out(event)
         return await self._ended(event)
+
+    async def _opt_out(self, event: OptOut) -> dict[str, Any]:
+        """STOP / START: recorded, so the reply outbox refuses (or again allows) SMS."""
+        runtime = self.intake.runtime
+        await runtime.store.replies.set_opted_out(
+            event.platform, event.address, event.opted_out, runtime.clock(), event.keyword
+        )
+        return {"opted_out": event.opted_out, "platform": event.platform}
 
     async def _inbound(self, event: Inbound) -> dict[str, Any]:
         runtime = self.intake.runtime
@@ -58,7 +74,12 @@ class Dispatcher:
         contact = event.contact
         existing = await store.contact_by_message(contact.gateway, contact.external_id)
         if existing is not None:  # a retried delivery of the message that opened a contact
-            return {"contact_id": existing.id, "duplicate": True, "state": existing.state}
+            return {
+                "contact_id": existing.id,
+                "duplicate": True,
+                "state": existing.state,
+                "language": existing.language,
+            }
         for keys in (event.thread_keys, event.reply_keys):
             row = await store.thread_contact(contact.gateway, keys)
             if row is not None and row.id in runtime.engine.contacts:
@@ -74,7 +95,10 @@ class Dispatcher:
                     contact.gateway, event.thread_keys, row.id, runtime.clock()
                 )
                 return self._told(
-                    {**reply, "continued": True}, contact.text or contact.subject, "message"
+                    {**reply, "continued": True},
+                    contact.text or contact.subject,
+                    "message",
+                    list(contact.attributes.get("attachment_list") or []),
                 )
         replied = await store.thread_contact(contact.gateway, event.reply_keys)
         prefer = replied.agent_id if replied is not None else None
@@ -82,11 +106,13 @@ class Dispatcher:
         if result.created:
             keys = (*event.thread_keys, *(event.reply_keys if replied is None else ()))
             await store.link_threads(contact.gateway, keys, result.contact_id, runtime.clock())
+        context = runtime.contexts.get(result.contact_id) or {}
         return {
             "contact_id": result.contact_id,
             "duplicate": not result.created,
             "state": result.state,
             "queue": result.queue,
+            "language": context.get("language"),
         }
 
     async def _ended(self, event: Ended) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from channels.contact import InboundContact
 from router.customer_changes import ERASED, MERGED, CustomerChange
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.models import NewContact
+from router.outbox.events import arrival_event, message_event
 from router.priority import history_boost
 from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
@@ -204,9 +205,10 @@ class Intake:
             if policy.preferred_wait <= 0:
                 policy = replace(policy, preferred_wait=config.preferred_agent.max_wait)
         boost = history_boost(config.priority, repeat_unresolved=case is not None, transfers=0)
+        contact_id = uuid.uuid4().hex
         profile = customer_profile(customer_id, inbound, identities, history)
         values = {
-            "id": uuid.uuid4().hex,
+            "id": contact_id,
             "gateway": inbound.gateway,
             "external_id": inbound.external_id,
             "channel": inbound.channel.value,
@@ -243,7 +245,13 @@ class Intake:
             "arrival": now,
             "updated_at": now,
         }
-        row, created = await store.add_contact(values)
+        where = {
+            "gateway": inbound.gateway,
+            "external_id": inbound.external_id,
+            "channel": inbound.channel.value,
+        }
+        announce = arrival_event(contact_id, now, where, policy.queue)
+        row, created = await store.add_contact(values, announce.as_row())
         if not created:  # stored before (a retry, or another node won the insert)
             return await self._duplicate(row)
         self._remember(key, row.id)
@@ -324,8 +332,10 @@ class Intake:
             raise KeyError(contact_id)
         emotion = self.triager.emotion(text, row.language, sentiment=sentiment)
         now = self.runtime.clock()
+        where = {"gateway": row.gateway, "external_id": row.external_id, "channel": row.channel}
+        announce = message_event(contact_id, now, where, kind, text)
         stored = await self.runtime.store.add_message(
-            contact_id, now, kind, text, emotion.as_dict(), external_id
+            contact_id, now, kind, text, emotion.as_dict(), external_id, announce.as_row()
         )
         engine = self.runtime.engine
         if not stored:  # the same message delivered again
@@ -362,6 +372,8 @@ class Intake:
             context.setdefault("messages", []).append(
                 {"at": now, "kind": kind, "text": text[:2000]}
             )
+            if kind == "transcript" and "transcript" in context:  # a call's words so far
+                context["transcript"].append({"at": now, "text": text[:2000]})
         decisions = self.runtime.submit(lambda at: engine.rescore(contact_id, current.urgency, at))
         return {
             "contact_id": contact_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from router.decisions import (
     Abandoned,
@@ -25,12 +25,22 @@ from router.decisions import (
     Transferred,
     WrapUpStarted,
 )
+from router.outbox.events import GatewayEvent
 from router.states import ContactState
-from router.store.changes import Change, ContactUpdate, EventInsert, OfferInsert, OfferUpdate
+from router.store.changes import (
+    Change,
+    ContactUpdate,
+    EventInsert,
+    OfferInsert,
+    OfferUpdate,
+    OutboxInsert,
+)
 from router.store.errors import FencedOut
 from router.store.repository import Store
 
 log = logging.getLogger("centralino.recorder")
+
+Announce = Callable[[float, Decision], GatewayEvent | None]
 
 
 def changes_for(decision: Decision, now: float) -> list[Change]:
@@ -230,8 +240,14 @@ class Recorder:
     with ``flush`` or ``reached``.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, announce: Announce | None = None) -> None:
         self._store = store
+        self.announce = announce  # the gateway event of a decision, committed with it
+        self.committed: Callable[[], None] | None = None  # told after each commit
+        # told when a decision the engine applied could not be committed: the engine and
+        # the record differ, so nothing is acknowledged until the state is reloaded
+        self.diverged_hook: Callable[[], None] | None = None
+        self.diverged = False
         self.failed = 0
         self.fenced = False
         self.mark = 0  # units recorded so far
@@ -240,7 +256,12 @@ class Recorder:
     def record(self, now: float, decisions: Iterable[Decision]) -> None:
         if self.fenced:
             return  # a newer router owns the decisions now
-        changes = [change for decision in decisions for change in changes_for(decision, now)]
+        changes: list[Change] = []
+        for decision in decisions:
+            changes.extend(changes_for(decision, now))
+            announced = self.announce(now, decision) if self.announce is not None else None
+            if announced is not None:
+                changes.append(OutboxInsert(announced.as_row()))
         if not changes:
             return
         self.mark += 1
@@ -258,6 +279,12 @@ class Recorder:
         elif error is not None:
             self.failed += 1
             log.error("dropped %d routing changes it cannot write: %s", count, error)
+            if not self.diverged:
+                self.diverged = True
+                if self.diverged_hook is not None:
+                    self.diverged_hook()
+        elif self.committed is not None:
+            self.committed()
 
     async def reached(self, mark: int) -> bool:
         """Wait until everything recorded up to ``mark`` (a past ``self.mark``) is written
@@ -266,9 +293,15 @@ class Recorder:
         waiting = [future for m, future in self._pending.items() if m <= mark]
         if waiting:
             await asyncio.wait(waiting)
-        return not self.fenced and not any(
-            future.cancelled() or future.exception() is not None for future in waiting
+        return (
+            not self.fenced
+            and not self.diverged
+            and not any(future.cancelled() or future.exception() is not None for future in waiting)
         )
+
+    def realigned(self) -> None:
+        """The engine was rebuilt from the record: acknowledge again."""
+        self.diverged = False
 
     async def flush(self) -> None:
         """Wait until everything recorded so far is written (or given up on)."""

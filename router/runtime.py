@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -17,8 +18,10 @@ from router.customer_changes import CustomerChanges
 from router.decisions import Abandoned, Completed, Decisions
 from router.engine import Engine
 from router.models import NewContact, RoutePolicy
+from router.outbox.events import EventBuilder
 from router.recorder import Recorder
 from router.states import FINISHED_STATES, ContactState
+from router.store.errors import StoreError
 from router.store.repository import Store
 from router.store.schema import AgentRow, ContactRow
 from skills.vocabulary import AgentProfile, Channel
@@ -59,9 +62,16 @@ class RouterRuntime:
     def __init__(self, engine: Engine, store: Store, *, clock: Clock = time.time) -> None:
         self.engine = engine
         self.store = store
-        self.recorder = Recorder(store)
         self.clock = clock
         self.contexts: dict[str, dict[str, Any]] = {}  # live contact id -> offer context
+        # agent id -> where gateways connect their calls ({"kind", "value"}), for events
+        self.endpoints: dict[str, dict[str, Any]] = {}
+        self.events = EventBuilder(self.contexts.get, self.agent_card)
+        self.recorder = Recorder(store, self.events.build)
+        self.recorder.diverged_hook = self._realign_soon
+        self.reloads = 0  # times the engine was rebuilt from the record after a failed write
+        self._reloaded: list[Callable[[], None]] = []
+        self._realigning: asyncio.Task[None] | None = None
         self.customer_changes = CustomerChanges()  # caches listen: merges, erasures...
         self._listeners: list[Listener] = []
         self.observe_latency: Callable[[float], None] | None = None
@@ -71,15 +81,60 @@ class RouterRuntime:
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    async def start(self) -> None:
-        """Load the roster and every unfinished contact, then start timers (the store's journal
-        records what is decided)."""
+    def on_reloaded(self, callback: Callable[[], None]) -> None:
+        """Told after the engine was rebuilt from the record (desktops must log in again)."""
+        self._reloaded.append(callback)
+
+    async def _load(self) -> int:
+        """The roster and every unfinished contact, from the record, into the engine."""
         now = self.clock()
         for row in await self.store.agents():
             self.engine.upsert_agent(profile_from_row(row), now)
+            self.set_endpoint(row.id, row.endpoint)
         restored = 0
         for contact in await self.store.unfinished_contacts():
             restored += self.adopt(contact)
+        return restored
+
+    def _realign_soon(self) -> None:
+        if self._realigning is None or self._realigning.done():
+            self._realigning = asyncio.create_task(self._realign(), name="centralino-realign")
+
+    async def _realign(self) -> None:
+        """A decision the engine applied could not be committed, so the engine no longer
+        matches the record: stop acknowledging (the recorder refuses) and rebuild the
+        engine from the database, retrying while the database is away."""
+        delay = 0.5
+        while True:
+            try:
+                await self.recorder.flush()  # what was decided before is in or out for good
+                await self.reload_from_store()
+                return
+            except StoreError as exc:
+                log.error("cannot reload the routing state yet: %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def reload_from_store(self) -> None:
+        """Replace the engine with one rebuilt from the record (same rules)."""
+        old = self.engine
+        self.engine = Engine(old.config, id_prefix=f"o{uuid.uuid4().hex[:8]}")
+        self.contexts.clear()
+        restored = await self._load()
+        self.reloads += 1
+        self.recorder.realigned()
+        log.warning("routing state reloaded from the database: %d live contacts", restored)
+        for callback in self._reloaded:
+            try:
+                callback()
+            except Exception:
+                log.exception("reload listener failed")
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Load the roster and every unfinished contact, then start timers (the store's journal
+        records what is decided)."""
+        restored = await self._load()
         if restored:
             log.info("restored %d unfinished contacts", restored)
         self._timer_task = asyncio.create_task(self._timers(), name="centralino-timers")
@@ -98,7 +153,24 @@ class RouterRuntime:
         )
         return True
 
+    def set_endpoint(self, agent_id: str, endpoint: dict[str, Any] | None) -> None:
+        if endpoint:
+            self.endpoints[agent_id] = dict(endpoint)
+        else:
+            self.endpoints.pop(agent_id, None)
+
+    def agent_card(self, agent_id: str) -> dict[str, Any]:
+        """What a gateway is told of an agent: name and routing endpoint."""
+        agent = self.engine.agents.get(agent_id)
+        return {
+            "name": agent.profile.name if agent is not None else "",
+            "endpoint": self.endpoints.get(agent_id),
+        }
+
     async def stop(self) -> None:
+        if self._realigning is not None:
+            self._realigning.cancel()
+            await asyncio.gather(self._realigning, return_exceptions=True)
         if self._timer_task is not None:
             self._timer_task.cancel()
             await asyncio.gather(self._timer_task, return_exceptions=True)
@@ -151,8 +223,25 @@ class RouterRuntime:
 
 def offer_context(row: ContactRow) -> dict[str, Any]:
     """What an agent sees with an offer, so the customer need not repeat themselves."""
+    context = _context(row)
+    if row.channel == Channel.VOICE.value:  # a call is answered on the phone: its details
+        attributes, customer = row.attributes or {}, row.customer or {}
+        context["call"] = {
+            "call_id": row.external_id,
+            "from": customer.get("phone") or attributes.get("caller"),
+            "to": attributes.get("to"),
+            "direction": attributes.get("direction"),
+            "country": attributes.get("callercountry"),
+        }
+        context["transcript"] = []  # segments are added as they arrive (router/intake.py)
+    return context
+
+
+def _context(row: ContactRow) -> dict[str, Any]:
     return {
         "contact_id": row.id,
+        "gateway": row.gateway,
+        "external_id": row.external_id,
         "channel": row.channel,
         "arrival": row.arrival,
         "queue": row.queue,

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.base.limits import parse_networks
 from channels.signed_identity import parse_keys
+from channels.voice_calls import DEFAULT_HOLD_MUSIC
 from router.store.repository import DEFAULT_DATABASE_URL
 
 
@@ -43,11 +44,69 @@ class Settings(BaseSettings):
         "https://centralino.example.com",
     )
     twilio_auth_token: str = Field("", description="voice webhooks (X-Twilio-Signature)")
+    twilio_account_sid: str = Field(
+        "",
+        description="with twilio_auth_token: bridge accepted calls to the agent and send "
+        "SMS/WhatsApp replies (REST API)",
+    )
+    twilio_api_url: str = Field(
+        "https://api.twilio.com", description="Twilio REST base URL (a regional edge, a proxy)"
+    )
+    voice_hold_music_url: str = Field(
+        DEFAULT_HOLD_MUSIC, description="audio a held caller hears (played in a loop)"
+    )
+    voice_language: str = Field(
+        "it", pattern=r"^[a-z]{2}$", description="greeting language when the caller's is unknown"
+    )
+    webhook_retry_first: float = Field(
+        0.5, gt=0, description="seconds before an event delivery is first retried (doubling)"
+    )
+    event_retention_days: float = Field(
+        7.0,
+        ge=0,
+        description="days gateway events are kept once every subscription has them; 0 = forever",
+    )
+    webhook_retry_max: float = Field(
+        60.0, gt=0, description="longest wait between retries of an event delivery"
+    )
     meta_app_secret: str = Field("", description="Meta webhooks (X-Hub-Signature-256)")
     meta_verify_token: str = Field("", description="Meta webhook GET verification")
     x_consumer_secret: str = Field("", description="X account activity (CRC, signature)")
     email_webhook_token: str = Field("", description="inbound-parse webhook shared token")
     smtp_port: int = Field(0, ge=0, le=65535, description="SMTP listener port; 0 = off")
+    reply_smtp_host: str = Field(
+        "", description="SMTP relay for email replies from the desktop; empty = no email replies"
+    )
+    reply_smtp_port: int = Field(587, ge=1, le=65535, description="the relay's port")
+    reply_smtp_username: str = Field("", description="relay login (empty: none)")
+    reply_smtp_password: str = Field("", description="relay password")
+    reply_smtp_starttls: bool = Field(True, description="require STARTTLS on the relay")
+    reply_email_from: str = Field(
+        "", description="From of email replies, e.g. 'Support <support@example.com>'"
+    )
+    meta_access_token: str = Field(
+        "", description="Meta send API token (Messenger, Instagram, WhatsApp replies)"
+    )
+    meta_graph_url: str = Field(
+        "https://graph.facebook.com/v21.0", description="Meta Graph API base URL with version"
+    )
+    meta_page_id: str = Field("me", description="Facebook page that sends Messenger replies")
+    meta_instagram_id: str = Field("me", description="Instagram account that sends replies")
+    meta_whatsapp_phone_id: str = Field("", description="WhatsApp Cloud API phone number id")
+    x_access_token: str = Field(
+        "", description="X OAuth 2.0 user token with dm.write (optional: X's API is paid)"
+    )
+    x_api_url: str = Field("https://api.x.com", description="X API base URL")
+    twilio_sms_from: str = Field("", description="number (E.164) SMS replies are sent from")
+    twilio_whatsapp_from: str = Field("", description="number WhatsApp-via-Twilio replies use")
+    reply_timeout: float = Field(10.0, gt=0, le=120, description="seconds a provider may take")
+    reply_retry_delay: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="seconds before resending a reply the provider certainly did not take "
+        "(x5 each time, 3 times); an ambiguous timeout is never resent",
+    )
     smtp_host: str = Field("127.0.0.1", description="SMTP listener address")
     reload_interval: float = Field(
         2.0, ge=0, description="seconds between checks of config.yaml for changes; 0 = off"

@@ -220,7 +220,11 @@ class RouterRole:
             await redis.xadd(
                 keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
             )
-            while not keeper.done() and not stack.runtime.recorder.fenced:
+            recorder = stack.runtime.recorder
+            # a decision it could not commit: step down; whoever takes the lease next
+            # (this node too) loads the state from the database and desktops log in again
+            recorder.diverged_hook = None
+            while not keeper.done() and not recorder.fenced and not recorder.diverged:
                 done, _ = await asyncio.wait(
                     tasks, timeout=self.ttl / 3, return_when=asyncio.FIRST_COMPLETED
                 )

@@ -168,7 +168,13 @@ class RouterCommands:
             ).model_dump()
         if agent_id not in self.runtime.engine.agents:
             return Error(ref=message.ref, code="unauthorized", message="agent removed").model_dump()
-        reply = await perform(self.runtime, self.app.state.chat, agent_id, message)
+        reply = await perform(
+            self.runtime,
+            self.app.state.chat,
+            agent_id,
+            message,
+            replies=getattr(self.app.state, "replies", None),
+        )
         # acknowledged means recorded: a successor router knows what the agent was told
         await self.runtime.recorder.reached(self.runtime.recorder.mark)
         return reply

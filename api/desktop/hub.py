@@ -21,6 +21,7 @@ from api.desktop.protocol import (
     OfferEndedEvent,
     OfferEvent,
     PresenceEvent,
+    ReplyStatusEvent,
     ServerEvent,
     TransferredEvent,
     WrapUpEvent,
@@ -40,6 +41,8 @@ from router.decisions import (
 from router.runtime import RouterRuntime
 
 Outbox = asyncio.Queue[dict[str, Any] | None]
+RELOADED: dict[str, Any] = {"type": "reloaded"}  # told to a session, never sent
+MAX_REPLIES_SHOWN = 20  # per live contact, in the state snapshot
 REDACTED_KEEP = (
     "type",
     "seq",
@@ -103,8 +106,10 @@ class DesktopHub:
         self.boot_id = uuid.uuid4().hex[:12]
         self.buffer_size = buffer_size
         self.streams: dict[str, AgentStream] = {}
+        self.replies: dict[str, dict[str, dict[str, Any]]] = {}  # live contact -> replies
         runtime.listen(self.on_decisions)
         runtime.customer_changes.listen(self.forget_customers)
+        runtime.on_reloaded(self.restart_sessions)
 
     def forget_customers(self, change: CustomerChange) -> None:
         """An erased customer's contacts leave the replay buffers (redacted in place, so
@@ -143,6 +148,15 @@ class DesktopHub:
         stream.outbox = None
         return True
 
+    def restart_sessions(self) -> None:
+        """The engine was rebuilt from the record: every desktop logs in again, to a new
+        stream (nothing of the old one can be resumed)."""
+        self.boot_id = uuid.uuid4().hex[:12]
+        streams, self.streams = self.streams, {}
+        for stream in streams.values():
+            if stream.outbox is not None:
+                stream.outbox.put_nowait(RELOADED)
+
     def on_decisions(self, now: float, decisions: Decisions) -> None:
         contexts = self.runtime.contexts
         for decision in decisions:
@@ -179,6 +193,7 @@ class DesktopHub:
                     )
                 )
             elif isinstance(decision, Completed):
+                self.replies.pop(decision.contact_id, None)
                 self.stream(decision.agent_id).push(
                     CompletedEvent(
                         contact_id=decision.contact_id,
@@ -198,7 +213,23 @@ class DesktopHub:
                     PresenceEvent(presence=decision.presence.value, reason=decision.reason)
                 )
 
-    def notify_message(self, contact_id: str, text: str, kind: str) -> None:
+    def reply_status(self, agent_id: str, view: dict[str, Any]) -> None:
+        """Tell the agent what came of a reply it sent through the outbox (and keep it for
+        the state snapshot while the contact is live)."""
+        if view["contact_id"] in self.runtime.engine.contacts:
+            replies = self.replies.setdefault(view["contact_id"], {})
+            replies[view["reply_id"]] = view
+            while len(replies) > MAX_REPLIES_SHOWN:
+                del replies[next(iter(replies))]
+        self.stream(agent_id).push(ReplyStatusEvent(**view))
+
+    def notify_message(
+        self,
+        contact_id: str,
+        text: str,
+        kind: str,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> None:
         """Pass a customer's new message to the agent offered or holding the contact."""
         engine = self.runtime.engine
         contact = engine.contacts.get(contact_id)
@@ -208,7 +239,13 @@ class DesktopHub:
         holder = offer.agent_id if offer is not None else contact.agent_id
         if holder is not None:
             self.stream(holder).push(
-                MessageEvent(contact_id=contact_id, text=text, kind=kind, at=self.runtime.clock())
+                MessageEvent(
+                    contact_id=contact_id,
+                    text=text,
+                    kind=kind,
+                    at=self.runtime.clock(),
+                    attachments=attachments or [],
+                )
             )
 
     def agent_state(self, agent_id: str) -> dict[str, Any]:
@@ -234,6 +271,7 @@ class DesktopHub:
                         {
                             "state": contact.state.value,
                             "contact": contexts.get(contact_id, {"contact_id": contact_id}),
+                            "replies": list(self.replies.get(contact_id, {}).values()),
                         }
                     )
         return {

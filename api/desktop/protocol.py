@@ -86,12 +86,31 @@ class Transfer(ClientMessage):
         return self
 
 
+class TemplateRef(BaseModel):
+    """A provider-approved template (WhatsApp after the 24-hour window): its name (a
+    Twilio ContentSid through Twilio) and language."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    language: str = Field("en_US", min_length=2, max_length=20)
+
+
 class SendMessage(ClientMessage):
-    """Write to the customer of a contact you hold (web chat, for now)."""
+    """Write to the customer of a contact you hold: live on a web chat, through the reply
+    outbox on email, Meta, X and SMS (the ack says the reply is recorded; ``reply_status``
+    events say what came of it)."""
 
     type: Literal["message"]
     contact_id: str = Field(min_length=1, max_length=64)
     text: str = Field(min_length=1, max_length=4000)
+    template: TemplateRef | None = None
+    reply_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="a unique id the desktop gives this reply: sent again (a lost ack), it "
+        "is answered from the record and never sent twice",
+    )
 
 
 class Ping(ClientMessage):
@@ -180,6 +199,26 @@ class MessageEvent(ServerEvent):
     contact_id: str
     text: str
     kind: str = Field(description="message | transcript")
+    at: float
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list, description="name, content_type and size of each attachment"
+    )
+
+
+class ReplyStatusEvent(ServerEvent):
+    """What came of a reply sent through the outbox: sending, sent, failed (``reason`` is
+    the provider's), unknown (it may or may not have arrived: never resent by itself), or
+    pending again before a retry."""
+
+    type: Literal["reply_status"] = "reply_status"
+    reply_id: str
+    contact_id: str
+    status: str
+    reason: str = ""
+    platform: str
+    text: str = ""
+    provider_id: str = ""
+    message_id: str = ""
     at: float
 
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from api.base.frames import BinaryFrame, receive_text
 from api.chat.session import ChatHub
-from api.desktop.hub import DesktopHub, Outbox
+from api.desktop.hub import RELOADED, DesktopHub, Outbox
 from api.desktop.protocol import (
     CLIENT_MESSAGE,
     Accept,
@@ -35,11 +35,14 @@ from api.desktop.protocol import (
     Welcome,
     WrapUp,
 )
+from api.desktop.replies import reply_through_outbox
 from channels import strict_json
 from router.decisions import Decisions, EngineError, NotAllowed
+from router.replies import ReplyOutbox
 from router.runtime import RouterRuntime
 from router.states import ContactState, Presence
 from router.views import agent_view
+from skills.vocabulary import Channel
 
 log = logging.getLogger("centralino.desktop")
 router = APIRouter()
@@ -47,6 +50,7 @@ router = APIRouter()
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_LOGIN_TIMEOUT = 4408
 CLOSE_REPLACED = 4001
+CLOSE_RELOADED = 1012  # "service restart": reconnect and log in again
 
 
 class SessionState(StrEnum):
@@ -132,12 +136,18 @@ def unauthorized(ref: str | None) -> dict[str, Any]:
 
 class DesktopSession:
     def __init__(
-        self, websocket: WebSocket, runtime: RouterRuntime, hub: DesktopHub, customers: ChatHub
+        self,
+        websocket: WebSocket,
+        runtime: RouterRuntime,
+        hub: DesktopHub,
+        customers: ChatHub,
+        replies: ReplyOutbox | None = None,
     ) -> None:
         self.websocket = websocket
         self.runtime = runtime
         self.hub = hub
         self.customers = customers
+        self.replies = replies
         self.state = SessionState.AWAITING_LOGIN
         self.agent_id = ""
         self.outbox: Outbox = asyncio.Queue()
@@ -191,6 +201,9 @@ class DesktopSession:
             if message is None:
                 await self.close(CLOSE_REPLACED, "logged in elsewhere")
                 return
+            if message is RELOADED:
+                await self.close(CLOSE_RELOADED, "routing state reloaded: log in again")
+                return
             await self.send(message)
 
     async def serve(self) -> None:
@@ -203,7 +216,11 @@ class DesktopSession:
             except BinaryFrame as exc:
                 await self.send(BadMessage(str(exc)).reply())
                 continue
-            await self.send(await perform(self.runtime, self.customers, self.agent_id, message))
+            await self.send(
+                await perform(
+                    self.runtime, self.customers, self.agent_id, message, replies=self.replies
+                )
+            )
 
     async def close(self, code: int, reason: str) -> None:
         if self.state is not SessionState.CLOSED:
@@ -219,12 +236,17 @@ class DesktopSession:
 
 
 async def perform(
-    runtime: RouterRuntime, customers: ChatHub, agent_id: str, message: Any
+    runtime: RouterRuntime,
+    customers: ChatHub,
+    agent_id: str,
+    message: Any,
+    *,
+    replies: ReplyOutbox | None = None,
 ) -> dict[str, Any]:
     """Carry out one client message of a logged-in agent; the ack or error to send back."""
     try:
         if isinstance(message, SendMessage):
-            return await write_to_customer(runtime, customers, agent_id, message)
+            return await write_to_customer(runtime, customers, agent_id, message, replies)
         reply = apply_action(runtime, agent_id, message)
         # the ack promises the decision is durable: wait for its commit (group-committed)
         if not await runtime.recorder.reached(runtime.recorder.mark):
@@ -312,7 +334,11 @@ def apply_action(runtime: RouterRuntime, agent_id: str, message: Any) -> dict[st
 
 
 async def write_to_customer(
-    runtime: RouterRuntime, customers: ChatHub, agent_id: str, message: SendMessage
+    runtime: RouterRuntime,
+    customers: ChatHub,
+    agent_id: str,
+    message: SendMessage,
+    replies: ReplyOutbox | None = None,
 ) -> dict[str, Any]:
     engine = runtime.engine
     contact = engine.contacts.get(message.contact_id)
@@ -322,13 +348,14 @@ async def write_to_customer(
         or contact.state is not ContactState.ASSIGNED
     ):
         raise NotAllowed(f"contact {message.contact_id} is not assigned to you")
+    if contact.channel is not Channel.CHAT:
+        return await reply_through_outbox(runtime, agent_id, message, replies)
     agent = engine.agents[agent_id]
     if not customers.deliver(message.contact_id, agent.profile.name or agent_id, message.text):
         return Error(
             ref=message.ref,
             code="not_deliverable",
-            message="no live customer connection for this contact; replies on "
-            "email, social and voice go through their gateway",
+            message="no live customer connection for this chat (the customer left)",
         ).model_dump()
     await runtime.store.add_message(message.contact_id, runtime.clock(), "agent", message.text, {})
     return Ack(ref=message.ref, of=message.type).model_dump()
@@ -343,7 +370,9 @@ async def desktop(websocket: WebSocket) -> None:
 async def serve_desktop(websocket: WebSocket) -> None:
     """An accepted desktop socket, served by the router in this process."""
     app = websocket.app
-    session = DesktopSession(websocket, app.state.runtime, app.state.hub, app.state.chat)
+    session = DesktopSession(
+        websocket, app.state.runtime, app.state.hub, app.state.chat, app.state.replies
+    )
     pump: asyncio.Task[None] | None = None
     try:
         if not await session.login(app.state.settings.login_timeout):

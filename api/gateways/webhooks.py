@@ -25,7 +25,16 @@ router = APIRouter(prefix="/v1/channels", tags=["channels"])
 
 # adapter name -> the settings that enable it (all must be set) and its constructor args
 ADAPTER_SETTINGS: dict[str, Callable[[Settings], dict[str, str] | None]] = {
-    "twilio": lambda s: {"auth_token": s.twilio_auth_token} if s.twilio_auth_token else None,
+    "twilio": lambda s: (
+        {
+            "auth_token": s.twilio_auth_token,
+            "hold_music_url": s.voice_hold_music_url,
+            "language": s.voice_language,
+        }
+        if s.twilio_auth_token
+        else None
+    ),
+    "twilio_sms": lambda s: {"auth_token": s.twilio_auth_token} if s.twilio_auth_token else None,
     "meta": lambda s: (
         {"app_secret": s.meta_app_secret, "verify_token": s.meta_verify_token}
         if s.meta_app_secret and s.meta_verify_token
@@ -43,6 +52,7 @@ ADAPTER_SETTINGS: dict[str, Callable[[Settings], dict[str, str] | None]] = {
 def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     """The adapters whose secrets are configured, built through the registry."""
     import channels.email
+    import channels.messaging
     import channels.social
     import channels.voice  # noqa: F401
 
@@ -114,12 +124,12 @@ async def webhook(name: str, request: Request) -> Response:
     dispatcher: Dispatcher = request.app.state.dispatcher
     try:
         events = adapter.parse(await raw_request(request))
-        await dispatcher.apply(events)
+        results = await dispatcher.apply(events)
     except ChannelError as exc:
         return channel_error(exc)
     except IntakeError as exc:
         return JSONResponse({"detail": str(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
-    reply = adapter.acknowledge(events)
+    reply = adapter.acknowledge(events, results)
     return Response(reply.body, reply.status, media_type=reply.media_type)
 
 

@@ -18,6 +18,8 @@ from fastapi import FastAPI
 from api.base.settings import Settings
 from api.chat.session import ChatHub
 from api.desktop.hub import DesktopHub
+from api.gateways.decisions_out import open_deliveries
+from api.gateways.senders import build_senders, retry_delays
 from api.gateways.smtp import SmtpHandler, start_smtp
 from api.gateways.webhooks import build_adapters
 from api.ops.metrics import Metrics
@@ -27,6 +29,8 @@ from router import followups, retention
 from router.dispatch import Dispatcher
 from router.engine import Engine
 from router.intake import Intake
+from router.outbox.delivery import Deliveries
+from router.replies import ReplyOutbox
 from router.rules.loader import RuleSet
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
@@ -45,6 +49,8 @@ STACK_ATTRIBUTES = (
     "chat",
     "channels",
     "reloader",
+    "deliveries",
+    "replies",
 )
 
 
@@ -52,8 +58,10 @@ STACK_ATTRIBUTES = (
 class RouterStack:
     store: Store
     runtime: RouterRuntime
+    deliveries: Deliveries
     background: list[asyncio.Task[None]] = field(default_factory=list)
     smtp: asyncio.Server | None = None
+    replies: ReplyOutbox | None = None
 
 
 async def open_stack(
@@ -86,15 +94,33 @@ async def open_stack(
         app.state.chat = ChatHub(runtime)
         app.state.channels = build_adapters(settings)
         app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
+        replies = ReplyOutbox(
+            runtime,
+            build_senders(settings),
+            email_from=settings.reply_email_from,
+            retry_delays=retry_delays(settings),
+            on_status=hub.reply_status,
+        )
+        replies.listen(app.state.metrics.on_reply)
+        app.state.replies = replies
         await runtime.start()
+        deliveries = await open_deliveries(settings, store)
+        runtime.recorder.committed = deliveries.wake
+        app.state.metrics.watch_deliveries(deliveries)
+        app.state.deliveries = deliveries
+        await replies.recover()  # replies a stopped server left pending or sending
     except BaseException:
+        await runtime.stop()
         await store.close()
         raise
-    stack = RouterStack(store, runtime)
+    stack = RouterStack(store, runtime, deliveries, replies=replies)
     stack.background.append(
         asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
     )
     stack.background.append(asyncio.create_task(retention.run(app.state.intake)))
+    stack.background.append(
+        asyncio.create_task(deliveries.purge_old(settings.event_retention_days))
+    )
     if settings.reload_interval > 0:
         stack.background.append(
             asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
@@ -123,6 +149,9 @@ async def close_stack(app: FastAPI, stack: RouterStack) -> None:
     if stack.smtp is not None:
         stack.smtp.close()
         await stack.smtp.wait_closed()
+    await stack.deliveries.stop()
+    if stack.replies is not None:
+        await stack.replies.close()
     await stack.runtime.stop()
     await stack.store.close()
     for name in STACK_ATTRIBUTES:

@@ -5,11 +5,12 @@ All need the admin bearer token.
 
 from __future__ import annotations
 
+import re
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.base.auth import require_admin, require_supervisor
 from router.rules.model import SkillMap
@@ -27,11 +28,30 @@ router = APIRouter(prefix="/v1", tags=["ops"])
 ADMIN = [Depends(require_admin)]  # changes: agents, tokens
 SUPERVISOR = [Depends(require_supervisor)]  # reading: admin or supervisor token
 AGENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+class AgentEndpoint(BaseModel):
+    """Where a gateway connects this agent's calls and chats (named in ``contact.assigned``
+    events): a Twilio Client identity, a phone number, a SIP URI or a platform user id."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["client", "phone", "sip", "user"]
+    value: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _value(self) -> AgentEndpoint:
+        if self.kind == "sip" and not self.value.startswith(("sip:", "sips:")):
+            raise ValueError("a SIP endpoint is a URI: sip:agent@pbx.example.com")
+        if self.kind == "phone" and not PHONE.match(self.value):
+            raise ValueError("a phone endpoint is an E.164 number: +390212345678")
+        return self
 
 
 class AgentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field("", max_length=200)
+    endpoint: AgentEndpoint | None = None
     skills: SkillMap = Field(default_factory=dict, max_length=100)
     languages: list[str] = Field(default_factory=list, max_length=20)
     capacity: dict[Channel, int] = Field(default_factory=dict)
@@ -81,15 +101,20 @@ async def put_agent(
         "skills": body.skills,
         "languages": body.languages,
         "capacity": {channel.value: n for channel, n in body.capacity.items()},
+        "endpoint": body.endpoint.model_dump() if body.endpoint else None,
     }
     token: str | None = secrets.token_urlsafe(24)  # kept only if the agent is new
     row, created = await runtime.store.save_agent(values, runtime.clock(), new_token=token)
     if not created:
         token = None
+    runtime.set_endpoint(agent_id, row.endpoint)
     runtime.submit(lambda now: runtime.engine.upsert_agent(profile_from_row(row), now))
     reply: dict[str, Any] = {
         "created": created,
-        "agent": agent_view(runtime.engine.agents[agent_id], runtime.clock()),
+        "agent": {
+            **agent_view(runtime.engine.agents[agent_id], runtime.clock()),
+            "endpoint": runtime.endpoints.get(agent_id),
+        },
     }
     if token:
         reply["token"] = token
@@ -119,7 +144,7 @@ async def get_agent(agent_id: str, request: Request) -> dict[str, Any]:
     agent = runtime.engine.agents.get(agent_id)
     if agent is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id!r}")
-    return agent_view(agent, runtime.clock())
+    return {**agent_view(agent, runtime.clock()), "endpoint": runtime.endpoints.get(agent_id)}
 
 
 @router.get("/queues", dependencies=SUPERVISOR)

@@ -274,6 +274,11 @@ async def erase_customer(customer_id: str, request: Request) -> dict[str, Any]:
             f"the customer has live contacts ({', '.join(erasure.contact_ids)}): "
             "end them, then erase",
         )
+    if erasure.status == "replying":
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "a reply to the customer is still being sent: erase once it is sent or failed",
+        )
     await runtime.customer_changes.publish(
         CustomerChange(ERASED, erasure.customer_ids, erasure.contact_ids, erasure.chat_sessions)
     )

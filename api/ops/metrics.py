@@ -4,9 +4,10 @@ at scrape time, and the time each engine call takes. Served at GET /metrics."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from router.decisions import (
@@ -19,6 +20,7 @@ from router.decisions import (
     Queued,
     Transferred,
 )
+from router.outbox.delivery import Deliveries
 from router.runtime import RouterRuntime
 from router.states import ContactState
 from skills.vocabulary import Channel
@@ -72,7 +74,7 @@ class JournalQueue(Collector):
     def __init__(self, runtime: RouterRuntime) -> None:
         self.runtime = runtime
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         journal = self.runtime.store.journal
         yield GaugeMetricFamily(
             "centralino_journal_queue_depth", "units waiting to be committed", journal.pending
@@ -82,6 +84,37 @@ class JournalQueue(Collector):
             "units the database refused (each answered with its error)",
             journal.stats.failed_units,
         )
+        yield CounterMetricFamily(
+            "centralino_state_reloads",
+            "times the routing state was rebuilt from the database after a write it refused",
+            self.runtime.reloads,
+        )
+
+
+class EventDeliveries(Collector):
+    """Gateway events delivered and given up, and those waiting for a retry, per
+    subscription (since this router started)."""
+
+    def __init__(self, deliveries: Deliveries) -> None:
+        self.deliveries = deliveries
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        sent = CounterMetricFamily(
+            "centralino_event_deliveries",
+            "gateway events delivered (ok) or given up (dropped)",
+            labels=["subscription", "result"],
+        )
+        retrying = GaugeMetricFamily(
+            "centralino_event_retrying",
+            "gateway events waiting for a retry",
+            labels=["subscription"],
+        )
+        for name, worker in sorted(self.deliveries.workers.items()):
+            sent.add_metric([name, "ok"], worker.state.sent)
+            sent.add_metric([name, "dropped"], worker.state.dropped)
+            retrying.add_metric([name], worker.state.retrying)
+        yield sent
+        yield retrying
 
 
 class Metrics:
@@ -120,6 +153,12 @@ class Metrics:
         self.completed = Counter(
             "centralino_completed", "contacts completed", labels, registry=self.registry
         )
+        self.replies = Counter(
+            "centralino_replies",
+            "replies sent from desktops through the outbox, by how they ended",
+            ["platform", "status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "centralino_routing_latency_seconds",
             "time of one engine call (routing decisions)",
@@ -144,6 +183,9 @@ class Metrics:
         self._where: dict[str, tuple[str, str]] = {}
         runtime.listen(self.on_decisions)
         runtime.observe_latency = self.latency.observe
+
+    def watch_deliveries(self, deliveries: Deliveries) -> None:
+        self.registry.register(EventDeliveries(deliveries))
 
     def on_decisions(self, now: float, decisions: Decisions) -> None:
         engine = self.runtime.engine
@@ -171,6 +213,11 @@ class Metrics:
                 self.abandoned.labels(*self._where.pop(contact_id)).inc()
             elif isinstance(decision, Completed):
                 self.completed.labels(*self._where.pop(contact_id)).inc()
+
+    def on_reply(self, _agent_id: str, view: dict[str, Any]) -> None:
+        """A reply's status moved: count the final ones (sent, failed, unknown)."""
+        if view["status"] in ("sent", "failed", "unknown"):
+            self.replies.labels(view["platform"], view["status"]).inc()
 
     def _observe_commit(self, seconds: float, units: int) -> None:
         self.commit_seconds.observe(seconds)

@@ -23,9 +23,10 @@ from api.chat.resume import ParkedChats
 from api.desktop import linking
 from api.desktop import session as desktop
 from api.gateways import contacts as gateway
+from api.gateways import event_stream
 from api.gateways import webhooks as channels
 from api.ops import admin as ops
-from api.ops import customers, reload, wallboard
+from api.ops import customers, reload, subscriptions, wallboard
 from api.server.backends import backend_type
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(chat.router)
     app.include_router(reload.router)
     app.include_router(wallboard.router)
+    app.include_router(subscriptions.router)
+    app.include_router(event_stream.router)
 
     @app.get("/healthz", tags=["ops"])
     async def health(request: Request) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.engine import Connection
 
-from router.store.schema import ContactRow, OfferRow, RoutingEventRow
+from router.store.schema import ContactRow, OfferRow, OutboxEventRow, RoutingEventRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +41,26 @@ class EventInsert:
     detail: dict[str, Any]
 
 
-Change = ContactUpdate | OfferInsert | OfferUpdate | EventInsert
+@dataclass(frozen=True, slots=True)
+class OutboxInsert:
+    """A gateway event, committed with the decision it announces (router/outbox/)."""
+
+    values: dict[str, Any]
+
+
+Change = ContactUpdate | OfferInsert | OfferUpdate | EventInsert | OutboxInsert
 
 
 CONTACTS: Table = ContactRow.__table__  # type: ignore[assignment]
 OFFERS: Table = OfferRow.__table__  # type: ignore[assignment]
 EVENTS: Table = RoutingEventRow.__table__  # type: ignore[assignment]
+OUTBOX: Table = OutboxEventRow.__table__  # type: ignore[assignment]
 
 UPDATE_CONTACT = update(CONTACTS).where(CONTACTS.c.id == bindparam("change_id"))
 UPDATE_OFFER = update(OFFERS).where(OFFERS.c.id == bindparam("change_id"))
 INSERT_OFFER = insert(OFFERS)
 INSERT_EVENTS = insert(EVENTS)
+INSERT_OUTBOX = insert(OUTBOX)
 
 
 def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
@@ -77,6 +86,8 @@ def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
                 )
             elif isinstance(change, OfferInsert):
                 connection.execute(INSERT_OFFER, change.values)
+            elif isinstance(change, OutboxInsert):
+                connection.execute(INSERT_OUTBOX, change.values)
             else:
                 connection.execute(UPDATE_OFFER, {"change_id": change.offer_id, **change.values})
         if events:

@@ -42,6 +42,8 @@ from router.store.schema import (
     IdentityRow,
     MergeRow,
     MessageRow,
+    OutboxEventRow,
+    ReplyRow,
     RoutingEventRow,
     ThreadRow,
 )
@@ -67,7 +69,7 @@ ERASED_TRIAGE_KEYS = (
 
 @dataclass(frozen=True, slots=True)
 class Erasure:
-    status: str  # erased | unknown | live
+    status: str  # erased | unknown | live (a contact) | replying (a reply still going out)
     customer_ids: tuple[str, ...] = ()
     contact_ids: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
@@ -114,6 +116,21 @@ def _table(model: Any) -> Any:
     return model.__table__
 
 
+REPLIES_IN_FLIGHT = ("pending", "sending")
+EVENT_DATA_KEPT = ("agent_id", "queue", "state", "resolved", "reason", "presence", "seconds")
+
+
+def redacted_event(payload: dict[str, Any]) -> dict[str, Any]:
+    """A gateway event of an erased contact: ids, type and times stay, what the customer
+    or the agent said goes, and the gateway's message id too."""
+    contact = dict(payload.get("contact") or {})
+    if contact.get("external_id"):
+        contact["external_id"] = f"erased:{contact.get('id')}"
+    data = payload.get("data") or {}
+    kept = {key: value for key, value in data.items() if key in EVENT_DATA_KEPT}
+    return {**payload, "contact": contact, "data": {**kept, "erased": True}}
+
+
 class Privacy:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], commit: Commit) -> None:
         self._sessions = sessions
@@ -136,12 +153,13 @@ class Privacy:
             by_contact.setdefault(message["contact_id"], []).append(message)
         for contact in contacts:
             contact["messages"] = by_contact.get(contact["id"], [])
+        identities = _rows(connection, _table(IdentityRow), IdentityRow.customer_id, group)
         return {
             "format": "centralino.customer-export/1",
             "customer_id": group[0],
             "customers": _rows(connection, _table(CustomerRow), CustomerRow.id, group),
             "notes": _rows(connection, _table(CustomerNoteRow), CustomerNoteRow.customer_id, group),
-            "identities": _rows(connection, _table(IdentityRow), IdentityRow.customer_id, group),
+            "identities": identities,
             "contacts": sorted(contacts, key=lambda c: c["arrival"]),
             "feedback": _rows(connection, _table(FeedbackRow), FeedbackRow.contact_id, contact_ids),
             "follow_ups": _rows(
@@ -178,6 +196,15 @@ class Privacy:
         if live:
             return Erasure("live", tuple(group), live)
         ids = [row.id for row in contacts]
+        sending = tuple(
+            connection.execute(
+                select(ReplyRow.id).where(
+                    ReplyRow.contact_id.in_(ids), ReplyRow.status.in_(REPLIES_IN_FLIGHT)
+                )
+            ).scalars()
+        )
+        if sending:
+            return Erasure("replying", tuple(group), sending)
         counts = {"customers": len(group), "contacts": len(ids)}
         for row in contacts:
             triage = {k: v for k, v in (row.triage or {}).items() if k in ERASED_TRIAGE_KEYS}
@@ -222,6 +249,31 @@ class Privacy:
         connection.execute(
             update(FollowUpRow).where(FollowUpRow.contact_id.in_(ids)).values(note="")
         )
+        counts["replies"] = connection.execute(
+            update(ReplyRow)
+            .where(ReplyRow.contact_id.in_(ids))
+            .values(
+                recipient="",
+                text="",
+                subject="",
+                message_id="",
+                in_reply_to="",
+                thread_refs=[],
+                template={},
+                reason="",
+                provider_id="",
+            )
+        ).rowcount
+        for event in connection.execute(
+            select(OutboxEventRow.seq, OutboxEventRow.payload).where(
+                OutboxEventRow.contact_id.in_(ids)
+            )
+        ).all():
+            connection.execute(
+                update(OutboxEventRow)
+                .where(OutboxEventRow.seq == event.seq)
+                .values(payload=redacted_event(event.payload or {}))
+            )
         counts["feedback_comments"] = connection.execute(
             update(FeedbackRow)
             .where(FeedbackRow.contact_id.in_(ids), FeedbackRow.comment != "")
@@ -252,8 +304,9 @@ class Privacy:
 
     async def purge(self, before: float, now: float) -> dict[str, int]:
         """Retention: finished contacts that arrived before ``before`` lose their texts;
-        messages and feedback comments older than that go. In batches, each a unit."""
-        total = {"contacts": 0, "messages": 0, "feedback_comments": 0}
+        messages, feedback comments and the texts of agents' replies older than that go.
+        In batches, each a unit."""
+        total = {"contacts": 0, "messages": 0, "feedback_comments": 0, "replies": 0}
         while True:
             counts = await self._commit(lambda connection: self._purge(connection, before, now))
             for key, value in counts.items():
@@ -294,4 +347,18 @@ class Privacy:
             .where(FeedbackRow.at < before, FeedbackRow.comment != "")
             .values(comment="")
         ).rowcount
-        return {"contacts": len(rows), "messages": len(old), "feedback_comments": comments}
+        replies = connection.execute(
+            update(ReplyRow)
+            .where(
+                ReplyRow.created_at < before,
+                ReplyRow.status.not_in(REPLIES_IN_FLIGHT),
+                (ReplyRow.text != "") | (ReplyRow.subject != ""),
+            )
+            .values(text="", subject="", template={})
+        ).rowcount
+        return {
+            "contacts": len(rows),
+            "messages": len(old),
+            "feedback_comments": comments,
+            "replies": replies,
+        }

@@ -26,6 +26,7 @@ from router.states import FINISHED_STATES
 from router.store.aftercare import Aftercare
 from router.store.changes import (
     CONTACTS,
+    INSERT_OUTBOX,
     Change,
     changes_work,
 )
@@ -36,6 +37,7 @@ from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.merges import CustomerMerges
 from router.store.privacy import Privacy
+from router.store.replies import Replies
 from router.store.schema import (
     AgentRow,
     Base,
@@ -52,6 +54,8 @@ from router.store.schema import (
 from router.store.sqlite import sqlite_lock, sqlite_pragmas
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
+MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
+THREADS: Table = ThreadRow.__table__  # type: ignore[assignment]
 
 
 def token_hash(token: str) -> str:
@@ -129,11 +133,23 @@ class Store:
         self.merges = CustomerMerges(self.commit)
         self.privacy = Privacy(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
+        self.replies = Replies(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert_contact = dialect.insert(CONTACTS).on_conflict_do_nothing(
             index_elements=["gateway", "external_id"]
+        )
+        self._insert_message = dialect.insert(MESSAGES).on_conflict_do_nothing(
+            index_elements=["contact_id", "external_id"]
+        )
+        upsert = dialect.insert(THREADS)
+        self._upsert_thread = upsert.on_conflict_do_update(
+            index_elements=["gateway", "key"],
+            set_={
+                "contact_id": upsert.excluded.contact_id,
+                "created_at": upsert.excluded.created_at,
+            },
         )
 
     @classmethod
@@ -198,14 +214,21 @@ class Store:
 
     # ------------------------------------------------------------- contacts
 
-    async def add_contact(self, values: dict[str, Any]) -> tuple[ContactRow, bool]:
+    async def add_contact(
+        self, values: dict[str, Any], announce: dict[str, Any] | None = None
+    ) -> tuple[ContactRow, bool]:
         """Insert a contact, idempotent on (gateway, external_id): (row, created). Group
         committed by the journal; a duplicate is decided by the unique constraint, so two
-        nodes or a retry racing each other still make one contact."""
+        nodes or a retry racing each other still make one contact. ``announce``: its
+        gateway event, committed with it (only if the contact is new)."""
         statement = self._insert_contact
 
         def insert_contact(connection: Connection) -> bool:
-            return bool(connection.execute(statement, values).rowcount == 1)
+            if connection.execute(statement, values).rowcount != 1:
+                return False
+            if announce is not None:
+                connection.execute(INSERT_OUTBOX, announce)
+            return True
 
         if await self.commit(insert_contact):
             return new_row(ContactRow, values), True
@@ -283,44 +306,45 @@ class Store:
         text: str,
         emotion: dict[str, Any],
         external_id: str | None = None,
+        announce: dict[str, Any] | None = None,
     ) -> bool:
-        """Store a message; False when this external id was already stored (a retry)."""
-        try:
-            async with self._sessions.begin() as session:
-                session.add(
-                    MessageRow(
-                        contact_id=contact_id,
-                        at=at,
-                        kind=kind,
-                        text=text,
-                        emotion=emotion,
-                        external_id=external_id,
-                    )
-                )
+        """Store a message through the journal; False when this external id was already
+        stored (a retry). ``announce``: its gateway event, committed with it."""
+        values = {
+            "contact_id": contact_id,
+            "at": at,
+            "kind": kind,
+            "text": text,
+            "emotion": emotion,
+            "external_id": external_id,
+        }
+
+        def insert_message(connection: Connection) -> bool:
+            if connection.execute(self._insert_message, values).rowcount == 0:
+                return False
+            if announce is not None:
+                connection.execute(INSERT_OUTBOX, announce)
             return True
-        except IntegrityError:
-            return False
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not store the message: {type(exc).__name__}") from exc
+
+        return await self.commit(insert_message)
 
     async def link_threads(
         self, gateway: str, keys: Sequence[str], contact_id: str, now: float
     ) -> None:
-        """Point these thread keys at the contact (the newest contact wins)."""
-        try:
-            async with self._sessions.begin() as session:
-                for key in dict.fromkeys(keys):
-                    row = await session.get(ThreadRow, (gateway, key))
-                    if row is None:
-                        session.add(
-                            ThreadRow(
-                                gateway=gateway, key=key, contact_id=contact_id, created_at=now
-                            )
-                        )
-                    else:
-                        row.contact_id, row.created_at = contact_id, now
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not link the conversation: {type(exc).__name__}") from exc
+        """Point these thread keys at the contact (the newest contact wins); one journal
+        unit, an upsert per key."""
+        rows = [
+            {"gateway": gateway, "key": key, "contact_id": contact_id, "created_at": now}
+            for key in dict.fromkeys(keys)
+        ]
+        if not rows:
+            return
+        statement = self._upsert_thread
+
+        def link(connection: Connection) -> None:
+            connection.execute(statement, rows)
+
+        await self.commit(link)
 
     async def thread_contact(self, gateway: str, keys: Sequence[str]) -> ContactRow | None:
         """The newest contact any of these thread keys points at."""

@@ -32,6 +32,8 @@ class AgentRow(Base):
     languages: Mapped[list[Any]] = mapped_column(JSON, default=list)
     capacity: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # where a gateway connects this agent's calls: {"kind": phone|sip|client|user, "value": ...}
+    endpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
 
@@ -178,6 +180,40 @@ class FollowUpRow(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
+class OutboxEventRow(Base):
+    """A gateway event, committed in the same transaction as the decision it announces
+    (the durable outbox of router/outbox/). ``seq`` is the delivery order."""
+
+    __tablename__ = "outbox_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    contact_id: Mapped[str] = mapped_column(String(40), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SubscriptionRow(Base):
+    """Who receives gateway events: a signed webhook, or a built-in sink such as Twilio
+    call control. ``cursor``: every event up to this seq is delivered."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), default="webhook")
+    url: Mapped[str] = mapped_column(String(2000), default="")
+    types: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    failing_since: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_delivery_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
 class RouterFenceRow(Base):
     """The fencing token of the router allowed to write routing decisions (several nodes:
     see router/cluster/lease.py). Absent in the embedded single-process mode."""
@@ -227,3 +263,46 @@ class CustomerAuditRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     by: Mapped[str] = mapped_column(String(120))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ReplyRow(Base):
+    """An agent's reply to a customer on a provider (email, Meta, X, SMS): the outbox. The
+    row is committed before anything is sent; ``status`` follows pending -> sending ->
+    sent | failed | unknown (router/store/replies.py guards the moves)."""
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "agent_id", "client_ref", name="uq_replies_client_ref"),
+        Index("ix_replies_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    client_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sender: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    message_id: Mapped[str] = mapped_column(String(300), default="")
+    in_reply_to: Mapped[str] = mapped_column(String(300), default="")
+    thread_refs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    template: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    provider_id: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class OptOutRow(Base):
+    """A customer address that asked for no more messages (SMS STOP) on a platform."""
+
+    __tablename__ = "opt_outs"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(64), default="")

@@ -64,7 +64,7 @@ async def test_old_texts_are_purged_and_recent_ones_kept(store: Store) -> None:
     await store.add_message("old", NOW - 40 * DAY, "message", "vecchio messaggio", {})
     await store.add_message("recent", NOW - 10 * DAY, "message", "messaggio recente", {})
     counts = await purge_due(intake(store, "retention: {texts: 30d}\n"))
-    assert counts == {"contacts": 1, "messages": 1, "feedback_comments": 0}
+    assert counts == {"contacts": 1, "messages": 1, "feedback_comments": 0, "replies": 0}
     old, recent = await store.contact("old"), await store.contact("recent")
     assert old is not None and recent is not None
     assert (old.text, old.subject, old.outcome, old.queue) == ("", "", "fatto", "billing")

@@ -14,6 +14,8 @@ from router.store.schema import (
     ContactRow,
     FeedbackRow,
     MessageRow,
+    OutboxEventRow,
+    ReplyRow,
     RoutingEventRow,
     ThreadRow,
 )
@@ -202,11 +204,47 @@ async def test_erasure_removes_personal_data_and_keeps_statistics(store: Store) 
                 detail={"agent_id": "giulia", "outcome": "rimborso a Paolo Neri"},
             )
         )
+    async with store.engine.begin() as connection:
+        for reply_id, status in (("r-sent", "sent"), ("r-going", "sending")):
+            await connection.execute(
+                ReplyRow.__table__.insert().values(
+                    id=reply_id,
+                    contact_id="p2",
+                    agent_id="giulia",
+                    sender="smtp",
+                    platform="email",
+                    recipient="paolo.neri@example.it",
+                    text="Gentile Paolo",
+                    subject="Re: bolletta",
+                    status=status,
+                    created_at=2600.0,
+                    updated_at=2600.0,
+                )
+            )
+        await connection.execute(
+            OutboxEventRow.__table__.insert().values(
+                event_id="ev-1",
+                contact_id="p2",
+                type="contact.completed",
+                at=2700.0,
+                payload={
+                    "id": "ev-1",
+                    "contact": {"id": "p2", "external_id": "<m@x>"},
+                    "data": {"agent_id": "giulia", "outcome": "rimborso a Paolo"},
+                },
+            )
+        )
     refused = await store.privacy.erase(paolo, 6000.0, "admin")
     assert refused.status == "live" and refused.contact_ids == ("live",)
     async with store.engine.begin() as connection:
         await connection.execute(
             ContactRow.__table__.update().where(ContactRow.id == "live").values(state="abandoned")
+        )
+    sending = await store.privacy.erase(paolo, 6000.0, "admin")
+    assert sending.status == "replying" and sending.contact_ids == ("r-going",)
+    async with store.engine.begin() as connection:
+        await connection.execute(
+            ReplyRow.__table__.update().where(ReplyRow.id == "r-going").values(status="sent")
         )
     erasure = await store.privacy.erase(anna, 6000.0, "admin")  # the merged id: whole person
     assert erasure.status == "erased"
@@ -223,6 +261,11 @@ async def test_erasure_removes_personal_data_and_keeps_statistics(store: Store) 
         assert row["text"] == "" and row["subject"] == ""
         assert row["queue"] == "billing" and row["triage"]["erased"] is True
         assert "identities" not in row["triage"]
+    for reply in await rows(store, ReplyRow):
+        assert (reply["recipient"], reply["text"], reply["status"]) == ("", "", "sent")
+    (event,) = await rows(store, OutboxEventRow)
+    assert event["payload"]["contact"]["external_id"] == "erased:p2"
+    assert event["payload"]["data"] == {"agent_id": "giulia", "erased": True}
     (completed,) = await rows(store, RoutingEventRow, kind="completed")
     assert completed["detail"] == {"agent_id": "giulia", "outcome": "(erased)"}
     summary = await store.aftercare.feedback_summary()

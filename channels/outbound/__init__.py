@@ -1,0 +1,1 @@
+"""Outbound senders: the two-way half of the channel adapters (see base.py)."""
