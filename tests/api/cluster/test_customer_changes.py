@@ -55,8 +55,8 @@ def domains(
                 "CENTRALINO_REDIS_URL": redis_server.url,
                 "CENTRALINO_ROUTING_DOMAIN": name,
                 "CENTRALINO_NODE_NAME": name,
-                "CENTRALINO_LEASE_TTL": "2",
-                "CENTRALINO_COMMAND_TIMEOUT": "5",
+                "CENTRALINO_LEASE_TTL": "6",
+                "CENTRALINO_COMMAND_TIMEOUT": "10",
                 "CENTRALINO_ADMIN_TOKEN": ADMIN,
             }
             node = ProcessServer(
