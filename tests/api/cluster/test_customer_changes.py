@@ -75,7 +75,7 @@ def domains(
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20.0
+    check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60.0
 ) -> None:
     deadline = time.monotonic() + timeout
     while not await check():
