@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from channels.contact import InboundContact
+from router.customer_changes import ERASED, MERGED, CustomerChange
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.models import NewContact
 from router.outbox.events import arrival_event, message_event
@@ -25,7 +26,9 @@ from router.runtime import RouterRuntime, offer_context
 from router.store.repository import CustomerHistory
 from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
+from skills.identity import Identity, phones_in_text
 from skills.triage import Triager, TriageResult
+from skills.vocabulary import Channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,41 @@ def rule_facts(
 
 
 RECENT_MESSAGE_IDS = 100_000
+KNOWN_IDENTITIES = 100_000
+
+
+def customer_profile(
+    customer_id: str | None,
+    inbound: InboundContact,
+    identities: list[Identity],
+    history: CustomerHistory,
+) -> dict[str, Any] | None:
+    """Who the offer is about, from the customer directory: the name on file and every
+    identity of the customer, not only the one this channel brought."""
+    if customer_id is None:
+        return None
+    known = history.identities or [str(identity) for identity in identities]
+    return {
+        "customer_id": customer_id,
+        "name": history.name or inbound.customer.name,
+        "identities": [value for value in known if not value.startswith("unverified:")],
+        "verified": inbound.customer.verified,
+    }
+
+
+def proposed_phones(
+    inbound: InboundContact, profile: dict[str, Any] | None, region: str
+) -> list[dict[str, str]]:
+    """Phone numbers in the text or signature that are not on file: for the agent to
+    confirm (POST /v1/contacts/{id}/customer/identities), never linked silently."""
+    if profile is None or not inbound.customer.verified or inbound.channel is Channel.VOICE:
+        return []
+    on_file = set(profile["identities"])
+    return [
+        {"identity": str(identity), "kind": identity.kind, "value": identity.value, "found": raw}
+        for identity, raw in phones_in_text(f"{inbound.subject}\n{inbound.text}", region)
+        if str(identity) not in on_file
+    ]
 
 
 class Intake:
@@ -96,7 +134,10 @@ class Intake:
         self._triage: dict[str, TriageResult] = {}
         self._emotions: dict[str, list[EmotionScore]] = {}
         self._recent: dict[tuple[str, str], str] = {}
+        self._owners: dict[Identity, str] = {}  # identity -> customer, a fast path only
+        self._forgotten = 0  # customer changes heard so far (a resolve racing one is not cached)
         runtime.listen(self._forget_finished)
+        runtime.customer_changes.listen(self.forget_customers)
 
     def use_rules(self, planner: Planner) -> None:
         """New rules for new contacts (hot reload); contacts in flight keep theirs."""
@@ -134,9 +175,19 @@ class Intake:
         if inbound.customer_id is not None:
             customer_id, known_customer = inbound.customer_id, True
         elif identities:
-            resolved = await store.customers.resolve(identities, inbound.customer.name, now)
-            customer_id, linked = resolved.customer_id, resolved.merged
-            known_customer = not resolved.created or bool(linked)
+            cached = self._owner(identities)
+            if cached is not None:  # every identity known, all of one customer: no write
+                customer_id, known_customer = cached, True
+            else:
+                heard = self._forgotten
+                resolved = await store.customers.resolve(identities, inbound.customer.name, now)
+                customer_id, linked = resolved.customer_id, resolved.merged
+                known_customer = not resolved.created or bool(linked)
+                if linked:  # other nodes' caches still map the merged customers' identities
+                    change = CustomerChange(MERGED, (customer_id, *linked))
+                    await self.runtime.customer_changes.publish(change)
+                if heard == self._forgotten:
+                    self._own(identities, customer_id)
         if customer_id is not None and known_customer:  # a new customer has no history
             # history includes the decisions made so far (not those made while waiting)
             await self.runtime.recorder.reached(self.runtime.recorder.mark)
@@ -155,6 +206,7 @@ class Intake:
                 policy = replace(policy, preferred_wait=config.preferred_agent.max_wait)
         boost = history_boost(config.priority, repeat_unresolved=case is not None, transfers=0)
         contact_id = uuid.uuid4().hex
+        profile = customer_profile(customer_id, inbound, identities, history)
         values = {
             "id": contact_id,
             "gateway": inbound.gateway,
@@ -184,6 +236,10 @@ class Intake:
                 "history": history.recent,
                 "preferred_agent": preferred,
                 "history_boost": boost,
+                "profile": profile,
+                "proposed_identities": proposed_phones(
+                    inbound, profile, config.triage.default_region
+                ),
             },
             "state": "queued",
             "arrival": now,
@@ -231,6 +287,35 @@ class Intake:
         self._recent[key] = contact_id
         if len(self._recent) > RECENT_MESSAGE_IDS:
             del self._recent[next(iter(self._recent))]
+
+    def _owner(self, identities: list[Identity]) -> str | None:
+        owners = {self._owners.get(identity) for identity in identities}
+        if len(owners) != 1:
+            return None
+        (owner,) = owners
+        return owner
+
+    def _own(self, identities: list[Identity], customer_id: str) -> None:
+        for identity in identities:
+            self._owners.pop(identity, None)  # re-inserted last: the newest are kept
+            self._owners[identity] = customer_id
+        while len(self._owners) > KNOWN_IDENTITIES:
+            del self._owners[next(iter(self._owners))]
+
+    def forget_customers(self, change: CustomerChange) -> None:
+        """A customer merged, unmerged, changed or erased (here or on another node): drop
+        what the caches hold about them; the next contact asks the database."""
+        self._forgotten += 1
+        customers = set(change.customer_ids)
+        for identity in [i for i, owner in self._owners.items() if owner in customers]:
+            del self._owners[identity]
+        if change.kind == ERASED:
+            contacts = set(change.contact_ids)
+            for key in [k for k, contact_id in self._recent.items() if contact_id in contacts]:
+                del self._recent[key]
+            for contact_id in contacts:
+                self._triage.pop(contact_id, None)
+                self._emotions.pop(contact_id, None)
 
     async def add_message(
         self,

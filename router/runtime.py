@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from router.customer_changes import CustomerChanges
 from router.decisions import Abandoned, Completed, Decisions
 from router.engine import Engine
 from router.models import NewContact, RoutePolicy
@@ -71,6 +72,7 @@ class RouterRuntime:
         self.reloads = 0  # times the engine was rebuilt from the record after a failed write
         self._reloaded: list[Callable[[], None]] = []
         self._realigning: asyncio.Task[None] | None = None
+        self.customer_changes = CustomerChanges()  # caches listen: merges, erasures...
         self._listeners: list[Listener] = []
         self.observe_latency: Callable[[float], None] | None = None
         self._wake = asyncio.Event()
@@ -256,4 +258,6 @@ def _context(row: ContactRow) -> dict[str, Any]:
         "emotion": (row.triage or {}).get("emotion"),
         "moment_of_truth": bool((row.triage or {}).get("moment_of_truth")),
         "open_case": (row.triage or {}).get("open_case"),
+        "profile": (row.triage or {}).get("profile"),
+        "proposed_identities": (row.triage or {}).get("proposed_identities", []),
     }

@@ -53,3 +53,29 @@ def handle_identity(platform: str, user_id: str) -> Identity:
     if platform == "whatsapp":  # WhatsApp ids are phone numbers
         return Identity("phone", phone_identity("+" + user_id.lstrip("+")).value)
     return Identity(platform, user_id)
+
+
+PHONE_SCAN_CHARS = 4_000  # the end of a message: where signatures are
+PHONE_SCAN_TRIES = 20  # candidates looked at, at most: bounded time (~0.3 ms) on any text
+
+
+def phones_in_text(text: str, region: str = "IT", limit: int = 5) -> list[tuple[Identity, str]]:
+    """Phone numbers written in a message or its signature (phonenumbers' matcher, valid
+    numbers only, in the last 4,000 characters), as (identity, the text as written); at
+    most ``limit``, first seen first. They are proposals for an agent to confirm, never
+    linked on their own."""
+    found: dict[Identity, str] = {}
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text[-PHONE_SCAN_CHARS:],
+        region.upper(),
+        leniency=phonenumbers.Leniency.VALID,
+        max_tries=PHONE_SCAN_TRIES,
+    )
+    for match in matcher:
+        identity = Identity(
+            "phone", phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        )
+        found.setdefault(identity, match.raw_string)
+        if len(found) >= limit:
+            break
+    return list(found.items())

@@ -40,9 +40,11 @@ from api.node.backend import SettingsError, StateBackend
 from api.node.stack import RouterStack, close_stack, open_stack
 from router.cluster.chat import ChatWriter
 from router.cluster.commands import CommandServer, RouterUnavailable
+from router.cluster.customers import CustomerFeed
 from router.cluster.desk import DeskWriter, desk_generation
 from router.cluster.keys import Keys
 from router.cluster.lease import Fenced, Lease, RouterLease
+from router.customer_changes import ERASED, CustomerChange
 from router.rules.loader import ConfigError, load_rules
 from router.runtime import RouterRuntime
 from router.store.errors import FencedOut, StoreError
@@ -72,9 +74,13 @@ class RedisBackend(StateBackend):
         self.edge = Edge(self.redis, self.keys, settings.command_timeout)
         self.app.state.edge = self.edge
         self.role = RouterRole(self)
+        self.customers = CustomerFeed(self.redis, self.keys, self.node)
         self.tasks = [
             asyncio.create_task(self.edge.watch_takeovers(), name="centralino-takeovers"),
             asyncio.create_task(self.role.run(), name="centralino-router-role"),
+            asyncio.create_task(
+                self.customers.run(self.customer_changed), name="centralino-customer-changes"
+            ),
         ]
         self.smtp: asyncio.Server | None = None
         if settings.smtp_port:
@@ -94,6 +100,41 @@ class RedisBackend(StateBackend):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.redis.aclose()
+
+    async def customer_changed(self, change: CustomerChange) -> None:
+        """A customer merged, unmerged, changed or erased on some node: this node's caches
+        forget them; an erasure also leaves this domain's desktop streams."""
+        runtime: RouterRuntime | None = getattr(self.app.state, "runtime", None)
+        if runtime is None:
+            return  # no router stack here: nothing cached
+        runtime.customer_changes.apply(change)
+        if change.kind == ERASED and self.role.lease is not None:
+            try:
+                removed = await self.customers.scrub_desks(
+                    list(runtime.engine.agents), change.contact_ids
+                )
+                chats = await self.customers.forget_chats(change.chat_sessions)
+                commands = await self.customers.trim_commands()
+            except RedisError as exc:
+                log.error("erased data not removed from Redis streams: %s", exc)
+                return
+            log.info(
+                "erasure: %d desktop events, %d chat streams, %d applied commands removed",
+                removed,
+                chats,
+                commands,
+            )
+
+    async def publish_customer_change(self, change: CustomerChange) -> None:
+        """To every node; retried, since a node left uninformed keeps a stale cache."""
+        for attempt in range(3):
+            try:
+                await self.customers.publish(change)
+                return
+            except RedisError as exc:
+                log.warning("customer change not published (%s), attempt %d", exc, attempt + 1)
+                await asyncio.sleep(0.2 * (attempt + 1))
+        log.error("customer change %s not published: other nodes' caches may be stale", change.kind)
 
     def health(self) -> dict[str, Any]:
         active = self.role.lease is not None
@@ -174,6 +215,7 @@ class RouterRole:
             raise
         backend, redis, keys = self.backend, self.backend.redis, self.backend.keys
         self.lease = lease
+        stack.runtime.customer_changes.forward = backend.publish_customer_change
         chat = ChatWriter(redis, keys, lease)
         tasks = [
             keeper,

@@ -29,6 +29,7 @@ from api.desktop.protocol import (
     TransferredEvent,
     WrapUpEvent,
 )
+from router.customer_changes import ERASED, CustomerChange, about_contact
 from router.decisions import (
     Assigned,
     Completed,
@@ -47,6 +48,35 @@ from router.runtime import RouterRuntime
 Outbox = asyncio.Queue[dict[str, Any] | None]
 RELOADED: dict[str, Any] = {"type": "reloaded"}  # told to a session, never sent
 MAX_REPLIES_SHOWN = 20  # per live contact, in the state snapshot
+REDACTED_KEEP = (
+    "type",
+    "seq",
+    "offer_id",
+    "contact_id",
+    "channel",
+    "expires_at",
+    "outcome",
+    "reason",
+    "until",
+    "ended_by",
+    "resolved",
+    "kind",
+    "at",
+    "target",
+)
+
+
+def redacted(message: dict[str, Any]) -> dict[str, Any]:
+    """The event with the customer's data taken out (an erased customer)."""
+    kept = {key: message[key] for key in REDACTED_KEEP if key in message}
+    contact_id = about_contact(message)
+    if "contact" in message:
+        kept["contact"] = {"contact_id": contact_id, "erased": True}
+    if "text" in message:
+        kept["text"] = ""
+    if "explanation" in message:
+        kept["explanation"] = {}
+    return {**kept, "erased": True}
 
 
 class AgentStream:
@@ -83,7 +113,19 @@ class DesktopHub:
         self.streams: dict[str, AgentStream] = {}
         self.replies: dict[str, dict[str, dict[str, Any]]] = {}  # live contact -> replies
         runtime.listen(self.on_decisions)
+        runtime.customer_changes.listen(self.forget_customers)
         runtime.on_reloaded(self.restart_sessions)
+
+    def forget_customers(self, change: CustomerChange) -> None:
+        """An erased customer's contacts leave the replay buffers (redacted in place, so
+        a desktop resuming still gets every seq)."""
+        if change.kind != ERASED:
+            return
+        contacts = set(change.contact_ids)
+        for stream in self.streams.values():
+            for index, message in enumerate(stream.buffer):
+                if about_contact(message) in contacts:
+                    stream.buffer[index] = redacted(message)
 
     async def prepare(self, agent_ids: list[str]) -> None:
         """Get ready to number the events of these agents (before the first decision)."""

@@ -8,7 +8,12 @@ code sent to the address...), the agent holding the contact, or an admin, may li
 or a signed-in session with ``X-CSRF-Token``; ``{"checked": "how it was checked"}``): the
 claimed identities join the contact's customer to the existing one (their history
 follows), and a ``customer_linked`` event with who, what and why goes to the contact's
-audit trail (shown by explain).
+audit trail (shown by explain) and to the customer's (``GET /v1/customers/{id}/audit``).
+
+``POST /v1/contacts/{id}/customer/identities`` (same tokens, ``{"identity": "phone:+39..."}``):
+the agent confirms a phone number the offer proposed (found in the email's text or
+signature) and it is put on file for the contact's customer; 409 if another customer
+holds it (an admin merges the two, if they are one person).
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from api.base.auth import bearer
 from api.base.sessions import CSRF_HEADER, csrf_ok, principal_from_cookies
 from api.desktop.session import agent_for_token
 from channels.contact import CustomerRef, IntakeError
+from router.customer_changes import CHANGED, MERGED, CustomerChange
 from router.runtime import RouterRuntime
 from router.store.audit import CUSTOMER_LINKED, AuditTrail
+from router.store.errors import CustomerRecordError
 from skills.identity import Identity
 
 router = APIRouter(prefix="/v1", tags=["desktop"])
@@ -107,7 +114,9 @@ async def link_customer(contact_id: str, body: LinkIn, request: Request) -> Link
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "nothing claimed to link")
     own = Identity(f"unverified:{row.gateway}", str(customer["id"]))
     now = runtime.clock()
-    resolved = await runtime.store.customers.resolve([own, *claimed], customer.get("name", ""), now)
+    resolved = await runtime.store.customers.resolve(
+        [own, *claimed], customer.get("name", ""), now, by=who
+    )
     detail = {
         "by": who,
         "checked": body.checked,
@@ -117,6 +126,18 @@ async def link_customer(contact_id: str, body: LinkIn, request: Request) -> Link
         "merged": list(resolved.merged),
     }
     await AuditTrail(runtime.store.engine).record(contact_id, now, CUSTOMER_LINKED, detail)
+    await runtime.store.records.record(
+        resolved.customer_id,
+        now,
+        "linked",
+        who,
+        contact_id=contact_id,
+        kinds=sorted({identity.kind for identity in claimed}),
+        merged=list(resolved.merged),
+    )
+    if resolved.merged:
+        change = CustomerChange(MERGED, (resolved.customer_id, *resolved.merged))
+        await runtime.customer_changes.publish(change)
     audit_log.info("contact %s: customer linked by %s to %s", contact_id, who, resolved.customer_id)
     context = runtime.contexts.get(contact_id)
     if context is not None:  # whoever is offered it next (a transfer) sees it checked
@@ -127,3 +148,44 @@ async def link_customer(contact_id: str, body: LinkIn, request: Request) -> Link
         identities=detail["identities"],
         merged=list(resolved.merged),
     )
+
+
+class ProposedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identity: str = Field(min_length=3, max_length=240, description="as proposed: phone:+39...")
+
+
+@router.post(
+    "/contacts/{contact_id}/customer/identities",
+    responses={403: {"description": "not the agent holding it"}, 409: {"description": "taken"}},
+)
+async def confirm_identity(contact_id: str, body: ProposedIn, request: Request) -> dict[str, Any]:
+    """Put on file an identity the offer proposed (``proposed_identities``)."""
+    runtime: RouterRuntime = request.app.state.runtime
+    who = await _who(request, runtime, contact_id)
+    row = await runtime.stored_contact(contact_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}")
+    proposed = {
+        item["identity"]: item for item in (row.triage or {}).get("proposed_identities", [])
+    }
+    item = proposed.get(body.identity)
+    if item is None or row.customer_id is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "not one of this contact's proposed identities"
+        )
+    identity = Identity(item["kind"], item["value"])
+    try:
+        added = await runtime.store.records.add_identity(
+            row.customer_id, identity, runtime.clock(), who
+        )
+    except CustomerRecordError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    await runtime.customer_changes.publish(CustomerChange(CHANGED, (row.customer_id,)))
+    audit_log.info("contact %s: identity confirmed by %s", contact_id, who)
+    return {
+        "contact_id": contact_id,
+        "customer_id": row.customer_id,
+        "identity": str(identity),
+        "added": added,
+    }

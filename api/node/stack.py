@@ -25,7 +25,7 @@ from api.gateways.webhooks import build_adapters
 from api.ops.metrics import Metrics
 from api.ops.reload import Reloader
 from api.ops.wallboard import Wallboard
-from router import followups
+from router import followups, retention
 from router.dispatch import Dispatcher
 from router.engine import Engine
 from router.intake import Intake
@@ -122,6 +122,7 @@ async def open_stack(
     stack.background.append(
         asyncio.create_task(followups.run(app.state.intake, settings.followup_interval))
     )
+    stack.background.append(asyncio.create_task(retention.run(app.state.intake)))
     stack.background.append(
         asyncio.create_task(deliveries.purge_old(settings.event_retention_days))
     )

@@ -27,7 +27,7 @@ from api.gateways import contacts as gateway
 from api.gateways import event_stream
 from api.gateways import webhooks as channels
 from api.ops import admin as ops
-from api.ops import assets, reload, reports, subscriptions, supervise, wallboard
+from api.ops import assets, customers, reload, reports, subscriptions, supervise, wallboard
 from api.server.backends import backend_type
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(reports.router)
     app.include_router(desktop.router)
     app.include_router(linking.router)
+    app.include_router(customers.router)
     app.include_router(channels.router)
     app.include_router(chat.router)
     app.include_router(reload.router)

@@ -31,7 +31,8 @@
   // ---------------------------------------------------------------- what the agent reads
   function customerName(contact) {
     const c = contact.customer || {};
-    return c.name || c.email || c.phone || t("customer");
+    const profile = c.verified === false ? {} : (contact.profile || {});  // the customer on file
+    return profile.name || c.name || c.email || c.phone || t("customer");
   }
   function mood(emotion, urgency) {
     if (!emotion || !emotion.label) return { word: t("mood_unknown"), upset: false };
@@ -69,22 +70,52 @@
       el("strong", { class: m.upset ? "upset" : "" }, m.word),
       why.length ? el("ul", { class: "reasons", "aria-label": t("reasons") }, ...why.map((r) => el("li", {}, r))) : "");
   }
-  function whoBlock(contact) {
+  function whoBlock(contact, held = false) {
     const customer = contact.customer || {};
     const claimed = customer.email || customer.phone || customer.name || "?";
     const who = customer.verified === false
       ? el("span", { class: "customer unverified" }, t("claims", { who: claimed }))
-      : el("span", { class: "customer" }, customerName(contact));
-    return el("div", { class: "row" }, el("h3", {}, who),
-      el("span", { class: "pill" }, `${t("channel_" + contact.channel) || contact.channel} · ${contact.queue || ""}`),
-      contact.language ? el("span", { class: "pill", lang: contact.language }, contact.language) : "",
-      contact.moment_of_truth ? el("span", { class: "pill" }, t("moment_of_truth")) : "");
+      : el("strong", { class: "customer" }, customerName(contact));
+    const identities = customer.verified === false ? [] : ((contact.profile || {}).identities || []);
+    const openCase = contact.open_case;
+    const proposed = (contact.proposed_identities || []).map((p) =>
+      el("div", { class: "meta proposed" }, t("found_in_text", { found: p.found, value: p.value }) + " ",
+        held && !p.added ? el("button", { class: "secondary add-identity", type: "button",
+          "aria-label": t("add_identity_for", { value: p.value }), onclick: () => confirmIdentity(contact, p) }, t("add")) : ""));
+    return el("div", { class: "who" },
+      el("div", { class: "row" }, el("h3", {}, who),
+        el("span", { class: "pill" }, `${t("channel_" + contact.channel) || contact.channel} · ${contact.queue || ""}`),
+        contact.language ? el("span", { class: "pill", lang: contact.language }, contact.language) : "",
+        contact.moment_of_truth ? el("span", { class: "pill" }, t("moment_of_truth")) : ""),
+      identities.length ? el("div", { class: "meta identities" }, identities.join(" · ")) : "",
+      openCase ? el("div", { class: "meta open-case" }, t("open_case", { queue: openCase.queue, agent: openCase.agent_id || "—" })) : "",
+      ...proposed);
+  }
+  async function confirmIdentity(contact, proposal) {
+    // the agent checked it: a phone number found in the text goes on file for this customer
+    const headers = { "content-type": "application/json" };
+    if (state.token) headers.authorization = "Bearer " + state.token;
+    if (state.csrf) headers["x-csrf-token"] = state.csrf;
+    const reply = await fetch(`/v1/contacts/${encodeURIComponent(contact.contact_id)}/customer/identities`, {
+      method: "POST", headers, credentials: "same-origin", body: JSON.stringify({ identity: proposal.identity }),
+    });
+    if (reply.ok) {
+      proposal.added = true;
+      const profile = contact.profile || {};
+      contact.profile = { ...profile, identities: [...(profile.identities || []), proposal.identity] };
+      const item = state.contacts.get(contact.contact_id);
+      if (item) redrawContact(item);
+    } else {
+      $("status").textContent = (await reply.json().catch(() => ({}))).detail || String(reply.status);
+    }
   }
   function historyBlock(contact) {
     const items = (contact.history || []).map((h) => {
       const when = h.arrival || h.at ? window.I18N.dateTime(h.arrival || h.at) + " · " : "";
       const resolved = h.resolved === false ? t("unresolved") : h.resolved === true ? t("resolved") : "";
-      return el("li", {}, `${when}${h.channel ? h.channel + " · " : ""}${h.queue || ""} · ${h.agent_name || h.agent_id || "—"} · ${h.outcome || h.state || ""}${resolved ? " · " + resolved : ""}`);
+      const parts = [h.channel, h.subject ? `«${h.subject}»` : "", h.queue, h.agent_name || h.agent_id || "—",
+        h.outcome_label || h.outcome || h.state, resolved, h.csat ? `CSAT ${h.csat}/5` : ""];
+      return el("li", {}, when + parts.filter(Boolean).join(" · "));
     });
     if (!items.length) return "";
     const id = uid("history");
@@ -196,7 +227,7 @@
     if (contact.text) log.append(conversationLine({ from: "customer", text: contact.text, contact }));
     for (const m of item.messages || []) log.append(conversationLine({ ...m, contact }));
     item.log = log;
-    const parts = [whoBlock(contact), el("div", { class: "body" }, sentimentBlock(contact)), noteBlock(contact),
+    const parts = [whoBlock(contact, true), el("div", { class: "body" }, sentimentBlock(contact)), noteBlock(contact),
       el("p", { class: "meta state" }, t("state", { state: t(item.state) })), log, historyBlock(contact)];
     if (contact.channel !== "voice") parts.push(replyForm(item));  // calls are answered on the phone
     parts.push(wrapForm(item), transferForm(item));

@@ -13,6 +13,12 @@ COMMAND_GROUP = "routers"  # the consumer group of the command stream
 COMMAND_CONSUMER = "active"  # only the lease holder reads, so one consumer name is enough
 
 
+CUSTOMER_CHANGES = f"{PREFIX}:customer-changes"
+"""Stream: customer merges, unmerges and erasures, for every node's caches. One for all
+routing domains (customers are shared); never touched by a fenced script, so it needs no
+domain hash tag."""
+
+
 @dataclass(frozen=True, slots=True)
 class Keys:
     domain: str = "default"
@@ -61,6 +67,11 @@ class Keys:
     def chat(self, session: str) -> str:
         """Stream: what the router tells one web-chat customer (agent joined, messages)."""
         return f"{self._base}:chat:{session}"
+
+    @property
+    def customer_changes(self) -> str:
+        """Stream: see ``CUSTOMER_CHANGES`` (the same key for every domain)."""
+        return CUSTOMER_CHANGES
 
     @property
     def chat_sessions(self) -> str:

@@ -188,6 +188,18 @@ class OutcomeSpec(Frozen):
     resolved: bool = True
 
 
+class RetentionSpec(Frozen):
+    """How long personal texts are kept (router/retention.py purges them)."""
+
+    texts: Duration = Field(
+        0.0,
+        ge=0,
+        description="finished contacts' texts, subjects, notes, their messages and feedback "
+        "comments older than this are purged (e.g. 365d); 0 keeps them",
+    )
+    check_every: Duration = Field(3600.0, gt=0, description="how often the purge runs")
+
+
 class QueueSpec(Frozen):
     """A department queue: the skills it needs and how its search widens while contacts wait."""
 
@@ -285,6 +297,7 @@ class RoutingConfig(Frozen):
         "longest idle qualified agent; round_robin: the qualified agent offered longest ago",
     )
     triage: TriageSpec = TriageSpec()
+    retention: RetentionSpec = RetentionSpec()
     intents: dict[str, IntentSpec] = Field(default_factory=dict)
     default_queue: str
     queues: dict[str, QueueSpec] = Field(min_length=1)

@@ -1,5 +1,7 @@
 """One customer across channels: identities resolve to a customer, and a contact that
-reveals two identities of different customers links (merges) them.
+reveals two identities of different customers links (merges) them. Every merge is written
+to ``customer_merges`` with the identities and contacts it moved, so it can be undone
+(router/store/customer_records.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from router.store.errors import StoreBusy, StoreError
-from router.store.schema import ContactRow, CustomerRow, IdentityRow
+from router.store.schema import ContactRow, CustomerRow, IdentityRow, MergeRow
 from skills.identity import Identity
 
 Commit = Callable[[Callable[[Connection], "ResolvedCustomer"]], Awaitable["ResolvedCustomer"]]
@@ -54,15 +56,16 @@ class CustomerDirectory:
         self._commit = commit  # the store's: a journal unit, waited for until committed
 
     async def resolve(
-        self, identities: Sequence[Identity], name: str, now: float
+        self, identities: Sequence[Identity], name: str, now: float, by: str = "intake"
     ) -> ResolvedCustomer:
-        """The customer these identities belong to, created or linked as needed."""
+        """The customer these identities belong to, created or linked as needed; ``by``
+        goes to the merge history when customers are linked."""
         if not identities:
             raise ValueError("resolve needs at least one identity")
         for attempt in range(3):  # a concurrent first contact may insert the same identity
             try:
                 return await self._commit(
-                    lambda connection: self._resolve_in(connection, identities, name, now)
+                    lambda connection: self._resolve_in(connection, identities, name, now, by)
                 )
             except StoreBusy:
                 raise
@@ -74,7 +77,12 @@ class CustomerDirectory:
         raise AssertionError("unreachable")
 
     def _resolve_in(
-        self, connection: Connection, identities: Sequence[Identity], name: str, now: float
+        self,
+        connection: Connection,
+        identities: Sequence[Identity],
+        name: str,
+        now: float,
+        by: str,
     ) -> ResolvedCustomer:
         """One journal unit. The common cases (a new customer; identities of one customer)
         are a few Core statements; linking two customers takes the ORM path."""
@@ -103,7 +111,7 @@ class CustomerDirectory:
             if merged_into is None:
                 customer_id = owner
         if customer_id is None:  # several customers, or a merged one: link them (ORM)
-            return self._link_in(connection, identities, name, now)
+            return self._link_in(connection, identities, name, now, by)
         missing = sorted(wanted - set(owners))
         if missing:
             connection.execute(
@@ -116,7 +124,12 @@ class CustomerDirectory:
         return ResolvedCustomer(customer_id, not found, (), tuple(sorted(identities)))
 
     def _link_in(
-        self, connection: Connection, identities: Sequence[Identity], name: str, now: float
+        self,
+        connection: Connection,
+        identities: Sequence[Identity],
+        name: str,
+        now: float,
+        by: str,
     ) -> ResolvedCustomer:
         """Identities of several customers: the oldest keeps them all, the others are
         merged into it (their contacts follow). The session joins the batch's transaction."""
@@ -152,6 +165,7 @@ class CustomerDirectory:
                     customer.name = name
             merged = tuple(sorted(cid for cid in owners if cid != customer.id))
             for other in merged:
+                record_merge(session, customer.id, other, now, by)
                 owners[other].merged_into = customer.id
                 session.execute(
                     update(IdentityRow)
@@ -186,3 +200,23 @@ class CustomerDirectory:
         except SQLAlchemyError as exc:
             raise CustomerStoreError(str(exc)) from exc
         return sorted(Identity(row.kind, row.value) for row in rows)
+
+
+def record_merge(session: Session, primary_id: str, merged_id: str, now: float, by: str) -> None:
+    """Before ``merged_id`` is folded into ``primary_id``: remember what it brings."""
+    moved = session.execute(
+        select(IdentityRow.kind, IdentityRow.value).where(IdentityRow.customer_id == merged_id)
+    ).all()
+    contacts = session.execute(
+        select(ContactRow.id).where(ContactRow.customer_id == merged_id)
+    ).scalars()
+    session.add(
+        MergeRow(
+            primary_id=primary_id,
+            merged_id=merged_id,
+            at=now,
+            by=by,
+            identities=sorted([kind, value] for kind, value in moved),
+            contacts=sorted(contacts),
+        )
+    )

@@ -17,3 +17,11 @@ class FencedOut(StoreError):
     def __init__(self, message: str, current: int = 0) -> None:
         super().__init__(message)
         self.current = current  # the epoch holding the fence, when known
+
+
+class CustomerRecordError(StoreError):
+    """A customer change that cannot be made; ``status`` is the HTTP answer it calls for."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status

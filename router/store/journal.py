@@ -25,10 +25,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -39,6 +39,13 @@ log = logging.getLogger("centralino.journal")
 T = TypeVar("T")
 Work = Callable[[Connection], T]
 BatchCheck = Callable[[Connection], None]
+
+
+class Commit(Protocol):
+    """Store.commit: run a unit of work in the journal and wait for its commit."""
+
+    def __call__(self, work: Work[T], /) -> Awaitable[T]: ...
+
 
 MAX_BATCH = 500
 MAX_PENDING = 20_000

@@ -32,15 +32,22 @@ from router.store.changes import (
     Change,
     changes_work,
 )
+from router.store.customer_records import CustomerRecords
+from router.store.customer_views import history_entry
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.ops_log import OpsLog
+from router.store.merges import CustomerMerges
+from router.store.privacy import Privacy
 from router.store.replies import Replies
 from router.store.schema import (
     AgentRow,
     Base,
     ContactRow,
+    CustomerRow,
+    FeedbackRow,
+    IdentityRow,
     MessageRow,
     OfferRow,
     RouterFenceRow,
@@ -77,6 +84,9 @@ class CustomerHistory:
     recent: list[dict[str, Any]] = field(default_factory=list)
     handled: list[HandledContact] = field(default_factory=list)
     """Contacts an agent handled, newest first."""
+    name: str = ""
+    identities: list[str] = field(default_factory=list)
+    """The customer's name and every identity on file ("kind:value"), for the offer."""
 
     def facts(self) -> dict[str, Any]:
         """The ``customer`` variable of rule conditions."""
@@ -122,6 +132,9 @@ class Store:
             before_batch=self._hold_fence,
         )
         self.customers = CustomerDirectory(self._sessions, self.commit)
+        self.records = CustomerRecords(self._sessions, self.commit, engine.dialect.name)
+        self.merges = CustomerMerges(self.commit)
+        self.privacy = Privacy(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
         self.replies = Replies(self._sessions, self.commit)
         self.accounts = Accounts(self._sessions, self.commit)
@@ -256,14 +269,25 @@ class Store:
     async def customer_history(
         self, customer_id: str, since: float, limit: int = 5
     ) -> CustomerHistory:
+        """Recent contacts (with their CSAT), the name and the identities on file: two
+        queries per known customer's contact."""
         async with self._sessions() as session:
             result = await session.execute(
-                select(ContactRow)
+                select(ContactRow, FeedbackRow.csat)
+                .outerjoin(FeedbackRow, FeedbackRow.contact_id == ContactRow.id)
                 .where(ContactRow.customer_id == customer_id, ContactRow.arrival >= since)
                 .order_by(ContactRow.arrival.desc())
                 .limit(50)
             )
-            rows = result.scalars().all()
+            pairs = result.all()
+            card = (
+                await session.execute(
+                    select(CustomerRow.name, IdentityRow.kind, IdentityRow.value)
+                    .outerjoin(IdentityRow, IdentityRow.customer_id == CustomerRow.id)
+                    .where(CustomerRow.id == customer_id)
+                )
+            ).all()
+        rows = [row for row, _ in pairs]
         handled = [row for row in rows if row.agent_id is not None]
         last = handled[0] if handled else None
         return CustomerHistory(
@@ -271,24 +295,13 @@ class Store:
             unresolved=bool(handled) and handled[0].resolved is False,
             last_agent=last.agent_id if last else None,
             last_queue=last.queue if last else None,
-            recent=[
-                {
-                    "contact_id": row.id,
-                    "channel": row.channel,
-                    "queue": row.queue,
-                    "arrival": row.arrival,
-                    "state": row.state,
-                    "agent_id": row.agent_id,
-                    "outcome": row.outcome,
-                    "resolved": row.resolved,
-                    "subject": row.subject[:120],
-                }
-                for row in rows[:limit]
-            ],
+            recent=[history_entry(row, csat) for row, csat in pairs[:limit]],
             handled=[
                 HandledContact(row.arrival, row.agent_id or "", row.queue, row.resolved)
                 for row in handled
             ],
+            name=card[0].name if card else "",
+            identities=sorted(f"{row.kind}:{row.value}" for row in card if row.kind is not None),
         )
 
     async def add_message(

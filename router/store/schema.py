@@ -1,4 +1,5 @@
-"""Tables: agents, contacts, offers (the assignments are accepted offers), routing events."""
+"""Tables: agents, contacts, offers (the assignments are accepted offers), routing events,
+customers with their identities, notes, merge history and audit trail."""
 
 from __future__ import annotations
 
@@ -225,6 +226,47 @@ class RouterFenceRow(Base):
 
     domain: Mapped[str] = mapped_column(String(64), primary_key=True)
     epoch: Mapped[int] = mapped_column(Integer)
+
+
+class CustomerNoteRow(Base):
+    """What agents and admins wrote down about a customer (PATCH /v1/customers/{id})."""
+
+    __tablename__ = "customer_notes"
+
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class MergeRow(Base):
+    """One customer folded into another, with what moved, so the merge can be undone."""
+
+    __tablename__ = "customer_merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    primary_id: Mapped[str] = mapped_column(String(40), index=True)
+    merged_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    by: Mapped[str] = mapped_column(String(120))
+    identities: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[kind, value], ...]
+    contacts: Mapped[list[Any]] = mapped_column(JSON, default=list)  # contact ids moved
+    undone_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+class CustomerAuditRow(Base):
+    """Who looked at, exported, changed, linked, merged or erased a customer, and when.
+    Holds no personal data of its own (ids, counts, identity kinds), so it outlives an
+    erasure."""
+
+    __tablename__ = "customer_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    action: Mapped[str] = mapped_column(String(32))
+    by: Mapped[str] = mapped_column(String(120))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class ReplyRow(Base):

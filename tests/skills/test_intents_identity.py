@@ -11,6 +11,7 @@ from skills.identity import (
     email_identity,
     handle_identity,
     phone_identity,
+    phones_in_text,
 )
 from skills.triage import Triager
 from tests.paths import REPO
@@ -100,3 +101,19 @@ def test_bad_phone_numbers_are_refused(bad: str) -> None:
 def test_bad_email_is_refused() -> None:
     with pytest.raises(InvalidIdentity):
         email_identity("mario@")
+
+
+def test_phone_numbers_in_a_signature_are_found_and_other_numbers_are_not() -> None:
+    text = (
+        "Buongiorno, la fattura 2024/118 del 12/10/2024 (ordine 12345678, importo 1.234,56 €)"
+        " non torna.\n\nCordiali saluti\nPaolo Neri\nCell. 347 123 4567\nUfficio: +39 02 1234 5678"
+    )
+    found = phones_in_text(text, "IT")
+    assert found == [
+        (Identity("phone", "+393471234567"), "347 123 4567"),
+        (Identity("phone", "+390212345678"), "+39 02 1234 5678"),
+    ]
+    assert phones_in_text("Nessun numero qui, solo l'ordine 12345678.", "IT") == []
+    assert phones_in_text("call me on (415) 555-0134", "US") == [
+        (Identity("phone", "+14155550134"), "(415) 555-0134")
+    ]

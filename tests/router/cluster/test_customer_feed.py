@@ -1,0 +1,81 @@
+"""Customer changes on a real Redis: every reader hears them, and an erasure's clean-up
+removes the erased contacts' desktop events, their chat streams and the command stream's
+applied entries, leaving pending and unread commands alone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from router.cluster.customers import CustomerFeed
+from router.cluster.keys import COMMAND_CONSUMER, COMMAND_GROUP, Keys
+from router.customer_changes import ERASED, UNMERGED, CustomerChange
+from tests.redis_server import RedisServer
+
+KEYS = Keys("feed")
+
+
+async def test_every_node_hears_a_change(redis_server: RedisServer) -> None:
+    redis = Redis.from_url(redis_server.url)
+    heard: dict[str, list[CustomerChange]] = {"a": [], "b": []}
+    tasks = []
+    for node in heard:
+
+        async def apply(change: CustomerChange, node: str = node) -> None:
+            heard[node].append(change)
+
+        tasks.append(asyncio.create_task(CustomerFeed(redis, KEYS, node).run(apply)))
+    try:
+        await asyncio.sleep(0.3)  # both readers are blocked on the stream
+        change = CustomerChange(ERASED, ("c1", "c2"), ("k1",), ("chat-1",))
+        await CustomerFeed(redis, KEYS, "a").publish(change)
+        await CustomerFeed(redis, KEYS, "b").publish(CustomerChange(UNMERGED, ("c3", "c4")))
+        for _ in range(100):
+            if all(len(changes) == 2 for changes in heard.values()):
+                break
+            await asyncio.sleep(0.05)
+        assert heard["a"] == heard["b"] == [change, CustomerChange(UNMERGED, ("c3", "c4"))]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await redis.aclose()
+
+
+async def test_an_erasure_cleans_this_domains_streams(redis_server: RedisServer) -> None:
+    redis = Redis.from_url(redis_server.url)
+    feed = CustomerFeed(redis, KEYS, "a")
+    try:
+        desk = KEYS.desk("giulia")
+        events = [
+            {"type": "offer", "contact": {"contact_id": "gone", "text": "IBAN"}},
+            {"type": "offer", "contact": {"contact_id": "kept", "text": "hello"}},
+            {"type": "message", "contact_id": "gone", "text": "IBAN again"},
+            {"type": "presence", "presence": "away"},
+        ]
+        for seq, event in enumerate(events, 1):
+            await redis.xadd(desk, {"m": json.dumps(event)}, id=f"0-{seq}")
+        assert await feed.scrub_desks(["giulia", "marco"], ["gone"]) == 2
+        left: Any = await redis.xrange(desk)
+        assert [entry_id for entry_id, _ in left] == [b"0-2", b"0-4"]
+
+        await redis.xadd(KEYS.chat("chat-1"), {"m": "{}"})
+        assert await feed.forget_chats(["chat-1", "never-was"]) == 1
+        assert not await redis.exists(KEYS.chat("chat-1"))
+
+        commands = KEYS.commands
+        ids = [await redis.xadd(commands, {"op": "http", "args": str(n)}) for n in range(3)]
+        await redis.xgroup_create(commands, COMMAND_GROUP, id="0")
+        await redis.xreadgroup(COMMAND_GROUP, COMMAND_CONSUMER, {commands: ">"})
+        await redis.xack(commands, COMMAND_GROUP, ids[0], ids[1])
+        assert await feed.trim_commands() == 2  # applied; the third is still pending
+        await redis.xack(commands, COMMAND_GROUP, ids[2])
+        unread = await redis.xadd(commands, {"op": "http", "args": "3"})
+        assert await feed.trim_commands() == 1
+        remaining: Any = await redis.xrange(commands)
+        assert [entry_id for entry_id, _ in remaining] == [unread]  # not yet read: kept
+    finally:
+        await redis.aclose()
