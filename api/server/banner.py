@@ -11,12 +11,14 @@ ADAPTER_NAMES = {
     "meta": "Meta",
     "x": "X",
     "twilio": "voice (Twilio)",
+    "twilio_sms": "SMS/WhatsApp (Twilio)",
 }
 ADAPTER_ENV = {
     "email": "CENTRALINO_EMAIL_WEBHOOK_TOKEN",
     "meta": "CENTRALINO_META_APP_SECRET + _VERIFY_TOKEN",
     "x": "CENTRALINO_X_CONSUMER_SECRET",
     "twilio": "CENTRALINO_TWILIO_AUTH_TOKEN",
+    "twilio_sms": "CENTRALINO_TWILIO_AUTH_TOKEN",
 }
 
 

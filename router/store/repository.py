@@ -37,8 +37,8 @@ from router.store.customer_views import history_entry
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
-from router.store.ops_log import OpsLog
 from router.store.merges import CustomerMerges
+from router.store.ops_log import OpsLog
 from router.store.privacy import Privacy
 from router.store.replies import Replies
 from router.store.schema import (
