@@ -72,3 +72,10 @@ def test_a_chosen_admin_token_is_not_printed(tmp_path: Path) -> None:
     assert "admin token  from CENTRALINO_ADMIN_TOKEN" in out, err
     assert "sekret-123" not in out + err
     assert "SMTP         off" in out
+
+
+def test_every_channel_adapter_is_named_with_its_setting() -> None:
+    from api.gateways.webhooks import ADAPTER_SETTINGS
+    from api.server.banner import ADAPTER_ENV, ADAPTER_NAMES
+
+    assert set(ADAPTER_SETTINGS) <= set(ADAPTER_NAMES) & set(ADAPTER_ENV)
