@@ -81,7 +81,8 @@ async def open_stack(
         app.state.metrics = Metrics(runtime)
         app.state.wallboard = Wallboard(runtime)
         app.state.runtime = runtime
-        app.state.intake = Intake(runtime, Planner(ruleset))
+        intake = app.state.intake = Intake(runtime, Planner(ruleset))
+        app.state.metrics.watch_rules(lambda: intake.planner.rule_errors)
         app.state.dispatcher = Dispatcher(app.state.intake, hub.notify_message)
         app.state.chat = ChatHub(runtime)
         app.state.channels = build_adapters(settings)

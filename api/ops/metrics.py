@@ -3,10 +3,10 @@ at scrape time, and the time each engine call takes. Served at GET /metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from router.decisions import (
@@ -84,6 +84,24 @@ class JournalQueue(Collector):
         )
 
 
+class RuleErrors(Collector):
+    """Run-time errors of rule conditions, per rule (the planner counts them; a reload
+    starts a new planner, so the counters restart, as Prometheus counters may)."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "centralino_rule_errors",
+            "rule conditions that failed at run time (counted as no match)",
+            labels=["rule"],
+        )
+        for rule, count in sorted(self.counts().items()):
+            family.add_metric([rule], count)
+        yield family
+
+
 class Metrics:
     def __init__(self, runtime: RouterRuntime) -> None:
         self.runtime = runtime
@@ -144,6 +162,10 @@ class Metrics:
         self._where: dict[str, tuple[str, str]] = {}
         runtime.listen(self.on_decisions)
         runtime.observe_latency = self.latency.observe
+
+    def watch_rules(self, counts: Callable[[], dict[str, int]]) -> None:
+        """Expose the planner's run-time rule errors (``counts`` reads the current one)."""
+        self.registry.register(RuleErrors(counts))
 
     def on_decisions(self, now: float, decisions: Decisions) -> None:
         engine = self.runtime.engine

@@ -22,6 +22,15 @@ from skills.vocabulary import (
 )
 
 
+class PathError(ValueError):
+    """A cross-check failure that knows where in the file it is (``loc``), so the loader
+    can give its line: a model-level validator otherwise reports at the top level."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -243,16 +252,18 @@ class RoutingConfig(Frozen):
     @model_validator(mode="after")
     def _cross_checks(self) -> Self:
         if self.default_queue not in self.queues:
-            raise ValueError(f"default_queue {self.default_queue!r} is not one of the queues")
+            raise PathError(
+                ("default_queue",), f"default_queue {self.default_queue!r} is not one of the queues"
+            )
         seen: set[str] = set()
-        for rule in self.rules:
+        for index, rule in enumerate(self.rules):
             if rule.name in seen:
-                raise ValueError(f"rule name {rule.name!r} is used twice")
+                raise PathError(("rules", index, "name"), f"rule name {rule.name!r} is used twice")
             seen.add(rule.name)
             if rule.queue not in self.queues:
-                raise ValueError(
-                    f"rule {rule.name!r}: queue {rule.queue!r} is not one of the queues "
-                    f"({', '.join(sorted(self.queues))})"
+                raise PathError(
+                    ("rules", index, "queue"),
+                    f"queue {rule.queue!r} is not one of the queues ({', '.join(sorted(self.queues))})",
                 )
         return self
 
