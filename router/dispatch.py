@@ -87,6 +87,8 @@ class Dispatcher:
             "duplicate": not result.created,
             "state": result.state,
             "queue": result.queue,
+            "notice": result.notice,
+            "after_hours": result.after_hours,
         }
 
     async def _ended(self, event: Ended) -> dict[str, Any]:

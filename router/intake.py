@@ -17,7 +17,8 @@ from typing import Any
 
 from channels.contact import InboundContact
 from router.decisions import Abandoned, Completed, Decisions, Offered
-from router.models import NewContact
+from router.hours import HoursBook
+from router.models import NewContact, RoutePolicy
 from router.priority import history_boost
 from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
@@ -25,6 +26,7 @@ from router.store.repository import CustomerHistory
 from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
 from skills.triage import Triager, TriageResult
+from skills.vocabulary import Channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,9 @@ class IntakeResult:
     created: bool
     state: str
     queue: str
+    notice: str | None = None
+    """For the customer: the queue is closed, when it opens (after-hours policy)."""
+    after_hours: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,7 @@ class Intake:
         self.runtime = runtime
         self.planner = planner
         self.triager = Triager(planner.config)
+        self.hours = HoursBook(planner.config)
         self._triage: dict[str, TriageResult] = {}
         self._emotions: dict[str, list[EmotionScore]] = {}
         self._recent: dict[tuple[str, str], str] = {}
@@ -101,6 +107,7 @@ class Intake:
         """New rules for new contacts (hot reload); contacts in flight keep theirs."""
         self.planner = planner
         self.triager = Triager(planner.config)
+        self.hours.use_config(planner.config)
 
     async def accept(
         self, inbound: InboundContact, *, prefer_agent: str | None = None
@@ -146,7 +153,9 @@ class Intake:
             extra_skills=triage.extra_skills,
             open_case_queue=case.queue if case else None,
         )
-        policy = plan.policy
+        policy, after_hours = self._after_hours(
+            plan.policy, inbound.channel, triage.extra_skills, now
+        )
         preferred = self._preferred_agent(plan, history, now)
         if prefer_agent is not None:
             preferred = prefer_agent
@@ -182,6 +191,7 @@ class Intake:
                 "history": history.recent,
                 "preferred_agent": preferred,
                 "history_boost": boost,
+                "after_hours": after_hours,
             },
             "state": "queued",
             "arrival": now,
@@ -207,7 +217,41 @@ class Intake:
         )
         decisions = self.runtime.submit(lambda at: self.runtime.engine.add_contact(new, at))
         state = "offered" if decisions.of(Offered) else "queued"
-        return IntakeResult(row.id, True, state, policy.queue)
+        notice = after_hours["notice"] if after_hours else None
+        return IntakeResult(row.id, True, state, policy.queue, notice, after_hours)
+
+    def _after_hours(
+        self,
+        policy: RoutePolicy,
+        channel: Channel,
+        extra_skills: dict[str, int] | None,
+        now: float,
+    ) -> tuple[RoutePolicy, dict[str, Any] | None]:
+        """A contact for a closed queue gets the queue's after-hours policy: a notice (and
+        queued), an overflow to an open queue, or a callback offer for the opening."""
+        status = self.hours.status(policy.queue, channel, now)
+        if status.open:
+            return policy, None
+        spec = self.planner.config.after_hours_for(policy.queue)
+        action = spec.action
+        closed = policy.queue
+        if action == "overflow" and spec.queue is not None:
+            if self.hours.status(spec.queue, channel, now).open:
+                policy = self.planner.queue_policy(
+                    spec.queue, f"(after hours: {closed} closed)", extra_skills
+                )
+            else:
+                action = "notice"  # nowhere open to go: queue with the notice
+        opens = status.when_text(now) if status.change_at is not None else "as soon as possible"
+        return policy, {
+            "queue": closed,
+            "status": status.as_dict(now),
+            "text": status.text(now),
+            "action": action,
+            "overflow_to": policy.queue if policy.queue != closed else None,
+            "callback_at": status.change_at if action == "callback" else None,
+            "notice": spec.notice.replace("{opens}", opens),
+        }
 
     async def _duplicate(self, existing: ContactRow) -> IntakeResult:
         if existing.id not in self.runtime.engine.contacts:

@@ -9,7 +9,8 @@ Customer -> server: {"type": "start", "text", "name"?, "email"?, "phone"?, "lang
 "identity"?}, {"type": "message", "text"}, {"type": "leave"}; after a dropped connection,
 {"type": "resume", "session", "token"} as the first message (api/chat/resume.py).
 Server -> customer: {"type": "started", "session", "contact_id", "verified",
-"resume_token"?}, {"type": "resumed", "session", "contact_id"},
+"resume_token"?, "notice"? (closed now: when we open)},
+{"type": "resumed", "session", "contact_id"},
 {"type": "agent_joined", "agent"}, {"type": "message", "from": "agent", "agent", "text"},
 {"type": "transferred"}, {"type": "ended"}, {"type": "error", "code", "message"}.
 
@@ -238,6 +239,8 @@ async def _open(
         "contact_id": session.contact_id,
         "verified": inbound.contact.customer.verified,
     }
+    if result.get("notice"):  # the queue is closed: when it opens (after-hours policy)
+        started["notice"] = result["notice"]
     if parked.enabled:
         started["resume_token"] = parked.issue(session.session)
     await websocket.send_json(started)

@@ -104,6 +104,12 @@ class ContactAccepted(BaseModel):
     duplicate: bool
     state: str
     queue: str
+    notice: str | None = Field(
+        None, description="for the customer: closed now, when we open (after-hours policy)"
+    )
+    after_hours: dict[str, Any] | None = Field(
+        None, description="the queue was closed: status, action (notice|overflow|callback)"
+    )
 
 
 @router.post(
@@ -144,6 +150,8 @@ async def post_contact(body: ContactIn, request: Request) -> ContactAccepted:
         duplicate=not result.created,
         state=result.state,
         queue=result.queue,
+        notice=result.notice,
+        after_hours=result.after_hours,
     )
 
 

@@ -25,7 +25,7 @@ from api.desktop import session as desktop
 from api.gateways import contacts as gateway
 from api.gateways import webhooks as channels
 from api.ops import admin as ops
-from api.ops import reload, wallboard
+from api.ops import hours, reload, wallboard
 from api.server.backends import backend_type
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(channels.router)
     app.include_router(chat.router)
     app.include_router(reload.router)
+    app.include_router(hours.router)
     app.include_router(wallboard.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -39,6 +39,8 @@ def config_diff(old: RoutingConfig, new: RoutingConfig) -> list[str]:
         "triage",
         "languages",
         "default_queue",
+        "calendars",
+        "after_hours",
     ):
         if getattr(old, section) != getattr(new, section):
             changes.append(f"{section} changed")

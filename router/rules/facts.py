@@ -135,9 +135,7 @@ def path_problem(path: tuple[str, ...]) -> str | None:
     if kind is None:
         close = get_close_matches(name, fields, n=1)
         hint = f" (did you mean {path[0]}.{close[0]}?)" if close else ""
-        return (
-            f"unknown field {path[0]}.{name}{hint}; {path[0]} has {', '.join(sorted(fields))}"
-        )
+        return f"unknown field {path[0]}.{name}{hint}; {path[0]} has {', '.join(sorted(fields))}"
     if kind != MAP and len(path) > 2:
         return f"{path[0]}.{name} is a {kind} and has no field {path[2]!r}"
     return None

@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from router.durations import Duration
+from router.rules.hours import ALWAYS, AfterHoursSpec, CalendarSpec
 from skills.intents import IntentSpec
 from skills.vocabulary import (
     MAX_PROFICIENCY,
@@ -194,9 +195,18 @@ class QueueSpec(Frozen):
     skills: SkillMap = Field(default_factory=dict)
     expansion: tuple[ExpansionStep, ...] | None = None
     sla: dict[Channel, SlaSpec] = Field(default_factory=dict)
+    hours: str | dict[Channel, str] = Field(
+        ALWAYS, description="a calendar for every channel, or per channel (others: always)"
+    )
+    after_hours: AfterHoursSpec | None = Field(None, description="else the top-level one")
 
     _skills = field_validator("skills")(_check_skills)
     _expansion = field_validator("expansion")(_check_expansion)
+
+    def calendar_for(self, channel: Channel) -> str:
+        if isinstance(self.hours, str):
+            return self.hours
+        return self.hours.get(channel, ALWAYS)
 
 
 class RuleSpec(Frozen):
@@ -233,6 +243,8 @@ class RoutingConfig(Frozen):
     )
     triage: TriageSpec = TriageSpec()
     intents: dict[str, IntentSpec] = Field(default_factory=dict)
+    calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
+    after_hours: AfterHoursSpec = AfterHoursSpec()
     default_queue: str
     queues: dict[str, QueueSpec] = Field(min_length=1)
     rules: tuple[RuleSpec, ...] = ()
@@ -255,6 +267,7 @@ class RoutingConfig(Frozen):
             raise PathError(
                 ("default_queue",), f"default_queue {self.default_queue!r} is not one of the queues"
             )
+        self._check_hours()
         seen: set[str] = set()
         for index, rule in enumerate(self.rules):
             if rule.name in seen:
@@ -263,9 +276,39 @@ class RoutingConfig(Frozen):
             if rule.queue not in self.queues:
                 raise PathError(
                     ("rules", index, "queue"),
-                    f"queue {rule.queue!r} is not one of the queues ({', '.join(sorted(self.queues))})",
+                    f"queue {rule.queue!r} is not one of the queues "
+                    f"({', '.join(sorted(self.queues))})",
                 )
         return self
+
+    def _check_hours(self) -> None:
+        if ALWAYS in self.calendars:
+            raise PathError(("calendars", ALWAYS), f"{ALWAYS!r} is reserved: open all the time")
+        known = ", ".join(sorted([ALWAYS, *self.calendars]))
+        for name, queue in self.queues.items():
+            names = [queue.hours] if isinstance(queue.hours, str) else queue.hours.values()
+            for calendar in names:
+                if calendar != ALWAYS and calendar not in self.calendars:
+                    raise PathError(
+                        ("queues", name, "hours"), f"no calendar {calendar!r} (known: {known})"
+                    )
+            after = queue.after_hours
+            if after is not None and after.queue is not None and after.queue not in self.queues:
+                raise PathError(
+                    ("queues", name, "after_hours", "queue"),
+                    f"queue {after.queue!r} is not one of the queues",
+                )
+        if self.after_hours.queue is not None and self.after_hours.queue not in self.queues:
+            raise PathError(
+                ("after_hours", "queue"),
+                f"queue {self.after_hours.queue!r} is not one of the queues",
+            )
+
+    def after_hours_for(self, queue: str) -> AfterHoursSpec:
+        spec = self.queues.get(queue)
+        if spec is not None and spec.after_hours is not None:
+            return spec.after_hours
+        return self.after_hours
 
     def sla_for(self, queue: str, channel: Channel) -> SlaSpec:
         spec = self.queues.get(queue)

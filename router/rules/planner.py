@@ -130,6 +130,15 @@ class Planner:
             trace.append({"rule": policy.rule, "result": "same department as the open case"})
         return Plan(self._with_skills(policy, extra_skills), _preferred(self.config, None), trace)
 
+    def queue_policy(
+        self, queue: str, name: str, extra_skills: dict[str, int] | None = None
+    ) -> RoutePolicy:
+        """The default policy of another queue (after-hours or overflow routing)."""
+        policy = self._variant(
+            ("queue", queue, name), lambda: _policy(self.config, None, queue, name)
+        )
+        return self._with_skills(policy, extra_skills)
+
     def _rule_failed(self, spec: RuleSpec, line: int | None, exc: Exception) -> None:
         count = self.rule_errors.get(spec.name, 0)
         self.rule_errors[spec.name] = count + 1

@@ -70,7 +70,7 @@ def test_string_literals_methods_attributes_and_comprehensions_pass() -> None:
     loads("'contact.text.matches(\"contact.txt customer.nope\")'")
     loads("'contact.attributes.tier == \"gold\"'")  # attributes: any key, maybe absent
     loads("'has(contact.attributes.a) && contact.attributes.a.b == 1'")
-    loads("'[\"a\", \"b\"].exists(i, i == contact.intent)'")
+    loads('\'["a", "b"].exists(i, i == contact.intent)\'')
     loads("'contact.attributes.all(k, k != \"x\")'")
     loads("'contact.text.size() > 2 && contact.urgency >= 0.7'")
 
