@@ -89,6 +89,7 @@ class Dispatcher:
             "queue": result.queue,
             "notice": result.notice,
             "after_hours": result.after_hours,
+            "estimated_wait": result.estimated_wait,
         }
 
     async def _ended(self, event: Ended) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from channels.contact import InboundContact
 from router.decisions import Abandoned, Completed, Decisions, Offered
+from router.estimate import WaitEstimator
 from router.hours import HoursBook
 from router.models import NewContact, RoutePolicy
 from router.priority import history_boost
@@ -38,6 +39,8 @@ class IntakeResult:
     notice: str | None = None
     """For the customer: the queue is closed, when it opens (after-hours policy)."""
     after_hours: dict[str, Any] | None = None
+    estimated_wait: float | None = None
+    """Seconds until an agent takes it (router/estimate.py); None: nobody could now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +101,12 @@ class Intake:
         self.planner = planner
         self.triager = Triager(planner.config)
         self.hours = HoursBook(planner.config)
+        self.estimator = WaitEstimator()
         self._triage: dict[str, TriageResult] = {}
         self._emotions: dict[str, list[EmotionScore]] = {}
         self._recent: dict[tuple[str, str], str] = {}
         runtime.listen(self._forget_finished)
+        runtime.listen(self._observe_handling)
 
     def use_rules(self, planner: Planner) -> None:
         """New rules for new contacts (hot reload); contacts in flight keep theirs."""
@@ -218,7 +223,21 @@ class Intake:
         decisions = self.runtime.submit(lambda at: self.runtime.engine.add_contact(new, at))
         state = "offered" if decisions.of(Offered) else "queued"
         notice = after_hours["notice"] if after_hours else None
-        return IntakeResult(row.id, True, state, policy.queue, notice, after_hours)
+        wait = self.estimated_wait(row.id)
+        return IntakeResult(row.id, True, state, policy.queue, notice, after_hours, wait)
+
+    def _observe_handling(self, now: float, decisions: Decisions) -> None:
+        self.estimator.observe(now, decisions, self.runtime.engine)
+
+    def estimated_wait(self, contact_id: str) -> float | None:
+        """A live contact's estimated remaining wait in seconds (0 once offered or being
+        handled); None if it is not live or nobody logged in could take it."""
+        engine = self.runtime.engine
+        contact = engine.contacts.get(contact_id)
+        if contact is None:
+            return None
+        seconds = self.estimator.for_contact(engine, contact, self.runtime.clock()).seconds
+        return None if seconds is None else round(seconds, 1)
 
     def _after_hours(
         self,
@@ -259,7 +278,13 @@ class Intake:
             # write-behind caught up, so a contact that just finished stays finished.
             existing = await self.runtime.stored_contact(existing.id) or existing
             self.runtime.adopt(existing)
-        return IntakeResult(existing.id, False, existing.state, existing.queue)
+        return IntakeResult(
+            existing.id,
+            False,
+            existing.state,
+            existing.queue,
+            estimated_wait=self.estimated_wait(existing.id),
+        )
 
     def _remember(self, key: tuple[str, str], contact_id: str) -> None:
         """Recent gateway message ids -> contact: a retry is answered without an insert.

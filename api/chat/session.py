@@ -9,7 +9,7 @@ Customer -> server: {"type": "start", "text", "name"?, "email"?, "phone"?, "lang
 "identity"?}, {"type": "message", "text"}, {"type": "leave"}; after a dropped connection,
 {"type": "resume", "session", "token"} as the first message (api/chat/resume.py).
 Server -> customer: {"type": "started", "session", "contact_id", "verified",
-"resume_token"?, "notice"? (closed now: when we open)},
+"resume_token"?, "notice"? (closed now: when we open), "estimated_wait" (seconds|null)},
 {"type": "resumed", "session", "contact_id"},
 {"type": "agent_joined", "agent"}, {"type": "message", "from": "agent", "agent", "text"},
 {"type": "transferred"}, {"type": "ended"}, {"type": "error", "code", "message"}.
@@ -241,6 +241,7 @@ async def _open(
     }
     if result.get("notice"):  # the queue is closed: when it opens (after-hours policy)
         started["notice"] = result["notice"]
+    started["estimated_wait"] = result.get("estimated_wait")  # seconds, or null: unknown
     if parked.enabled:
         started["resume_token"] = parked.issue(session.session)
     await websocket.send_json(started)

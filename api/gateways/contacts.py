@@ -107,6 +107,9 @@ class ContactAccepted(BaseModel):
     notice: str | None = Field(
         None, description="for the customer: closed now, when we open (after-hours policy)"
     )
+    estimated_wait: float | None = Field(
+        None, description="seconds until an agent takes it (estimate); null: nobody could now"
+    )
     after_hours: dict[str, Any] | None = Field(
         None, description="the queue was closed: status, action (notice|overflow|callback)"
     )
@@ -152,6 +155,7 @@ async def post_contact(body: ContactIn, request: Request) -> ContactAccepted:
         queue=result.queue,
         notice=result.notice,
         after_hours=result.after_hours,
+        estimated_wait=result.estimated_wait,
     )
 
 

@@ -170,6 +170,7 @@ async def get_contact(contact_id: str, request: Request) -> dict[str, Any]:
         "resolved": row.resolved,
         "ended_at": row.ended_at,
         "live": contact_view(runtime.engine, live, runtime.clock()) if live else None,
+        "estimated_wait": request.app.state.intake.estimated_wait(contact_id) if live else None,
     }
 
 

@@ -29,6 +29,7 @@ from router.decisions import (
     Transferred,
 )
 from router.engine import Engine
+from router.estimate import WaitEstimator
 from router.rules.loader import RuleSet
 from router.simulation.draws import Draws
 from router.simulation.events import Drawn, Event, Kind
@@ -62,6 +63,7 @@ class Simulation:
         self.on_break: set[str] = set()
         self.shift_over: set[str] = set()
         self.drawn: dict[str, Drawn] = {}  # what each contact brought (to write a trace)
+        self.estimator = WaitEstimator()  # the live wait estimate, checked against the waits
 
     # ---------------------------------------------------------------- plumbing
 
@@ -204,6 +206,10 @@ class Simulation:
         patience = self._patience(caller, admitted.upset)
         self.drawn[contact_id] = Drawn(patience=patience)
         self.handle(self.engine.add_contact(admitted.contact, self.now))
+        live = self.engine.contacts.get(contact_id)
+        if live is not None:  # what the customer would be told now
+            outcome.estimate = self.estimator.for_contact(self.engine, live, self.now).seconds
+            outcome.queued_at_arrival = live.state is ContactState.QUEUED
         if patience is not None and contact_id in self.engine.contacts:
             self.at(self.now + patience, Kind.ABANDON, contact_id)
 
@@ -222,6 +228,7 @@ class Simulation:
         pending = list(decisions)
         while pending:
             decision = pending.pop(0)
+            self.estimator.observe(self.now, (decision,), self.engine)
             if isinstance(decision, Offered):
                 pending.extend(self._offered(decision))
             elif isinstance(decision, Assigned):
