@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from channels.contact import InboundContact
+from router.callbacks import Callbacks
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.estimate import WaitEstimator
 from router.hours import HoursBook
@@ -102,6 +103,7 @@ class Intake:
         self.triager = Triager(planner.config)
         self.hours = HoursBook(planner.config)
         self.estimator = WaitEstimator()
+        self.callbacks = Callbacks(runtime)
         self._triage: dict[str, TriageResult] = {}
         self._emotions: dict[str, list[EmotionScore]] = {}
         self._recent: dict[tuple[str, str], str] = {}

@@ -141,6 +141,7 @@ class Contact:
     offers_made: int = 0
     # agent id -> until when it is skipped (inf: never, e.g. the agent who transferred it)
     skip_agents: dict[str, float] = field(default_factory=dict)
+    held_until: float = 0.0  # out of matching until then (a callback at a chosen time)
 
     @property
     def language_needed(self) -> str | None:

@@ -18,6 +18,7 @@ class TimerKind(StrEnum):
     SKIP_EXPIRY = "skip_expiry"  # subject: contact id; detail: agent id
     WRAP_UP = "wrap_up"  # subject: contact id
     DISCONNECT = "disconnect"  # subject: agent id; detail: connection epoch
+    HOLD = "hold"  # subject: contact id (a held contact routes again)
 
 
 @dataclass(frozen=True, slots=True, order=True)

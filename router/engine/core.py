@@ -17,6 +17,7 @@ from router.decisions import (
     Expanded,
 )
 from router.engine.endings import Endings
+from router.engine.holds import Holds
 from router.engine.offers import Offers
 from router.engine.queueing import Queueing
 from router.engine.roster import Roster
@@ -28,7 +29,7 @@ from router.states import ContactState, OfferOutcome, Presence
 from router.timers import Timer, TimerKind
 
 
-class Engine(Queueing, Offers, Roster, Endings, Transfers):
+class Engine(Queueing, Offers, Roster, Endings, Transfers, Holds):
     def next_deadline(self) -> float | None:
         return self.timers.next_deadline()
 
@@ -102,12 +103,15 @@ class Engine(Queueing, Offers, Roster, Endings, Transfers):
         elif kind is TimerKind.STEP:
             # the step is worked out again from the contact's current policy: a transfer
             # may have given it other steps since this timer was set
-            if contact.state is ContactState.QUEUED and contact.reserved_for is None:
+            held = contact.held_until > now
+            if contact.state is ContactState.QUEUED and contact.reserved_for is None and not held:
                 threshold = self.config.sla_for(contact.policy.queue, contact.channel).threshold
                 step = contact.policy.step_at(now - contact.arrival, threshold)
                 if step > contact.step:
                     out.add(Expanded(contact.contact_id, step, contact.policy.requirements(step)))
                     self._route(contact, now, "expansion", out)
+        elif kind is TimerKind.HOLD:
+            self._hold_over(contact, now, out)
         elif kind is TimerKind.PREFERRED_WAIT:
             if contact.state is ContactState.QUEUED and contact.reserved_for is not None:
                 self._route(contact, now, "preferred_wait_over", out)

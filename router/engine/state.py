@@ -18,7 +18,7 @@ from router.decisions import (
     UnknownOffer,
 )
 from router.lanes import LaneIndex
-from router.models import Agent, Contact, Offer
+from router.models import Agent, Contact, NewContact, Offer
 from router.priority import ageing_rate
 from router.rules.model import RoutingConfig
 from router.states import OfferOutcome, Presence
@@ -91,6 +91,10 @@ class EngineState(ABC):
     @abstractmethod
     def _route(self, contact: Contact, now: float, reason: str, out: Decisions) -> None:
         """Find an agent for a waiting contact, or put it in its lane (queueing)."""
+
+    @abstractmethod
+    def _make_contact(self, new: NewContact) -> Contact:
+        """A live contact from a new one (queueing)."""
 
     @abstractmethod
     def _fill(self, agent: Agent, now: float, out: Decisions) -> None:

@@ -41,6 +41,7 @@ def config_diff(old: RoutingConfig, new: RoutingConfig) -> list[str]:
         "default_queue",
         "calendars",
         "after_hours",
+        "callbacks",
     ):
         if getattr(old, section) != getattr(new, section):
             changes.append(f"{section} changed")

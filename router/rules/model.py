@@ -109,6 +109,16 @@ class OfferPolicy(Frozen):
     )
 
 
+class CallbackPolicy(Frozen):
+    """Callbacks customers asked for: how far ahead they may choose, and how an unanswered
+    one (the agent wraps it up with outcome ``no_answer_outcome``) is tried again."""
+
+    max_ahead: Duration = Field(7 * 86400.0, gt=0, description="latest time one may ask for")
+    retry_after: Duration = Field(600.0, gt=0, description="an unanswered callback, again after")
+    max_attempts: int = Field(3, ge=1, le=10, description="calls in all, the first included")
+    no_answer_outcome: str = Field("no_answer", min_length=1, max_length=40)
+
+
 class ExpansionStep(Frozen):
     """A bullseye ring: after waiting ``after`` (a duration, or a share of the contact's SLA
     threshold such as "25%"), agents with ``min_proficiency`` are enough."""
@@ -245,6 +255,7 @@ class RoutingConfig(Frozen):
     intents: dict[str, IntentSpec] = Field(default_factory=dict)
     calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
     after_hours: AfterHoursSpec = AfterHoursSpec()
+    callbacks: CallbackPolicy = CallbackPolicy()
     default_queue: str
     queues: dict[str, QueueSpec] = Field(min_length=1)
     rules: tuple[RuleSpec, ...] = ()

@@ -7,8 +7,8 @@ contacts for a drawn time, slower with several chats at once, and sometimes tran
 Customers give up after their patience, sometimes call back (redial), and come back about
 unresolved cases (history routing). Every random draw is keyed (router.simulation.draws).
 
-Callbacks: the router does not offer them yet. When it does, ``_abandoned`` is where a
-customer who accepted a callback would be re-queued at the promised time instead of
+Callbacks: the router takes them (router/callbacks.py) but simulated customers do not ask
+for one yet; ``_abandoned`` is where one who did would keep its place instead of
 redialling.
 """
 
