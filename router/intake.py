@@ -226,7 +226,21 @@ class Intake:
         state = "offered" if decisions.of(Offered) else "queued"
         notice = after_hours["notice"] if after_hours else None
         wait = self.estimated_wait(row.id)
+        self._overflow_on_estimate(row.id, policy.queue, wait)
         return IntakeResult(row.id, True, state, policy.queue, notice, after_hours, wait)
+
+    def _overflow_on_estimate(self, contact_id: str, queue: str, wait: float | None) -> None:
+        """A queue's ``overflow`` rule with ``wait_above``: applied when the estimate at
+        arrival passes it (nobody able to serve counts as past it)."""
+        rules = self.planner.config.queues[queue].overflow
+        due = [
+            index
+            for index, rule in enumerate(rules)
+            if rule.wait_above is not None and (wait is None or wait > rule.wait_above)
+        ]
+        if due and contact_id in self.runtime.engine.contacts:
+            engine = self.runtime.engine
+            self.runtime.submit(lambda now: engine.overflow_now(contact_id, due[0], now))
 
     def _observe_handling(self, now: float, decisions: Decisions) -> None:
         self.estimator.observe(now, decisions, self.runtime.engine)

@@ -19,6 +19,7 @@ from router.decisions import (
 from router.engine.endings import Endings
 from router.engine.holds import Holds
 from router.engine.offers import Offers
+from router.engine.overflow import Overflow
 from router.engine.queueing import Queueing
 from router.engine.roster import Roster
 from router.engine.transfers import Transfers
@@ -29,7 +30,7 @@ from router.states import ContactState, OfferOutcome, Presence
 from router.timers import Timer, TimerKind
 
 
-class Engine(Queueing, Offers, Roster, Endings, Transfers, Holds):
+class Engine(Queueing, Offers, Roster, Endings, Transfers, Holds, Overflow):
     def next_deadline(self) -> float | None:
         return self.timers.next_deadline()
 
@@ -53,6 +54,12 @@ class Engine(Queueing, Offers, Roster, Endings, Transfers, Holds):
             assert key is not None
             contact.lane = None
             self.lanes.enter(contact, key, self.rate(key[0], key[1]))
+            over = contact.overflow_lane
+            if over is not None:  # its overflow entry too
+                contact.overflow_lane = None
+                self.lanes.enter_overflow(
+                    contact, over, self.rate(over[0], over[1]), contact.overflow_static
+                )
         for agent in list(self.agents.values()):  # default capacities may have changed
             out.items.extend(self.upsert_agent(agent.profile, now))
         return out
@@ -110,6 +117,8 @@ class Engine(Queueing, Offers, Roster, Endings, Transfers, Holds):
                 if step > contact.step:
                     out.add(Expanded(contact.contact_id, step, contact.policy.requirements(step)))
                     self._route(contact, now, "expansion", out)
+        elif kind is TimerKind.OVERFLOW:
+            self._overflow_due(contact, int(timer.detail), now, out)
         elif kind is TimerKind.HOLD:
             self._hold_over(contact, now, out)
         elif kind is TimerKind.PREFERRED_WAIT:

@@ -198,6 +198,23 @@ class TriageSpec(Frozen):
     )
 
 
+class OverflowSpec(Frozen):
+    """After waiting ``after``, or when the wait estimate at arrival passes ``wait_above``,
+    a contact also becomes eligible for the agents of queue ``to`` (it stays in its own
+    queue, whose service level it counts for), ranked there with ``priority``."""
+
+    to: str
+    after: Duration | None = Field(None, ge=0)
+    wait_above: Duration | None = Field(None, gt=0, description="estimated wait at arrival")
+    priority: float = Field(0.0, ge=0, description="its static priority in the other queue")
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Self:
+        if (self.after is None) == (self.wait_above is None):
+            raise ValueError("give exactly one of `after` and `wait_above`")
+        return self
+
+
 class QueueSpec(Frozen):
     """A department queue: the skills it needs and how its search widens while contacts wait."""
 
@@ -209,6 +226,7 @@ class QueueSpec(Frozen):
         ALWAYS, description="a calendar for every channel, or per channel (others: always)"
     )
     after_hours: AfterHoursSpec | None = Field(None, description="else the top-level one")
+    overflow: tuple[OverflowSpec, ...] = ()
 
     _skills = field_validator("skills")(_check_skills)
     _expansion = field_validator("expansion")(_check_expansion)
@@ -309,6 +327,13 @@ class RoutingConfig(Frozen):
                     ("queues", name, "after_hours", "queue"),
                     f"queue {after.queue!r} is not one of the queues",
                 )
+        for name, queue in self.queues.items():
+            for index, spec in enumerate(queue.overflow):
+                if spec.to not in self.queues or spec.to == name:
+                    raise PathError(
+                        ("queues", name, "overflow", index, "to"),
+                        f"overflow to {spec.to!r}: not another one of the queues",
+                    )
         if self.after_hours.queue is not None and self.after_hours.queue not in self.queues:
             raise PathError(
                 ("after_hours", "queue"),
