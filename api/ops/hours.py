@@ -1,6 +1,7 @@
 """Business hours: every queue's status now, and the manual "closed now" switch.
 
 GET /v1/hours (supervisor or admin): open or closed per queue and channel, until when.
+GET /v1/estimates (supervisor or admin): the wait estimate per queue and channel now.
 POST /v1/admin/queues/{queue}/close {"reason"} and POST /v1/admin/queues/{queue}/reopen
 (admin): an emergency close of one queue, or of all with ``*``. New contacts for a closed
 queue get its after-hours policy (docs/rules.md); contacts already waiting stay queued.
@@ -37,6 +38,24 @@ def _book(request: Request) -> tuple[HoursBook, float]:
 async def hours_now(request: Request) -> list[dict[str, Any]]:
     book, now = _book(request)
     return book.summary(now)
+
+
+@router.get("/estimates", dependencies=[Depends(require_supervisor)])
+async def estimates_now(request: Request) -> list[dict[str, Any]]:
+    """The wait a contact arriving now would have, per queue and channel (router/estimate.py),
+    with whether the queue is open for that channel."""
+    intake: Intake = request.app.state.intake
+    engine, now = intake.runtime.engine, intake.runtime.clock()
+    return [
+        {
+            "queue": queue,
+            "channel": channel.value,
+            "open": intake.hours.status(queue, channel, now).open,
+            **intake.estimator.for_queue(engine, queue, channel).as_dict(),
+        }
+        for queue in engine.config.queues
+        for channel in engine.config.channels
+    ]
 
 
 @router.post("/admin/queues/{queue}/close", dependencies=[Depends(require_admin)])

@@ -24,4 +24,10 @@ async def test_contact_api_gives_the_estimated_wait(
     assert reply["estimated_wait"] == round(DEFAULT_HANDLE[Channel.CHAT] / 3, 1)
     view = await client.get(f"/v1/contacts/{reply['contact_id']}", headers=admin_headers())
     assert view.json()["estimated_wait"] == reply["estimated_wait"]
+    estimates = (await client.get("/v1/estimates", headers=admin_headers())).json()
+    billing = next(e for e in estimates if (e["queue"], e["channel"]) == ("billing", "chat"))
+    # a new contact would wait behind w3 for one of the 3 busy slots
+    assert billing["ahead"] == 1 and billing["agent_slots"] == 3
+    assert billing["seconds"] == round(2 * DEFAULT_HANDLE[Channel.CHAT] / 3, 1)
+    assert billing["open"] is True
     await desk.close()
