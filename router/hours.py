@@ -135,6 +135,12 @@ class HoursBook:
             raise KeyError(queue)
         self.switches[queue] = ClosedSwitch(reason or "closed by an administrator", now)
 
+    def restore(self, closed: list[tuple[str, str, float]]) -> None:
+        """Switches kept in the store (after a restart or a failover)."""
+        for queue, reason, since in closed:
+            if queue == ALL_QUEUES or queue in self.config.queues:
+                self.switches[queue] = ClosedSwitch(reason, since)
+
     def reopen(self, queue: str) -> bool:
         """Undo a manual close; False if it was not closed by hand."""
         return self.switches.pop(queue, None) is not None

@@ -82,6 +82,7 @@ async def open_stack(
         app.state.wallboard = Wallboard(runtime)
         app.state.runtime = runtime
         intake = app.state.intake = Intake(runtime, Planner(ruleset))
+        intake.hours.restore(await store.switches.closed())  # queues closed by hand
         app.state.metrics.watch_rules(lambda: intake.planner.rule_errors)
         app.state.dispatcher = Dispatcher(app.state.intake, hub.notify_message)
         app.state.chat = ChatHub(runtime)

@@ -5,7 +5,7 @@ GET /v1/estimates (supervisor or admin): the wait estimate per queue and channel
 POST /v1/admin/queues/{queue}/close {"reason"} and POST /v1/admin/queues/{queue}/reopen
 (admin): an emergency close of one queue, or of all with ``*``. New contacts for a closed
 queue get its after-hours policy (docs/rules.md); contacts already waiting stay queued.
-The switch lives with the router (a restart or a router failover reopens).
+The switch is kept in the store: a restart or a router failover keeps the queue closed.
 """
 
 from __future__ import annotations
@@ -62,10 +62,12 @@ async def estimates_now(request: Request) -> list[dict[str, Any]]:
 async def close_queue(queue: str, body: CloseIn, request: Request) -> dict[str, Any]:
     """Close a queue now (``*``: every queue), until reopened."""
     book, now = _book(request)
-    try:
-        book.close(queue, body.reason, now)
-    except KeyError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no queue {queue!r}") from None
+    if queue != "*" and queue not in book.config.queues:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no queue {queue!r}")
+    book.close(queue, body.reason, now)
+    switch = book.switches[queue]
+    intake: Intake = request.app.state.intake
+    await intake.runtime.store.switches.close(queue, switch.reason, switch.since)
     log.warning("queue %s closed by hand: %s", queue, body.reason or "(no reason given)")
     return {"queue": queue, "closed": True, "reason": book.switches[queue].reason}
 
@@ -77,6 +79,8 @@ async def reopen_queue(queue: str, request: Request) -> dict[str, Any]:
     if queue != "*" and queue not in book.config.queues:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no queue {queue!r}")
     reopened = book.reopen(queue)
+    intake: Intake = request.app.state.intake
+    await intake.runtime.store.switches.reopen(queue)
     if reopened:
         log.warning("queue %s reopened by hand", queue)
     return {"queue": queue, "closed": False, "was_closed_by_hand": reopened}

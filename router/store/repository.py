@@ -43,6 +43,7 @@ from router.store.schema import (
     ThreadRow,
 )
 from router.store.sqlite import sqlite_lock, sqlite_pragmas
+from router.store.switches import QueueSwitches
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
 
@@ -116,6 +117,7 @@ class Store:
         )
         self.customers = CustomerDirectory(self._sessions, self.commit)
         self.aftercare = Aftercare(self._sessions)
+        self.switches = QueueSwitches(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite

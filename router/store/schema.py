@@ -185,3 +185,14 @@ class RouterFenceRow(Base):
 
     domain: Mapped[str] = mapped_column(String(64), primary_key=True)
     epoch: Mapped[int] = mapped_column(Integer)
+
+
+class QueueSwitchRow(Base):
+    """A queue closed by hand ("closed now", or ``*`` for every queue) until reopened;
+    kept so a restart or a router failover does not reopen it (router/hours.py)."""
+
+    __tablename__ = "queue_switches"
+
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    since: Mapped[float] = mapped_column(Float)

@@ -3,10 +3,12 @@ notice, explain says the queue is closed, /v1/hours lists it, reopening undoes i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from api.ops.explain_text import format_explanation
-from tests.live import admin_headers, contact_body
+from tests.live import ThreadServer, admin_headers, contact_body
 
 
 async def test_closing_a_queue_by_hand(client: httpx.AsyncClient) -> None:
@@ -46,3 +48,31 @@ async def test_closing_a_queue_by_hand(client: httpx.AsyncClient) -> None:
     assert reopened.json() == {"queue": "billing", "closed": False, "was_closed_by_hand": True}
     again = (await client.post("/v1/contacts", json=contact_body("h2"))).json()
     assert again["notice"] is None and again["after_hours"] is None
+
+
+async def test_a_queue_closed_by_hand_stays_closed_after_a_restart(tmp_path: Path) -> None:
+    database = tmp_path / "switch.db"
+    first = ThreadServer(database).start()
+    try:
+        async with httpx.AsyncClient(base_url=first.url) as http:
+            closed = await http.post(
+                "/v1/admin/queues/billing/close", json={"reason": "strike"}, headers=admin_headers()
+            )
+            assert closed.status_code == 200
+    finally:
+        first.stop()
+    second = ThreadServer(database).start()
+    try:
+        async with httpx.AsyncClient(base_url=second.url) as http:
+            reply = (await http.post("/v1/contacts", json=contact_body("after-restart"))).json()
+            assert reply["after_hours"]["text"] == "closed until reopened (closed now: strike)"
+            await http.post("/v1/admin/queues/billing/reopen", headers=admin_headers())
+    finally:
+        second.stop()
+    third = ThreadServer(database).start()
+    try:
+        async with httpx.AsyncClient(base_url=third.url) as http:
+            reply = (await http.post("/v1/contacts", json=contact_body("reopened"))).json()
+            assert reply["after_hours"] is None
+    finally:
+        third.stop()
