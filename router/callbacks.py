@@ -7,8 +7,7 @@ number to call), so the agent calls them. The customer hanging up no longer aban
 An agent who could not reach them wraps up with the ``no_answer`` outcome: the contact is
 queued again after ``callbacks.retry_after`` (keeping its arrival) up to
 ``callbacks.max_attempts`` calls. Each request and retry is an event in the contact's
-explain log. Pending callbacks are live state: a restart routes the contact as a normal
-queued contact (the agent still sees the request in the explain log).
+explain log, from which a restarted (or newly elected) router takes them back.
 """
 
 from __future__ import annotations
@@ -25,6 +24,9 @@ from router.states import ContactState
 from router.store.changes import EventInsert, changes_work
 
 log = logging.getLogger("centralino.callbacks")
+
+
+EVENT_KINDS = ("callback_requested", "callback_retry")
 
 
 class CallbackRefused(Exception):
@@ -96,6 +98,41 @@ class Callbacks:
             when = callback.at
             runtime.submit(lambda t: engine.hold(contact_id, when, t))
         return callback
+
+    async def restore(self) -> int:
+        """After a restart or a failover: the callbacks of unfinished contacts, from their
+        explain log (the latest request or retry of each), holds included."""
+        runtime, engine = self.runtime, self.runtime.engine
+        waiting = [
+            contact_id
+            for contact_id, contact in engine.contacts.items()
+            if contact.state in (ContactState.QUEUED, ContactState.OFFERED)
+        ]
+        latest: dict[str, dict[str, Any]] = {}
+        for row in await runtime.store.events_of_kind(waiting, EVENT_KINDS):
+            latest[row.contact_id] = row.detail
+        now = runtime.clock()
+        for contact_id, detail in latest.items():
+            contact = engine.contacts[contact_id]
+            at = detail.get("at")
+            callback = Callback(
+                detail.get("number"),
+                float(at) if at is not None else None,
+                float(detail.get("requested_at", now)),
+                int(detail.get("attempts", 0)),
+                _again(contact),
+            )
+            context = runtime.contexts.setdefault(contact_id, {"contact_id": contact_id})
+            context["callback"] = callback.as_dict()
+            self.pending[contact_id] = replace(callback, context=dict(context))
+            if callback.at is not None and callback.at > now:
+                self._hold_again(contact_id, callback.at)
+        return len(latest)
+
+    def _hold_again(self, contact_id: str, until: float) -> None:
+        engine = self.runtime.engine
+        if engine.contacts[contact_id].state is ContactState.QUEUED:
+            self.runtime.submit(lambda t: engine.hold(contact_id, until, t))
 
     def keeps(self, contact_id: str) -> bool:
         """The customer left, but asked to be called back: the contact stays queued."""

@@ -89,6 +89,7 @@ async def open_stack(
         app.state.channels = build_adapters(settings)
         app.state.reloader = Reloader(ruleset.source, runtime, app.state.intake)
         await runtime.start()
+        await intake.callbacks.restore()  # callbacks asked for, from the explain log
     except BaseException:
         await store.close()
         raise

@@ -334,6 +334,22 @@ class Store:
             )
             return result.scalars().all()
 
+    async def events_of_kind(
+        self, contact_ids: Sequence[str], kinds: Sequence[str]
+    ) -> list[RoutingEventRow]:
+        """These contacts' events of these kinds, in order (by the contact_id index)."""
+        found: list[RoutingEventRow] = []
+        async with self._sessions() as session:
+            for start in range(0, len(contact_ids), 500):
+                result = await session.execute(
+                    select(RoutingEventRow)
+                    .where(RoutingEventRow.contact_id.in_(contact_ids[start : start + 500]))
+                    .where(RoutingEventRow.kind.in_(kinds))
+                    .order_by(RoutingEventRow.id)
+                )
+                found.extend(result.scalars().all())
+        return found
+
     async def offer(self, offer_id: str) -> OfferRow | None:
         async with self._sessions() as session:
             return await session.get(OfferRow, offer_id)

@@ -5,6 +5,7 @@ callback is queued again by policy."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import httpx
 
@@ -57,3 +58,30 @@ async def test_a_callback_keeps_its_place_and_is_retried(
     missing = await client.post("/v1/contacts/nope/callback", json={})
     assert missing.status_code == 404
     await desk.close()
+
+
+async def test_a_callback_for_later_survives_a_restart(tmp_path: Path) -> None:
+    database = tmp_path / "callbacks.db"
+    later = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=2)
+    first = ThreadServer(database, config=SERVER_CONFIG).start()
+    try:
+        async with httpx.AsyncClient(base_url=first.url) as http:
+            body = contact_body("cb-later", channel="voice")
+            contact_id = (await http.post("/v1/contacts", json=body)).json()["contact_id"]
+            asked = await http.post(
+                f"/v1/contacts/{contact_id}/callback", json={"at": later.isoformat()}
+            )
+            assert asked.status_code == 200, asked.text
+            view = (await http.get(f"/v1/contacts/{contact_id}", headers=admin_headers())).json()
+            assert view["live"]["held_until"] == later.timestamp()
+    finally:
+        first.stop()
+    second = ThreadServer(database, config=SERVER_CONFIG).start()
+    try:
+        async with httpx.AsyncClient(base_url=second.url) as http:
+            view = (await http.get(f"/v1/contacts/{contact_id}", headers=admin_headers())).json()
+            assert view["live"]["held_until"] == later.timestamp()  # still held
+            ended = (await http.post(f"/v1/contacts/{contact_id}/end")).json()
+            assert ended["outcome"] == "callback_kept"
+    finally:
+        second.stop()
