@@ -210,8 +210,16 @@ class Simulation:
         if live is not None:  # what the customer would be told now
             outcome.estimate = self.estimator.for_contact(self.engine, live, self.now).seconds
             outcome.queued_at_arrival = live.state is ContactState.QUEUED
+            self._overflow_on_estimate(live.contact_id, live.policy.queue, outcome.estimate)
         if patience is not None and contact_id in self.engine.contacts:
             self.at(self.now + patience, Kind.ABANDON, contact_id)
+
+    def _overflow_on_estimate(self, contact_id: str, queue: str, wait: float | None) -> None:
+        """As the live intake does: a queue's ``wait_above`` overflow rule, at arrival."""
+        for index, rule in enumerate(self.config.queues[queue].overflow):
+            if rule.wait_above is not None and (wait is None or wait > rule.wait_above):
+                self.handle(self.engine.overflow_now(contact_id, index, self.now))
+                return
 
     def _patience(self, caller: Caller, upset: bool) -> float | None:
         if caller.row is not None and caller.row.patience is not None:

@@ -186,3 +186,33 @@ def test_the_wait_estimate_is_unbiased_where_queueing_theory_says_so() -> None:
     assert 0 < error["median_abs_error"] < error["p90_abs_error"] < 60
     assert "wait estimate at arrival" in format_report(report)
     assert report.as_dict()["wait_estimate_error"]["queued"] == error  # type: ignore[index]
+
+
+OVERFLOW_SCENARIO = """
+duration: 4h
+seed: 7
+arrivals:
+  - {channel: voice, intent: cancel_account, per_hour: 40, language: it}
+  - {channel: voice, intent: billing, per_hour: 60, language: it}
+handle_time: {voice: 5m}
+patience: {voice: 4m}
+agents:
+  - {name: retention, count: 2, skills: {retention: 4}, languages: [it]}
+  - {name: care, count: 8, skills: {customer_care: 4, billing: 3}, languages: [it]}
+"""
+
+
+def test_overflow_lets_first_line_help_an_understaffed_queue() -> None:
+    """The shipped retention overflow (after 45 s, or at once on a long estimate) to
+    customer care: retention's service level rises, and it is still retention's."""
+    from tests.simulation_helpers import scenario
+
+    text = (REPO / "config.yaml").read_text()
+    start = text.index("    overflow:\n")
+    end = text.index("\n\n", start)
+    without = text[:start] + text[end + 1 :]
+    plan = scenario(OVERFLOW_SCENARIO)
+    on = simulate(parse_rules(text), plan).rows[("retention", "voice")]
+    off = simulate(parse_rules(without), plan).rows[("retention", "voice")]
+    assert off.service_level < 0.4 and on.service_level > off.service_level + 0.3
+    assert on.abandon_rate < off.abandon_rate
