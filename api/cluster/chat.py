@@ -85,7 +85,12 @@ class RouterChat:
         contact_id = str(result["contact_id"])
         await self.writer.redis.hset(self.writer.keys.chat_sessions, contact_id, session)
         self.attach(session, contact_id)
-        return {"contact_id": contact_id, "verified": inbound.contact.customer.verified}
+        return {
+            "contact_id": contact_id,
+            "verified": inbound.contact.customer.verified,
+            "notice": result.get("notice"),  # closed now (after-hours policy)
+            "estimated_wait": result.get("estimated_wait"),
+        }
 
     async def restore(self) -> int:
         """A new router: know the chats that are live on the nodes."""
@@ -188,6 +193,9 @@ class EdgeChat:
             "contact_id": self.contact_id,
             "verified": bool(reply.get("verified", False)),
         }
+        if reply.get("notice"):
+            started["notice"] = reply["notice"]
+        started["estimated_wait"] = reply.get("estimated_wait")
         if self.parked.enabled:
             started["resume_token"] = self.parked.issue(self.session)
         await self.send(started)
