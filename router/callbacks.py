@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from router.decisions import Completed, Decisions
+from router.decisions import Abandoned, Completed, Decisions
 from router.models import Contact, NewContact
 from router.runtime import RouterRuntime
 from router.states import ContactState
@@ -145,6 +145,8 @@ class Callbacks:
 
     def _on_decisions(self, now: float, decisions: Decisions) -> None:
         policy = self.runtime.engine.config.callbacks
+        for abandoned in decisions.of(Abandoned):
+            self.pending.pop(abandoned.contact_id, None)
         for completed in decisions.of(Completed):
             callback = self.pending.pop(completed.contact_id, None)
             if callback is None or completed.outcome != policy.no_answer_outcome:

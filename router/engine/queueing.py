@@ -89,6 +89,7 @@ class Queueing(EngineState):
     def _route(self, contact: Contact, now: float, reason: str, out: Decisions) -> None:
         """Find an agent for a contact that is (again) waiting, or put it in its lane."""
         self._leave_waiting(contact)
+        contact.held_until = 0.0  # routed: a hold, if any, is over
         policy = contact.policy
         rate = self.rate(policy.queue, contact.channel)
         explanation: Explanation = {
