@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,6 +28,14 @@ log = logging.getLogger("centralino.callbacks")
 
 
 EVENT_KINDS = ("callback_requested", "callback_retry")
+_NUMBER = re.compile(r"\+?[0-9 ()./-]{5,40}")
+
+
+def check_number(value: str | None) -> str | None:
+    """A phone number as a person writes it (digits, spaces, + ( ) . / -), or None."""
+    if value is not None and not _NUMBER.fullmatch(value):
+        raise ValueError("not a phone number")
+    return value
 
 
 class CallbackRefused(Exception):

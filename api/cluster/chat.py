@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from api.base.frames import receive_text
+from api.chat.callback import AskCallback, ask_callback
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited
 from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
 from api.chat.session import (
@@ -121,6 +122,16 @@ class RouterChat:
         except ChannelError as exc:
             return _error("bad_message", str(exc))
         return {"sent": True}
+
+    async def callback(self, args: dict[str, Any]) -> dict[str, Any]:
+        at = args.get("at")
+        number = args.get("number")
+        return await ask_callback(
+            self.dispatcher,
+            str(args["contact_id"]),
+            str(number) if number is not None else None,
+            float(at) if at is not None else None,
+        )
 
     async def leave(self, args: dict[str, Any]) -> dict[str, Any]:
         contact_id = str(args["contact_id"])
@@ -249,6 +260,12 @@ class EdgeChat:
                 await self.send(exc.frame())
                 continue
             try:
+                if isinstance(message, AskCallback):
+                    frame = await self.edge.client.call(
+                        "chat.callback", {**self._ids(), **message.args()}
+                    )
+                    await self.send(frame)
+                    continue
                 reply = await self.edge.client.call(
                     "chat.say", {**self._ids(), "text": message.text}
                 )

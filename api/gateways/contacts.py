@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from api.base.auth import require_gateway
 from channels.contact import CustomerRef, InboundContact, IntakeError
-from router.callbacks import CallbackRefused
+from router.callbacks import CallbackRefused, check_number
 from router.dispatch import Dispatcher
 from router.intake import Intake
 from skills.vocabulary import Channel, normalize_language
@@ -177,12 +177,7 @@ class CallbackIn(BaseModel):
             raise ValueError("give the time with its zone, e.g. 2026-03-30T09:30:00+02:00")
         return value
 
-    @field_validator("number")
-    @classmethod
-    def _number(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"\+?[0-9 ()./-]{5,40}", value):
-            raise ValueError("not a phone number")
-        return value
+    _number = field_validator("number")(check_number)
 
 
 @router.post(
