@@ -113,6 +113,9 @@ class Dispatcher:
             "state": result.state,
             "queue": result.queue,
             "language": context.get("language"),
+            "notice": result.notice,
+            "after_hours": result.after_hours,
+            "estimated_wait": result.estimated_wait,
         }
 
     async def _ended(self, event: Ended) -> dict[str, Any]:
@@ -131,6 +134,8 @@ class Dispatcher:
             if row is None:
                 raise KeyError(contact_id)
             return {"contact_id": contact_id, "outcome": f"already {row.state}"}
+        if self.intake.callbacks.keeps(contact_id):  # hung up after asking for a callback
+            return {"contact_id": contact_id, "outcome": "callback_kept"}
         decisions = runtime.submit(lambda now: engine.abandon(contact_id, now))
         if decisions.of(Abandoned):
             return {"contact_id": contact_id, "outcome": "abandoned"}

@@ -16,9 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from channels.contact import InboundContact
+from router.callbacks import Callbacks
 from router.customer_changes import ERASED, MERGED, CustomerChange
 from router.decisions import Abandoned, Completed, Decisions, Offered
-from router.models import NewContact
+from router.estimate import WaitEstimator
+from router.hours import HoursBook
+from router.models import NewContact, RoutePolicy
 from router.outbox.events import arrival_event, message_event
 from router.priority import history_boost
 from router.rules.planner import Plan, Planner
@@ -37,6 +40,11 @@ class IntakeResult:
     created: bool
     state: str
     queue: str
+    notice: str | None = None
+    """For the customer: the queue is closed, when it opens (after-hours policy)."""
+    after_hours: dict[str, Any] | None = None
+    estimated_wait: float | None = None
+    """Seconds until an agent takes it (router/estimate.py); None: nobody could now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +139,9 @@ class Intake:
         self.runtime = runtime
         self.planner = planner
         self.triager = Triager(planner.config)
+        self.hours = HoursBook(planner.config)
+        self.estimator = WaitEstimator()
+        self.callbacks = Callbacks(runtime)
         self._triage: dict[str, TriageResult] = {}
         self._emotions: dict[str, list[EmotionScore]] = {}
         self._recent: dict[tuple[str, str], str] = {}
@@ -138,11 +149,13 @@ class Intake:
         self._forgotten = 0  # customer changes heard so far (a resolve racing one is not cached)
         runtime.listen(self._forget_finished)
         runtime.customer_changes.listen(self.forget_customers)
+        runtime.listen(self._observe_handling)
 
     def use_rules(self, planner: Planner) -> None:
         """New rules for new contacts (hot reload); contacts in flight keep theirs."""
         self.planner = planner
         self.triager = Triager(planner.config)
+        self.hours.use_config(planner.config)
 
     async def accept(
         self, inbound: InboundContact, *, prefer_agent: str | None = None
@@ -198,7 +211,9 @@ class Intake:
             extra_skills=triage.extra_skills,
             open_case_queue=case.queue if case else None,
         )
-        policy = plan.policy
+        policy, after_hours = self._after_hours(
+            plan.policy, inbound.channel, triage.extra_skills, now
+        )
         preferred = self._preferred_agent(plan, history, now)
         if prefer_agent is not None:
             preferred = prefer_agent
@@ -240,6 +255,7 @@ class Intake:
                 "proposed_identities": proposed_phones(
                     inbound, profile, config.triage.default_region
                 ),
+                "after_hours": after_hours,
             },
             "state": "queued",
             "arrival": now,
@@ -271,7 +287,69 @@ class Intake:
         )
         decisions = self.runtime.submit(lambda at: self.runtime.engine.add_contact(new, at))
         state = "offered" if decisions.of(Offered) else "queued"
-        return IntakeResult(row.id, True, state, policy.queue)
+        notice = after_hours["notice"] if after_hours else None
+        wait = self.estimated_wait(row.id)
+        self._overflow_on_estimate(row.id, policy.queue, wait)
+        return IntakeResult(row.id, True, state, policy.queue, notice, after_hours, wait)
+
+    def _overflow_on_estimate(self, contact_id: str, queue: str, wait: float | None) -> None:
+        """A queue's ``overflow`` rule with ``wait_above``: applied when the estimate at
+        arrival passes it (nobody able to serve counts as past it)."""
+        rules = self.planner.config.queues[queue].overflow
+        due = [
+            index
+            for index, rule in enumerate(rules)
+            if rule.wait_above is not None and (wait is None or wait > rule.wait_above)
+        ]
+        if due and contact_id in self.runtime.engine.contacts:
+            engine = self.runtime.engine
+            self.runtime.submit(lambda now: engine.overflow_now(contact_id, due[0], now))
+
+    def _observe_handling(self, now: float, decisions: Decisions) -> None:
+        self.estimator.observe(now, decisions, self.runtime.engine)
+
+    def estimated_wait(self, contact_id: str) -> float | None:
+        """A live contact's estimated remaining wait in seconds (0 once offered or being
+        handled); None if it is not live or nobody logged in could take it."""
+        engine = self.runtime.engine
+        contact = engine.contacts.get(contact_id)
+        if contact is None:
+            return None
+        seconds = self.estimator.for_contact(engine, contact, self.runtime.clock()).seconds
+        return None if seconds is None else round(seconds, 1)
+
+    def _after_hours(
+        self,
+        policy: RoutePolicy,
+        channel: Channel,
+        extra_skills: dict[str, int] | None,
+        now: float,
+    ) -> tuple[RoutePolicy, dict[str, Any] | None]:
+        """A contact for a closed queue gets the queue's after-hours policy: a notice (and
+        queued), an overflow to an open queue, or a callback offer for the opening."""
+        status = self.hours.status(policy.queue, channel, now)
+        if status.open:
+            return policy, None
+        spec = self.planner.config.after_hours_for(policy.queue)
+        action = spec.action
+        closed = policy.queue
+        if action == "overflow" and spec.queue is not None:
+            if self.hours.status(spec.queue, channel, now).open:
+                policy = self.planner.queue_policy(
+                    spec.queue, f"(after hours: {closed} closed)", extra_skills
+                )
+            else:
+                action = "notice"  # nowhere open to go: queue with the notice
+        opens = status.when_text(now) if status.change_at is not None else "as soon as possible"
+        return policy, {
+            "queue": closed,
+            "status": status.as_dict(now),
+            "text": status.text(now),
+            "action": action,
+            "overflow_to": policy.queue if policy.queue != closed else None,
+            "callback_at": status.change_at if action == "callback" else None,
+            "notice": spec.notice.replace("{opens}", opens),
+        }
 
     async def _duplicate(self, existing: ContactRow) -> IntakeResult:
         if existing.id not in self.runtime.engine.contacts:
@@ -279,7 +357,13 @@ class Intake:
             # write-behind caught up, so a contact that just finished stays finished.
             existing = await self.runtime.stored_contact(existing.id) or existing
             self.runtime.adopt(existing)
-        return IntakeResult(existing.id, False, existing.state, existing.queue)
+        return IntakeResult(
+            existing.id,
+            False,
+            existing.state,
+            existing.queue,
+            estimated_wait=self.estimated_wait(existing.id),
+        )
 
     def _remember(self, key: tuple[str, str], contact_id: str) -> None:
         """Recent gateway message ids -> contact: a retry is answered without an insert.

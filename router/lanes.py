@@ -51,14 +51,27 @@ class Lane:
         heapq.heappush(self.heap, (order, contact.arrival, contact.heap_seq, contact.contact_id))
         self.size += 1
 
+    def push_overflow(self, contact: Contact) -> None:
+        """An entry for a contact of another queue that overflows here (negative seq)."""
+        order = -(contact.overflow_static - self.rate * contact.arrival)
+        entry = (order, contact.arrival, -contact.overflow_seq, contact.contact_id)
+        heapq.heappush(self.heap, entry)
+        self.size += 1
+
     def _live(self, entry: tuple[float, float, int, str], contacts: dict[str, Contact]) -> bool:
         contact = contacts.get(entry[3])
-        return (
-            contact is not None
-            and contact.lane == self.key
-            and contact.heap_seq == entry[2]
-            and contact.state is ContactState.QUEUED
-        )
+        if contact is None or contact.state is not ContactState.QUEUED:
+            return False
+        if entry[2] < 0:
+            return contact.overflow_lane == self.key and contact.overflow_seq == -entry[2]
+        return contact.lane == self.key and contact.heap_seq == entry[2]
+
+    def priority_of(self, contact: Contact, now: float) -> float:
+        """Its priority in this lane: an overflowing contact ranks with its overflow one."""
+        static = contact.static_priority
+        if contact.lane != self.key and contact.overflow_lane == self.key:
+            static = contact.overflow_static
+        return static + self.rate * (now - contact.arrival)
 
     def best(
         self, contacts: dict[str, Contact], accept: Callable[[Contact], bool]
@@ -108,6 +121,22 @@ class LaneIndex:
                 if lane.size == 0:
                     lane.heap.clear()
             contact.lane = None
+
+    def enter_overflow(self, contact: Contact, key: LaneKey, rate: float, static: float) -> None:
+        self.leave_overflow(contact)
+        contact.overflow_seq += 1
+        contact.overflow_lane = key
+        contact.overflow_static = static
+        self.lane(key, rate).push_overflow(contact)
+
+    def leave_overflow(self, contact: Contact) -> None:
+        if contact.overflow_lane is not None:
+            lane = self.lanes.get(contact.overflow_lane)
+            if lane is not None:
+                lane.size -= 1
+                if lane.size == 0:
+                    lane.heap.clear()
+            contact.overflow_lane = None
 
     def lanes_for(self, profile: AgentProfile, channels: set[Channel]) -> Iterator[Lane]:
         """Non-empty lanes on these channels whose needs the agent meets."""

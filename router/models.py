@@ -141,6 +141,11 @@ class Contact:
     offers_made: int = 0
     # agent id -> until when it is skipped (inf: never, e.g. the agent who transferred it)
     skip_agents: dict[str, float] = field(default_factory=dict)
+    held_until: float = 0.0  # out of matching until then (a callback at a chosen time)
+    # overflow: also waiting in another queue's lane, with its own static priority there
+    overflow_lane: tuple[Any, ...] | None = None
+    overflow_seq: int = 0
+    overflow_static: float = 0.0
 
     @property
     def language_needed(self) -> str | None:

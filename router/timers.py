@@ -19,6 +19,8 @@ class TimerKind(StrEnum):
     WRAP_UP = "wrap_up"  # subject: contact id
     DISCONNECT = "disconnect"  # subject: agent id; detail: connection epoch
     STATE_LIMIT = "state_limit"  # subject: agent id; detail: state epoch
+    HOLD = "hold"  # subject: contact id (a held contact routes again)
+    OVERFLOW = "overflow"  # subject: contact id; detail: index of the queue's overflow rule
 
 
 @dataclass(frozen=True, slots=True, order=True)

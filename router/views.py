@@ -29,6 +29,7 @@ def contact_view(engine: Engine, contact: Contact, now: float) -> dict[str, Any]
         "requirements": dict(contact.policy.requirements(contact.step)),
         "priority": priority_parts(contact, rate, engine.config.priority.urgency_weight, now),
         "reserved_for": contact.reserved_for,
+        "held_until": contact.held_until or None,  # a callback at a chosen time
         "offer_id": contact.offer_id,
         "agent_id": contact.agent_id,
         "transfers": contact.transfers,

@@ -6,10 +6,12 @@ agent's desktop; the agent's replies reach the customer. A customer who leaves b
 agent answered has abandoned; after that, leaving ends the conversation (wrap-up).
 
 Customer -> server: {"type": "start", "text", "name"?, "email"?, "phone"?, "language"?,
-"identity"?}, {"type": "message", "text"}, {"type": "leave"}; after a dropped connection,
+"identity"?}, {"type": "message", "text"}, {"type": "callback", "number"?, "at"?}
+(api/chat/callback.py), {"type": "leave"}; after a dropped connection,
 {"type": "resume", "session", "token"} as the first message (api/chat/resume.py).
 Server -> customer: {"type": "started", "session", "contact_id", "verified",
-"resume_token"?}, {"type": "resumed", "session", "contact_id"},
+"resume_token"?, "notice"? (closed now: when we open), "estimated_wait" (seconds|null)},
+{"type": "resumed", "session", "contact_id"},
 {"type": "agent_joined", "agent"}, {"type": "message", "from": "agent", "agent", "text"},
 {"type": "wait", "seconds"} (an estimate, once known: api/chat/estimate.py),
 {"type": "transferred"}, {"type": "ended"}, {"type": "error", "code", "message"}.
@@ -35,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, Valida
 
 from api.base.frames import receive_text
 from api.base.headers import frame_ancestors, page
+from api.chat.callback import AskCallback, ask_callback
 from api.chat.estimate import WaitEstimates
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited, SignedIdentityIn
 from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
@@ -84,7 +87,7 @@ class Leave(BaseModel):
 
 
 CUSTOMER_MESSAGE: TypeAdapter[Any] = TypeAdapter(
-    Annotated[Start | Say | Leave | Resume, Field(discriminator="type")]
+    Annotated[Start | Say | Leave | Resume | AskCallback, Field(discriminator="type")]
 )
 
 
@@ -258,6 +261,9 @@ async def _open(
         "contact_id": session.contact_id,
         "verified": inbound.contact.customer.verified,
     }
+    if result.get("notice"):  # the queue is closed: when it opens (after-hours policy)
+        started["notice"] = result["notice"]
+    started["estimated_wait"] = result.get("estimated_wait")  # seconds, or null: unknown
     if parked.enabled:
         started["resume_token"] = parked.issue(session.session)
     await websocket.send_json(started)
@@ -301,6 +307,12 @@ async def _listen(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard
             guard.check_message(address, session.session)
         except RateLimited as exc:
             session.push(exc.frame())
+            continue
+        if isinstance(message, AskCallback):
+            args = message.args()
+            session.push(
+                await ask_callback(dispatcher, session.contact_id, args["number"], args["at"])
+            )
             continue
         await dispatcher.apply([Message(GATEWAY, thread(session.session), message.text)])
 

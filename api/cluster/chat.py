@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from api.base.frames import receive_text
+from api.chat.callback import AskCallback, ask_callback
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited
 from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
 from api.chat.session import (
@@ -85,7 +86,12 @@ class RouterChat:
         contact_id = str(result["contact_id"])
         await self.writer.redis.hset(self.writer.keys.chat_sessions, contact_id, session)
         self.attach(session, contact_id)
-        return {"contact_id": contact_id, "verified": inbound.contact.customer.verified}
+        return {
+            "contact_id": contact_id,
+            "verified": inbound.contact.customer.verified,
+            "notice": result.get("notice"),  # closed now (after-hours policy)
+            "estimated_wait": result.get("estimated_wait"),
+        }
 
     async def restore(self) -> int:
         """A new router: know the chats that are live on the nodes."""
@@ -117,6 +123,16 @@ class RouterChat:
         except ChannelError as exc:
             return _error("bad_message", str(exc))
         return {"sent": True}
+
+    async def callback(self, args: dict[str, Any]) -> dict[str, Any]:
+        at = args.get("at")
+        number = args.get("number")
+        return await ask_callback(
+            self.dispatcher,
+            str(args["contact_id"]),
+            str(number) if number is not None else None,
+            float(at) if at is not None else None,
+        )
 
     async def leave(self, args: dict[str, Any]) -> dict[str, Any]:
         contact_id = str(args["contact_id"])
@@ -189,6 +205,9 @@ class EdgeChat:
             "contact_id": self.contact_id,
             "verified": bool(reply.get("verified", False)),
         }
+        if reply.get("notice"):
+            started["notice"] = reply["notice"]
+        started["estimated_wait"] = reply.get("estimated_wait")
         if self.parked.enabled:
             started["resume_token"] = self.parked.issue(self.session)
         await self.send(started)
@@ -242,6 +261,12 @@ class EdgeChat:
                 await self.send(exc.frame())
                 continue
             try:
+                if isinstance(message, AskCallback):
+                    frame = await self.edge.client.call(
+                        "chat.callback", {**self._ids(), **message.args()}
+                    )
+                    await self.send(frame)
+                    continue
                 reply = await self.edge.client.call(
                     "chat.say", {**self._ids(), "text": message.text}
                 )

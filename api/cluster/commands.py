@@ -64,6 +64,8 @@ class RouterCommands:
             return await self.chat.start(args)
         if op == "chat.say":
             return await self.chat.say(args)
+        if op == "chat.callback":
+            return await self.chat.callback(args)
         if op == "chat.leave":
             return await self.chat.leave(args)
         if op == "smtp":

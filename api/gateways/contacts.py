@@ -6,6 +6,7 @@ Returns 202 only after the contact is stored. Retrying with the same ``gateway``
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from api.base.auth import require_gateway
 from channels.contact import CustomerRef, InboundContact, IntakeError
+from router.callbacks import CallbackRefused, check_number
 from router.dispatch import Dispatcher
 from router.intake import Intake
 from skills.vocabulary import Channel, normalize_language
@@ -104,6 +106,15 @@ class ContactAccepted(BaseModel):
     duplicate: bool
     state: str
     queue: str
+    notice: str | None = Field(
+        None, description="for the customer: closed now, when we open (after-hours policy)"
+    )
+    estimated_wait: float | None = Field(
+        None, description="seconds until an agent takes it (estimate); null: nobody could now"
+    )
+    after_hours: dict[str, Any] | None = Field(
+        None, description="the queue was closed: status, action (notice|overflow|callback)"
+    )
 
 
 @router.post(
@@ -144,7 +155,53 @@ async def post_contact(body: ContactIn, request: Request) -> ContactAccepted:
         duplicate=not result.created,
         state=result.state,
         queue=result.queue,
+        notice=result.notice,
+        after_hours=result.after_hours,
+        estimated_wait=result.estimated_wait,
     )
+
+
+class CallbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str | None = Field(
+        None, max_length=40, description="where to call; default: the contact's own number"
+    )
+    at: dt.datetime | None = Field(
+        None, description="a time with its zone (ISO 8601); default: at their turn"
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _zone(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give the time with its zone, e.g. 2026-03-30T09:30:00+02:00")
+        return value
+
+    _number = field_validator("number")(check_number)
+
+
+@router.post(
+    "/contacts/{contact_id}/callback",
+    dependencies=[Depends(require_gateway)],
+    responses={404: {"description": "no such contact"}, 409: {"description": "not waiting"}},
+)
+async def request_callback(contact_id: str, body: CallbackIn, request: Request) -> dict[str, Any]:
+    """The waiting customer asks to be called back, now (at their turn) or at ``at``. They
+    keep their place; hanging up afterwards no longer abandons the contact."""
+    intake: Intake = request.app.state.intake
+    live = contact_id in intake.runtime.engine.contacts
+    if not live and await intake.runtime.stored_contact(contact_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id!r}")
+    at = body.at.timestamp() if body.at is not None else None
+    try:
+        callback = await intake.callbacks.request(contact_id, body.number, at)
+    except CallbackRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return {
+        "contact_id": contact_id,
+        "callback": callback.as_dict(),
+        "estimated_wait": intake.estimated_wait(contact_id),
+    }
 
 
 class ContactEnded(BaseModel):

@@ -91,7 +91,9 @@ async def open_stack(
         app.state.metrics = Metrics(runtime)
         app.state.wallboard = Wallboard(runtime)
         app.state.runtime = runtime
-        app.state.intake = Intake(runtime, Planner(ruleset))
+        intake = app.state.intake = Intake(runtime, Planner(ruleset))
+        intake.hours.restore(await store.switches.closed())  # queues closed by hand
+        app.state.metrics.watch_rules(lambda: intake.planner.rule_errors)
         app.state.dispatcher = Dispatcher(app.state.intake, hub.notify_message)
         app.state.chat = ChatHub(runtime)
         app.state.channels = build_adapters(settings)
@@ -114,6 +116,7 @@ async def open_stack(
         app.state.metrics.watch_deliveries(deliveries)
         app.state.deliveries = deliveries
         await replies.recover()  # replies a stopped server left pending or sending
+        await intake.callbacks.restore()  # callbacks asked for, from the explain log
     except BaseException:
         await runtime.stop()
         await store.close()

@@ -208,6 +208,7 @@ async def get_contact(contact_id: str, request: Request) -> dict[str, Any]:
         "resolved": row.resolved,
         "ended_at": row.ended_at,
         "live": contact_view(runtime.engine, live, runtime.clock()) if live else None,
+        "estimated_wait": request.app.state.intake.estimated_wait(contact_id) if live else None,
     }
 
 
@@ -219,9 +220,11 @@ async def explain_contact(contact_id: str, request: Request) -> dict[str, Any]:
     events = await runtime.store.events(contact_id)
     live = runtime.engine.contacts.get(contact_id)
     now = runtime.clock()
-    waiting = None
+    waiting = hours = None
     if live is not None and live.state.value in ("queued", "offered"):
         waiting = why_waiting(runtime.engine, live, now)
+        book = request.app.state.intake.hours
+        hours = book.status(live.policy.queue, live.channel, now).as_dict(now)
     return {
         "contact_id": row.id,
         "state": live.state.value if live else row.state,
@@ -229,6 +232,7 @@ async def explain_contact(contact_id: str, request: Request) -> dict[str, Any]:
         "decisions": [{"at": e.at, "kind": e.kind, **e.detail} for e in events],
         "now": contact_view(runtime.engine, live, now) if live else None,
         "why_waiting": waiting,
+        "hours": hours,
     }
 
 

@@ -88,6 +88,16 @@ def format_explanation(data: dict[str, Any]) -> str:
     lines.append("")
     for item in data.get("decisions", []):
         lines.extend(_decision(item))
+    after_hours = triage.get("after_hours")
+    if after_hours:
+        lines.append(
+            f"arrived while {after_hours['queue']} was {after_hours['text']}: "
+            f"{after_hours['action']}"
+            + (f" to {after_hours['overflow_to']}" if after_hours.get("overflow_to") else "")
+        )
+    hours = data.get("hours")
+    if hours and not hours["open"]:
+        lines.append(f"queue now {hours['text']}")
     waiting = data.get("why_waiting")
     if waiting:
         lines.append("")

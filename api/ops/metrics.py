@@ -3,7 +3,7 @@ at scrape time, and the time each engine call takes. Served at GET /metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -134,6 +134,24 @@ class EventDeliveries(Collector):
         yield retrying
 
 
+class RuleErrors(Collector):
+    """Run-time errors of rule conditions, per rule (the planner counts them; a reload
+    starts a new planner, so the counters restart, as Prometheus counters may)."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "centralino_rule_errors",
+            "rule conditions that failed at run time (counted as no match)",
+            labels=["rule"],
+        )
+        for rule, count in sorted(self.counts().items()):
+            family.add_metric([rule], count)
+        yield family
+
+
 class Metrics:
     def __init__(self, runtime: RouterRuntime) -> None:
         self.runtime = runtime
@@ -209,6 +227,10 @@ class Metrics:
 
     def watch_deliveries(self, deliveries: Deliveries) -> None:
         self.registry.register(EventDeliveries(deliveries))
+
+    def watch_rules(self, counts: Callable[[], dict[str, int]]) -> None:
+        """Expose the planner's run-time rule errors (``counts`` reads the current one)."""
+        self.registry.register(RuleErrors(counts))
 
     def on_decisions(self, now: float, decisions: Decisions) -> None:
         engine = self.runtime.engine

@@ -27,7 +27,16 @@ from api.gateways import contacts as gateway
 from api.gateways import event_stream
 from api.gateways import webhooks as channels
 from api.ops import admin as ops
-from api.ops import assets, customers, reload, reports, subscriptions, supervise, wallboard
+from api.ops import (
+    assets,
+    customers,
+    hours,
+    reload,
+    reports,
+    subscriptions,
+    supervise,
+    wallboard,
+)
 from api.server.backends import backend_type
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
@@ -91,6 +100,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(channels.router)
     app.include_router(chat.router)
     app.include_router(reload.router)
+    app.include_router(hours.router)
     app.include_router(wallboard.router)
     app.include_router(subscriptions.router)
     app.include_router(event_stream.router)

@@ -25,6 +25,30 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // Rather than wait in the chat: a call back at the customer's number, at their turn.
+  function offerCallback() {
+    if ($("callback")) return;
+    const button = document.createElement("button");
+    button.id = "callback";
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = t("callback_button");
+    button.addEventListener("click", () => {
+      const number = window.prompt(t("callback_prompt"));
+      if (number && socket) socket.send(JSON.stringify({ type: "callback", number: number.trim() }));
+    });
+    log.appendChild(button);
+  }
+  function dropCallback() {
+    const button = $("callback");
+    if (button) button.remove();
+  }
+  function showWait(seconds) {
+    if (typeof seconds !== "number") return;
+    $("wait").textContent = seconds < 60 ? t("estimated_wait_short")
+      : t("estimated_wait", { time: window.I18N.duration(seconds) });
+  }
+
   function open(first, resume) {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(scheme + "//" + location.host + "/v1/chat");
@@ -46,11 +70,18 @@
       const data = JSON.parse(event.data);
       if (data.type === "started") {
         if (data.resume_token) resumable = { session: data.session, token: data.resume_token };
+        if (data.notice) show("note", data.notice);  // closed now: when we open
         show("note", t("waiting_agent"));
+        showWait(data.estimated_wait);  // the router's estimate (router/estimate.py), once known
+        offerCallback();
+      } else if (data.type === "callback") {
+        dropCallback();
+        show("note", t("callback_confirmed", { number: data.callback.number }));
       } else if (data.type === "wait") {
-        $("wait").textContent = t("estimated_wait", { time: window.I18N.duration(data.seconds) });
+        showWait(data.seconds);
       } else if (data.type === "agent_joined") {
         $("wait").textContent = "";
+        dropCallback();
         show("note", t("joined", { name: data.agent }));
       } else if (data.type === "message") show("agent", data.text);
       else if (data.type === "transferred") show("note", t("transferring"));

@@ -17,7 +17,9 @@ from router.decisions import (
     Expanded,
 )
 from router.engine.endings import Endings
+from router.engine.holds import Holds
 from router.engine.offers import Offers
+from router.engine.overflow import Overflow
 from router.engine.queueing import Queueing
 from router.engine.roster import Roster
 from router.engine.supervision import Supervision
@@ -29,7 +31,7 @@ from router.states import ContactState, OfferOutcome, Presence
 from router.timers import Timer, TimerKind
 
 
-class Engine(Queueing, Offers, Roster, Endings, Transfers, Supervision):
+class Engine(Queueing, Offers, Roster, Endings, Transfers, Supervision, Holds, Overflow):
     def next_deadline(self) -> float | None:
         return self.timers.next_deadline()
 
@@ -53,6 +55,12 @@ class Engine(Queueing, Offers, Roster, Endings, Transfers, Supervision):
             assert key is not None
             contact.lane = None
             self.lanes.enter(contact, key, self.rate(key[0], key[1]))
+            over = contact.overflow_lane
+            if over is not None:  # its overflow entry too
+                contact.overflow_lane = None
+                self.lanes.enter_overflow(
+                    contact, over, self.rate(over[0], over[1]), contact.overflow_static
+                )
         for agent in list(self.agents.values()):  # default capacities may have changed
             out.items.extend(self.upsert_agent(agent.profile, now))
         return out
@@ -106,12 +114,17 @@ class Engine(Queueing, Offers, Roster, Endings, Transfers, Supervision):
         elif kind is TimerKind.STEP:
             # the step is worked out again from the contact's current policy: a transfer
             # may have given it other steps since this timer was set
-            if contact.state is ContactState.QUEUED and contact.reserved_for is None:
+            held = contact.held_until > now
+            if contact.state is ContactState.QUEUED and contact.reserved_for is None and not held:
                 threshold = self.config.sla_for(contact.policy.queue, contact.channel).threshold
                 step = contact.policy.step_at(now - contact.arrival, threshold)
                 if step > contact.step:
                     out.add(Expanded(contact.contact_id, step, contact.policy.requirements(step)))
                     self._route(contact, now, "expansion", out)
+        elif kind is TimerKind.OVERFLOW:
+            self._overflow_due(contact, int(timer.detail), now, out)
+        elif kind is TimerKind.HOLD:
+            self._hold_over(contact, now, out)
         elif kind is TimerKind.PREFERRED_WAIT:
             if contact.state is ContactState.QUEUED and contact.reserved_for is not None:
                 self._route(contact, now, "preferred_wait_over", out)

@@ -89,6 +89,7 @@ class Queueing(EngineState):
     def _route(self, contact: Contact, now: float, reason: str, out: Decisions) -> None:
         """Find an agent for a contact that is (again) waiting, or put it in its lane."""
         self._leave_waiting(contact)
+        contact.held_until = 0.0  # routed: a hold, if any, is over
         policy = contact.policy
         rate = self.rate(policy.queue, contact.channel)
         explanation: Explanation = {
@@ -126,6 +127,7 @@ class Queueing(EngineState):
             when = contact.arrival + policy.steps[next_step].starts(threshold)
             self.timers.set(when, TimerKind.STEP, contact.contact_id, str(next_step))
         out.add(Queued(contact.contact_id, policy.queue, reason, explanation))
+        self._plan_overflow(contact, now, out)
 
     def _hold_for_preferred(
         self,
@@ -220,7 +222,7 @@ class Queueing(EngineState):
                     if head is None:
                         continue
                     compared += 1
-                    priority = current_priority(head, lane.rate, now)
+                    priority = lane.priority_of(head, now)
                     if priority > best_priority:
                         runner_up = best_priority if best is not None else None
                         best, best_priority = head, priority
@@ -237,4 +239,8 @@ class Queueing(EngineState):
             )
             if best.reserved_for == agent_id:
                 explanation["preferred"] = {"agent": agent_id, "result": "offered"}
+            if best.overflow_lane is not None and not agent.profile.meets(
+                best.policy.requirements(best.step)
+            ):
+                explanation["overflow"] = self._overflow_explanation(best)
             self._offer(best, agent, now, explanation, out)

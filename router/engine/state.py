@@ -18,7 +18,7 @@ from router.decisions import (
     UnknownOffer,
 )
 from router.lanes import LaneIndex
-from router.models import Agent, Contact, Offer
+from router.models import Agent, Contact, NewContact, Offer
 from router.priority import ageing_rate
 from router.rules.model import RoutingConfig
 from router.states import OfferOutcome, Presence
@@ -74,6 +74,7 @@ class EngineState(ABC):
 
     def _leave_waiting(self, contact: Contact) -> None:
         self.lanes.leave(contact)
+        self.lanes.leave_overflow(contact)
         if contact.reserved_for is not None:
             reserved = self._reserved.get(contact.reserved_for)
             if reserved is not None:
@@ -91,6 +92,18 @@ class EngineState(ABC):
     @abstractmethod
     def _route(self, contact: Contact, now: float, reason: str, out: Decisions) -> None:
         """Find an agent for a waiting contact, or put it in its lane (queueing)."""
+
+    @abstractmethod
+    def _plan_overflow(self, contact: Contact, now: float, out: Decisions) -> None:
+        """A contact just queued: overflow now if due, else set its timers (overflow)."""
+
+    @abstractmethod
+    def _overflow_explanation(self, contact: Contact) -> dict[str, object]:
+        """Where and with what priority a contact overflows (overflow)."""
+
+    @abstractmethod
+    def _make_contact(self, new: NewContact) -> Contact:
+        """A live contact from a new one (queueing)."""
 
     @abstractmethod
     def _fill(self, agent: Agent, now: float, out: Decisions) -> None:

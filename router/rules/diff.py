@@ -41,6 +41,9 @@ def config_diff(old: RoutingConfig, new: RoutingConfig) -> list[str]:
         "default_queue",
         "agent_states",
         "reports",
+        "calendars",
+        "after_hours",
+        "callbacks",
     ):
         if getattr(old, section) != getattr(new, section):
             changes.append(f"{section} changed")

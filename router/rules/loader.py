@@ -16,7 +16,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from router.rules.model import RoutingConfig, RuleSpec
+from router.rules.facts import attribute_keys, field_paths, path_problem, sample_facts
+from router.rules.model import PathError, RoutingConfig, RuleSpec
 
 CEL_VARIABLES = frozenset({"contact", "customer"})
 """The names a rule condition may read; see docs/rules.md for their fields."""
@@ -102,6 +103,9 @@ def _validation_problems(
     problems = []
     for item in error.errors():
         loc = tuple(item["loc"])
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, PathError):
+            loc = (*loc, *cause.loc)
         field = ".".join(str(part) for part in loc) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
         problems.append(
@@ -124,7 +128,8 @@ def _compile_rules(
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             problems.append(ConfigProblem(file, line, f"{label}: invalid CEL: {detail}"))
             continue
-        unknown = sorted(set(program.variables()) - CEL_VARIABLES)
+        paths, bound = field_paths(rule.when)
+        unknown = sorted(set(program.variables()) - CEL_VARIABLES - bound)
         if unknown:
             problems.append(
                 ConfigProblem(
@@ -135,8 +140,31 @@ def _compile_rules(
                 )
             )
             continue
+        found = [problem for path in paths if (problem := path_problem(path)) is not None]
+        if not found:
+            found = _sample_problems(program, attribute_keys(paths))
+        if found:
+            problems.extend(ConfigProblem(file, line, f"{label}: {text}") for text in found)
+            continue
         compiled.append(CompiledRule(rule, program, lines.get(("rules", index))))
     return compiled, problems
+
+
+def _sample_problems(program: Any, attributes: set[str]) -> list[str]:
+    """Evaluate a condition once on typed sample facts: type errors and non-boolean
+    results show here. A gateway attribute the sample lacks is not an error (``has()``)."""
+    try:
+        result = program.execute(sample_facts())
+    except KeyError as exc:
+        if exc.args and exc.args[0] in attributes:
+            return []
+        return [f"fails on sample facts: no such key {exc}"]
+    except (TypeError, ValueError, RuntimeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return [f"fails on sample facts: {detail}"]
+    if not isinstance(result, bool):
+        return [f"is not a boolean condition (gives {type(result).__name__} on sample facts)"]
+    return []
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -13,6 +13,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from router.durations import Duration
+from router.rules.hours import ALWAYS, AfterHoursSpec, CalendarSpec
 from skills.intents import IntentSpec
 from skills.vocabulary import (
     MAX_PROFICIENCY,
@@ -21,6 +22,15 @@ from skills.vocabulary import (
     check_skill_map,
     normalize_language,
 )
+
+
+class PathError(ValueError):
+    """A cross-check failure that knows where in the file it is (``loc``), so the loader
+    can give its line: a model-level validator otherwise reports at the top level."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class Frozen(BaseModel):
@@ -98,6 +108,16 @@ class OfferPolicy(Frozen):
     disconnect_grace: Duration = Field(
         60.0, ge=0, description="a desktop gone this long is logged out"
     )
+
+
+class CallbackPolicy(Frozen):
+    """Callbacks customers asked for: how far ahead they may choose, and how an unanswered
+    one (the agent wraps it up with outcome ``no_answer_outcome``) is tried again."""
+
+    max_ahead: Duration = Field(7 * 86400.0, gt=0, description="latest time one may ask for")
+    retry_after: Duration = Field(600.0, gt=0, description="an unanswered callback, again after")
+    max_attempts: int = Field(3, ge=1, le=10, description="calls in all, the first included")
+    no_answer_outcome: str = Field("no_answer", min_length=1, max_length=40)
 
 
 class ExpansionStep(Frozen):
@@ -200,6 +220,23 @@ class RetentionSpec(Frozen):
     check_every: Duration = Field(3600.0, gt=0, description="how often the purge runs")
 
 
+class OverflowSpec(Frozen):
+    """After waiting ``after``, or when the wait estimate at arrival passes ``wait_above``,
+    a contact also becomes eligible for the agents of queue ``to`` (it stays in its own
+    queue, whose service level it counts for), ranked there with ``priority``."""
+
+    to: str
+    after: Duration | None = Field(None, ge=0)
+    wait_above: Duration | None = Field(None, gt=0, description="estimated wait at arrival")
+    priority: float = Field(0.0, ge=0, description="its static priority in the other queue")
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Self:
+        if (self.after is None) == (self.wait_above is None):
+            raise ValueError("give exactly one of `after` and `wait_above`")
+        return self
+
+
 class QueueSpec(Frozen):
     """A department queue: the skills it needs and how its search widens while contacts wait."""
 
@@ -210,9 +247,19 @@ class QueueSpec(Frozen):
     canned_replies: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="language -> ready answers shown on the desktop"
     )
+    hours: str | dict[Channel, str] = Field(
+        ALWAYS, description="a calendar for every channel, or per channel (others: always)"
+    )
+    after_hours: AfterHoursSpec | None = Field(None, description="else the top-level one")
+    overflow: tuple[OverflowSpec, ...] = ()
 
     _skills = field_validator("skills")(_check_skills)
     _expansion = field_validator("expansion")(_check_expansion)
+
+    def calendar_for(self, channel: Channel) -> str:
+        if isinstance(self.hours, str):
+            return self.hours
+        return self.hours.get(channel, ALWAYS)
 
 
 class RuleSpec(Frozen):
@@ -299,6 +346,9 @@ class RoutingConfig(Frozen):
     triage: TriageSpec = TriageSpec()
     retention: RetentionSpec = RetentionSpec()
     intents: dict[str, IntentSpec] = Field(default_factory=dict)
+    calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
+    after_hours: AfterHoursSpec = AfterHoursSpec()
+    callbacks: CallbackPolicy = CallbackPolicy()
     default_queue: str
     queues: dict[str, QueueSpec] = Field(min_length=1)
     rules: tuple[RuleSpec, ...] = ()
@@ -323,21 +373,61 @@ class RoutingConfig(Frozen):
     @model_validator(mode="after")
     def _cross_checks(self) -> Self:
         if self.default_queue not in self.queues:
-            raise ValueError(f"default_queue {self.default_queue!r} is not one of the queues")
+            raise PathError(
+                ("default_queue",), f"default_queue {self.default_queue!r} is not one of the queues"
+            )
+        self._check_hours()
         seen: set[str] = set()
-        for rule in self.rules:
+        for index, rule in enumerate(self.rules):
             if rule.name in seen:
-                raise ValueError(f"rule name {rule.name!r} is used twice")
+                raise PathError(("rules", index, "name"), f"rule name {rule.name!r} is used twice")
             seen.add(rule.name)
             if rule.queue not in self.queues:
-                raise ValueError(
-                    f"rule {rule.name!r}: queue {rule.queue!r} is not one of the queues "
-                    f"({', '.join(sorted(self.queues))})"
+                raise PathError(
+                    ("rules", index, "queue"),
+                    f"queue {rule.queue!r} is not one of the queues "
+                    f"({', '.join(sorted(self.queues))})",
                 )
         codes = [outcome.code for outcome in self.outcomes]
         if len(set(codes)) != len(codes):
             raise ValueError("an outcome code is listed twice")
         return self
+
+    def _check_hours(self) -> None:
+        if ALWAYS in self.calendars:
+            raise PathError(("calendars", ALWAYS), f"{ALWAYS!r} is reserved: open all the time")
+        known = ", ".join(sorted([ALWAYS, *self.calendars]))
+        for name, queue in self.queues.items():
+            names = [queue.hours] if isinstance(queue.hours, str) else queue.hours.values()
+            for calendar in names:
+                if calendar != ALWAYS and calendar not in self.calendars:
+                    raise PathError(
+                        ("queues", name, "hours"), f"no calendar {calendar!r} (known: {known})"
+                    )
+            after = queue.after_hours
+            if after is not None and after.queue is not None and after.queue not in self.queues:
+                raise PathError(
+                    ("queues", name, "after_hours", "queue"),
+                    f"queue {after.queue!r} is not one of the queues",
+                )
+        for name, queue in self.queues.items():
+            for index, spec in enumerate(queue.overflow):
+                if spec.to not in self.queues or spec.to == name:
+                    raise PathError(
+                        ("queues", name, "overflow", index, "to"),
+                        f"overflow to {spec.to!r}: not another one of the queues",
+                    )
+        if self.after_hours.queue is not None and self.after_hours.queue not in self.queues:
+            raise PathError(
+                ("after_hours", "queue"),
+                f"queue {self.after_hours.queue!r} is not one of the queues",
+            )
+
+    def after_hours_for(self, queue: str) -> AfterHoursSpec:
+        spec = self.queues.get(queue)
+        if spec is not None and spec.after_hours is not None:
+            return spec.after_hours
+        return self.after_hours
 
     def sla_for(self, queue: str, channel: Channel) -> SlaSpec:
         spec = self.queues.get(queue)

@@ -7,6 +7,7 @@ Policies are shared by every contact they fit (built once per rule and variant).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,6 +17,7 @@ from router.rules.loader import RuleSet
 from router.rules.model import PreferredAgentSpec, RoutingConfig, RuleSpec
 
 DEFAULT_RULE = "(default queue)"
+log = logging.getLogger("centralino.rules")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,8 @@ class Planner:
         self._preferred = {rule.spec.name: _preferred(config, rule.spec) for rule in rules.rules}
         self._default = _policy(config, None)
         self._variants: dict[tuple[Any, ...], RoutePolicy] = {}
+        self.rule_errors: dict[str, int] = {}
+        """Run-time errors per rule name (shown in /metrics; the first one is logged)."""
         lookbacks = [spec.lookback for spec in self._preferred.values() if spec is not None]
         self.history_window = max(
             [config.preferred_agent.lookback, config.priority.history.repeat_window, *lookbacks]
@@ -99,6 +103,7 @@ class Planner:
                 result = rule.program.execute(facts)
             except (KeyError, TypeError, ValueError, RuntimeError) as exc:
                 trace.append({"rule": name, "result": f"error: {exc}"})
+                self._rule_failed(rule.spec, rule.line, exc)
                 continue
             if result is True:
                 trace.append({"rule": name, "result": "matched"})
@@ -124,6 +129,29 @@ class Planner:
             )
             trace.append({"rule": policy.rule, "result": "same department as the open case"})
         return Plan(self._with_skills(policy, extra_skills), _preferred(self.config, None), trace)
+
+    def queue_policy(
+        self, queue: str, name: str, extra_skills: dict[str, int] | None = None
+    ) -> RoutePolicy:
+        """The default policy of another queue (after-hours or overflow routing)."""
+        policy = self._variant(
+            ("queue", queue, name), lambda: _policy(self.config, None, queue, name)
+        )
+        return self._with_skills(policy, extra_skills)
+
+    def _rule_failed(self, spec: RuleSpec, line: int | None, exc: Exception) -> None:
+        count = self.rule_errors.get(spec.name, 0)
+        self.rule_errors[spec.name] = count + 1
+        if count == 0:
+            where = f"{self.rules.source}:{line}" if line is not None else self.rules.source
+            log.warning(
+                "%s: rule %r fails at run time and counts as no match (%s: %s); "
+                "logged once, counted in centralino_rule_errors",
+                where,
+                spec.name,
+                type(exc).__name__,
+                exc,
+            )
 
     def _with_skills(self, policy: RoutePolicy, extra: dict[str, int] | None) -> RoutePolicy:
         if not extra:

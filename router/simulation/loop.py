@@ -7,8 +7,8 @@ contacts for a drawn time, slower with several chats at once, and sometimes tran
 Customers give up after their patience, sometimes call back (redial), and come back about
 unresolved cases (history routing). Every random draw is keyed (router.simulation.draws).
 
-Callbacks: the router does not offer them yet. When it does, ``_abandoned`` is where a
-customer who accepted a callback would be re-queued at the promised time instead of
+Callbacks: the router takes them (router/callbacks.py) but simulated customers do not ask
+for one yet; ``_abandoned`` is where one who did would keep its place instead of
 redialling.
 """
 
@@ -29,6 +29,7 @@ from router.decisions import (
     Transferred,
 )
 from router.engine import Engine
+from router.estimate import WaitEstimator
 from router.rules.loader import RuleSet
 from router.simulation.draws import Draws
 from router.simulation.events import Drawn, Event, Kind
@@ -62,6 +63,7 @@ class Simulation:
         self.on_break: set[str] = set()
         self.shift_over: set[str] = set()
         self.drawn: dict[str, Drawn] = {}  # what each contact brought (to write a trace)
+        self.estimator = WaitEstimator()  # the live wait estimate, checked against the waits
 
     # ---------------------------------------------------------------- plumbing
 
@@ -204,8 +206,20 @@ class Simulation:
         patience = self._patience(caller, admitted.upset)
         self.drawn[contact_id] = Drawn(patience=patience)
         self.handle(self.engine.add_contact(admitted.contact, self.now))
+        live = self.engine.contacts.get(contact_id)
+        if live is not None:  # what the customer would be told now
+            outcome.estimate = self.estimator.for_contact(self.engine, live, self.now).seconds
+            outcome.queued_at_arrival = live.state is ContactState.QUEUED
+            self._overflow_on_estimate(live.contact_id, live.policy.queue, outcome.estimate)
         if patience is not None and contact_id in self.engine.contacts:
             self.at(self.now + patience, Kind.ABANDON, contact_id)
+
+    def _overflow_on_estimate(self, contact_id: str, queue: str, wait: float | None) -> None:
+        """As the live intake does: a queue's ``wait_above`` overflow rule, at arrival."""
+        for index, rule in enumerate(self.config.queues[queue].overflow):
+            if rule.wait_above is not None and (wait is None or wait > rule.wait_above):
+                self.handle(self.engine.overflow_now(contact_id, index, self.now))
+                return
 
     def _patience(self, caller: Caller, upset: bool) -> float | None:
         if caller.row is not None and caller.row.patience is not None:
@@ -222,6 +236,7 @@ class Simulation:
         pending = list(decisions)
         while pending:
             decision = pending.pop(0)
+            self.estimator.observe(self.now, (decision,), self.engine)
             if isinstance(decision, Offered):
                 pending.extend(self._offered(decision))
             elif isinstance(decision, Assigned):

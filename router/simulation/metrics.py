@@ -28,6 +28,8 @@ from router.rules.model import RoutingConfig
 from skills.vocabulary import Channel
 
 HIGH_URGENCY = 0.6
+QUEUED = "queued"
+"""Key of the wait-estimate errors of contacts that were not offered at once."""
 
 
 @dataclass
@@ -46,6 +48,8 @@ class ContactOutcome:
     agent: str | None = None
     transfers: int = 0
     kind: str = "new"  # new | repeat | redial | trace
+    estimate: float | None = None  # the wait estimate at arrival (router/estimate.py)
+    queued_at_arrival: bool = False  # not offered at once: it had to wait
 
     @property
     def wait(self) -> float | None:
@@ -156,6 +160,22 @@ class Report:
     preferred_hits: int
     usage: Usage
     recorded: dict[str, Kpis] = field(default_factory=dict)  # a trace's own outcomes
+    estimate_errors: dict[str, list[float]] = field(default_factory=dict)
+    """Per channel: |estimated wait at arrival − wait experienced| of answered contacts."""
+
+    def estimate_error(self, channel: str | None = None) -> dict[str, float]:
+        """Median and p90 absolute error of the wait estimate (all channels if None)."""
+        if channel is None:
+            errors = [
+                e for key, values in self.estimate_errors.items() if key != QUEUED for e in values
+            ]
+        else:
+            errors = self.estimate_errors.get(channel, [])
+        return {
+            "contacts": len(errors),
+            "median_abs_error": round(percentile(errors, 0.5), 1),
+            "p90_abs_error": round(percentile(errors, 0.9), 1),
+        }
 
     @property
     def preferred_hit_rate(self) -> float | None:
@@ -188,6 +208,10 @@ class Report:
                 c.value: round(v, 4) for c, v in self.usage.channel_occupancy().items()
             },
             "recorded": {name: k.as_dict() for name, k in sorted(self.recorded.items())},
+            "wait_estimate_error": {
+                "all": self.estimate_error(),
+                **{c: self.estimate_error(c) for c in sorted(self.estimate_errors)},
+            },
         }
 
 
@@ -204,9 +228,15 @@ def build_report(
     urgent_times: list[float] = []
     reachable = hits = transfers = repeats = redials = 0
     customers: set[str] = set()
+    estimate_errors: dict[str, list[float]] = defaultdict(list)
     for outcome in outcomes:
         if outcome.arrival < warm_up:
             continue
+        if outcome.estimate is not None and outcome.wait is not None:
+            error = abs(outcome.estimate - outcome.wait)
+            estimate_errors[outcome.channel.value].append(error)
+            if outcome.queued_at_arrival:
+                estimate_errors[QUEUED].append(error)
         threshold = config.sla_for(outcome.queue, outcome.channel).threshold
         short = config.reports.short_abandon
         rows[(outcome.queue, outcome.channel.value)].add(outcome, threshold, short)
@@ -240,4 +270,5 @@ def build_report(
         preferred_reachable=reachable,
         preferred_hits=hits,
         usage=usage,
+        estimate_errors=dict(estimate_errors),
     )

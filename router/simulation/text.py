@@ -37,6 +37,18 @@ def format_report(report: Report, title: str = "") -> str:
         for channel, share in report.usage.channel_occupancy().items()
     )
     lines.append(f"occupancy: {report.occupancy:.1%}   of channel capacity: {per_channel}")
+    if report.estimate_errors:
+        parts = [
+            f"{name} median {e['median_abs_error']:.0f} s, p90 {e['p90_abs_error']:.0f} s"
+            for name, e in [
+                ("all", report.estimate_error()),
+                *((c, report.estimate_error(c)) for c in sorted(report.estimate_errors)),
+            ]
+        ]
+        lines.append(
+            "wait estimate at arrival vs wait experienced (answered contacts), absolute "
+            "error: " + "; ".join(parts) + " (queued: not offered at once)"
+        )
     if report.warm_up > 0:
         lines.append(f"(the first {report.warm_up:.0f} s are a warm-up, not counted)")
     if report.recorded:

@@ -40,6 +40,7 @@ from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.merges import CustomerMerges
 from router.store.ops_log import OpsLog
 from router.store.privacy import Privacy
+from router.store.reads import RecordReads
 from router.store.replies import Replies
 from router.store.schema import (
     AgentRow,
@@ -49,12 +50,11 @@ from router.store.schema import (
     FeedbackRow,
     IdentityRow,
     MessageRow,
-    OfferRow,
     RouterFenceRow,
-    RoutingEventRow,
     ThreadRow,
 )
 from router.store.sqlite import sqlite_lock, sqlite_pragmas
+from router.store.switches import QueueSwitches
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
 MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
@@ -115,7 +115,7 @@ def as_store_error(exc: Exception) -> Exception:
     return StoreError(f"could not write: {type(exc).__name__}")
 
 
-class Store:
+class Store(RecordReads):
     def __init__(
         self,
         engine: AsyncEngine,
@@ -140,6 +140,7 @@ class Store:
         self.accounts = Accounts(self._sessions, self.commit)
         self.ops = OpsLog(self._sessions, self.commit)
         self.reports = ReportRecords(self._sessions, self.commit)
+        self.switches = QueueSwitches(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
@@ -351,51 +352,6 @@ class Store:
             connection.execute(statement, rows)
 
         await self.commit(link)
-
-    async def thread_contact(self, gateway: str, keys: Sequence[str]) -> ContactRow | None:
-        """The newest contact any of these thread keys points at."""
-        if not keys:
-            return None
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(ContactRow)
-                .join(ThreadRow, ThreadRow.contact_id == ContactRow.id)
-                .where(ThreadRow.gateway == gateway, ThreadRow.key.in_(list(keys)))
-                .order_by(ContactRow.arrival.desc())
-                .limit(1)
-            )
-            return result.scalar_one_or_none()
-
-    async def messages(self, contact_id: str, limit: int = 200) -> Sequence[MessageRow]:
-        """A contact's messages after the first, oldest first (the last ``limit``)."""
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(MessageRow)
-                .where(MessageRow.contact_id == contact_id)
-                .order_by(MessageRow.id.desc())
-                .limit(limit)
-            )
-            return list(reversed(result.scalars().all()))
-
-    async def events(self, contact_id: str) -> Sequence[RoutingEventRow]:
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(RoutingEventRow)
-                .where(RoutingEventRow.contact_id == contact_id)
-                .order_by(RoutingEventRow.id)
-            )
-            return result.scalars().all()
-
-    async def offer(self, offer_id: str) -> OfferRow | None:
-        async with self._sessions() as session:
-            return await session.get(OfferRow, offer_id)
-
-    async def offers(self, contact_id: str) -> Sequence[OfferRow]:
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(OfferRow).where(OfferRow.contact_id == contact_id).order_by(OfferRow.made_at)
-            )
-            return result.scalars().all()
 
     # ---------------------------------------------------------------- agents
 

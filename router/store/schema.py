@@ -427,3 +427,14 @@ class ReportProgressRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     done_until: Mapped[float] = mapped_column(Float)
+
+
+class QueueSwitchRow(Base):
+    """A queue closed by hand ("closed now", or ``*`` for every queue) until reopened;
+    kept so a restart or a router failover does not reopen it (router/hours.py)."""
+
+    __tablename__ = "queue_switches"
+
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    since: Mapped[float] = mapped_column(Float)

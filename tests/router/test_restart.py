@@ -105,6 +105,9 @@ async def test_kill_9_loses_no_accepted_contact(tmp_path: Path) -> None:
                 "duplicate": True,
                 "state": "queued",
                 "queue": "billing",
+                "notice": None,
+                "after_hours": None,
+                "estimated_wait": None,  # no agent logged in
             }
     finally:
         restarted.kill()
@@ -137,6 +140,9 @@ async def test_a_stored_contact_no_router_routed_is_routed_on_the_gateway_retry(
                 "duplicate": True,
                 "state": "?",
                 "queue": "billing",
+                "notice": None,
+                "after_hours": None,
+                "estimated_wait": None,  # no agent logged in
             }
             queued = (await http.get("/v1/queues/billing/contacts", headers=admin_headers())).json()
             assert {c["contact_id"] for c in queued} == {first["contact_id"], "orphan-id"}

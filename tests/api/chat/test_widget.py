@@ -75,6 +75,8 @@ async def test_widget_and_desktop_under_their_policies(
     await visitor.fill("#text", "ciao, sono Vera")
     await visitor.click("button[type=submit]")
     await visitor.wait_for_selector(".msg.note")
+    # Sara has a free chat slot: the router's estimate, shown to the customer
+    await visitor.wait_for_selector("#wait:has-text('estimated wait: under a minute')")
     offer = desk.locator(".offer", has_text="ciao, sono Vera")
     await offer.wait_for()
     assert "claims to be vera@example.com (not verified)" in await offer.inner_text()

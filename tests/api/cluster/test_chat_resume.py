@@ -63,3 +63,32 @@ async def test_a_chat_on_a_standby_node_resumes_with_its_token(
         await desk.close()
     finally:
         cluster.stop()
+
+
+async def test_a_chat_on_a_standby_node_asks_for_a_callback(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    cluster = Cluster(tmp_path, redis_server)
+    try:
+        a = cluster.node("node-a")
+        await until(lambda: role(a) == "active", what="node-a to take the lease")
+        b = cluster.node("node-b")
+        chat = await websockets.connect(b.url.replace("http", "ws") + "/v1/chat")
+        await chat.send(json.dumps({"type": "start", "text": "Buongiorno, la bolletta?"}))
+        started = json.loads(await chat.recv())
+        await chat.send(json.dumps({"type": "callback", "number": "+39 02 555 0101"}))
+        taken = json.loads(await chat.recv())
+        assert taken["type"] == "callback", taken
+        assert taken["callback"]["number"] == "+39 02 555 0101"
+        await chat.send(json.dumps({"type": "leave"}))
+        await chat.close()
+        async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+            token = await create_agent(http, "eva", **AGENT, name="Eva", capacity={"chat": 2})
+        desk = Desktop(b.ws_url, token)
+        await desk.connect()
+        offer = await desk.next_event("offer")  # kept its place after the customer left
+        assert offer["contact"]["contact_id"] == started["contact_id"]
+        assert offer["contact"]["callback"]["number"] == "+39 02 555 0101"
+        await desk.close()
+    finally:
+        cluster.stop()

@@ -363,6 +363,7 @@ async def test_a_rolling_restart_hands_routing_over_at_once(cluster: Cluster) ->
         await chat.send(json.dumps({"type": "start", "text": "Buongiorno, la bolletta?"}))
         started = json.loads(await chat.recv())
         assert started["type"] == "started"
+        assert started["estimated_wait"] == 0.0  # Eva has a free chat slot: offered at once
         chat_offer = await desk.next_event("offer")
         assert chat_offer["contact"]["contact_id"] == started["contact_id"]
         assert (await desk.request("accept", offer_id=chat_offer["offer_id"]))["type"] == "ack"

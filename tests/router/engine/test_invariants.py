@@ -8,13 +8,23 @@ from typing import Any
 
 import pytest
 
-from router.decisions import EngineError, Offered
+from router.decisions import EngineError, Offered, Queued
 from router.engine import Engine
+from router.rules.model import OverflowSpec, QueueSpec
 from router.states import ContactState, Presence
 from skills.vocabulary import Channel
-from tests.engine_helpers import agent, contact, engine, online
+from tests.engine_helpers import RULES, agent, contact, engine, online
 
 INTENTS = ["billing", "lost_card", "tech", "other"]
+OVERFLOWING = {
+    **RULES.config.queues,
+    "billing": QueueSpec(
+        skills={"billing": 1}, overflow=(OverflowSpec(to="tech", after=20.0, priority=10.0),)
+    ),
+    "cards": QueueSpec(
+        skills={"cards": 1}, overflow=(OverflowSpec(to="general", after=40.0, priority=50.0),)
+    ),
+}
 
 
 def check_invariants(eng: Engine) -> None:
@@ -32,7 +42,13 @@ def check_invariants(eng: Engine) -> None:
             assert live.contact_id in eng.agents[live.agent_id or ""].load[live.channel]
         if live.state is ContactState.QUEUED:
             assert live.offer_id is None and live.agent_id is None
-            assert (live.lane is None) != (live.reserved_for is None), "waiting nowhere/twice"
+            if live.held_until > 0:  # held (a callback for later): in no lane until then
+                assert live.lane is None and live.reserved_for is None
+                assert live.overflow_lane is None
+            else:
+                assert (live.lane is None) != (live.reserved_for is None), "waiting nowhere/twice"
+            if live.overflow_lane is not None:
+                assert live.lane is not None, "overflowing without waiting in its own queue"
     for ag in eng.agents.values():
         holders: Counter[str] = Counter()
         for channel, held in ag.load.items():
@@ -107,13 +123,18 @@ def random_step(eng: Engine, rnd: random.Random, now: float, counter: list[int])
     if roll < 0.84:
         who = rnd.choice(agents)
         return eng.disconnected(who, now) if rnd.random() < 0.5 else eng.connected(who, now)
+    if roll < 0.87 and live:
+        target = eng.contacts[rnd.choice(live)]
+        if target.state is ContactState.QUEUED:  # a callback for later
+            return eng.hold(target.contact_id, now + rnd.uniform(0, 120), now)
+        return None
     return eng.advance(now)
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_random_storm_never_double_offers_or_overfills(seed: int) -> None:
     rnd = random.Random(seed)
-    eng = engine()
+    eng = engine(queues=OVERFLOWING) if seed % 2 else engine()
     skill_sets = [
         {"billing": 5},
         {"billing": 2, "cards": 4, "empathy": 3},
@@ -130,7 +151,7 @@ def test_random_storm_never_double_offers_or_overfills(seed: int) -> None:
                 **skill_sets[i % len(skill_sets)],
             ),
         )
-    now, counter, offers_made = 0.0, [0], 0
+    now, counter, offers_made, overflowed = 0.0, [0], 0, 0
     for _ in range(1500):
         now += rnd.expovariate(1 / 4.0)
         try:
@@ -138,8 +159,12 @@ def test_random_storm_never_double_offers_or_overfills(seed: int) -> None:
         except EngineError:
             out = None  # refused requests (e.g. transfer to self) change nothing
         offers_made += len(out.of(Offered)) if out is not None else 0
+        if out is not None:
+            overflowed += sum(q.reason == "overflow" for q in out.of(Queued))
+            overflowed += sum("overflow" in o.explanation for o in out.of(Offered))
         check_invariants(eng)
     assert offers_made > 200  # the storm really exercised routing
+    assert (overflowed > 0) == bool(seed % 2)  # and overflow, where configured
 
 
 def test_matching_cost_does_not_grow_with_unrelated_waiting_contacts() -> None:

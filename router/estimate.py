@@ -1,0 +1,144 @@
+"""Estimated wait per queue and channel, from the live state: the contact's position, the
+agents who could serve it, and recent handle times.
+
+    wait ≈ max(0, ahead + 1 − free slots) × handle time / slots
+
+``ahead``: queued contacts of the same queue and channel that would be served first
+(higher priority now; offered ones already hold a slot). ``slots``: the channel capacity
+of the agents who hold the skills and are available or in wrap-up. ``free slots``: what
+the available ones have free now. ``handle time``: the mean of the last ``WINDOW``
+contacts of that queue and channel handled (accept to completion, wrap-up included), or
+the channel's default until there are some. Pure: the caller passes ``now``. The
+simulator measures this estimate against the wait actually experienced (docs/simulator.md).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from router.decisions import Abandoned, Assigned, Completed, Decision, Transferred
+from router.engine import Engine
+from router.explain import current_priority
+from router.models import Contact, Requirements
+from router.states import ContactState, Presence
+from skills.vocabulary import Channel
+
+WINDOW = 50
+DEFAULT_HANDLE: dict[Channel, float] = {
+    Channel.VOICE: 300.0,
+    Channel.CHAT: 600.0,
+    Channel.SOCIAL: 900.0,
+    Channel.EMAIL: 900.0,
+}
+"""Handle time assumed before a queue and channel has handled anything."""
+
+SERVING = (Presence.AVAILABLE, Presence.WRAP_UP)
+"""Agents counted as serving: on a break or offline they are not."""
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    seconds: float | None  # None: nobody logged in could serve it
+    ahead: int
+    slots: int
+    free: int
+    handle_time: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": None if self.seconds is None else round(self.seconds, 1),
+            "ahead": self.ahead,
+            "agent_slots": self.slots,
+            "free_slots": self.free,
+            "handle_time": round(self.handle_time, 1),
+        }
+
+
+class WaitEstimator:
+    """Keeps recent handle times (fed with the engine's decisions) and estimates waits."""
+
+    def __init__(self, window: int = WINDOW) -> None:
+        self.window = window
+        self._handles: dict[tuple[str, Channel], deque[float]] = {}
+        self._started: dict[str, tuple[float, str, Channel]] = {}
+
+    def observe(self, now: float, decisions: Iterable[Decision], engine: Engine) -> None:
+        for decision in decisions:
+            if isinstance(decision, Assigned):
+                contact = engine.contacts.get(decision.contact_id)
+                if contact is not None:
+                    self._started[decision.contact_id] = (
+                        now,
+                        contact.policy.queue,
+                        contact.channel,
+                    )
+            elif isinstance(decision, Completed):
+                started = self._started.pop(decision.contact_id, None)
+                if started is not None:
+                    self.record(started[1], started[2], now - started[0])
+            elif isinstance(decision, Transferred | Abandoned):
+                self._started.pop(decision.contact_id, None)
+
+    def record(self, queue: str, channel: Channel, seconds: float) -> None:
+        handles = self._handles.get((queue, channel))
+        if handles is None:
+            handles = self._handles[(queue, channel)] = deque(maxlen=self.window)
+        handles.append(max(0.0, seconds))
+
+    def handle_time(self, queue: str, channel: Channel) -> float:
+        handles = self._handles.get((queue, channel))
+        if handles:
+            return sum(handles) / len(handles)
+        return DEFAULT_HANDLE[channel]
+
+    def for_contact(self, engine: Engine, contact: Contact, now: float) -> Estimate:
+        """A waiting contact's estimated remaining wait (0 once it is being handled)."""
+        queue, channel = contact.policy.queue, contact.channel
+        floors = contact.policy.requirements(len(contact.policy.steps) - 1)
+        if contact.state is not ContactState.QUEUED:  # offered, or being handled
+            return Estimate(0.0, 0, 0, 0, self.handle_time(queue, channel))
+        mine = current_priority(contact, engine.rate(queue, channel), now)
+        ahead = sum(
+            1
+            for other in _waiting(engine, queue, channel)
+            if other is not contact
+            and current_priority(other, engine.rate(queue, channel), now) > mine
+        )
+        return self._estimate(engine, queue, channel, floors, ahead)
+
+    def for_queue(self, engine: Engine, queue: str, channel: Channel) -> Estimate:
+        """The wait of a contact arriving now (behind everyone waiting)."""
+        spec = engine.config.queues[queue]
+        floors = tuple(sorted(spec.skills.items()))
+        ahead = sum(1 for _ in _waiting(engine, queue, channel))
+        return self._estimate(engine, queue, channel, floors, ahead)
+
+    def _estimate(
+        self, engine: Engine, queue: str, channel: Channel, floors: Requirements, ahead: int
+    ) -> Estimate:
+        slots = free = 0
+        for agent in engine.agents.values():
+            if agent.presence not in SERVING or not agent.profile.meets(floors):
+                continue
+            capacity = agent.capacity.get(channel, 0)
+            slots += capacity
+            if agent.presence is Presence.AVAILABLE and agent.free_on(channel):
+                free += capacity - agent.used(channel)
+        handle = self.handle_time(queue, channel)
+        if slots == 0:
+            return Estimate(None, ahead, 0, 0, handle)
+        seconds = max(0, ahead + 1 - free) * handle / slots
+        return Estimate(seconds, ahead, slots, free, handle)
+
+
+def _waiting(engine: Engine, queue: str, channel: Channel) -> list[Contact]:
+    return [
+        contact
+        for contact in engine.contacts.values()
+        if contact.state is ContactState.QUEUED
+        and contact.policy.queue == queue
+        and contact.channel == channel
+    ]

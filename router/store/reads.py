@@ -1,0 +1,76 @@
+"""Reads of a contact's record beside its row: its conversation keys, messages, routing
+events and offers (for explain, the desktop's conversation, restarts). Part of Store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from router.store.schema import ContactRow, MessageRow, OfferRow, RoutingEventRow, ThreadRow
+
+
+class RecordReads:
+    _sessions: async_sessionmaker[AsyncSession]
+
+    async def thread_contact(self, gateway: str, keys: Sequence[str]) -> ContactRow | None:
+        """The newest contact any of these thread keys points at."""
+        if not keys:
+            return None
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(ContactRow)
+                .join(ThreadRow, ThreadRow.contact_id == ContactRow.id)
+                .where(ThreadRow.gateway == gateway, ThreadRow.key.in_(list(keys)))
+                .order_by(ContactRow.arrival.desc())
+                .limit(1)
+            )
+            return result.scalar_one_or_none()
+
+    async def messages(self, contact_id: str, limit: int = 200) -> Sequence[MessageRow]:
+        """A contact's messages after the first, oldest first (the last ``limit``)."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(MessageRow)
+                .where(MessageRow.contact_id == contact_id)
+                .order_by(MessageRow.id.desc())
+                .limit(limit)
+            )
+            return list(reversed(result.scalars().all()))
+
+    async def events(self, contact_id: str) -> Sequence[RoutingEventRow]:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(RoutingEventRow)
+                .where(RoutingEventRow.contact_id == contact_id)
+                .order_by(RoutingEventRow.id)
+            )
+            return result.scalars().all()
+
+    async def events_of_kind(
+        self, contact_ids: Sequence[str], kinds: Sequence[str]
+    ) -> list[RoutingEventRow]:
+        """These contacts' events of these kinds, in order (by the contact_id index)."""
+        found: list[RoutingEventRow] = []
+        async with self._sessions() as session:
+            for start in range(0, len(contact_ids), 500):
+                result = await session.execute(
+                    select(RoutingEventRow)
+                    .where(RoutingEventRow.contact_id.in_(contact_ids[start : start + 500]))
+                    .where(RoutingEventRow.kind.in_(kinds))
+                    .order_by(RoutingEventRow.id)
+                )
+                found.extend(result.scalars().all())
+        return found
+
+    async def offer(self, offer_id: str) -> OfferRow | None:
+        async with self._sessions() as session:
+            return await session.get(OfferRow, offer_id)
+
+    async def offers(self, contact_id: str) -> Sequence[OfferRow]:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(OfferRow).where(OfferRow.contact_id == contact_id).order_by(OfferRow.made_at)
+            )
+            return result.scalars().all()

@@ -1,0 +1,58 @@
+"""The wait estimate from live state: position, agents who could serve, recent handle
+times; engine on the injected clock (no sleeps)."""
+
+from __future__ import annotations
+
+from router.decisions import Decisions
+from router.engine import Engine
+from router.estimate import DEFAULT_HANDLE, WaitEstimator
+from router.states import Presence
+from skills.vocabulary import Channel
+from tests.engine_helpers import agent, contact, engine, offer_id_for, online
+
+
+def run(est: WaitEstimator, eng: Engine, now: float, decisions: Decisions) -> Decisions:
+    est.observe(now, decisions, eng)
+    return decisions
+
+
+def test_nobody_to_serve_gives_no_estimate_then_agents_and_position_count() -> None:
+    eng, est = engine(), WaitEstimator()
+    run(est, eng, 0.0, eng.add_contact(contact("c1", channel=Channel.VOICE), 0.0))
+    live = eng.contacts["c1"]
+    assert est.for_contact(eng, live, 0.0).seconds is None  # nobody logged in
+    profile = agent("a1", capacity={Channel.VOICE: 1}, billing=5)
+    run(est, eng, 1.0, eng.upsert_agent(profile, 1.0))
+    run(est, eng, 1.0, eng.connected("a1", 1.0))
+    run(est, eng, 1.0, eng.set_presence("a1", Presence.AWAY, 1.0))
+    assert est.for_contact(eng, live, 1.0).seconds is None  # on a break: not serving
+    run(est, eng, 2.0, eng.set_presence("a1", Presence.AVAILABLE, 2.0))  # offered c1 at once
+    assert est.for_contact(eng, eng.contacts["c1"], 2.0).seconds == 0.0
+    run(est, eng, 3.0, eng.accept("a1", offer_id_for(eng, "c1"), 3.0))
+    for n, at in ((2, 4.0), (3, 5.0)):
+        run(est, eng, at, eng.add_contact(contact(f"c{n}", channel=Channel.VOICE, arrival=at), at))
+    second = est.for_contact(eng, eng.contacts["c2"], 5.0)
+    assert second.ahead == 0 and second.slots == 1 and second.free == 0
+    assert second.seconds == DEFAULT_HANDLE[Channel.VOICE]  # no handle time measured yet
+    third = est.for_contact(eng, eng.contacts["c3"], 5.0)
+    assert third.ahead == 1 and third.seconds == 2 * DEFAULT_HANDLE[Channel.VOICE]
+    # c1 handled for 120 s (accepted at 3, completed at 123): the estimate follows it
+    run(est, eng, 123.0, eng.wrap_up("a1", "c1", 123.0, outcome="ok", resolved=True))
+    assert est.handle_time("billing", Channel.VOICE) == 120.0
+    assert est.for_queue(eng, "billing", Channel.VOICE).ahead == 1  # c2 offered, c3 waits
+
+
+def test_more_agents_shorten_the_wait_and_free_slots_make_it_zero() -> None:
+    eng, est = engine(), WaitEstimator()
+    est.record("billing", Channel.CHAT, 300.0)
+    for n in range(6):
+        eng.add_contact(contact(f"c{n}", arrival=float(n)), float(n))
+    last = eng.contacts["c5"]
+    assert est.for_contact(eng, last, 10.0).seconds is None
+    online(eng, agent("a1", capacity={Channel.CHAT: 3}, billing=5), 10.0)  # takes 3
+    estimate = est.for_contact(eng, last, 10.0)
+    assert estimate.ahead == 2 and estimate.slots == 3 and estimate.free == 0
+    assert estimate.seconds == 3 * 300.0 / 3
+    online(eng, agent("a2", capacity={Channel.CHAT: 3}, billing=5), 10.0)  # takes the rest
+    assert est.for_contact(eng, last, 10.0).seconds == 0.0
+    assert est.for_queue(eng, "billing", Channel.CHAT).seconds == 300.0 / 6  # all 6 busy
