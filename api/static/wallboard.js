@@ -98,9 +98,10 @@
       const row = cells([a.name || a.agent_id, t(a.presence) + (why ? ` (${why})` : "") + since, load, a.offers.length]);
       if (a.over_limit) row.classList.add("bad", "over-limit");
       row.dataset.agent = a.agent_id;
-      for (const contactId of a.contacts || []) {  // the contacts the agent holds: pick one to pull or reassign
-        row.children[2].append(" ", picker("chip:" + contactId, contactId.slice(0, 8), contactId.slice(0, 8), contactId, a.agent_id));
-      }
+      (a.contacts || []).forEach((contactId, index) => {  // the contacts the agent holds (by number, no ids on the wall): pick one
+        const n = index + 1;
+        row.children[2].append(" ", picker("chip:" + contactId, t("held_n", { n }), t("held_of", { n, agent: a.name || a.agent_id }), contactId, a.agent_id));
+      });
       agents.append(row);
     }
     const waiting = $("waiting").tBodies[0]; waiting.replaceChildren();
