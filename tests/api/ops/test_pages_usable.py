@@ -183,7 +183,8 @@ async def test_the_wallboard_for_a_signed_in_supervisor(
     assert row.startswith("#1") and contact_id[:8] not in row and "Anna" not in row
     assert re.fullmatch(r"\d{2}:\d{2}:\d{2}", (await board.inner_text("#clock")).strip())
     assert "Livello di servizio" in await board.inner_text("#sla-title")
-    await board.wait_for_selector("#sl-chart line.grid", state="attached")  # today's report, by session
+    # today's report, read with the session
+    await board.wait_for_selector("#sl-chart line.grid", state="attached")
     await shoot(board, "wallboard-it")
     assert await axe_violations(board) == []
     # a supervisor action with the session (and its CSRF header): the contact picked by keyboard

@@ -125,7 +125,9 @@ async def test_a_supervisor_acts_from_the_wallboard(
     )
     await board.select_option("#act-agent", "rita")
     await board.click("button[data-action='reassign']")  # rita is at lunch: refused, said why
-    await board.wait_for_selector("#act-result.bad[data-action='reassign']:has-text('409 agent rita is away')")
+    await board.wait_for_selector(
+        "#act-result.bad[data-action='reassign']:has-text('409 agent rita is away')"
+    )
     await board.select_option("#act-state", "available")
     await board.fill("#act-reason", "rientro anticipato")
     await board.click("button[data-action='presence']")
