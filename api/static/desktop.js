@@ -6,7 +6,7 @@
   const { t } = window.I18N;
   const $ = (id) => document.getElementById(id);
   const state = { offers: new Map(), contacts: new Map(), accepted: new Map(), refs: 0, lastSeq: 0,
-                  stream: null, token: "", csrf: "", early: new Map(), setup: { queues: [], agents: [], outcomes: [] }, agentId: "" };
+                  stream: null, token: "", csrf: "", reasons: {}, presence: null, early: new Map(), setup: { queues: [], agents: [], outcomes: [] }, agentId: "" };
   let socket = null;
   let seq = 0;  // for unique element ids
 
@@ -355,16 +355,38 @@
   }
 
   // ------------------------------------------------------------------------- protocol
-  function showPresence(presence, reason) {
-    $("status").textContent = (t(presence) || presence) + (reason ? ` (${reason})` : "");
-    $("presence").value = presence === "wrap_up" ? "available" : presence;
+  // presence with its away reason (code label), the agent's words and who forced it
+  function showPresence(p) {
+    state.presence = p;
+    const label = p.code ? (state.reasons[p.code] || p.code) : "";
+    const why = [label, p.reason, p.forced_by ? t("forced_by", { name: p.forced_by }) : ""].filter(Boolean).join(", ");
+    $("status").textContent = (t(p.presence) || p.presence) + (why ? ` (${why})` : "");
+    $("presence").value = p.presence === "wrap_up" ? "available"
+      : (p.presence === "away" && p.code && state.reasons[p.code] ? `away:${p.code}` : p.presence);
+  }
+  // the away reasons of the welcome state, as "away:<code>" options before "log off"
+  function renderReasons() {
+    const select = $("presence");
+    select.querySelectorAll("option[data-code]").forEach((o) => o.remove());
+    for (const [code, label] of Object.entries(state.reasons)) {
+      select.insertBefore(el("option", { value: `away:${code}`, "data-code": code }, t("away_reason", { label })),
+                          select.querySelector("option[value='offline']"));
+    }
+    if (state.presence) showPresence(state.presence);
+  }
+  function notice(text, kind) {
+    const box = $("notices");
+    box.prepend(el("p", { class: "notice " + kind }, el("span", { class: "meta" }, window.I18N.time(now()) + " "), text));
+    while (box.children.length > 6) box.lastElementChild.remove();
   }
   function applyState(snapshot) {
     state.offers = new Map(snapshot.offers.map((o) => [o.offer_id, o]));
     state.contacts = new Map(snapshot.contacts.map((c) => [c.contact.contact_id, { ...c, messages: c.messages || [] }]));
     for (const item of state.contacts.values()) withReplies(item);
     $("offers").replaceChildren(); $("contacts").replaceChildren();
-    showPresence(snapshot.presence, snapshot.reason);
+    state.reasons = snapshot.reasons || {};
+    renderReasons();
+    showPresence(snapshot);
     syncOffers(); syncContacts();
   }
   function onEvent(event) {
@@ -403,7 +425,15 @@
         if (o) { o.contact = { ...o.contact, ...event.contact }; redrawOffer(o); }
         break;
       }
-      case "presence": showPresence(event.presence, event.reason); break;
+      case "presence": showPresence(event); break;
+      case "state_limit":
+        notice(t("over_limit", { label: state.reasons[event.code] || event.code, time: window.I18N.duration(event.limit) }), "limit");
+        break;
+      case "supervisor_message": notice(t("supervisor_says", { name: event.from, text: event.text }), "supervisor"); break;
+      case "reassigned":
+        state.contacts.delete(event.contact_id); syncContacts();
+        notice(t("moved_by", { name: event.by, to: event.to === "queue" ? t("to_queue") : event.to, reason: event.reason || "—" }), "supervisor");
+        break;
       case "ack": {
         const [item, m] = event.reply ? findReply((x) => x.ref === event.ref && !x.reply_id) : [null, null];
         if (m) {  // a status may have come before its ack
@@ -464,14 +494,17 @@
   async function start() {
     window.I18N.apply();
     window.I18N.bindSwitch($("lang"));
-    window.I18N.onChange(() => { $("offers").replaceChildren(); $("contacts").replaceChildren(); syncOffers(); syncContacts(); });
+    window.I18N.onChange(() => { renderReasons(); $("offers").replaceChildren(); $("contacts").replaceChildren(); syncOffers(); syncContacts(); });
     $("token-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       state.token = $("token").value.trim();
       await loadSetup();
       connect();
     });
-    $("presence").addEventListener("change", (event) => send({ type: "presence", presence: event.target.value }));
+    $("presence").addEventListener("change", (event) => {
+      const [presence, code] = event.target.value.split(":");
+      send(code ? { type: "presence", presence, code } : { type: "presence", presence });
+    });
     $("signout").addEventListener("click", async () => {
       await fetch("/v1/signout", { method: "POST", headers: { "x-csrf-token": state.csrf }, credentials: "same-origin" });
       location.assign("/signin?next=/desktop");

@@ -183,8 +183,18 @@ async def test_the_wallboard_for_a_signed_in_supervisor(
     assert row.startswith("#1") and contact_id[:8] not in row and "Anna" not in row
     assert re.fullmatch(r"\d{2}:\d{2}:\d{2}", (await board.inner_text("#clock")).strip())
     assert "Livello di servizio" in await board.inner_text("#sla-title")
+    # today's report, read with the session
+    await board.wait_for_selector("#sl-chart line.grid", state="attached")
     await shoot(board, "wallboard-it")
     assert await axe_violations(board) == []
+    # a supervisor action with the session (and its CSRF header): the contact picked by keyboard
+    await tab_to(board, "#waiting tbody tr button.pick")
+    await board.keyboard.press("Enter")
+    assert await board.input_value("#act-contact") == contact_id
+    await board.fill("#act-priority", "70")
+    await board.fill("#act-reason", "cliente storico")
+    await board.click("button[data-action='priority']")
+    await board.wait_for_selector("#act-result.ok[data-action='priority']:has-text('fatto')")
     await tab_to(board, "#lang", back=True)
     await choose_by_keyboard(board, "en")
     await board.wait_for_selector("#sla-title:has-text('Service level')")

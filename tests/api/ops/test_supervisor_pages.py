@@ -65,7 +65,7 @@ async def test_away_reason_limit_alert_and_unstaffed_queue(
     await client.post(
         "/v1/agents/giulia/presence", json={"presence": "available"}, headers=admin_headers()
     )
-    await desktop.wait_for_selector("#status:has-text('da admin')")
+    await desktop.wait_for_selector("#status:has-text('by admin')")
     await board.wait_for_selector("tr[data-agent='giulia']:has-text('available')")
     assert await board.locator("li[data-alert='state_limit']").count() == 0
 
@@ -89,7 +89,7 @@ async def test_the_wallboard_report_view_charts_todays_service_level(
     assert await point.get_attribute("data-level") == "1"
     assert await board.locator("#sl-chart polyline[data-channel='chat']").count() == 1
     assert await board.locator("#sl-chart line[data-target='chat']").count() == 1
-    await board.wait_for_selector("#sl-legend [data-channel='chat']:has-text('100.0%')")
+    await board.wait_for_selector("#sl-legend [data-channel='chat']:has-text('100%')")
     await board.wait_for_selector(
         "#report-queues tr[data-queue='billing'] td:nth-child(2):text-is('1')"
     )
@@ -118,18 +118,20 @@ async def test_a_supervisor_acts_from_the_wallboard(
     await board.fill("#act-priority", "85")
     await board.fill("#act-reason", "reclamo formale")
     await board.click("button[data-action='priority']")
-    await board.wait_for_selector("#act-result.ok:has-text('priority: ok')")
+    await board.wait_for_selector("#act-result.ok[data-action='priority']")
     await board.wait_for_function(  # rule priority 85 now, plus urgency and ageing
-        "() => parseFloat(document.querySelector('#waiting tbody tr td:nth-child(6)')"
+        "() => parseFloat(document.querySelector('#waiting tbody tr td:nth-child(7)')"
         ".textContent) >= 85"
     )
     await board.select_option("#act-agent", "rita")
     await board.click("button[data-action='reassign']")  # rita is at lunch: refused, said why
-    await board.wait_for_selector("#act-result.bad:has-text('409 agent rita is away')")
+    await board.wait_for_selector(
+        "#act-result.bad[data-action='reassign']:has-text('409 agent rita is away')"
+    )
     await board.select_option("#act-state", "available")
     await board.fill("#act-reason", "rientro anticipato")
     await board.click("button[data-action='presence']")
-    await board.wait_for_selector("#act-result.ok:has-text('presence: ok')")
+    await board.wait_for_selector("#act-result.ok[data-action='presence']")
     offer = await desk.next_event("offer")  # available again: the contact is offered
     assert offer["contact"]["contact_id"] == await board.input_value("#act-contact")
     await desk.request("accept", offer_id=offer["offer_id"])
@@ -139,10 +141,10 @@ async def test_a_supervisor_acts_from_the_wallboard(
     await chip.click()  # the contact rita holds, picked from her row: pulled back
     await board.fill("#act-reason", "serve un collega")
     await board.click("button[data-action='pull']")
-    await board.wait_for_selector("#act-result.ok:has-text('pull: ok')")
+    await board.wait_for_selector("#act-result.ok[data-action='pull']")
     assert (await desk.next_event("reassigned"))["to"] == "queue"
     await board.fill("#act-reason", "ben fatto")
     await board.click("button[data-action='message']")
-    await board.wait_for_selector("#act-result.ok:has-text('message: ok')")
+    await board.wait_for_selector("#act-result.ok[data-action='message']")
     assert (await desk.next_event("supervisor_message"))["text"] == "ben fatto"
     await desk.close()
