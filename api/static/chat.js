@@ -45,7 +45,7 @@
   }
   function showWait(seconds) {
     if (typeof seconds !== "number") return;
-    $("wait").textContent = seconds < 60 ? t("estimated_wait_short")
+    $("wait").textContent = seconds < 30 ? t("estimated_wait_short")
       : t("estimated_wait", { time: window.I18N.duration(seconds) });
   }
 
