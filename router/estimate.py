@@ -15,7 +15,7 @@ simulator measures this estimate against the wait actually experienced (docs/sim
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,33 +100,26 @@ class WaitEstimator:
         floors = contact.policy.requirements(len(contact.policy.steps) - 1)
         if contact.state is not ContactState.QUEUED:  # offered, or being handled
             return Estimate(0.0, 0, 0, 0, self.handle_time(queue, channel))
+        slots, free = _capacity(engine, channel, floors)
+        if slots == 0:  # nobody could serve it: no need to count who is ahead
+            return Estimate(None, 0, 0, 0, self.handle_time(queue, channel))
         mine = current_priority(contact, engine.rate(queue, channel), now)
         ahead = sum(
-            1
-            for other in _waiting(engine, queue, channel)
-            if other is not contact
-            and current_priority(other, engine.rate(queue, channel), now) > mine
+            1 for p in _waiting_priorities(engine, queue, channel, now, contact) if p > mine
         )
-        return self._estimate(engine, queue, channel, floors, ahead)
+        return self._estimate(queue, channel, ahead, slots, free)
 
     def for_queue(self, engine: Engine, queue: str, channel: Channel) -> Estimate:
         """The wait of a contact arriving now (behind everyone waiting)."""
         spec = engine.config.queues[queue]
         floors = tuple(sorted(spec.skills.items()))
-        ahead = sum(1 for _ in _waiting(engine, queue, channel))
-        return self._estimate(engine, queue, channel, floors, ahead)
+        slots, free = _capacity(engine, channel, floors)
+        ahead = sum(1 for _ in _waiting_priorities(engine, queue, channel, 0.0, None))
+        return self._estimate(queue, channel, ahead, slots, free)
 
     def _estimate(
-        self, engine: Engine, queue: str, channel: Channel, floors: Requirements, ahead: int
+        self, queue: str, channel: Channel, ahead: int, slots: int, free: int
     ) -> Estimate:
-        slots = free = 0
-        for agent in engine.agents.values():
-            if agent.presence not in SERVING or not agent.profile.meets(floors):
-                continue
-            capacity = agent.capacity.get(channel, 0)
-            slots += capacity
-            if agent.presence is Presence.AVAILABLE and agent.free_on(channel):
-                free += capacity - agent.used(channel)
         handle = self.handle_time(queue, channel)
         if slots == 0:
             return Estimate(None, ahead, 0, 0, handle)
@@ -134,11 +127,43 @@ class WaitEstimator:
         return Estimate(seconds, ahead, slots, free, handle)
 
 
-def _waiting(engine: Engine, queue: str, channel: Channel) -> list[Contact]:
-    return [
-        contact
-        for contact in engine.contacts.values()
-        if contact.state is ContactState.QUEUED
-        and contact.policy.queue == queue
-        and contact.channel == channel
-    ]
+def _capacity(engine: Engine, channel: Channel, floors: Requirements) -> tuple[int, int]:
+    """(slots, free slots) of the agents who meet the floors and are serving; only the
+    holders of the first required skill are looked at (the engine's skill index)."""
+    if floors:
+        candidates: Iterable[str] = engine.index.by_skill.get(floors[0][0], ())
+    else:
+        candidates = engine.agents
+    slots = free = 0
+    for agent_id in candidates:
+        agent = engine.agents[agent_id]
+        if agent.presence not in SERVING or not agent.profile.meets(floors):
+            continue
+        capacity = agent.capacity.get(channel, 0)
+        slots += capacity
+        if agent.presence is Presence.AVAILABLE and agent.free_on(channel):
+            free += capacity - agent.used(channel)
+    return slots, free
+
+
+def _waiting_priorities(
+    engine: Engine, queue: str, channel: Channel, now: float, besides: Contact | None
+) -> Iterator[float]:
+    """The current priority of every contact queued in this queue and channel (each once),
+    read from the engine's lanes of that queue and channel, not from every live contact."""
+    contacts = engine.contacts
+    seen: set[str] = set()
+    for key, lane in engine.lanes.lanes.items():
+        if key[0] != queue or key[1] != channel:
+            continue
+        for entry in lane.heap:
+            contact_id = entry[3]
+            if contact_id in seen or entry[2] < 0:  # overflow entries: another queue's
+                continue
+            other = contacts.get(contact_id)
+            if other is None or other is besides or other.lane != key:
+                continue
+            if other.state is not ContactState.QUEUED or other.heap_seq != entry[2]:
+                continue
+            seen.add(contact_id)
+            yield lane.priority_of(other, now)
