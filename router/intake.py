@@ -224,6 +224,7 @@ class Intake:
         profile = customer_profile(customer_id, inbound, identities, history)
         values = {
             "id": contact_id,
+            "domain": self.runtime.domain,
             "gateway": inbound.gateway,
             "external_id": inbound.external_id,
             "channel": inbound.channel.value,

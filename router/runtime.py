@@ -59,10 +59,18 @@ def new_contact_from_row(row: ContactRow) -> NewContact:
 
 
 class RouterRuntime:
-    def __init__(self, engine: Engine, store: Store, *, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        *,
+        clock: Clock = time.time,
+        domain: str = "default",
+    ) -> None:
         self.engine = engine
         self.store = store
         self.clock = clock
+        self.domain = domain  # routing domain: the contacts this router loads and routes
         self.contexts: dict[str, dict[str, Any]] = {}  # live contact id -> offer context
         # agent id -> where gateways connect their calls ({"kind", "value"}), for events
         self.endpoints: dict[str, dict[str, Any]] = {}
@@ -92,7 +100,7 @@ class RouterRuntime:
             self.engine.upsert_agent(profile_from_row(row), now)
             self.set_endpoint(row.id, row.endpoint)
         restored = 0
-        for contact in await self.store.unfinished_contacts():
+        for contact in await self.store.unfinished_contacts(self.domain):
             restored += self.adopt(contact)
         return restored
 
@@ -143,6 +151,8 @@ class RouterRuntime:
         """Route a stored, unfinished contact the engine does not know (at start, or one
         stored by a router that lost its lease before routing it); False if nothing to do."""
         if contact.id in self.engine.contacts or ContactState(contact.state) in FINISHED_STATES:
+            return False
+        if contact.domain != self.domain:  # another routing domain's router routes it
             return False
         self.contexts[contact.id] = offer_context(contact)
         state, agent_id = ContactState(contact.state), contact.agent_id

@@ -84,7 +84,7 @@ async def open_stack(
         if fence is not None:
             await store.claim_fence(*fence)
         engine = Engine(ruleset.config, id_prefix=f"o{uuid.uuid4().hex[:8]}")
-        runtime = RouterRuntime(engine, store)
+        runtime = RouterRuntime(engine, store, domain=settings.routing_domain)
         hub = hub_factory(runtime) if hub_factory else DesktopHub(runtime, settings.replay_buffer)
         await hub.prepare([row.id for row in await store.agents()])
         app.state.hub = hub

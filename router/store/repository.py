@@ -257,14 +257,14 @@ class Store(RecordReads):
         async with self._sessions() as session:
             return await session.get(ContactRow, contact_id)
 
-    async def unfinished_contacts(self) -> Sequence[ContactRow]:
+    async def unfinished_contacts(self, domain: str | None = None) -> Sequence[ContactRow]:
+        """Contacts not completed or abandoned, oldest first; of one routing domain if given."""
         finished = [state.value for state in FINISHED_STATES]
+        query = select(ContactRow).where(ContactRow.state.not_in(finished))
+        if domain is not None:
+            query = query.where(ContactRow.domain == domain)
         async with self._sessions() as session:
-            result = await session.execute(
-                select(ContactRow)
-                .where(ContactRow.state.not_in(finished))
-                .order_by(ContactRow.arrival)
-            )
+            result = await session.execute(query.order_by(ContactRow.arrival))
             return result.scalars().all()
 
     async def customer_history(

@@ -45,9 +45,12 @@ class ContactRow(Base):
         Index("ix_contacts_state", "state"),
         Index("ix_contacts_customer_arrival", "customer_id", "arrival"),
         Index("ix_contacts_ended_at", "ended_at"),
+        Index("ix_contacts_domain_state", "domain", "state"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # the routing domain whose router routes it (CENTRALINO_ROUTING_DOMAIN; docs/cluster.md)
+    domain: Mapped[str] = mapped_column(String(64), default="default")
     gateway: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(16))

@@ -59,6 +59,24 @@ async def test_unfinished_contacts_in_arrival_order(store: Store) -> None:
     assert [c.id for c in await store.unfinished_contacts()] == ["early", "busy", "late"]
 
 
+async def test_each_routing_domain_loads_and_adopts_only_its_own_contacts(store: Store) -> None:
+    from router.runtime import RouterRuntime
+    from tests.engine_helpers import engine
+
+    await store.add_contact(row("n1", "m1", domain="north"))
+    await store.add_contact(row("s1", "m2", domain="south"))
+    await store.add_contact(row("d1", "m3"))  # no domain given: the default one
+    assert [c.id for c in await store.unfinished_contacts("north")] == ["n1"]
+    assert [c.id for c in await store.unfinished_contacts("default")] == ["d1"]
+    south = RouterRuntime(engine(), store, domain="south")
+    northern = await store.contact("n1")
+    southern = await store.contact("s1")
+    assert northern is not None and southern is not None
+    assert not south.adopt(northern)  # a retried message id that reached the wrong domain
+    assert south.adopt(southern)
+    assert set(south.engine.contacts) == {"s1"}
+
+
 async def test_customer_history_finds_unresolved_case_and_agent(store: Store) -> None:
     await store.add_contact(
         row("old", "m1", arrival=10.0, agent_id="anna", resolved=True, state="completed")
