@@ -80,6 +80,8 @@ async def open_stack(
     put on ``app.state`` for the endpoints. ``fence``: (domain, epoch) to claim first.
     ``only_process``: refuse a SQLite file another process serves."""
     store = await Store.open(settings.database_url, only_process=only_process)
+    runtime: RouterRuntime | None = None
+    deliveries: Deliveries | None = None
     try:
         if fence is not None:
             await store.claim_fence(*fence)
@@ -117,8 +119,11 @@ async def open_stack(
         app.state.deliveries = deliveries
         await replies.recover()  # replies a stopped server left pending or sending
         await intake.callbacks.restore()  # callbacks asked for, from the explain log
-    except BaseException:
-        await runtime.stop()
+    except BaseException:  # whatever was started stops again (FencedOut passes through)
+        if deliveries is not None:
+            await deliveries.stop()
+        if runtime is not None:
+            await runtime.stop()
         await store.close()
         raise
     stack = RouterStack(store, runtime, deliveries, replies=replies)
