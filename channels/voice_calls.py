@@ -4,8 +4,8 @@ bridges a held call to the agent who accepted it.
 TwiML is generated with Twilio's own library (escaping, verb attributes). The REST call is
 made with httpx to ``{base_url}/2010-04-01/Accounts/{sid}/Calls/{CallSid}.json`` so the
 base URL can point at a regional edge, a proxy or a test server. Provider errors become
-our own: ``CallGone`` (the caller hung up: nothing to do), ``ProviderRefused`` (a request
-Twilio will never accept), ``ProviderUnavailable`` (try again later).
+the outbound senders' own (``Permanent``, ``Retryable``, ``Ambiguous``), plus ``CallGone``:
+the caller hung up, nothing to do.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from channels.outbound.base import Permanent, by_status, http_client, json_body, post
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 # the hold music Twilio's own examples use; set CENTRALINO_VOICE_HOLD_MUSIC_URL for yours
@@ -32,30 +33,11 @@ WAIT = {
     "en": ("The estimated wait is less than a minute.", "The estimated wait is about {n} minutes."),
 }
 ENDPOINT_KINDS = ("client", "phone", "sip")
+NOT_IN_PROGRESS = 21220  # Twilio: "Call is not in-progress. Cannot redirect."
 
 
-class CallControlError(Exception):
-    """A call-control request that did not happen; ``retry`` says whether it may later."""
-
-    retry = False
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class CallGone(CallControlError):
+class CallGone(Permanent):
     """The call is over (or unknown): the caller hung up before the bridge."""
-
-
-class ProviderRefused(CallControlError):
-    """The provider refused the request (credentials, a bad endpoint): retrying won't help."""
-
-
-class ProviderUnavailable(CallControlError):
-    """The provider did not answer or failed on its side: try again later."""
-
-    retry = True
 
 
 def wait_sentence(language: str, estimated_wait: float | None) -> str:
@@ -81,9 +63,9 @@ def hold_twiml(
 
 def bridge_twiml(endpoint: Mapping[str, Any] | None) -> str:
     """Connect the call to the agent's endpoint: a Twilio Client identity, a number or a
-    SIP URI. ProviderRefused if the agent has no usable endpoint."""
+    SIP URI. Permanent if the agent has no usable endpoint."""
     if not endpoint or endpoint.get("kind") not in ENDPOINT_KINDS or not endpoint.get("value"):
-        raise ProviderRefused(f"the agent has no voice endpoint (client, phone or sip): {endpoint}")
+        raise Permanent(f"the agent has no voice endpoint (client, phone or sip): {endpoint}")
     value = str(endpoint["value"])
     dial = Dial()
     if endpoint["kind"] == "client":
@@ -98,45 +80,31 @@ def bridge_twiml(endpoint: Mapping[str, Any] | None) -> str:
 
 
 class TwilioCalls:
-    """Twilio's Calls resource: redirect a live call to new TwiML."""
+    """Twilio's Calls resource: redirect a live call to new TwiML. Transport and status
+    errors are converted as for every outbound sender (channels/outbound/base.py)."""
 
     def __init__(
         self,
         account_sid: str,
         auth_token: str,
         base_url: str = DEFAULT_BASE_URL,
-        client: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.account_sid = account_sid
-        self.base_url = base_url.rstrip("/")
-        self._auth = httpx.BasicAuth(account_sid, auth_token)
-        self._client = client or httpx.AsyncClient(timeout=timeout)
+        self._client = http_client(base_url, timeout, auth=(account_sid, auth_token))
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def redirect(self, call_sid: str, twiml: str) -> None:
-        url = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Calls/{call_sid}.json"
-        try:
-            response = await self._client.post(url, data={"Twiml": twiml}, auth=self._auth)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"Twilio did not answer: {type(exc).__name__}") from exc
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call_sid}.json"
+        response = await post(self._client, path, data={"Twiml": twiml})
         if response.status_code < 300:
             return
-        reason = provider_reason(response)
-        if response.status_code == 404 or "not in-progress" in reason:
+        data = json_body(response)
+        code = data.get("code")
+        message = str(data.get("message") or response.text[:200])
+        reason = f"Twilio {code}: {message}" if code else f"Twilio: {message}"
+        if response.status_code == 404 or code == NOT_IN_PROGRESS or "not in-progress" in message:
             raise CallGone(f"call {call_sid} is over: {reason}")
-        if response.status_code == 429 or response.status_code >= 500:
-            raise ProviderUnavailable(f"Twilio answered {response.status_code}: {reason}")
-        raise ProviderRefused(f"Twilio refused the redirect ({response.status_code}): {reason}")
-
-
-def provider_reason(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200]
-    if isinstance(body, dict):
-        return str(body.get("message") or body)[:200]
-    return str(body)[:200]
+        raise by_status(response.status_code, reason, str(code or ""))

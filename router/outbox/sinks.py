@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from channels.voice_calls import CallControlError, CallGone, TwilioCalls, bridge_twiml
+from channels.outbound.base import DeliveryError, Permanent, by_status, http_client, post
+from channels.voice_calls import CallGone, TwilioCalls, bridge_twiml
 from router.outbox.signing import HEADER, sign
 from router.store.schema import SubscriptionRow
 
@@ -27,6 +28,12 @@ class DeliveryFailed(Exception):
         self.message = message
         self.retry = retry
         self.gone = gone  # the subscriber asked never to be called again (410)
+
+
+def failed(error: DeliveryError, prefix: str = "") -> DeliveryFailed:
+    """A provider error (channels/outbound/base.py) as a delivery outcome: only a permanent
+    refusal is given up; what was not taken, or maybe taken, is delivered again."""
+    return DeliveryFailed(prefix + error.reason, retry=not isinstance(error, Permanent))
 
 
 class Sink(Protocol):
@@ -49,7 +56,7 @@ class WebhookSink:
     def __init__(self, url: str, secret: str, client: httpx.AsyncClient | None = None) -> None:
         self.url = url
         self.secret = secret
-        self._client = client or httpx.AsyncClient(timeout=10.0)
+        self._client = client or http_client("", 10.0)
 
     async def deliver(self, event: dict[str, Any]) -> None:
         body = encode(event)
@@ -61,16 +68,15 @@ class WebhookSink:
             "Centralino-Event-Type": str(event["type"]),
         }
         try:
-            response = await self._client.post(self.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"no answer: {type(exc).__name__}", retry=True) from exc
+            response = await post(self._client, self.url, content=body, headers=headers)
+        except DeliveryError as exc:  # no answer: maybe received, so sent again (at least once)
+            raise failed(exc) from exc
         status = response.status_code
         if status < 300:
             return
-        reason = f"HTTP {status}: {response.text[:200]}"
         if status == 410:
-            raise DeliveryFailed(reason, retry=False, gone=True)
-        raise DeliveryFailed(reason, retry=status in (408, 429) or status >= 500)
+            raise DeliveryFailed(f"HTTP 410: {response.text[:200]}", retry=False, gone=True)
+        raise failed(by_status(status, response.text[:200]), prefix="HTTP ")
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -95,8 +101,8 @@ class TwilioCallSink:
             await self.calls.redirect(call_sid, bridge_twiml(event["data"]["agent"]["endpoint"]))
         except CallGone:
             return  # the caller hung up first: the status callback ends the contact
-        except CallControlError as exc:
-            raise DeliveryFailed(exc.message, retry=exc.retry) from exc
+        except DeliveryError as exc:  # redirecting twice is harmless: an unknown one is retried
+            raise failed(exc) from exc
 
     async def aclose(self) -> None:
         await self.calls.aclose()
