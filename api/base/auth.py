@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request, status
 
-from api.base.sessions import CSRF_HEADER, csrf_ok, principal_from_cookies
+from api.base.sessions import CSRF_HEADER, Principal, csrf_ok, principal_from_cookies
 
 
 def bearer(request: Request) -> str | None:
@@ -35,19 +35,24 @@ def check_token(request: Request, expected: str, what: str) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"invalid {what} token")
 
 
-async def by_session(request: Request, role: str) -> bool:
-    """True when a signed-in session of ``role`` or higher makes this request (403 if the
-    role is lower or a change comes without the CSRF header); False without a session."""
+async def session_of(request: Request, role: str) -> Principal | None:
+    """Who, signed in with a session of ``role`` or higher, makes this request (403 if the
+    role is lower or a change comes without the CSRF header); None without a session."""
     principal = await principal_from_cookies(request.app, request.cookies)
     if principal is None:
-        return False
+        return None
     if not principal.at_least(role):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"signed in as {principal.role}: {role} needed"
         )
     if not csrf_ok(principal, request.method, request.headers.get(CSRF_HEADER)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong X-CSRF-Token")
-    return True
+    return principal
+
+
+async def by_session(request: Request, role: str) -> bool:
+    """True when a signed-in session of ``role`` or higher makes this request."""
+    return await session_of(request, role) is not None
 
 
 async def require_admin(request: Request) -> None:

@@ -14,8 +14,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.base.auth import bearer, require_admin
-from api.base.sessions import CSRF_HEADER, csrf_ok, principal_from_cookies
+from api.base.auth import bearer, require_admin, session_of
 from router.decisions import Decisions, EngineError, UnknownAgent, UnknownContact
 from router.runtime import RouterRuntime
 from router.states import Presence
@@ -27,16 +26,8 @@ router = APIRouter(prefix="/v1", tags=["supervisor"])
 async def supervisor_actor(request: Request) -> str:
     """Who may take supervisor actions, and the name kept in the audit log: a user signed
     in as supervisor or admin (by name, with the CSRF header), or the admin token ("admin")."""
-    if bearer(request) is None:
-        principal = await principal_from_cookies(request.app, request.cookies)
-        if principal is not None:
-            if not principal.at_least("supervisor"):
-                raise HTTPException(
-                    status.HTTP_403_FORBIDDEN, f"signed in as {principal.role}: supervisor needed"
-                )
-            if not csrf_ok(principal, request.method, request.headers.get(CSRF_HEADER)):
-                raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong X-CSRF-Token")
-            return principal.user
+    if bearer(request) is None and (principal := await session_of(request, "supervisor")):
+        return principal.user
     await require_admin(request)
     return "admin"
 
