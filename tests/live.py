@@ -33,6 +33,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class LoopbackServer:
+    """An ASGI app served by uvicorn on a free loopback port in a background thread: the
+    stand-ins tests talk to (webhook subscribers, providers' APIs, a fake PBX)."""
+
+    def __init__(self, app: Any, *, force_exit: bool = False) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.force_exit = force_exit  # an app with endless websockets: do not wait for them
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", interface="asgi3"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("loopback server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.server.force_exit = self.force_exit
+        self.thread.join(timeout=15)
+
+
 class ThreadServer:
     """uvicorn serving the real app in a background thread."""
 

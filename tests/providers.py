@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import threading
-import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.live import free_port
+from tests.live import LoopbackServer, free_port
 
 META_TOKEN = "meta-page-token"
 X_TOKEN = "x-user-token"
@@ -46,15 +43,11 @@ class Received:
 
 class FakeProviders:
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.received: list[Received] = []
         self.queued: dict[str, list[Answer]] = {"meta": [], "x": [], "twilio": []}
         self.app = self._app()
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.loopback = LoopbackServer(self.app)
+        self.url = self.loopback.url
 
     def answer(self, provider: str, *answers: Answer) -> None:
         self.queued[provider].extend(answers)
@@ -144,17 +137,11 @@ class FakeProviders:
         return app
 
     def start(self) -> FakeProviders:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake providers did not start")
-            time.sleep(0.01)
+        self.loopback.start()
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self.loopback.stop()
 
 
 class RelayHandler:

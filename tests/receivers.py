@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
-
-from tests.live import free_port
+from tests.live import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -39,13 +37,8 @@ class Receiver:
         self.received: list[Received] = []
         self.answered: list[tuple[Received, int]] = []
         self._lock = threading.Lock()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", interface="asgi3"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.loopback = LoopbackServer(self.app)
+        self.url = self.loopback.url
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -81,17 +74,11 @@ class Receiver:
         await send({"type": "http.response.body", "body": reply})
 
     def start(self) -> Receiver:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("receiver did not start")
-            time.sleep(0.01)
+        self.loopback.start()
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self.loopback.stop()
 
     def accepted(self) -> list[Received]:
         with self._lock:

@@ -9,17 +9,14 @@ import asyncio
 import importlib.util
 import json
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
-import uvicorn
 
-from tests.live import ADMIN, REPO, ThreadServer, free_port, online_desktop
+from tests.live import ADMIN, REPO, LoopbackServer, ThreadServer, online_desktop
 from tests.receivers import until
 
 SERVER_CONFIG = (REPO / "config.yaml").read_text()
@@ -33,15 +30,10 @@ class FakeAri:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.auth: list[str] = []
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.loop: asyncio.AbstractEventLoop | None = None
         self.events: asyncio.Queue[dict[str, Any]] | None = None
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", interface="asgi3"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.loopback = LoopbackServer(self.app, force_exit=True)  # its websocket never ends
+        self.url = self.loopback.url
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -78,15 +70,11 @@ class FakeAri:
         return [q for m, p, q in list(self.requests) if (m, p) == (method, path)]
 
     def start(self) -> FakeAri:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.loopback.start()
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = self.server.force_exit = True  # its websocket never ends
-        self.thread.join(timeout=15)
+        self.loopback.stop()
 
 
 @pytest.fixture

@@ -6,18 +6,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
 import time
 from typing import Any
 from urllib.parse import urlencode
 
-import uvicorn
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from tests.live import free_port
+from tests.live import LoopbackServer
 
 CLIENT_ID = "centralino-test"
 CLIENT_SECRET = "provider-secret"
@@ -25,18 +23,14 @@ CLIENT_SECRET = "provider-secret"
 
 class Provider:
     def __init__(self) -> None:
-        self.port = free_port()
-        self.issuer = f"http://127.0.0.1:{self.port}"
         self.key = RSAKey.generate_key(2048, {"kid": "k1"}, private=True)
         self.signing_key = self.key  # a test may swap in a key the JWKS does not list
         self.login_as: dict[str, Any] = {"sub": "idp-0001", "preferred_username": "giulia"}
         self.nonce_override: str | None = None
         self.codes: dict[str, dict[str, Any]] = {}
         self.app = self._app()
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.loopback = LoopbackServer(self.app)
+        self.issuer = self.loopback.url  # read by the app's handlers, once it serves
 
     def _app(self) -> FastAPI:
         app = FastAPI()
@@ -111,13 +105,8 @@ class Provider:
         return app
 
     def start(self) -> Provider:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "provider did not start"
-            time.sleep(0.01)
+        self.loopback.start()
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self.loopback.stop()
