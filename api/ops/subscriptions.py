@@ -10,13 +10,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
-from sqlalchemy import func, select
 
 from api.base.auth import require_admin
 from router.outbox.delivery import Deliveries
 from router.outbox.events import EVENT_TYPES, EventType
 from router.outbox.signing import new_secret
-from router.outbox.store import OUTBOX, OutboxStore
+from router.outbox.store import OutboxStore
 from router.store.schema import SubscriptionRow
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["decisions out"])
@@ -70,11 +69,7 @@ def outbox_of(request: Request) -> tuple[OutboxStore, Deliveries]:
 
 async def view(request: Request, row: SubscriptionRow) -> dict[str, Any]:
     outbox, deliveries = outbox_of(request)
-    query = select(func.count()).select_from(OUTBOX).where(OUTBOX.c.seq > row.cursor)
-    if row.types:
-        query = query.where(OUTBOX.c.type.in_(list(row.types)))
-    async with outbox.store.engine.connect() as connection:
-        pending = int((await connection.execute(query)).scalar() or 0)
+    pending = await outbox.count_after(row.cursor, list(row.types or ()))
     worker = deliveries.workers.get(row.id)
     return {
         "id": row.id,
@@ -186,9 +181,7 @@ async def replay(
                 status.HTTP_404_NOT_FOUND, f"no event {body.after_event_id!r} is kept"
             )
     else:
-        query = select(func.max(OUTBOX.c.seq)).where(OUTBOX.c.at < body.since)
-        async with outbox.store.engine.connect() as connection:
-            cursor = int((await connection.execute(query)).scalar() or 0)
+        cursor = await outbox.seq_before(body.since or 0.0)  # set: checked just above
     await deliveries.halt(subscription_id)  # no batch in flight moves the cursor after us
     await outbox.change(subscription_id, cursor=cursor, status="active")
     await deliveries.refresh(subscription_id)

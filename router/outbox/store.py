@@ -40,6 +40,20 @@ class OutboxStore:
             rows = (await connection.execute(query)).mappings().all()
         return [StoredEvent(r["seq"], r["contact_id"], r["type"], r["payload"]) for r in rows]
 
+    async def count_after(self, seq: int, types: Sequence[str] = ()) -> int:
+        """How many events (of these types) come after ``seq``: a subscription's backlog."""
+        query = select(func.count()).select_from(OUTBOX).where(OUTBOX.c.seq > seq)
+        if types:
+            query = query.where(OUTBOX.c.type.in_(list(types)))
+        async with self.store.engine.connect() as connection:
+            return int((await connection.execute(query)).scalar() or 0)
+
+    async def seq_before(self, at: float) -> int:
+        """The position just before the first event at or after ``at`` (0: the start)."""
+        query = select(func.max(OUTBOX.c.seq)).where(OUTBOX.c.at < at)
+        async with self.store.engine.connect() as connection:
+            return int((await connection.execute(query)).scalar() or 0)
+
     async def last_seq(self) -> int:
         async with self.store.engine.connect() as connection:
             value = (await connection.execute(select(func.max(OUTBOX.c.seq)))).scalar()
