@@ -262,12 +262,7 @@ class Intake:
             "arrival": now,
             "updated_at": now,
         }
-        where = {
-            "gateway": inbound.gateway,
-            "external_id": inbound.external_id,
-            "channel": inbound.channel.value,
-        }
-        announce = arrival_event(contact_id, now, where, policy.queue)
+        announce = arrival_event(contact_id, now, values, policy.queue)  # its gateway ids
         row, created = await store.add_contact(values, announce.as_row())
         if not created:  # stored before (a retry, or another node won the insert)
             return await self._duplicate(row)
