@@ -84,6 +84,36 @@ async def gateway(url: str, acks: Acks, stop: asyncio.Event) -> None:
                 acks.contacts.add(reply.json()["contact_id"])
 
 
+async def load_until_killed(
+    server: ProcessServer, acks: Acks, *, gateways: int, timeout: float
+) -> None:
+    """Three agents accepting, ending and wrapping up everything, and ``gateways`` gateways
+    posting contacts, until a desktop kills the server (``acks.kill``); then all stop."""
+    assert server.proc is not None
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            for i in range(3):
+                token = await create_agent(
+                    http, f"k{i}", skills={"billing": 5}, languages=["it"], capacity={"chat": 3}
+                )
+                tasks.append(asyncio.create_task(auto_desk(server.ws_url, f"k{i}", token, acks)))
+        tasks += [asyncio.create_task(gateway(server.url, acks, stop)) for _ in range(gateways)]
+        deadline = asyncio.get_running_loop().time() + timeout
+        while server.proc.poll() is None:  # killed by a desktop, mid-flow
+            assert asyncio.get_running_loop().time() < deadline, "the desktops made no progress"
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if server.proc.poll() is None:
+            server.kill()
+        server.proc.wait(timeout=10)
+
+
 def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(database) as db:
         return list(db.execute(sql).fetchall())
@@ -98,28 +128,7 @@ async def test_kill_9_under_load_loses_no_acknowledged_contact_accept_or_wrap_up
     server = ProcessServer(database, config_path).start()
     assert server.proc is not None
     acks = Acks(kill_after=40, kill=server.proc.kill)
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-    try:
-        async with httpx.AsyncClient(base_url=server.url) as http:
-            for i in range(3):
-                token = await create_agent(
-                    http, f"k{i}", skills={"billing": 5}, languages=["it"], capacity={"chat": 3}
-                )
-                tasks.append(asyncio.create_task(auto_desk(server.ws_url, f"k{i}", token, acks)))
-        tasks += [asyncio.create_task(gateway(server.url, acks, stop)) for _ in range(4)]
-        deadline = asyncio.get_running_loop().time() + 60
-        while server.proc.poll() is None:  # killed by a desktop, mid-flow
-            assert asyncio.get_running_loop().time() < deadline, "the desktops made no progress"
-            await asyncio.sleep(0.02)
-    finally:
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if server.proc.poll() is None:
-            server.kill()
-        server.proc.wait(timeout=10)
+    await load_until_killed(server, acks, gateways=4, timeout=60)
     assert len(acks.wrap_ups) >= 5  # wrap-ups were acknowledged before the kill too
 
     stored = {row[0]: row[1:] for row in rows(database, "select id, state, agent_id from contacts")}

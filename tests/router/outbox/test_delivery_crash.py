@@ -9,7 +9,6 @@ the first 30 deliveries and then fails until the server was restarted.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from pathlib import Path
@@ -18,9 +17,9 @@ import httpx
 
 from router.outbox.signing import HEADER, verify
 from tests.engine_helpers import CONFIG
-from tests.live import ProcessServer, admin_headers, create_agent
+from tests.live import ProcessServer, admin_headers
 from tests.receivers import Received, Receiver, until
-from tests.router.test_crash_acks import Acks, auto_desk, gateway, rows
+from tests.router.test_crash_acks import Acks, load_until_killed, rows
 
 SECRET = "whsec_test-secret-for-the-crash-test"
 
@@ -47,8 +46,6 @@ async def test_kill_9_between_decision_and_delivery_loses_no_event(tmp_path: Pat
     server = ProcessServer(database, config_path, env=env).start()
     assert server.proc is not None
     acks = Acks(kill_after=25, kill=server.proc.kill)
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
     try:
         async with httpx.AsyncClient(base_url=server.url) as http:
             reply = await http.post(
@@ -57,23 +54,11 @@ async def test_kill_9_between_decision_and_delivery_loses_no_event(tmp_path: Pat
                 headers=admin_headers(),
             )
             assert reply.status_code == 201, reply.text
-            for i in range(3):
-                token = await create_agent(
-                    http, f"k{i}", skills={"billing": 5}, languages=["it"], capacity={"chat": 3}
-                )
-                tasks.append(asyncio.create_task(auto_desk(server.ws_url, f"k{i}", token, acks)))
-        tasks += [asyncio.create_task(gateway(server.url, acks, stop)) for _ in range(3)]
-        deadline = asyncio.get_running_loop().time() + 90
-        while server.proc.poll() is None:
-            assert asyncio.get_running_loop().time() < deadline, "the desktops made no progress"
-            await asyncio.sleep(0.02)
-    finally:
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if server.proc.poll() is None:
-            server.kill()
+    except BaseException:
+        server.kill()
+        receiver.stop()
+        raise
+    await load_until_killed(server, acks, gateways=3, timeout=90)
     committed_before_restart = {
         row[0] for row in rows(database, "select event_id from outbox_events")
     }
