@@ -3,11 +3,6 @@ purged, younger ones and the contacts' statistics stay; retention 0 purges nothi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from router.engine import Engine
 from router.intake import Intake
 from router.retention import purge_due
@@ -15,7 +10,6 @@ from router.rules.loader import parse_rules
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
 from router.store.repository import Store
-from tests.databases import database
 from tests.engine_helpers import CONFIG, policy
 
 DAY = 86_400.0
@@ -40,16 +34,6 @@ def contact(contact_id: str, age_days: float) -> dict[str, object]:
         "arrival": at,
         "updated_at": at,
     }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with database(request.param, tmp_path) as url:
-        opened = await Store.open(url)
-        try:
-            yield opened
-        finally:
-            await opened.close()
 
 
 def intake(store: Store, retention: str) -> Intake:
