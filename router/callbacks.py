@@ -13,6 +13,7 @@ explain log, from which a restarted (or newly elected) router takes them back.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -35,6 +36,13 @@ def check_number(value: str | None) -> str | None:
     """A phone number as a person writes it (digits, spaces, + ( ) . / -), or None."""
     if value is not None and not _NUMBER.fullmatch(value):
         raise ValueError("not a phone number")
+    return value
+
+
+def check_zone(value: dt.datetime | None) -> dt.datetime | None:
+    """A callback time must say its zone (a bare 09:30 is whose 09:30?)."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError("give the time with its zone, e.g. 2026-03-30T09:30:00+02:00")
     return value
 
 

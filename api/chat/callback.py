@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from router.callbacks import CallbackRefused, check_number
+from router.callbacks import CallbackRefused, check_number, check_zone
 from router.dispatch import Dispatcher
 
 
@@ -21,13 +21,7 @@ class AskCallback(BaseModel):
     number: str | None = Field(None, max_length=40, description="default: the one given")
     at: dt.datetime | None = Field(None, description="ISO time with its zone; default: soon")
 
-    @field_validator("at")
-    @classmethod
-    def _zone(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give the time with its zone, e.g. 2026-03-30T09:30:00+02:00")
-        return value
-
+    _zone = field_validator("at")(check_zone)
     _number = field_validator("number")(check_number)
 
     def args(self) -> dict[str, Any]:

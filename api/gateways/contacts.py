@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from api.base.auth import require_gateway
 from channels.contact import CustomerRef, InboundContact, IntakeError
-from router.callbacks import CallbackRefused, check_number
+from router.callbacks import CallbackRefused, check_number, check_zone
 from router.dispatch import Dispatcher
 from router.intake import Intake
 from skills.vocabulary import Channel, normalize_language
@@ -170,13 +170,7 @@ class CallbackIn(BaseModel):
         None, description="a time with its zone (ISO 8601); default: at their turn"
     )
 
-    @field_validator("at")
-    @classmethod
-    def _zone(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give the time with its zone, e.g. 2026-03-30T09:30:00+02:00")
-        return value
-
+    _zone = field_validator("at")(check_zone)
     _number = field_validator("number")(check_number)
 
 
