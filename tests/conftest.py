@@ -11,6 +11,7 @@ import pytest
 
 from tests.engine_helpers import CONFIG
 from tests.live import ThreadServer
+from tests.providers import FakeProviders, Relay
 from tests.redis_server import RedisServer
 
 
@@ -31,6 +32,26 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThreadSer
 async def client(server: ThreadServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         yield http
+
+
+@pytest.fixture
+def providers() -> Iterator[FakeProviders]:
+    """Local stand-ins for Meta, X and Twilio's messages API (tests/providers.py)."""
+    running = FakeProviders().start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    """A local SMTP relay replies are sent through (tests/providers.py)."""
+    running = Relay().start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,15 +23,6 @@ from tests.providers import META_TOKEN, TWILIO_SID, TWILIO_TOKEN, Answer, FakePr
 
 NOW = 1_800_000_000.0
 HOUR = 3600.0
-
-
-@pytest.fixture
-def providers() -> Iterator[FakeProviders]:
-    running = FakeProviders().start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 class Clock:

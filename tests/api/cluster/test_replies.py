@@ -3,7 +3,6 @@ router records and sends it, and the status comes back to the node holding the d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,6 @@ from tests.api.cluster.test_nodes import Cluster, active_and_standby
 from tests.live import Desktop, contact_body, create_agent
 from tests.providers import META_TOKEN, FakeProviders
 from tests.redis_server import RedisServer
-
-
-@pytest.fixture
-def providers() -> Iterator[FakeProviders]:
-    running = FakeProviders().start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -40,24 +40,6 @@ AGENT = {
 
 
 @pytest.fixture
-def providers() -> Iterator[FakeProviders]:
-    running = FakeProviders().start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def relay() -> Iterator[Relay]:
-    running = Relay().start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
 def server(tmp_path: Path, providers: FakeProviders, relay: Relay) -> Iterator[ThreadServer]:
     running = ThreadServer(
         tmp_path / "centralino.db",
