@@ -42,9 +42,10 @@ class CustomerFeed:
             approximate=True,
         )
 
-    async def run(self, apply: Apply) -> None:
-        """Apply every change published from now on, in order, until cancelled."""
-        last = "$"
+    async def run(self, apply: Apply, after: str = "$") -> None:
+        """Apply every change published after ``after`` (default: from now on), in order,
+        until cancelled."""
+        last = after
         while True:
             try:
                 answer: Any = await self.redis.xread(

@@ -27,13 +27,14 @@ async def test_every_node_hears_a_change(redis_server: RedisServer) -> None:
         async def apply(change: CustomerChange, node: str = node) -> None:
             heard[node].append(change)
 
-        tasks.append(asyncio.create_task(CustomerFeed(redis, KEYS, node).run(apply)))
+        # from the stream's start: no window in which a reader not yet reading misses one
+        tasks.append(asyncio.create_task(CustomerFeed(redis, KEYS, node).run(apply, "0-0")))
     try:
-        await asyncio.sleep(0.3)  # both readers are blocked on the stream
         change = CustomerChange(ERASED, ("c1", "c2"), ("k1",), ("chat-1",))
         await CustomerFeed(redis, KEYS, "a").publish(change)
         await CustomerFeed(redis, KEYS, "b").publish(CustomerChange(UNMERGED, ("c3", "c4")))
-        for _ in range(100):
+        deadline = asyncio.get_running_loop().time() + 60
+        while asyncio.get_running_loop().time() < deadline:
             if all(len(changes) == 2 for changes in heard.values()):
                 break
             await asyncio.sleep(0.05)
@@ -41,7 +42,8 @@ async def test_every_node_hears_a_change(redis_server: RedisServer) -> None:
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # a read blocked in Redis may take its block time to notice the cancellation
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
         await redis.aclose()
 
 
