@@ -11,22 +11,25 @@ the customer's open case, its department, a repeat-contact boost.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from channels.contact import InboundContact
 from router.callbacks import Callbacks
-from router.customer_changes import ERASED, MERGED, CustomerChange
+from router.customer_changes import ERASED, CustomerChange
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.estimate import WaitEstimator
 from router.hours import HoursBook
 from router.models import NewContact, RoutePolicy
 from router.outbox.events import arrival_event, message_event
 from router.priority import history_boost
+from router.reception import Received, Reception, received_from_row
 from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
-from router.store.repository import CustomerHistory
+from router.states import RECEIVED
+from router.store.repository import CustomerHistory, new_row
 from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
 from skills.identity import Identity, phones_in_text
@@ -45,6 +48,12 @@ class IntakeResult:
     after_hours: dict[str, Any] | None = None
     estimated_wait: float | None = None
     """Seconds until an agent takes it (router/estimate.py); None: nobody could now."""
+
+
+class ContactIntake(Protocol):
+    """What ``POST /v1/contacts`` needs: this process' Intake, or a node's (several nodes)."""
+
+    async def accept(self, inbound: InboundContact) -> IntakeResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +105,6 @@ def rule_facts(
     }
 
 
-RECENT_MESSAGE_IDS = 100_000
-KNOWN_IDENTITIES = 100_000
-
-
 def customer_profile(
     customer_id: str | None,
     inbound: InboundContact,
@@ -134,77 +139,144 @@ def proposed_phones(
     ]
 
 
+BACKLOG_CHUNK = 100  # received contacts planned at once at take-over (one group commit)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedContact:
+    """The second half's plan of a received contact: its row, its route, what to tell."""
+
+    values: dict[str, Any]
+    new: NewContact
+    after_hours: dict[str, Any] | None
+
+
 class Intake:
     def __init__(self, runtime: RouterRuntime, planner: Planner) -> None:
         self.runtime = runtime
         self.planner = planner
-        self.triager = Triager(planner.config)
+        self.reception = Reception(
+            runtime.store.customers, planner.config, runtime.customer_changes.publish
+        )
         self.hours = HoursBook(planner.config)
         self.estimator = WaitEstimator()
         self.callbacks = Callbacks(runtime)
         self._triage: dict[str, TriageResult] = {}
         self._emotions: dict[str, list[EmotionScore]] = {}
-        self._recent: dict[tuple[str, str], str] = {}
-        self._owners: dict[Identity, str] = {}  # identity -> customer, a fast path only
-        self._forgotten = 0  # customer changes heard so far (a resolve racing one is not cached)
+        self._routing: dict[str, asyncio.Future[IntakeResult]] = {}  # received, being planned
         runtime.listen(self._forget_finished)
         runtime.customer_changes.listen(self.forget_customers)
         runtime.listen(self._observe_handling)
 
+    @property
+    def triager(self) -> Triager:
+        return self.reception.triager
+
     def use_rules(self, planner: Planner) -> None:
         """New rules for new contacts (hot reload); contacts in flight keep theirs."""
         self.planner = planner
-        self.triager = Triager(planner.config)
+        self.reception.use_config(planner.config)
         self.hours.use_config(planner.config)
 
     async def accept(
         self, inbound: InboundContact, *, prefer_agent: str | None = None
     ) -> IntakeResult:
-        """Triage, store, then route a new contact. ``prefer_agent``: offer it first to this
-        agent (e.g. who handled the email this one replies to), waiting up to
-        ``preferred_agent.max_wait``."""
+        """Triage, store, then route a new contact (both halves here, one commit).
+        ``prefer_agent``: offer it first to this agent (e.g. who handled the email this one
+        replies to), waiting up to ``preferred_agent.max_wait``."""
         store = self.runtime.store
-        key = (inbound.gateway, inbound.external_id)
-        if key in self._recent:  # a retry of a contact this process stored: no insert
-            existing = await store.contact(self._recent[key])
+        known = self.reception.recent(inbound.gateway, inbound.external_id)
+        if known is not None:  # a retry of a contact this process stored: no insert
+            existing = await store.contact(known)
             if existing is not None:
                 return await self._duplicate(existing)
-        config = self.planner.config
-        identities = inbound.customer.identities(inbound.gateway, config.triage.default_region)
-        triage = self.triager.triage(
-            text=inbound.text,
-            subject=inbound.subject,
-            language=inbound.language,
-            language_hint=inbound.language_hint,
-            intent=inbound.intent,
-            sentiment=inbound.sentiment,
-            urgency=inbound.urgency,
-        )
         now = self.runtime.clock()
-        customer_id: str | None = None
-        linked: tuple[str, ...] = ()
+        received = await self.reception.receive(inbound, now)
+        planned = await self._plan(received, uuid.uuid4().hex, now, now, prefer_agent)
+        announce = arrival_event(
+            planned.new.contact_id, now, planned.values, planned.new.policy.queue
+        )
+        row, created = await store.add_contact(planned.values, announce.as_row())
+        if not created:  # stored before (a retry, or another node won the insert)
+            return await self._duplicate(row)
+        self.reception.remember(inbound.gateway, inbound.external_id, row.id)
+        return self._route(row, received.triage, planned)
+
+    async def route_received(self, row: ContactRow, *, check: bool = False) -> IntakeResult:
+        """The second half for a contact a node stored as ``received``: plan it (history,
+        rules, hours), record the plan, route it. ``check``: read the record first (a
+        command applied again after a take-over may find the contact planned, or done).
+        Planning the same contact twice at once waits for the first."""
+        running = self._routing.get(row.id)
+        if running is not None:
+            return await asyncio.shield(running)
+        if row.id in self.runtime.engine.contacts:
+            return await self._duplicate(row)
+        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._routing[row.id] = future
+        try:
+            result = await self._route_received(row, check)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            del self._routing[row.id]
+        future.set_result(result)
+        return result
+
+    async def route_backlog(self, before: float | None = None) -> int:
+        """Plan and route the contacts nodes stored that no router planned yet (at
+        take-over; and, with ``before``, a sweep for a node that died before its command
+        reached the router), a hundred at a time. Returns how many were routed here."""
+        rows = [
+            row
+            for row in await self.runtime.store.received_contacts(self.runtime.domain, before)
+            if row.id not in self.runtime.engine.contacts and row.id not in self._routing
+        ]
+        for start in range(0, len(rows), BACKLOG_CHUNK):
+            chunk = rows[start : start + BACKLOG_CHUNK]
+            await asyncio.gather(*(self.route_received(row, check=True) for row in chunk))
+        return len(rows)
+
+    async def _route_received(self, row: ContactRow, check: bool) -> IntakeResult:
+        if check:
+            stored = await self.runtime.stored_contact(row.id)
+            if stored is None:
+                raise KeyError(row.id)
+            if stored.state != RECEIVED:
+                return await self._duplicate(stored)
+            row = stored
+        received = received_from_row(row)
+        now = self.runtime.clock()
+        planned = await self._plan(received, row.id, row.arrival, now, None)
+        queue = planned.new.policy.queue
+        announce = arrival_event(row.id, now, planned.values, queue)
+        if not await self.runtime.store.plan_contact(row.id, planned.values, announce.as_row()):
+            stored = await self.runtime.stored_contact(row.id)  # planned meanwhile elsewhere
+            if stored is None:
+                raise KeyError(row.id)
+            return await self._duplicate(stored)
+        return self._route(new_row(ContactRow, planned.values), received.triage, planned)
+
+    async def _plan(
+        self,
+        received: Received,
+        contact_id: str,
+        arrival: float,
+        now: float,
+        prefer_agent: str | None,
+    ) -> PlannedContact:
+        """History, rules, hours and preferences: the contact's route and its row."""
+        config = self.planner.config
+        inbound, triage, customer_id = received.inbound, received.triage, received.customer_id
         history = CustomerHistory()
-        known_customer = False
-        if inbound.customer_id is not None:
-            customer_id, known_customer = inbound.customer_id, True
-        elif identities:
-            cached = self._owner(identities)
-            if cached is not None:  # every identity known, all of one customer: no write
-                customer_id, known_customer = cached, True
-            else:
-                heard = self._forgotten
-                resolved = await store.customers.resolve(identities, inbound.customer.name, now)
-                customer_id, linked = resolved.customer_id, resolved.merged
-                known_customer = not resolved.created or bool(linked)
-                if linked:  # other nodes' caches still map the merged customers' identities
-                    change = CustomerChange(MERGED, (customer_id, *linked))
-                    await self.runtime.customer_changes.publish(change)
-                if heard == self._forgotten:
-                    self._own(identities, customer_id)
-        if customer_id is not None and known_customer:  # a new customer has no history
+        if customer_id is not None and received.known_customer:  # a new one has no history
             # history includes the decisions made so far (not those made while waiting)
             await self.runtime.recorder.reached(self.runtime.recorder.mark)
-            history = await store.customer_history(customer_id, now - self.planner.history_window)
+            history = await self.runtime.store.customer_history(
+                customer_id, now - self.planner.history_window
+            )
         case = open_case(history, now - config.priority.history.repeat_window)
         plan = self.planner.plan(
             rule_facts(inbound, triage, customer_id, history, case),
@@ -220,7 +292,7 @@ class Intake:
             if policy.preferred_wait <= 0:
                 policy = replace(policy, preferred_wait=config.preferred_agent.max_wait)
         boost = history_boost(config.priority, repeat_unresolved=case is not None, transfers=0)
-        contact_id = uuid.uuid4().hex
+        identities = received.identities
         profile = customer_profile(customer_id, inbound, identities, history)
         values = {
             "id": contact_id,
@@ -247,7 +319,7 @@ class Intake:
                 "intent_urgency": triage.intent_urgency,
                 "customer": history.facts(),
                 "identities": [str(identity) for identity in identities],
-                "linked_customers": list(linked),
+                "linked_customers": list(received.linked),
                 "open_case": {"queue": case.queue, "agent_id": case.agent_id} if case else None,
                 "history": history.recent,
                 "preferred_agent": preferred,
@@ -259,21 +331,13 @@ class Intake:
                 "after_hours": after_hours,
             },
             "state": "queued",
-            "arrival": now,
+            "arrival": arrival,
             "updated_at": now,
         }
-        announce = arrival_event(contact_id, now, values, policy.queue)  # its gateway ids
-        row, created = await store.add_contact(values, announce.as_row())
-        if not created:  # stored before (a retry, or another node won the insert)
-            return await self._duplicate(row)
-        self._remember(key, row.id)
-        self.runtime.contexts[row.id] = offer_context(row)
-        self._triage[row.id] = triage
-        self._emotions[row.id] = [triage.emotion]
         new = NewContact(
-            contact_id=row.id,
+            contact_id=contact_id,
             channel=inbound.channel,
-            arrival=now,
+            arrival=arrival,
             policy=policy,
             customer_id=customer_id,
             language=triage.language,
@@ -281,12 +345,23 @@ class Intake:
             history_boost=boost,
             preferred_agent=preferred,
         )
+        return PlannedContact(values, new, after_hours)
+
+    def _route(
+        self, row: ContactRow, triage: TriageResult, planned: PlannedContact
+    ) -> IntakeResult:
+        """A stored, planned contact into the engine (which decides at once)."""
+        self.runtime.contexts[row.id] = offer_context(row)
+        self._triage[row.id] = triage
+        self._emotions[row.id] = [triage.emotion]
+        new = planned.new
         decisions = self.runtime.submit(lambda at: self.runtime.engine.add_contact(new, at))
         state = "offered" if decisions.of(Offered) else "queued"
+        after_hours = planned.after_hours
         notice = after_hours["notice"] if after_hours else None
         wait = self.estimated_wait(row.id)
-        self._overflow_on_estimate(row.id, policy.queue, wait)
-        return IntakeResult(row.id, True, state, policy.queue, notice, after_hours, wait)
+        self._overflow_on_estimate(row.id, new.policy.queue, wait)
+        return IntakeResult(row.id, True, state, new.policy.queue, notice, after_hours, wait)
 
     def _overflow_on_estimate(self, contact_id: str, queue: str, wait: float | None) -> None:
         """A queue's ``overflow`` rule with ``wait_above``: applied when the estimate at
@@ -348,52 +423,27 @@ class Intake:
         }
 
     async def _duplicate(self, existing: ContactRow) -> IntakeResult:
+        if existing.state == RECEIVED and existing.id not in self.runtime.engine.contacts:
+            return replace(await self.route_received(existing, check=True), created=False)
         if existing.id not in self.runtime.engine.contacts:
             # Stored by a router that died before routing it? Read it again once the
             # write-behind caught up, so a contact that just finished stays finished.
             existing = await self.runtime.stored_contact(existing.id) or existing
             self.runtime.adopt(existing)
+        state, queue = existing.state, existing.queue
+        live = self.runtime.engine.contacts.get(existing.id)
+        if live is not None:  # the engine is ahead of the record
+            state, queue = live.state.value, live.policy.queue
         return IntakeResult(
-            existing.id,
-            False,
-            existing.state,
-            existing.queue,
-            estimated_wait=self.estimated_wait(existing.id),
+            existing.id, False, state, queue, estimated_wait=self.estimated_wait(existing.id)
         )
-
-    def _remember(self, key: tuple[str, str], contact_id: str) -> None:
-        """Recent gateway message ids -> contact: a retry is answered without an insert.
-        A fast path only: the unique constraint decides what is a duplicate."""
-        self._recent[key] = contact_id
-        if len(self._recent) > RECENT_MESSAGE_IDS:
-            del self._recent[next(iter(self._recent))]
-
-    def _owner(self, identities: list[Identity]) -> str | None:
-        owners = {self._owners.get(identity) for identity in identities}
-        if len(owners) != 1:
-            return None
-        (owner,) = owners
-        return owner
-
-    def _own(self, identities: list[Identity], customer_id: str) -> None:
-        for identity in identities:
-            self._owners.pop(identity, None)  # re-inserted last: the newest are kept
-            self._owners[identity] = customer_id
-        while len(self._owners) > KNOWN_IDENTITIES:
-            del self._owners[next(iter(self._owners))]
 
     def forget_customers(self, change: CustomerChange) -> None:
         """A customer merged, unmerged, changed or erased (here or on another node): drop
-        what the caches hold about them; the next contact asks the database."""
-        self._forgotten += 1
-        customers = set(change.customer_ids)
-        for identity in [i for i, owner in self._owners.items() if owner in customers]:
-            del self._owners[identity]
+        what the caches hold about them."""
+        self.reception.forget_customers(change)
         if change.kind == ERASED:
-            contacts = set(change.contact_ids)
-            for key in [k for k, contact_id in self._recent.items() if contact_id in contacts]:
-                del self._recent[key]
-            for contact_id in contacts:
+            for contact_id in change.contact_ids:
                 self._triage.pop(contact_id, None)
                 self._emotions.pop(contact_id, None)
 

@@ -20,7 +20,7 @@ from router.engine import Engine
 from router.models import NewContact, RoutePolicy
 from router.outbox.events import EventBuilder
 from router.recorder import Recorder
-from router.states import FINISHED_STATES, ContactState
+from router.states import FINISHED_STATES, RECEIVED, ContactState
 from router.store.errors import StoreError
 from router.store.repository import Store
 from router.store.schema import AgentRow, ContactRow
@@ -150,6 +150,8 @@ class RouterRuntime:
     def adopt(self, contact: ContactRow) -> bool:
         """Route a stored, unfinished contact the engine does not know (at start, or one
         stored by a router that lost its lease before routing it); False if nothing to do."""
+        if contact.state == RECEIVED:  # not planned yet: the intake plans it (route_received)
+            return False
         if contact.id in self.engine.contacts or ContactState(contact.state) in FINISHED_STATES:
             return False
         if contact.domain != self.domain:  # another routing domain's router routes it

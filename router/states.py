@@ -35,6 +35,10 @@ class OfferOutcome(StrEnum):
 
 FINISHED_STATES = frozenset({ContactState.COMPLETED, ContactState.ABANDONED})
 
+RECEIVED = "received"
+"""A stored contact's state before it is routed: a node stored it and the active router has
+not planned it yet (router/reception.py). Only in the record; the engine never holds it."""
+
 _CONTACT_MOVES: dict[ContactState, frozenset[ContactState]] = {
     ContactState.QUEUED: frozenset({ContactState.OFFERED, ContactState.ABANDONED}),
     ContactState.OFFERED: frozenset(

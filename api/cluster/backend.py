@@ -35,6 +35,7 @@ from api.cluster.edge import (
     serve_wallboard,
 )
 from api.cluster.hub import RedisDesktopHub
+from api.cluster.node_intake import NodeIntake, routes_on_every_node, sweep
 from api.gateways.smtp import start_smtp
 from api.node.backend import SettingsError, StateBackend
 from api.node.stack import RouterStack, close_stack, open_stack
@@ -50,6 +51,8 @@ from router.runtime import RouterRuntime
 from router.store.errors import FencedOut, StoreError
 
 log = logging.getLogger("centralino.cluster")
+SWEEP_EVERY = 10.0  # seconds between sweeps for received contacts whose command never came
+SWEEP_AFTER = 30.0  # a received contact this old had its command lost (its node died)
 
 
 class RedisBackend(StateBackend):
@@ -75,6 +78,20 @@ class RedisBackend(StateBackend):
         self.app.state.edge = self.edge
         self.role = RouterRole(self)
         self.customers = CustomerFeed(self.redis, self.keys, self.node)
+        self.node_intake: NodeIntake | None = None
+        if routes_on_every_node(settings.database_url):
+            try:
+                self.node_intake = await NodeIntake.open(
+                    settings.database_url,
+                    self.rules.config,
+                    self.edge.client,
+                    settings.routing_domain,
+                    self.publish_customer_change,
+                )
+            except StoreError as exc:
+                await self.redis.aclose()
+                raise SettingsError(f"cannot open the database for intake: {exc}") from exc
+            self.app.state.node_intake = self.node_intake
         self.tasks = [
             asyncio.create_task(self.edge.watch_takeovers(), name="centralino-takeovers"),
             asyncio.create_task(self.role.run(), name="centralino-router-role"),
@@ -99,11 +116,15 @@ class RedisBackend(StateBackend):
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.node_intake is not None:
+            await self.node_intake.close()
         await self.redis.aclose()
 
     async def customer_changed(self, change: CustomerChange) -> None:
         """A customer merged, unmerged, changed or erased on some node: this node's caches
         forget them; an erasure also leaves this domain's desktop streams."""
+        if self.node_intake is not None:
+            self.node_intake.forget_customers(change)
         runtime: RouterRuntime | None = getattr(self.app.state, "runtime", None)
         if runtime is None:
             return  # no router stack here: nothing cached
@@ -225,6 +246,9 @@ class RouterRole:
         try:
             router_chat = RouterChat(backend.app, chat)
             await router_chat.restore()
+            if backend.node_intake is not None:  # received contacts whose command never came
+                planner = sweep(backend.app.state.intake, SWEEP_EVERY, SWEEP_AFTER)
+                tasks.append(asyncio.create_task(planner, name="centralino-received-sweep"))
             commands = RouterCommands(backend.app, lease.epoch, router_chat)
             server = CommandServer(redis, keys, lease, commands)
             tasks.append(asyncio.create_task(server.run(), name="centralino-commands"))

@@ -18,6 +18,7 @@ from api.base.asgi_types import FORWARDED
 from api.base.sessions import SESSION_COOKIE, principal_from_cookies
 from api.cluster.chat import RouterChat
 from api.cluster.hub import RedisDesktopHub
+from api.cluster.node_intake import ROUTE, route_command
 from api.desktop.protocol import Error, Welcome
 from api.desktop.session import BadMessage, agent_for_token, parse, perform, unauthorized
 from api.gateways.smtp import SmtpHandler
@@ -68,6 +69,9 @@ class RouterCommands:
             return await self.chat.callback(args)
         if op == "chat.leave":
             return await self.chat.leave(args)
+        if op == ROUTE:
+            replayed = bool(args.pop("_replayed", False))
+            return await route_command(self.app.state.intake, args, replayed)
         if op == "smtp":
             handler = SmtpHandler(
                 self.app.state.dispatcher,

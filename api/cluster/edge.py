@@ -1,7 +1,9 @@
 """A node's side when several nodes share Redis: it serves gateways, desktops, the
 wallboard and SMTP, and hands the work to the active router through the command stream.
 
-- HTTP: ``ForwardToRouter`` sends each request (after this node's size and rate limits)
+- HTTP: new contacts (``POST /v1/contacts``) are stored on this node when the database is
+  PostgreSQL, and only their routing goes to the router (api/cluster/node_intake.py).
+  ``ForwardToRouter`` sends every other request (after this node's size and rate limits)
   to the active router, which runs it through the same endpoints; no answer in time: 503
   with Retry-After, and the gateway's retry is idempotent.
 - Desktop websocket: login and actions go to the router as commands; the agent's events
@@ -43,6 +45,7 @@ from router.cluster.keys import Keys
 log = logging.getLogger("centralino.edge")
 
 LOCAL_PATHS = frozenset({"/healthz"})
+NODE_INTAKE = ("POST", "/v1/contacts")  # stored on this node when it has a node intake
 CLOSE_UNAVAILABLE = 1013  # "try again later"
 WALLBOARD_REFRESH = 1.0
 
@@ -84,6 +87,10 @@ class ForwardToRouter:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get(FORWARDED) or scope["path"] in LOCAL_PATHS:
             await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        if (scope["method"], scope["path"]) == NODE_INTAKE and hasattr(state, "node_intake"):
+            await self.app(scope, receive, send)  # api/cluster/node_intake.py
             return
         edge: Edge = scope["app"].state.edge
         chunks = []

@@ -17,7 +17,7 @@ from api.base.auth import require_gateway
 from channels.contact import CustomerRef, InboundContact, IntakeError
 from router.callbacks import CallbackRefused, check_number, check_zone
 from router.dispatch import Dispatcher
-from router.intake import Intake
+from router.intake import ContactIntake, Intake
 from skills.vocabulary import Channel, normalize_language
 
 router = APIRouter(prefix="/v1", tags=["gateway"])
@@ -125,7 +125,10 @@ class ContactAccepted(BaseModel):
     responses={401: {"description": "gateway token missing"}, 422: {"description": "invalid"}},
 )
 async def post_contact(body: ContactIn, request: Request) -> ContactAccepted:
-    intake: Intake = request.app.state.intake
+    # several nodes on PostgreSQL: this node stores it, the router routes it (node_intake)
+    intake: ContactIntake = getattr(request.app.state, "node_intake", None) or (
+        request.app.state.intake
+    )
     customer = body.customer
     inbound = InboundContact(
         gateway=body.gateway,

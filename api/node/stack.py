@@ -119,6 +119,7 @@ async def open_stack(
         app.state.deliveries = deliveries
         await replies.recover()  # replies a stopped server left pending or sending
         await intake.callbacks.restore()  # callbacks asked for, from the explain log
+        await intake.route_backlog()  # contacts nodes stored that no router planned yet
     except BaseException:  # whatever was started stops again (FencedOut passes through)
         if deliveries is not None:
             await deliveries.stop()

@@ -137,7 +137,7 @@ class CommandServer:
             )
             entries = answer[0][1] if answer else []
             for entry_id, fields in entries:
-                await self._start(entry_id, fields)
+                await self._start(entry_id, fields, replayed=start != ">")
             if start == ">" or not entries:
                 return
             start = entries[-1][0]  # pending entries: page on
@@ -154,17 +154,21 @@ class CommandServer:
         )
         for entry_id, fields in answer[1]:
             if fields:  # None when the entry was trimmed meanwhile
-                await self._start(entry_id, fields)
+                await self._start(entry_id, fields, replayed=True)
 
-    async def _start(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+    async def _start(
+        self, entry_id: bytes, fields: dict[bytes, bytes], *, replayed: bool = False
+    ) -> None:
+        """``replayed``: delivered before (to a router that died, or this one long ago);
+        the handler sees ``_replayed`` in the arguments and checks the record first."""
         key = entry_id.decode()
         if key in self._in_flight:
             return
         await self._slots.acquire()
-        task = asyncio.create_task(self._apply(key, fields))
+        task = asyncio.create_task(self._apply(key, fields, replayed))
         self._in_flight[key] = task
 
-    async def _apply(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
+    async def _apply(self, entry_id: str, fields: dict[bytes, bytes], replayed: bool) -> None:
         try:
             op = fields.get(b"op", b"").decode()
             reply_to = fields.get(b"reply", b"").decode()
@@ -173,7 +177,10 @@ class CommandServer:
                 result: dict[str, Any] = {"expired": True}
             else:
                 try:
-                    result = await self.handler(op, json.loads(fields.get(b"args", b"{}")))
+                    args = json.loads(fields.get(b"args", b"{}"))
+                    if replayed:
+                        args["_replayed"] = True
+                    result = await self.handler(op, args)
                 except Fenced as exc:
                     self._fenced = exc
                     return

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from router.reports.records import ReportRecords
-from router.states import FINISHED_STATES
+from router.states import FINISHED_STATES, RECEIVED
 from router.store.accounts import Accounts
 from router.store.aftercare import Aftercare
 from router.store.changes import (
@@ -57,6 +57,16 @@ from router.store.sqlite import sqlite_lock, sqlite_pragmas
 from router.store.switches import QueueSwitches
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
+PLANNED_COLUMNS = (
+    "queue",
+    "rule",
+    "policy",
+    "triage",
+    "history_boost",
+    "preferred_agent",
+    "state",
+    "updated_at",
+)
 MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
 THREADS: Table = ThreadRow.__table__  # type: ignore[assignment]
 
@@ -243,6 +253,39 @@ class Store(RecordReads):
         if existing is None:
             raise StoreError("contact id collision; retry the request")
         return existing, False
+
+    async def plan_contact(
+        self, contact_id: str, values: dict[str, Any], announce: dict[str, Any]
+    ) -> bool:
+        """Record the router's plan of a contact a node stored as ``received`` (its queue,
+        rule, policy, triage explanation; state ``queued``) with its arrival event. False
+        if it was no longer ``received`` (planned by another call, or finished)."""
+        planned = {column: values[column] for column in PLANNED_COLUMNS}
+        statement = (
+            update(CONTACTS)
+            .where(CONTACTS.c.id == contact_id, CONTACTS.c.state == RECEIVED)
+            .values(**planned)
+        )
+
+        def plan(connection: Connection) -> bool:
+            if connection.execute(statement).rowcount != 1:
+                return False
+            connection.execute(INSERT_OUTBOX, announce)
+            return True
+
+        return await self.commit(plan)
+
+    async def received_contacts(
+        self, domain: str, before: float | None = None
+    ) -> Sequence[ContactRow]:
+        """Contacts a node stored and no router planned yet, oldest first; ``before``:
+        only those that arrived before then (a sweep leaves fresh ones to their command)."""
+        query = select(ContactRow).where(ContactRow.domain == domain, ContactRow.state == RECEIVED)
+        if before is not None:
+            query = query.where(ContactRow.arrival < before)
+        async with self._sessions() as session:
+            result = await session.execute(query.order_by(ContactRow.arrival))
+            return result.scalars().all()
 
     async def contact_by_message(self, gateway: str, external_id: str) -> ContactRow | None:
         async with self._sessions() as session:

@@ -53,7 +53,7 @@ async def test_a_command_left_by_a_dead_router_is_applied_by_the_next(
 
     second = asyncio.create_task(CommandServer(redis, KEYS, second_lease, adds).run())
     assert await asyncio.wait_for(call, 5) == {"result": 42}  # the caller still waited
-    assert applied == [{"n": 41}]
+    assert applied == [{"n": 41, "_replayed": True}]  # marked: the handler checks the record
     assert await pending(redis) == 0  # acknowledged once applied
     second.cancel()
     await asyncio.gather(second, return_exceptions=True)
