@@ -175,6 +175,12 @@ class Settings(BaseSettings):
     command_timeout: float = Field(
         5.0, gt=0, description="seconds a node waits for the active router before a 503"
     )
+    node_intake: bool = Field(
+        True,
+        description="several nodes on PostgreSQL: new contacts (POST /v1/contacts) are "
+        "triaged and stored by the node that receives them, only routed by the router; "
+        "false: forwarded whole to the router (as always with SQLite)",
+    )
 
     session_ttl: float = Field(
         8 * 3600.0, gt=0, description="seconds a sign-in session lasts (then sign in again)"

@@ -79,7 +79,7 @@ class RedisBackend(StateBackend):
         self.role = RouterRole(self)
         self.customers = CustomerFeed(self.redis, self.keys, self.node)
         self.node_intake: NodeIntake | None = None
-        if routes_on_every_node(settings.database_url):
+        if settings.node_intake and routes_on_every_node(settings.database_url):
             try:
                 self.node_intake = await NodeIntake.open(
                     settings.database_url,

@@ -10,9 +10,10 @@ import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import IO, Any
 
-from sqlalchemy import Table, create_engine, event, insert, select, update
+from sqlalchemy import Table, bindparam, create_engine, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -260,15 +261,12 @@ class Store(RecordReads):
         """Record the router's plan of a contact a node stored as ``received`` (its queue,
         rule, policy, triage explanation; state ``queued``) with its arrival event. False
         if it was no longer ``received`` (planned by another call, or finished)."""
-        planned = {column: values[column] for column in PLANNED_COLUMNS}
-        statement = (
-            update(CONTACTS)
-            .where(CONTACTS.c.id == contact_id, CONTACTS.c.state == RECEIVED)
-            .values(**planned)
-        )
+        planned = {f"planned_{column}": values[column] for column in PLANNED_COLUMNS}
+        planned["plan_id"] = contact_id
+        statement = PLAN_CONTACT
 
         def plan(connection: Connection) -> bool:
-            if connection.execute(statement).rowcount != 1:
+            if connection.execute(statement, planned).rowcount != 1:
                 return False
             connection.execute(INSERT_OUTBOX, announce)
             return True
@@ -478,14 +476,24 @@ class Store(RecordReads):
 
 
 def new_row(model: Any, values: dict[str, Any]) -> Any:
-    """An ORM object holding what was inserted, column defaults filled in as a flush would."""
+    """What was inserted, read like a row of ``model`` (column defaults filled in as a flush
+    would): a plain object, not an ORM instance (cheaper; nothing writes through it)."""
     filled = dict(values)
     for column in model.__table__.columns:
         default = column.default
-        if column.key not in filled and default is not None:
+        if column.key in filled:
+            continue
+        if default is None:
+            filled[column.key] = None
+        else:
             filled[column.key] = default.arg(None) if default.is_callable else default.arg
-    return model(**filled)
+    return SimpleNamespace(**filled)
 
 
 AGENTS: Table = AgentRow.__table__  # type: ignore[assignment]
+PLAN_CONTACT = (
+    update(CONTACTS)
+    .where(CONTACTS.c.id == bindparam("plan_id"), CONTACTS.c.state == RECEIVED)
+    .values({column: bindparam(f"planned_{column}") for column in PLANNED_COLUMNS})
+)
 # Core statements on the tables, parameters given at execution: compiled once and cached
