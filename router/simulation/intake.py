@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from channels.contact import InboundContact
-from router.intake import OpenCase, rule_facts
+from router.intake_facts import OpenCase, rule_facts
 from router.models import NewContact, RoutePolicy
 from router.priority import history_boost
 from router.rules.loader import RuleSet

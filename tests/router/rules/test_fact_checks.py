@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from channels.contact import InboundContact
-from router.intake import rule_facts
+from router.intake_facts import rule_facts
 from router.rules.facts import FACT_SCHEMA, field_paths, sample_facts
 from router.rules.loader import ConfigError, parse_rules
 from router.rules.planner import Planner

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from router.intake import OpenCase, open_case
+from router.intake_facts import OpenCase, open_case
 from router.store.repository import CustomerHistory, HandledContact
 
 
