@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -35,6 +36,8 @@ from router.reception import Received, Reception, received_from_row
 from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
 from router.states import RECEIVED
+from router.store.changes import Change, ContactPlan, OutboxInsert
+from router.store.errors import StoreError
 from router.store.repository import CustomerHistory, new_row
 from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
@@ -78,7 +81,7 @@ class Intake:
         self.runtime = runtime
         self.planner = planner
         self.reception = Reception(
-            runtime.store.customers, planner.config, runtime.customer_changes.publish
+            runtime.store.received, planner.config, runtime.customer_changes.publish
         )
         self.hours = HoursBook(planner.config)
         self.estimator = WaitEstimator()
@@ -89,6 +92,8 @@ class Intake:
         runtime.listen(self._forget_finished)
         runtime.customer_changes.listen(self.forget_customers)
         runtime.listen(self._observe_handling)
+        runtime.on_reloaded(self._replan_soon)
+        self._replanning: asyncio.Task[int] | None = None
 
     @property
     def triager(self) -> Triager:
@@ -113,22 +118,28 @@ class Intake:
             if existing is not None:
                 return await self._duplicate(existing)
         now = self.runtime.clock()
-        received = await self.reception.receive(inbound, now)
-        planned = await self._plan(received, uuid.uuid4().hex, now, now, prefer_agent)
-        announce = arrival_event(
-            planned.new.contact_id, now, planned.values, planned.new.policy.queue
+        contact_id = uuid.uuid4().hex
+        received, taken = await self.reception.take(
+            inbound, contact_id, self.runtime.domain, now, prefer_agent
         )
-        row, created = await store.add_contact(planned.values, announce.as_row())
-        if not created:  # stored before (a retry, or another node won the insert)
-            return await self._duplicate(row)
-        self.reception.remember(inbound.gateway, inbound.external_id, row.id)
-        return self._route(row, received.triage, planned)
+        if not taken.created:  # stored before (a retry, or another node won the insert)
+            existing = await store.contact(taken.contact_id)
+            if existing is None:
+                raise StoreError("the contact went while it was read; retry")
+            return await self._duplicate(existing)
+        self.reception.remember(inbound.gateway, inbound.external_id, contact_id)
+        row = new_row(ContactRow, {"id": contact_id, "arrival": now})  # its reception is given
+        return await self.route_received(row, received=received)
 
-    async def route_received(self, row: ContactRow, *, check: bool = False) -> IntakeResult:
-        """The second half for a contact a node stored as ``received``: plan it (history,
-        rules, hours), record the plan, route it. ``check``: read the record first (a
-        command applied again after a take-over may find the contact planned, or done).
-        Planning the same contact twice at once waits for the first."""
+    async def route_received(
+        self, row: ContactRow, *, check: bool = False, received: Received | None = None
+    ) -> IntakeResult:
+        """The second half for a contact stored as ``received`` (here, or by a node): plan
+        it (history, rules, hours), record the plan (without waiting, like a decision) and
+        route it. ``check``: read the record first (a command applied again after a
+        take-over may find the contact planned, or done). ``received``: its reception, if
+        this process took it in. Planning the same contact twice at once waits for the
+        first."""
         running = self._routing.get(row.id)
         if running is not None:
             return await asyncio.shield(running)
@@ -138,7 +149,7 @@ class Intake:
         future.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._routing[row.id] = future
         try:
-            result = await self._route_received(row, check)
+            result = await self._route_received(row, check, received)
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -156,7 +167,7 @@ class Intake:
         reached the router), a hundred at a time. Returns how many were routed here."""
         rows = [
             row
-            for row in await self.runtime.store.received_contacts(self.runtime.domain, before)
+            for row in await self.runtime.store.received.pending(self.runtime.domain, before)
             if row.id not in self.runtime.engine.contacts and row.id not in self._routing
         ]
         for start in range(0, len(rows), BACKLOG_CHUNK):
@@ -164,7 +175,15 @@ class Intake:
             await asyncio.gather(*(self.route_received(row, check=True) for row in chunk))
         return len(rows)
 
-    async def _route_received(self, row: ContactRow, check: bool) -> IntakeResult:
+    def _replan_soon(self) -> None:
+        """The engine was rebuilt from the record: plan what is still ``received`` there
+        (e.g. a contact whose plan could not be written)."""
+        if self._replanning is None or self._replanning.done():
+            self._replanning = asyncio.create_task(self.route_backlog(), name="centralino-replan")
+
+    async def _route_received(
+        self, row: ContactRow, check: bool, received: Received | None
+    ) -> IntakeResult:
         if check:
             stored = await self.runtime.stored_contact(row.id)
             if stored is None:
@@ -172,17 +191,15 @@ class Intake:
             if stored.state != RECEIVED:
                 return await self._duplicate(stored)
             row = stored
-        received = received_from_row(row)
+        if received is None:
+            received = received_from_row(row)
         now = self.runtime.clock()
-        planned = await self._plan(received, row.id, row.arrival, now, None)
-        queue = planned.new.policy.queue
-        announce = arrival_event(row.id, now, planned.values, queue)
-        if not await self.runtime.store.plan_contact(row.id, planned.values, announce.as_row()):
-            stored = await self.runtime.stored_contact(row.id)  # planned meanwhile elsewhere
-            if stored is None:
-                raise KeyError(row.id)
-            return await self._duplicate(stored)
-        return self._route(new_row(ContactRow, planned.values), received.triage, planned)
+        planned = await self._plan(received, row.id, row.arrival, now)
+        announce = arrival_event(row.id, now, planned.values, planned.new.policy.queue)
+        # written with the decisions that route it, in one unit: a failure of either
+        # makes the router reload from the record (where the contact is still received)
+        plan: list[Change] = [ContactPlan(row.id, planned.values), OutboxInsert(announce.as_row())]
+        return self._route(new_row(ContactRow, planned.values), received.triage, planned, plan)
 
     async def _plan(
         self,
@@ -190,7 +207,6 @@ class Intake:
         contact_id: str,
         arrival: float,
         now: float,
-        prefer_agent: str | None,
     ) -> PlannedContact:
         """History, rules, hours and preferences: the contact's route and its row."""
         config = self.planner.config
@@ -200,7 +216,7 @@ class Intake:
             # history includes the decisions made so far (not those made while waiting)
             await self.runtime.recorder.reached(self.runtime.recorder.mark)
             history = await self.runtime.store.customer_history(
-                customer_id, now - self.planner.history_window
+                customer_id, now - self.planner.history_window, besides=contact_id
             )
         case = open_case(history, now - config.priority.history.repeat_window)
         plan = self.planner.plan(
@@ -212,6 +228,7 @@ class Intake:
             plan.policy, inbound.channel, triage.extra_skills, now
         )
         preferred = self._preferred_agent(plan, history, now)
+        prefer_agent = received.prefer_agent
         if prefer_agent is not None:
             preferred = prefer_agent
             if policy.preferred_wait <= 0:
@@ -273,14 +290,19 @@ class Intake:
         return PlannedContact(values, new, after_hours)
 
     def _route(
-        self, row: ContactRow, triage: TriageResult, planned: PlannedContact
+        self,
+        row: ContactRow,
+        triage: TriageResult,
+        planned: PlannedContact,
+        plan: Sequence[Change],
     ) -> IntakeResult:
         """A stored, planned contact into the engine (which decides at once)."""
         self.runtime.contexts[row.id] = offer_context(row)
         self._triage[row.id] = triage
         self._emotions[row.id] = [triage.emotion]
         new = planned.new
-        decisions = self.runtime.submit(lambda at: self.runtime.engine.add_contact(new, at))
+        engine = self.runtime.engine
+        decisions = self.runtime.submit(lambda at: engine.add_contact(new, at), first=plan)
         state = "offered" if decisions.of(Offered) else "queued"
         after_hours = planned.after_hours
         notice = after_hours["notice"] if after_hours else None

@@ -22,7 +22,7 @@ from channels.contact import CustomerRef, InboundContact
 from router.customer_changes import ERASED, MERGED, CustomerChange
 from router.rules.model import RoutingConfig
 from router.states import RECEIVED
-from router.store.customers import CustomerDirectory
+from router.store.received import ReceivedContacts, Taken
 from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
 from skills.identity import Identity
@@ -43,6 +43,7 @@ class Received:
     customer_id: str | None
     known_customer: bool  # the customer existed before (so history may exist)
     linked: tuple[str, ...] = ()  # customers merged into this one by this contact
+    prefer_agent: str | None = None  # offer it first to this agent (a reply to their email)
 
     def as_dict(self) -> dict[str, Any]:
         """What the router needs beyond the row's own columns (kept in ``triage``)."""
@@ -65,6 +66,7 @@ class Received:
             "identities": [[identity.kind, identity.value] for identity in self.identities],
             "known_customer": self.known_customer,
             "linked": list(self.linked),
+            "prefer_agent": self.prefer_agent,
         }
 
 
@@ -117,6 +119,7 @@ def received_from_row(row: ContactRow) -> Received:
         row.customer_id,
         bool(data.get("known_customer", row.customer_id is not None)),
         tuple(str(cid) for cid in data.get("linked", [])),
+        data.get("prefer_agent"),
     )
 
 
@@ -152,8 +155,8 @@ def received_values(received: Received, contact_id: str, domain: str, now: float
 class Reception:
     """Triage and customer identification, with this process' fast-path caches."""
 
-    def __init__(self, customers: CustomerDirectory, config: RoutingConfig, publish: Publish):
-        self.customers = customers
+    def __init__(self, store: ReceivedContacts, config: RoutingConfig, publish: Publish):
+        self.store = store
         self.publish = publish  # a merge made here: every cache on every node must hear it
         self.use_config(config)
         self._recent: dict[tuple[str, str], str] = {}
@@ -164,9 +167,8 @@ class Reception:
         self.config = config
         self.triager = Triager(config)
 
-    async def receive(self, inbound: InboundContact, now: float) -> Received:
-        """Triage the contact and find its customer (created or linked as needed).
-        Raises IntakeError for a bad identity, StoreError if the directory fails."""
+    def triage(self, inbound: InboundContact) -> tuple[TriageResult, list[Identity]]:
+        """Language, emotion and intent; the contact's identities (IntakeError if bad)."""
         identities = inbound.customer.identities(inbound.gateway, self.config.triage.default_region)
         triage = self.triager.triage(
             text=inbound.text,
@@ -177,22 +179,42 @@ class Reception:
             sentiment=inbound.sentiment,
             urgency=inbound.urgency,
         )
-        if inbound.customer_id is not None:
-            return Received(inbound, triage, identities, inbound.customer_id, True)
-        if not identities:
-            return Received(inbound, triage, identities, None, False)
-        cached = self._owner(identities)
-        if cached is not None:  # every identity known, all of one customer: no write
-            return Received(inbound, triage, identities, cached, True)
+        return triage, identities
+
+    async def take(
+        self,
+        inbound: InboundContact,
+        contact_id: str,
+        domain: str,
+        now: float,
+        prefer_agent: str | None = None,
+    ) -> tuple[Received, Taken]:
+        """Triage the contact, then store it as ``received`` with its customer (found or
+        created, in the same commit). ``Taken.created`` False: the message id was stored
+        before; nothing was written. Raises IntakeError for a bad identity, StoreError."""
+        triage, identities = self.triage(inbound)
+        customer_id, known = inbound.customer_id, inbound.customer_id is not None
+        if customer_id is None and identities:
+            customer_id = self._owner(identities)  # all known, all one customer: no lookup
+            known = customer_id is not None
+        received = Received(inbound, triage, identities, customer_id, known, (), prefer_agent)
+        values = received_values(received, contact_id, domain, now)
+        resolve = identities if customer_id is None else []
         heard = self._forgotten
-        resolved = await self.customers.resolve(identities, inbound.customer.name, now)
+        taken = await self.store.take(values, resolve, inbound.customer.name, now)
+        resolved = taken.customer
+        if resolved is None:
+            return received, taken
         linked = resolved.merged
         if linked:  # other nodes' caches still map the merged customers' identities
             await self.publish(CustomerChange(MERGED, (resolved.customer_id, *linked)))
-        if heard == self._forgotten:
+        if heard == self._forgotten:  # no change heard meanwhile that could make it stale
             self._own(identities, resolved.customer_id)
         known = not resolved.created or bool(linked)
-        return Received(inbound, triage, identities, resolved.customer_id, known, linked)
+        received = Received(
+            inbound, triage, identities, resolved.customer_id, known, linked, prefer_agent
+        )
+        return received, taken
 
     def recent(self, gateway: str, external_id: str) -> str | None:
         """The contact a recent gateway message id made here, if this process remembers."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from router.decisions import (
     Abandoned,
@@ -311,16 +311,24 @@ class Recorder:
         self.mark = 0  # units recorded so far
         self._pending: dict[int, asyncio.Future[None]] = {}
 
-    def record(self, now: float, decisions: Iterable[Decision]) -> None:
+    def record(
+        self, now: float, decisions: Iterable[Decision], first: Sequence[Change] = ()
+    ) -> None:
+        """Queue the row changes of ``decisions`` (after ``first``, in the same unit)."""
         if self.fenced:
             return  # a newer router owns the decisions now
-        changes: list[Change] = []
+        changes: list[Change] = list(first)
         for decision in decisions:
             changes.extend(changes_for(decision, now))
             announced = self.announce(now, decision) if self.announce is not None else None
             if announced is not None:
                 changes.append(OutboxInsert(announced.as_row()))
-        if not changes:
+        self.write(changes)
+
+    def write(self, changes: list[Change]) -> None:
+        """Queue row changes that follow what the engine did (decisions, a contact's plan):
+        in order, without waiting, a failure making the router reload from the record."""
+        if not changes or self.fenced:
             return
         self.mark += 1
         mark = self.mark

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from router.customer_changes import CustomerChanges
@@ -21,6 +21,7 @@ from router.models import NewContact, RoutePolicy
 from router.outbox.events import EventBuilder
 from router.recorder import Recorder
 from router.states import FINISHED_STATES, RECEIVED, ContactState
+from router.store.changes import Change
 from router.store.errors import StoreError
 from router.store.repository import Store
 from router.store.schema import AgentRow, ContactRow
@@ -101,7 +102,10 @@ class RouterRuntime:
             self.set_endpoint(row.id, row.endpoint)
         restored = 0
         for contact in await self.store.unfinished_contacts(self.domain):
-            restored += self.adopt(contact)
+            try:
+                restored += self.adopt(contact)
+            except (KeyError, ValueError, TypeError) as exc:  # one bad row must not stop it
+                log.error("contact %s not restored, its row is incomplete: %r", contact.id, exc)
         return restored
 
     def _realign_soon(self) -> None:
@@ -194,21 +198,26 @@ class RouterRuntime:
         await self.recorder.flush()
         return await self.store.contact(contact_id)
 
-    def submit(self, call: Callable[[float], Decisions]) -> Decisions:
-        """Run one engine call at the current time and publish what it decided."""
+    def submit(
+        self, call: Callable[[float], Decisions], *, first: Sequence[Change] = ()
+    ) -> Decisions:
+        """Run one engine call at the current time and publish what it decided.
+        ``first``: row changes recorded before the decisions, in the same unit (a
+        contact's plan with the decisions that route it: both or neither)."""
         now = self.clock()
         started = time.perf_counter()
         decisions = call(now)
         if self.observe_latency is not None:
             self.observe_latency(time.perf_counter() - started)
-        self._publish(now, decisions)
+        self._publish(now, decisions, first)
         return decisions
 
-    def _publish(self, now: float, decisions: Decisions) -> None:
+    def _publish(self, now: float, decisions: Decisions, first: Sequence[Change] = ()) -> None:
         if not decisions:
+            self.recorder.write(list(first))
             self._wake.set()
             return
-        self.recorder.record(now, decisions)
+        self.recorder.record(now, decisions, first)
         for listener in self._listeners:
             try:
                 listener(now, decisions)

@@ -85,7 +85,8 @@ async def require_supervisor(request: Request) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid supervisor or admin token")
 
 
-def require_gateway(request: Request) -> None:
+async def require_gateway(request: Request) -> None:
+    # async: FastAPI runs a plain def dependency in a worker thread, a hop per request
     expected = request.app.state.settings.gateway_token
     if expected:
         check_token(request, expected, "gateway")

@@ -38,7 +38,7 @@ from api.desktop.session import (
     parse,
     receive_login,
 )
-from router.cluster.commands import CommandClient, RouterUnavailable
+from router.cluster.commands import CommandClient, RouterUnavailable, cancelling
 from router.cluster.desk import DeskReader
 from router.cluster.keys import Keys
 
@@ -69,6 +69,8 @@ class Edge:
             try:
                 answer: Any = await self.redis.xread({self.keys.takeovers: last}, block=1000)
             except RedisError as exc:
+                if cancelling():  # a cancel redis-py turned into a connection error: stop
+                    raise asyncio.CancelledError from exc
                 log.warning("cannot watch router takeovers: %s", exc)
                 await asyncio.sleep(1.0)
                 continue

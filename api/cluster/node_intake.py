@@ -28,7 +28,7 @@ from channels.contact import InboundContact
 from router.cluster.commands import CommandClient, RouterUnavailable
 from router.customer_changes import CustomerChange
 from router.intake import Intake, IntakeResult
-from router.reception import Publish, Reception, received_values
+from router.reception import Publish, Reception
 from router.rules.model import RoutingConfig
 from router.states import RECEIVED
 from router.store.errors import StoreError
@@ -70,7 +70,7 @@ class NodeIntake:
         publish: Publish,
     ) -> NodeIntake:
         store = await Store.open(database_url)
-        return cls(store, Reception(store.customers, config, publish), client, domain)
+        return cls(store, Reception(store.received, config, publish), client, domain)
 
     async def close(self) -> None:
         await self.store.close()
@@ -85,14 +85,16 @@ class NodeIntake:
             existing = await self.store.contact(known)
             if existing is not None:
                 return await self._duplicate(existing)
-        now = time.time()
-        received = await self.reception.receive(inbound, now)
-        values = received_values(received, uuid.uuid4().hex, self.domain, now)
-        row, created = await self.store.add_contact(values)
-        if not created:  # a retry, or another node won the insert
-            return await self._duplicate(row)
-        self.reception.remember(inbound.gateway, inbound.external_id, row.id)
-        return await self._route({"row": values}, row, created=True)
+        contact_id = uuid.uuid4().hex
+        _received, taken = await self.reception.take(inbound, contact_id, self.domain, time.time())
+        if not taken.created:  # a retry, or another node won the insert
+            existing = await self.store.contact(taken.contact_id)
+            if existing is None:
+                raise StoreError("the contact went while it was read; retry")
+            return await self._duplicate(existing)
+        self.reception.remember(inbound.gateway, inbound.external_id, contact_id)
+        stored = taken.row or {}
+        return await self._route({"row": stored}, new_row(ContactRow, stored), created=True)
 
     async def _duplicate(self, row: ContactRow) -> IntakeResult:
         return await self._route({"contact_id": row.id}, row, created=False)

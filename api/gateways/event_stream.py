@@ -27,7 +27,7 @@ POLL = 0.25  # seconds between reads of new events while a client waits
 HEARTBEAT = 15.0
 
 
-def require_events_reader(request: Request) -> None:
+async def require_events_reader(request: Request) -> None:
     settings = request.app.state.settings
     if settings.gateway_token:
         check_token(request, settings.gateway_token, "gateway")

@@ -33,6 +33,13 @@ STREAM_MAXLEN = 100_000  # acknowledged entries are trimmed away beyond this
 REPLY_TTL = 60  # seconds a reply waits for a node that may have given up
 
 
+def cancelling() -> bool:
+    """Whether this task is being cancelled: redis-py may surface a cancel in the middle of
+    a blocked read as a connection error, and a retry loop must not swallow it."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class RouterUnavailable(RuntimeError):
     """No active router answered in time (a failover is under way, or Redis is down)."""
 

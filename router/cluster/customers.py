@@ -19,6 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from router.cluster.commands import cancelling
 from router.cluster.keys import COMMAND_GROUP, Keys
 from router.customer_changes import CustomerChange, about_contact
 
@@ -52,6 +53,8 @@ class CustomerFeed:
                     {self.keys.customer_changes: last}, block=1000, count=100
                 )
             except RedisError as exc:
+                if cancelling():  # a cancel redis-py turned into a connection error: stop
+                    raise asyncio.CancelledError from exc
                 log.warning("cannot read customer changes: %s", exc)
                 await asyncio.sleep(1.0)
                 continue

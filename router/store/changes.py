@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.engine import Connection
 
+from router.states import RECEIVED
 from router.store.schema import (
     AgentStateRow,
     ContactRow,
@@ -59,7 +60,29 @@ class AgentStateInsert:
     values: dict[str, Any]
 
 
-Change = ContactUpdate | OfferInsert | OfferUpdate | EventInsert | OutboxInsert | AgentStateInsert
+@dataclass(frozen=True, slots=True)
+class ContactPlan:
+    """The router's plan of a ``received`` contact (queue, rule, policy, explanation; state
+    ``queued``). Fails if the contact is no longer ``received``: the engine routes it, so
+    the record must say so (a failed change makes the router reload from the record)."""
+
+    contact_id: str
+    values: dict[str, Any]
+
+
+class PlanConflict(LookupError):
+    """A plan for a contact that is not ``received`` (planned twice, or finished)."""
+
+
+Change = (
+    ContactUpdate
+    | OfferInsert
+    | OfferUpdate
+    | EventInsert
+    | OutboxInsert
+    | AgentStateInsert
+    | ContactPlan
+)
 
 
 CONTACTS: Table = ContactRow.__table__  # type: ignore[assignment]
@@ -74,6 +97,27 @@ INSERT_EVENTS = insert(EVENTS)
 INSERT_OUTBOX = insert(OUTBOX)
 AGENT_STATES: Table = AgentStateRow.__table__  # type: ignore[assignment]
 INSERT_AGENT_STATE = insert(AGENT_STATES)
+PLANNED_COLUMNS = (
+    "queue",
+    "rule",
+    "policy",
+    "triage",
+    "history_boost",
+    "preferred_agent",
+    "state",
+    "updated_at",
+)
+PLAN_CONTACT = (
+    update(CONTACTS)
+    .where(CONTACTS.c.id == bindparam("plan_id"), CONTACTS.c.state == RECEIVED)
+    .values({column: bindparam(f"planned_{column}") for column in PLANNED_COLUMNS})
+)
+
+
+def plan_contact(connection: Connection, change: ContactPlan) -> None:
+    planned = {f"planned_{column}": change.values[column] for column in PLANNED_COLUMNS}
+    if connection.execute(PLAN_CONTACT, {"plan_id": change.contact_id, **planned}).rowcount != 1:
+        raise PlanConflict(f"contact {change.contact_id} is no longer received")
 
 
 def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
@@ -103,6 +147,8 @@ def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
                 connection.execute(INSERT_OUTBOX, change.values)
             elif isinstance(change, AgentStateInsert):
                 connection.execute(INSERT_AGENT_STATE, change.values)
+            elif isinstance(change, ContactPlan):
+                plan_contact(connection, change)
             else:
                 connection.execute(UPDATE_OFFER, {"change_id": change.offer_id, **change.values})
         if events:

@@ -65,7 +65,7 @@ class CustomerDirectory:
         for attempt in range(3):  # a concurrent first contact may insert the same identity
             try:
                 return await self._commit(
-                    lambda connection: self._resolve_in(connection, identities, name, now, by)
+                    lambda connection: self.resolve_in(connection, identities, name, now, by)
                 )
             except StoreBusy:
                 raise
@@ -76,7 +76,7 @@ class CustomerDirectory:
                     ) from None
         raise AssertionError("unreachable")
 
-    def _resolve_in(
+    def resolve_in(
         self,
         connection: Connection,
         identities: Sequence[Identity],

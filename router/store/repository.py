@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import IO, Any
 
-from sqlalchemy import Table, bindparam, create_engine, event, insert, select, update
+from sqlalchemy import Table, create_engine, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from router.reports.records import ReportRecords
-from router.states import FINISHED_STATES, RECEIVED
+from router.states import FINISHED_STATES
 from router.store.accounts import Accounts
 from router.store.aftercare import Aftercare
 from router.store.changes import (
@@ -42,6 +42,7 @@ from router.store.merges import CustomerMerges
 from router.store.ops_log import OpsLog
 from router.store.privacy import Privacy
 from router.store.reads import RecordReads
+from router.store.received import ReceivedContacts
 from router.store.replies import Replies
 from router.store.schema import (
     AgentRow,
@@ -58,16 +59,6 @@ from router.store.sqlite import sqlite_lock, sqlite_pragmas
 from router.store.switches import QueueSwitches
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
-PLANNED_COLUMNS = (
-    "queue",
-    "rule",
-    "policy",
-    "triage",
-    "history_boost",
-    "preferred_agent",
-    "state",
-    "updated_at",
-)
 MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
 THREADS: Table = ThreadRow.__table__  # type: ignore[assignment]
 
@@ -160,6 +151,9 @@ class Store(RecordReads):
         )
         self._insert_message = dialect.insert(MESSAGES).on_conflict_do_nothing(
             index_elements=["contact_id", "external_id"]
+        )
+        self.received = ReceivedContacts(
+            self._sessions, self.commit, self.customers, self._insert_contact
         )
         upsert = dialect.insert(THREADS)
         self._upsert_thread = upsert.on_conflict_do_update(
@@ -255,36 +249,6 @@ class Store(RecordReads):
             raise StoreError("contact id collision; retry the request")
         return existing, False
 
-    async def plan_contact(
-        self, contact_id: str, values: dict[str, Any], announce: dict[str, Any]
-    ) -> bool:
-        """Record the router's plan of a contact a node stored as ``received`` (its queue,
-        rule, policy, triage explanation; state ``queued``) with its arrival event. False
-        if it was no longer ``received`` (planned by another call, or finished)."""
-        planned = {f"planned_{column}": values[column] for column in PLANNED_COLUMNS}
-        planned["plan_id"] = contact_id
-        statement = PLAN_CONTACT
-
-        def plan(connection: Connection) -> bool:
-            if connection.execute(statement, planned).rowcount != 1:
-                return False
-            connection.execute(INSERT_OUTBOX, announce)
-            return True
-
-        return await self.commit(plan)
-
-    async def received_contacts(
-        self, domain: str, before: float | None = None
-    ) -> Sequence[ContactRow]:
-        """Contacts a node stored and no router planned yet, oldest first; ``before``:
-        only those that arrived before then (a sweep leaves fresh ones to their command)."""
-        query = select(ContactRow).where(ContactRow.domain == domain, ContactRow.state == RECEIVED)
-        if before is not None:
-            query = query.where(ContactRow.arrival < before)
-        async with self._sessions() as session:
-            result = await session.execute(query.order_by(ContactRow.arrival))
-            return result.scalars().all()
-
     async def contact_by_message(self, gateway: str, external_id: str) -> ContactRow | None:
         async with self._sessions() as session:
             result = await session.execute(
@@ -309,15 +273,20 @@ class Store(RecordReads):
             return result.scalars().all()
 
     async def customer_history(
-        self, customer_id: str, since: float, limit: int = 5
+        self, customer_id: str, since: float, limit: int = 5, *, besides: str = ""
     ) -> CustomerHistory:
         """Recent contacts (with their CSAT), the name and the identities on file: two
-        queries per known customer's contact."""
+        queries per known customer's contact. ``besides``: the contact being planned (it
+        is stored before its plan) is not its own history."""
         async with self._sessions() as session:
             result = await session.execute(
                 select(ContactRow, FeedbackRow.csat)
                 .outerjoin(FeedbackRow, FeedbackRow.contact_id == ContactRow.id)
-                .where(ContactRow.customer_id == customer_id, ContactRow.arrival >= since)
+                .where(
+                    ContactRow.customer_id == customer_id,
+                    ContactRow.arrival >= since,
+                    ContactRow.id != besides,
+                )
                 .order_by(ContactRow.arrival.desc())
                 .limit(50)
             )
@@ -491,9 +460,4 @@ def new_row(model: Any, values: dict[str, Any]) -> Any:
 
 
 AGENTS: Table = AgentRow.__table__  # type: ignore[assignment]
-PLAN_CONTACT = (
-    update(CONTACTS)
-    .where(CONTACTS.c.id == bindparam("plan_id"), CONTACTS.c.state == RECEIVED)
-    .values({column: bindparam(f"planned_{column}") for column in PLANNED_COLUMNS})
-)
 # Core statements on the tables, parameters given at execution: compiled once and cached

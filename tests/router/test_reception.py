@@ -6,20 +6,22 @@ sweep). Real SQLite and PostgreSQL; the engine on an injected clock."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from channels.contact import CustomerRef, InboundContact
 from router.customer_changes import CustomerChange
 from router.engine import Engine
 from router.intake import Intake
-from router.reception import Reception, received_from_row, received_values
+from router.reception import Reception, received_from_row
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
+from router.store.changes import CONTACTS
 from router.store.repository import Store, new_row
 from router.store.schema import ContactRow, OutboxEventRow
 from skills.vocabulary import Channel
@@ -46,10 +48,10 @@ class Halves:
             language="it",
             **fields,  # type: ignore[arg-type]
         )
-        received = await self.node.receive(inbound, NOW)
-        values = received_values(received, f"c-{message_id}", "default", NOW)
-        row, created = await self.store.add_contact(values)
-        assert created
+        _received, taken = await self.node.take(inbound, f"c-{message_id}", "default", NOW)
+        assert taken.created
+        row = await self.store.contact(taken.contact_id)
+        assert row is not None
         return row
 
     async def count(self, model: type, *where: object) -> int:
@@ -73,7 +75,7 @@ async def halves(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         await runtime.start()
         try:
             yield Halves(
-                Reception(store.customers, RULES.config, no_publish),
+                Reception(store.received, RULES.config, no_publish),
                 store,
                 Intake(runtime, Planner(RULES)),
             )
@@ -111,9 +113,12 @@ async def test_a_reception_survives_the_trip_through_the_row(halves: Halves) -> 
         language="it",
         intent="billing",
     )
-    received = await halves.node.receive(inbound, NOW)
-    row = new_row(ContactRow, received_values(received, "c-m2", "default", NOW))
-    back = received_from_row(row)
+    received, taken = await halves.node.take(inbound, "c-m2", "default", NOW)
+    assert taken.created and taken.row is not None
+    assert received.customer_id is not None  # an unverified customer of its own
+    back = received_from_row(new_row(ContactRow, taken.row))
+    stored = await halves.store.contact("c-m2")
+    assert stored is not None and received_from_row(stored) == back
     assert back.triage == received.triage
     assert back.identities == received.identities
     assert (back.customer_id, back.known_customer, back.linked) == (
@@ -134,6 +139,7 @@ async def test_routing_the_same_received_contact_twice_at_once_routes_it_once(
     )
     assert first.contact_id == second.contact_id == row.id
     assert len(halves.intake.runtime.engine.contacts) == 1
+    await halves.intake.runtime.recorder.flush()  # the plan is written like a decision
     announced = OutboxEventRow.contact_id == row.id, OutboxEventRow.type == "contact.queued"
     assert await halves.count(OutboxEventRow, *announced) == 1
 
@@ -164,3 +170,20 @@ async def test_the_backlog_and_the_sweep_route_received_contacts_nobody_asked_fo
     received = ContactRow.state == "received"
     await halves.intake.runtime.recorder.flush()
     assert await halves.count(ContactRow, received) == 0
+
+
+async def test_a_plan_the_record_refuses_makes_the_router_reload_from_the_record(
+    halves: Halves,
+) -> None:
+    row = await halves.receive("m5", intent="billing")
+    finished = update(CONTACTS).where(CONTACTS.c.id == row.id).values(state="abandoned")
+    await halves.store.commit(lambda connection: connection.execute(finished))
+    runtime = halves.intake.runtime
+    await halves.intake.route_received(row)  # the engine routes it at once ...
+    assert row.id in runtime.engine.contacts
+    deadline = time.monotonic() + 30
+    while runtime.reloads == 0:  # ... the record refuses the plan: reload from the record
+        assert time.monotonic() < deadline, "the router should reload from the record"
+        await asyncio.sleep(0.01)
+    assert row.id not in runtime.engine.contacts
+    assert not runtime.recorder.diverged  # acknowledging again

@@ -18,17 +18,21 @@ async def test_accepted_contact_is_stored_before_202(
     assert reply.status_code == 202, reply.text
     body = reply.json()
     assert body["duplicate"] is False and body["queue"] == "billing"
+    query = "select channel, customer_id, queue, rule, arrival, state from contacts where id = ?"
     with sqlite3.connect(tmp_path / "centralino.db") as db:
-        row = db.execute(
-            "select channel, customer_id, queue, rule, arrival from contacts where id = ?",
-            (body["contact_id"],),
-        ).fetchone()
+        row = db.execute(query, (body["contact_id"],)).fetchone()
         identity = db.execute(
             "select kind, value from identities where customer_id = ?", (row[1],)
         ).fetchall()
-    assert (row[0], row[2], row[3]) == ("chat", "billing", "billing")
+    # stored with its customer in one commit before the 202; its plan is written like a
+    # routing decision (state "received" until then: planned again after a crash)
+    assert row[0] == "chat" and row[4] > 0 and row[5] in ("received", "queued", "offered")
     assert identity == [("email", "mario.rossi@example.it")]
-    assert row[4] > 0
+    shown = await client.get(f"/v1/contacts/{body['contact_id']}", headers=admin_headers())
+    assert shown.status_code == 200  # a read of the record waits for what was decided
+    with sqlite3.connect(tmp_path / "centralino.db") as db:
+        row = db.execute(query, (body["contact_id"],)).fetchone()
+    assert (row[2], row[3]) == ("billing", "billing")
 
 
 async def test_retry_with_same_message_id_is_idempotent(

@@ -1,0 +1,108 @@
+"""Contacts taken in and not yet planned (state ``received``, router/reception.py).
+
+``take`` is intake's one durable write: the customer found or created from the contact's
+identities and the contact inserted with that customer, in one journal unit, so a gateway
+waits for one commit, not two. A duplicate (gateway, message id) is decided by the unique
+constraint and writes nothing. The router's plan of the contact is a routing change
+(``ContactPlan`` in router/store/changes.py), recorded without waiting like a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Insert, bindparam, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from router.states import RECEIVED
+from router.store.changes import CONTACTS
+from router.store.customers import CustomerDirectory, ResolvedCustomer
+from router.store.errors import StoreBusy, StoreError
+from router.store.journal import Commit
+from router.store.schema import ContactRow
+from skills.identity import Identity
+
+ATTEMPTS = 3  # a concurrent first contact (another node) may insert the same identity
+BY_MESSAGE = select(CONTACTS.c.id).where(
+    CONTACTS.c.gateway == bindparam("by_gateway"),
+    CONTACTS.c.external_id == bindparam("by_message"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    contact_id: str
+    created: bool  # False: the message id was stored before (nothing written)
+    customer: ResolvedCustomer | None  # None: no identities to resolve, or a duplicate
+    row: dict[str, Any] | None = None  # what was stored (None for a duplicate)
+
+
+class ReceivedContacts:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        commit: Commit,
+        customers: CustomerDirectory,
+        insert_contact: Insert,
+    ) -> None:
+        self._sessions = sessions
+        self._commit = commit
+        self._customers = customers
+        self._insert = insert_contact  # INSERT ... ON CONFLICT (gateway, external_id) DO NOTHING
+
+    async def take(
+        self, values: dict[str, Any], identities: Sequence[Identity], name: str, now: float
+    ) -> Taken:
+        """Resolve the customer (if ``identities``) and insert the contact, in one unit.
+        ``values``: the contact's row; its ``customer_id`` and the reception's customer
+        facts are filled in here."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return await self._commit(lambda c: self._take_in(c, values, identities, name, now))
+            except StoreBusy:
+                raise
+            except StoreError:
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _take_in(
+        self,
+        connection: Connection,
+        values: dict[str, Any],
+        identities: Sequence[Identity],
+        name: str,
+        now: float,
+    ) -> Taken:
+        key = {"by_gateway": values["gateway"], "by_message": values["external_id"]}
+        found = connection.execute(BY_MESSAGE, key).scalar_one_or_none()
+        if found is not None:  # a retry: no customer made, nothing inserted
+            return Taken(found, False, None)
+        resolved = None
+        row = values
+        if identities:
+            resolved = self._customers.resolve_in(connection, identities, name, now, "intake")
+            facts = dict(values["triage"][RECEIVED])
+            facts["known_customer"] = not resolved.created or bool(resolved.merged)
+            facts["linked"] = list(resolved.merged)
+            row = {
+                **values,
+                "customer_id": resolved.customer_id,
+                "triage": {**values["triage"], RECEIVED: facts},
+            }
+        if connection.execute(self._insert, row).rowcount != 1:  # lost a race to a retry
+            raise StoreError("the message id was stored meanwhile; retry")  # runs again
+        return Taken(values["id"], True, resolved, row)
+
+    async def pending(self, domain: str, before: float | None = None) -> Sequence[ContactRow]:
+        """Contacts of ``domain`` stored and not planned yet, oldest first; ``before``: only
+        those that arrived before then (a sweep leaves fresh ones to their command)."""
+        query = select(ContactRow).where(ContactRow.domain == domain, ContactRow.state == RECEIVED)
+        if before is not None:
+            query = query.where(ContactRow.arrival < before)
+        async with self._sessions() as session:
+            result = await session.execute(query.order_by(ContactRow.arrival))
+            return result.scalars().all()
