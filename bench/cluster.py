@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +55,25 @@ def role(url: str) -> str:
         return "down"
 
 
+def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A private redis-server (nothing kept on disk) on a free port."""
+    redis_binary = shutil.which("redis-server")
+    if redis_binary is None:
+        raise SystemExit("redis-server is not installed")
+    port = free_port()
+    redis = subprocess.Popen(
+        [redis_binary, "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        cwd=work,
+    )
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return redis, port
+        except OSError:
+            time.sleep(0.05)
+
+
 async def failover_gap(kill: subprocess.Popen[bytes], url: str) -> float:
     """Seconds from kill -9 to the first contact accepted again."""
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
@@ -69,18 +89,10 @@ async def failover_gap(kill: subprocess.Popen[bytes], url: str) -> float:
 
 
 async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -> None:
-    redis_binary = shutil.which("redis-server")
-    if redis_binary is None:
-        raise SystemExit("redis-server is not installed")
     work = Path(tempfile.mkdtemp(prefix="centralino-cluster-bench-"))
     (work / "config.yaml").write_text(CONFIG)
-    redis_port, port_a, port_b = free_port(), free_port(), free_port()
-    redis = subprocess.Popen(
-        [redis_binary, "--port", str(redis_port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        cwd=work,
-    )
-    time.sleep(0.3)
+    redis, redis_port = start_redis(work)
+    port_a, port_b = free_port(), free_port()
     env = {
         **os.environ,
         "CENTRALINO_ADMIN_TOKEN": ADMIN,

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cluster import role
+from cluster import role, start_redis
 from intake import LUA, cpu_seconds, fresh_postgres_database, load_average, wrk
 from throughput import ADMIN, CONFIG, free_port, serve
 
@@ -72,16 +70,8 @@ class Figures:
 def measure(
     setup: str, reps: int, seconds: int, connections: int, work: Path, script: Path
 ) -> list[Figures]:
-    redis_binary = shutil.which("redis-server")
-    if redis_binary is None:
-        raise SystemExit("redis-server is not installed")
-    redis_port, port_a, port_b = free_port(), free_port(), free_port()
-    redis = subprocess.Popen(
-        [redis_binary, "--port", str(redis_port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        cwd=work,
-    )
-    time.sleep(0.3)
+    redis, redis_port = start_redis(work)
+    port_a, port_b = free_port(), free_port()
     database = fresh_postgres_database("centralino_node_bench")
     env = {
         **os.environ,

@@ -32,7 +32,7 @@ from router.intake_facts import (
 from router.models import NewContact, RoutePolicy
 from router.outbox.events import arrival_event, message_event
 from router.priority import history_boost
-from router.reception import Received, Reception, received_from_row
+from router.reception import Received, Reception, received_from_row, received_values
 from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
 from router.states import RECEIVED
@@ -236,20 +236,8 @@ class Intake:
         boost = history_boost(config.priority, repeat_unresolved=case is not None, transfers=0)
         identities = received.identities
         profile = customer_profile(customer_id, inbound, identities, history)
-        values = {
-            "id": contact_id,
-            "domain": self.runtime.domain,
-            "gateway": inbound.gateway,
-            "external_id": inbound.external_id,
-            "channel": inbound.channel.value,
-            "customer_id": customer_id,
-            "customer": inbound.customer.as_dict(),
-            "language": triage.language,
-            "intent": triage.intent,
-            "subject": inbound.subject,
-            "text": inbound.text,
-            "attributes": inbound.attributes,
-            "urgency": float(triage.urgency),
+        values = received_values(received, contact_id, self.runtime.domain, arrival)
+        values |= {
             "history_boost": boost,
             "preferred_agent": preferred,
             "queue": policy.queue,
@@ -273,7 +261,6 @@ class Intake:
                 "after_hours": after_hours,
             },
             "state": "queued",
-            "arrival": arrival,
             "updated_at": now,
         }
         new = NewContact(
