@@ -356,14 +356,18 @@ class Recorder:
         """Wait until everything recorded up to ``mark`` (a past ``self.mark``) is written
         or given up on; unlike ``flush`` it does not wait for what is recorded meanwhile.
         False if any of it could not be written (or this router was fenced out)."""
-        waiting = [future for m, future in self._pending.items() if m <= mark]
-        if waiting:
-            await asyncio.wait(waiting)
-        return (
-            not self.fenced
-            and not self.diverged
-            and not any(future.cancelled() or future.exception() is not None for future in waiting)
-        )
+        # The journal answers units in the order they were queued, and a unit that fails
+        # marks the recorder diverged before a later unit's waiter runs: waiting for the
+        # newest pending unit up to ``mark`` is waiting for all of them. (Waiting on every
+        # pending future made each commit wake every waiter: quadratic under a backlog.)
+        last = self._pending.get(mark)
+        if last is None:
+            last = next((f for m, f in reversed(self._pending.items()) if m <= mark), None)
+        if last is not None:
+            await asyncio.wait([last])
+            if last.cancelled() or last.exception() is not None:
+                return False
+        return not self.fenced and not self.diverged
 
     def realigned(self) -> None:
         """The engine was rebuilt from the record: acknowledge again."""

@@ -28,7 +28,10 @@ class Settings(BaseSettings):
         15.0, gt=0, description="seconds a client has to send its whole request body (408)"
     )
     max_connections: int = Field(
-        1000, gt=0, description="open connections and tasks per node before 503 (uvicorn)"
+        10_000,
+        gt=0,
+        description="open connections and tasks per node before 503 (uvicorn); desktops' "
+        "websockets count too, so leave room above the agents logged in to one node",
     )
     ws_max_bytes: int = Field(64 * 1024, gt=0, description="largest websocket message")
     trusted_proxies: str = Field(
