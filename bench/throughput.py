@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -184,6 +185,7 @@ class Desks:
         self.service = service
         self.offered_at: dict[str, float] = {}
         self.tasks: list[asyncio.Task[None]] = []
+        self.wrapping: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         for token in self.tokens:
@@ -199,26 +201,20 @@ class Desks:
                     contact_id = event["contact"]["contact_id"]
                     self.offered_at[contact_id] = time.perf_counter()
                     await ws.send(json.dumps({"type": "accept", "offer_id": event["offer_id"]}))
-                    asyncio.get_running_loop().call_later(
-                        self.service,
-                        lambda c=contact_id, w=ws: asyncio.ensure_future(
-                            w.send(
-                                json.dumps(
-                                    {
-                                        "type": "wrap_up",
-                                        "contact_id": c,
-                                        "outcome": "ok",
-                                        "resolved": True,
-                                    }
-                                )
-                            )
-                        ),
-                    )
+                    task = asyncio.create_task(self.wrap_up(ws, contact_id))
+                    self.wrapping.add(task)
+                    task.add_done_callback(self.wrapping.discard)
+
+    async def wrap_up(self, ws: Any, contact_id: str) -> None:
+        await asyncio.sleep(self.service)
+        message = {"type": "wrap_up", "contact_id": contact_id, "outcome": "ok", "resolved": True}
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await ws.send(json.dumps(message))
 
     async def stop(self) -> None:
-        for task in self.tasks:
+        for task in [*self.tasks, *self.wrapping]:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*self.tasks, *self.wrapping, return_exceptions=True)
 
 
 async def closed_loop(url: str, concurrency: int, seconds: float) -> float:
