@@ -183,7 +183,8 @@ class Desks:
         self.url = url
         self.tokens = tokens
         self.service = service
-        self.offered_at: dict[str, float] = {}
+        self.offered_at: dict[str, float] = {}  # perf_counter when the offer was read
+        self.since_arrival: dict[str, float] = {}  # s from the server's arrival stamp
         self.tasks: list[asyncio.Task[None]] = []
         self.wrapping: set[asyncio.Task[None]] = set()
 
@@ -200,6 +201,7 @@ class Desks:
                 if event.get("type") == "offer":
                     contact_id = event["contact"]["contact_id"]
                     self.offered_at[contact_id] = time.perf_counter()
+                    self.since_arrival[contact_id] = time.time() - event["contact"]["arrival"]
                     await ws.send(json.dumps({"type": "accept", "offer_id": event["offer_id"]}))
                     task = asyncio.create_task(self.wrap_up(ws, contact_id))
                     self.wrapping.add(task)
