@@ -436,7 +436,7 @@ async def query(database: Path | str, sql: str) -> list[tuple[Any, ...]]:
 
         with sqlite3.connect(database) as db:
             return list(db.execute(sql).fetchall())
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg  # type: ignore[import-untyped, unused-ignore]
 
     conn = await asyncpg.connect(database.replace("+asyncpg", ""))
     try:
@@ -496,8 +496,14 @@ async def not_routed_again(server: ProcessServer, waiting: set[str], queue: str)
         if len(waiting) <= 1000:
             return waiting ^ held
         metrics = (await http.get("/metrics")).text
-    label = f'centralino_queue_waiting{{channel="chat",queue="{queue}"}} '
-    count = next(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(label))
+    from prometheus_client.parser import text_string_to_metric_families
+
+    count = sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "centralino_queue_waiting" and sample.labels["queue"] == queue
+    )
     if count != len(waiting) or not held <= waiting:
         return {f"count: held {count:.0f}, waiting {len(waiting)}"} | (held - waiting)
     return set()
