@@ -516,7 +516,8 @@ def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float |
         f"within {args.storm_within:.0f} s while {waiting:,.0f} contacts wait "
         f"({where}; "
         f"agents made in {made:.0f} s, contacts queued in {filled:.0f} s); "
-        f"wrk -t2 -c{connections} -d{args.storm_seconds}s {aimed}"
+        f"wrk -t2 -c{connections} -d{args.storm_seconds}s {aimed}; server max_connections "
+        f"{server_env()['CENTRALINO_MAX_CONNECTIONS']}"
     )
     print(
         f"  intake: {run.accepted_per_s:,.0f} 202s/s, p50 {run.p50_ms:.1f} ms, "

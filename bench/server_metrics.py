@@ -26,7 +26,9 @@ HISTOGRAMS = {
 
 def scrape(url: str) -> Samples:
     """Every sample of the server's /metrics, by name and labels."""
-    text = httpx.get(url + "/metrics", timeout=30).text
+    reply = httpx.get(url + "/metrics", timeout=30)
+    reply.raise_for_status()
+    text = reply.text
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)

@@ -64,10 +64,16 @@ async def health() -> dict:
 """
 
 
+MAX_CONNECTIONS = 10_000  # per node; the default 1,000 is below 2,000 desktops
+
+
 def server_env() -> dict[str, str]:
-    """The servers' environment: the admin token, no config reloads, and no per-gateway
-    rate limit (200/s by default): the benches measure intake itself."""
+    """The servers' environment: the admin token, no config reloads, no per-gateway rate
+    limit (200/s by default): the benches measure intake itself. And room for the desktops:
+    past CENTRALINO_MAX_CONNECTIONS open connections (default 1,000, websockets included)
+    uvicorn answers every HTTP request 503, so this is MAX_CONNECTIONS unless set."""
     return {
+        "CENTRALINO_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
         **os.environ,
         "CENTRALINO_ADMIN_TOKEN": ADMIN,
         "CENTRALINO_RELOAD_INTERVAL": "0",
