@@ -18,7 +18,7 @@ all W still wait during the storm; ``--waiting-takeable``: in the agents' queue,
 logins drain them). Then wrk posts contacts while the N desktops log in, spread evenly over
 ``--storm-within`` seconds, and accept every offer. wrk aims at ``--storm-rate``
 (``half``: half the median rate of the repetitions; ``max``: closed loop; or contacts/s),
-by a fixed pause between a connection's requests (``--storm-connections`` of them: with
+by a random pause between a connection's requests (``--storm-connections`` of them: with
 many, the pause dominates a request's cycle and the rate comes close to the aim), so the
 latency is not just wrk's own queue. Printed: 202s per second as wrk counted them (and
 as stored, by arrival time), non-2xx by status, wrk's p99, and each target of the issue:
@@ -84,6 +84,7 @@ function setup(thread)
 end
 function init(args)
   prefix = args[1] or "run"
+  math.randomseed(tid)
   accepted = {}  -- wall-clock second -> 202s
   statuses = {}  -- status -> responses
 end
@@ -114,7 +115,9 @@ function done(summary, latency, requests)
   end
 end
 """
-PAUSE_LUA = "function delay() return {pause_ms} end\n"  # ms between a connection's requests
+# ms between a connection's requests, drawn evenly from 0 to twice the mean, so that the
+# connections do not fall into step (all waiting at once would look like a stall)
+PAUSE_LUA = "function delay() return math.random(0, {twice}) end\n"
 WRK_TIMEOUT = "10s"  # wrk leaves slower responses out of its latency (default 2 s)
 
 
@@ -153,9 +156,10 @@ def latency_ms(text: str, label: str) -> float:
 
 
 def write_script(work: Path, pause_ms: int = 0) -> Path:
-    """The Lua script; with ``pause_ms`` each connection waits that long between requests."""
+    """The Lua script; with ``pause_ms`` each connection waits that long between requests
+    (on average)."""
     script = work / (f"paced-{pause_ms}.lua" if pause_ms else "unique.lua")
-    script.write_text(LUA + (PAUSE_LUA.format(pause_ms=pause_ms) if pause_ms else ""))
+    script.write_text(LUA + (PAUSE_LUA.format(twice=2 * pause_ms) if pause_ms else ""))
     return script
 
 
@@ -502,7 +506,7 @@ def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float |
     full = run.per_second[1:-1]  # the first and last seconds are partial
     server_errors = sum(n for status, n in run.statuses.items() if status >= 500)
     aimed = (
-        f"paced at {rate:,.0f}/s ({pause_ms} ms between a connection's requests)"
+        f"paced at {rate:,.0f}/s (on average {pause_ms} ms between a connection's requests)"
         if rate
         else "closed loop"
     )

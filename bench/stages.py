@@ -8,7 +8,8 @@ is given one stage:
 
 - HTTP + validation: api/gateways, api/base, channels; uvicorn's HTTP protocols, h11,
   httptools, starlette, fastapi, anyio;
-- triage: skills; lingua, phonenumbers, numpy;
+- triage: skills (but skills/vocabulary: agent profiles, which the engine's matching
+  uses; it takes its caller's stage); lingua, phonenumbers, numpy;
 - write: router/store, router/recorder; sqlalchemy, aiosqlite, asyncpg, sqlite3;
 - routing: the rest of router (engine, rules, runtime, intake planning, ...); cel;
 - offer delivery: api/desktop (offers out, accepts and wrap-ups in); websockets and
@@ -51,6 +52,7 @@ PROJECT = (  # path prefix -> stage (None: passed over); first match wins
     ("router/outbox/", OTHER),
     ("router/cluster/", OTHER),
     ("router/", ROUTING),
+    ("skills/vocabulary.py", None),  # agent profiles and skills: matching uses them too
     ("skills/", TRIAGE),
     ("channels/", HTTP),
     ("api/gateways/", HTTP),
