@@ -28,11 +28,11 @@ whoever sent.
 
 py-spy's idle detection does not drop every waiting thread here, so samples whose running
 frame is a known wait are left out before the shares are taken: a thread blocked on a
-condition, an event or a work queue, the event loop in epoll, and, on SQLite, the journal
-thread inside COMMIT (fsync with synchronous=FULL; its CPU is small). The rest is taken as
-CPU; the printed calibration (those samples / rate against the CPU the process used over
-py-spy's window) shows how well that holds. Each stage's ms per contact = its share of
-those samples × the server's CPU per 202'd contact (from /proc).
+condition, an event or a work queue (aiosqlite's too), the event loop in epoll, and, on
+SQLite, the journal thread inside COMMIT (fsync with synchronous=FULL; its CPU is small).
+The rest is taken as CPU; the printed calibration (those samples / rate against the CPU the
+process used over py-spy's window) shows how well that holds. Each stage's ms per contact
+= its share of those samples × the server's CPU per 202'd contact (from /proc).
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ WAITS = {  # running frame (function, file) of a thread that is waiting, not com
     ("Event.wait", "threading.py"),
     ("Thread.join", "threading.py"),
     ("_worker", "concurrent/futures/thread.py"),  # SimpleQueue.get, in C
+    ("_connection_worker_thread", "aiosqlite/core.py"),  # its queue's get, in C
     ("EpollSelector.select", "selectors.py"),
     ("PollSelector.select", "selectors.py"),
     ("SelectSelector.select", "selectors.py"),
