@@ -27,8 +27,9 @@ processes of their own; each reports how late it started its logins and how far 
 loop lagged, so a load generator that cannot keep up is said to be one.
 
 ``--profile``: one more run on a fresh server with ``--profile-desks`` desktops logged in
-(accepting every offer and wrapping up after 1 s), wrk in a closed loop, and py-spy
-sampling the server: its CPU per contact split by stage (bench/stages.py has the rule).
+(accepting every offer and wrapping up after 1 s), 200 contacts to warm it up (the first
+triage compiles the lexicons), then wrk in a closed loop with py-spy sampling the server:
+its CPU per contact split by stage (bench/stages.py has the rule).
 
 Storm and profile print the server's own histograms too (bench/server_metrics.py: engine
 call and journal commit times; /metrics has no request-latency histogram). The bare
@@ -557,6 +558,8 @@ def profile(database: str, work: Path, args: argparse.Namespace) -> None:
             await desks.start()
             try:
                 await wait_available(url, len(tokens))
+                async with admin_client(url) as http:  # warm up: lexicons, caches
+                    await queue_contacts(http, 200, intent="support")
                 before = server_metrics.scrape(url)
                 cpu = cpu_seconds(server.pid)
                 spy = stages.record(server.pid, args.seconds, work / "profile.txt")

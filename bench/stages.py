@@ -31,8 +31,10 @@ frame is a known wait are left out before the shares are taken: a thread blocked
 condition, an event or a work queue (aiosqlite's too), the event loop in epoll, and, on
 SQLite, the journal thread inside COMMIT (fsync with synchronous=FULL; its CPU is small).
 The rest is taken as CPU; the printed calibration (those samples / rate against the CPU the
-process used over py-spy's window) shows how well that holds. Each stage's ms per contact
-= its share of those samples × the server's CPU per 202'd contact (from /proc).
+process used over py-spy's window) shows how well that holds. Above 100%, threads were
+sampled while ready to run but waiting for a core (other work on the machine): the shares
+still hold if that waiting hit every stage alike. Each stage's ms per contact = its share
+of those samples × the server's CPU per 202'd contact (from /proc).
 """
 
 from __future__ import annotations
