@@ -6,33 +6,71 @@ median and range over the repetitions. Server CPU per accepted contact comes fro
 server process's own CPU time (/proc), so it does not include the load generator.
 
     python bench/intake.py [--database sqlite|postgres|both] [--reps 3] [--seconds 10]
-                           [--connections 32] [--agents 0] [--storm 0]
+                           [--connections 32] [--agents 0]
+                           [--storm 0] [--waiting 0] [--waiting-takeable]
+                           [--storm-within 10] [--storm-seconds 20] [--storm-rate half]
+                           [--storm-connections 128]
+                           [--desk-processes 4] [--profile] [--profile-desks 2000]
 
-``--storm N``: a shift start. N agents exist; while wrk posts contacts to centralino, their
-N desktops log in (all within the first half of the run) and take offers. The accepted
-contacts per second are read back from the stored contacts' arrival times: a second with
-none means intake stalled.
+``--storm N``: a shift start, on a fresh server and database after the repetitions. N
+agents exist and ``--waiting W`` contacts wait (by default in a queue no agent serves, so
+all W still wait during the storm; ``--waiting-takeable``: in the agents' queue, so the
+logins drain them). Then wrk posts contacts while the N desktops log in, spread evenly over
+``--storm-within`` seconds, and accept every offer. wrk aims at ``--storm-rate``
+(``half``: half the median rate of the repetitions; ``max``: closed loop; or contacts/s),
+by a random pause between a connection's requests (``--storm-connections`` of them: with
+many, the pause dominates a request's cycle and the rate comes close to the aim), so the
+latency is not just wrk's own queue. Printed: 202s per second as wrk counted them (and
+as stored, by arrival time), non-2xx by status, wrk's p99, and each target of the issue:
+every second has 202s, no 5xx, p99 ≤ 50 ms. The desktops run in ``--desk-processes``
+processes of their own; each reports how late it started its logins and how far its event
+loop lagged, so a load generator that cannot keep up is said to be one.
 
-The bare endpoint validates the same body model (api.gateways.contacts.ContactIn) and
-answers 202. Everything runs on this machine: the load average is printed with every run,
-since other work on the machine moves the figures.
+``--profile``: one more run on a fresh server with ``--profile-desks`` desktops logged in
+(accepting every offer and wrapping up after 1 s), 200 contacts to warm it up (the first
+triage compiles the lexicons), then wrk in a closed loop with py-spy sampling the server:
+its CPU per contact split by stage (bench/stages.py has the rule).
+
+Storm and profile print the server's own histograms too (bench/server_metrics.py: engine
+call and journal commit times; /metrics has no request-latency histogram). The bare
+endpoint validates the same body model (api.gateways.contacts.ContactIn) and answers
+202. Everything runs on this machine: the load average is printed with every run, since
+other work on the machine moves the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
+import multiprocessing
 import os
 import re
 import statistics
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
-from throughput import ADMIN, CONFIG, create_agents, free_port, serve, serve_bare
+import server_metrics
+import stages
+from throughput import (
+    ADMIN,
+    CONFIG,
+    Desks,
+    create_agents,
+    free_port,
+    percentile,
+    queue_contacts,
+    serve,
+    serve_bare,
+    server_env,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -40,13 +78,16 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 LUA = r"""
 local counter = 0
-local threads = 0
+local threads = {}
 function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
 end
 function init(args)
   prefix = args[1] or "run"
+  math.randomseed(tid)
+  accepted = {}  -- wall-clock second -> 202s
+  statuses = {}  -- status -> responses
 end
 request = function()
   counter = counter + 1
@@ -57,7 +98,28 @@ request = function()
     prefix, tid, counter, prefix, tid, counter)
   return wrk.format("POST", "/v1/contacts", {["Content-Type"] = "application/json"}, body)
 end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status == 202 then
+    local second = os.time()
+    accepted[second] = (accepted[second] or 0) + 1
+  end
+end
+function done(summary, latency, requests)
+  for _, thread in ipairs(threads) do
+    for second, n in pairs(thread:get("accepted")) do
+      io.write(string.format("accepted-in %d %d\n", second, n))
+    end
+    for status, n in pairs(thread:get("statuses")) do
+      io.write(string.format("status %d %d\n", status, n))
+    end
+  end
+end
 """
+# ms between a connection's requests, drawn evenly from 0 to twice the mean, so that the
+# connections do not fall into step (all waiting at once would look like a stall)
+PAUSE_LUA = "function delay() return math.random(0, {twice}) end\n"
+WRK_TIMEOUT = "10s"  # wrk leaves slower responses out of its latency (default 2 s)
 
 
 @dataclass
@@ -69,6 +131,11 @@ class Run:
     p99_ms: float
     cpu_ms_per_contact: float
     load: str
+    cpu_seconds: float = 0.0
+    accepted: int = 0
+    per_second: list[int] = field(default_factory=list)  # 202s per wall-clock second
+    statuses: dict[int, int] = field(default_factory=dict)
+    socket_errors: str = ""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -89,6 +156,14 @@ def latency_ms(text: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
+def write_script(work: Path, pause_ms: int = 0) -> Path:
+    """The Lua script; with ``pause_ms`` each connection waits that long between requests
+    (on average)."""
+    script = work / (f"paced-{pause_ms}.lua" if pause_ms else "unique.lua")
+    script.write_text(LUA + (PAUSE_LUA.format(twice=2 * pause_ms) if pause_ms else ""))
+    return script
+
+
 def wrk(url: str, script: Path, prefix: str, seconds: int, connections: int, pid: int) -> Run:
     before = cpu_seconds(pid)
     out = subprocess.run(
@@ -97,6 +172,7 @@ def wrk(url: str, script: Path, prefix: str, seconds: int, connections: int, pid
             "-t2",
             f"-c{connections}",
             f"-d{seconds}s",
+            f"--timeout={WRK_TIMEOUT}",
             "--latency",
             "-s",
             str(script),
@@ -114,10 +190,17 @@ def wrk(url: str, script: Path, prefix: str, seconds: int, connections: int, pid
     non_2xx_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     non_2xx = int(non_2xx_match.group(1)) if non_2xx_match else 0
     errors_match = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+        r"Socket errors: (connect (\d+), read (\d+), write (\d+), timeout (\d+))", out
     )
-    errors = sum(int(x) for x in errors_match.groups()) if errors_match else 0
+    errors = sum(int(x) for x in errors_match.groups()[1:]) if errors_match else 0
     accepted = total - non_2xx
+    seconds_seen: dict[int, int] = {}
+    for second, n in re.findall(r"^accepted-in (\d+) (\d+)$", out, re.M):
+        seconds_seen[int(second)] = seconds_seen.get(int(second), 0) + int(n)
+    statuses: dict[int, int] = {}
+    for status, n in re.findall(r"^status (\d+) (\d+)$", out, re.M):
+        statuses[int(status)] = statuses.get(int(status), 0) + int(n)
+    first, last = min(seconds_seen, default=0), max(seconds_seen, default=-1)
     return Run(
         accepted / elapsed,
         errors,
@@ -126,59 +209,145 @@ def wrk(url: str, script: Path, prefix: str, seconds: int, connections: int, pid
         latency_ms(out, "99"),
         used * 1000 / max(accepted, 1),
         load_average(),
+        used,
+        accepted,
+        [seconds_seen.get(second, 0) for second in range(first, last + 1)],
+        statuses,
+        errors_match.group(1) if errors_match else "none",
     )
 
 
-async def log_in(url: str, tokens: list[str], within: float) -> int:
-    """Log the desktops in, spread over ``within`` seconds; keep them open until cancelled.
-    Returns how many logged in."""
-    import json
-
+async def storm_desks(
+    url: str, tokens: list[str], slots: list[float], end_at: float
+) -> dict[str, Any]:
+    """Log each desktop in at its slot (wall clock), accept every offer, stay until
+    ``end_at``; what it took, and how late and how loaded this client was."""
     import websockets
 
-    welcomed = 0
+    loop = asyncio.get_running_loop()
+    late: list[float] = []  # s after its slot each login was started
+    login: list[float] = []  # s from starting the connection to the welcome
+    welcomed_at: list[float] = []
+    lag: list[float] = []  # event-loop lag, s
+    counts = {"offers": 0, "accepts_acked": 0, "errors": 0}
+    failures: list[str] = []
 
-    async def desk(index: int, token: str) -> None:
-        nonlocal welcomed
-        await asyncio.sleep(index * within / max(len(tokens), 1))
-        async with websockets.connect(url, max_queue=None) as ws:
+    async def desk(token: str, slot: float) -> None:
+        await asyncio.sleep(max(0.0, slot - time.time()))
+        began = time.time()
+        late.append(began - slot)
+        async with websockets.connect(url, max_queue=None, open_timeout=60) as ws:
             await ws.send(json.dumps({"type": "login", "token": token}))
             async for raw in ws:
                 event = json.loads(raw)
-                if event.get("type") == "welcome":
-                    welcomed += 1
-                elif event.get("type") == "offer":
-                    await ws.send(json.dumps({"type": "accept", "offer_id": event["offer_id"]}))
+                kind = event.get("type")
+                if kind == "welcome":
+                    welcomed_at.append(time.time())
+                    login.append(welcomed_at[-1] - began)
+                elif kind == "offer":
+                    counts["offers"] += 1
+                    accept = {"type": "accept", "offer_id": event["offer_id"], "ref": "a"}
+                    await ws.send(json.dumps(accept))
+                elif kind == "ack":
+                    counts["accepts_acked"] += 1
+                elif kind == "error":
+                    counts["errors"] += 1
 
-    tasks = [asyncio.create_task(desk(i, t)) for i, t in enumerate(tokens)]
+    async def ticker() -> None:
+        while True:
+            started = loop.time()
+            await asyncio.sleep(0.01)
+            lag.append(loop.time() - started - 0.01)
+
+    cpu = time.process_time()
+    ticking = asyncio.create_task(ticker())
+    desks = [asyncio.create_task(desk(t, s)) for t, s in zip(tokens, slots, strict=True)]
+    await asyncio.sleep(max(0.0, end_at - time.time()))
+    window = end_at - min(slots)
+    for task in [*desks, ticking]:
+        task.cancel()
+    for outcome in await asyncio.gather(*desks, return_exceptions=True):
+        if isinstance(outcome, Exception):
+            failures.append(repr(outcome))
+    return {
+        "desks": len(tokens),
+        "late": late,
+        "login": login,
+        "welcomed_at": welcomed_at,
+        "lag": lag,
+        "cpu_share": (time.process_time() - cpu) / window,
+        "failures": failures,
+        **counts,
+    }
+
+
+def desk_group(url: str, tokens: list[str], slots: list[float], end_at: float, out: Any) -> None:
+    """One desktop process (multiprocessing target)."""
+    out.put(asyncio.run(storm_desks(url, tokens, slots, end_at)))
+
+
+def describe_desks(groups: list[dict[str, Any]], start_at: float, within: float) -> list[str]:
+    """The shift start as the desktops saw it, and whether they kept up."""
+    every = {key: [v for g in groups for v in g[key]] for key in ("late", "login", "lag")}
+    welcomed = [t for g in groups for t in g["welcomed_at"]]
+    desks = sum(g["desks"] for g in groups)
+    failures = [f for g in groups for f in g["failures"]]
+    last = max(welcomed, default=start_at) - start_at
+    lines = [
+        f"  desktops: {len(welcomed):,} of {desks:,} welcomed, the last {last:.1f} s "
+        f"after the first login began (asked: all within {within:.0f} s); login to welcome "
+        f"p50 {statistics.median(every['login'] or [0]) * 1000:.0f} ms, "
+        f"p99 {percentile(every['login'], 0.99) * 1000:.0f} ms, "
+        f"max {max(every['login'], default=0) * 1000:.0f} ms; "
+        f"offers {sum(g['offers'] for g in groups):,}, accepts acked "
+        f"{sum(g['accepts_acked'] for g in groups):,}, errors {sum(g['errors'] for g in groups)}, "
+        f"desktops failed {len(failures)}" + (f" (first: {failures[0]})" if failures else "")
+    ]
+    late_max = max(every["late"], default=0.0)
+    lag_p99 = percentile(every["lag"], 0.99)
+    busiest = max(g["cpu_share"] for g in groups)
+    kept_up = late_max < 0.5 and lag_p99 < 0.1 and busiest < 0.9
+    lines.append(
+        f"  load generator: {len(groups)} processes x ~{desks // len(groups)} desktops; "
+        f"logins started up to {late_max * 1000:.0f} ms late; event-loop lag "
+        f"p99 {lag_p99 * 1000:.0f} ms, max {max(every['lag'], default=0) * 1000:.0f} ms; "
+        f"CPU {busiest:.0%} of a core (busiest process) -> "
+        + (
+            "kept up (the login pace is the server's)"
+            if kept_up
+            else "DID NOT keep up: the desktops' side slowed the logins, not only the server"
+        )
+    )
+    return lines
+
+
+@contextlib.contextmanager
+def centralino(
+    work: Path, database: str, name: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes], str]]:
+    """`centralino serve` on a fresh database (PostgreSQL: database ``name``; SQLite:
+    work/name.db): (url, process, database url)."""
+    (work / "config.yaml").write_text(CONFIG)
+    if database == "postgres":
+        database_url = fresh_postgres_database(name)
+    else:
+        database_url = f"sqlite+aiosqlite:///{work / f'{name}.db'}"
+    port = free_port()
+    server = serve(work, port, server_env(), database_url)
     try:
-        await asyncio.wait(tasks)
+        yield f"http://127.0.0.1:{port}", server, database_url
     finally:
-        for task in tasks:
-            task.cancel()
-    return welcomed
+        server.kill()
+        server.wait()
 
 
-def storm_run(
-    url: str, script: Path, seconds: int, connections: int, pid: int, tokens: list[str]
-) -> tuple[Run, int]:
-    """wrk against centralino while the desktops log in (in this process, beside wrk)."""
-    result: list[Run] = []
-
-    async def both() -> int:
-        ws_url = url.replace("http", "ws") + "/v1/desktop"
-        logging_in = asyncio.create_task(log_in(ws_url, tokens, seconds / 2))
-        result.append(await asyncio.to_thread(wrk, url, script, "storm", seconds, connections, pid))
-        logging_in.cancel()
-        await asyncio.gather(logging_in, return_exceptions=True)
-        return len(tokens)
-
-    asyncio.run(both())
-    return result[0], len(tokens)
+def admin_client(url: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=url, timeout=60, headers={"Authorization": f"Bearer {ADMIN}"})
 
 
 def per_second(database_url: str, prefix: str) -> list[int]:
-    """202'd contacts per second of the run, from their stored arrival times."""
+    """Stored contacts per second of the run, by their arrival times (taken before the
+    commit, so a commit stall does not show here: wrk's count of 202s is the one to use)."""
     import asyncpg
 
     async def fetch() -> list[float]:
@@ -240,81 +409,198 @@ def report(name: str, runs: list[Run]) -> None:
     )
 
 
-def bench(
-    database: str, reps: int, seconds: int, connections: int, agents: int, storm: int
-) -> None:
-    work = Path(tempfile.mkdtemp(prefix="centralino-intake-"))
-    (work / "config.yaml").write_text(CONFIG)
-    script = work / "unique.lua"
-    script.write_text(LUA)
-    # the per-gateway rate limit (200/s by default) is off: this measures intake itself
-    env = {
-        **os.environ,
-        "CENTRALINO_ADMIN_TOKEN": ADMIN,
-        "CENTRALINO_RELOAD_INTERVAL": "0",
-        "CENTRALINO_GATEWAY_RATE": "0",
-    }
-    if database == "postgres":
-        url = fresh_postgres_database("centralino_bench")
-    else:
-        url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-    port, bare_port = free_port(), free_port()
-    server = serve(work, port, env, url)
-    bare = serve_bare(work, bare_port, env)
+def met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def bench(database: str, work: Path, args: argparse.Namespace) -> float:
+    """The repetitions, bare endpoint and centralino back to back: centralino's median
+    rate."""
+    script = write_script(work)
+    bare_port = free_port()
+    bare = serve_bare(work, bare_port, server_env())
     try:
-        tokens: list[str] = []
-        if agents or storm:
-
-            async def make() -> list[str]:
-                async with httpx.AsyncClient(
-                    base_url=f"http://127.0.0.1:{port}",
-                    timeout=30,
-                    headers={"Authorization": f"Bearer {ADMIN}"},
-                ) as http:
-                    return await create_agents(http, max(agents, storm))
-
-            tokens = asyncio.run(make())
-        ours: list[Run] = []
-        theirs: list[Run] = []
-        for rep in range(reps):
-            theirs.append(
-                wrk(
-                    f"http://127.0.0.1:{bare_port}",
-                    script,
-                    f"b{rep}",
-                    seconds,
-                    connections,
-                    bare.pid,
+        with centralino(work, database, "centralino_bench") as (url, server, _):
+            if args.agents:
+                asyncio.run(make_agents(url, args.agents))
+            ours: list[Run] = []
+            theirs: list[Run] = []
+            for rep in range(args.reps):
+                bare_url = f"http://127.0.0.1:{bare_port}"
+                theirs.append(
+                    wrk(bare_url, script, f"b{rep}", args.seconds, args.connections, bare.pid)
                 )
-            )
-            ours.append(
-                wrk(f"http://127.0.0.1:{port}", script, f"c{rep}", seconds, connections, server.pid)
-            )
-        print(
-            f"{database}: wrk -t2 -c{connections} -d{seconds}s, {reps} repetitions, "
-            f"{agents} agents (none logged in); median (range)"
-        )
-        report("bare FastAPI endpoint", theirs)
-        report("centralino", ours)
-        ratio = statistics.median(r.accepted_per_s for r in ours) / statistics.median(
-            r.accepted_per_s for r in theirs
-        )
-        print(f"  centralino / bare: {ratio:.1%}")
-        if storm:
-            run, count = storm_run(
-                f"http://127.0.0.1:{port}", script, seconds, connections, server.pid, tokens
-            )
-            seconds_seen = per_second(url, "storm")
-            print(
-                f"  shift start: {count} desktops logging in during the run: "
-                f"{run.accepted_per_s:,.0f} /s, p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms, "
-                f"non-2xx {run.non_2xx}, socket errors {run.errors}; 202s per second "
-                f"{seconds_seen} (min {min(seconds_seen, default=0)}); load {run.load}"
-            )
+                ours.append(wrk(url, script, f"c{rep}", args.seconds, args.connections, server.pid))
     finally:
-        for proc in (server, bare):
-            proc.kill()
-            proc.wait()
+        bare.kill()
+        bare.wait()
+    print(
+        f"{database}: wrk -t2 -c{args.connections} -d{args.seconds}s, {args.reps} repetitions, "
+        f"{args.agents} agents (none logged in); median (range)"
+    )
+    report("bare FastAPI endpoint", theirs)
+    report("centralino", ours)
+    rate = statistics.median(r.accepted_per_s for r in ours)
+    print(f"  centralino / bare: {rate / statistics.median(r.accepted_per_s for r in theirs):.1%}")
+    return rate
+
+
+async def make_agents(url: str, count: int) -> list[str]:
+    async with admin_client(url) as http:
+        return await create_agents(http, count)
+
+
+def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float | None) -> None:
+    """The shift start: N desktops log in while wrk posts and W contacts wait."""
+    if args.storm_rate == "max":
+        rate = None
+    elif args.storm_rate == "half":
+        if max_rate is None:
+            raise SystemExit("--storm-rate half needs the repetitions (--reps 1 or more)")
+        rate = max_rate / 2
+    else:
+        rate = float(args.storm_rate)
+    connections = args.storm_connections
+    pause_ms = round(1000 * connections / rate) if rate else 0
+    script = write_script(work, pause_ms)
+    intent = "support" if args.waiting_takeable else "backlog"
+    with centralino(work, database, "centralino_storm") as (url, server, database_url):
+
+        async def prepare() -> tuple[list[str], float, float]:
+            async with admin_client(url) as http:
+                started = time.perf_counter()
+                tokens = await create_agents(http, args.storm)
+                made = time.perf_counter() - started
+                return tokens, made, await queue_contacts(http, args.waiting, intent)
+
+        tokens, made, filled = asyncio.run(prepare())
+        before = server_metrics.scrape(url)
+        waiting = server_metrics.total(before, "centralino_queue_waiting")
+        start_at = time.time() + 4.0  # the desktop processes are up by then
+        slots = [start_at + i * args.storm_within / len(tokens) for i in range(len(tokens))]
+        end_at = start_at - 1.0 + args.storm_seconds + 1.0
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        ws_url = url.replace("http", "ws") + "/v1/desktop"
+        workers = [
+            context.Process(
+                target=desk_group,
+                args=(
+                    ws_url,
+                    tokens[p :: args.desk_processes],
+                    slots[p :: args.desk_processes],
+                    end_at,
+                    results,
+                ),
+            )
+            for p in range(args.desk_processes)
+        ]
+        for worker in workers:
+            worker.start()
+        time.sleep(max(0.0, start_at - 1.0 - time.time()))  # wrk starts 1 s before the logins
+        run = wrk(url, script, "storm", args.storm_seconds, connections, server.pid)
+        groups = [results.get(timeout=120) for _ in workers]
+        for worker in workers:
+            worker.join()
+        after = server_metrics.scrape(url)
+        stored = per_second(database_url, "storm")
+    full = run.per_second[1:-1]  # the first and last seconds are partial
+    server_errors = sum(n for status, n in run.statuses.items() if status >= 500)
+    aimed = (
+        f"paced at {rate:,.0f}/s (on average {pause_ms} ms between a connection's requests)"
+        if rate
+        else "closed loop"
+    )
+    where = (
+        "in the agents' queue: the logins take them"
+        if args.waiting_takeable
+        else "in a queue no agent serves"
+    )
+    print(
+        f"  shift start ({database}, load {load_average()}): {args.storm:,} desktops logging in "
+        f"within {args.storm_within:.0f} s while {waiting:,.0f} contacts wait "
+        f"({where}; "
+        f"agents made in {made:.0f} s, contacts queued in {filled:.0f} s); "
+        f"wrk -t2 -c{connections} -d{args.storm_seconds}s {aimed}; server max_connections "
+        f"{server_env()['CENTRALINO_MAX_CONNECTIONS']}"
+    )
+    print(
+        f"  intake: {run.accepted_per_s:,.0f} 202s/s, p50 {run.p50_ms:.1f} ms, "
+        f"p99 {run.p99_ms:.1f} ms (wrk, all responses), non-2xx {run.non_2xx} "
+        f"(by status: {dict(sorted(run.statuses.items()))}), socket errors {run.socket_errors}; "
+        f"server CPU {run.cpu_ms_per_contact:.2f} ms/contact; load {run.load}"
+    )
+    print(
+        f"  202s per second (wrk): {run.per_second} (min over full seconds {min(full, default=0)})"
+    )
+    print(f"  stored contacts per second (arrival): {stored}")
+    for line in describe_desks(groups, start_at, args.storm_within):
+        print(line)
+    for line in server_metrics.report(before, after):
+        print(line)
+    print(
+        f"  targets: every second has 202s: {met(bool(full) and min(full) > 0)}; "
+        f"no 5xx: {met(server_errors == 0)} ({server_errors}); "
+        f"p99 of the 202 ≤ 50 ms: {met(run.p99_ms <= 50 and run.non_2xx == 0)} "
+        f"({run.p99_ms:.1f} ms)"
+    )
+
+
+def profile(database: str, work: Path, args: argparse.Namespace) -> None:
+    """One closed-loop run with desktops taking the offers, py-spy sampling the server."""
+    script = write_script(work)
+    spied: list[float] = []
+    with centralino(work, database, "centralino_profile") as (url, server, _):
+
+        async def measure() -> tuple[Run, server_metrics.Samples, server_metrics.Samples]:
+            tokens = await make_agents(url, args.profile_desks)
+            desks = Desks(url.replace("http", "ws") + "/v1/desktop", tokens, service=1.0)
+            await desks.start()
+            try:
+                await wait_available(url, len(tokens))
+                async with admin_client(url) as http:  # warm up: lexicons, caches
+                    await queue_contacts(http, 200, intent="support")
+                before = server_metrics.scrape(url)
+                cpu = cpu_seconds(server.pid)
+                spy = stages.record(server.pid, args.seconds, work / "profile.txt")
+                run = await asyncio.to_thread(
+                    wrk, url, script, "prof", args.seconds, args.connections, server.pid
+                )
+                await asyncio.to_thread(spy.wait)
+                spied[:] = [cpu_seconds(server.pid) - cpu]  # CPU over py-spy's window
+                return run, before, server_metrics.scrape(url)
+            finally:
+                await desks.stop()
+
+        run, before, after = asyncio.run(measure())
+    offers = server_metrics.total(after, "centralino_offers_total") - server_metrics.total(
+        before, "centralino_offers_total"
+    )
+    print(
+        f"  profile ({database}): {args.profile_desks:,} desktops logged in (accept, wrap up "
+        f"after 1 s), wrk -t2 -c{args.connections} -d{args.seconds}s closed loop with py-spy "
+        f"at 200 Hz: {run.accepted_per_s:,.0f} 202s/s, p50 {run.p50_ms:.1f} ms, "
+        f"p99 {run.p99_ms:.1f} ms, non-2xx {run.non_2xx}; {offers:,.0f} offers made "
+        f"({offers / max(run.accepted, 1):.2f} per 202); server CPU "
+        f"{run.cpu_ms_per_contact:.2f} ms/contact; load {run.load}"
+    )
+    for line in server_metrics.report(before, after):
+        print(line)
+    raw = (work / "profile.txt").read_text() if (work / "profile.txt").exists() else ""
+    sqlite = database == "sqlite"
+    for line in stages.report(raw, sqlite, 200, spied[0], run.cpu_ms_per_contact):
+        print(line)
+
+
+async def wait_available(url: str, count: int, timeout: float = 120.0) -> None:
+    """Until this many agents are available (all desktops logged in)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        samples = await asyncio.to_thread(server_metrics.scrape, url)
+        if server_metrics.total(samples, "centralino_agents", presence="available") >= count:
+            return
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"{count} desktops did not all log in within {timeout:.0f} s")
 
 
 def main() -> None:
@@ -325,10 +611,24 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--agents", type=int, default=0)
     parser.add_argument("--storm", type=int, default=0, help="desktops logging in mid-run")
+    parser.add_argument("--waiting", type=int, default=0, help="contacts waiting at the storm")
+    parser.add_argument("--waiting-takeable", action="store_true")
+    parser.add_argument("--storm-within", type=float, default=10.0)
+    parser.add_argument("--storm-seconds", type=int, default=20)
+    parser.add_argument("--storm-rate", default="half", help="half, max or contacts/s")
+    parser.add_argument("--storm-connections", type=int, default=128)
+    parser.add_argument("--desk-processes", type=int, default=4)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-desks", type=int, default=2000)
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load {load_average()}")
     for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):
-        bench(database, args.reps, args.seconds, args.connections, args.agents, args.storm)
+        work = Path(tempfile.mkdtemp(prefix="centralino-intake-"))
+        max_rate = bench(database, work, args) if args.reps else None
+        if args.storm:
+            storm(database, work, args, max_rate)
+        if args.profile:
+            profile(database, work, args)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -61,6 +62,23 @@ async def post(body: ContactIn) -> dict:
 async def health() -> dict:
     return {"status": "ok"}
 """
+
+
+MAX_CONNECTIONS = 10_000  # per node; the default 1,000 is below 2,000 desktops
+
+
+def server_env() -> dict[str, str]:
+    """The servers' environment: the admin token, no config reloads, no per-gateway rate
+    limit (200/s by default): the benches measure intake itself. And room for the desktops:
+    past CENTRALINO_MAX_CONNECTIONS open connections (default 1,000, websockets included)
+    uvicorn answers every HTTP request 503, so this is MAX_CONNECTIONS unless set."""
+    return {
+        "CENTRALINO_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+        **os.environ,
+        "CENTRALINO_ADMIN_TOKEN": ADMIN,
+        "CENTRALINO_RELOAD_INTERVAL": "0",
+        "CENTRALINO_GATEWAY_RATE": "0",
+    }
 
 
 def free_port() -> int:
@@ -147,6 +165,23 @@ def body(n: int, intent: str = "support") -> dict[str, Any]:
     }
 
 
+async def queue_contacts(http: httpx.AsyncClient, count: int, intent: str = "backlog") -> float:
+    """Post ``count`` contacts, 200 at a time (intent "backlog": to the queue nobody
+    serves); the seconds it took."""
+    started = time.perf_counter()
+    for first in range(0, count, 200):
+        replies = await asyncio.gather(
+            *(
+                http.post("/v1/contacts", json=body(n, intent))
+                for n in range(first, min(count, first + 200))
+            )
+        )
+        refused = [r.status_code for r in replies if r.status_code != 202]
+        if refused:
+            raise RuntimeError(f"queueing contacts: {len(refused)} refused ({refused[0]})")
+    return time.perf_counter() - started
+
+
 class Desks:
     """N agent desktops over websockets: accept every offer, wrap up after `service` s."""
 
@@ -154,8 +189,10 @@ class Desks:
         self.url = url
         self.tokens = tokens
         self.service = service
-        self.offered_at: dict[str, float] = {}
+        self.offered_at: dict[str, float] = {}  # perf_counter when the offer was read
+        self.since_arrival: dict[str, float] = {}  # s from the server's arrival stamp
         self.tasks: list[asyncio.Task[None]] = []
+        self.wrapping: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         for token in self.tokens:
@@ -170,27 +207,22 @@ class Desks:
                 if event.get("type") == "offer":
                     contact_id = event["contact"]["contact_id"]
                     self.offered_at[contact_id] = time.perf_counter()
+                    self.since_arrival[contact_id] = time.time() - event["contact"]["arrival"]
                     await ws.send(json.dumps({"type": "accept", "offer_id": event["offer_id"]}))
-                    asyncio.get_running_loop().call_later(
-                        self.service,
-                        lambda c=contact_id, w=ws: asyncio.ensure_future(
-                            w.send(
-                                json.dumps(
-                                    {
-                                        "type": "wrap_up",
-                                        "contact_id": c,
-                                        "outcome": "ok",
-                                        "resolved": True,
-                                    }
-                                )
-                            )
-                        ),
-                    )
+                    task = asyncio.create_task(self.wrap_up(ws, contact_id))
+                    self.wrapping.add(task)
+                    task.add_done_callback(self.wrapping.discard)
+
+    async def wrap_up(self, ws: Any, contact_id: str) -> None:
+        await asyncio.sleep(self.service)
+        message = {"type": "wrap_up", "contact_id": contact_id, "outcome": "ok", "resolved": True}
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await ws.send(json.dumps(message))
 
     async def stop(self) -> None:
-        for task in self.tasks:
+        for task in [*self.tasks, *self.wrapping]:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*self.tasks, *self.wrapping, return_exceptions=True)
 
 
 async def closed_loop(url: str, concurrency: int, seconds: float) -> float:
@@ -251,7 +283,7 @@ async def run(agents: int, backlog: int, seconds: float, concurrency: int) -> No
     (work / "config.yaml").write_text(CONFIG)
     port, bare_port = free_port(), free_port()
     url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
-    env = {**os.environ, "CENTRALINO_ADMIN_TOKEN": ADMIN, "CENTRALINO_RELOAD_INTERVAL": "0"}
+    env = server_env()
     server = serve(work, port, env)
     bare = serve_bare(work, bare_port, env)
     try:
@@ -259,15 +291,7 @@ async def run(agents: int, backlog: int, seconds: float, concurrency: int) -> No
             base_url=url, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}
         ) as http:
             tokens = await create_agents(http, agents)
-            fill_start = time.perf_counter()
-            for start_at in range(0, backlog, 200):
-                await asyncio.gather(
-                    *(
-                        http.post("/v1/contacts", json=body(n, "backlog"))
-                        for n in range(start_at, min(backlog, start_at + 200))
-                    )
-                )
-            fill = time.perf_counter() - fill_start
+            fill = await queue_contacts(http, backlog)
         desks = Desks(url.replace("http", "ws") + "/v1/desktop", tokens, service=0.05)
         await desks.start()
         ours = await closed_loop(url, concurrency, seconds)

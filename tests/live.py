@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,11 +113,12 @@ class ProcessServer:
 
     def __init__(
         self,
-        database: Path,
+        database: Path | str,
         config_path: Path,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
     ) -> None:
+        """``database``: an SQLite file, or a database URL (e.g. PostgreSQL)."""
         self.env = env or {}
         self.log_path = log_path
         self.port = free_port()
@@ -131,7 +134,7 @@ class ProcessServer:
             "--port",
             str(self.port),
             "--database-url",
-            f"sqlite+aiosqlite:///{database}",
+            database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}",
             "--log-level",
             "warning",
         ]
@@ -315,3 +318,194 @@ def count_rows(database: Path, table: str, where: str = "1=1") -> int:
 
     with sqlite3.connect(database) as db:
         return int(db.execute(f"select count(*) from {table} where {where}").fetchone()[0])
+
+
+# kill -9 under load (tests/router/test_crash_acks.py, bench/crash_rounds.py)
+
+
+class Acks:
+    """What the server acknowledged before it was killed."""
+
+    def __init__(self, kill_after: int, kill: Any) -> None:
+        self.kill_after = kill_after  # kill -9 the moment this many accepts were acked
+        self.kill = kill
+        self.contacts: set[str] = set()  # 202'd
+        self.accepts: dict[str, tuple[str, str]] = {}  # offer id -> (agent, contact)
+        self.wrap_ups: dict[str, str] = {}  # contact id -> agent
+
+
+async def auto_desk(url: str, agent_id: str, token: str, acks: Acks) -> None:
+    """Accept, end and wrap up everything offered; note each ack as it arrives."""
+    with contextlib.suppress(websockets.ConnectionClosed, OSError):
+        async with websockets.connect(url) as ws:
+            await ws.send(json.dumps({"type": "login", "token": token}))
+            async for raw in ws:
+                event = json.loads(raw)
+                kind, ref = event.get("type"), str(event.get("ref") or "")
+                if kind == "offer":
+                    contact_id = event["contact"]["contact_id"]
+                    ref = f"accept|{event['offer_id']}|{contact_id}"
+                    await ws.send(
+                        json.dumps({"type": "accept", "offer_id": event["offer_id"], "ref": ref})
+                    )
+                elif kind == "ack" and ref.startswith("accept|"):
+                    _, offer_id, contact_id = ref.split("|")
+                    acks.accepts[offer_id] = (agent_id, contact_id)
+                    if len(acks.accepts) == acks.kill_after:
+                        acks.kill()  # at once: an ack sent before its commit would be lost
+                        return
+                    await ws.send(
+                        json.dumps(
+                            {"type": "end", "contact_id": contact_id, "ref": f"end|{contact_id}"}
+                        )
+                    )
+                elif kind == "ack" and ref.startswith("end|"):
+                    contact_id = ref.split("|")[1]
+                    message = {
+                        "type": "wrap_up",
+                        "contact_id": contact_id,
+                        "outcome": "ok",
+                        "resolved": True,
+                        "ref": f"wrap|{contact_id}",
+                    }
+                    await ws.send(json.dumps(message))
+                elif kind == "ack" and ref.startswith("wrap|"):
+                    acks.wrap_ups[ref.split("|")[1]] = agent_id
+
+
+async def gateway(url: str, acks: Acks, stop: asyncio.Event, name: str = "crash") -> None:
+    """Post billing contacts back to back (message ids name-1, name-2...) until stopped or
+    the server is gone."""
+    n = 0
+    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+        while not stop.is_set():
+            n += 1
+            try:
+                reply = await http.post("/v1/contacts", json=contact_body(f"{name}-{n}"))
+            except httpx.HTTPError:
+                return  # the server is gone
+            if reply.status_code == 202:
+                acks.contacts.add(reply.json()["contact_id"])
+
+
+async def load_until_killed(
+    server: ProcessServer,
+    acks: Acks,
+    *,
+    gateways: int,
+    timeout: float,
+    agents: int = 3,
+    prefix: str = "",
+) -> None:
+    """``agents`` agents (k0, k1...; k<prefix>0... with a prefix) accepting, ending and
+    wrapping up everything, and ``gateways`` gateways posting contacts, until a desktop
+    kills the server (``acks.kill``); then all stop."""
+    assert server.proc is not None
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            for i in range(agents):
+                agent_id = f"k{prefix}{i}"
+                token = await create_agent(
+                    http, agent_id, skills={"billing": 5}, languages=["it"], capacity={"chat": 3}
+                )
+                tasks.append(asyncio.create_task(auto_desk(server.ws_url, agent_id, token, acks)))
+        # without a prefix the gateways share message ids (one's post can be a retry of
+        # another's); with one (rounds on one database) each has its own
+        names = [f"crash{prefix}-{g}" if prefix else "crash" for g in range(gateways)]
+        tasks += [asyncio.create_task(gateway(server.url, acks, stop, name)) for name in names]
+        deadline = asyncio.get_running_loop().time() + timeout
+        while server.proc.poll() is None:  # killed by a desktop, mid-flow
+            assert asyncio.get_running_loop().time() < deadline, "the desktops made no progress"
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if server.proc.poll() is None:
+            server.kill()
+        server.proc.wait(timeout=10)
+
+
+async def query(database: Path | str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a server's database: an SQLite file, or a PostgreSQL URL."""
+    if isinstance(database, Path):
+        import sqlite3
+
+        with sqlite3.connect(database) as db:
+            return list(db.execute(sql).fetchall())
+    import asyncpg  # type: ignore[import-untyped, unused-ignore]
+
+    conn = await asyncpg.connect(database.replace("+asyncpg", ""))
+    try:
+        return [tuple(row) for row in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
+@dataclass
+class CrashAudit:
+    """What the database holds of what was acknowledged before a kill -9."""
+
+    stored: dict[str, tuple[str, str | None]]  # contact id -> (state, agent)
+    lost_contacts: set[str] = field(default_factory=set)  # 202'd, not stored
+    lost_accepts: dict[str, tuple[str, str]] = field(default_factory=dict)  # not accepted
+    lost_wrap_ups: dict[str, str] = field(default_factory=dict)  # not completed by that agent
+    doubled: list[str] = field(default_factory=list)  # contacts with two accepted offers
+
+    @property
+    def waiting(self) -> set[str]:
+        """Stored contacts still to be routed: queued or offered, or stored but not yet
+        planned when the server died ("received")."""
+        waiting = ("received", "queued", "offered")
+        return {c for c, (state, _) in self.stored.items() if state in waiting}
+
+
+async def audit(database: Path | str, acks: Acks) -> CrashAudit:
+    stored = {
+        row[0]: (row[1], row[2])
+        for row in await query(database, "select id, state, agent_id from contacts")
+    }
+    accepted = {
+        offer_id: (agent, contact)
+        for offer_id, agent, contact in await query(
+            database, "select id, agent_id, contact_id from offers where outcome = 'accepted'"
+        )
+    }
+    doubled = await query(
+        database,
+        "select contact_id from offers where outcome = 'accepted' "
+        "group by contact_id having count(*) > 1",
+    )
+    return CrashAudit(
+        stored,
+        acks.contacts - set(stored),
+        {o: a for o, a in acks.accepts.items() if accepted.get(o) != a},
+        {c: a for c, a in acks.wrap_ups.items() if stored.get(c) != ("completed", a)},
+        [row[0] for row in doubled],
+    )
+
+
+async def not_routed_again(server: ProcessServer, waiting: set[str], queue: str) -> set[str]:
+    """Of the contacts waiting at the kill, those the restarted server does not hold in the
+    queue (and any it holds there that were not waiting). Past the listing's 1,000 the
+    counts are compared (a difference shows as the string "count: held N, waiting M")."""
+    async with httpx.AsyncClient(base_url=server.url, headers=admin_headers()) as http:
+        reply = await http.get(f"/v1/queues/{queue}/contacts?limit=1000")
+        held = {c["contact_id"] for c in reply.json()}
+        if len(waiting) <= 1000:
+            return waiting ^ held
+        metrics = (await http.get("/metrics")).text
+    from prometheus_client.parser import text_string_to_metric_families
+
+    count = sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "centralino_queue_waiting" and sample.labels["queue"] == queue
+    )
+    if count != len(waiting) or not held <= waiting:
+        return {f"count: held {count:.0f}, waiting {len(waiting)}"} | (held - waiting)
+    return set()

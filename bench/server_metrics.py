@@ -1,0 +1,88 @@
+"""The server's own figures from GET /metrics, read before and after a run.
+
+/metrics has three histograms on the hot path: the time of one engine call
+(``centralino_routing_latency_seconds``), of one group commit of the journal
+(``centralino_journal_commit_seconds``) and the units per commit
+(``centralino_journal_batch_units``). It has no histogram of the HTTP request or of
+ingest-to-offer, so those come from the load generators only. A quantile of a histogram is
+given as the upper bound of the bucket it falls in ("≤ 5 ms"): that is all it says.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+HISTOGRAMS = {
+    "centralino_routing_latency_seconds": ("engine call", 1000.0, "ms"),
+    "centralino_journal_commit_seconds": ("journal group commit", 1000.0, "ms"),
+    "centralino_journal_batch_units": ("units per commit", 1.0, ""),
+}
+
+
+def scrape(url: str) -> Samples:
+    """Every sample of the server's /metrics, by name and labels."""
+    reply = httpx.get(url + "/metrics", timeout=30)
+    reply.raise_for_status()
+    text = reply.text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """Sum of the samples of this name whose labels include these."""
+    wanted = set(labels.items())
+    return sum(v for (n, lbl), v in samples.items() if n == name and wanted <= set(lbl))
+
+
+@dataclass
+class Histogram:
+    buckets: list[tuple[float, float]]  # (upper bound, cumulative count), ascending
+    sum: float
+    count: float
+
+    def quantile(self, share: float) -> float:
+        """Upper bound of the bucket holding this quantile (inf past the last bound)."""
+        for bound, cumulative in self.buckets:
+            if cumulative >= share * self.count:
+                return bound
+        return math.inf
+
+
+def histogram(before: Samples, after: Samples, name: str) -> Histogram:
+    """The observations made between the two scrapes."""
+
+    def delta(sample: str, labels: tuple[tuple[str, str], ...] = ()) -> float:
+        key = (name + sample, labels)
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    keys = [lbl for (n, lbl) in after if n == name + "_bucket"]
+    buckets = sorted((float(dict(lbl)["le"]), delta("_bucket", lbl)) for lbl in keys)
+    return Histogram(buckets, delta("_sum"), delta("_count"))
+
+
+def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
+    """One line per hot-path histogram: count, mean, p50 and p99 (bucket bounds)."""
+    lines = []
+    for name, (label, scale, unit) in HISTOGRAMS.items():
+        h = histogram(before, after, name)
+        if not h.count:
+            lines.append(f"{indent}server {label}: no observations")
+            continue
+
+        def fmt(value: float, scale: float = scale, unit: str = unit) -> str:
+            return "inf" if math.isinf(value) else f"{value * scale:g}{unit and ' ' + unit}"
+
+        lines.append(
+            f"{indent}server {label} ({name}): {h.count:,.0f} observed, "
+            f"mean {fmt(h.sum / h.count)}, p50 ≤ {fmt(h.quantile(0.5))}, "
+            f"p99 ≤ {fmt(h.quantile(0.99))}"
+        )
+    return lines
