@@ -59,10 +59,9 @@ def domains(
                 "CENTRALINO_COMMAND_TIMEOUT": "10",
                 "CENTRALINO_ADMIN_TOKEN": ADMIN,
             }
-            node = ProcessServer(
-                tmp_path / "unused.db", config, env=env, log_path=tmp_path / f"{name}.log"
+            node = ProcessServer(  # both share one PostgreSQL database
+                postgres_url, config, env=env, log_path=tmp_path / f"{name}.log"
             )
-            node.args[node.args.index("--database-url") + 1] = postgres_url  # both share it
             nodes.append(node.start())
         deadline = time.monotonic() + 30
         while not all(active(node) for node in nodes):

@@ -62,10 +62,7 @@ class Nodes:
             "CENTRALINO_LEASE_TTL": "6",  # generous: a starved process keeps its lease
             "CENTRALINO_COMMAND_TIMEOUT": "5",
         }
-        node = ProcessServer(
-            self.tmp_path / "unused.db", self.config, env=env, log_path=self.tmp_path / name
-        )
-        node.args[node.args.index("--database-url") + 1] = self.database_url
+        node = ProcessServer(self.database_url, self.config, env=env, log_path=self.tmp_path / name)
         self.running.append(node.start())
         return node
 
