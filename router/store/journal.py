@@ -7,8 +7,9 @@ then resolves each waiter. Durability costs one commit
 per batch, not one per request, and writes never wait on each other's locks (on SQLite this
 connection is the only writer of the hot path).
 
-- Order: units are run in the order submitted; a batch commits whole, so a unit's waiter
-  learns of its commit only when every unit before it is committed too.
+- Order: units are run in the order submitted (units submitted ``ahead``, new contacts,
+  go before the others still queued); a batch commits whole, so a unit's waiter learns
+  of its commit only when every unit before it is committed too.
 - One bad unit never sinks its batch: if the batch fails, each unit runs again alone, in
   its own transaction, and only the failing one is answered with the error.
 - A batch that keeps failing for a passing reason (database restarting) is retried with
@@ -102,6 +103,7 @@ class Journal:
         self.max_batch = max_batch
         self.max_pending = max_pending
         self._queue: list[Unit[Any]] = []
+        self._ahead = 0  # units at the front of the queue submitted ``ahead``
         self._committing: list[Unit[Any]] = []  # the batch being committed now
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -111,20 +113,29 @@ class Journal:
     def pending(self) -> int:
         return len(self._queue)
 
-    def submit(self, work: Work[T], *, bounded: bool = True) -> asyncio.Future[T]:
+    def submit(
+        self, work: Work[T], *, bounded: bool = True, ahead: bool = False
+    ) -> asyncio.Future[T]:
         """Queue a unit of work; the future resolves once it is committed (or failed).
         ``bounded=False`` is for what was already decided (routing decisions): the bound
-        is for admitting new work, and a decision made must be recorded."""
+        is for admitting new work, and a decision made must be recorded. ``ahead``: a
+        unit that depends on nothing queued (a new contact with its customer) goes before
+        the queued units that are not ahead themselves, so a burst of routing decisions
+        (a shift start) does not hold up intake; ahead units keep their order."""
         if bounded and len(self._queue) >= self.max_pending:
             raise JournalFull(f"{len(self._queue)} writes are waiting; retry shortly")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append(Unit(work, future))
+        if ahead:
+            self._queue.insert(self._ahead, Unit(work, future))
+            self._ahead += 1
+        else:
+            self._queue.append(Unit(work, future))
         self._wake.set()
         return future
 
-    async def run(self, work: Work[T]) -> T:
+    async def run(self, work: Work[T], *, ahead: bool = False) -> T:
         """Submit and wait for the commit."""
-        return await self.submit(work)
+        return await self.submit(work, ahead=ahead)
 
     def start(self) -> None:
         if self._task is None:
@@ -156,6 +167,7 @@ class Journal:
                 continue
             batch = self._queue[: self.max_batch]
             del self._queue[: len(batch)]
+            self._ahead = max(0, self._ahead - len(batch))
             self._committing = batch
             try:
                 await self._commit(batch)

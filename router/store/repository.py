@@ -153,7 +153,7 @@ class Store(RecordReads):
             index_elements=["contact_id", "external_id"]
         )
         self.received = ReceivedContacts(
-            self._sessions, self.commit, self.customers, self._insert_contact
+            self._sessions, self.admit, self.customers, self._insert_contact
         )
         upsert = dialect.insert(THREADS)
         self._upsert_thread = upsert.on_conflict_do_update(
@@ -206,6 +206,14 @@ class Store(RecordReads):
         """Run a unit of work in the journal and wait for its commit (StoreError if not)."""
         try:
             return await self.journal.run(work)
+        except JournalFull as exc:
+            raise StoreBusy(str(exc)) from exc
+
+    async def admit(self, work: Work[T]) -> T:
+        """``commit`` for new work that depends on nothing queued (a new contact and its
+        customer): it goes ahead of queued routing decisions (router/store/journal.py)."""
+        try:
+            return await self.journal.run(work, ahead=True)
         except JournalFull as exc:
             raise StoreBusy(str(exc)) from exc
 

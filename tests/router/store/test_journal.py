@@ -160,3 +160,20 @@ async def test_closing_waits_for_the_batch_being_committed(kind: str, tmp_path: 
             assert await stored_ids(reopened) == {f"s{i}" for i in range(100)}
         finally:
             await reopened.close()
+
+
+async def test_a_unit_submitted_ahead_runs_before_queued_decisions(store: Store) -> None:
+    """A new contact (``admit``) does not wait behind a burst of routing decisions queued
+    before it; units submitted ahead keep their own order."""
+    ran: list[str] = []
+
+    def unit(name: str) -> Callable[[Connection], None]:
+        return lambda _connection: ran.append(name)
+
+    # queued while the journal's task cannot run (nothing awaited in between)
+    decisions = [store.journal.submit(unit(f"d{i}"), bounded=False) for i in range(3)]
+    first = store.journal.submit(unit("contact-1"), ahead=True)
+    decisions.append(store.journal.submit(unit("d3"), bounded=False))
+    second = store.journal.submit(unit("contact-2"), ahead=True)
+    await asyncio.gather(*decisions, first, second)
+    assert ran == ["contact-1", "contact-2", "d0", "d1", "d2", "d3"]
