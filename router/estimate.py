@@ -14,6 +14,7 @@ simulator measures this estimate against the wait actually experienced (docs/sim
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,12 @@ DEFAULT_HANDLE: dict[Channel, float] = {
     Channel.EMAIL: 900.0,
 }
 """Handle time assumed before a queue and channel has handled anything."""
+
+LONG_QUEUE = 500
+"""Past this many waiting in a queue and channel, who is ahead is counted on a snapshot of
+their priorities taken at most SNAPSHOT_AGE seconds ago (sorted: a bisection per
+arrival), not by going through every one of them for each arrival."""
+SNAPSHOT_AGE = 1.0
 
 SERVING = (Presence.AVAILABLE, Presence.WRAP_UP)
 """Agents counted as serving: on a break or offline they are not."""
@@ -64,6 +71,7 @@ class WaitEstimator:
         self.window = window
         self._handles: dict[tuple[str, Channel], deque[float]] = {}
         self._started: dict[str, tuple[float, str, Channel]] = {}
+        self._snapshots: dict[tuple[str, Channel], tuple[float, list[float]]] = {}
 
     def observe(self, now: float, decisions: Iterable[Decision], engine: Engine) -> None:
         for decision in decisions:
@@ -103,11 +111,36 @@ class WaitEstimator:
         slots, free = _capacity(engine, channel, floors)
         if slots == 0:  # nobody could serve it: no need to count who is ahead
             return Estimate(None, 0, 0, 0, self.handle_time(queue, channel))
-        mine = current_priority(contact, engine.rate(queue, channel), now)
-        ahead = sum(
-            1 for p in _waiting_priorities(engine, queue, channel, now, contact) if p > mine
-        )
+        rate = engine.rate(queue, channel)
+        snapshot = self._snapshot(engine, queue, channel, now)
+        if snapshot is not None:  # a long queue: compare at the snapshot's time
+            taken, priorities = snapshot
+            mine = current_priority(contact, rate, taken)
+            ahead = len(priorities) - bisect_right(priorities, mine)
+        else:
+            mine = current_priority(contact, rate, now)
+            ahead = sum(
+                1 for p in _waiting_priorities(engine, queue, channel, now, contact) if p > mine
+            )
         return self._estimate(queue, channel, ahead, slots, free)
+
+    def _snapshot(
+        self, engine: Engine, queue: str, channel: Channel, now: float
+    ) -> tuple[float, list[float]] | None:
+        """The sorted priorities of those waiting in a long queue (None: not long)."""
+        entries = sum(
+            len(lane.heap)
+            for key, lane in engine.lanes.lanes.items()
+            if key[0] == queue and key[1] == channel
+        )
+        if entries <= LONG_QUEUE:
+            return None
+        key = (queue, channel)
+        snapshot = self._snapshots.get(key)
+        if snapshot is None or not 0 <= now - snapshot[0] <= SNAPSHOT_AGE:
+            priorities = sorted(_waiting_priorities(engine, queue, channel, now, None))
+            snapshot = self._snapshots[key] = (now, priorities)
+        return snapshot
 
     def for_queue(self, engine: Engine, queue: str, channel: Channel) -> Estimate:
         """The wait of a contact arriving now (behind everyone waiting)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from router.decisions import Decisions
 from router.engine import Engine
-from router.estimate import DEFAULT_HANDLE, WaitEstimator
-from router.states import Presence
+from router.estimate import DEFAULT_HANDLE, LONG_QUEUE, WaitEstimator
+from router.explain import current_priority
+from router.states import ContactState, Presence
 from skills.vocabulary import Channel
 from tests.engine_helpers import agent, contact, engine, offer_id_for, online
 
@@ -56,3 +57,26 @@ def test_more_agents_shorten_the_wait_and_free_slots_make_it_zero() -> None:
     online(eng, agent("a2", capacity={Channel.CHAT: 3}, billing=5), 10.0)  # takes the rest
     assert est.for_contact(eng, last, 10.0).seconds == 0.0
     assert est.for_queue(eng, "billing", Channel.CHAT).seconds == 300.0 / 6  # all 6 busy
+
+
+def test_in_a_long_queue_who_is_ahead_comes_from_a_snapshot_and_matches_the_count() -> None:
+    """Past LONG_QUEUE waiting, an arrival's position is a bisection on a snapshot of the
+    queue's priorities (at most SNAPSHOT_AGE old), not a walk through every one of them."""
+    eng, est = engine(), WaitEstimator()
+    online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 0.0)  # busy with c0
+    count = LONG_QUEUE + 100
+    for n in range(count):
+        eng.add_contact(contact(f"c{n}", arrival=float(n) / 100), float(n) / 100)
+    now = count / 100
+    middle = eng.contacts[f"c{count // 2}"]
+    exact = sum(
+        1
+        for other in eng.contacts.values()
+        if other.state is ContactState.QUEUED
+        and current_priority(other, eng.rate("billing", Channel.CHAT), now)
+        > current_priority(middle, eng.rate("billing", Channel.CHAT), now)
+    )
+    assert est.for_contact(eng, middle, now).ahead == exact == count // 2 - 1
+    # a contact arriving within the snapshot's age is placed behind those waiting
+    eng.add_contact(contact("late", arrival=now + 0.5), now + 0.5)
+    assert est.for_contact(eng, eng.contacts["late"], now + 0.5).ahead == count - 1
