@@ -144,6 +144,21 @@ async def test_recorder_isolates_a_change_the_database_refuses(store: Store) -> 
     assert stored is not None and stored.state == "assigned"
 
 
+async def test_reaching_a_mark_past_a_refused_change_says_it_was_not_all_written(
+    store: Store,
+) -> None:
+    """``reached`` waits only for the newest write up to the mark (the journal answers in
+    order); a refused earlier one still makes it False."""
+    await store.add_contact(row("c1", "m1"))
+    recorder = Recorder(store)
+    recorder.record(1.0, [Offered("o-x", "ghost", "anna", Channel.CHAT, 2.0, {})])  # refused
+    refused = recorder.mark
+    recorder.record(1.0, [Assigned("c1", "anna", "o-1", 1.0)])
+    assert await recorder.reached(recorder.mark) is False
+    assert await recorder.reached(refused) is False
+    assert recorder.diverged
+
+
 async def test_apply_refused_batch_raises_store_error(store: Store) -> None:
     with pytest.raises(StoreError):
         await store.apply([ContactUpdate("c1", {"no_such_column": 1})])
