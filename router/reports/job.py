@@ -45,7 +45,10 @@ class Reporter:
             start, written, last = done, 0, interval_start(now)
             config = self.config()
             while start <= last and written < MOST_PER_RUN:
-                figures = aggregate(start, now, await self.records.inputs(start), config)
+                inputs = await self.records.inputs(start)
+                # pure and CPU-bound (thousands of contacts in a busy interval): in a thread,
+                # so the routing loop keeps its turns instead of stopping for the whole of it
+                figures = await asyncio.to_thread(aggregate, start, now, inputs, config)
                 final = start == done and start + INTERVAL + GRACE <= now
                 if final:
                     done = start + INTERVAL
