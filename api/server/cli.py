@@ -67,6 +67,7 @@ def serve(
     from api.server.app import create_app, server_options
     from api.server.backends import check_settings
     from api.server.banner import banner
+    from api.server.gc_tuning import freeze_startup, tune_for_serving
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -102,8 +103,11 @@ def serve(
         while not server.started and not serving.done():
             await asyncio.sleep(0.05)
         if server.started:
+            freeze_startup()
             typer.echo(banner(settings, host, port, token_chosen=token_chosen))
         await serving
+
+    tune_for_serving()
 
     asyncio.run(run())
 
