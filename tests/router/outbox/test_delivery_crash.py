@@ -17,9 +17,8 @@ import httpx
 
 from router.outbox.signing import HEADER, verify
 from tests.engine_helpers import CONFIG
-from tests.live import ProcessServer, admin_headers
+from tests.live import Acks, ProcessServer, admin_headers, load_until_killed, query
 from tests.receivers import Received, Receiver, until
-from tests.router.test_crash_acks import Acks, load_until_killed, rows
 
 SECRET = "whsec_test-secret-for-the-crash-test"
 
@@ -60,7 +59,7 @@ async def test_kill_9_between_decision_and_delivery_loses_no_event(tmp_path: Pat
         raise
     await load_until_killed(server, acks, gateways=3, timeout=90)
     committed_before_restart = {
-        row[0] for row in rows(database, "select event_id from outbox_events")
+        row[0] for row in await query(database, "select event_id from outbox_events")
     }
     assert len(receiver.accepted()) < len(committed_before_restart)  # some were not delivered
 
@@ -77,7 +76,9 @@ async def test_kill_9_between_decision_and_delivery_loses_no_event(tmp_path: Pat
         restarted.kill()
         receiver.stop()
 
-    outbox = rows(database, "select seq, event_id, contact_id from outbox_events order by seq")
+    outbox = await query(
+        database, "select seq, event_id, contact_id from outbox_events order by seq"
+    )
     seq_of = {event_id: seq for seq, event_id, _ in outbox}
     delivered = [json.loads(request.body) for request in receiver.accepted()]
     delivered_ids = {event["id"] for event in delivered}
@@ -104,7 +105,7 @@ async def test_kill_9_between_decision_and_delivery_loses_no_event(tmp_path: Pat
         assert assigned.get(offer_id) == holder
     accepted = {
         offer_id: (agent, contact)
-        for offer_id, agent, contact in rows(
+        for offer_id, agent, contact in await query(
             database, "select id, agent_id, contact_id from offers where outcome = 'accepted'"
         )
     }
