@@ -12,6 +12,7 @@ the customer's open case, its department, a repeat-contact boost.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -37,7 +38,7 @@ from router.rules.planner import Plan, Planner
 from router.runtime import RouterRuntime, offer_context
 from router.states import RECEIVED
 from router.store.changes import Change, ContactPlan, OutboxInsert
-from router.store.errors import StoreError
+from router.store.errors import StoreBusy, StoreError
 from router.store.repository import CustomerHistory, new_row
 from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
@@ -64,6 +65,7 @@ class ContactIntake(Protocol):
     async def accept(self, inbound: InboundContact) -> IntakeResult: ...
 
 
+log = logging.getLogger("centralino.intake")
 BACKLOG_CHUNK = 100  # received contacts planned at once at take-over (one group commit)
 
 
@@ -172,7 +174,16 @@ class Intake:
         ]
         for start in range(0, len(rows), BACKLOG_CHUNK):
             chunk = rows[start : start + BACKLOG_CHUNK]
-            await asyncio.gather(*(self.route_received(row, check=True) for row in chunk))
+            results = await asyncio.gather(
+                *(self.route_received(row, check=True) for row in chunk), return_exceptions=True
+            )
+            for row, result in zip(chunk, results, strict=True):
+                if isinstance(result, KeyError):
+                    continue  # erased meanwhile
+                if isinstance(result, StoreBusy):
+                    raise result  # the next sweep or take-over tries again
+                if isinstance(result, BaseException):
+                    log.error("received contact %s not routed: %r", row.id, result)
         return len(rows)
 
     def _replan_soon(self) -> None:

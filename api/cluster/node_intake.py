@@ -144,5 +144,8 @@ async def sweep(intake: Intake, every: float, older_than: float) -> None:
         except StoreError as exc:
             log.warning("sweep of received contacts failed: %s", exc)
             continue
+        except Exception:  # the sweep must not end (it would make the router step down)
+            log.exception("sweep of received contacts failed")
+            continue
         if routed:
             log.warning("routed %d received contacts whose command never came", routed)
