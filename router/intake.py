@@ -4,9 +4,12 @@ Order matters: the contact is stored (committed) before the engine sees it, so a
 202 always means durable; a retry with the same gateway message id returns the same contact.
 Channel adapters (email, chat, social, voice) and the generic HTTP intake all come here.
 
-Triage happens here too: language, emotion and intent (skills/triage.py), the customer
-across channels (identities), and the history that stops the bouncing: the agent who has
-the customer's open case, its department, a repeat-contact boost.
+Two halves: the reception (router/reception.py: language, emotion and intent, the customer
+across channels) stores the contact as ``received`` with its customer in one commit; then
+the plan (history that stops the bouncing: the agent who has the customer's open case, its
+department, a repeat-contact boost; rules; hours) is written with the decisions that route
+it. In one process both halves run here; with several nodes on PostgreSQL the receiving
+node runs the first and the active router the second (``route_received``).
 """
 
 from __future__ import annotations

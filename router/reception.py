@@ -3,9 +3,11 @@
 A normalized inbound contact is triaged (language, emotion, intent) and its customer found
 or created from its identities. This half runs on whichever node received the request;
 the second half (history, rules, the engine: router/intake.py) runs where the decisions
-are. With one process both halves run in one call and commit once; with several nodes on
-PostgreSQL the receiving node stores the contact as ``received`` and the active router
-plans and routes it (api/cluster/node_intake.py, docs/cluster.md).
+are. Either way this half stores the contact as ``received`` with its customer in one
+commit (what a 202 waits for), and the plan is written later with the decisions that
+route it. With one process both halves run in one call; with several nodes on PostgreSQL
+the receiving node runs this one and the active router the other
+(api/cluster/node_intake.py, docs/cluster.md).
 
 ``Received`` travels between the two halves inside the contact row (``triage.received``),
 so the router can plan a contact from its row alone: from the node's command, at take-over,
