@@ -45,6 +45,7 @@ class RouterCommands:
         return hub
 
     async def __call__(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        replayed = bool(args.pop("_replayed", False))  # read again after a take-over
         if op == "http":
             return await self.http(args)
         if op == "desktop.login":
@@ -70,7 +71,6 @@ class RouterCommands:
         if op == "chat.leave":
             return await self.chat.leave(args)
         if op == ROUTE:
-            replayed = bool(args.pop("_replayed", False))
             return await route_command(self.app.state.intake, args, replayed)
         if op == "smtp":
             handler = SmtpHandler(
