@@ -212,9 +212,8 @@ class Reception:
             await self.publish(CustomerChange(MERGED, (resolved.customer_id, *linked)))
         if heard == self._forgotten:  # no change heard meanwhile that could make it stale
             self._own(identities, resolved.customer_id)
-        known = not resolved.created or bool(linked)
         received = Received(
-            inbound, triage, identities, resolved.customer_id, known, linked, prefer_agent
+            inbound, triage, identities, resolved.customer_id, resolved.known, linked, prefer_agent
         )
         return received, taken
 

@@ -34,6 +34,11 @@ class ResolvedCustomer:
     merged: tuple[str, ...]  # customer ids folded into this one by this contact
     identities: tuple[Identity, ...]
 
+    @property
+    def known(self) -> bool:
+        """The customer existed before this contact (so it may have history)."""
+        return not self.created or bool(self.merged)
+
 
 def _primary(session: Session, customer_id: str) -> CustomerRow:
     row = session.get(CustomerRow, customer_id)

@@ -86,7 +86,7 @@ class ReceivedContacts:
         if identities:
             resolved = self._customers.resolve_in(connection, identities, name, now, "intake")
             facts = dict(values["triage"][RECEIVED])
-            facts["known_customer"] = not resolved.created or bool(resolved.merged)
+            facts["known_customer"] = resolved.known
             facts["linked"] = list(resolved.merged)
             row = {
                 **values,
