@@ -23,6 +23,7 @@ from typing import Any
 from router.decisions import Abandoned, Assigned, Completed, Decision, Transferred
 from router.engine import Engine
 from router.explain import current_priority
+from router.lanes import Lane, LaneKey
 from router.models import Contact, Requirements
 from router.states import ContactState, Presence
 from skills.vocabulary import Channel
@@ -128,11 +129,7 @@ class WaitEstimator:
         self, engine: Engine, queue: str, channel: Channel, now: float
     ) -> tuple[float, list[float]] | None:
         """The sorted priorities of those waiting in a long queue (None: not long)."""
-        entries = sum(
-            len(lane.heap)
-            for key, lane in engine.lanes.lanes.items()
-            if key[0] == queue and key[1] == channel
-        )
+        entries = sum(len(lane.heap) for _key, lane in _lanes_of(engine, queue, channel))
         if entries <= LONG_QUEUE:
             return None
         key = (queue, channel)
@@ -179,6 +176,13 @@ def _capacity(engine: Engine, channel: Channel, floors: Requirements) -> tuple[i
     return slots, free
 
 
+def _lanes_of(engine: Engine, queue: str, channel: Channel) -> Iterator[tuple[LaneKey, Lane]]:
+    """The engine's lanes of one queue and channel (one per requirements and language)."""
+    for key, lane in engine.lanes.lanes.items():
+        if key[0] == queue and key[1] == channel:
+            yield key, lane
+
+
 def _waiting_priorities(
     engine: Engine, queue: str, channel: Channel, now: float, besides: Contact | None
 ) -> Iterator[float]:
@@ -186,9 +190,7 @@ def _waiting_priorities(
     read from the engine's lanes of that queue and channel, not from every live contact."""
     contacts = engine.contacts
     seen: set[str] = set()
-    for key, lane in engine.lanes.lanes.items():
-        if key[0] != queue or key[1] != channel:
-            continue
+    for key, lane in _lanes_of(engine, queue, channel):
         for entry in lane.heap:
             contact_id = entry[3]
             if contact_id in seen or entry[2] < 0:  # overflow entries: another queue's
