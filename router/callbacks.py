@@ -23,7 +23,8 @@ from router.decisions import Abandoned, Completed, Decisions
 from router.models import Contact, NewContact
 from router.runtime import RouterRuntime
 from router.states import ContactState
-from router.store.changes import EventInsert, changes_work
+from router.store.change_batch import changes_work
+from router.store.changes import EventInsert
 
 log = logging.getLogger("centralino.callbacks")
 

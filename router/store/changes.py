@@ -1,4 +1,4 @@
-"""Routing decisions as row changes, and the journal unit that applies them in order.
+"""Routing decisions as row changes (router/store/change_batch.py writes them).
 
 Written as Core statements on the tables with parameters given at execution, so they are
 compiled once and cached (the ORM's per-call work is not on the hot path).
@@ -6,7 +6,6 @@ compiled once and cached (the ORM's per-call work is not on the hot path).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,40 +117,3 @@ def plan_contact(connection: Connection, change: ContactPlan) -> None:
     planned = {f"planned_{column}": change.values[column] for column in PLANNED_COLUMNS}
     if connection.execute(PLAN_CONTACT, {"plan_id": change.contact_id, **planned}).rowcount != 1:
         raise PlanConflict(f"contact {change.contact_id} is no longer received")
-
-
-def changes_work(changes: Sequence[Change]) -> Callable[[Connection], None]:
-    def apply_changes(connection: Connection) -> None:
-        events: list[dict[str, Any]] = []
-        for change in changes:
-            if isinstance(change, EventInsert):
-                events.append(
-                    {
-                        "contact_id": change.contact_id,
-                        "at": change.at,
-                        "kind": change.kind,
-                        "detail": change.detail,
-                    }
-                )
-                continue
-            if events:  # keep the order: events written before the next row change
-                connection.execute(INSERT_EVENTS, events)
-                events = []
-            if isinstance(change, ContactUpdate):
-                connection.execute(
-                    UPDATE_CONTACT, {"change_id": change.contact_id, **change.values}
-                )
-            elif isinstance(change, OfferInsert):
-                connection.execute(INSERT_OFFER, change.values)
-            elif isinstance(change, OutboxInsert):
-                connection.execute(INSERT_OUTBOX, change.values)
-            elif isinstance(change, AgentStateInsert):
-                connection.execute(INSERT_AGENT_STATE, change.values)
-            elif isinstance(change, ContactPlan):
-                plan_contact(connection, change)
-            else:
-                connection.execute(UPDATE_OFFER, {"change_id": change.offer_id, **change.values})
-        if events:
-            connection.execute(INSERT_EVENTS, events)
-
-    return apply_changes

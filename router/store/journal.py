@@ -14,6 +14,8 @@ connection is the only writer of the hot path).
   its own transaction, and only the failing one is answered with the error.
 - A batch that keeps failing for a passing reason (database restarting) is retried with
   backoff before its units are tried one by one.
+- Consecutive units of row changes are written together: one statement per kind of row
+  for the whole run (router/store/change_batch.py), not one round trip per row.
 - On SQLite a batch runs whole in the journal's own thread with the stdlib driver (one hop
   per batch, not one per statement); on PostgreSQL it runs on the async driver's
   connection through ``run_sync``.
@@ -29,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -40,6 +42,13 @@ log = logging.getLogger("centralino.journal")
 T = TypeVar("T")
 Work = Callable[[Connection], T]
 BatchCheck = Callable[[Connection], None]
+
+
+@runtime_checkable
+class WritesTogether(Protocol):
+    """Work of which a run of consecutive units is written by one call (row changes)."""
+
+    def write_together(self, connection: Connection, works: list[Any], /) -> None: ...
 
 
 class Commit(Protocol):
@@ -228,10 +237,16 @@ class Journal:
     def _units(self, connection: Connection, batch: list[Unit[Any]]) -> list[Any]:
         if self.before_batch is not None:
             self.before_batch(connection)
-        results = []
-        for unit in batch:
+        results: list[Any] = []
+        for run in _runs(batch):
             try:
-                results.append(unit.work(connection))
+                if len(run) == 1:
+                    results.append(run[0].work(connection))
+                else:
+                    first = run[0].work
+                    assert isinstance(first, WritesTogether)
+                    first.write_together(connection, [unit.work for unit in run])
+                    results.extend([None] * len(run))
             except (SQLAlchemyError, JournalError, ValueError, LookupError) as exc:
                 if _passing(exc):
                     raise  # the connection, not this unit: retry the batch
@@ -252,6 +267,21 @@ class Journal:
         stats.last_batch = size
         if stats.observe is not None:
             stats.observe(seconds, size)
+
+
+def _runs(batch: list[Unit[Any]]) -> list[list[Unit[Any]]]:
+    """The batch cut into runs: consecutive units of one kind that can be written together
+    (their work's type has ``write_together(connection, works)`` and returns nothing, as
+    row changes do) form one run; every other unit is a run of its own. A run that fails
+    sends the batch to be tried unit by unit, as any failing unit does."""
+    runs: list[list[Unit[Any]]] = []
+    for unit in batch:
+        kind = type(unit.work)
+        if runs and type(runs[-1][0].work) is kind and isinstance(unit.work, WritesTogether):
+            runs[-1].append(unit)
+        else:
+            runs.append([unit])
+    return runs
 
 
 class _UnitFailed(Exception):

@@ -27,12 +27,8 @@ from router.reports.records import ReportRecords
 from router.states import FINISHED_STATES
 from router.store.accounts import Accounts
 from router.store.aftercare import Aftercare
-from router.store.changes import (
-    CONTACTS,
-    INSERT_OUTBOX,
-    Change,
-    changes_work,
-)
+from router.store.change_batch import changes_work
+from router.store.changes import CONTACTS, INSERT_OUTBOX, Change
 from router.store.customer_records import CustomerRecords
 from router.store.customer_views import history_entry
 from router.store.customers import CustomerDirectory

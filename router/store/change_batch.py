@@ -1,0 +1,149 @@
+"""Many units of row changes written together: one statement per kind of row, not per row.
+
+A journal batch at a shift start holds hundreds of routing units (offer made, contact
+offered, event, gateway event...). Written one statement at a time, each costs a round trip
+to PostgreSQL; written here, the batch's changes are grouped so that each kind of row
+change is one ``executemany`` (one multi-row INSERT, or one pipelined UPDATE).
+
+The result is the same as applying every change in order, because the groups are written
+in an order that respects what depends on what, and only such changes are regrouped:
+
+1. plans (each alone: its row count says whether the contact was still ``received``);
+2. new offers, then new agent states (inserts: nothing queued before them changes them);
+3. contact updates, merged per contact (later values win, as if applied in turn);
+4. offer updates, merged per offer, after the offers they update were inserted;
+5. routing events and gateway events, each kept in submission order.
+
+A plan for a contact that already has an update waiting in the group (the order would
+change) first writes out what was grouped so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Executable
+from sqlalchemy.engine import Connection
+
+from router.store import changes as c
+
+
+class ChangeGroups:
+    """The changes of many units, grouped; ``write`` sends each group as one statement."""
+
+    def __init__(self) -> None:
+        self.plans: list[c.ContactPlan] = []
+        self.offers: list[dict[str, Any]] = []
+        self.agent_states: list[dict[str, Any]] = []
+        self.contacts: dict[str, dict[str, Any]] = {}
+        self.offer_updates: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.plans
+            or self.offers
+            or self.agent_states
+            or self.contacts
+            or self.offer_updates
+            or self.events
+            or self.outbox
+        )
+
+    def conflicts(self, change: c.Change) -> bool:
+        """Would grouping ``change`` write it before a change it must follow?"""
+        if isinstance(change, c.ContactPlan):
+            return change.contact_id in self.contacts
+        if isinstance(change, c.OfferInsert):
+            return change.values.get("id") in self.offer_updates
+        return False
+
+    def add(self, change: c.Change) -> None:
+        if isinstance(change, c.EventInsert):
+            self.events.append(
+                {
+                    "contact_id": change.contact_id,
+                    "at": change.at,
+                    "kind": change.kind,
+                    "detail": change.detail,
+                }
+            )
+        elif isinstance(change, c.ContactUpdate):
+            self.contacts.setdefault(change.contact_id, {}).update(change.values)
+        elif isinstance(change, c.OfferInsert):
+            self.offers.append(change.values)
+        elif isinstance(change, c.OutboxInsert):
+            self.outbox.append(change.values)
+        elif isinstance(change, c.AgentStateInsert):
+            self.agent_states.append(change.values)
+        elif isinstance(change, c.ContactPlan):
+            self.plans.append(change)
+        else:
+            self.offer_updates.setdefault(change.offer_id, {}).update(change.values)
+
+    def write(self, connection: Connection) -> None:
+        for plan in self.plans:
+            c.plan_contact(connection, plan)
+        _insert(connection, c.INSERT_OFFER, self.offers)
+        _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
+        _update(connection, c.UPDATE_CONTACT, self.contacts.items())
+        _update(connection, c.UPDATE_OFFER, self.offer_updates.items())
+        _insert(connection, c.INSERT_EVENTS, self.events)
+        _insert(connection, c.INSERT_OUTBOX, self.outbox)
+
+
+def write_changes(connection: Connection, units: Iterable[Sequence[c.Change]]) -> None:
+    """Apply the changes of ``units`` in order, grouped as the module says."""
+    groups = ChangeGroups()
+    for changes in units:
+        for change in changes:
+            if groups.conflicts(change):
+                groups.write(connection)
+                groups = ChangeGroups()
+            groups.add(change)
+    if groups:
+        groups.write(connection)
+
+
+def _insert(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """Insert rows with the same columns in one statement each (keeps their order)."""
+    start = 0
+    for end in range(1, len(rows) + 1):
+        if end == len(rows) or rows[end].keys() != rows[start].keys():
+            connection.execute(statement, rows[start:end])
+            start = end
+
+
+def _update(
+    connection: Connection,
+    statement: Executable,
+    rows: Iterable[tuple[str, dict[str, Any]]],
+) -> None:
+    """One executemany per set of columns updated (rows of one key set share a statement)."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row_id, values in rows:
+        by_columns.setdefault(tuple(sorted(values)), []).append({"change_id": row_id, **values})
+    for parameters in by_columns.values():
+        connection.execute(statement, parameters)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """A journal unit: row changes applied in order. The journal writes consecutive change
+    sets of one batch together (``write_together``)."""
+
+    changes: Sequence[c.Change]
+
+    def __call__(self, connection: Connection) -> None:
+        write_changes(connection, [self.changes])
+
+    @staticmethod
+    def write_together(connection: Connection, units: Sequence[ChangeSet]) -> None:
+        write_changes(connection, (unit.changes for unit in units))
+
+
+def changes_work(changes: Sequence[c.Change]) -> ChangeSet:
+    return ChangeSet(changes)

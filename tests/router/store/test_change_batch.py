@@ -1,0 +1,227 @@
+"""Row changes of many journal units written together (router/store/change_batch.py): the
+same rows as writing each change in turn, in a handful of statements, on real SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, event, insert, select
+from sqlalchemy.engine import Connection
+
+from router.store.change_batch import ChangeSet, changes_work, write_changes
+from router.store.changes import (
+    CONTACTS,
+    EVENTS,
+    OFFERS,
+    OUTBOX,
+    ContactPlan,
+    ContactUpdate,
+    EventInsert,
+    OfferInsert,
+    OfferUpdate,
+    OutboxInsert,
+    PlanConflict,
+)
+from router.store.errors import StoreError
+from router.store.repository import Store
+from router.store.schema import Base
+
+
+def contact_row(contact_id: str, state: str = "queued") -> dict[str, Any]:
+    return {
+        "id": contact_id,
+        "gateway": "gw",
+        "external_id": contact_id,
+        "channel": "chat",
+        "queue": "billing",
+        "rule": "r",
+        "policy": {},
+        "state": state,
+        "arrival": 1.0,
+        "updated_at": 1.0,
+    }
+
+
+def offer(offer_id: str, contact_id: str, agent: str) -> OfferInsert:
+    return OfferInsert(
+        {
+            "id": offer_id,
+            "contact_id": contact_id,
+            "agent_id": agent,
+            "made_at": 2.0,
+            "expires_at": 32.0,
+            "explanation": {},
+        }
+    )
+
+
+def outbox(event_id: str, contact_id: str) -> OutboxInsert:
+    return OutboxInsert(
+        {"event_id": event_id, "contact_id": contact_id, "type": "t", "at": 2.0, "payload": {}}
+    )
+
+
+def plan(contact_id: str) -> ContactPlan:
+    values = {
+        "queue": "sales",
+        "rule": "r2",
+        "policy": {},
+        "triage": {},
+        "history_boost": 0.0,
+        "preferred_agent": None,
+        "state": "queued",
+        "updated_at": 2.0,
+    }
+    return ContactPlan(contact_id, values)
+
+
+# A shift start in miniature: offers made, taken by an update of the offer in a later unit,
+# contacts updated several times (the last value wins), events and gateway events in order.
+UNITS = [
+    [plan("c3"), EventInsert("c3", 2.0, "queued", {"n": 1}), outbox("e1", "c3")],
+    [
+        offer("o1", "c1", "anna"),
+        ContactUpdate("c1", {"state": "offered", "agent_id": "anna", "updated_at": 2.0}),
+        EventInsert("c1", 2.0, "offered", {"n": 2}),
+        outbox("e2", "c1"),
+    ],
+    [
+        offer("o2", "c2", "bruno"),
+        ContactUpdate("c2", {"state": "offered", "agent_id": "bruno", "updated_at": 2.0}),
+        EventInsert("c2", 2.0, "offered", {"n": 3}),
+    ],
+    [
+        OfferUpdate("o1", {"outcome": "accepted", "closed_at": 3.0}),
+        ContactUpdate("c1", {"state": "assigned", "updated_at": 3.0}),
+        EventInsert("c1", 3.0, "assigned", {"n": 4}),
+        outbox("e3", "c1"),
+    ],
+    [
+        OfferUpdate("o2", {"outcome": "rejected", "closed_at": 3.0, "reason": "busy"}),
+        ContactUpdate("c2", {"state": "queued", "agent_id": None, "updated_at": 3.0}),
+        offer("o3", "c2", "carla"),
+        EventInsert("c2", 3.0, "offered", {"n": 5}),
+    ],
+]
+
+
+def expected_rows() -> dict[str, Any]:
+    return {
+        "contacts": {
+            ("c1", "assigned", "anna", "billing", 3.0),
+            ("c2", "queued", None, "billing", 3.0),
+            ("c3", "queued", None, "sales", 2.0),
+        },
+        "offers": {
+            ("o1", "c1", "anna", "accepted", "", 3.0),
+            ("o2", "c2", "bruno", "rejected", "busy", 3.0),
+            ("o3", "c2", "carla", None, "", None),
+        },
+        "events": [1, 2, 3, 4, 5],
+        "outbox": ["e1", "e2", "e3"],
+    }
+
+
+def rows_of(connection: Connection) -> dict[str, Any]:
+    contacts = connection.execute(
+        select(
+            CONTACTS.c.id,
+            CONTACTS.c.state,
+            CONTACTS.c.agent_id,
+            CONTACTS.c.queue,
+            CONTACTS.c.updated_at,
+        )
+    )
+    offers = connection.execute(
+        select(
+            OFFERS.c.id,
+            OFFERS.c.contact_id,
+            OFFERS.c.agent_id,
+            OFFERS.c.outcome,
+            OFFERS.c.reason,
+            OFFERS.c.closed_at,
+        )
+    )
+    events = connection.execute(select(EVENTS.c.detail).order_by(EVENTS.c.id))
+    sent = connection.execute(select(OUTBOX.c.event_id).order_by(OUTBOX.c.seq))
+    return {
+        "contacts": {tuple(row) for row in contacts},
+        "offers": {tuple(row) for row in offers},
+        "events": [detail["n"] for (detail,) in events],
+        "outbox": list(sent.scalars()),
+    }
+
+
+def sqlite_with_contacts() -> Connection:
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    connection = engine.connect()
+    connection.execute(
+        insert(CONTACTS),
+        [contact_row("c1"), contact_row("c2"), contact_row("c3", "received")],
+    )
+    return connection
+
+
+def test_grouped_changes_write_the_rows_of_changes_written_in_turn() -> None:
+    grouped, in_turn = sqlite_with_contacts(), sqlite_with_contacts()
+    write_changes(grouped, UNITS)
+    for changes in UNITS:
+        for change in changes:
+            ChangeSet([change])(in_turn)
+    assert rows_of(grouped) == rows_of(in_turn) == expected_rows()
+
+
+def test_a_batch_of_units_costs_one_statement_per_kind_of_row() -> None:
+    connection = sqlite_with_contacts()
+    statements: list[str] = []
+    event.listen(
+        connection,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_rest: statements.append(statement.split()[0]),
+    )
+    write_changes(connection, UNITS)
+    # the plan alone (its row count matters), then one statement each for the offers, the
+    # contacts, the offer updates (two sets of columns), the events and the gateway events
+    kinds = sorted(statements)
+    assert kinds.count("INSERT") == 3 and kinds.count("UPDATE") == 1 + 1 + 2
+    assert len(statements) == 7  # the 17 changes written one by one would take 17
+
+
+def test_a_plan_after_an_update_of_its_contact_keeps_the_order() -> None:
+    connection = sqlite_with_contacts()
+    received_again = ContactUpdate("c3", {"state": "received", "updated_at": 1.5})
+    write_changes(connection, [[ContactUpdate("c3", {"updated_at": 1.5})], [plan("c3")]])
+    assert connection.execute(select(CONTACTS.c.state).where(CONTACTS.c.id == "c3")).scalar() == (
+        "queued"
+    )
+    with pytest.raises(PlanConflict):  # planned already: the order says the plan fails
+        write_changes(connection, [[received_again, plan("c3")], [plan("c3")]])
+
+
+async def test_units_committed_in_one_batch_are_written_together(store: Store) -> None:
+    for contact_id in ("c1", "c2"):
+        await store.add_contact(contact_row(contact_id), None)
+    await store.add_contact(contact_row("c3", "received"), None)
+    await asyncio.gather(*(store.commit(changes_work(changes)) for changes in UNITS))
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(rows_of) == expected_rows()
+
+
+async def test_one_refused_unit_among_grouped_ones_is_answered_alone(store: Store) -> None:
+    await store.add_contact(contact_row("c1"), None)
+    await store.commit(changes_work([offer("o1", "c1", "anna")]))
+    outcomes = await asyncio.gather(
+        store.commit(changes_work([EventInsert("c1", 2.0, "a", {"n": 1})])),
+        store.commit(changes_work([offer("o1", "c1", "bruno")])),  # the offer id is taken
+        store.commit(changes_work([EventInsert("c1", 2.0, "b", {"n": 2})])),
+        return_exceptions=True,
+    )
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], StoreError)
+    async with store.engine.connect() as connection:
+        details = (await connection.execute(select(EVENTS.c.detail).order_by(EVENTS.c.id))).all()
+    assert [detail["n"] for (detail,) in details] == [1, 2]
