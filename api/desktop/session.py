@@ -129,8 +129,8 @@ async def receive_login(session: LoginSocket, timeout: float) -> Login | None:
 async def agent_for_token(runtime: RouterRuntime, token: str) -> str | None:
     """The agent this desktop token belongs to, if the token is current and the agent is
     on the roster."""
-    row = await runtime.store.agent_by_token(token)
-    return row.id if row is not None and row.id in runtime.engine.agents else None
+    agent_id = await runtime.store.agent_id_by_token(token)
+    return agent_id if agent_id is not None and agent_id in runtime.engine.agents else None
 
 
 async def agent_for_session(websocket: WebSocket, runtime: RouterRuntime) -> str | None:

@@ -18,7 +18,8 @@ connection is the only writer of the hot path).
   for the whole run (router/store/change_batch.py), not one round trip per row.
 - On SQLite a batch runs whole in the journal's own thread with the stdlib driver (one hop
   per batch, not one per statement); on PostgreSQL it runs on the async driver's
-  connection through ``run_sync``.
+  connection through ``run_sync``, on an event loop of the journal's own in a thread
+  (router/store/loop_thread.py), so a busy main loop does not stretch its transaction.
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
@@ -26,6 +27,7 @@ connection is the only writer of the hot path).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -36,6 +38,8 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from router.store.loop_thread import LoopThread
 
 log = logging.getLogger("centralino.journal")
 
@@ -95,6 +99,7 @@ class Journal:
         engine: AsyncEngine,
         *,
         sync_engine: Engine | None = None,
+        own_loop: bool = False,
         convert: Callable[[Exception], Exception],
         before_batch: BatchCheck | None = None,
         max_batch: int = MAX_BATCH,
@@ -107,6 +112,8 @@ class Journal:
             if sync_engine is not None
             else None
         )
+        # PostgreSQL: ``engine`` is used only on a loop of its own (router/store/loop_thread.py)
+        self._own_loop = LoopThread("centralino-journal-loop") if own_loop else None
         self._convert = convert  # driver errors -> the store's own error types
         self.before_batch = before_batch  # e.g. the router fence: runs first in every batch
         self.max_batch = max_batch
@@ -147,6 +154,8 @@ class Journal:
         return await self.submit(work, ahead=ahead)
 
     def start(self) -> None:
+        if self._own_loop is not None:
+            self._own_loop.start()
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="centralino-journal")
 
@@ -167,6 +176,10 @@ class Journal:
             self._thread.shutdown(wait=True)
         if self._sync_engine is not None:
             self._sync_engine.dispose()
+        if self._own_loop is not None:
+            with contextlib.suppress(RuntimeError):  # never started
+                await self._own_loop.run(self._engine.dispose())
+            await self._own_loop.stop()
 
     async def _loop(self) -> None:
         while True:
@@ -226,6 +239,11 @@ class Journal:
         if self._thread is not None:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._thread, self._in_thread, batch)
+        if self._own_loop is not None:
+            return await self._own_loop.run(self._on_engine(batch))
+        return await self._on_engine(batch)
+
+    async def _on_engine(self, batch: list[Unit[Any]]) -> list[Any]:
         async with self._engine.begin() as connection:
             return await connection.run_sync(self._units, batch)
 

@@ -184,6 +184,8 @@ async def test_agents_and_tokens(store: Store) -> None:
     assert found is not None and found.name == "Anna B." and found.skills == {"billing": 4}
     assert found.token_hash != "secret-1"  # only a hash is kept
     assert await store.agent_by_token("secret-2") is None
+    assert await store.agent_id_by_token("secret-1") == "anna"
+    assert await store.agent_id_by_token("secret-2") is None
     assert [a.id for a in await store.agents()] == ["anna"]
 
 
