@@ -43,6 +43,11 @@ their priorities taken at most SNAPSHOT_AGE seconds ago (sorted: a bisection per
 arrival), not by going through every one of them for each arrival."""
 SNAPSHOT_AGE = 1.0
 
+MANY_AGENTS = 200
+"""Past this many holders of a queue's first skill, the slots of those who could serve it
+are counted at most SNAPSHOT_AGE seconds ago (per channel and skill floors), not by going
+through every one of them for each arrival (2,000 agents: 0.6 ms per arrival)."""
+
 SERVING = (Presence.AVAILABLE, Presence.WRAP_UP)
 """Agents counted as serving: on a break or offline they are not."""
 
@@ -73,6 +78,7 @@ class WaitEstimator:
         self._handles: dict[tuple[str, Channel], deque[float]] = {}
         self._started: dict[str, tuple[float, str, Channel]] = {}
         self._snapshots: dict[tuple[str, Channel], tuple[float, list[float]]] = {}
+        self._capacities: dict[tuple[Channel, Requirements], tuple[float, tuple[int, int]]] = {}
 
     def observe(self, now: float, decisions: Iterable[Decision], engine: Engine) -> None:
         for decision in decisions:
@@ -109,7 +115,7 @@ class WaitEstimator:
         floors = contact.policy.requirements(len(contact.policy.steps) - 1)
         if contact.state is not ContactState.QUEUED:  # offered, or being handled
             return Estimate(0.0, 0, 0, 0, self.handle_time(queue, channel))
-        slots, free = _capacity(engine, channel, floors)
+        slots, free = self._capacity(engine, channel, floors, now)
         if slots == 0:  # nobody could serve it: no need to count who is ahead
             return Estimate(None, 0, 0, 0, self.handle_time(queue, channel))
         rate = engine.rate(queue, channel)
@@ -138,6 +144,19 @@ class WaitEstimator:
             priorities = sorted(_waiting_priorities(engine, queue, channel, now, None))
             snapshot = self._snapshots[key] = (now, priorities)
         return snapshot
+
+    def _capacity(
+        self, engine: Engine, channel: Channel, floors: Requirements, now: float
+    ) -> tuple[int, int]:
+        """(slots, free slots); with many skill holders, as counted at most SNAPSHOT_AGE
+        seconds ago."""
+        if not floors or len(engine.index.by_skill.get(floors[0][0], ())) <= MANY_AGENTS:
+            return _capacity(engine, channel, floors)
+        key = (channel, floors)
+        counted = self._capacities.get(key)
+        if counted is None or not 0 <= now - counted[0] <= SNAPSHOT_AGE:
+            counted = self._capacities[key] = (now, _capacity(engine, channel, floors))
+        return counted[1]
 
     def for_queue(self, engine: Engine, queue: str, channel: Channel) -> Estimate:
         """The wait of a contact arriving now (behind everyone waiting)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from router.decisions import Decisions
 from router.engine import Engine
-from router.estimate import DEFAULT_HANDLE, LONG_QUEUE, WaitEstimator
+from router.estimate import DEFAULT_HANDLE, LONG_QUEUE, MANY_AGENTS, SNAPSHOT_AGE, WaitEstimator
 from router.explain import current_priority
 from router.states import ContactState, Presence
 from skills.vocabulary import Channel
@@ -80,3 +80,21 @@ def test_in_a_long_queue_who_is_ahead_comes_from_a_snapshot_and_matches_the_coun
     # a contact arriving within the snapshot's age is placed behind those waiting
     eng.add_contact(contact("late", arrival=now + 0.5), now + 0.5)
     assert est.for_contact(eng, eng.contacts["late"], now + 0.5).ahead == count - 1
+
+
+def test_with_many_agents_their_slots_are_counted_at_most_a_second_ago() -> None:
+    """Past MANY_AGENTS skill holders, slots come from a count at most SNAPSHOT_AGE old
+    (per channel and skill floors): exact when counted, and counted again once older."""
+    eng, est = engine(), WaitEstimator()
+    agents = MANY_AGENTS + 50
+    for n in range(agents):
+        online(eng, agent(f"a{n}", capacity={Channel.CHAT: 1}, billing=5), 0.0)
+    for n in range(agents + 1):  # every agent busy, one contact waits
+        eng.add_contact(contact(f"c{n}"), 0.0)
+    waiting = eng.contacts[f"c{agents}"]
+    first = est.for_contact(eng, waiting, 1.0)
+    assert (first.slots, first.free) == (agents, 0)
+    for n in range(10):
+        eng.set_presence(f"a{n}", Presence.AWAY, 1.2)
+    assert est.for_contact(eng, waiting, 1.2 + SNAPSHOT_AGE / 2).slots == agents  # not yet
+    assert est.for_contact(eng, waiting, 1.0 + SNAPSHOT_AGE * 2).slots == agents - 10
