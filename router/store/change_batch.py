@@ -141,8 +141,9 @@ class ChangeSet:
         write_changes(connection, [self.changes])
 
     @staticmethod
-    def write_together(connection: Connection, units: Sequence[ChangeSet]) -> None:
+    def write_together(connection: Connection, units: Sequence[ChangeSet]) -> list[None]:
         write_changes(connection, (unit.changes for unit in units))
+        return [None] * len(units)
 
 
 def changes_work(changes: Sequence[c.Change]) -> ChangeSet:

@@ -50,9 +50,10 @@ BatchCheck = Callable[[Connection], None]
 
 @runtime_checkable
 class WritesTogether(Protocol):
-    """Work of which a run of consecutive units is written by one call (row changes)."""
+    """Work of which a run of consecutive units is written by one call: row changes, new
+    contacts. It returns each unit's result, in order."""
 
-    def write_together(self, connection: Connection, works: list[Any], /) -> None: ...
+    def write_together(self, connection: Connection, works: list[Any], /) -> list[Any]: ...
 
 
 class Commit(Protocol):
@@ -263,8 +264,10 @@ class Journal:
                 else:
                     first = run[0].work
                     assert isinstance(first, WritesTogether)
-                    first.write_together(connection, [unit.work for unit in run])
-                    results.extend([None] * len(run))
+                    together = first.write_together(connection, [unit.work for unit in run])
+                    if len(together) != len(run):
+                        raise JournalError(f"{len(together)} results for {len(run)} units")
+                    results.extend(together)
             except (SQLAlchemyError, JournalError, ValueError, LookupError) as exc:
                 if _passing(exc):
                     raise  # the connection, not this unit: retry the batch
@@ -289,9 +292,9 @@ class Journal:
 
 def _runs(batch: list[Unit[Any]]) -> list[list[Unit[Any]]]:
     """The batch cut into runs: consecutive units of one kind that can be written together
-    (their work's type has ``write_together(connection, works)`` and returns nothing, as
-    row changes do) form one run; every other unit is a run of its own. A run that fails
-    sends the batch to be tried unit by unit, as any failing unit does."""
+    (their work's type has ``write_together(connection, works)``) form one run; every
+    other unit is a run of its own. A run that fails sends the batch to be tried unit by
+    unit, as any failing unit does."""
     runs: list[list[Unit[Any]]] = []
     for unit in batch:
         kind = type(unit.work)

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from router.states import RECEIVED
 from router.store.changes import CONTACTS
-from router.store.customers import CustomerDirectory, ResolvedCustomer
+from router.store.customers import CustomerDirectory
 from router.store.errors import StoreBusy, StoreError
 from router.store.journal import Commit
 from router.store.schema import ContactRow
+from router.store.take_batch import Take, Taken, take_together, with_customer
 from skills.identity import Identity
 
 ATTEMPTS = 3  # a concurrent first contact (another node) may insert the same identity
@@ -33,11 +34,22 @@ BY_MESSAGE = select(CONTACTS.c.id).where(
 
 
 @dataclass(frozen=True, slots=True)
-class Taken:
-    contact_id: str
-    created: bool  # False: the message id was stored before (nothing written)
-    customer: ResolvedCustomer | None  # None: no identities to resolve, or a duplicate
-    row: dict[str, Any] | None = None  # what was stored (None for a duplicate)
+class TakeWork:
+    """A journal unit: one contact to take in. A run of them in a batch is taken in
+    together (``write_together``)."""
+
+    contacts: ReceivedContacts
+    take: Take
+
+    def __call__(self, connection: Connection) -> Taken:
+        return self.contacts.take_one(connection, self.take)
+
+    @staticmethod
+    def write_together(connection: Connection, works: Sequence[TakeWork]) -> list[Taken]:
+        contacts = works[0].contacts
+        return take_together(
+            connection, [w.take for w in works], contacts.insert, contacts.take_one
+        )
 
 
 class ReceivedContacts:
@@ -51,17 +63,19 @@ class ReceivedContacts:
         self._sessions = sessions
         self._commit = commit
         self._customers = customers
-        self._insert = insert_contact  # INSERT ... ON CONFLICT (gateway, external_id) DO NOTHING
+        self.insert = insert_contact  # INSERT ... ON CONFLICT (gateway, external_id) DO NOTHING
 
     async def take(
         self, values: dict[str, Any], identities: Sequence[Identity], name: str, now: float
     ) -> Taken:
         """Resolve the customer (if ``identities``) and insert the contact, in one unit.
         ``values``: the contact's row; its ``customer_id`` and the reception's customer
-        facts are filled in here."""
+        facts are filled in here. New contacts of one batch are taken in together
+        (router/store/take_batch.py)."""
+        work = TakeWork(self, Take(values, identities, name, now))
         for attempt in range(ATTEMPTS):
             try:
-                return await self._commit(lambda c: self._take_in(c, values, identities, name, now))
+                return await self._commit(work)
             except StoreBusy:
                 raise
             except StoreError:
@@ -69,31 +83,21 @@ class ReceivedContacts:
                     raise
         raise AssertionError("unreachable")
 
-    def _take_in(
-        self,
-        connection: Connection,
-        values: dict[str, Any],
-        identities: Sequence[Identity],
-        name: str,
-        now: float,
-    ) -> Taken:
+    def take_one(self, connection: Connection, take: Take) -> Taken:
+        """One contact alone: what ``take_together`` does for a run, for one."""
+        values = take.values
         key = {"by_gateway": values["gateway"], "by_message": values["external_id"]}
         found = connection.execute(BY_MESSAGE, key).scalar_one_or_none()
         if found is not None:  # a retry: no customer made, nothing inserted
             return Taken(found, False, None)
         resolved = None
         row = values
-        if identities:
-            resolved = self._customers.resolve_in(connection, identities, name, now, "intake")
-            facts = dict(values["triage"][RECEIVED])
-            facts["known_customer"] = resolved.known
-            facts["linked"] = list(resolved.merged)
-            row = {
-                **values,
-                "customer_id": resolved.customer_id,
-                "triage": {**values["triage"], RECEIVED: facts},
-            }
-        if connection.execute(self._insert, row).rowcount != 1:  # lost a race to a retry
+        if take.identities:
+            resolved = self._customers.resolve_in(
+                connection, take.identities, take.name, take.now, "intake"
+            )
+            row = with_customer(values, resolved)
+        if connection.execute(self.insert, row).rowcount != 1:  # lost a race to a retry
             raise StoreError("the message id was stored meanwhile; retry")  # runs again
         return Taken(values["id"], True, resolved, row)
 
