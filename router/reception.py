@@ -24,8 +24,9 @@ from channels.contact import CustomerRef, InboundContact
 from router.customer_changes import ERASED, MERGED, CustomerChange
 from router.rules.model import RoutingConfig
 from router.states import RECEIVED
-from router.store.received import ReceivedContacts, Taken
+from router.store.received import ReceivedContacts
 from router.store.schema import ContactRow
+from router.store.take_batch import Taken
 from skills.emotion import EmotionScore
 from skills.identity import Identity
 from skills.triage import Triager, TriageResult
