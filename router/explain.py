@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from router.decisions import Explanation
@@ -48,7 +50,9 @@ def requirements_dict(requirements: Requirements) -> dict[str, int]:
 class CandidateSearch:
     """Collects what happened while looking for an agent for one contact."""
 
+    # the best eligible agents (every one, or each profile group's best): (ring, since, id)
     eligible: list[tuple[int, float, str]] = field(default_factory=list)
+    eligible_count: int = 0
     excluded: Counter[str] = field(default_factory=Counter)
     examples: list[dict[str, str]] = field(default_factory=list)
 
@@ -57,8 +61,22 @@ class CandidateSearch:
         if self.excluded[reason] <= EXAMPLES_PER_REASON:
             self.examples.append({"agent": agent_id, "reason": reason})
 
+    def exclude_many(self, agent_ids: Iterable[str], count: int, reason: str) -> None:
+        """``count`` agents excluded for one reason; examples taken from ``agent_ids``."""
+        room = EXAMPLES_PER_REASON - self.excluded[reason]
+        self.excluded[reason] += count
+        for agent_id in islice(agent_ids, max(0, room)):
+            self.examples.append({"agent": agent_id, "reason": reason})
+
     def consider(self, ring: int, idle_since: float, agent_id: str) -> None:
         self.eligible.append((ring, idle_since, agent_id))
+        self.eligible_count += 1
+
+    def consider_many(self, ring: int, count: int, best: Iterable[tuple[float, str]]) -> None:
+        """``count`` eligible agents of one ring, of which ``best`` are the longest waiting
+        (at least TOP_CANDIDATES of them, or all)."""
+        self.eligible.extend((ring, since, agent_id) for since, agent_id in best)
+        self.eligible_count += count
 
     def best(self) -> str | None:
         return min(self.eligible)[2] if self.eligible else None
@@ -66,8 +84,8 @@ class CandidateSearch:
     def as_dict(self, now: float, ranking: str = RANKINGS["bullseye"]) -> dict[str, Any]:
         top = heapq.nsmallest(TOP_CANDIDATES, self.eligible)
         return {
-            "considered": len(self.eligible) + sum(self.excluded.values()),
-            "eligible": len(self.eligible),
+            "considered": self.eligible_count + sum(self.excluded.values()),
+            "eligible": self.eligible_count,
             "ranking": ranking,
             "candidates": [
                 {"agent": agent_id, "ring": ring, "idle_seconds": round(now - idle, 3)}

@@ -15,6 +15,7 @@ from router.decisions import (
 from router.engine.state import NEVER, EngineState
 from router.explain import (
     RANKINGS,
+    TOP_CANDIDATES,
     CandidateSearch,
     current_priority,
     pick_explanation,
@@ -172,30 +173,45 @@ class Queueing(EngineState):
     def _search(
         self, contact: Contact, requirements: tuple[tuple[str, int], ...], now: float
     ) -> CandidateSearch:
+        """The free agents who could take ``contact``, by profile: each profile's checks
+        once, the longest waiting of an eligible profile from its heap (router/free_agents.py),
+        every agent the contact skips (declined, missed, transferred) counted as such."""
         search = CandidateSearch()
         choice = self.config.agent_choice
+        since = "last_offer_at" if choice == "round_robin" else "idle_since"
         policy = contact.policy
         language = contact.language_needed
+        skipping = {a for a in contact.skip_agents if contact.skips(a, now)}
         channel = contact.channel
-        for agent_id in self.index.candidates(channel, requirements):
-            agent = self.agents[agent_id]
-            if agent.presence is not Presence.AVAILABLE or not agent.free_on(channel):
-                continue  # not free: the index walked skill holders, not free agents
-            profile = agent.profile
-            if contact.skips(agent_id, now):
+
+        def usable(agent: Agent) -> bool:
+            return agent.presence is Presence.AVAILABLE and agent.free_on(channel)
+
+        for group in self.index.candidate_groups(channel, requirements):
+            members = group.members
+            skipped = [agent_id for agent_id in skipping if agent_id in members]
+            for agent_id in skipped:
                 search.exclude(agent_id, "declined, missed or transferred it")
-            elif not profile.speaks(language):
-                search.exclude(agent_id, "language")
+            count = len(members) - len(skipped)
+            if count == 0:
+                continue
+            profile = group.profile
+            others = (agent_id for agent_id in members if agent_id not in skipping)
+            if not profile.speaks(language):
+                search.exclude_many(others, count, "language")
             elif not profile.meets(requirements):
-                search.exclude(agent_id, "proficiency below this step")
-            elif choice == "bullseye":
-                ring = policy.ring_of(profile)
-                search.consider(
-                    ring if ring is not None else len(policy.steps), agent.idle_since, agent_id
-                )
+                search.exclude_many(others, count, "proficiency below this step")
             else:
-                since = agent.idle_since if choice == "longest_idle" else agent.last_offer_at
-                search.consider(0, since, agent_id)
+                ring = 0
+                if choice == "bullseye":
+                    found = policy.ring_of(profile)
+                    ring = found if found is not None else len(policy.steps)
+                best = group.longest_waiting(
+                    since, self.agents, TOP_CANDIDATES, skipping.__contains__, usable
+                )
+                if len(best) < TOP_CANDIDATES:  # the heap ran out: these are all usable now
+                    count = len(best)
+                search.consider_many(ring, count, best)
         return search
 
     def _fill(self, agent: Agent, now: float, out: Decisions) -> None:
