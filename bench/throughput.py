@@ -257,7 +257,15 @@ async def open_loop(url: str, rate: float, seconds: float, desks: Desks) -> list
 
         async def post(n: int) -> None:
             started = time.perf_counter()
-            reply = await http.post("/v1/contacts", json=body(n))
+            for attempt in range(3):
+                try:
+                    reply = await http.post("/v1/contacts", json=body(n))
+                    break
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    # a keep-alive connection the server closed as it was reused: send the
+                    # same message again, as a gateway would (the message id makes it safe)
+                    if attempt == 2:
+                        raise
             if reply.status_code == 202:
                 sent[reply.json()["contact_id"]] = started
 

@@ -9,8 +9,8 @@ passes takes the longest-waiting agents from a heap instead of comparing every o
 
 A group's heaps are lazy: an entry ``(since, agent_id)`` is pushed whenever an agent joins
 the group or its ``idle_since`` / ``last_offer_at`` changes (``AgentIndex.refresh`` runs
-after every such change); entries that no longer match the agent are dropped when they
-come to the top, and a heap grown well past its group is rebuilt.
+after every such change); entries that no longer match the member's values are dropped
+when they come to the top, and a heap grown well past its group is rebuilt from them.
 """
 
 from __future__ import annotations
@@ -35,21 +35,19 @@ class ProfileGroup:
     """The free agents of one profile on one channel."""
 
     profile: AgentProfile  # any member's: they all route alike
-    members: set[str] = field(default_factory=set)
-    heaps: dict[str, list[tuple[float, str]]] = field(
-        default_factory=lambda: {name: [] for name in SINCE_FIELDS}
+    # member -> its (idle_since, last_offer_at) when it last entered or changed
+    members: dict[str, tuple[float, float]] = field(default_factory=dict)
+    heaps: tuple[list[tuple[float, str]], ...] = field(
+        default_factory=lambda: tuple([] for _ in SINCE_FIELDS)
     )
 
-    def push(self, agent: Agent) -> None:
-        for name, heap in self.heaps.items():
-            heapq.heappush(heap, (getattr(agent, name), agent.agent_id))
-            if len(heap) > 2 * len(self.members) + 64:
-                self._rebuild(name, heap)
-
-    def _rebuild(self, name: str, heap: list[tuple[float, str]]) -> None:
-        valid = {(since, agent_id) for since, agent_id in heap if agent_id in self.members}
-        heap[:] = list(valid)
-        heapq.heapify(heap)
+    def put(self, agent_id: str, since: tuple[float, float]) -> None:
+        self.members[agent_id] = since
+        for field_index, heap in enumerate(self.heaps):
+            heapq.heappush(heap, (since[field_index], agent_id))
+            if len(heap) > 2 * len(self.members) + 64:  # mostly stale entries: start afresh
+                heap[:] = [(values[field_index], a) for a, values in self.members.items()]
+                heapq.heapify(heap)
 
     def longest_waiting(
         self,
@@ -62,24 +60,21 @@ class ProfileGroup:
         """Up to ``count`` members by ``since`` (oldest first), leaving out ``skip`` and
         those not ``usable`` now (an agent going away is routed around before the index
         hears of it)."""
-        heap = self.heaps[since]
+        field_index = SINCE_FIELDS.index(since)
+        heap = self.heaps[field_index]
         taken: list[tuple[float, str]] = []
         put_back: list[tuple[float, str]] = []
         seen: set[str] = set()
         while heap and len(taken) < count:
             entry = heapq.heappop(heap)
             value, agent_id = entry
-            agent = agents.get(agent_id)
-            if (
-                agent_id not in self.members
-                or agent_id in seen
-                or agent is None
-                or getattr(agent, since) != value
-            ):
+            current = self.members.get(agent_id)
+            if current is None or current[field_index] != value or agent_id in seen:
                 continue  # stale: the agent left the group, or waits since another time
             seen.add(agent_id)
             put_back.append(entry)
-            if not skip(agent_id) and usable(agent):
+            agent = agents.get(agent_id)
+            if agent is not None and not skip(agent_id) and usable(agent):
                 taken.append(entry)
         for entry in put_back:
             heapq.heappush(heap, entry)
@@ -105,8 +100,7 @@ class FreeAgents:
         group = groups.get(key)
         if group is None:
             group = groups[key] = ProfileGroup(agent.profile)
-        group.members.add(agent.agent_id)
-        group.push(agent)
+        group.put(agent.agent_id, state[1:])
         self._where[(channel, agent.agent_id)] = state
 
     def leave(self, channel: Channel, agent_id: str) -> None:
@@ -116,7 +110,7 @@ class FreeAgents:
         groups = self._groups[channel]
         group = groups.get(where[0])
         if group is not None:
-            group.members.discard(agent_id)
+            group.members.pop(agent_id, None)
             if not group.members:
                 del groups[where[0]]
 
