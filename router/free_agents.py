@@ -86,33 +86,33 @@ class FreeAgents:
 
     def __init__(self) -> None:
         self._groups: dict[Channel, dict[ProfileKey, ProfileGroup]] = {c: {} for c in Channel}
-        self._where: dict[tuple[Channel, str], tuple[ProfileKey, float, float]] = {}
+        self._where: dict[tuple[Channel, str], ProfileKey] = {}  # the group of each member
 
     def enter(self, channel: Channel, agent: Agent) -> None:
         key = profile_key(agent.profile)
-        state = (key, agent.idle_since, agent.last_offer_at)
+        since = (agent.idle_since, agent.last_offer_at)
         where = self._where.get((channel, agent.agent_id))
-        if where == state:
-            return
-        if where is not None and where[0] != key:
-            self.leave(channel, agent.agent_id)
         groups = self._groups[channel]
+        if where is not None and where != key:
+            self.leave(channel, agent.agent_id)
         group = groups.get(key)
         if group is None:
             group = groups[key] = ProfileGroup(agent.profile)
-        group.put(agent.agent_id, state[1:])
-        self._where[(channel, agent.agent_id)] = state
+        elif group.members.get(agent.agent_id) == since:
+            return  # nothing changed
+        group.put(agent.agent_id, since)
+        self._where[(channel, agent.agent_id)] = key
 
     def leave(self, channel: Channel, agent_id: str) -> None:
         where = self._where.pop((channel, agent_id), None)
         if where is None:
             return
         groups = self._groups[channel]
-        group = groups.get(where[0])
+        group = groups.get(where)
         if group is not None:
             group.members.pop(agent_id, None)
             if not group.members:
-                del groups[where[0]]
+                del groups[where]
 
     def groups(self, channel: Channel) -> Iterator[ProfileGroup]:
         return iter(list(self._groups[channel].values()))

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -52,3 +53,19 @@ async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
     else:
         async with postgres_database() as url:
             yield url
+
+
+def contact_row(contact_id: str, state: str = "queued") -> dict[str, Any]:
+    """The fewest columns a stored contact needs (message id = contact id)."""
+    return {
+        "id": contact_id,
+        "gateway": "gw",
+        "external_id": contact_id,
+        "channel": "chat",
+        "queue": "billing",
+        "rule": "r",
+        "policy": {},
+        "state": state,
+        "arrival": 1.0,
+        "updated_at": 1.0,
+    }

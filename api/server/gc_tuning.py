@@ -3,8 +3,9 @@
 With 2,000 agents and 10,000 live contacts the heap holds millions of objects, and
 CPython's full collections (generation 2) went through all of them several times a
 minute: 290–390 ms pauses of the routing loop, the p99 of ingest-to-offer
-(bench/offer_latency.py: p99 294 ms with the defaults, 57 ms with these settings; the
-collector's pauses were measured with ``gc.callbacks``). So ``centralino serve``:
+(bench/offer_latency.py: p99 294 ms with the defaults, 57 ms with thresholds of 50,000,
+20 and 100 on the faster VM of the morning; the collector's pauses were measured with
+``gc.callbacks``). So ``centralino serve``:
 
 - collects the young generation after 10,000 allocations instead of 700 (fewer objects
   promoted, so far fewer full collections);

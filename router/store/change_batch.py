@@ -110,11 +110,19 @@ def write_changes(connection: Connection, units: Iterable[Sequence[c.Change]]) -
 
 def _insert(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
     """Insert rows with the same columns in one statement each (keeps their order)."""
-    start = 0
-    for end in range(1, len(rows) + 1):
-        if end == len(rows) or rows[end].keys() != rows[start].keys():
-            connection.execute(statement, rows[start:end])
-            start = end
+    for cut in same_columns(rows):
+        connection.execute(statement, cut)
+
+
+def same_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive rows cut where their columns change (one statement per cut)."""
+    cuts: list[list[dict[str, Any]]] = []
+    for row in rows:
+        if cuts and cuts[-1][0].keys() == row.keys():
+            cuts[-1].append(row)
+        else:
+            cuts.append([row])
+    return cuts
 
 
 def _update(

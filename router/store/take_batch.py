@@ -1,7 +1,7 @@
 """New contacts of many journal units taken in together: a handful of statements for the
 whole run, not five per contact.
 
-One contact taken alone (``ReceivedContacts._take_in``) costs a look-up of its message id,
+One contact taken alone (``ReceivedContacts.take_one``) costs a look-up of its message id,
 a look-up of its identities, the customer's row, its identities and the contact: five
 round trips. At a shift start a batch holds dozens of new contacts, and on PostgreSQL
 each round trip waits its turn at a busy interpreter. Taken together they cost:
@@ -30,6 +30,7 @@ from sqlalchemy import Insert, bindparam, select, tuple_
 from sqlalchemy.engine import Connection
 
 from router.states import RECEIVED
+from router.store.change_batch import same_columns
 from router.store.changes import CONTACTS
 from router.store.customers import (
     CUSTOMERS,
@@ -137,17 +138,6 @@ def take_together(
         if len(connection.execute(returning, rows).all()) != len(rows):
             raise StoreError("a message id was stored meanwhile; retry")  # another node's
     return results
-
-
-def same_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Consecutive rows cut where their columns change (one statement per cut)."""
-    cuts: list[list[dict[str, Any]]] = []
-    for row in rows:
-        if cuts and cuts[-1][0].keys() == row.keys():
-            cuts[-1].append(row)
-        else:
-            cuts.append([row])
-    return cuts
 
 
 def with_customer(values: dict[str, Any], resolved: ResolvedCustomer) -> dict[str, Any]:

@@ -17,23 +17,13 @@ from router.store.changes import OfferInsert, OutboxInsert
 from router.store.errors import StoreError
 from router.store.repository import Store
 from skills.vocabulary import Channel
+from tests.databases import contact_row
 
 CONTEXT = {"gateway": "gw", "external_id": "m1", "channel": "chat"}
 
 
 async def add_contact(store: Store, contact_id: str) -> None:
-    values = {
-        "id": contact_id,
-        "gateway": "gw",
-        "external_id": contact_id,
-        "channel": "chat",
-        "queue": "billing",
-        "rule": "r",
-        "policy": {},
-        "state": "queued",
-        "arrival": 1.0,
-        "updated_at": 1.0,
-    }
+    values = contact_row(contact_id)
     announce = arrival_event(contact_id, 1.0, CONTEXT, "billing")
     _row, created = await store.add_contact(values, announce.as_row())
     assert created

@@ -28,21 +28,7 @@ from router.store.changes import (
 from router.store.errors import StoreError
 from router.store.repository import Store
 from router.store.schema import Base
-
-
-def contact_row(contact_id: str, state: str = "queued") -> dict[str, Any]:
-    return {
-        "id": contact_id,
-        "gateway": "gw",
-        "external_id": contact_id,
-        "channel": "chat",
-        "queue": "billing",
-        "rule": "r",
-        "policy": {},
-        "state": state,
-        "arrival": 1.0,
-        "updated_at": 1.0,
-    }
+from tests.databases import contact_row
 
 
 def offer(offer_id: str, contact_id: str, agent: str) -> OfferInsert:
