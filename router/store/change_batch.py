@@ -8,7 +8,8 @@ change is one ``executemany`` (one multi-row INSERT, or one pipelined UPDATE).
 The result is the same as applying every change in order, because the groups are written
 in an order that respects what depends on what, and only such changes are regrouped:
 
-1. plans (each alone: its row count says whether the contact was still ``received``);
+1. plans (router/store/plans.py: one statement, each checked for a contact still
+   ``received``);
 2. new offers, then new agent states (inserts: nothing queued before them changes them);
 3. contact updates, merged per contact (later values win, as if applied in turn);
 4. offer updates, merged per offer, after the offers they update were inserted;
@@ -28,6 +29,7 @@ from sqlalchemy import Executable
 from sqlalchemy.engine import Connection
 
 from router.store import changes as c
+from router.store.plans import plan_contacts
 
 
 class ChangeGroups:
@@ -85,8 +87,7 @@ class ChangeGroups:
             self.offer_updates.setdefault(change.offer_id, {}).update(change.values)
 
     def write(self, connection: Connection) -> None:
-        for plan in self.plans:
-            c.plan_contact(connection, plan)
+        plan_contacts(connection, self.plans)
         _insert(connection, c.INSERT_OFFER, self.offers)
         _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
         _update(connection, c.UPDATE_CONTACT, self.contacts.items())

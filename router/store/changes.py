@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
-from sqlalchemy.engine import Connection
 
-from router.states import RECEIVED
 from router.store.schema import (
     AgentStateRow,
     ContactRow,
@@ -96,24 +94,3 @@ INSERT_EVENTS = insert(EVENTS)
 INSERT_OUTBOX = insert(OUTBOX)
 AGENT_STATES: Table = AgentStateRow.__table__  # type: ignore[assignment]
 INSERT_AGENT_STATE = insert(AGENT_STATES)
-PLANNED_COLUMNS = (
-    "queue",
-    "rule",
-    "policy",
-    "triage",
-    "history_boost",
-    "preferred_agent",
-    "state",
-    "updated_at",
-)
-PLAN_CONTACT = (
-    update(CONTACTS)
-    .where(CONTACTS.c.id == bindparam("plan_id"), CONTACTS.c.state == RECEIVED)
-    .values({column: bindparam(f"planned_{column}") for column in PLANNED_COLUMNS})
-)
-
-
-def plan_contact(connection: Connection, change: ContactPlan) -> None:
-    planned = {f"planned_{column}": change.values[column] for column in PLANNED_COLUMNS}
-    if connection.execute(PLAN_CONTACT, {"plan_id": change.contact_id, **planned}).rowcount != 1:
-        raise PlanConflict(f"contact {change.contact_id} is no longer received")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from router.store.errors import StoreBusy, StoreError
+from router.store.pair_lookup import pair_lookup
 from router.store.schema import ContactRow, CustomerRow, IdentityRow, MergeRow
 from skills.identity import Identity
 
@@ -53,6 +54,13 @@ CUSTOMERS: Table = CustomerRow.__table__  # type: ignore[assignment]
 IDENTITIES: Table = IdentityRow.__table__  # type: ignore[assignment]
 INSERT_CUSTOMER = insert(CUSTOMERS)
 INSERT_IDENTITY = insert(IDENTITIES)
+OWNERS = pair_lookup(
+    IDENTITIES.c.kind,
+    IDENTITIES.c.value,
+    IDENTITIES.c.kind,
+    IDENTITIES.c.value,
+    IDENTITIES.c.customer_id,
+)
 
 
 class CustomerDirectory:
@@ -93,13 +101,8 @@ class CustomerDirectory:
         are a few Core statements; linking two customers takes the ORM path."""
         wanted = {(i.kind, i.value) for i in identities}
         owners = {
-            (row.kind, row.value): row.customer_id
-            for row in connection.execute(
-                select(IDENTITIES.c.kind, IDENTITIES.c.value, IDENTITIES.c.customer_id).where(
-                    IDENTITIES.c.value.in_({value for _, value in wanted})
-                )
-            )
-            if (row.kind, row.value) in wanted
+            (kind, value): customer_id
+            for kind, value, customer_id in OWNERS.rows(connection, wanted)
         }
         found = set(owners.values())
         customer_id: str | None = None

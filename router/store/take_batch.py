@@ -6,8 +6,8 @@ a look-up of its identities, the customer's row, its identities and the contact:
 round trips. At a shift start a batch holds dozens of new contacts, and on PostgreSQL
 each round trip waits its turn at a busy interpreter. Taken together they cost:
 
-1. one look-up of every message id of the run (a retry finds its contact);
-2. one look-up of every identity of the run, and one of the owners' ``merged_into``;
+1. one look-up of every message id of the run (a retry finds its contact), per gateway;
+2. one look-up of every identity of the run, per kind, and one of the owners' ``merged_into``;
 3. in Python, in order: each contact's customer (an identity given earlier in the run
    belongs to the customer made for it, as if the units ran one after another);
 4. one INSERT each for the new customers, their identities and the contacts.
@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, select, tuple_
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.engine import Connection
 
 from router.states import RECEIVED
@@ -34,19 +34,21 @@ from router.store.change_batch import same_columns
 from router.store.changes import CONTACTS
 from router.store.customers import (
     CUSTOMERS,
-    IDENTITIES,
     INSERT_CUSTOMER,
     INSERT_IDENTITY,
+    OWNERS,
     ResolvedCustomer,
 )
 from router.store.errors import StoreError
+from router.store.pair_lookup import pair_lookup
 from skills.identity import Identity
 
-BY_MESSAGES = select(CONTACTS.c.gateway, CONTACTS.c.external_id, CONTACTS.c.id).where(
-    tuple_(CONTACTS.c.gateway, CONTACTS.c.external_id).in_(bindparam("keys", expanding=True))
-)
-OWNERS = select(IDENTITIES.c.kind, IDENTITIES.c.value, IDENTITIES.c.customer_id).where(
-    IDENTITIES.c.value.in_(bindparam("values", expanding=True))
+BY_MESSAGES = pair_lookup(
+    CONTACTS.c.gateway,
+    CONTACTS.c.external_id,
+    CONTACTS.c.gateway,
+    CONTACTS.c.external_id,
+    CONTACTS.c.id,
 )
 MERGED = select(CUSTOMERS.c.id, CUSTOMERS.c.merged_into).where(
     CUSTOMERS.c.id.in_(bindparam("ids", expanding=True))
@@ -81,13 +83,12 @@ def take_together(
     keys = [(t.values["gateway"], t.values["external_id"]) for t in takes]
     stored = {
         (gateway, message): contact_id
-        for gateway, message, contact_id in connection.execute(BY_MESSAGES, {"keys": keys})
+        for gateway, message, contact_id in BY_MESSAGES.rows(connection, keys)
     }
-    values = sorted({i.value for t in takes for i in t.identities})
-    owners: dict[tuple[str, str], str] = {}
-    if values:
-        for kind, value, customer_id in connection.execute(OWNERS, {"values": values}):
-            owners[(kind, value)] = customer_id
+    pairs = {(i.kind, i.value) for t in takes for i in t.identities}
+    owners = {
+        (kind, value): customer_id for kind, value, customer_id in OWNERS.rows(connection, pairs)
+    }
     merged: dict[str, str | None] = {}
     if owners:
         ids = sorted(set(owners.values()))
