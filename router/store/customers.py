@@ -54,13 +54,7 @@ CUSTOMERS: Table = CustomerRow.__table__  # type: ignore[assignment]
 IDENTITIES: Table = IdentityRow.__table__  # type: ignore[assignment]
 INSERT_CUSTOMER = insert(CUSTOMERS)
 INSERT_IDENTITY = insert(IDENTITIES)
-OWNERS = pair_lookup(
-    IDENTITIES.c.kind,
-    IDENTITIES.c.value,
-    IDENTITIES.c.kind,
-    IDENTITIES.c.value,
-    IDENTITIES.c.customer_id,
-)
+OWNERS = pair_lookup(IDENTITIES, "kind", "value", ("kind", "value", "customer_id"))
 
 
 class CustomerDirectory:

@@ -43,13 +43,7 @@ from router.store.errors import StoreError
 from router.store.pair_lookup import pair_lookup
 from skills.identity import Identity
 
-BY_MESSAGES = pair_lookup(
-    CONTACTS.c.gateway,
-    CONTACTS.c.external_id,
-    CONTACTS.c.gateway,
-    CONTACTS.c.external_id,
-    CONTACTS.c.id,
-)
+BY_MESSAGES = pair_lookup(CONTACTS, "gateway", "external_id", ("gateway", "external_id", "id"))
 MERGED = select(CUSTOMERS.c.id, CUSTOMERS.c.merged_into).where(
     CUSTOMERS.c.id.in_(bindparam("ids", expanding=True))
 )
