@@ -22,7 +22,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import TextClause, bindparam, text, update
 from sqlalchemy.engine import Connection
 
 from router.states import RECEIVED
@@ -48,7 +48,7 @@ PLAN_CONTACT = (
 )
 
 
-def _postgres_statement() -> Any:
+def _postgres_statement() -> TextClause:
     arrays = ", ".join(
         f"CAST(:{column} AS {POSTGRES_TYPES.get(column, 'VARCHAR')}[])"
         for column in ("id", *PLANNED_COLUMNS)
@@ -60,7 +60,7 @@ def _postgres_statement() -> Any:
         for column in PLANNED_COLUMNS
     )
     return text(
-        f"UPDATE contacts AS c SET {sets} "
+        f"UPDATE {CONTACTS.name} AS c SET {sets} "
         f"FROM unnest({arrays}) AS v(id, {', '.join(PLANNED_COLUMNS)}) "
         "WHERE c.id = v.id AND c.state = :received RETURNING c.id"
     )
@@ -85,6 +85,9 @@ def plan_contacts(connection: Connection, plans: Sequence[ContactPlan]) -> None:
         planned = set(
             connection.execute(PLAN_CONTACTS_POSTGRES, {**columns, "received": RECEIVED}).scalars()
         )
+        missing = [contact_id for contact_id in ids if contact_id not in planned]
+        if missing:
+            raise PlanConflict(f"contact {missing[0]} is no longer received")
     else:
         rows = [
             {
@@ -93,9 +96,8 @@ def plan_contacts(connection: Connection, plans: Sequence[ContactPlan]) -> None:
             }
             for plan in plans
         ]
-        if connection.execute(PLAN_CONTACT, rows).rowcount == len(plans):
-            return
-        planned = set()  # which ones is not told: none is sure
-    missing = [plan.contact_id for plan in plans if plan.contact_id not in planned]
-    if missing:
-        raise PlanConflict(f"contact {missing[0]} is no longer received")
+        changed = connection.execute(PLAN_CONTACT, rows).rowcount
+        if changed != len(plans):  # the driver does not tell which: written alone, it will
+            raise PlanConflict(
+                f"{len(plans) - changed} of {len(plans)} contacts no longer received"
+            )

@@ -68,8 +68,12 @@ async def fill(store: Store, count: int) -> None:
         connection.execute(
             insert(IDENTITIES),
             [
-                {"kind": "email", "value": f"p{n}@example.it", "customer_id": f"k{n}"}
-                | {"created_at": 1.0}
+                {
+                    "kind": "email",
+                    "value": f"p{n}@example.it",
+                    "customer_id": f"k{n}",
+                    "created_at": 1.0,
+                }
                 for n in numbers
             ],
         )
