@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request, status
 
+from api.base.asgi_types import Scope
 from api.base.sessions import CSRF_HEADER, Principal, csrf_ok, principal_from_cookies
 
 
@@ -21,6 +22,24 @@ def bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def scope_bearer(scope: Scope) -> str | None:
+    """The bearer token of a raw ASGI request (the first Authorization header), as
+    ``bearer`` reads it from a Request."""
+    for name, value in scope.get("headers") or []:
+        if name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return str(token.strip())
+            return None
+    return None
+
+
+def carries_token(scope: Scope, expected: str) -> bool:
+    """The raw request's bearer token is ``expected`` (compared in constant time)."""
+    token = scope_bearer(scope)
+    return token is not None and hmac.compare_digest(token.encode(), expected.encode())
 
 
 def check_token(request: Request, expected: str, what: str) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from api.base.asgi_types import FORWARDED, ASGIApp, Scope
+from api.base.auth import scope_bearer
 
 GATEWAY_PATHS = ("/v1/contacts", "/v1/channels/")
 MAX_CALLERS = 10_000
@@ -151,15 +152,6 @@ def client_address(scope: Scope, proxies: tuple[Network, ...] = ()) -> str:
     return address_key(peer)
 
 
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope.get("headers") or []:
-        if name.lower() == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return str(token.strip())
-    return None
-
-
 class GatewayRateLimit:
     """429 with Retry-After for a caller over ``rate`` requests/s on the gateway paths."""
 
@@ -180,7 +172,7 @@ class GatewayRateLimit:
         self.forwarded = KeyedLimiter(rate, burst, MAX_CALLERS, clock)  # run for all nodes
 
     def caller(self, scope: Scope) -> str:
-        token = _bearer(scope)
+        token = scope_bearer(scope)
         if (
             token is not None
             and self.gateway_token

@@ -125,10 +125,15 @@ class ContactAccepted(BaseModel):
     responses={401: {"description": "gateway token missing"}, 422: {"description": "invalid"}},
 )
 async def post_contact(body: ContactIn, request: Request) -> ContactAccepted:
+    # the well-formed, authorized request is answered before this route, by the same
+    # accept_contact (api/gateways/fast_intake.py); the rest comes here
+    return await accept_contact(body, request.app.state)
+
+
+async def accept_contact(body: ContactIn, state: Any) -> ContactAccepted:
+    """Take this contact in (``state``: the app's); HTTPException 422 for an intake error."""
     # several nodes on PostgreSQL: this node stores it, the router routes it (node_intake)
-    intake: ContactIntake = getattr(request.app.state, "node_intake", None) or (
-        request.app.state.intake
-    )
+    intake: ContactIntake = getattr(state, "node_intake", None) or state.intake
     customer = body.customer
     inbound = InboundContact(
         gateway=body.gateway,

@@ -26,6 +26,7 @@ from api.desktop import session as desktop
 from api.gateways import contacts as gateway
 from api.gateways import event_stream
 from api.gateways import webhooks as channels
+from api.gateways.fast_intake import FastContactIntake
 from api.ops import admin as ops
 from api.ops import (
     assets,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     async def engine_error(_request: Request, exc: EngineError) -> JSONResponse:
         return JSONResponse({"detail": exc.message, "code": exc.code}, 409)
 
+    app.add_middleware(FastContactIntake)  # innermost: after every check below
     backend_cls.install(app)  # inside the size and rate limits below
     app.add_middleware(RequestBodies, limit=settings.max_body_bytes, timeout=settings.body_timeout)
     app.add_middleware(
