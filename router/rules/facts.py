@@ -157,3 +157,22 @@ def _sample(kind: str) -> Any:
 def attribute_keys(paths: list[tuple[str, ...]]) -> set[str]:
     """Gateway attribute names a condition reads (absent from the sample facts)."""
     return {path[2] for path in paths if path[:2] == ("contact", "attributes") and len(path) > 2}
+
+
+def fields_read(conditions: list[str]) -> dict[str, frozenset[str]] | None:
+    """Per variable, the fields these conditions read: the planner hands CEL only those
+    (converting the facts to CEL values costs about 3 µs a field, reading one 0.4 µs).
+    None when a condition may read a variable whole (``contact["intent"]``,
+    ``size(customer)``) or rebinds its name in a comprehension: then everything is given."""
+    read: dict[str, set[str]] = {}
+    for condition in conditions:
+        paths, bound = field_paths(condition)
+        if bound & FACT_SCHEMA.keys():
+            return None
+        for path in paths:
+            if path[0] not in FACT_SCHEMA:
+                continue
+            if len(path) == 1:
+                return None
+            read.setdefault(path[0], set()).add(path[1])
+    return {variable: frozenset(fields) for variable, fields in read.items()}

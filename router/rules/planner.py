@@ -15,6 +15,7 @@ from typing import Any
 import cel
 
 from router.models import RoutePolicy, Step
+from router.rules.facts import fields_read
 from router.rules.loader import RuleSet
 from router.rules.model import PreferredAgentSpec, RoutingConfig, RuleSpec
 
@@ -72,6 +73,7 @@ class Planner:
         self._preferred = {rule.spec.name: _preferred(config, rule.spec) for rule in rules.rules}
         self._default = _policy(config, None)
         self._variants: dict[tuple[Any, ...], RoutePolicy] = {}
+        self._reads = fields_read([rule.spec.when for rule in rules.rules])
         self.rule_errors: dict[str, int] = {}
         """Run-time errors per rule name (shown in /metrics; the first one is logged)."""
         lookbacks = [spec.lookback for spec in self._preferred.values() if spec is not None]
@@ -101,7 +103,7 @@ class Planner:
         trace: list[dict[str, str]] = []
         # the facts are converted to CEL values once, on the first rule, and reused by the
         # others (a plain dict would be converted again for every rule: 10x the cost)
-        context = cel.Context(facts)
+        context = cel.Context(self._read_only(facts))
         for rule in self.rules.rules:
             name = rule.spec.name
             try:
@@ -134,6 +136,19 @@ class Planner:
             )
             trace.append({"rule": policy.rule, "result": "same department as the open case"})
         return Plan(self._with_skills(policy, extra_skills), _preferred(self.config, None), trace)
+
+    def _read_only(self, facts: dict[str, Any]) -> dict[str, Any]:
+        """The facts the conditions read (all of them if that cannot be told)."""
+        if self._reads is None:
+            return facts
+        read: dict[str, Any] = {}
+        for variable, fields in self._reads.items():
+            given = facts.get(variable)
+            if isinstance(given, dict):
+                read[variable] = {name: given[name] for name in fields if name in given}
+            elif variable in facts:
+                read[variable] = given
+        return read
 
     def queue_policy(
         self, queue: str, name: str, extra_skills: dict[str, int] | None = None
