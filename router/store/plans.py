@@ -18,7 +18,6 @@ A plan that finds its contact no longer ``received`` fails the whole run with
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +25,7 @@ from sqlalchemy import TextClause, bindparam, text, update
 from sqlalchemy.engine import Connection
 
 from router.states import RECEIVED
+from router.store import json_text
 from router.store.changes import CONTACTS, ContactPlan, PlanConflict
 
 PLANNED_COLUMNS = (
@@ -81,7 +81,9 @@ def plan_contacts(connection: Connection, plans: Sequence[ContactPlan]) -> None:
         columns: dict[str, list[Any]] = {"id": ids}
         for column in PLANNED_COLUMNS:
             values = [plan.values[column] for plan in plans]
-            columns[column] = [json.dumps(v) for v in values] if column in JSON_COLUMNS else values
+            if column in JSON_COLUMNS:
+                values = [json_text.dumps(value) for value in values]
+            columns[column] = values
         planned = set(
             connection.execute(PLAN_CONTACTS_POSTGRES, {**columns, "received": RECEIVED}).scalars()
         )

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 
 from router.reports.records import ReportRecords
 from router.states import FINISHED_STATES
+from router.store import json_text
 from router.store.accounts import Accounts
 from router.store.aftercare import Aftercare
 from router.store.change_batch import changes_work
@@ -100,8 +101,13 @@ class CustomerHistory:
 # readers (logins, ops pages, history); the journal has a connection of its own, so a burst
 # of reads never makes the writer wait for the pool. No ping per checkout on the hot path:
 # a dead connection fails its batch, which is retried.
-POSTGRES_POOL = {"pool_size": 8, "max_overflow": 4, "pool_pre_ping": False}
-POSTGRES_WRITER_POOL = {"pool_size": 1, "max_overflow": 0, "pool_pre_ping": False}
+POSTGRES_POOL = {
+    "pool_size": 8,
+    "max_overflow": 4,
+    "pool_pre_ping": False,
+    "json_serializer": json_text.dumps,
+}
+POSTGRES_WRITER_POOL = {**POSTGRES_POOL, "pool_size": 1, "max_overflow": 0}
 
 
 AGENT_BY_TOKEN = select(AgentRow.id).where(AgentRow.token_hash == bindparam("hash"))
@@ -173,11 +179,15 @@ class Store(RecordReads):
             writer: Engine | None = None
             async_writer: AsyncEngine | None = None
             if url.startswith("sqlite"):
-                engine = create_async_engine(url)
+                engine = create_async_engine(url, json_serializer=json_text.dumps)
                 event.listen(engine.sync_engine, "connect", sqlite_pragmas)
                 if engine.url.database not in (None, "", ":memory:"):
                     # the journal writes with the stdlib driver in its own thread
-                    writer = create_engine(engine.url.set(drivername="sqlite"), pool_size=1)
+                    writer = create_engine(
+                        engine.url.set(drivername="sqlite"),
+                        pool_size=1,
+                        json_serializer=json_text.dumps,
+                    )
                     event.listen(writer, "connect", sqlite_pragmas)
             else:
                 engine = create_async_engine(url, **POSTGRES_POOL)
