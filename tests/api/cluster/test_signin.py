@@ -64,6 +64,9 @@ async def test_a_standby_signs_in_desktops_and_wallboards_by_session(
             f"{ws}/v1/desktop", additional_headers={**origin, "Cookie": cookies["gina"]}
         )
         await open_desk.send(json.dumps({"type": "login"}))
+        # signed in first: a revocation racing the login would refuse the login instead
+        welcome = json.loads(await asyncio.wait_for(open_desk.recv(), 15))
+        assert welcome["type"] == "welcome", welcome
         revoked = await http.post("/v1/users/gina/revoke", headers=admin_headers())
         assert revoked.json() == {"revoked": 1}
         ended = await asyncio.wait_for(codes_until_closed(open_desk), 30)
