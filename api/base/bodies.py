@@ -79,16 +79,22 @@ class RequestBodies:
             except UnsafeJson as exc:
                 await _refuse(send, 400, f"JSON body refused: {exc}")
                 return
-        delivered = False
+        whole: Message = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, replaying(whole, receive), send)
 
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+def replaying(first: Message, receive: Receive) -> Receive:
+    """``receive`` that gives ``first`` again, then the rest."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return first
+
+    return replay
 
 
 async def _refuse(send: Send, status: int, detail: str, close: bool = False) -> None:

@@ -27,9 +27,9 @@ from typing import Any
 from fastapi import Request
 from pydantic import ValidationError
 
-from api.base.asgi_types import ASGIApp, Message, Receive, Scope, Send
+from api.base.asgi_types import ASGIApp, Receive, Scope, Send
 from api.base.auth import carries_token
-from api.base.bodies import PARSED_JSON
+from api.base.bodies import PARSED_JSON, replaying
 from api.gateways.contacts import ContactIn, accept_contact
 
 PATH = "/v1/contacts"
@@ -50,7 +50,7 @@ class FastContactIntake:
             await self.app(scope, receive, send)
             return
         message = await receive()
-        replay = _replaying(message, receive)
+        replay = replaying(message, receive)
         if message["type"] != "http.request" or message.get("more_body", False):
             await self.app(scope, replay, send)
             return
@@ -93,20 +93,6 @@ class FastContactIntake:
         if not expected:
             return True
         return carries_token(scope, expected)
-
-
-def _replaying(first: Message, receive: Receive) -> Receive:
-    """``receive`` that gives ``first`` again, then the rest."""
-    given = False
-
-    async def replay() -> Message:
-        nonlocal given
-        if given:
-            return await receive()
-        given = True
-        return first
-
-    return replay
 
 
 def _handler(handlers: dict[Any, Any], exc: Exception) -> Any:
