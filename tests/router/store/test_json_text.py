@@ -22,9 +22,8 @@ def test_what_the_records_hold_reads_back_the_same() -> None:
 
 
 def test_keys_that_are_not_strings_become_strings_as_json_dumps_makes_them() -> None:
-    assert json.loads(dumps({1: "a", 2.5: "b", False: "c", None: "d"})) == json.loads(
-        json.dumps({1: "a", 2.5: "b", False: "c", None: "d"})
-    )
+    keyed = {1: "a", 2.5: "b", False: "c", None: "d"}
+    assert json.loads(dumps(keyed)) == json.loads(json.dumps(keyed))
 
 
 def test_an_integer_past_64_bits_is_still_written() -> None:
