@@ -74,15 +74,40 @@ def check(value: Any, max_depth: int = MAX_DEPTH) -> None:
                 stack.extend((item, depth + 1) for item in node)
 
 
+# one decoder for every call (json.loads with hooks builds a new one each time)
+_DECODER = json.JSONDecoder(
+    parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int
+)
+
+
+def _text(raw: str | bytes) -> str:
+    """The text json.loads would decode: the same encodings, the same BOM error."""
+    if isinstance(raw, str):
+        if raw.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+        return raw
+    return raw.decode(json.detect_encoding(raw), "surrogatepass")
+
+
+def _plain(text: str, max_depth: int) -> bool:
+    """True when no value parsed from ``text`` can hold what ``check`` looks for: no
+    ``\\u`` escape (the only way to write a NUL; a raw one is a syntax error), no lone
+    surrogate in the text itself, and too few brackets to nest past ``max_depth``."""
+    if "\\u" in text:
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return text.count("[") + text.count("{") <= max_depth
+
+
 def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """Parse strict JSON; UnsafeJson with a readable reason otherwise."""
     try:
-        data = json.loads(
-            raw,
-            parse_constant=_no_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
-        )
+        text = _text(raw)
+        data = _DECODER.decode(text)
     except UnsafeJson:
         raise
     except RecursionError:
@@ -93,5 +118,6 @@ def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
         raise NotJson("not UTF-8") from None
     except ValueError as exc:  # e.g. an integer past the interpreter's digit limit
         raise UnsafeJson(f"not JSON: {str(exc)[:200]}") from None
-    check(data, max_depth)
+    if not _plain(text, max_depth):
+        check(data, max_depth)
     return data

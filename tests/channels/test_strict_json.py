@@ -30,6 +30,10 @@ def test_ordinary_json_is_read() -> None:
         ('{"u": ' + "9" * 5000 + "}", "too large"),
         ('{"t": "\\ud800"}', "surrogate"),
         ('{"\\udfff": 1}', "surrogate"),
+        (b'{"t": "\xed\xa0\x80"}', "surrogate"),  # encoded, not escaped: no \\u to see
+        ('{"t": "\ud800"}', "surrogate"),  # a str holding one
+        ('{"t": "a\\u0000b"}', "NUL"),
+        ('{"u": ' + "[" * 32 + "]" * 32 + "}", "deeper"),
         ("[" * 33 + "]" * 33, "deeper"),
         ("[" * 100_000 + "]" * 100_000, "deeper"),
         ("[" * 30_000, "deeper"),
@@ -40,3 +44,8 @@ def test_ordinary_json_is_read() -> None:
 def test_unsafe_json_is_refused_with_a_reason(raw: str | bytes, reason: str) -> None:
     with pytest.raises(UnsafeJson, match=reason):
         loads(raw)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    assert loads('{"t": "' + "[" * 40 + '"}') == {"t": "[" * 40}
+    assert loads('{"t": "\\u00e8 ' + "{" * 40 + '"}') == {"t": "è " + "{" * 40}
