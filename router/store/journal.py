@@ -298,11 +298,23 @@ def _runs(batch: list[Unit[Any]]) -> list[list[Unit[Any]]]:
     runs: list[list[Unit[Any]]] = []
     for unit in batch:
         kind = type(unit.work)
-        if runs and type(runs[-1][0].work) is kind and isinstance(unit.work, WritesTogether):
+        if runs and type(runs[-1][0].work) is kind and _writes_together(kind):
             runs[-1].append(unit)
         else:
             runs.append([unit])
     return runs
+
+
+_WRITES_TOGETHER: dict[type, bool] = {}
+
+
+def _writes_together(kind: type) -> bool:
+    """``isinstance(work, WritesTogether)`` by the work's type, asked once per type (a
+    runtime-checkable protocol's isinstance is slow, and the journal asks per unit)."""
+    known = _WRITES_TOGETHER.get(kind)
+    if known is None:
+        known = _WRITES_TOGETHER[kind] = callable(getattr(kind, "write_together", None))
+    return known
 
 
 class _UnitFailed(Exception):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from types import SimpleNamespace
 from typing import IO, Any
 
@@ -471,16 +472,29 @@ class Store(RecordReads):
 def new_row(model: Any, values: dict[str, Any]) -> Any:
     """What was inserted, read like a row of ``model`` (column defaults filled in as a flush
     would): a plain object, not an ORM instance (cheaper; nothing writes through it)."""
-    filled = dict(values)
+    fixed, made = _column_defaults(model)
+    filled = {**fixed, **values}
+    for key, make in made:
+        if key not in values:
+            filled[key] = make(None)
+    return SimpleNamespace(**filled)
+
+
+@cache
+def _column_defaults(
+    model: Any,
+) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[Any], Any]], ...]]:
+    """A model's column defaults: the fixed ones (None where it has none), and the
+    callables that make one per row."""
+    fixed: dict[str, Any] = {}
+    made: list[tuple[str, Callable[[Any], Any]]] = []
     for column in model.__table__.columns:
         default = column.default
-        if column.key in filled:
-            continue
-        if default is None:
-            filled[column.key] = None
+        if default is not None and default.is_callable:
+            made.append((column.key, default.arg))
         else:
-            filled[column.key] = default.arg(None) if default.is_callable else default.arg
-    return SimpleNamespace(**filled)
+            fixed[column.key] = None if default is None else default.arg
+    return fixed, tuple(made)
 
 
 AGENTS: Table = AgentRow.__table__  # type: ignore[assignment]
