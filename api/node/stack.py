@@ -31,6 +31,7 @@ from router.engine import Engine
 from router.intake import Intake
 from router.outbox.delivery import Deliveries
 from router.replies import ReplyOutbox
+from router.reports.figures import figures_for
 from router.reports.job import Reporter
 from router.rules.loader import RuleSet
 from router.rules.planner import Planner
@@ -109,7 +110,11 @@ async def open_stack(
         )
         replies.listen(app.state.metrics.on_reply)
         app.state.replies = replies
-        app.state.reporter = Reporter(store.reports, lambda: runtime.engine.config)
+        app.state.reporter = Reporter(
+            store.reports,
+            lambda: runtime.engine.config,
+            figures=figures_for(settings.database_url, store.reports),
+        )
         # nobody is logged in to a router that starts: close states left open by a crash
         await store.reports.close_open_states(runtime.clock(), "router started")
         await runtime.start()
@@ -169,6 +174,8 @@ async def close_stack(app: FastAPI, stack: RouterStack) -> None:
         await stack.replies.close()
     await stack.runtime.stop()
     await stack.store.close()
+    if hasattr(app.state, "reporter"):
+        app.state.reporter.close()
     for name in STACK_ATTRIBUTES:
         if hasattr(app.state, name):
             delattr(app.state, name)

@@ -10,7 +10,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from router.reports.aggregate import INTERVAL, aggregate, interval_start
+from router.reports.aggregate import INTERVAL, interval_start
+from router.reports.figures import Figures, LocalFigures
 from router.reports.records import ReportRecords
 from router.rules.model import RoutingConfig
 from router.store.errors import StoreError
@@ -27,10 +28,13 @@ class Reporter:
         records: ReportRecords,
         config: Callable[[], RoutingConfig],
         clock: Callable[[], float] = time.time,
+        figures: Figures | None = None,
     ) -> None:
         self.records = records
         self.config = config
         self.clock = clock
+        # where the figures are computed (router/reports/figures.py): by default here
+        self.figures = figures or LocalFigures(records)
         self._lock = asyncio.Lock()
 
     async def refresh(self, now: float | None = None) -> int:
@@ -45,10 +49,7 @@ class Reporter:
             start, written, last = done, 0, interval_start(now)
             config = self.config()
             while start <= last and written < MOST_PER_RUN:
-                inputs = await self.records.inputs(start)
-                # pure and CPU-bound (thousands of contacts in a busy interval): in a thread,
-                # so the routing loop keeps its turns instead of stopping for the whole of it
-                figures = await asyncio.to_thread(aggregate, start, now, inputs, config)
+                figures = await self.figures(start, now, config)
                 final = start == done and start + INTERVAL + GRACE <= now
                 if final:
                     done = start + INTERVAL
@@ -56,6 +57,9 @@ class Reporter:
                 start += INTERVAL
                 written += 1
             return written
+
+    def close(self) -> None:
+        self.figures.close()
 
     async def run(self) -> None:
         """Refresh every ``reports.refresh`` seconds; the first run waits that long too, so

@@ -4,12 +4,19 @@ the router writes it, aggregated by the job, read back as reports, exact."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from router.reports.figures import LocalFigures, WorkerFigures, figures_for
 from router.reports.job import GRACE, Reporter
 from router.reports.query import build, to_csv
+from router.reports.records import ReportRecords
 from router.store.changes import AgentStateInsert, ContactUpdate, EventInsert
 from router.store.repository import Store
+from tests.databases import database
 from tests.engine_helpers import policy
 from tests.router.reports.day import BILLING_CHAT, CONTACTS, FEEDBACK, STATES, TIME, S
 from tests.router.reports.test_aggregate import CONFIG
@@ -152,3 +159,38 @@ async def test_the_background_job_runs_by_itself(store: Store) -> None:
         job.cancel()
         await asyncio.gather(job, return_exceptions=True)
     assert await store.reports.done_until() == S + 900
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_a_worker_process_computes_the_figures_the_router_would(
+    kind: str, tmp_path: Path
+) -> None:
+    """Out of the router's process (router/reports/figures.py), the same figures, and the
+    job writes them as before."""
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url)
+        worker = figures_for(url, store.reports)
+        try:
+            assert isinstance(worker, WorkerFigures)
+            await write_known_day(store)
+            now = S + 900 + GRACE + 1
+            here = LocalFigures(store.reports)
+            for start in (S - 900, S, S + 900):
+                assert await worker(start, now, CONFIG) == await here(start, now, CONFIG)
+            reporter = Reporter(store.reports, lambda: CONFIG, figures=worker)
+            assert await reporter.refresh(now) == 4
+            counts, time = await store.reports.stored(S, S + 900)
+            (billing,) = build(counts, time, period="interval", by=("queue", "channel"), tz=UTC)[
+                "rows"
+            ]
+            assert {k: billing[k] for k in BILLING_CHAT} == BILLING_CHAT
+        finally:
+            worker.close()
+            await store.close()
+
+
+def test_a_database_in_memory_keeps_the_figures_in_the_router() -> None:
+    records = cast(ReportRecords, None)
+    assert isinstance(figures_for("sqlite+aiosqlite://", records), LocalFigures)
+    assert isinstance(figures_for("sqlite+aiosqlite:///:memory:", records), LocalFigures)
+    assert isinstance(figures_for("sqlite+aiosqlite:///x.db", records), WorkerFigures)
