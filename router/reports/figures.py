@@ -18,7 +18,6 @@ another process cannot open (SQLite in memory) keeps ``LocalFigures``, the old w
 from __future__ import annotations
 
 import asyncio
-import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -33,8 +32,6 @@ from router.reports.records import ReportRecords
 from router.rules.model import RoutingConfig
 from router.store.errors import StoreError
 from router.store.journal import T, Work
-
-log = logging.getLogger("centralino.reports")
 
 
 class Figures(Protocol):
