@@ -42,7 +42,8 @@ from router.runtime import RouterRuntime, offer_context
 from router.states import RECEIVED
 from router.store.changes import Change, ContactPlan, OutboxInsert
 from router.store.errors import StoreBusy, StoreError
-from router.store.repository import CustomerHistory, new_row
+from router.store.new_rows import new_row
+from router.store.repository import CustomerHistory
 from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
 from skills.triage import Triager, TriageResult

@@ -32,7 +32,8 @@ from router.reception import Publish, Reception
 from router.rules.model import RoutingConfig
 from router.states import RECEIVED
 from router.store.errors import StoreError
-from router.store.repository import Store, new_row
+from router.store.new_rows import new_row
+from router.store.repository import Store
 from router.store.schema import ContactRow
 
 log = logging.getLogger("centralino.node_intake")

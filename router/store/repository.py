@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from types import SimpleNamespace
 from typing import IO, Any
 
 from sqlalchemy import Table, bindparam, create_engine, event, insert, select, update
@@ -37,6 +35,7 @@ from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.merges import CustomerMerges
+from router.store.new_rows import new_row
 from router.store.ops_log import OpsLog
 from router.store.privacy import Privacy
 from router.store.reads import RecordReads
@@ -467,34 +466,6 @@ class Store(RecordReads):
         """Queue routing changes without waiting; the future resolves at their commit.
         Decisions already made are never refused for a full queue."""
         return self.journal.submit(changes_work(changes), bounded=False)
-
-
-def new_row(model: Any, values: dict[str, Any]) -> Any:
-    """What was inserted, read like a row of ``model`` (column defaults filled in as a flush
-    would): a plain object, not an ORM instance (cheaper; nothing writes through it)."""
-    fixed, made = _column_defaults(model)
-    filled = {**fixed, **values}
-    for key, make in made:
-        if key not in values:
-            filled[key] = make(None)
-    return SimpleNamespace(**filled)
-
-
-@cache
-def _column_defaults(
-    model: Any,
-) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[Any], Any]], ...]]:
-    """A model's column defaults: the fixed ones (None where it has none), and the
-    callables that make one per row."""
-    fixed: dict[str, Any] = {}
-    made: list[tuple[str, Callable[[Any], Any]]] = []
-    for column in model.__table__.columns:
-        default = column.default
-        if default is not None and default.is_callable:
-            made.append((column.key, default.arg))
-        else:
-            fixed[column.key] = None if default is None else default.arg
-    return fixed, tuple(made)
 
 
 AGENTS: Table = AgentRow.__table__  # type: ignore[assignment]

@@ -22,7 +22,8 @@ from router.reception import Reception, received_from_row
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
 from router.store.changes import CONTACTS
-from router.store.repository import Store, new_row
+from router.store.new_rows import new_row
+from router.store.repository import Store
 from router.store.schema import ContactRow, OutboxEventRow
 from skills.vocabulary import Channel
 from tests.databases import database
