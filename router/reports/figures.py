@@ -13,12 +13,19 @@ So ``WorkerFigures`` reads and aggregates in one worker process (started on firs
 ``spawn``: the router's threads are not forked) with a connection of its own, and hands
 back only the figures; the router writes them through its journal as before. A database
 another process cannot open (SQLite in memory) keeps ``LocalFigures``, the old way.
+
+The worker leaves with the router: killed (``kill -9``), the router cannot tell it to, and
+a pool's worker holds both ends of its own call queue, so it would wait for work forever
+(the benches left one behind for every server they killed). So it watches the router's
+process sentinel and exits when that closes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
@@ -67,7 +74,9 @@ class WorkerFigures:
 
     async def __call__(self, start: float, now: float, config: RoutingConfig) -> IntervalFigures:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent
+            )
         work = self._pool.submit(figures_from_database, self.url, start, now, config)
         try:
             return await asyncio.wrap_future(work)
@@ -86,6 +95,19 @@ def figures_for(url: str, records: ReportRecords) -> Figures:
     parsed = make_url(url)
     in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
     return LocalFigures(records) if in_memory else WorkerFigures(url)
+
+
+def exit_with_parent() -> None:
+    """In the worker process: leave as soon as the process that started it is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's end of the sentinel pipe closes
+        os._exit(0)
+
+    threading.Thread(target=watch, name="centralino-exit-with-parent", daemon=True).start()
 
 
 def figures_from_database(

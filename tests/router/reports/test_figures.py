@@ -1,0 +1,62 @@
+"""The report worker process: it leaves with the router, even one killed with kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PARENT = """
+import asyncio, sys, time
+from router.reports.figures import WorkerFigures
+from router.rules.loader import load_rules
+from router.store.repository import Store
+
+async def main() -> None:
+    url = sys.argv[1]
+    store = await Store.open(url)
+    worker = WorkerFigures(url)
+    await worker(0.0, 100.0, load_rules(sys.argv[2]).config)
+    print(*worker._pool._processes, flush=True)
+    time.sleep(600)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+REPO = Path(__file__).resolve().parents[3]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone
+    except FileNotFoundError:
+        return False
+
+
+def test_the_worker_exits_when_the_router_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "a_router.py"  # router.py would hide the package
+    script.write_text(PARENT)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    parent = subprocess.Popen(
+        [sys.executable, str(script), url, str(REPO / "config.yaml")],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        (worker,) = map(int, parent.stdout.readline().split())
+        assert alive(worker)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 60  # a condition with a generous bound, not a window
+        while alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(worker)
+    finally:
+        parent.kill()
+        parent.wait()
