@@ -31,6 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -113,8 +114,12 @@ def exit_with_parent() -> None:
 def figures_from_database(
     url: str, start: float, now: float, config: RoutingConfig
 ) -> IntervalFigures:
-    """In the worker process: read the interval's inputs, aggregate them."""
-    return asyncio.run(_read_and_aggregate(url, start, now, config))
+    """In the worker process: read the interval's inputs, aggregate them. A database error
+    comes back as a StoreError (the driver's own may not even survive the trip back)."""
+    try:
+        return asyncio.run(_read_and_aggregate(url, start, now, config))
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"report figures not read: {type(exc).__name__}") from None
 
 
 async def _read_and_aggregate(

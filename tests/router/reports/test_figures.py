@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
+
+from router.reports.figures import WorkerFigures
+from router.store.errors import StoreError
+from tests.router.reports.test_aggregate import CONFIG
 
 PARENT = """
 import asyncio, sys, time
@@ -60,3 +67,12 @@ def test_the_worker_exits_when_the_router_is_killed(tmp_path: Path) -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_a_database_the_worker_cannot_read_is_a_store_error(tmp_path: Path) -> None:
+    worker = WorkerFigures(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'r.db'}")
+    try:
+        with pytest.raises(StoreError, match="report figures not read"):
+            asyncio.run(worker(0.0, 100.0, CONFIG))
+    finally:
+        worker.close()
