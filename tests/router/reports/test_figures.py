@@ -9,16 +9,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from router.reports.figures import WorkerFigures
+from router.reports.figures import LocalFigures, WorkerFigures, figures_for
+from router.reports.records import ReportRecords
 from router.store.errors import StoreError
 from tests.router.reports.test_aggregate import CONFIG
 
 PARENT = """
 import asyncio, sys, time
-from router.reports.figures import WorkerFigures
+from router.reports.figures import LocalFigures, WorkerFigures, figures_for
+from router.reports.records import ReportRecords
 from router.rules.loader import load_rules
 from router.store.repository import Store
 
@@ -76,3 +79,10 @@ def test_a_database_the_worker_cannot_read_is_a_store_error(tmp_path: Path) -> N
             asyncio.run(worker(0.0, 100.0, CONFIG))
     finally:
         worker.close()
+
+
+def test_a_database_in_memory_keeps_the_figures_in_the_router() -> None:
+    records = cast(ReportRecords, None)
+    assert isinstance(figures_for("sqlite+aiosqlite://", records), LocalFigures)
+    assert isinstance(figures_for("sqlite+aiosqlite:///:memory:", records), LocalFigures)
+    assert isinstance(figures_for("sqlite+aiosqlite:///x.db", records), WorkerFigures)

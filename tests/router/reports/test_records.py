@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from router.reports.figures import LocalFigures, WorkerFigures, figures_for
 from router.reports.job import GRACE, Reporter
 from router.reports.query import build, to_csv
-from router.reports.records import ReportRecords
 from router.store.changes import AgentStateInsert, ContactUpdate, EventInsert
 from router.store.repository import Store
 from tests.databases import database
@@ -187,10 +185,3 @@ async def test_a_worker_process_computes_the_figures_the_router_would(
         finally:
             worker.close()
             await store.close()
-
-
-def test_a_database_in_memory_keeps_the_figures_in_the_router() -> None:
-    records = cast(ReportRecords, None)
-    assert isinstance(figures_for("sqlite+aiosqlite://", records), LocalFigures)
-    assert isinstance(figures_for("sqlite+aiosqlite:///:memory:", records), LocalFigures)
-    assert isinstance(figures_for("sqlite+aiosqlite:///x.db", records), WorkerFigures)
