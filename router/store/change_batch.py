@@ -25,11 +25,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable
+from sqlalchemy import Executable, Table
 from sqlalchemy.engine import Connection
 
 from router.store import changes as c
 from router.store.plans import plan_contacts
+from router.store.sqlite_updates import update_rows
 
 
 class ChangeGroups:
@@ -90,8 +91,8 @@ class ChangeGroups:
         plan_contacts(connection, self.plans)
         _insert(connection, c.INSERT_OFFER, self.offers)
         _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
-        _update(connection, c.UPDATE_CONTACT, self.contacts.items())
-        _update(connection, c.UPDATE_OFFER, self.offer_updates.items())
+        _update(connection, c.CONTACTS, c.UPDATE_CONTACT, self.contacts.items())
+        _update(connection, c.OFFERS, c.UPDATE_OFFER, self.offer_updates.items())
         _insert(connection, c.INSERT_EVENTS, self.events)
         _insert(connection, c.INSERT_OUTBOX, self.outbox)
 
@@ -128,15 +129,23 @@ def same_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 def _update(
     connection: Connection,
+    table: Table,
     statement: Executable,
     rows: Iterable[tuple[str, dict[str, Any]]],
 ) -> None:
-    """One executemany per set of columns updated (rows of one key set share a statement)."""
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    """One statement per set of columns updated (rows of one key set share it): on SQLite
+    one ``UPDATE ... FROM (VALUES ...)`` (router/store/sqlite_updates.py), elsewhere one
+    ``executemany`` (pipelined by the driver)."""
+    by_columns: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
     for row_id, values in rows:
-        by_columns.setdefault(tuple(sorted(values)), []).append({"change_id": row_id, **values})
-    for parameters in by_columns.values():
-        connection.execute(statement, parameters)
+        by_columns.setdefault(tuple(sorted(values)), []).append((row_id, values))
+    for cut in by_columns.values():
+        if connection.dialect.name == "sqlite":
+            update_rows(connection, table, cut)
+        else:
+            connection.execute(
+                statement, [{"change_id": row_id, **values} for row_id, values in cut]
+            )
 
 
 @dataclass(frozen=True, slots=True)

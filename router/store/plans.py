@@ -5,8 +5,8 @@ must fail if the contact is no longer ``received`` (planned twice, or finished):
 engine routes it, so the record must say so. A journal batch holds the plans of every
 contact taken in since the last commit, dozens at once.
 
-- SQLite: one ``executemany``; the sum of the rows it changed tells whether every plan
-  found its contact still ``received`` (the driver runs it in-process, row by row).
+- SQLite: one ``UPDATE ... FROM (VALUES ...)`` (router/store/sqlite_updates.py); the
+  number of rows it changed tells whether every plan found its contact still ``received``.
 - PostgreSQL: one ``UPDATE ... FROM unnest(arrays)`` for the whole batch, ``RETURNING`` the
   contacts it planned (one round trip and one prepared statement whatever the number;
   one UPDATE per plan cost a round trip each, about half a millisecond on this machine,
@@ -21,12 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, text, update
+from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 
 from router.states import RECEIVED
 from router.store import json_text
 from router.store.changes import CONTACTS, ContactPlan, PlanConflict
+from router.store.sqlite_updates import update_rows
 
 PLANNED_COLUMNS = (
     "queue",
@@ -40,12 +41,6 @@ PLANNED_COLUMNS = (
 )
 JSON_COLUMNS = frozenset({"policy", "triage"})
 POSTGRES_TYPES = {"history_boost": "FLOAT8", "updated_at": "FLOAT8"}  # the rest: text
-
-PLAN_CONTACT = (
-    update(CONTACTS)
-    .where(CONTACTS.c.id == bindparam("plan_id"), CONTACTS.c.state == RECEIVED)
-    .values({column: bindparam(f"planned_{column}") for column in PLANNED_COLUMNS})
-)
 
 
 def _postgres_statement() -> TextClause:
@@ -92,14 +87,11 @@ def plan_contacts(connection: Connection, plans: Sequence[ContactPlan]) -> None:
             raise PlanConflict(f"contact {missing[0]} is no longer received")
     else:
         rows = [
-            {
-                "plan_id": plan.contact_id,
-                **{f"planned_{column}": plan.values[column] for column in PLANNED_COLUMNS},
-            }
+            (plan.contact_id, {column: plan.values[column] for column in PLANNED_COLUMNS})
             for plan in plans
         ]
-        changed = connection.execute(PLAN_CONTACT, rows).rowcount
-        if changed != len(plans):  # the driver does not tell which: written alone, it will
+        changed = update_rows(connection, CONTACTS, rows, only_if=("state", RECEIVED))
+        if changed != len(plans):  # the count does not tell which: written alone, it will
             raise PlanConflict(
                 f"{len(plans) - changed} of {len(plans)} contacts no longer received"
             )
