@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import Table, bindparam, create_engine, event, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -52,7 +52,7 @@ from router.store.schema import (
     RouterFenceRow,
     ThreadRow,
 )
-from router.store.sqlite import sqlite_lock, sqlite_pragmas
+from router.store.sqlite import sqlite_lock, sqlite_pragmas, sqlite_writer
 from router.store.switches import QueueSwitches
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
@@ -182,13 +182,7 @@ class Store(RecordReads):
                 engine = create_async_engine(url, json_serializer=json_text.dumps)
                 event.listen(engine.sync_engine, "connect", sqlite_pragmas)
                 if engine.url.database not in (None, "", ":memory:"):
-                    # the journal writes with the stdlib driver in its own thread
-                    writer = create_engine(
-                        engine.url.set(drivername="sqlite"),
-                        pool_size=1,
-                        json_serializer=json_text.dumps,
-                    )
-                    event.listen(writer, "connect", sqlite_pragmas)
+                    writer = sqlite_writer(engine.url, json_serializer=json_text.dumps)
             else:
                 engine = create_async_engine(url, **POSTGRES_POOL)
                 async_writer = create_async_engine(url, **POSTGRES_WRITER_POOL)

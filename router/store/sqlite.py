@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
 
 from router.store.errors import StoreError
 
@@ -19,6 +20,26 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def sqlite_writer(url: URL, *, json_serializer: Any) -> Engine:
+    """The journal's engine for a SQLite file: the stdlib driver, one connection (used by
+    the event loop for a batch's statements and by the journal's thread for its commit,
+    one after the other, hence ``check_same_thread`` off).
+
+    An ``executemany`` INSERT is sent as multi-row ``INSERT ... VALUES (...), (...)``
+    statements (SQLAlchemy's "insertmanyvalues", which this dialect otherwise keeps for
+    INSERT ... RETURNING): the driver runs an executemany row by row, a step and a reset
+    per row, each letting go of the interpreter lock."""
+    writer = create_engine(
+        url.set(drivername="sqlite"),
+        pool_size=1,
+        json_serializer=json_serializer,
+        connect_args={"check_same_thread": False},
+    )
+    writer.dialect.use_insertmanyvalues_wo_returning = True
+    event.listen(writer, "connect", sqlite_pragmas)
+    return writer
 
 
 def sqlite_lock(url: str) -> IO[str] | None:
