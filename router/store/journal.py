@@ -24,9 +24,13 @@ connection is the only writer of the hot path).
   202's p99 was 0.5-1.2 s; with the statements on the loop (where the lock is hardly ever
   contended) the batch is its CPU time, and the p99 was 77 ms. The loop is held only for
   that CPU time (a few ms a batch), not for the commit.
-- On PostgreSQL a batch runs on the async driver's connection through ``run_sync``, on an
-  event loop of the journal's own in a thread (router/store/loop_thread.py), so a busy
-  main loop does not stretch its transaction.
+- On PostgreSQL a batch runs on the async driver's connection through ``run_sync``, on the
+  event loop. It ran on an event loop of the journal's own in a thread (so that a busy main
+  loop would not stretch its transaction), and for the same reason as SQLite's thread that
+  cost more than it saved once the loop was less busy: each statement's reply had to win
+  the lock back (48,700 switches in 18 s of shift start). On the main loop: the 202's p99
+  176-192 -> 101-137 ms at a shift start, 0.69 -> 0.57 ms of CPU a contact, the p99 from
+  POST to offer at 80/s 20 -> 14 ms (bench/intake.py, bench/offer_latency.py).
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
@@ -34,7 +38,6 @@ connection is the only writer of the hot path).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -45,8 +48,6 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from router.store.loop_thread import LoopThread
 
 log = logging.getLogger("centralino.journal")
 
@@ -107,21 +108,20 @@ class Journal:
         engine: AsyncEngine,
         *,
         sync_engine: Engine | None = None,
-        own_loop: bool = False,
+        owns_engine: bool = False,
         convert: Callable[[Exception], Exception],
         before_batch: BatchCheck | None = None,
         max_batch: int = MAX_BATCH,
         max_pending: int = MAX_PENDING,
     ) -> None:
         self._engine = engine
+        self._owns_engine = owns_engine  # a writer engine of its own: disposed by ``stop``
         self._sync_engine = sync_engine  # SQLite: batches run on the loop, commits in a thread
         self._thread = (
             ThreadPoolExecutor(1, thread_name_prefix="centralino-journal")
             if sync_engine is not None
             else None
         )
-        # PostgreSQL: ``engine`` is used only on a loop of its own (router/store/loop_thread.py)
-        self._own_loop = LoopThread("centralino-journal-loop") if own_loop else None
         self._convert = convert  # driver errors -> the store's own error types
         self.before_batch = before_batch  # e.g. the router fence: runs first in every batch
         self.max_batch = max_batch
@@ -162,8 +162,6 @@ class Journal:
         return await self.submit(work, ahead=ahead)
 
     def start(self) -> None:
-        if self._own_loop is not None:
-            self._own_loop.start()
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="centralino-journal")
 
@@ -184,10 +182,8 @@ class Journal:
             self._thread.shutdown(wait=True)
         if self._sync_engine is not None:
             self._sync_engine.dispose()
-        if self._own_loop is not None:
-            with contextlib.suppress(RuntimeError):  # never started
-                await self._own_loop.run(self._engine.dispose())
-            await self._own_loop.stop()
+        if self._owns_engine:
+            await self._engine.dispose()
 
     async def _loop(self) -> None:
         while True:
@@ -246,8 +242,6 @@ class Journal:
     async def _transaction(self, batch: list[Unit[Any]]) -> list[Any]:
         if self._sync_engine is not None:
             return await self._on_loop(self._sync_engine, batch)
-        if self._own_loop is not None:
-            return await self._own_loop.run(self._on_engine(batch))
         return await self._on_engine(batch)
 
     async def _on_engine(self, batch: list[Unit[Any]]) -> list[Any]:

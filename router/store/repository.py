@@ -135,7 +135,7 @@ class Store(RecordReads):
         self.journal = Journal(
             async_writer or engine,
             sync_engine=writer,
-            own_loop=async_writer is not None,
+            owns_engine=async_writer is not None,
             convert=as_store_error,
             before_batch=self._hold_fence,
         )
