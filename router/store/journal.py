@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +74,7 @@ class Commit(Protocol):
 MAX_BATCH = 500
 MAX_PENDING = 20_000
 RETRY_DELAYS = (0.05, 0.5, 2.0)
+LOCK_WAIT = 5.0  # s a SQLite batch waits for another connection's write lock
 
 
 class JournalError(Exception):
@@ -97,6 +99,7 @@ class JournalStats:
     batches: int = 0
     units: int = 0
     failed_units: int = 0
+    lock_waits: int = 0  # SQLite: tries put off by another connection's write lock
     commit_seconds: float = 0.0
     last_batch: int = 0
     observe: Callable[[float, int], None] | None = None  # (commit seconds, batch size)
@@ -249,6 +252,25 @@ class Journal:
             return await connection.run_sync(self._units, batch)
 
     async def _on_loop(self, engine: Engine, batch: list[Unit[Any]]) -> list[Any]:
+        """The batch on the loop; while another connection holds SQLite's write lock (a
+        write outside the journal), try again shortly, up to ``LOCK_WAIT``. The writer's
+        connection has no busy timeout: SQLite's own wait would hold the loop, and with
+        it whatever the lock's holder is waiting for to commit."""
+        deadline = 0.0
+        delay = 0.001
+        while True:
+            try:
+                return await self._on_loop_once(engine, batch)
+            except OperationalError as exc:
+                now = time.monotonic()
+                deadline = deadline or now + LOCK_WAIT
+                if not _locked(exc) or now >= deadline:
+                    raise
+            self.stats.lock_waits += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
+    async def _on_loop_once(self, engine: Engine, batch: list[Unit[Any]]) -> list[Any]:
         """The batch's statements here, its commit in the journal's thread (the module
         says why). Nothing else uses the connection meanwhile: batches run one at a time."""
         with engine.connect() as connection:
@@ -342,6 +364,12 @@ class _UnitFailed(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _locked(exc: OperationalError) -> bool:
+    """SQLite's "database is locked": another connection holds the write lock."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _passing(exc: Exception) -> bool:

@@ -25,7 +25,8 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def sqlite_writer(url: URL, *, json_serializer: Any) -> Engine:
     """The journal's engine for a SQLite file: the stdlib driver, one connection (used by
     the event loop for a batch's statements and by the journal's thread for its commit,
-    one after the other, hence ``check_same_thread`` off).
+    one after the other, hence ``check_same_thread`` off), which does not wait for locks
+    itself (router/store/journal.py waits without holding the loop).
 
     An ``executemany`` INSERT is sent as multi-row ``INSERT ... VALUES (...), (...)``
     statements (SQLAlchemy's "insertmanyvalues", which this dialect otherwise keeps for
@@ -39,7 +40,14 @@ def sqlite_writer(url: URL, *, json_serializer: Any) -> Engine:
     )
     writer.dialect.use_insertmanyvalues_wo_returning = True
     event.listen(writer, "connect", sqlite_pragmas)
+    event.listen(writer, "connect", _no_busy_timeout)
     return writer
+
+
+def _no_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+    """The journal's connection is used on the event loop: a lock held elsewhere is
+    answered at once, and the journal waits for it without holding the loop."""
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
 
 
 def sqlite_lock(url: str) -> IO[str] | None:

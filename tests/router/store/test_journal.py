@@ -4,17 +4,19 @@ waiters answered only after the commit, one bad unit answered alone, a bounded q
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from router.store.errors import StoreBusy, StoreError
 from router.store.journal import JournalFull
 from router.store.repository import Store
 from router.store.schema import CustomerRow
+from router.store.sqlite import sqlite_writer
 from skills.identity import email_identity, phone_identity
 from tests.databases import database
 from tests.engine_helpers import policy
@@ -177,3 +179,33 @@ async def test_a_unit_submitted_ahead_runs_before_queued_decisions(store: Store)
     second = store.journal.submit(unit("contact-2"), ahead=True)
     await asyncio.gather(*decisions, first, second)
     assert ran == ["contact-1", "contact-2", "d0", "d1", "d2", "d3"]
+
+
+async def test_sqlite_journal_waits_for_a_write_lock_held_elsewhere_without_holding_the_loop(
+    tmp_path: Path,
+) -> None:
+    """A write outside the journal (another connection of the store, as feedback and
+    follow-ups are written) holds SQLite's write lock across an await: the journal's batch
+    runs on the loop, so it must wait for the lock without blocking the loop, which the
+    holder needs to finish."""
+    async with database("sqlite", tmp_path) as url:
+        store = await Store.open(url)
+        try:
+            async with store.engine.connect() as other:
+                await other.execute(insert(CUSTOMERS).values(id="other", name="", created_at=1.0))
+                unit = asyncio.ensure_future(store.commit(add_customer("journal")))
+                while store.journal.stats.lock_waits == 0:  # tried, found the lock held
+                    await asyncio.sleep(0.001)
+                assert not unit.done()
+                await other.commit()  # needs the loop
+            assert await unit == "journal"
+            assert await stored_ids(store) == {"other", "journal"}
+        finally:
+            await store.close()
+        # SQLite's own wait (a busy timeout) would hold the loop for its whole length
+        writer = sqlite_writer(make_url(url), json_serializer=json.dumps)
+        try:
+            with writer.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 0
+        finally:
+            writer.dispose()
