@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -53,6 +53,7 @@ from router.store.schema import (
     ThreadRow,
 )
 from router.store.sqlite import sqlite_lock, sqlite_pragmas, sqlite_writer
+from router.store.sqlite_inline import inline_creator
 from router.store.switches import QueueSwitches
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
@@ -179,7 +180,11 @@ class Store(RecordReads):
             writer: Engine | None = None
             async_writer: AsyncEngine | None = None
             if url.startswith("sqlite"):
-                engine = create_async_engine(url, json_serializer=json_text.dumps)
+                engine = create_async_engine(
+                    url,
+                    json_serializer=json_text.dumps,
+                    async_creator=inline_creator(make_url(url)),  # no thread per call
+                )
                 event.listen(engine.sync_engine, "connect", sqlite_pragmas)
                 if engine.url.database not in (None, "", ":memory:"):
                     writer = sqlite_writer(engine.url, json_serializer=json_text.dumps)
