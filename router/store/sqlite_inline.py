@@ -9,15 +9,16 @@ milliseconds on PostgreSQL, whose driver answers on the loop. SQLite is a librar
 server: a query on an indexed key is a few microseconds of CPU, which the thread did not
 save, only delayed.
 
-``inline_connection`` opens an aiosqlite connection whose calls run at once on the
-caller's thread (the event loop). Its thread still opens and closes the sqlite3
+``inline_creator`` opens aiosqlite connections whose calls run at once on the
+caller's thread (the event loop). Each one's own thread still opens and closes its sqlite3
 connection, which is therefore shared between threads (``check_same_thread`` off); a
 connection is used by one task at a time, as the pool hands it out.
 
 What this costs: a query holds the loop for its own time. Hot-path reads are single rows
 by key; the long reads (reports) run in a worker process (router/reports/figures.py). In
-WAL mode readers do not wait for the writer; a write through this engine (schema
-creation at start-up) can wait for the journal's commit, a few milliseconds.
+WAL mode readers do not wait for the writer. A write through this engine (the schema at
+start-up; feedback, follow-ups, the audit log and the fence, which are not journal units)
+can wait, on the loop, for the journal's commit in its thread: a few milliseconds.
 """
 
 from __future__ import annotations
