@@ -10,7 +10,8 @@ server process's own CPU time (/proc), so it does not include the load generator
                            [--storm 0] [--waiting 0] [--waiting-takeable]
                            [--storm-within 10] [--storm-seconds 20] [--storm-rate half]
                            [--storm-connections 128]
-                           [--desk-processes 4] [--profile] [--profile-desks 2000]
+                           [--desk-processes 4] [--storm-profile DIR]
+                           [--profile] [--profile-desks 2000]
 
 ``--storm N``: a shift start, on a fresh server and database after the repetitions. N
 agents exist and ``--waiting W`` contacts wait (by default in a queue no agent serves, so
@@ -25,6 +26,8 @@ as stored, by arrival time), non-2xx by status, wrk's p99, and each target of th
 every second has 202s, no 5xx, p99 ≤ 50 ms. The desktops run in ``--desk-processes``
 processes of their own; each reports how late it started its logins and how far its event
 loop lagged, so a load generator that cannot keep up is said to be one.
+``--storm-profile DIR``: py-spy samples the server during the storm; its CPU is split by
+stage (as ``--profile`` does) and the raw stacks are kept in DIR/storm-<database>.txt.
 
 ``--profile``: one more run on a fresh server with ``--profile-desks`` desktops logged in
 (accepting every offer and wrapping up after 1 s), 200 contacts to warm it up (the first
@@ -518,7 +521,16 @@ def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float |
         for worker in workers:
             worker.start()
         time.sleep(max(0.0, start_at - 1.0 - time.time()))  # wrk starts 1 s before the logins
+        cpu = cpu_seconds(server.pid)
+        spy = (
+            stages.record(server.pid, args.storm_seconds, work / "storm-profile.txt")
+            if args.storm_profile
+            else None
+        )
         run = wrk(url, script, "storm", args.storm_seconds, connections, server.pid)
+        if spy is not None:
+            spy.wait()
+        spied = cpu_seconds(server.pid) - cpu
         groups = [results.get(timeout=120) for _ in workers]
         for worker in workers:
             worker.join()
@@ -558,6 +570,11 @@ def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float |
         print(line)
     for line in server_metrics.report(before, after):
         print(line)
+    if args.storm_profile:
+        raw = (work / "storm-profile.txt").read_text()
+        (args.storm_profile / f"storm-{database}.txt").write_text(raw)
+        for line in stages.report(raw, database == "sqlite", 200, spied, run.cpu_ms_per_contact):
+            print(line)
     print(
         f"  targets: every second has 202s: {met(bool(full) and min(full) > 0)}; "
         f"no 5xx: {met(server_errors == 0)} ({server_errors}); "
@@ -638,6 +655,12 @@ def main() -> None:
     parser.add_argument("--storm-rate", default="half", help="half, max or contacts/s")
     parser.add_argument("--storm-connections", type=int, default=128)
     parser.add_argument("--desk-processes", type=int, default=4)
+    parser.add_argument(
+        "--storm-profile",
+        type=Path,
+        help="sample the server with py-spy during the storm: split its CPU by stage and "
+        "keep the raw stacks in this directory (storm-<database>.txt)",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-desks", type=int, default=2000)
     args = parser.parse_args()
