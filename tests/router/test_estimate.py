@@ -98,3 +98,16 @@ def test_with_many_agents_their_slots_are_counted_at_most_a_second_ago() -> None
         eng.set_presence(f"a{n}", Presence.AWAY, 1.2)
     assert est.for_contact(eng, waiting, 1.2 + SNAPSHOT_AGE / 2).slots == agents  # not yet
     assert est.for_contact(eng, waiting, 1.0 + SNAPSHOT_AGE * 2).slots == agents - 10
+
+
+def test_contacts_of_equal_priority_are_not_ahead_of_each_other_in_short_and_long_queues() -> None:
+    """Equal priorities compare equal: the others' are computed from their lane entries and
+    the contact's own the same way, so rounding never puts a twin ahead."""
+    for count in (5, LONG_QUEUE + 5):
+        eng, est = engine(), WaitEstimator()
+        online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 0.0)  # busy with t0
+        for n in range(count):
+            eng.add_contact(contact(f"t{n}", arrival=0.3), 0.3)
+        for now in (0.7, 7.7, 123.4):
+            estimate = est.for_contact(eng, eng.contacts[f"t{count - 1}"], now)
+            assert estimate.ahead == 0, (count, now)
