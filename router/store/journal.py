@@ -31,6 +31,14 @@ connection is the only writer of the hot path).
   the lock back (48,700 switches in 18 s of shift start). On the main loop: the 202's p99
   176-192 -> 101-137 ms at a shift start, 0.69 -> 0.57 ms of CPU a contact, the p99 from
   POST to offer at 80/s 20 -> 14 ms (bench/intake.py, bench/offer_latency.py).
+- On PostgreSQL, units submitted ``ahead`` (new contacts) have a lane of their own: their
+  own batches on a second connection, beside the routing decisions' batch, so a 202 never
+  waits for a batch of decisions to commit. A batch of decisions waits, before it starts,
+  for every new contact submitted before it (what it decided may be about them). Each of a
+  batch's statements costs a turn of the event loop, and at a shift start (2,000 logins,
+  6,000 offers in 10 s) a decisions' batch grew to 500 units and 0.4-0.8 s; every 202 behind
+  it waited that long (p99 1.5-1.8 s; with the lane, 131 ms). On SQLite, a single writer,
+  both kinds share the one lane, ahead units first.
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
@@ -54,7 +62,9 @@ log = logging.getLogger("centralino.journal")
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
-BatchCheck = Callable[[Connection], None]
+BatchCheck = Callable[[Connection, bool], None]
+"""Runs first in every batch: (connection, shared). ``shared``: the batch of the intake
+lane, which must not lock out the other lane's batch (router/store/repository.py's fence)."""
 
 
 @runtime_checkable
@@ -93,6 +103,22 @@ class Unit(Generic[T]):
 
 
 @dataclass(slots=True)
+class _Lane:
+    """One queue of units and the task that commits them, a batch at a time."""
+
+    name: str
+    shared: bool = False  # the intake lane (see ``Journal``)
+    queue: list[Unit[Any]] = field(default_factory=list)
+    ahead: int = 0  # units at the front of the queue submitted ``ahead``
+    committing: list[Unit[Any]] = field(default_factory=list)  # the batch being committed
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    def waiting(self) -> list[asyncio.Future[Any]]:
+        return [unit.future for unit in (*self.committing, *self.queue)]
+
+
+@dataclass(slots=True)
 class JournalStats:
     """Figures for /metrics: batches, units and commit time so far, and what waits now."""
 
@@ -116,6 +142,7 @@ class Journal:
         before_batch: BatchCheck | None = None,
         max_batch: int = MAX_BATCH,
         max_pending: int = MAX_PENDING,
+        intake_lane: bool = False,
     ) -> None:
         self._engine = engine
         self._owns_engine = owns_engine  # a writer engine of its own: disposed by ``stop``
@@ -130,16 +157,20 @@ class Journal:
         self.before_batch = before_batch  # e.g. the router fence: runs first in every batch
         self.max_batch = max_batch
         self.max_pending = max_pending
-        self._queue: list[Unit[Any]] = []
-        self._ahead = 0  # units at the front of the queue submitted ``ahead``
-        self._committing: list[Unit[Any]] = []  # the batch being committed now
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._main = _Lane("centralino-journal")
+        # PostgreSQL: units submitted ``ahead`` (new contacts) have a lane and a connection
+        # of their own, so a 202 never waits behind a batch of routing decisions
+        self._intake = _Lane("centralino-journal-intake", shared=True) if intake_lane else None
         self.stats = JournalStats()
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        return len(self._main.queue) + (len(self._intake.queue) if self._intake else 0)
+
+    @property
+    def _committing(self) -> list[Unit[Any]]:
+        """The batches being committed now (every lane's)."""
+        return [*self._main.committing, *(self._intake.committing if self._intake else ())]
 
     def submit(
         self, work: Work[T], *, bounded: bool = True, ahead: bool = False
@@ -150,38 +181,48 @@ class Journal:
         unit that depends on nothing queued (a new contact with its customer) goes before
         the queued units that are not ahead themselves, so a burst of routing decisions
         (a shift start) does not hold up intake; ahead units keep their order."""
-        if bounded and len(self._queue) >= self.max_pending:
-            raise JournalFull(f"{len(self._queue)} writes are waiting; retry shortly")
+        pending = self.pending
+        if bounded and pending >= self.max_pending:
+            raise JournalFull(f"{pending} writes are waiting; retry shortly")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        if ahead:
-            self._queue.insert(self._ahead, Unit(work, future))
-            self._ahead += 1
+        lane = self._main
+        if ahead and self._intake is not None:
+            lane = self._intake
+            lane.queue.append(Unit(work, future))
+        elif ahead:
+            lane.queue.insert(lane.ahead, Unit(work, future))
+            lane.ahead += 1
         else:
-            self._queue.append(Unit(work, future))
-        self._wake.set()
+            lane.queue.append(Unit(work, future))
+        lane.wake.set()
         return future
 
     async def run(self, work: Work[T], *, ahead: bool = False) -> T:
         """Submit and wait for the commit."""
         return await self.submit(work, ahead=ahead)
 
+    def _lanes(self) -> list[_Lane]:
+        return [self._main] if self._intake is None else [self._intake, self._main]
+
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="centralino-journal")
+        for lane in self._lanes():
+            if lane.task is None:
+                lane.task = asyncio.create_task(self._loop(lane), name=lane.name)
 
     async def drain(self) -> None:
-        """Wait until everything submitted so far, including the batch being committed, is
-        committed or failed."""
-        waiting = [unit.future for unit in (*self._committing, *self._queue)]
+        """Wait until everything submitted so far, including the batches being committed,
+        is committed or failed."""
+        waiting = [future for lane in self._lanes() for future in lane.waiting()]
         if waiting:
             await asyncio.wait(waiting)
 
     async def stop(self) -> None:
         await self.drain()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for lane in self._lanes():
+            if lane.task is not None:
+                lane.task.cancel()
+                await asyncio.gather(lane.task, return_exceptions=True)
+                lane.task = None
         if self._thread is not None:
             self._thread.shutdown(wait=True)
         if self._writer is not None:
@@ -192,26 +233,32 @@ class Journal:
         if self._owns_engine:
             await self._engine.dispose()
 
-    async def _loop(self) -> None:
+    async def _loop(self, lane: _Lane) -> None:
         while True:
-            if not self._queue:
-                self._wake.clear()
-                await self._wake.wait()
+            if not lane.queue:
+                lane.wake.clear()
+                await lane.wake.wait()
                 continue
-            batch = self._queue[: self.max_batch]
-            del self._queue[: len(batch)]
-            self._ahead = max(0, self._ahead - len(batch))
-            self._committing = batch
+            batch = lane.queue[: self.max_batch]
+            del lane.queue[: len(batch)]
+            lane.ahead = max(0, lane.ahead - len(batch))
+            lane.committing = batch
             try:
-                await self._commit(batch)
+                if lane is self._main and self._intake is not None:
+                    # what these units were decided on may include new contacts still on
+                    # their way through the intake lane: those commit first
+                    earlier = self._intake.waiting()
+                    if earlier:
+                        await asyncio.wait(earlier)
+                await self._commit(batch, lane.shared)
             finally:
-                self._committing = []
+                lane.committing = []
 
-    async def _commit(self, batch: list[Unit[Any]]) -> None:
+    async def _commit(self, batch: list[Unit[Any]], shared: bool = False) -> None:
         started = time.perf_counter()
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
-                results = await self._transaction(batch)
+                results = await self._transaction(batch, shared)
             except _UnitFailed:
                 break  # one unit's own fault: answer each alone
             except Exception as exc:
@@ -231,13 +278,13 @@ class Journal:
                 if not unit.future.done():
                     unit.future.set_result(result)
             return
-        await self._one_by_one(batch)
+        await self._one_by_one(batch, shared)
         self._observe(started, len(batch))
 
-    async def _one_by_one(self, batch: list[Unit[Any]]) -> None:
+    async def _one_by_one(self, batch: list[Unit[Any]], shared: bool) -> None:
         for unit in batch:
             try:
-                (result,) = await self._transaction([unit])
+                (result,) = await self._transaction([unit], shared)
             except _UnitFailed as failed:
                 self._fail(unit, failed.error)
             except Exception as exc:  # the commit itself failed
@@ -246,14 +293,14 @@ class Journal:
                 if not unit.future.done():
                     unit.future.set_result(result)
 
-    async def _transaction(self, batch: list[Unit[Any]]) -> list[Any]:
+    async def _transaction(self, batch: list[Unit[Any]], shared: bool) -> list[Any]:
         if self._sync_engine is not None:
             return await self._on_loop(self._sync_engine, batch)
-        return await self._on_engine(batch)
+        return await self._on_engine(batch, shared)
 
-    async def _on_engine(self, batch: list[Unit[Any]]) -> list[Any]:
+    async def _on_engine(self, batch: list[Unit[Any]], shared: bool) -> list[Any]:
         async with self._engine.begin() as connection:
-            return await connection.run_sync(self._units, batch)
+            return await connection.run_sync(self._units, batch, shared)
 
     async def _on_loop(self, engine: Engine, batch: list[Unit[Any]]) -> list[Any]:
         """The batch on the loop; while another connection holds SQLite's write lock (a
@@ -298,9 +345,11 @@ class Journal:
             raise
         return results
 
-    def _units(self, connection: Connection, batch: list[Unit[Any]]) -> list[Any]:
+    def _units(
+        self, connection: Connection, batch: list[Unit[Any]], shared: bool = False
+    ) -> list[Any]:
         if self.before_batch is not None:
-            self.before_batch(connection)
+            self.before_batch(connection, shared)
         results: list[Any] = []
         for run in _runs(batch):
             try:

@@ -209,3 +209,79 @@ async def test_sqlite_journal_waits_for_a_write_lock_held_elsewhere_without_hold
                 assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 0
         finally:
             writer.dispose()
+
+
+@pytest.mark.parametrize("kind", ["postgresql"])
+async def test_postgresql_commits_a_new_contact_while_a_decision_batch_waits(
+    kind: str, tmp_path: Path
+) -> None:
+    """On PostgreSQL new contacts (``admit``) have a lane and a connection of their own: a
+    routing decision stuck on a row lock does not hold up the next 202."""
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url)
+        try:
+            await store.commit(add_customer("locked"))
+            async with store.engine.connect() as other:
+                await other.execute(text("SELECT 1 FROM customers WHERE id = 'locked' FOR UPDATE"))
+
+                def decide(connection: Connection) -> None:  # waits for the lock above
+                    connection.execute(text("UPDATE customers SET name = 'x' WHERE id = 'locked'"))
+
+                decision = store.journal.submit(decide, bounded=False)
+                while not store.journal._committing:  # the decision's batch is under way
+                    await asyncio.sleep(0)
+                # (the bound only keeps a regression from hanging the suite)
+                assert await asyncio.wait_for(store.admit(add_customer("new")), 60) == "new"
+                assert "new" in await stored_ids(store)
+                assert not decision.done()
+                await other.rollback()  # lets the decision go on
+            await decision
+        finally:
+            await store.close()
+
+
+@pytest.mark.parametrize("kind", ["postgresql"])
+async def test_postgresql_decisions_commit_only_after_the_new_contacts_before_them(
+    kind: str, tmp_path: Path
+) -> None:
+    """A decision made about a new contact is written after that contact is committed,
+    though the two go through different lanes."""
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url)
+        try:
+            await store.commit(add_customer("locked"))
+            ran: list[str] = []
+
+            def admit(connection: Connection) -> str:  # waits for the lock below
+                connection.execute(text("UPDATE customers SET name = 'x' WHERE id = 'locked'"))
+                ran.append("contact")
+                return "contact"
+
+            def decide(_connection: Connection) -> str:
+                ran.append("decision")
+                return "decision"
+
+            async with store.engine.connect() as other:
+                await other.execute(text("SELECT 1 FROM customers WHERE id = 'locked' FOR UPDATE"))
+                contact = store.journal.submit(admit, ahead=True)
+                decision = store.journal.submit(decide, bounded=False)
+                while len(store.journal._committing) < 2:  # both lanes took their unit
+                    await asyncio.sleep(0)
+                for _ in range(20):
+                    await asyncio.sleep(0)
+                assert ran == [] and not decision.done()
+                await other.rollback()
+            assert await asyncio.gather(contact, decision) == ["contact", "decision"]
+            assert ran == ["contact", "decision"]
+        finally:
+            await store.close()
+
+
+async def test_a_fenced_out_store_admits_no_new_contact_either(store: Store) -> None:
+    await store.claim_fence("default", 1)
+    assert await store.admit(add_customer("before")) == "before"
+    async with store.engine.begin() as connection:  # a successor claims a newer epoch
+        await connection.execute(text("UPDATE router_fence SET epoch = 2"))
+    with pytest.raises(StoreError, match="fenced out"):
+        await store.admit(add_customer("after"))
+    assert await stored_ids(store) == {"before"}
