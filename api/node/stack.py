@@ -22,6 +22,7 @@ from api.gateways.decisions_out import open_deliveries
 from api.gateways.senders import build_senders, retry_delays
 from api.gateways.smtp import SmtpHandler, start_smtp
 from api.gateways.webhooks import build_adapters
+from api.ops.loop_lag import watch_lag
 from api.ops.metrics import Metrics
 from api.ops.reload import Reloader
 from api.ops.wallboard import Wallboard
@@ -141,6 +142,7 @@ async def open_stack(
         asyncio.create_task(deliveries.purge_old(settings.event_retention_days))
     )
     stack.background.append(asyncio.create_task(app.state.reporter.run()))
+    stack.background.append(asyncio.create_task(watch_lag(app.state.metrics.loop_lag.observe)))
     if settings.reload_interval > 0:
         stack.background.append(
             asyncio.create_task(app.state.reloader.watch(settings.reload_interval))

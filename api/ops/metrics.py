@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from api.ops.loop_lag import LAG_BUCKETS
 from router.decisions import (
     Abandoned,
     Assigned,
@@ -216,6 +217,12 @@ class Metrics:
             "centralino_journal_batch_units",
             "units of work (requests, decisions) committed together",
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+            registry=self.registry,
+        )
+        self.loop_lag = Histogram(
+            "centralino_event_loop_lag_seconds",
+            "how much later than due the event loop ran a wake-up (api/ops/loop_lag.py)",
+            buckets=LAG_BUCKETS,
             registry=self.registry,
         )
         self.registry.register(LiveState(runtime))
