@@ -180,7 +180,8 @@ class Journal:
         is for admitting new work, and a decision made must be recorded. ``ahead``: a
         unit that depends on nothing queued (a new contact with its customer) goes before
         the queued units that are not ahead themselves, so a burst of routing decisions
-        (a shift start) does not hold up intake; ahead units keep their order."""
+        (a shift start) does not hold up intake; ahead units keep their order. On
+        PostgreSQL they go to the intake lane (the module says how the lanes keep order)."""
         pending = self.pending
         if bounded and pending >= self.max_pending:
             raise JournalFull(f"{pending} writes are waiting; retry shortly")
