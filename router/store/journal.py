@@ -37,8 +37,10 @@ connection is the only writer of the hot path).
   for every new contact submitted before it (what it decided may be about them). Each of a
   batch's statements costs a turn of the event loop, and at a shift start (2,000 logins,
   6,000 offers in 10 s) a decisions' batch grew to 500 units and 0.4-0.8 s; every 202 behind
-  it waited that long (p99 1.5-1.8 s; with the lane, 131 ms). On SQLite, a single writer,
-  both kinds share the one lane, ahead units first.
+  it waited that long. With the lane, five runs each alternating with the code before, on
+  a VM slow enough that the loop was saturated: the 202's p99 1.19-1.77 s -> 0.71-0.99 s,
+  164-199 -> 194-225 202s/s (one run in a quieter moment: 131 ms). On SQLite, a single
+  writer, both kinds share the one lane, ahead units first.
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
