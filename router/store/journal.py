@@ -257,7 +257,7 @@ class Journal:
             finally:
                 lane.committing = []
 
-    async def _commit(self, batch: list[Unit[Any]], shared: bool = False) -> None:
+    async def _commit(self, batch: list[Unit[Any]], shared: bool) -> None:
         started = time.perf_counter()
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
@@ -335,7 +335,7 @@ class Journal:
         try:
             transaction = connection.begin()
             try:
-                results = self._units(connection, batch)
+                results = self._units(connection, batch, False)  # SQLite: one lane
             except BaseException:
                 transaction.rollback()
                 raise
@@ -348,9 +348,7 @@ class Journal:
             raise
         return results
 
-    def _units(
-        self, connection: Connection, batch: list[Unit[Any]], shared: bool = False
-    ) -> list[Any]:
+    def _units(self, connection: Connection, batch: list[Unit[Any]], shared: bool) -> list[Any]:
         if self.before_batch is not None:
             self.before_batch(connection, shared)
         results: list[Any] = []

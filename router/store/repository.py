@@ -234,7 +234,7 @@ class Store(RecordReads):
         except JournalFull as exc:
             raise StoreBusy(str(exc)) from exc
 
-    def _hold_fence(self, connection: Connection, shared: bool = False) -> None:
+    def _hold_fence(self, connection: Connection, shared: bool) -> None:
         """First in every journal batch, while a router fence is claimed: the batch commits
         only if this router's epoch still holds the fence (the row lock orders it against a
         successor's claim, which locks the row FOR UPDATE). ``shared``: the batch of the
