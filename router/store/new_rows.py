@@ -11,12 +11,18 @@ from typing import Any
 def new_row(model: Any, values: dict[str, Any]) -> Any:
     """What was inserted, read like a row of ``model`` (column defaults filled in as a flush
     would): a plain object, not an ORM instance (cheaper; nothing writes through it)."""
+    return SimpleNamespace(**with_defaults(model, values))
+
+
+def with_defaults(model: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` and every other column of ``model`` with its default (None where it has
+    none), as an INSERT through SQLAlchemy would fill them."""
     fixed, made = _column_defaults(model)
     filled = {**fixed, **values}
     for key, make in made:
         if key not in values:
             filled[key] = make(None)
-    return SimpleNamespace(**filled)
+    return filled
 
 
 @cache

@@ -94,7 +94,50 @@ async def test_a_batch_of_new_contacts_is_taken_in_together(store: Store) -> Non
         )
         assert owner.scalar() == lucia.customer_id
     # five new contacts and a retry: a few statements for all, not five per contact
-    assert len([s for s in statements if s in ("SELECT", "INSERT", "UPDATE")]) <= 12
+    assert len([s for s in statements if s in ("SELECT", "INSERT", "UPDATE", "WITH")]) <= 12
+    if store.engine.dialect.name == "postgresql":  # one look-up, one INSERT (pg_take.py)
+        assert [s for s in statements if s in ("SELECT", "INSERT", "WITH")] == [
+            "SELECT",
+            "WITH",
+        ], statements
+
+
+async def test_a_batch_stores_every_column_as_given(store: Store) -> None:
+    """What a run taken together writes reads back as given: JSON, floats, NULLs, booleans
+    (PostgreSQL passes every column as an array, router/store/pg_take.py)."""
+    given = received("m1") | {
+        "attributes": {"order": "A-1", "nested": {"n": 2, "ok": True}, "none": None},
+        "subject": "Bolletta è sbagliata",
+        "text": "Ciao 👋, la bolletta di marzo è doppia",
+        "urgency": 0.125,
+        "history_boost": 3,
+        "transfers": 2,
+        "excluded_agents": ["anna", "bruno"],
+        "resolved": False,
+        "answered_at": None,
+        "language": None,
+    }
+    await asyncio.gather(
+        store.received.take(given, (LUCIA,), "Lucia", 2.5),
+        store.received.take(received("m2"), (MARIO,), "", 1.0),
+    )
+    async with store.engine.connect() as connection:
+        row = (await connection.execute(select(CONTACTS).where(CONTACTS.c.id == "c-m1"))).one()
+        customer = (await connection.execute(select(CUSTOMERS))).all()
+        identity = (await connection.execute(select(IDENTITIES))).all()
+    stored = row._asdict()
+    for name in ("attributes", "subject", "text", "urgency", "transfers", "excluded_agents"):
+        assert stored[name] == given[name], name
+    assert stored["history_boost"] == 3.0 and stored["resolved"] is False
+    assert stored["answered_at"] is None and stored["language"] is None
+    assert stored["policy"] == given["policy"] and stored["arrival"] == 1.0
+    assert stored["triage"][RECEIVED]["known_customer"] is False
+    assert {(c.name, c.created_at, c.merged_into) for c in customer} == {
+        ("Lucia", 2.5, None),
+        ("", 1.0, None),
+    }
+    owners = {i.value: i.customer_id for i in identity}
+    assert owners["lucia@example.it"] == stored["customer_id"]
 
 
 async def test_a_contact_that_links_two_customers_is_taken_the_linking_way(store: Store) -> None:
