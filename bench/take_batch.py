@@ -1,0 +1,119 @@
+"""New contacts taken in by the journal in batches, with nothing else running: the CPU and
+wall time of a batch, and its statements.
+
+    python bench/take_batch.py [--database-url URL] [--batches 300] [--size 24]
+
+Each batch is ``--size`` contacts submitted at once through ``store.received.take`` (as
+intake does), two in three with a new customer and one in three with a returning one;
+the store's journal takes them in together (router/store/take_batch.py; on PostgreSQL
+router/store/pg_take.py). Without ``--database-url``: a SQLite file in a temporary
+directory. A PostgreSQL URL must name a database this may fill (its contacts, customers
+and identities tables get the batches' rows). Prints the process's CPU and the wall time
+per batch, after 30 batches of warm-up, and the statements of one batch by their first
+word.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import event
+
+from router.states import RECEIVED
+from router.store.repository import Store
+from skills.identity import email_identity
+
+WARM_UP = 30
+
+
+def received(message_id: str, now: float) -> dict[str, Any]:
+    """A contact's row as intake stores it (router/reception.py received_values)."""
+    return {
+        "id": uuid.uuid4().hex,
+        "domain": "default",
+        "gateway": "bench",
+        "external_id": message_id,
+        "channel": "chat",
+        "customer_id": None,
+        "customer": {"name": "Cliente"},
+        "language": "it",
+        "intent": "billing",
+        "subject": "",
+        "text": "Buongiorno, la bolletta di marzo è arrivata doppia. " * 3,
+        "attributes": {},
+        "urgency": 0.4,
+        "history_boost": 0.0,
+        "preferred_agent": None,
+        "queue": "",
+        "rule": "",
+        "policy": {},
+        "triage": {RECEIVED: {"language": "it", "explanation": "x" * 600}},
+        "state": RECEIVED,
+        "arrival": now,
+        "updated_at": now,
+    }
+
+
+async def run(url: str, batches: int, size: int) -> None:
+    store = await Store.open(url)
+    count = 0
+    run_id = uuid.uuid4().hex[:8]
+
+    async def batch() -> None:
+        nonlocal count
+        takes = []
+        for index in range(size):
+            count += 1
+            person = count if index % 3 else count % 50  # one in three comes back
+            identity = email_identity(f"p{run_id}{person}@example.it")
+            values = received(f"{run_id}-{count}", time.time())
+            takes.append(store.received.take(values, (identity,), "", time.time()))
+        await asyncio.gather(*takes)
+
+    try:
+        for _ in range(WARM_UP):
+            await batch()
+        statements: Counter[str] = Counter()
+        engine = store.journal._sync_engine or store.journal._engine.sync_engine
+
+        def seen(*args: Any) -> None:
+            statements[args[2].split()[0].upper()] += 1
+
+        event.listen(engine, "before_cursor_execute", seen)
+        await batch()
+        event.remove(engine, "before_cursor_execute", seen)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(batches):
+            await batch()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        await store.close()
+    print(
+        f"{store.engine.dialect.name}: {batches} batches of {size} new contacts: "
+        f"CPU {cpu / batches * 1000:.2f} ms a batch ({cpu / batches / size * 1000:.3f} ms a "
+        f"contact), wall {wall / batches * 1000:.2f} ms a batch; statements of one batch: "
+        f"{dict(statements)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--batches", type=int, default=300)
+    parser.add_argument("--size", type=int, default=24)
+    args = parser.parse_args()
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, load {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
+        asyncio.run(run(url, args.batches, args.size))
+
+
+if __name__ == "__main__":
+    main()
