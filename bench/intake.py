@@ -572,6 +572,7 @@ def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float |
         print(line)
     if args.storm_profile:
         raw = (work / "storm-profile.txt").read_text()
+        args.storm_profile.mkdir(parents=True, exist_ok=True)
         (args.storm_profile / f"storm-{database}.txt").write_text(raw)
         for line in stages.report(raw, database == "sqlite", 200, spied, run.cpu_ms_per_contact):
             print(line)
