@@ -1,10 +1,11 @@
 """New contacts of many journal units taken in together: a handful of statements for the
 whole run, not five per contact.
 
-One contact taken alone (``ReceivedContacts.take_one``) costs a look-up of its message id,
-a look-up of its identities, the customer's row, its identities and the contact: five
+One contact taken by itself (``ReceivedContacts.take_one``) costs a look-up of its message
+id, a look-up of its identities, the customer's row, its identities and the contact: five
 round trips. At a shift start a batch holds dozens of new contacts, and on PostgreSQL
-each round trip waits its turn at a busy interpreter. Taken together they cost:
+each round trip waits its turn at a busy interpreter. Taken together they cost (a unit
+alone in its batch is taken this way too, as a run of one):
 
 1. one look-up of every message id of the run (a retry finds its contact), per gateway;
 2. one look-up of every identity of the run, per kind, and one of the owners' ``merged_into``;

@@ -102,6 +102,28 @@ async def test_a_batch_of_new_contacts_is_taken_in_together(store: Store) -> Non
         ], statements
 
 
+async def test_a_contact_alone_is_taken_the_same_way(store: Store) -> None:
+    """A unit alone in its batch is a run of one: on PostgreSQL one look-up, one INSERT."""
+    statements: list[str] = []
+    engine = store.journal._sync_engine or store.journal._engine.sync_engine
+
+    def seen(*args: Any) -> None:
+        statements.append(args[2].split()[0])
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        taken = await take(store, "m1", LUCIA, MARIO_PHONE)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert taken.created and taken.customer is not None and taken.customer.created
+    assert await count(store, IDENTITIES) == 2
+    if store.engine.dialect.name == "postgresql":
+        assert statements == ["SELECT", "WITH"], statements
+    again = await take(store, "m1", LUCIA)  # a retry of it: nothing written
+    assert not again.created and again.contact_id == taken.contact_id
+    assert await count(store, CONTACTS) == 1 and await count(store, CUSTOMERS) == 1
+
+
 async def test_a_batch_stores_every_column_as_given(store: Store) -> None:
     """What a run taken together writes reads back as given: JSON, floats, NULLs, booleans
     (PostgreSQL passes every column as an array, router/store/pg_take.py)."""
