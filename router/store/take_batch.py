@@ -83,12 +83,8 @@ def take_together(
     postgres = connection.dialect.name == "postgresql"
     keys = [(t.values["gateway"], t.values["external_id"]) for t in takes]
     pairs = sorted({(i.kind, i.value) for t in takes for i in t.identities})
-    stored_before = (pg_take.look_up if postgres else _look_up)(connection, keys, pairs)
-    stored, owners, merged = (
-        stored_before.contacts,
-        stored_before.owners,
-        stored_before.merged,
-    )
+    before = (pg_take.look_up if postgres else _look_up)(connection, keys, pairs)
+    stored, owners, merged = before.contacts, before.owners, before.merged
     customers: list[dict[str, Any]] = []
     identities: list[dict[str, Any]] = []
     contacts: list[dict[str, Any]] = []
@@ -145,7 +141,8 @@ def take_together(
 def _look_up(
     connection: Connection, keys: Sequence[tuple[str, str]], pairs: Sequence[tuple[str, str]]
 ) -> Found:
-    """``pg_take.look_up`` in up to three statements, each reading a unique key's index."""
+    """What ``pg_take.look_up`` finds, in up to three statements (SQLite answers in
+    process: a round trip costs nothing there), each reading a unique key's index."""
     stored = {
         (gateway, message): contact_id
         for gateway, message, contact_id in BY_MESSAGES.rows(connection, keys)
