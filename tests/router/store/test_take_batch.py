@@ -6,6 +6,8 @@ links two customers taken the linking way."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event, func, select
@@ -49,8 +51,9 @@ async def count(store: Store, table: Any) -> int:
         return int((await connection.execute(select(func.count()).select_from(table))).scalar())
 
 
-async def test_a_batch_of_new_contacts_is_taken_in_together(store: Store) -> None:
-    first = await take(store, "m0", MARIO)  # before the batch: Mario is known
+@contextmanager
+def journal_statements(store: Store) -> Iterator[list[str]]:
+    """The first word of every statement the store's journal runs meanwhile."""
     statements: list[str] = []
     engine = store.journal._sync_engine or store.journal._engine.sync_engine
 
@@ -59,6 +62,14 @@ async def test_a_batch_of_new_contacts_is_taken_in_together(store: Store) -> Non
 
     event.listen(engine, "before_cursor_execute", seen)
     try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+async def test_a_batch_of_new_contacts_is_taken_in_together(store: Store) -> None:
+    first = await take(store, "m0", MARIO)  # before the batch: Mario is known
+    with journal_statements(store) as statements:
         taken = await asyncio.gather(
             take(store, "m1", LUCIA),  # a new customer
             take(store, "m2", LUCIA, MARIO_PHONE),  # Lucia again, with a new identity
@@ -67,8 +78,6 @@ async def test_a_batch_of_new_contacts_is_taken_in_together(store: Store) -> Non
             take(store, "m1", LUCIA),  # a twin in the same batch
             take(store, "m4"),  # no identities
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     lucia = taken[0].customer
     assert lucia is not None and lucia.created and not lucia.known
     again = taken[1].customer
@@ -104,17 +113,8 @@ async def test_a_batch_of_new_contacts_is_taken_in_together(store: Store) -> Non
 
 async def test_a_contact_alone_is_taken_the_same_way(store: Store) -> None:
     """A unit alone in its batch is a run of one: on PostgreSQL one look-up, one INSERT."""
-    statements: list[str] = []
-    engine = store.journal._sync_engine or store.journal._engine.sync_engine
-
-    def seen(*args: Any) -> None:
-        statements.append(args[2].split()[0])
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with journal_statements(store) as statements:
         taken = await take(store, "m1", LUCIA, MARIO_PHONE)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert taken.created and taken.customer is not None and taken.customer.created
     assert await count(store, IDENTITIES) == 2
     if store.engine.dialect.name == "postgresql":
