@@ -122,20 +122,31 @@ def take_together(
         stored[key] = take.values["id"]
         contacts.append(row)
         results.append(Taken(take.values["id"], True, resolved, row))
-    if postgres and contacts:
-        inserted = pg_take.insert(connection, customers, identities, contacts)
+    if contacts:  # (customers and identities are only made for new contacts)
+        if postgres:
+            inserted = pg_take.insert(connection, customers, identities, contacts)
+        else:
+            inserted = _insert(connection, customers, identities, contacts, insert_contact)
         if inserted != len(contacts):
             raise StoreError("a message id was stored meanwhile; retry")  # another node's
-        return results
+    return results
+
+
+def _insert(
+    connection: Connection,
+    customers: Sequence[dict[str, Any]],
+    identities: Sequence[dict[str, Any]],
+    contacts: list[dict[str, Any]],
+    insert_contact: Insert,
+) -> int:
+    """What ``pg_take.insert`` does, in a statement per table (and per set of contact
+    columns). Returns how many contacts were inserted."""
     if customers:
         connection.execute(INSERT_CUSTOMER, customers)
     if identities:
         connection.execute(INSERT_IDENTITY, identities)
     returning = insert_contact.returning(CONTACTS.c.id)
-    for rows in same_columns(contacts):
-        if len(connection.execute(returning, rows).all()) != len(rows):
-            raise StoreError("a message id was stored meanwhile; retry")  # another node's
-    return results
+    return sum(len(connection.execute(returning, rows).all()) for rows in same_columns(contacts))
 
 
 def _look_up(
