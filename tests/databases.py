@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from router.store.repository import Store
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
@@ -69,3 +71,19 @@ def contact_row(contact_id: str, state: str = "queued") -> dict[str, Any]:
         "arrival": 1.0,
         "updated_at": 1.0,
     }
+
+
+@contextmanager
+def journal_statements(store: Store) -> Iterator[list[str]]:
+    """The first word of every statement the store's journal runs meanwhile."""
+    statements: list[str] = []
+    engine = store.journal._sync_engine or store.journal._engine.sync_engine
+
+    def seen(*args: Any) -> None:
+        statements.append(args[2].split()[0])
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)

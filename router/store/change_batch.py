@@ -10,10 +10,11 @@ in an order that respects what depends on what, and only such changes are regrou
 
 1. plans (router/store/plans.py: one statement, each checked for a contact still
    ``received``);
-2. new offers, then new agent states (inserts: nothing queued before them changes them);
+2. new offers, agent states, routing events and gateway events, each kept in submission
+   order (inserts: nothing queued before them changes them, and they change nothing the
+   updates read); on PostgreSQL the four are one statement (router/store/pg_changes.py);
 3. contact updates, merged per contact (later values win, as if applied in turn);
-4. offer updates, merged per offer, after the offers they update were inserted;
-5. routing events and gateway events, each kept in submission order.
+4. offer updates, merged per offer, after the offers they update were inserted.
 
 A plan for a contact that already has an update waiting in the group (the order would
 change) first writes out what was grouped so far.
@@ -29,6 +30,7 @@ from sqlalchemy import Executable, Table
 from sqlalchemy.engine import Connection
 
 from router.store import changes as c
+from router.store.pg_changes import insert_rows
 from router.store.plans import plan_contacts
 from router.store.sqlite_updates import update_rows
 
@@ -89,12 +91,15 @@ class ChangeGroups:
 
     def write(self, connection: Connection) -> None:
         plan_contacts(connection, self.plans)
-        _insert(connection, c.INSERT_OFFER, self.offers)
-        _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
+        if connection.dialect.name == "postgresql":
+            insert_rows(connection, (self.offers, self.agent_states, self.events, self.outbox))
+        else:
+            _insert(connection, c.INSERT_OFFER, self.offers)
+            _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
+            _insert(connection, c.INSERT_EVENTS, self.events)
+            _insert(connection, c.INSERT_OUTBOX, self.outbox)
         _update(connection, c.CONTACTS, c.UPDATE_CONTACT, self.contacts.items())
         _update(connection, c.OFFERS, c.UPDATE_OFFER, self.offer_updates.items())
-        _insert(connection, c.INSERT_EVENTS, self.events)
-        _insert(connection, c.INSERT_OUTBOX, self.outbox)
 
 
 def write_changes(connection: Connection, units: Iterable[Sequence[c.Change]]) -> None:

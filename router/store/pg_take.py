@@ -11,8 +11,9 @@ of milliseconds, so a batch of new contacts cost its round trips times the loop'
   ``LATERAL`` subquery (as router/store/pair_lookup.py explains) from two parallel
   arrays;
 - ``insert``: one INSERT of the contacts whose ``WITH`` inserts the new customers and
-  their identities first, every row passed as one array per column (``unnest``), so the
-  statement's text does not depend on the number of rows and asyncpg prepares it once.
+  their identities first, every row passed as one array per column (``unnest``,
+  router/store/pg_arrays.py), so the statement's text does not depend on the number of
+  rows and asyncpg prepares it once.
   The identities' foreign key is checked at the end of the statement, when the customers
   are there.
 
@@ -25,13 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Float, Integer, Table, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from router.store import json_text
 from router.store.changes import CONTACTS
 from router.store.customers import CUSTOMERS, IDENTITIES
 from router.store.new_rows import with_defaults
+from router.store.pg_arrays import array_parameters, quoted, select_from_arrays
 from router.store.schema import ContactRow
 
 LOOK_UP = text(
@@ -78,54 +79,16 @@ def look_up(
     return found
 
 
-def _array_type(column: Column[Any]) -> str:
-    """The array a column's values travel in (JSON as text, cast in the statement)."""
-    kind = column.type
-    if isinstance(kind, Boolean):
-        return "BOOLEAN[]"
-    if isinstance(kind, Integer):
-        return "INTEGER[]"
-    if isinstance(kind, Float):
-        return "FLOAT8[]"
-    return "VARCHAR[]"
-
-
-def _select_from_arrays(table: Table, names: Sequence[str], prefix: str) -> str:
-    """``SELECT <columns cast to the table's types> FROM unnest(<one array a column>)``."""
-    arrays = ", ".join(f"CAST(:{prefix}_{name} AS {_array_type(table.c[name])})" for name in names)
-    values = ", ".join(
-        f'CAST(u."{name}" AS JSON)' if isinstance(table.c[name].type, JSON) else f'u."{name}"'
-        for name in names
-    )
-    return f"SELECT {values} FROM unnest({arrays}) AS u({_names(names)})"
-
-
-def _names(names: Sequence[str]) -> str:
-    return ", ".join(f'"{name}"' for name in names)
-
-
-def _arrays(
-    table: Table, names: Sequence[str], prefix: str, rows: Sequence[dict[str, Any]]
-) -> dict[str, list[Any]]:
-    parameters: dict[str, list[Any]] = {}
-    for name in names:
-        values = [row[name] for row in rows]
-        if isinstance(table.c[name].type, JSON):
-            values = [json_text.dumps(value) for value in values]  # None: JSON null, as before
-        parameters[f"{prefix}_{name}"] = values
-    return parameters
-
-
 CUSTOMER_COLUMNS = ("id", "name", "created_at")
 IDENTITY_COLUMNS = ("kind", "value", "customer_id", "created_at")
 CONTACT_COLUMNS = tuple(CONTACTS.c.keys())
 INSERT = text(
-    f"WITH new_customers AS (INSERT INTO customers ({_names(CUSTOMER_COLUMNS)}) "
-    f"{_select_from_arrays(CUSTOMERS, CUSTOMER_COLUMNS, 'customer')}), "
-    f"new_identities AS (INSERT INTO identities ({_names(IDENTITY_COLUMNS)}) "
-    f"{_select_from_arrays(IDENTITIES, IDENTITY_COLUMNS, 'identity')}) "
-    f"INSERT INTO contacts ({_names(CONTACT_COLUMNS)}) "
-    f"{_select_from_arrays(CONTACTS, CONTACT_COLUMNS, 'contact')} "
+    f"WITH new_customers AS (INSERT INTO customers ({quoted(CUSTOMER_COLUMNS)}) "
+    f"{select_from_arrays(CUSTOMERS, CUSTOMER_COLUMNS, 'customer')}), "
+    f"new_identities AS (INSERT INTO identities ({quoted(IDENTITY_COLUMNS)}) "
+    f"{select_from_arrays(IDENTITIES, IDENTITY_COLUMNS, 'identity')}) "
+    f"INSERT INTO contacts ({quoted(CONTACT_COLUMNS)}) "
+    f"{select_from_arrays(CONTACTS, CONTACT_COLUMNS, 'contact')} "
     "ON CONFLICT (gateway, external_id) DO NOTHING RETURNING id"
 )
 
@@ -142,8 +105,8 @@ def insert(
     the message ids meanwhile)."""
     rows = [with_defaults(ContactRow, contact) for contact in contacts]
     parameters = (
-        _arrays(CUSTOMERS, CUSTOMER_COLUMNS, "customer", customers)
-        | _arrays(IDENTITIES, IDENTITY_COLUMNS, "identity", identities)
-        | _arrays(CONTACTS, CONTACT_COLUMNS, "contact", rows)
+        array_parameters(CUSTOMERS, CUSTOMER_COLUMNS, "customer", customers)
+        | array_parameters(IDENTITIES, IDENTITY_COLUMNS, "identity", identities)
+        | array_parameters(CONTACTS, CONTACT_COLUMNS, "contact", rows)
     )
     return len(connection.execute(INSERT, parameters).all())

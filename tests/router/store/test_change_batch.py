@@ -13,10 +13,12 @@ from sqlalchemy.engine import Connection
 
 from router.store.change_batch import ChangeSet, changes_work, write_changes
 from router.store.changes import (
+    AGENT_STATES,
     CONTACTS,
     EVENTS,
     OFFERS,
     OUTBOX,
+    AgentStateInsert,
     ContactPlan,
     ContactUpdate,
     EventInsert,
@@ -28,7 +30,7 @@ from router.store.changes import (
 from router.store.errors import StoreError
 from router.store.repository import Store
 from router.store.schema import Base
-from tests.databases import contact_row
+from tests.databases import contact_row, journal_statements
 
 
 def offer(offer_id: str, contact_id: str, agent: str) -> OfferInsert:
@@ -195,6 +197,46 @@ async def test_units_committed_in_one_batch_are_written_together(store: Store) -
     await asyncio.gather(*(store.commit(changes_work(changes)) for changes in UNITS))
     async with store.engine.connect() as connection:
         assert await connection.run_sync(rows_of) == expected_rows()
+
+
+async def test_on_postgresql_a_batch_inserts_its_new_rows_in_one_statement(store: Store) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no round trips to save: one statement a kind of row")
+    for contact_id in ("c1", "c2"):
+        await store.add_contact(contact_row(contact_id), None)
+    await store.add_contact(contact_row("c3", "received"), None)
+    with journal_statements(store) as statements:
+        await asyncio.gather(*(store.commit(changes_work(changes)) for changes in UNITS))
+    # offers, events and gateway events: one INSERT whose WITH inserts the others; the
+    # plan, the contacts' updates and the offers' updates as before
+    assert statements.count("WITH") == 1 and statements.count("INSERT") == 0, statements
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(rows_of) == expected_rows()
+
+
+async def test_serial_ids_follow_the_order_the_rows_were_submitted(store: Store) -> None:
+    await store.add_contact(contact_row("c1"), None)
+    numbers = list(range(300))
+    await store.commit(
+        changes_work(
+            [EventInsert("c1", 2.0, "note", {"n": n}) for n in numbers]
+            + [outbox(f"e{n}", "c1") for n in numbers]
+            + [
+                AgentStateInsert({"agent_id": "anna", "at": float(n), "presence": "available"})
+                for n in numbers
+            ]
+        )
+    )
+    async with store.engine.connect() as connection:
+        rows = await connection.run_sync(rows_of)
+        states = (
+            await connection.execute(select(AGENT_STATES.c.at).order_by(AGENT_STATES.c.id))
+        ).scalars()
+        kinds = set((await connection.execute(select(AGENT_STATES.c.kind))).scalars())
+    assert rows["events"] == numbers
+    assert rows["outbox"] == [f"e{n}" for n in numbers]
+    assert list(states) == [float(n) for n in numbers]
+    assert kinds == {"state"}  # a column not given: its default
 
 
 async def test_one_refused_unit_among_grouped_ones_is_answered_alone(store: Store) -> None:

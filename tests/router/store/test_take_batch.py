@@ -6,11 +6,9 @@ links two customers taken the linking way."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from router.states import RECEIVED
 from router.store.changes import CONTACTS
@@ -18,6 +16,7 @@ from router.store.customers import CUSTOMERS, IDENTITIES
 from router.store.repository import Store
 from router.store.take_batch import Taken
 from skills.identity import Identity, email_identity, phone_identity
+from tests.databases import journal_statements
 from tests.engine_helpers import policy
 
 MARIO = email_identity("mario@example.it")
@@ -49,22 +48,6 @@ async def take(store: Store, message_id: str, *identities: Identity) -> Taken:
 async def count(store: Store, table: Any) -> int:
     async with store.engine.connect() as connection:
         return int((await connection.execute(select(func.count()).select_from(table))).scalar())
-
-
-@contextmanager
-def journal_statements(store: Store) -> Iterator[list[str]]:
-    """The first word of every statement the store's journal runs meanwhile."""
-    statements: list[str] = []
-    engine = store.journal._sync_engine or store.journal._engine.sync_engine
-
-    def seen(*args: Any) -> None:
-        statements.append(args[2].split()[0])
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
 
 
 async def test_a_batch_of_new_contacts_is_taken_in_together(store: Store) -> None:
