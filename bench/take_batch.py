@@ -1,7 +1,7 @@
 """New contacts taken in by the journal in batches, with nothing else running: the CPU and
 wall time of a batch, and its statements.
 
-    python bench/take_batch.py [--database-url URL] [--batches 300] [--size 24]
+    python bench/take_batch.py [--database-url URL] [--batches 300] [--size 24] [--offers]
 
 Each batch is ``--size`` contacts submitted at once through ``store.received.take`` (as
 intake does), two in three with a new customer and one in three with a returning one;
@@ -11,6 +11,11 @@ directory. A PostgreSQL URL must name a database this may fill (its contacts, cu
 and identities tables get the batches' rows). Prints the process's CPU and the wall time
 per batch, after 30 batches of warm-up, and the statements of one batch by their first
 word.
+
+``--offers``: the contacts are stored first (not timed); each batch is then ``--size``
+routing units committed at once, each an offer made as the router writes it (the offer,
+the contact's update, its routing event and its gateway event; router/store/
+change_batch.py, on PostgreSQL router/store/pg_changes.py).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any
 from sqlalchemy import event
 
 from router.states import RECEIVED
+from router.store.change_batch import changes_work
+from router.store.changes import ContactUpdate, EventInsert, OfferInsert, OutboxInsert
 from router.store.repository import Store
 from skills.identity import email_identity
 
@@ -61,12 +68,42 @@ def received(message_id: str, now: float) -> dict[str, Any]:
     }
 
 
-async def run(url: str, batches: int, size: int) -> None:
+def offer_made(contact_id: str, now: float) -> list[Any]:
+    """The row changes of an offer made (router/recorder.py)."""
+    offer_id = uuid.uuid4().hex
+    explanation = {"rule": "billing", "score": 0.7, "why": "x" * 300}
+    return [
+        OfferInsert(
+            {
+                "id": offer_id,
+                "contact_id": contact_id,
+                "agent_id": "anna",
+                "made_at": now,
+                "expires_at": now + 30,
+                "explanation": explanation,
+            }
+        ),
+        ContactUpdate(contact_id, {"state": "offered", "agent_id": "anna", "updated_at": now}),
+        EventInsert(contact_id, now, "offered", {"offer_id": offer_id, "agent_id": "anna"}),
+        OutboxInsert(
+            {
+                "event_id": uuid.uuid4().hex,
+                "contact_id": contact_id,
+                "type": "contact.offered",
+                "at": now,
+                "payload": {"contact_id": contact_id, "agent_id": "anna"},
+            }
+        ),
+    ]
+
+
+async def run(url: str, batches: int, size: int, offers: bool) -> None:
     store = await Store.open(url)
     count = 0
     run_id = uuid.uuid4().hex[:8]
+    stored: list[str] = []
 
-    async def batch() -> None:
+    async def take_batch() -> None:
         nonlocal count
         takes = []
         for index in range(size):
@@ -75,9 +112,19 @@ async def run(url: str, batches: int, size: int) -> None:
             identity = email_identity(f"p{run_id}{person}@example.it")
             values = received(f"{run_id}-{count}", time.time())
             takes.append(store.received.take(values, (identity,), "", time.time()))
-        await asyncio.gather(*takes)
+        stored.extend(taken.contact_id for taken in await asyncio.gather(*takes))
 
+    async def offer_batch() -> None:
+        now = time.time()
+        units = [changes_work(offer_made(stored.pop(), now)) for _ in range(size)]
+        await asyncio.gather(*(store.commit(unit) for unit in units))
+
+    batch = take_batch
     try:
+        if offers:
+            for _ in range(WARM_UP + 1 + batches):
+                await take_batch()
+            batch = offer_batch
         for _ in range(WARM_UP):
             await batch()
         statements: Counter[str] = Counter()
@@ -96,9 +143,11 @@ async def run(url: str, batches: int, size: int) -> None:
     finally:
         await store.close()
     print(
-        f"{store.engine.dialect.name}: {batches} batches of {size} new contacts: "
-        f"CPU {cpu / batches * 1000:.2f} ms a batch ({cpu / batches / size * 1000:.3f} ms a "
-        f"contact), wall {wall / batches * 1000:.2f} ms a batch; statements of one batch: "
+        f"{store.engine.dialect.name}: {batches} batches of {size} "
+        f"{'offers made' if offers else 'new contacts'}: "
+        f"CPU {cpu / batches * 1000:.2f} ms a batch ({cpu / batches / size * 1000:.3f} ms "
+        f"{'an offer' if offers else 'a contact'}), wall {wall / batches * 1000:.2f} ms a "
+        f"batch; statements of one batch: "
         f"{dict(statements)}"
     )
 
@@ -108,11 +157,12 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--size", type=int, default=24)
+    parser.add_argument("--offers", action="store_true", help="time offers made instead")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, load {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        asyncio.run(run(url, args.batches, args.size))
+        asyncio.run(run(url, args.batches, args.size, args.offers))
 
 
 if __name__ == "__main__":
