@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,3 +67,9 @@ class RedisServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+async def xread_calls(redis: Any) -> int:
+    """How many XREADs the server has answered: a reader started is reading once this grows."""
+    stats: Any = await redis.info("commandstats")
+    return int(stats.get("cmdstat_xread", {}).get("calls", 0))

@@ -41,6 +41,7 @@ from api.desktop.session import (
 from router.cluster.commands import CommandClient, RouterUnavailable, cancelling
 from router.cluster.desk import DeskReader
 from router.cluster.keys import Keys
+from router.cluster.tail import tail_id
 
 log = logging.getLogger("centralino.edge")
 
@@ -62,12 +63,17 @@ class Edge:
         self.sessions: set[EdgeDesktopSession] = set()
         self.epoch = 0  # the newest router epoch this node has heard of
 
-    async def watch_takeovers(self) -> None:
-        """Learn of new routers; each desktop session here then logs in to the new one."""
-        last = "$"
+    async def watch_takeovers(self, block_ms: int | None = 1000) -> None:
+        """Learn of new routers; each desktop session here then logs in to the new one. A
+        read waits ``block_ms`` for news (None: not at all)."""
+        last: str | None = None
         while True:
+            if cancelling():  # redis-py may swallow a cancel in a read and return nothing
+                raise asyncio.CancelledError
             try:
-                answer: Any = await self.redis.xread({self.keys.takeovers: last}, block=1000)
+                if last is None:  # from now on, not "$": see router/cluster/tail.py
+                    last = await tail_id(self.redis, self.keys.takeovers)
+                answer: Any = await self.redis.xread({self.keys.takeovers: last}, block=block_ms)
             except RedisError as exc:
                 if cancelling():  # a cancel redis-py turned into a connection error: stop
                     raise asyncio.CancelledError from exc

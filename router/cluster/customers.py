@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from router.cluster.commands import cancelling
 from router.cluster.keys import COMMAND_GROUP, Keys
+from router.cluster.tail import tail_id
 from router.customer_changes import CustomerChange, about_contact
 
 log = logging.getLogger("centralino.cluster.customers")
@@ -43,14 +44,20 @@ class CustomerFeed:
             approximate=True,
         )
 
-    async def run(self, apply: Apply, after: str = "$") -> None:
-        """Apply every change published after ``after`` (default: from now on), in order,
-        until cancelled."""
+    async def run(
+        self, apply: Apply, after: str | None = None, block_ms: int | None = 1000
+    ) -> None:
+        """Apply every change published after the entry ``after`` (default: from now on),
+        in order, until cancelled. A read waits ``block_ms`` for news (None: not at all)."""
         last = after
         while True:
+            if cancelling():  # redis-py may swallow a cancel in a read and return nothing
+                raise asyncio.CancelledError
             try:
+                if last is None:  # not "$": see router/cluster/tail.py
+                    last = await tail_id(self.redis, self.keys.customer_changes)
                 answer: Any = await self.redis.xread(
-                    {self.keys.customer_changes: last}, block=1000, count=100
+                    {self.keys.customer_changes: last}, block=block_ms, count=100
                 )
             except RedisError as exc:
                 if cancelling():  # a cancel redis-py turned into a connection error: stop

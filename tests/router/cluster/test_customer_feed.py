@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from router.cluster.customers import CustomerFeed
 from router.cluster.keys import COMMAND_CONSUMER, COMMAND_GROUP, Keys
 from router.customer_changes import ERASED, UNMERGED, CustomerChange
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, xread_calls
 
 KEYS = Keys("feed")
 
@@ -48,6 +48,38 @@ async def test_every_node_hears_a_change(redis_server: RedisServer) -> None:
         if pending:
             await redis.connection_pool.disconnect()
             await asyncio.wait(pending, timeout=30)
+        await redis.aclose()
+
+
+async def test_a_reader_from_now_on_misses_nothing_published_between_its_reads(
+    redis_server: RedisServer,
+) -> None:
+    # Reading after "$" again and again skipped what came between two reads (a router
+    # takeover, on a busy machine). Reads that do not wait are all gaps: each read after
+    # "$" finds nothing.
+    redis = Redis.from_url(redis_server.url)
+    publisher = CustomerFeed(redis, KEYS, "a")
+    await publisher.publish(CustomerChange(UNMERGED, ("before", "start")))
+    heard: list[CustomerChange] = []
+
+    async def apply(change: CustomerChange) -> None:
+        heard.append(change)
+
+    reader = asyncio.create_task(CustomerFeed(redis, KEYS, "b").run(apply, block_ms=None))
+    try:
+        while await xread_calls(redis) < 2:  # it is reading
+            await asyncio.sleep(0.01)
+        published = [CustomerChange(UNMERGED, (f"c{n}", "x")) for n in range(200)]
+        for change in published:
+            await publisher.publish(change)
+            await asyncio.sleep(0.002)
+        deadline = asyncio.get_running_loop().time() + 60
+        while len(heard) < len(published) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        assert heard == published  # all of them, and nothing from before it started
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
         await redis.aclose()
 
 
