@@ -40,15 +40,17 @@ def _columns(table: Table) -> tuple[str, ...]:
     return tuple(column.key for column in table.columns if column is not serial)
 
 
-def _insert(prefix: str, table: Table, ordered: bool) -> str:
-    columns = _columns(table)
-    rows = select_from_arrays(table, columns, prefix, ordered=ordered)
-    return f"INSERT INTO {table.name} ({quoted(columns)}) {rows}"
-
-
-*_FIRST, _LAST = (_insert(prefix, table, ordered) for prefix, table, _model, ordered in TABLES)
+COLUMNS = {prefix: _columns(table) for prefix, table, _model, _ordered in TABLES}
+_PARTS = [
+    f"INSERT INTO {table.name} ({quoted(COLUMNS[prefix])}) "
+    + select_from_arrays(table, COLUMNS[prefix], prefix, ordered=ordered)
+    for prefix, table, _model, ordered in TABLES
+]
+# the last table's INSERT is the statement; the others run in its WITH
 INSERT = text(
-    "WITH " + ", ".join(f"part{i} AS ({part})" for i, part in enumerate(_FIRST)) + " " + _LAST
+    "WITH "
+    + ", ".join(f"part{i} AS ({part})" for i, part in enumerate(_PARTS[:-1]))
+    + f" {_PARTS[-1]}"
 )
 
 
@@ -61,5 +63,5 @@ def insert_rows(connection: Connection, rows: Sequence[Sequence[dict[str, Any]]]
     parameters: dict[str, list[Any]] = {}
     for (prefix, table, model, _ordered), given in zip(TABLES, rows, strict=True):
         filled = [with_defaults(model, row) for row in given]
-        parameters |= array_parameters(table, _columns(table), prefix, filled)
+        parameters |= array_parameters(table, COLUMNS[prefix], prefix, filled)
     connection.execute(INSERT, parameters)
