@@ -58,7 +58,7 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger("centralino.journal")
 
@@ -111,6 +111,7 @@ class _Lane:
     name: str
     shared: bool = False  # the intake lane (see ``Journal``)
     queue: list[Unit[Any]] = field(default_factory=list)
+    connection: AsyncConnection | None = None  # PostgreSQL: kept between batches
     ahead: int = 0  # units at the front of the queue submitted ``ahead``
     committing: list[Unit[Any]] = field(default_factory=list)  # the batch being committed
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -226,6 +227,9 @@ class Journal:
                 lane.task.cancel()
                 await asyncio.gather(lane.task, return_exceptions=True)
                 lane.task = None
+            if lane.connection is not None:
+                await _dropped(lane.connection)
+                lane.connection = None
         if self._thread is not None:
             self._thread.shutdown(wait=True)
         if self._writer is not None:
@@ -253,15 +257,15 @@ class Journal:
                     earlier = self._intake.waiting()
                     if earlier:
                         await asyncio.wait(earlier)
-                await self._commit(batch, lane.shared)
+                await self._commit(batch, lane)
             finally:
                 lane.committing = []
 
-    async def _commit(self, batch: list[Unit[Any]], shared: bool) -> None:
+    async def _commit(self, batch: list[Unit[Any]], lane: _Lane) -> None:
         started = time.perf_counter()
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
-                results = await self._transaction(batch, shared)
+                results = await self._transaction(batch, lane)
             except _UnitFailed:
                 break  # one unit's own fault: answer each alone
             except Exception as exc:
@@ -281,13 +285,13 @@ class Journal:
                 if not unit.future.done():
                     unit.future.set_result(result)
             return
-        await self._one_by_one(batch, shared)
+        await self._one_by_one(batch, lane)
         self._observe(started, len(batch))
 
-    async def _one_by_one(self, batch: list[Unit[Any]], shared: bool) -> None:
+    async def _one_by_one(self, batch: list[Unit[Any]], lane: _Lane) -> None:
         for unit in batch:
             try:
-                (result,) = await self._transaction([unit], shared)
+                (result,) = await self._transaction([unit], lane)
             except _UnitFailed as failed:
                 self._fail(unit, failed.error)
             except Exception as exc:  # the commit itself failed
@@ -296,14 +300,26 @@ class Journal:
                 if not unit.future.done():
                     unit.future.set_result(result)
 
-    async def _transaction(self, batch: list[Unit[Any]], shared: bool) -> list[Any]:
+    async def _transaction(self, batch: list[Unit[Any]], lane: _Lane) -> list[Any]:
         if self._sync_engine is not None:
             return await self._on_loop(self._sync_engine, batch)
-        return await self._on_engine(batch, shared)
+        return await self._on_engine(batch, lane)
 
-    async def _on_engine(self, batch: list[Unit[Any]], shared: bool) -> list[Any]:
-        async with self._engine.begin() as connection:
-            return await connection.run_sync(self._units, batch, shared)
+    async def _on_engine(self, batch: list[Unit[Any]], lane: _Lane) -> list[Any]:
+        """The batch in a transaction on the lane's connection, which is kept from batch to
+        batch (a checkout from the pool and its reset on return cost about a third of the
+        CPU of a one-statement batch: 0.26 of 0.75 ms, measured with asyncpg here) and
+        dropped after any failure."""
+        connection = lane.connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = lane.connection = await self._engine.connect()
+        try:
+            async with connection.begin():
+                return await connection.run_sync(self._units, batch, lane.shared)
+        except BaseException:
+            lane.connection = None
+            await _dropped(connection)
+            raise
 
     async def _on_loop(self, engine: Engine, batch: list[Unit[Any]]) -> list[Any]:
         """The batch on the loop; while another connection holds SQLite's write lock (a
@@ -420,6 +436,15 @@ async def _finished(future: asyncio.Future[T]) -> T:
     except asyncio.CancelledError:
         await asyncio.wait([future])
         raise
+
+
+async def _dropped(connection: AsyncConnection) -> None:
+    """Close a lane's connection (rolling back what a failure left), whatever state the
+    failure left it in: what closing it raises is not the batch's error."""
+    try:
+        await asyncio.shield(connection.close())
+    except (SQLAlchemyError, OSError) as exc:
+        log.debug("closing a journal connection: %r", exc)
 
 
 class _UnitFailed(Exception):

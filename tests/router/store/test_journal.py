@@ -285,3 +285,50 @@ async def test_a_fenced_out_store_admits_no_new_contact_either(store: Store) -> 
     with pytest.raises(StoreError, match="fenced out"):
         await store.admit(add_customer("after"))
     assert await stored_ids(store) == {"before"}
+
+
+def backend_pid(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+@pytest.mark.parametrize("kind", ["postgresql"])
+async def test_postgresql_lanes_keep_their_connection_from_batch_to_batch(
+    kind: str, tmp_path: Path
+) -> None:
+    """Each lane holds one connection (no checkout from the pool per batch): the same
+    server backend answers every batch of a lane, and the two lanes are two backends."""
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url)
+        try:
+            decisions = [await store.commit(backend_pid) for _ in range(5)]
+            contacts = [await store.admit(backend_pid) for _ in range(5)]
+            assert len(set(decisions)) == 1
+            assert len(set(contacts)) == 1
+            assert decisions[0] != contacts[0]
+        finally:
+            await store.close()
+
+
+@pytest.mark.parametrize("kind", ["postgresql"])
+async def test_postgresql_a_lane_whose_connection_the_server_closed_commits_on_a_new_one(
+    kind: str, tmp_path: Path
+) -> None:
+    """A kept connection can die between batches (the server restarted, an idle timeout,
+    an administrator): the next batch is retried on a new connection and loses nothing."""
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url)
+        try:
+            old = {await store.commit(backend_pid), await store.admit(backend_pid)}
+            async with store.engine.connect() as admin:
+                for pid in old:
+                    await admin.execute(text(f"SELECT pg_terminate_backend({pid})"))
+            results = await asyncio.gather(
+                store.commit(add_customer("after-decisions")),
+                store.admit(add_customer("after-contacts")),
+            )
+            assert results == ["after-decisions", "after-contacts"]
+            assert {"after-decisions", "after-contacts"} <= await stored_ids(store)
+            new = {await store.commit(backend_pid), await store.admit(backend_pid)}
+            assert not new & old
+        finally:
+            await store.close()
