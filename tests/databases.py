@@ -87,3 +87,21 @@ def journal_statements(store: Store) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+
+
+@contextmanager
+def driver_transactions(store: Store) -> Iterator[list[bool]]:
+    """PostgreSQL: for every statement the store's journal sends meanwhile, whether its
+    connection was inside a transaction by then (asyncpg sends BEGIN before a
+    transaction's first statement, so a second statement shows it)."""
+    seen: list[bool] = []
+    engine = store.journal._engine.sync_engine
+
+    def look(connection: Any, *args: Any) -> None:
+        seen.append(connection.connection.driver_connection.is_in_transaction())
+
+    event.listen(engine, "before_cursor_execute", look)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", look)

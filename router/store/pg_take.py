@@ -15,7 +15,10 @@ of milliseconds, so a batch of new contacts cost its round trips times the loop'
   router/store/pg_arrays.py), so the statement's text does not depend on the number of
   rows and asyncpg prepares it once.
   The identities' foreign key is checked at the end of the statement, when the customers
-  are there.
+  are there. A message id or an identity another node stored since the look-up fails
+  the whole statement (unique keys; no ``ON CONFLICT``), so nothing of the run is written
+  and the journal takes each unit alone. That makes the run's one write all or nothing:
+  the journal's intake lane sends it without BEGIN and COMMIT (``write_once``).
 
 What is written is what router/store/take_batch.py writes on SQLite, row for row.
 """
@@ -88,8 +91,7 @@ INSERT = text(
     f"new_identities AS (INSERT INTO identities ({quoted(IDENTITY_COLUMNS)}) "
     f"{select_from_arrays(IDENTITIES, IDENTITY_COLUMNS, 'identity')}) "
     f"INSERT INTO contacts ({quoted(CONTACT_COLUMNS)}) "
-    f"{select_from_arrays(CONTACTS, CONTACT_COLUMNS, 'contact')} "
-    "ON CONFLICT (gateway, external_id) DO NOTHING RETURNING id"
+    f"{select_from_arrays(CONTACTS, CONTACT_COLUMNS, 'contact')} RETURNING id"
 )
 
 
@@ -101,8 +103,8 @@ def insert(
 ) -> int:
     """Insert the run's new customers, their identities and its contacts (a column a
     contact does not give gets its default, as through SQLAlchemy): one round trip.
-    Returns how many contacts were inserted (fewer than given: another node stored one of
-    the message ids meanwhile)."""
+    Returns how many contacts were inserted (all: a message id stored meanwhile fails the
+    statement)."""
     rows = [with_defaults(ContactRow, contact) for contact in contacts]
     parameters = (
         array_parameters(CUSTOMERS, CUSTOMER_COLUMNS, "customer", customers)

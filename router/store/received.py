@@ -52,6 +52,19 @@ class TakeWork:
             connection, [w.take for w in works], contacts.insert, contacts.take_one
         )
 
+    @staticmethod
+    def write_once(connection: Connection, works: Sequence[TakeWork]) -> list[Taken]:
+        """The run with one INSERT after one look-up, outside a transaction (PostgreSQL's
+        intake lane, router/store/journal.py): NeedsTransaction if it must link customers."""
+        contacts = works[0].contacts
+        return take_together(
+            connection,
+            [w.take for w in works],
+            contacts.insert,
+            contacts.take_one,
+            one_write=True,
+        )
+
 
 class ReceivedContacts:
     def __init__(

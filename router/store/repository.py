@@ -147,7 +147,6 @@ class Store(RecordReads):
             sync_engine=writer,
             owns_engine=async_writer is not None,
             convert=as_store_error,
-            before_batch=self._hold_fence,
             intake_lane=engine.dialect.name == "postgresql",
         )
         self.customers = CustomerDirectory(self._sessions, self.commit)
@@ -470,6 +469,7 @@ class Store(RecordReads):
         except SQLAlchemyError as exc:
             raise StoreError(f"could not claim the router fence: {type(exc).__name__}") from exc
         self.fence = (domain, epoch)
+        self.journal.before_batch = self._hold_fence  # every batch in a transaction now
 
     async def apply(self, changes: Sequence[Change]) -> None:
         """Apply routing changes in one unit of work, in order, and wait for the commit

@@ -14,13 +14,15 @@ alone in its batch is taken this way too, as a run of one):
 4. one INSERT each for the new customers, their identities and the contacts.
 
 On PostgreSQL 1 and 2 are one SELECT and 4 is one INSERT (router/store/pg_take.py): two
-round trips for the run besides BEGIN and COMMIT.
+round trips for the run, and no BEGIN or COMMIT when the batch is nothing else (the
+journal's intake lane; the one INSERT commits by itself, all or nothing).
 
 Where it would not be the same as taking them one by one, the run is taken one by one in
 the same transaction: a contact whose identities belong to several customers or to a
-merged one (linking is the ORM's path). A contact stored meanwhile by another node (the
-unique constraint answers, the INSERT returns fewer rows) fails the run, and the journal
-then takes each unit alone, where the one that lost the race is answered and retried.
+merged one (linking is the ORM's path; outside a transaction the run asks for one).
+A contact stored meanwhile by another node (the unique constraint answers: on SQLite the
+INSERT returns fewer rows, on PostgreSQL it fails) fails the run, and the journal then
+takes each unit alone, where the one that lost the race is answered and retried.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from router.store.customers import (
     ResolvedCustomer,
 )
 from router.store.errors import StoreError
+from router.store.journal import NeedsTransaction
 from router.store.pair_lookup import pair_lookup
 from router.store.pg_take import Found
 from skills.identity import Identity
@@ -77,9 +80,15 @@ TakeOne = Callable[[Connection, Take], Taken]
 
 
 def take_together(
-    connection: Connection, takes: Sequence[Take], insert_contact: Insert, take_one: TakeOne
+    connection: Connection,
+    takes: Sequence[Take],
+    insert_contact: Insert,
+    take_one: TakeOne,
+    *,
+    one_write: bool = False,
 ) -> list[Taken]:
-    """Take ``takes`` in order, as the module says; ``take_one`` is the one-by-one path."""
+    """Take ``takes`` in order, as the module says; ``take_one`` is the one-by-one path.
+    ``one_write`` (PostgreSQL, no transaction): NeedsTransaction instead of that path."""
     postgres = connection.dialect.name == "postgresql"
     keys = [(t.values["gateway"], t.values["external_id"]) for t in takes]
     pairs = sorted({(i.kind, i.value) for t in takes for i in t.identities})
@@ -99,6 +108,8 @@ def take_together(
             wanted = sorted({(i.kind, i.value) for i in take.identities})
             found = {owners[w] for w in wanted if w in owners}
             if len(found) > 1 or any(merged.get(owner) is not None for owner in found):
+                if one_write:
+                    raise NeedsTransaction("linking customers takes several writes")
                 return [take_one(connection, t) for t in takes]  # linking: one by one
             if found:
                 (customer_id,) = found
@@ -127,7 +138,7 @@ def take_together(
             inserted = pg_take.insert(connection, customers, identities, contacts)
         else:
             inserted = _insert(connection, customers, identities, contacts, insert_contact)
-        if inserted != len(contacts):
+        if inserted != len(contacts):  # (on PostgreSQL the INSERT fails instead)
             raise StoreError("a message id was stored meanwhile; retry")  # another node's
     return results
 

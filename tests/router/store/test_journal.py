@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,12 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, make_url
 
 from router.store.errors import StoreBusy, StoreError
-from router.store.journal import JournalFull
+from router.store.journal import JournalFull, NeedsTransaction
 from router.store.repository import Store
 from router.store.schema import CustomerRow
 from router.store.sqlite import sqlite_writer
 from skills.identity import email_identity, phone_identity
-from tests.databases import database
+from tests.databases import database, driver_transactions
 from tests.engine_helpers import policy
 
 CUSTOMERS = CustomerRow.__table__
@@ -330,5 +331,58 @@ async def test_postgresql_a_lane_whose_connection_the_server_closed_commits_on_a
             assert {"after-decisions", "after-contacts"} <= await stored_ids(store)
             new = {await store.commit(backend_pid), await store.admit(backend_pid)}
             assert not new & old
+        finally:
+            await store.close()
+
+
+@dataclass(frozen=True)
+class CustomerOnce:
+    """A new customer, a run of which is one INSERT (``WritesOnce``); ``linking``: this
+    one needs a transaction, as a contact that links two customers does."""
+
+    customer_id: str
+    linking: bool = False
+
+    def __call__(self, connection: Connection) -> str:  # in a transaction: two statements
+        connection.execute(text("SELECT 1"))
+        return add_customer(self.customer_id)(connection)
+
+    @staticmethod
+    def write_once(connection: Connection, works: Sequence[CustomerOnce]) -> list[str]:
+        if any(work.linking for work in works):
+            raise NeedsTransaction("linking")
+        rows = [{"id": work.customer_id, "name": "", "created_at": 1.0} for work in works]
+        connection.execute(insert(CUSTOMERS), rows)
+        return [work.customer_id for work in works]
+
+
+@pytest.mark.parametrize("kind", ["postgresql"])
+async def test_postgresql_intake_lane_writes_once_outside_a_transaction_or_else_inside(
+    kind: str, tmp_path: Path
+) -> None:
+    """A batch of one-write units on the intake lane runs without a transaction; one that
+    asks for a transaction runs again in one, and a unit whose write fails is answered
+    alone while the rest commit."""
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url)
+        try:
+            with driver_transactions(store) as inside:
+                assert await store.admit(CustomerOnce("a")) == "a"
+            assert inside == [False]
+            with driver_transactions(store) as inside:
+                results = await asyncio.gather(
+                    store.admit(CustomerOnce("b")), store.admit(CustomerOnce("c", linking=True))
+                )
+            assert results == ["b", "c"]
+            assert True in inside  # the batch again, in a transaction (BEGIN sent)
+            results = await asyncio.gather(
+                store.admit(CustomerOnce("d")),
+                store.admit(CustomerOnce("a")),  # stored before: a unique key fails it
+                store.admit(CustomerOnce("e")),
+                return_exceptions=True,
+            )
+            assert results[0] == "d" and results[2] == "e"
+            assert isinstance(results[1], StoreError)
+            assert await stored_ids(store) == {"a", "b", "c", "d", "e"}
         finally:
             await store.close()

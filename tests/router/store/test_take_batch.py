@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from router.states import RECEIVED
@@ -16,7 +17,7 @@ from router.store.customers import CUSTOMERS, IDENTITIES
 from router.store.repository import Store
 from router.store.take_batch import Taken
 from skills.identity import Identity, email_identity, phone_identity
-from tests.databases import journal_statements
+from tests.databases import driver_transactions, journal_statements
 from tests.engine_helpers import policy
 
 MARIO = email_identity("mario@example.it")
@@ -105,6 +106,26 @@ async def test_a_contact_alone_is_taken_the_same_way(store: Store) -> None:
     again = await take(store, "m1", LUCIA)  # a retry of it: nothing written
     assert not again.created and again.contact_id == taken.contact_id
     assert await count(store, CONTACTS) == 1 and await count(store, CUSTOMERS) == 1
+
+
+async def test_postgresql_takes_new_contacts_without_begin_or_commit_unless_fenced(
+    store: Store,
+) -> None:
+    """On PostgreSQL a batch of new contacts is one look-up and one INSERT, which commits by
+    itself: no BEGIN and no COMMIT (two round trips fewer). A router that holds the fence
+    takes them in a transaction, which holds the fence's lock until the commit."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's intake lane")
+    with journal_statements(store) as statements, driver_transactions(store) as inside:
+        taken = await take(store, "m1", LUCIA)
+    assert taken.created and statements == ["SELECT", "WITH"]
+    assert inside == [False, False]
+    await store.claim_fence("default", 1)
+    with journal_statements(store) as statements, driver_transactions(store) as inside:
+        taken = await take(store, "m2", MARIO)
+    assert taken.created and statements == ["SELECT", "SELECT", "WITH"]  # the fence first
+    assert inside == [False, True, True]
+    assert await count(store, CONTACTS) == 2
 
 
 async def test_a_batch_stores_every_column_as_given(store: Store) -> None:
