@@ -41,13 +41,8 @@ connection is the only writer of the hot path).
   a VM slow enough that the loop was saturated: the 202's p99 1.19-1.77 s -> 0.71-0.99 s,
   164-199 -> 194-225 202s/s (one run in a quieter moment: 131 ms). On SQLite, a single
   writer, both kinds share the one lane, ahead units first.
-- On PostgreSQL each lane keeps its connection from batch to batch (no checkout from the
-  pool and reset per batch), and the intake lane sends a batch of ``WritesOnce`` units
-  (new contacts: one look-up, one INSERT) without BEGIN and COMMIT, its one write
-  committing by itself, unless a router fence is claimed (its lock must be held to the
-  commit). ``bench/take_batch.py --size 1``: 1.36-1.65 ms of CPU a batch against
-  1.98-2.95 ms; ``bench/intake.py`` on PostgreSQL: 1.22-1.28 ms of CPU a contact against
-  1.42-1.43 ms.
+- On PostgreSQL each lane keeps its connection, and the intake lane sends a batch of new
+  contacts without BEGIN and COMMIT (router/store/pg_connection.py).
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
@@ -67,6 +62,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from router.store.pg_connection import (
+    NeedsTransaction,
+    WritesOnce,
+    dropped,
+    in_autocommit,
+    writes_once,
+)
+
 log = logging.getLogger("centralino.journal")
 
 T = TypeVar("T")
@@ -82,21 +85,6 @@ class WritesTogether(Protocol):
     contacts. It returns each unit's result, in order."""
 
     def write_together(self, connection: Connection, works: list[Any], /) -> list[Any]: ...
-
-
-@runtime_checkable
-class WritesOnce(Protocol):
-    """Work of which a run writes with one statement, after its reads. On PostgreSQL the
-    intake lane sends such a batch without BEGIN and COMMIT (the statement commits itself,
-    all or nothing): two round trips fewer, each a turn of the routing loop. ``write_once``
-    raises ``NeedsTransaction``, before writing anything, when this run needs more than
-    one write; the batch then runs again in a transaction."""
-
-    def write_once(self, connection: Connection, works: list[Any], /) -> list[Any]: ...
-
-
-class NeedsTransaction(Exception):
-    """``write_once`` cannot write this run with one statement (nothing was written)."""
 
 
 class Commit(Protocol):
@@ -252,7 +240,7 @@ class Journal:
                 await asyncio.gather(lane.task, return_exceptions=True)
                 lane.task = None
             if lane.connection is not None:
-                await _dropped(lane.connection)
+                await dropped(lane.connection)
                 lane.connection = None
         if self._thread is not None:
             self._thread.shutdown(wait=True)
@@ -330,24 +318,22 @@ class Journal:
         return await self._on_engine(batch, lane)
 
     async def _on_engine(self, batch: list[Unit[Any]], lane: _Lane) -> list[Any]:
-        """The batch in a transaction on the lane's connection, which is kept from batch to
-        batch (a checkout from the pool and its reset on return cost about a third of the
-        CPU of a one-statement batch: 0.26 of 0.75 ms, measured with asyncpg here) and
-        dropped after any failure."""
+        """The batch on the lane's connection (router/store/pg_connection.py): in a
+        transaction, or without one if it writes once and no fence is checked."""
         connection = lane.connection
         if connection is None or connection.closed or connection.invalidated:
             connection = lane.connection = await self._engine.connect()
         try:
-            if lane.shared and self.before_batch is None and _writes_once(batch):
+            if lane.shared and self.before_batch is None and writes_once(batch):
                 try:
-                    return await self._without_transaction(connection, batch)
+                    return await in_autocommit(connection, self._once, batch)
                 except NeedsTransaction:
                     pass  # nothing was written: the batch in a transaction
             async with connection.begin():
                 return await connection.run_sync(self._units, batch, lane.shared)
         except BaseException:
             lane.connection = None
-            await _dropped(connection)
+            await dropped(connection)
             raise
 
     async def _on_loop(self, engine: Engine, batch: list[Unit[Any]]) -> list[Any]:
@@ -392,20 +378,6 @@ class Journal:
             connection.close()  # rolls back whatever a failed commit left
             raise
         return results
-
-    async def _without_transaction(
-        self, connection: AsyncConnection, batch: list[Unit[Any]]
-    ) -> list[Any]:
-        """A batch of ``WritesOnce`` units in autocommit: no BEGIN, no COMMIT (the driver
-        starts no transaction, and SQLAlchemy's begin and commit send nothing then)."""
-        driver = (await connection.get_raw_connection()).dbapi_connection
-        assert driver is not None
-        driver.autocommit = True
-        try:
-            async with connection.begin():
-                return await connection.run_sync(self._once, batch)
-        finally:
-            driver.autocommit = False
 
     def _once(self, connection: Connection, batch: list[Unit[Any]]) -> list[Any]:
         first = batch[0].work
@@ -484,14 +456,6 @@ def _writes_together(kind: type) -> bool:
     return known
 
 
-def _writes_once(batch: list[Unit[Any]]) -> bool:
-    """Every unit of ``batch`` is ``WritesOnce`` work of one kind (one run)."""
-    kind = type(batch[0].work)
-    return callable(getattr(kind, "write_once", None)) and all(
-        type(unit.work) is kind for unit in batch
-    )
-
-
 async def _finished(future: asyncio.Future[T]) -> T:
     """Await a commit running in a thread; if cancelled meanwhile, still wait for it to
     end before going on (the connection must not be closed under it)."""
@@ -500,15 +464,6 @@ async def _finished(future: asyncio.Future[T]) -> T:
     except asyncio.CancelledError:
         await asyncio.wait([future])
         raise
-
-
-async def _dropped(connection: AsyncConnection) -> None:
-    """Close a lane's connection (rolling back what a failure left), whatever state the
-    failure left it in: what closing it raises is not the batch's error."""
-    try:
-        await asyncio.shield(connection.close())
-    except (SQLAlchemyError, OSError) as exc:
-        log.debug("closing a journal connection: %r", exc)
 
 
 class _UnitFailed(Exception):

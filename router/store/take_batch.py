@@ -47,8 +47,8 @@ from router.store.customers import (
     ResolvedCustomer,
 )
 from router.store.errors import StoreError
-from router.store.journal import NeedsTransaction
 from router.store.pair_lookup import pair_lookup
+from router.store.pg_connection import NeedsTransaction
 from router.store.pg_take import Found
 from skills.identity import Identity
 

@@ -14,7 +14,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, make_url
 
 from router.store.errors import StoreBusy, StoreError
-from router.store.journal import JournalFull, NeedsTransaction
+from router.store.journal import JournalFull
+from router.store.pg_connection import NeedsTransaction
 from router.store.repository import Store
 from router.store.schema import CustomerRow
 from router.store.sqlite import sqlite_writer
