@@ -1,12 +1,13 @@
 """The server's own figures from GET /metrics, read before and after a run.
 
-/metrics has four histograms on the hot path: the time of one engine call
+/metrics has five histograms on the hot path: the time of one engine call
 (``centralino_routing_latency_seconds``), of one group commit of the journal
 (``centralino_journal_commit_seconds``), the units per commit
-(``centralino_journal_batch_units``) and how late the event loop ran a wake-up due every
+(``centralino_journal_batch_units``), how late the event loop ran a wake-up due every
 0.1 s (``centralino_event_loop_lag_seconds``: tens of ms, a loop with more work than
-time). It has no histogram of the HTTP request or of ingest-to-offer, so those come from
-the load generators only. A quantile of a histogram is
+time) and how long each garbage collection stopped the process, by generation
+(``centralino_gc_pause_seconds``). It has no histogram of the HTTP request or of
+ingest-to-offer, so those come from the load generators only. A quantile of a histogram is
 given as the upper bound of the bucket it falls in ("≤ 5 ms"): that is all it says.
 """
 
@@ -25,6 +26,7 @@ HISTOGRAMS = {
     "centralino_journal_batch_units": ("units per commit", 1.0, ""),
     "centralino_event_loop_lag_seconds": ("event-loop lag", 1000.0, "ms"),
 }
+GC_PAUSES = "centralino_gc_pause_seconds"  # by generation: the collector's pauses
 
 
 def scrape(url: str) -> Samples:
@@ -59,14 +61,20 @@ class Histogram:
         return math.inf
 
 
-def histogram(before: Samples, after: Samples, name: str) -> Histogram:
-    """The observations made between the two scrapes."""
+def histogram(
+    before: Samples, after: Samples, name: str, labels: tuple[tuple[str, str], ...] = ()
+) -> Histogram:
+    """The observations made between the two scrapes (of the series with these labels)."""
 
-    def delta(sample: str, labels: tuple[tuple[str, str], ...] = ()) -> float:
+    def delta(sample: str, labels: tuple[tuple[str, str], ...] = labels) -> float:
         key = (name + sample, labels)
         return after.get(key, 0.0) - before.get(key, 0.0)
 
-    keys = [lbl for (n, lbl) in after if n == name + "_bucket"]
+    keys = [
+        lbl
+        for (n, lbl) in after
+        if n == name + "_bucket" and tuple(kv for kv in lbl if kv[0] != "le") == labels
+    ]
     buckets = sorted((float(dict(lbl)["le"]), delta("_bucket", lbl)) for lbl in keys)
     return Histogram(buckets, delta("_sum"), delta("_count"))
 
@@ -88,4 +96,15 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
             f"mean {fmt(h.sum / h.count)}, p50 ≤ {fmt(h.quantile(0.5))}, "
             f"p99 ≤ {fmt(h.quantile(0.99))}"
         )
+    pauses = [
+        (generation, histogram(before, after, GC_PAUSES, (("generation", generation),)))
+        for generation in ("0", "1", "2")
+    ]
+    collections = "; ".join(
+        f"generation {generation} {h.count:,.0f}, {h.sum * 1000:,.0f} ms in all, "
+        f"p99 ≤ {'inf' if math.isinf(q := h.quantile(0.99)) else f'{q * 1000:g}'} ms"
+        for generation, h in pauses
+        if h.count
+    )
+    lines.append(f"{indent}server garbage collections ({GC_PAUSES}): {collections or 'none'}")
     return lines

@@ -22,6 +22,7 @@ from api.gateways.decisions_out import open_deliveries
 from api.gateways.senders import build_senders, retry_delays
 from api.gateways.smtp import SmtpHandler, start_smtp
 from api.gateways.webhooks import build_adapters
+from api.ops.gc_pauses import GcPauses
 from api.ops.loop_lag import watch_lag
 from api.ops.metrics import Metrics
 from api.ops.reload import Reloader
@@ -66,6 +67,7 @@ class RouterStack:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     smtp: asyncio.Server | None = None
     replies: ReplyOutbox | None = None
+    gc_pauses: GcPauses | None = None
 
 
 async def open_stack(
@@ -143,6 +145,8 @@ async def open_stack(
     )
     stack.background.append(asyncio.create_task(app.state.reporter.run()))
     stack.background.append(asyncio.create_task(watch_lag(app.state.metrics.loop_lag.observe)))
+    stack.gc_pauses = GcPauses(app.state.metrics.observe_gc_pause)
+    stack.gc_pauses.install()
     if settings.reload_interval > 0:
         stack.background.append(
             asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
@@ -165,6 +169,8 @@ async def open_stack(
 
 
 async def close_stack(app: FastAPI, stack: RouterStack) -> None:
+    if stack.gc_pauses is not None:
+        stack.gc_pauses.remove()
     for task in stack.background:
         task.cancel()
     await asyncio.gather(*stack.background, return_exceptions=True)

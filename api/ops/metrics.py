@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from api.ops.gc_pauses import GENERATIONS, PAUSE_BUCKETS
 from api.ops.loop_lag import LAG_BUCKETS
 from router.decisions import (
     Abandoned,
@@ -225,12 +226,24 @@ class Metrics:
             buckets=LAG_BUCKETS,
             registry=self.registry,
         )
+        gc_pauses = Histogram(
+            "centralino_gc_pause_seconds",
+            "how long one garbage collection stopped the process, by generation "
+            "(api/ops/gc_pauses.py)",
+            ["generation"],
+            buckets=PAUSE_BUCKETS,
+            registry=self.registry,
+        )
+        self._gc_pauses = [gc_pauses.labels(str(generation)) for generation in GENERATIONS]
         self.registry.register(LiveState(runtime))
         self.registry.register(JournalQueue(runtime))
         runtime.store.journal.stats.observe = self._observe_commit
         self._where: dict[str, tuple[str, str]] = {}
         runtime.listen(self.on_decisions)
         runtime.observe_latency = self.latency.observe
+
+    def observe_gc_pause(self, generation: int, seconds: float) -> None:
+        self._gc_pauses[generation].observe(seconds)
 
     def watch_deliveries(self, deliveries: Deliveries) -> None:
         self.registry.register(EventDeliveries(deliveries))
