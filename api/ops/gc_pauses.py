@@ -4,8 +4,8 @@ A collection runs inside whatever allocated the object that crossed a threshold,
 event loop as often as not, and nothing else runs meanwhile: no 202, no offer, no ack. On
 a router holding 2,000 desktops and their contacts a young collection walked 10,000–40,000
 objects, most of whose references point into a heap of hundreds of megabytes (a cache miss
-each), and took 4–30 ms; a middle one 40–70 ms (bench/offer_latency.py on PostgreSQL,
-2026-12-04, measured with these callbacks). Those are the tail of ingest-to-offer, so
+each), and took 4–40 ms; a middle one 40–110 ms (bench/offer_latency.py on PostgreSQL,
+2026-12-04, measured with these callbacks). They are part of the tail of ingest-to-offer, so
 ``centralino_gc_pause_seconds{generation}`` shows them beside the event loop's lag.
 
 ``gc.callbacks`` belong to the process: every collection is observed, whichever thread
