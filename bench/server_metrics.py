@@ -6,7 +6,8 @@
 (``centralino_journal_batch_units``), how late the event loop ran a wake-up due every
 0.1 s (``centralino_event_loop_lag_seconds``: tens of ms, a loop with more work than
 time) and how long each garbage collection stopped the process, by generation
-(``centralino_gc_pause_seconds``). It has no histogram of the HTTP request or of
+(``centralino_gc_pause_seconds``); besides, the time from a desktop's message to its ack,
+by action (``centralino_desktop_ack_seconds``). It has no histogram of the HTTP request or of
 ingest-to-offer, so those come from the load generators only. A quantile of a histogram is
 given as the upper bound of the bucket it falls in ("≤ 5 ms"): that is all it says.
 """
@@ -27,6 +28,7 @@ HISTOGRAMS = {
     "centralino_event_loop_lag_seconds": ("event-loop lag", 1000.0, "ms"),
 }
 GC_PAUSES = "centralino_gc_pause_seconds"  # by generation: the collector's pauses
+ACKS = "centralino_desktop_ack_seconds"  # by action: a desktop's message to its ack
 
 
 def scrape(url: str) -> Samples:
@@ -102,9 +104,21 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
     ]
     collections = "; ".join(
         f"generation {generation} {h.count:,.0f}, {h.sum * 1000:,.0f} ms in all, "
-        f"p99 ≤ {'inf' if math.isinf(q := h.quantile(0.99)) else f'{q * 1000:g}'} ms"
+        f"p99 ≤ {bound_ms(h.quantile(0.99))}"
         for generation, h in pauses
         if h.count
     )
     lines.append(f"{indent}server garbage collections ({GC_PAUSES}): {collections or 'none'}")
+    actions = sorted({dict(lbl)["action"] for (n, lbl) in after if n == ACKS + "_count"})
+    acks = "; ".join(
+        f"{action} {h.count:,.0f}, mean {h.sum / h.count * 1000:.1f} ms, "
+        f"p50 ≤ {bound_ms(h.quantile(0.5))}, p99 ≤ {bound_ms(h.quantile(0.99))}"
+        for action in actions
+        if (h := histogram(before, after, ACKS, (("action", action),))).count
+    )
+    lines.append(f"{indent}server desktop acks ({ACKS}): {acks or 'none'}")
     return lines
+
+
+def bound_ms(seconds: float) -> str:
+    return "inf" if math.isinf(seconds) else f"{seconds * 1000:g} ms"

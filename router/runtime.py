@@ -84,6 +84,8 @@ class RouterRuntime:
         self.customer_changes = CustomerChanges()  # caches listen: merges, erasures...
         self._listeners: list[Listener] = []
         self.observe_latency: Callable[[float], None] | None = None
+        # a desktop's action (its type) and the seconds until its ack or error was ready
+        self.observe_ack: Callable[[str, float], None] | None = None
         self._wake = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
 

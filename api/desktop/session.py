@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -261,7 +262,24 @@ async def perform(
     *,
     replies: ReplyOutbox | None = None,
 ) -> dict[str, Any]:
-    """Carry out one client message of a logged-in agent; the ack or error to send back."""
+    """Carry out one client message of a logged-in agent; the ack or error to send back.
+    How long that took (an ack waits for its decision's commit) goes to
+    ``runtime.observe_ack``: /metrics' ``centralino_desktop_ack_seconds``."""
+    started = time.perf_counter()
+    try:
+        return await _perform(runtime, customers, agent_id, message, replies)
+    finally:
+        if runtime.observe_ack is not None:
+            runtime.observe_ack(message.type, time.perf_counter() - started)
+
+
+async def _perform(
+    runtime: RouterRuntime,
+    customers: ChatHub,
+    agent_id: str,
+    message: Any,
+    replies: ReplyOutbox | None,
+) -> dict[str, Any]:
     try:
         if isinstance(message, SendMessage):
             return await write_to_customer(runtime, customers, agent_id, message, replies)

@@ -235,12 +235,24 @@ class Metrics:
             registry=self.registry,
         )
         self._gc_pauses = [gc_pauses.labels(str(generation)) for generation in GENERATIONS]
+        self.desktop_acks = Histogram(
+            "centralino_desktop_ack_seconds",
+            "from a desktop's message to its ack or error, by the message's type "
+            "(an accept, wrap-up, transfer or presence change waits for its commit)",
+            ["action"],
+            buckets=(*LATENCY_BUCKETS, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
         self.registry.register(LiveState(runtime))
         self.registry.register(JournalQueue(runtime))
         runtime.store.journal.stats.observe = self._observe_commit
         self._where: dict[str, tuple[str, str]] = {}
         runtime.listen(self.on_decisions)
         runtime.observe_latency = self.latency.observe
+        runtime.observe_ack = self.observe_ack
+
+    def observe_ack(self, action: str, seconds: float) -> None:
+        self.desktop_acks.labels(action).observe(seconds)
 
     def observe_gc_pause(self, generation: int, seconds: float) -> None:
         self._gc_pauses[generation].observe(seconds)

@@ -55,7 +55,12 @@ async def test_metrics_follow_routing(server: ThreadServer, client: httpx.AsyncC
     assert after[("centralino_short_abandoned_total", billing_chat)] == 1
     assert after[("centralino_agents", (("presence", "available"),))] == 1
     assert after[("centralino_routing_latency_seconds_count", ())] > 5
+    # each desktop message answered is timed until its ack, by type (the login is not one)
+    for action, count in (("accept", 1), ("wrap_up", 1), ("reject", 1)):
+        assert after[("centralino_desktop_ack_seconds_count", (("action", action),))] == count
+    assert after[("centralino_desktop_ack_seconds_sum", (("action", "accept"),))] > 0
     await desk.request("presence", presence="away", code="break")
     away = samples((await client.get("/metrics")).text)
     assert away[("centralino_agents_away", (("code", "break"), ("over_limit", "false")))] == 1
+    assert away[("centralino_desktop_ack_seconds_count", (("action", "presence"),))] == 1
     await desk.close()
