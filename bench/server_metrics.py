@@ -89,14 +89,10 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
         if not h.count:
             lines.append(f"{indent}server {label}: no observations")
             continue
-
-        def fmt(value: float, scale: float = scale, unit: str = unit) -> str:
-            return "inf" if math.isinf(value) else f"{value * scale:g}{unit and ' ' + unit}"
-
         lines.append(
             f"{indent}server {label} ({name}): {h.count:,.0f} observed, "
-            f"mean {fmt(h.sum / h.count)}, p50 ≤ {fmt(h.quantile(0.5))}, "
-            f"p99 ≤ {fmt(h.quantile(0.99))}"
+            f"mean {fmt(h.sum / h.count, scale, unit)}, "
+            f"p50 ≤ {fmt(h.quantile(0.5), scale, unit)}, p99 ≤ {fmt(h.quantile(0.99), scale, unit)}"
         )
     pauses = [
         (generation, histogram(before, after, GC_PAUSES, (("generation", generation),)))
@@ -104,7 +100,7 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
     ]
     collections = "; ".join(
         f"generation {generation} {h.count:,.0f}, {h.sum * 1000:,.0f} ms in all, "
-        f"p99 ≤ {bound_ms(h.quantile(0.99))}"
+        f"p99 ≤ {fmt(h.quantile(0.99), 1000.0, 'ms')}"
         for generation, h in pauses
         if h.count
     )
@@ -112,7 +108,7 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
     actions = sorted({dict(lbl)["action"] for (n, lbl) in after if n == ACKS + "_count"})
     acks = "; ".join(
         f"{action} {h.count:,.0f}, mean {h.sum / h.count * 1000:.1f} ms, "
-        f"p50 ≤ {bound_ms(h.quantile(0.5))}, p99 ≤ {bound_ms(h.quantile(0.99))}"
+        f"p50 ≤ {fmt(h.quantile(0.5), 1000.0, 'ms')}, p99 ≤ {fmt(h.quantile(0.99), 1000.0, 'ms')}"
         for action in actions
         if (h := histogram(before, after, ACKS, (("action", action),))).count
     )
@@ -120,5 +116,6 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
     return lines
 
 
-def bound_ms(seconds: float) -> str:
-    return "inf" if math.isinf(seconds) else f"{seconds * 1000:g} ms"
+def fmt(value: float, scale: float, unit: str) -> str:
+    """A figure in its unit (a bucket bound past the last one is inf)."""
+    return "inf" if math.isinf(value) else f"{value * scale:g}{unit and ' ' + unit}"
