@@ -28,7 +28,7 @@ generation (meant to keep the middle collections as often) made young pauses sho
 4–6 ms against 21–32 ms) but 6.5 times as many, 17% more time collecting in all and 15–16
 middle collections (40–110 ms each) a bench run against 10–11; the server's p99 from
 arrival to offer was worse (28.1–202.6 ms against 17.8–23.1 ms). With 10,000, the 132 s
-at 80/s hold about 20 young collections (320–370 ms in all) and one or two middle ones
+at 80/s hold 17–20 young collections (220–370 ms in all) and one or two middle ones
 (77–170 ms): the collector stops the loop about 0.4% of that time, a part of the tail above
 the p99, not all of it.
 """
