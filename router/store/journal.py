@@ -34,13 +34,17 @@ connection is the only writer of the hot path).
 - On PostgreSQL, units submitted ``ahead`` (new contacts) have a lane of their own: their
   own batches on a second connection, beside the routing decisions' batch, so a 202 never
   waits for a batch of decisions to commit. A batch of decisions waits, before it starts,
-  for every new contact submitted before it (what it decided may be about them). Each of a
-  batch's statements costs a turn of the event loop, and at a shift start (2,000 logins,
-  6,000 offers in 10 s) a decisions' batch grew to 500 units and 0.4-0.8 s; every 202 behind
-  it waited that long. With the lane, five runs each alternating with the code before, on
-  a VM slow enough that the loop was saturated: the 202's p99 1.19-1.77 s -> 0.71-0.99 s,
-  164-199 -> 194-225 202s/s (one run in a quieter moment: 131 ms). On SQLite, a single
-  writer, both kinds share the one lane, ahead units first.
+  for the new contacts submitted before its first unit (what it decided may be about them),
+  and takes only the units whose new contacts are all committed. (Waiting instead for every
+  new contact still in the intake lane held each batch of decisions at a shift start for
+  150-400 ms, a third of the lane's time, while the intake lane, busy all the time,
+  committed contacts submitted after those decisions.) Each of a batch's statements costs
+  a turn of the event loop, and at a shift start (2,000 logins, 6,000 offers in 10 s) a
+  decisions' batch grew to 500 units and 0.4-0.8 s; every 202 behind it waited that long.
+  With the lane, five runs each alternating with the code before, on a VM slow enough
+  that the loop was saturated: the 202's p99 1.19-1.77 s -> 0.71-0.99 s, 164-199 ->
+  194-225 202s/s (one run in a quieter moment: 131 ms). On SQLite, a single writer, both
+  kinds share the one lane, ahead units first.
 - On PostgreSQL each lane keeps its connection, and the intake lane sends a batch of new
   contacts without BEGIN and COMMIT (router/store/pg_connection.py).
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
@@ -53,6 +57,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+from bisect import bisect_right
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -111,6 +116,9 @@ class JournalFull(JournalError):
 class Unit(Generic[T]):
     work: Work[T]
     future: asyncio.Future[T]
+    # the intake lane's count of units submitted so far, this one included if it is one
+    # of them: what a batch of decisions must wait for (``Journal._loop``)
+    intake_mark: int = 0
     submitted: float = field(default_factory=time.perf_counter)
 
 
@@ -121,14 +129,28 @@ class _Lane:
     name: str
     shared: bool = False  # the intake lane (see ``Journal``)
     queue: list[Unit[Any]] = field(default_factory=list)
+    submitted: int = 0  # units submitted so far
     connection: AsyncConnection | None = None  # PostgreSQL: kept between batches
     ahead: int = 0  # units at the front of the queue submitted ``ahead``
     committing: list[Unit[Any]] = field(default_factory=list)  # the batch being committed
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
-    def waiting(self) -> list[asyncio.Future[Any]]:
-        return [unit.future for unit in (*self.committing, *self.queue)]
+    def waiting(self, through: int | None = None) -> list[asyncio.Future[Any]]:
+        """The futures of the units not yet committed (``through``: of those submitted up
+        to that count, which the lane commits first: it keeps their order)."""
+        units = (*self.committing, *self.queue)
+        if through is None:
+            return [unit.future for unit in units]
+        return [unit.future for unit in units if unit.intake_mark <= through]
+
+    def committed(self) -> int:
+        """The intake lane: how many of its units submitted so far are committed (or
+        failed); it answers them in order."""
+        for unit in (*self.committing, *self.queue):
+            if not unit.future.done():
+                return unit.intake_mark - 1
+        return self.submitted
 
 
 @dataclass(slots=True)
@@ -201,15 +223,16 @@ class Journal:
         if bounded and pending >= self.max_pending:
             raise JournalFull(f"{pending} writes are waiting; retry shortly")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        lane = self._main
-        if ahead and self._intake is not None:
-            lane = self._intake
-            lane.queue.append(Unit(work, future))
+        lane, intake = self._main, self._intake
+        if ahead and intake is not None:
+            lane = intake
+            lane.submitted += 1
+            lane.queue.append(Unit(work, future, lane.submitted))
         elif ahead:
             lane.queue.insert(lane.ahead, Unit(work, future))
             lane.ahead += 1
         else:
-            lane.queue.append(Unit(work, future))
+            lane.queue.append(Unit(work, future, intake.submitted if intake else 0))
         lane.wake.set()
         return future
 
@@ -258,20 +281,29 @@ class Journal:
                 lane.wake.clear()
                 await lane.wake.wait()
                 continue
-            batch = lane.queue[: self.max_batch]
+            size = self.max_batch
+            if lane is self._main and self._intake is not None:
+                size = await self._after_intake(lane.queue, size, self._intake)
+            batch = lane.queue[:size]
             del lane.queue[: len(batch)]
             lane.ahead = max(0, lane.ahead - len(batch))
             lane.committing = batch
             try:
-                if lane is self._main and self._intake is not None:
-                    # what these units were decided on may include new contacts still on
-                    # their way through the intake lane: those commit first
-                    earlier = self._intake.waiting()
-                    if earlier:
-                        await asyncio.wait(earlier)
                 await self._commit(batch, lane)
             finally:
                 lane.committing = []
+
+    @staticmethod
+    async def _after_intake(queue: list[Unit[Any]], size: int, intake: _Lane) -> int:
+        """How many of the decisions at the head of ``queue`` (at most ``size``) the batch
+        takes: those whose new contacts (the intake lane's units submitted before them) are
+        all committed. If the first one's are not, wait for those first: what it decided
+        may be about them."""
+        earlier = intake.waiting(queue[0].intake_mark)
+        if earlier:
+            await asyncio.wait(earlier)
+        committed = intake.committed()
+        return min(size, bisect_right(queue, committed, key=lambda unit: unit.intake_mark))
 
     async def _commit(self, batch: list[Unit[Any]], lane: _Lane) -> None:
         started = time.perf_counter()
