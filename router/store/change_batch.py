@@ -12,9 +12,11 @@ in an order that respects what depends on what, and only such changes are regrou
    ``received``);
 2. new offers, agent states, routing events and gateway events, each kept in submission
    order (inserts: nothing queued before them changes them, and they change nothing the
-   updates read); on PostgreSQL the four are one statement (router/store/pg_changes.py);
+   updates read); an update of an offer inserted in the group is merged into its insert;
 3. contact updates, merged per contact (later values win, as if applied in turn);
-4. offer updates, merged per offer, after the offers they update were inserted.
+4. updates of offers inserted before the group, merged per offer.
+
+On PostgreSQL 2-4 are one statement (router/store/pg_changes.py).
 
 A plan for a contact that already has an update waiting in the group (the order would
 change) first writes out what was grouped so far.
@@ -30,8 +32,10 @@ from sqlalchemy import Executable, Table
 from sqlalchemy.engine import Connection
 
 from router.store import changes as c
-from router.store.pg_changes import insert_rows
+from router.store.new_rows import with_defaults
+from router.store.pg_changes import write_rows
 from router.store.plans import plan_contacts
+from router.store.schema import OfferRow
 from router.store.sqlite_updates import update_rows
 
 
@@ -41,6 +45,7 @@ class ChangeGroups:
     def __init__(self) -> None:
         self.plans: list[c.ContactPlan] = []
         self.offers: list[dict[str, Any]] = []
+        self.new_offers: dict[Any, dict[str, Any]] = {}  # id -> its row in ``offers``
         self.agent_states: list[dict[str, Any]] = []
         self.contacts: dict[str, dict[str, Any]] = {}
         self.offer_updates: dict[str, dict[str, Any]] = {}
@@ -79,25 +84,35 @@ class ChangeGroups:
         elif isinstance(change, c.ContactUpdate):
             self.contacts.setdefault(change.contact_id, {}).update(change.values)
         elif isinstance(change, c.OfferInsert):
-            self.offers.append(change.values)
+            row = dict(change.values)  # later updates of it are merged into it
+            self.offers.append(row)
+            self.new_offers[row.get("id")] = row
         elif isinstance(change, c.OutboxInsert):
             self.outbox.append(change.values)
         elif isinstance(change, c.AgentStateInsert):
             self.agent_states.append(change.values)
         elif isinstance(change, c.ContactPlan):
             self.plans.append(change)
+        elif change.offer_id in self.new_offers:
+            self.new_offers[change.offer_id].update(change.values)
         else:
             self.offer_updates.setdefault(change.offer_id, {}).update(change.values)
 
     def write(self, connection: Connection) -> None:
         plan_contacts(connection, self.plans)
         if connection.dialect.name == "postgresql":
-            insert_rows(connection, (self.offers, self.agent_states, self.events, self.outbox))
-        else:
-            _insert(connection, c.INSERT_OFFER, self.offers)
-            _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
-            _insert(connection, c.INSERT_EVENTS, self.events)
-            _insert(connection, c.INSERT_OUTBOX, self.outbox)
+            write_rows(
+                connection,
+                (self.offers, self.agent_states, self.events, self.outbox),
+                self.contacts,
+                self.offer_updates,
+            )
+            return
+        # every column given: offers with merged updates insert in the same statement
+        _insert(connection, c.INSERT_OFFER, [with_defaults(OfferRow, row) for row in self.offers])
+        _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
+        _insert(connection, c.INSERT_EVENTS, self.events)
+        _insert(connection, c.INSERT_OUTBOX, self.outbox)
         _update(connection, c.CONTACTS, c.UPDATE_CONTACT, self.contacts.items())
         _update(connection, c.OFFERS, c.UPDATE_OFFER, self.offer_updates.items())
 

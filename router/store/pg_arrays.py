@@ -20,7 +20,7 @@ def quoted(names: Sequence[str]) -> str:
     return ", ".join(f'"{name}"' for name in names)
 
 
-def _array_type(column: Column[Any]) -> str:
+def array_type(column: Column[Any]) -> str:
     """The array a column's values travel in (JSON as text, cast in the statement)."""
     kind = column.type
     if isinstance(kind, Boolean):
@@ -37,7 +37,7 @@ def select_from_arrays(
 ) -> str:
     """``SELECT <columns cast to the table's types> FROM unnest(<one array a column>)``,
     with ``ordered`` in the arrays' order (an INSERT then draws its serial ids in it)."""
-    arrays = ", ".join(f"CAST(:{prefix}_{name} AS {_array_type(table.c[name])})" for name in names)
+    arrays = ", ".join(f"CAST(:{prefix}_{name} AS {array_type(table.c[name])})" for name in names)
     values = ", ".join(
         f'CAST(u."{name}" AS JSON)' if isinstance(table.c[name].type, JSON) else f'u."{name}"'
         for name in names

@@ -1,28 +1,39 @@
-"""PostgreSQL: a journal batch's new rows of routing decisions in one statement.
+"""PostgreSQL: a journal batch's rows of routing decisions in one statement.
 
 A batch of routing decisions inserts offers, agent states, routing events and gateway
-events (router/store/change_batch.py). As one ``executemany`` a table, that is up to four
-round trips, each of whose replies waits its turn at the busy routing loop. Here they are
-one INSERT whose ``WITH`` inserts the first three: every row as one array a column
+events, and updates contacts and offers (router/store/change_batch.py). As one
+``executemany`` a table and a set of columns updated, that was up to eight round trips
+(a shift start's batch updates contacts offered, assigned, queued... each with other
+columns), each of whose replies waits its turn at the busy routing loop. Here they are one
+INSERT whose ``WITH`` holds the other parts: every row as one array a column
 (router/store/pg_arrays.py), so the text is the same whatever the rows and is prepared
-once. Routing events and gateway events draw their serial ids in the order they were
-submitted (``WITH ORDINALITY ... ORDER BY``): a subscriber reads the outbox by ``seq``.
+once (once per set of columns updated, for the updates). Routing events and gateway events
+draw their serial ids in the order they were submitted (``WITH ORDINALITY ... ORDER BY``):
+a subscriber reads the outbox by ``seq``.
 
-The four tables do not depend on one another within a batch (the offers' contacts are
-already stored), so it does not matter in which order PostgreSQL runs the parts.
+An update sets, for each row, only the columns that row's changes gave: each column
+updated travels with a flag array (``CASE WHEN u."set_state" THEN u."state" ELSE
+t."state" END``), so contacts updated with different columns are still one part.
+
+The parts of one statement do not see one another's rows, so they must not depend on one
+another: the offers' contacts are already stored, an update of an offer inserted in the
+same batch was merged into its insert (change_batch.py), and each contact or offer is
+updated once (its changes merged, later values winning).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import JSON, Table, TextClause, text
 from sqlalchemy.engine import Connection
 
-from router.store.changes import AGENT_STATES, EVENTS, OFFERS, OUTBOX
+from router.store import json_text
+from router.store.changes import AGENT_STATES, CONTACTS, EVENTS, OFFERS, OUTBOX
 from router.store.new_rows import with_defaults
-from router.store.pg_arrays import array_parameters, quoted, select_from_arrays
+from router.store.pg_arrays import array_parameters, array_type, quoted, select_from_arrays
 from router.store.schema import AgentStateRow, OfferRow, OutboxEventRow, RoutingEventRow
 
 # (prefix of its parameters, table, model, whether its serial ids follow the rows' order)
@@ -46,22 +57,96 @@ _PARTS = [
     + select_from_arrays(table, COLUMNS[prefix], prefix, ordered=ordered)
     for prefix, table, _model, ordered in TABLES
 ]
-# the last table's INSERT is the statement; the others run in its WITH
-INSERT = text(
-    "WITH "
-    + ", ".join(f"part{i} AS ({part})" for i, part in enumerate(_PARTS[:-1]))
-    + f" {_PARTS[-1]}"
-)
+Updates = dict[str, dict[str, Any]]
+"""Row id -> the columns to set and their values."""
 
 
-def insert_rows(connection: Connection, rows: Sequence[Sequence[dict[str, Any]]]) -> None:
-    """Insert ``rows``: the new offers, agent states, routing events and gateway events, in
-    that order, each list in submission order (a column a row does not give gets its
-    default, as through SQLAlchemy). One round trip; none if there is nothing."""
-    if not any(rows):
+def _update_part(table: Table, prefix: str, columns: tuple[str, ...]) -> str:
+    """``UPDATE`` of ``table``'s rows by id from arrays: each column set where its flag is."""
+    typed = [("id", array_type(table.c.id))]
+    for column in columns:
+        typed += [(column, array_type(table.c[column])), (f"set_{column}", "BOOLEAN[]")]
+    names = [name for name, _type in typed]
+    arrays = ", ".join(f"CAST(:{prefix}_{name} AS {kind})" for name, kind in typed)
+    assignments = ", ".join(
+        f'"{column}" = CASE WHEN u."set_{column}" THEN '
+        + (
+            f'CAST(u."{column}" AS JSON)'
+            if isinstance(table.c[column].type, JSON)
+            else f'u."{column}"'
+        )
+        + f' ELSE t."{column}" END'
+        for column in columns
+    )
+    return (
+        f"UPDATE {table.name} AS t SET {assignments} "
+        f'FROM unnest({arrays}) AS u({quoted(names)}) WHERE t."id" = u."id"'
+    )
+
+
+@lru_cache(maxsize=256)
+def statement(contact_columns: tuple[str, ...], offer_columns: tuple[str, ...]) -> TextClause:
+    """The batch's statement: the last table's INSERT; the other inserts and the updates
+    (of these columns; none if empty) run in its WITH."""
+    parts = list(_PARTS[:-1])
+    if contact_columns:
+        parts.append(_update_part(CONTACTS, "contact_set", contact_columns))
+    if offer_columns:
+        parts.append(_update_part(OFFERS, "offer_set", offer_columns))
+    return text(
+        "WITH "
+        + ", ".join(f"part{i} AS ({part})" for i, part in enumerate(parts))
+        + f" {_PARTS[-1]}"
+    )
+
+
+def _update_parameters(
+    table: Table, prefix: str, columns: tuple[str, ...], rows: Updates
+) -> dict[str, list[Any]]:
+    parameters: dict[str, list[Any]] = {f"{prefix}_id": list(rows)}
+    for column in columns:
+        is_json = isinstance(table.c[column].type, JSON)
+        values: list[Any] = []
+        given: list[bool] = []
+        for changed in rows.values():
+            if column in changed:
+                value = changed[column]
+                values.append(json_text.dumps(value) if is_json else value)
+                given.append(True)
+            else:
+                values.append(None)
+                given.append(False)
+        parameters[f"{prefix}_{column}"] = values
+        parameters[f"{prefix}_set_{column}"] = given
+    return parameters
+
+
+def _columns_of(rows: Updates) -> tuple[str, ...]:
+    columns: set[str] = set()
+    for changed in rows.values():
+        columns.update(changed)
+    return tuple(sorted(columns))
+
+
+def write_rows(
+    connection: Connection,
+    rows: Sequence[Sequence[dict[str, Any]]],
+    contacts: Updates,
+    offers: Updates,
+) -> None:
+    """Insert ``rows`` (the new offers, agent states, routing events and gateway events, in
+    that order, each list in submission order; a column a row does not give gets its
+    default, as through SQLAlchemy) and update ``contacts`` and ``offers``, which must not
+    be among the offers inserted: one round trip; none if there is nothing."""
+    if not any(rows) and not contacts and not offers:
         return
     parameters: dict[str, list[Any]] = {}
     for (prefix, table, model, _ordered), given in zip(TABLES, rows, strict=True):
         filled = [with_defaults(model, row) for row in given]
         parameters |= array_parameters(table, COLUMNS[prefix], prefix, filled)
-    connection.execute(INSERT, parameters)
+    contact_columns, offer_columns = _columns_of(contacts), _columns_of(offers)
+    if contact_columns:
+        parameters |= _update_parameters(CONTACTS, "contact_set", contact_columns, contacts)
+    if offer_columns:
+        parameters |= _update_parameters(OFFERS, "offer_set", offer_columns, offers)
+    connection.execute(statement(contact_columns, offer_columns), parameters)

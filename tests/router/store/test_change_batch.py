@@ -172,11 +172,12 @@ def test_a_batch_of_units_costs_one_statement_per_kind_of_row() -> None:
         lambda _c, _cur, statement, *_rest: statements.append(statement.split()[0]),
     )
     write_changes(connection, UNITS)
-    # the plan alone (its row count matters), then one statement each for the offers, the
-    # contacts, the offer updates (two sets of columns), the events and the gateway events
+    # the plan alone (its row count matters), then one statement each for the offers (their
+    # updates merged: they were inserted in the same batch), the contacts, the events and
+    # the gateway events
     kinds = sorted(statements)
-    assert kinds.count("INSERT") == 3 and kinds.count("UPDATE") == 1 + 1 + 2
-    assert len(statements) == 7  # the 17 changes written one by one would take 17
+    assert kinds.count("INSERT") == 3 and kinds.count("UPDATE") == 1 + 1
+    assert len(statements) == 5  # the 17 changes written one by one would take 17
 
 
 def test_a_plan_after_an_update_of_its_contact_keeps_the_order() -> None:
@@ -199,7 +200,7 @@ async def test_units_committed_in_one_batch_are_written_together(store: Store) -
         assert await connection.run_sync(rows_of) == expected_rows()
 
 
-async def test_on_postgresql_a_batch_inserts_its_new_rows_in_one_statement(store: Store) -> None:
+async def test_on_postgresql_a_batch_writes_its_rows_in_one_statement(store: Store) -> None:
     if store.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no round trips to save: one statement a kind of row")
     for contact_id in ("c1", "c2"):
@@ -207,11 +208,65 @@ async def test_on_postgresql_a_batch_inserts_its_new_rows_in_one_statement(store
     await store.add_contact(contact_row("c3", "received"), None)
     with journal_statements(store) as statements:
         await asyncio.gather(*(store.commit(changes_work(changes)) for changes in UNITS))
-    # offers, events and gateway events: one INSERT whose WITH inserts the others; the
-    # plan, the contacts' updates and the offers' updates as before
-    assert statements.count("WITH") == 1 and statements.count("INSERT") == 0, statements
+    # the plan alone; then the offers, events and gateway events and the contacts' updates:
+    # one INSERT whose WITH holds the others
+    assert sorted(statements) == ["UPDATE", "WITH"], statements
     async with store.engine.connect() as connection:
         assert await connection.run_sync(rows_of) == expected_rows()
+
+
+async def test_updates_with_other_columns_each_set_only_their_own(store: Store) -> None:
+    """Contacts and offers updated in one batch with different columns (on PostgreSQL one
+    statement, each column flagged per row): each row gets its own columns, None and JSON
+    values included, and keeps the others."""
+    for contact_id in ("c1", "c2", "c3"):
+        await store.add_contact(contact_row(contact_id), None)
+    await store.commit(changes_work([offer("o1", "c1", "anna"), offer("o2", "c2", "bruno")]))
+    units = [
+        [ContactUpdate("c1", {"urgency": 0.75})],
+        [
+            ContactUpdate(
+                "c2",
+                {"state": "completed", "resolved": True, "excluded_agents": ["anna"], "notes": "x"},
+            )
+        ],
+        [ContactUpdate("c3", {"agent_id": "carla"}), ContactUpdate("c3", {"agent_id": None})],
+        [OfferUpdate("o1", {"outcome": "accepted", "closed_at": 3.0})],
+        [OfferUpdate("o2", {"reason": "busy"})],
+        [offer("o3", "c3", "carla"), OfferUpdate("o3", {"outcome": "expired"})],
+    ]
+    with journal_statements(store) as statements:
+        await asyncio.gather(*(store.commit(changes_work(changes)) for changes in units))
+    if store.engine.dialect.name == "postgresql":
+        assert statements == ["WITH"]
+    columns = (
+        CONTACTS.c.id,
+        CONTACTS.c.state,
+        CONTACTS.c.urgency,
+        CONTACTS.c.resolved,
+        CONTACTS.c.excluded_agents,
+        CONTACTS.c.notes,
+        CONTACTS.c.agent_id,
+        CONTACTS.c.updated_at,
+    )
+    async with store.engine.connect() as connection:
+        contacts = {row[0]: tuple(row[1:]) for row in await connection.execute(select(*columns))}
+        offers = {
+            row[0]: tuple(row[1:])
+            for row in await connection.execute(
+                select(OFFERS.c.id, OFFERS.c.outcome, OFFERS.c.reason, OFFERS.c.closed_at)
+            )
+        }
+    assert contacts == {
+        "c1": ("queued", 0.75, None, [], "", None, 1.0),
+        "c2": ("completed", 0.0, True, ["anna"], "x", None, 1.0),
+        "c3": ("queued", 0.0, None, [], "", None, 1.0),
+    }
+    assert offers == {
+        "o1": ("accepted", "", 3.0),
+        "o2": (None, "busy", None),
+        "o3": ("expired", "", None),
+    }
 
 
 async def test_serial_ids_follow_the_order_the_rows_were_submitted(store: Store) -> None:
