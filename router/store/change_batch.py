@@ -3,7 +3,8 @@
 A journal batch at a shift start holds hundreds of routing units (offer made, contact
 offered, event, gateway event...). Written one statement at a time, each costs a round trip
 to PostgreSQL; written here, the batch's changes are grouped so that each kind of row
-change is one ``executemany`` (one multi-row INSERT, or one pipelined UPDATE).
+change is one statement (on SQLite a multi-row INSERT or UPDATE; on PostgreSQL one
+statement for all but the plans).
 
 The result is the same as applying every change in order, because the groups are written
 in an order that respects what depends on what, and only such changes are regrouped:
