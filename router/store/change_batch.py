@@ -109,13 +109,13 @@ class ChangeGroups:
                 self.offer_updates,
             )
             return
-        # every column given: offers with merged updates insert in the same statement
+        # SQLite; every column given: offers with merged updates insert in one statement
         _insert(connection, c.INSERT_OFFER, [with_defaults(OfferRow, row) for row in self.offers])
         _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
         _insert(connection, c.INSERT_EVENTS, self.events)
         _insert(connection, c.INSERT_OUTBOX, self.outbox)
-        _update(connection, c.CONTACTS, c.UPDATE_CONTACT, self.contacts.items())
-        _update(connection, c.OFFERS, c.UPDATE_OFFER, self.offer_updates.items())
+        _update(connection, c.CONTACTS, self.contacts.items())
+        _update(connection, c.OFFERS, self.offer_updates.items())
 
 
 def write_changes(connection: Connection, units: Iterable[Sequence[c.Change]]) -> None:
@@ -149,24 +149,15 @@ def same_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def _update(
-    connection: Connection,
-    table: Table,
-    statement: Executable,
-    rows: Iterable[tuple[str, dict[str, Any]]],
+    connection: Connection, table: Table, rows: Iterable[tuple[str, dict[str, Any]]]
 ) -> None:
-    """One statement per set of columns updated (rows of one key set share it): on SQLite
-    one ``UPDATE ... FROM (VALUES ...)`` (router/store/sqlite_updates.py), elsewhere one
-    ``executemany`` (pipelined by the driver)."""
+    """SQLite: one ``UPDATE ... FROM (VALUES ...)`` per set of columns updated
+    (router/store/sqlite_updates.py)."""
     by_columns: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
     for row_id, values in rows:
         by_columns.setdefault(tuple(sorted(values)), []).append((row_id, values))
     for cut in by_columns.values():
-        if connection.dialect.name == "sqlite":
-            update_rows(connection, table, cut)
-        else:
-            connection.execute(
-                statement, [{"change_id": row_id, **values} for row_id, values in cut]
-            )
+        update_rows(connection, table, cut)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, insert
 
 from router.store.schema import (
     AgentStateRow,
@@ -87,8 +87,6 @@ OFFERS: Table = OfferRow.__table__  # type: ignore[assignment]
 EVENTS: Table = RoutingEventRow.__table__  # type: ignore[assignment]
 OUTBOX: Table = OutboxEventRow.__table__  # type: ignore[assignment]
 
-UPDATE_CONTACT = update(CONTACTS).where(CONTACTS.c.id == bindparam("change_id"))
-UPDATE_OFFER = update(OFFERS).where(OFFERS.c.id == bindparam("change_id"))
 INSERT_OFFER = insert(OFFERS)
 INSERT_EVENTS = insert(EVENTS)
 INSERT_OUTBOX = insert(OUTBOX)
