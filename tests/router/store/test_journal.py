@@ -312,6 +312,47 @@ async def test_postgresql_decisions_do_not_wait_for_new_contacts_submitted_after
             await store.close()
 
 
+@pytest.mark.parametrize("kind", ["postgresql"])
+async def test_postgresql_a_batch_of_decisions_stops_before_one_whose_contact_waits(
+    kind: str, tmp_path: Path
+) -> None:
+    """Of two queued decisions, the one made before a new contact commits at once; the one
+    made after it waits for that contact, though both were queued together."""
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url)
+        try:
+            await store.commit(add_customer("locked"))
+            ran: list[str] = []
+
+            def admit(connection: Connection) -> str:  # waits for the lock below
+                connection.execute(text("UPDATE customers SET name = 'x' WHERE id = 'locked'"))
+                ran.append("contact")
+                return "contact"
+
+            def decide(name: str) -> Callable[[Connection], str]:
+                def work(_connection: Connection) -> str:
+                    ran.append(name)
+                    return name
+
+                return work
+
+            async with store.engine.connect() as other:
+                await other.execute(text("SELECT 1 FROM customers WHERE id = 'locked' FOR UPDATE"))
+                before = store.journal.submit(decide("before"), bounded=False)
+                contact = store.journal.submit(admit, ahead=True)
+                after = store.journal.submit(decide("after"), bounded=False)
+                # (the bound only keeps a regression from hanging the suite)
+                assert await asyncio.wait_for(before, 60) == "before"
+                for _ in range(20):
+                    await asyncio.sleep(0)
+                assert ran == ["before"] and not after.done()
+                await other.rollback()
+            assert await asyncio.gather(contact, after) == ["contact", "after"]
+            assert ran == ["before", "contact", "after"]
+        finally:
+            await store.close()
+
+
 async def test_a_fenced_out_store_admits_no_new_contact_either(store: Store) -> None:
     await store.claim_fence("default", 1)
     assert await store.admit(add_customer("before")) == "before"
