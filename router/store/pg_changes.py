@@ -2,9 +2,9 @@
 
 A batch of routing decisions inserts offers, agent states, routing events and gateway
 events, and updates contacts and offers (router/store/change_batch.py). As one
-``executemany`` a table and a set of columns updated, that was up to eight round trips
-(a shift start's batch updates contacts offered, assigned, queued... each with other
-columns), each of whose replies waits its turn at the busy routing loop. Here they are one
+``executemany`` a table and a set of columns updated, that was a round trip for each (a
+shift start's batch updates contacts offered, assigned, queued..., each setting other
+columns), and each reply waits its turn at the busy routing loop. Here they are one
 INSERT whose ``WITH`` holds the other parts: every row as one array a column
 (router/store/pg_arrays.py), so the text is the same whatever the rows and is prepared
 once (once per set of columns updated, for the updates). Routing events and gateway events
