@@ -19,10 +19,14 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+# the checkout this script is in, not the one the virtualenv's editable install points at
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from intake import (
     WARM_SECONDS,

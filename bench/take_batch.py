@@ -23,11 +23,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
+
+# the checkout this script is in, not the one the virtualenv's editable install points at
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event
 
