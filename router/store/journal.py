@@ -17,34 +17,22 @@ connection is the only writer of the hot path).
 - Consecutive units of row changes are written together: one statement per kind of row
   for the whole run (router/store/change_batch.py), not one round trip per row.
 - On SQLite a batch's statements run on the event loop with the stdlib driver, and only its
-  COMMIT (the fsync) in the journal's own thread. They used to run whole in that thread,
-  which then had to win the interpreter lock back from the routing loop after every call
-  into SQLite (the driver lets go of it around each): at a shift start (bench/intake.py
-  --storm) a batch spent about three quarters of its time waiting for the lock, and the
-  202's p99 was 0.5-1.2 s; with the statements on the loop (where the lock is hardly ever
-  contended) the batch is its CPU time, and the p99 was 77 ms. The loop is held only for
-  that CPU time (a few ms a batch), not for the commit.
-- On PostgreSQL a batch runs on the async driver's connection through ``run_sync``, on the
-  event loop. It ran on an event loop of the journal's own in a thread (so that a busy main
-  loop would not stretch its transaction), and for the same reason as SQLite's thread that
-  cost more than it saved once the loop was less busy: each statement's reply had to win
-  the lock back (48,700 switches in 18 s of shift start). On the main loop: the 202's p99
-  176-192 -> 101-137 ms at a shift start, 0.69 -> 0.57 ms of CPU a contact, the p99 from
-  POST to offer at 80/s 20 -> 14 ms (bench/intake.py, bench/offer_latency.py).
+  COMMIT (the fsync) in the journal's own thread; on PostgreSQL a batch runs on the async
+  driver's connection through ``run_sync``, on the event loop. Whole batches in a thread of
+  their own had to win the interpreter lock back from the routing loop after every call
+  into the driver: at a shift start most of a batch's time went to waiting for it. On the
+  loop a batch holds it for its CPU time only (a few ms), not for the commit.
 - On PostgreSQL, units submitted ``ahead`` (new contacts) have a lane of their own: their
   own batches on a second connection, beside the routing decisions' batch, so a 202 never
-  waits for a batch of decisions to commit. A batch of decisions waits, before it starts,
-  for the new contacts submitted before its first unit (what it decided may be about them),
-  and takes only the units whose new contacts are all committed. (Waiting instead for every
-  new contact still in the intake lane held each batch of decisions at a shift start for
-  150-400 ms, a third of the lane's time, while the intake lane, busy all the time,
-  committed contacts submitted after those decisions.) Each of a batch's statements costs
-  a turn of the event loop, and at a shift start (2,000 logins, 6,000 offers in 10 s) a
-  decisions' batch grew to 500 units and 0.4-0.8 s; every 202 behind it waited that long.
-  With the lane, five runs each alternating with the code before, on a VM slow enough
-  that the loop was saturated: the 202's p99 1.19-1.77 s -> 0.71-0.99 s, 164-199 ->
-  194-225 202s/s (one run in a quieter moment: 131 ms). On SQLite, a single writer, both
-  kinds share the one lane, ahead units first.
+  waits for a batch of decisions (at a shift start one grew to 500 units and 0.4-0.8 s:
+  each of its statements costs a turn of the busy loop). A batch of decisions waits,
+  before it starts, for the new contacts submitted before its first unit (what it decided
+  may be about them), and takes only the units whose new contacts are all committed.
+  (Waiting instead for every new contact still in the intake lane held each batch of
+  decisions at a shift start for 150-400 ms while the intake lane, busy all the time,
+  committed contacts submitted after those decisions.) On SQLite, a single writer, both
+  kinds share the one lane, ahead units first. Figures of each step, measured alternately
+  with the code before it: docs/hot-path-history.md.
 - On PostgreSQL each lane keeps its connection, and the intake lane sends a batch of new
   contacts without BEGIN and COMMIT (router/store/pg_connection.py).
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
@@ -60,13 +48,17 @@ import time
 from bisect import bisect_right
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+# T and Work are re-exported: the store's units of work are typed with them
+from router.store.journal_lanes import Lane, Unit
+from router.store.journal_lanes import T as T
+from router.store.journal_lanes import Work as Work
 from router.store.pg_connection import (
     NeedsTransaction,
     WritesOnce,
@@ -77,8 +69,6 @@ from router.store.pg_connection import (
 
 log = logging.getLogger("centralino.journal")
 
-T = TypeVar("T")
-Work = Callable[[Connection], T]
 BatchCheck = Callable[[Connection, bool], None]
 """Runs first in every batch: (connection, shared). ``shared``: the batch of the intake
 lane, which must not lock out the other lane's batch (router/store/repository.py's fence)."""
@@ -110,47 +100,6 @@ class JournalError(Exception):
 
 class JournalFull(JournalError):
     """Too many writes are waiting: the caller should ask its client to retry later."""
-
-
-@dataclass(slots=True)
-class Unit(Generic[T]):
-    work: Work[T]
-    future: asyncio.Future[T]
-    # the intake lane's count of units submitted so far, this one included if it is one
-    # of them: what a batch of decisions must wait for (``Journal._loop``)
-    intake_mark: int = 0
-    submitted: float = field(default_factory=time.perf_counter)
-
-
-@dataclass(slots=True)
-class _Lane:
-    """One queue of units and the task that commits them, a batch at a time."""
-
-    name: str
-    shared: bool = False  # the intake lane (see ``Journal``)
-    queue: list[Unit[Any]] = field(default_factory=list)
-    submitted: int = 0  # units submitted so far
-    connection: AsyncConnection | None = None  # PostgreSQL: kept between batches
-    ahead: int = 0  # units at the front of the queue submitted ``ahead``
-    committing: list[Unit[Any]] = field(default_factory=list)  # the batch being committed
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-
-    def waiting(self, through: int | None = None) -> list[asyncio.Future[Any]]:
-        """The futures of the units not yet committed (``through``: of those submitted up
-        to that count, which the lane commits first: it keeps their order)."""
-        units = (*self.committing, *self.queue)
-        if through is None:
-            return [unit.future for unit in units]
-        return [unit.future for unit in units if unit.intake_mark <= through]
-
-    def committed(self) -> int:
-        """The intake lane: how many of its units submitted so far are committed (or
-        failed); it answers them in order."""
-        for unit in (*self.committing, *self.queue):
-            if not unit.future.done():
-                return unit.intake_mark - 1
-        return self.submitted
 
 
 @dataclass(slots=True)
@@ -194,10 +143,10 @@ class Journal:
         self.before_batch = before_batch
         self.max_batch = max_batch
         self.max_pending = max_pending
-        self._main = _Lane("centralino-journal")
+        self._main = Lane("centralino-journal")
         # PostgreSQL: units submitted ``ahead`` (new contacts) have a lane and a connection
         # of their own, so a 202 never waits behind a batch of routing decisions
-        self._intake = _Lane("centralino-journal-intake", shared=True) if intake_lane else None
+        self._intake = Lane("centralino-journal-intake", shared=True) if intake_lane else None
         self.stats = JournalStats()
 
     @property
@@ -240,7 +189,7 @@ class Journal:
         """Submit and wait for the commit."""
         return await self.submit(work, ahead=ahead)
 
-    def _lanes(self) -> list[_Lane]:
+    def _lanes(self) -> list[Lane]:
         return [self._main] if self._intake is None else [self._intake, self._main]
 
     def start(self) -> None:
@@ -275,7 +224,7 @@ class Journal:
         if self._owns_engine:
             await self._engine.dispose()
 
-    async def _loop(self, lane: _Lane) -> None:
+    async def _loop(self, lane: Lane) -> None:
         while True:
             if not lane.queue:
                 lane.wake.clear()
@@ -294,7 +243,7 @@ class Journal:
                 lane.committing = []
 
     @staticmethod
-    async def _after_intake(queue: list[Unit[Any]], size: int, intake: _Lane) -> int:
+    async def _after_intake(queue: list[Unit[Any]], size: int, intake: Lane) -> int:
         """How many of the decisions at the head of ``queue`` (at most ``size``) the batch
         takes: those whose new contacts (the intake lane's units submitted before them) are
         all committed. If the first one's are not, wait for those first: what it decided
@@ -305,7 +254,7 @@ class Journal:
         committed = intake.committed()
         return min(size, bisect_right(queue, committed, key=lambda unit: unit.intake_mark))
 
-    async def _commit(self, batch: list[Unit[Any]], lane: _Lane) -> None:
+    async def _commit(self, batch: list[Unit[Any]], lane: Lane) -> None:
         started = time.perf_counter()
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
@@ -332,7 +281,7 @@ class Journal:
         await self._one_by_one(batch, lane)
         self._observe(started, len(batch))
 
-    async def _one_by_one(self, batch: list[Unit[Any]], lane: _Lane) -> None:
+    async def _one_by_one(self, batch: list[Unit[Any]], lane: Lane) -> None:
         for unit in batch:
             try:
                 (result,) = await self._transaction([unit], lane)
@@ -344,12 +293,12 @@ class Journal:
                 if not unit.future.done():
                     unit.future.set_result(result)
 
-    async def _transaction(self, batch: list[Unit[Any]], lane: _Lane) -> list[Any]:
+    async def _transaction(self, batch: list[Unit[Any]], lane: Lane) -> list[Any]:
         if self._sync_engine is not None:
             return await self._on_loop(self._sync_engine, batch)
         return await self._on_engine(batch, lane)
 
-    async def _on_engine(self, batch: list[Unit[Any]], lane: _Lane) -> list[Any]:
+    async def _on_engine(self, batch: list[Unit[Any]], lane: Lane) -> list[Any]:
         """The batch on the lane's connection (router/store/pg_connection.py): in a
         transaction, or without one if it writes once and no fence is checked."""
         connection = lane.connection

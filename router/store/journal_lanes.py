@@ -1,0 +1,57 @@
+"""The journal's queues (router/store/journal.py): units of work, and the lanes that commit
+them a batch at a time, in the order they were submitted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
+Work = Callable[[Connection], T]
+
+
+@dataclass(slots=True)
+class Unit(Generic[T]):
+    work: Work[T]
+    future: asyncio.Future[T]
+    # the intake lane's count of units submitted so far, this one included if it is one
+    # of them: what a batch of decisions must wait for (``Journal._after_intake``)
+    intake_mark: int = 0
+    submitted: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(slots=True)
+class Lane:
+    """One queue of units and the task that commits them, a batch at a time."""
+
+    name: str
+    shared: bool = False  # the intake lane (see ``Journal``)
+    queue: list[Unit[Any]] = field(default_factory=list)
+    submitted: int = 0  # units submitted so far
+    connection: AsyncConnection | None = None  # PostgreSQL: kept between batches
+    ahead: int = 0  # units at the front of the queue submitted ``ahead``
+    committing: list[Unit[Any]] = field(default_factory=list)  # the batch being committed
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    def waiting(self, through: int | None = None) -> list[asyncio.Future[Any]]:
+        """The futures of the units not yet committed (``through``: of those submitted up
+        to that count, which the lane commits first: it keeps their order)."""
+        units = (*self.committing, *self.queue)
+        if through is None:
+            return [unit.future for unit in units]
+        return [unit.future for unit in units if unit.intake_mark <= through]
+
+    def committed(self) -> int:
+        """The intake lane: how many of its units submitted so far are committed (or
+        failed); it answers them in order."""
+        for unit in (*self.committing, *self.queue):
+            if not unit.future.done():
+                return unit.intake_mark - 1
+        return self.submitted
