@@ -34,6 +34,18 @@ def add_customer(customer_id: str) -> Callable[[Connection], str]:
     return work
 
 
+def behind_the_lock(ran: list[str]) -> Callable[[Connection], str]:
+    """A new contact's work that waits for another connection's lock on the customer
+    "locked" (taken in each test), then notes that it ran."""
+
+    def admit(connection: Connection) -> str:
+        connection.execute(text("UPDATE customers SET name = 'x' WHERE id = 'locked'"))
+        ran.append("contact")
+        return "contact"
+
+    return admit
+
+
 async def stored_ids(store: Store) -> set[str]:
     async with store.engine.connect() as connection:
         return set((await connection.execute(select(CUSTOMERS.c.id))).scalars())
@@ -257,11 +269,7 @@ async def test_postgresql_decisions_commit_only_after_the_new_contacts_before_th
         try:
             await store.commit(add_customer("locked"))
             ran: list[str] = []
-
-            def admit(connection: Connection) -> str:  # waits for the lock below
-                connection.execute(text("UPDATE customers SET name = 'x' WHERE id = 'locked'"))
-                ran.append("contact")
-                return "contact"
+            admit = behind_the_lock(ran)  # waits for the lock below
 
             def decide(_connection: Connection) -> str:
                 ran.append("decision")
@@ -293,10 +301,7 @@ async def test_postgresql_decisions_do_not_wait_for_new_contacts_submitted_after
         store = await Store.open(url)
         try:
             await store.commit(add_customer("locked"))
-
-            def admit(connection: Connection) -> str:  # waits for the lock below
-                connection.execute(text("UPDATE customers SET name = 'x' WHERE id = 'locked'"))
-                return "contact"
+            admit = behind_the_lock([])  # waits for the lock below
 
             async with store.engine.connect() as other:
                 await other.execute(text("SELECT 1 FROM customers WHERE id = 'locked' FOR UPDATE"))
@@ -323,11 +328,7 @@ async def test_postgresql_a_batch_of_decisions_stops_before_one_whose_contact_wa
         try:
             await store.commit(add_customer("locked"))
             ran: list[str] = []
-
-            def admit(connection: Connection) -> str:  # waits for the lock below
-                connection.execute(text("UPDATE customers SET name = 'x' WHERE id = 'locked'"))
-                ran.append("contact")
-                return "contact"
+            admit = behind_the_lock(ran)  # waits for the lock below
 
             def decide(name: str) -> Callable[[Connection], str]:
                 def work(_connection: Connection) -> str:
