@@ -38,10 +38,7 @@ def select_from_arrays(
     """``SELECT <columns cast to the table's types> FROM unnest(<one array a column>)``,
     with ``ordered`` in the arrays' order (an INSERT then draws its serial ids in it)."""
     arrays = ", ".join(f"CAST(:{prefix}_{name} AS {array_type(table.c[name])})" for name in names)
-    values = ", ".join(
-        f'CAST(u."{name}" AS JSON)' if isinstance(table.c[name].type, JSON) else f'u."{name}"'
-        for name in names
-    )
+    values = ", ".join(from_array(table, name) for name in names)
     if ordered:
         return (
             f"SELECT {values} FROM unnest({arrays}) WITH ORDINALITY "
@@ -54,10 +51,19 @@ def array_parameters(
     table: Table, names: Sequence[str], prefix: str, rows: Sequence[dict[str, Any]]
 ) -> dict[str, list[Any]]:
     """The statement's parameters: one list a column (every row must give every column)."""
-    parameters: dict[str, list[Any]] = {}
-    for name in names:
-        values = [row[name] for row in rows]
-        if isinstance(table.c[name].type, JSON):
-            values = [json_text.dumps(value) for value in values]  # None: JSON null, as before
-        parameters[f"{prefix}_{name}"] = values
-    return parameters
+    return {
+        f"{prefix}_{name}": to_array(table, name, [row[name] for row in rows]) for name in names
+    }
+
+
+def from_array(table: Table, name: str) -> str:
+    """A column's value in a row ``u`` of ``unnest``, as the column's type (JSON travels as
+    text and is cast here)."""
+    return f'CAST(u."{name}" AS JSON)' if isinstance(table.c[name].type, JSON) else f'u."{name}"'
+
+
+def to_array(table: Table, name: str, values: list[Any]) -> list[Any]:
+    """A column's values as its array carries them: JSON as its text (None: JSON null)."""
+    if isinstance(table.c[name].type, JSON):
+        return [json_text.dumps(value) for value in values]
+    return values

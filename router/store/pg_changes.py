@@ -27,13 +27,19 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Table, TextClause, text
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.engine import Connection
 
-from router.store import json_text
 from router.store.changes import AGENT_STATES, CONTACTS, EVENTS, OFFERS, OUTBOX
 from router.store.new_rows import with_defaults
-from router.store.pg_arrays import array_parameters, array_type, quoted, select_from_arrays
+from router.store.pg_arrays import (
+    array_parameters,
+    array_type,
+    from_array,
+    quoted,
+    select_from_arrays,
+    to_array,
+)
 from router.store.schema import AgentStateRow, OfferRow, OutboxEventRow, RoutingEventRow
 
 # (prefix of its parameters, table, model, whether its serial ids follow the rows' order)
@@ -69,13 +75,8 @@ def _update_part(table: Table, prefix: str, columns: tuple[str, ...]) -> str:
     names = [name for name, _type in typed]
     arrays = ", ".join(f"CAST(:{prefix}_{name} AS {kind})" for name, kind in typed)
     assignments = ", ".join(
-        f'"{column}" = CASE WHEN u."set_{column}" THEN '
-        + (
-            f'CAST(u."{column}" AS JSON)'
-            if isinstance(table.c[column].type, JSON)
-            else f'u."{column}"'
-        )
-        + f' ELSE t."{column}" END'
+        f'"{column}" = CASE WHEN u."set_{column}" THEN {from_array(table, column)} '
+        f'ELSE t."{column}" END'
         for column in columns
     )
     return (
@@ -103,21 +104,13 @@ def statement(contact_columns: tuple[str, ...], offer_columns: tuple[str, ...]) 
 def _update_parameters(
     table: Table, prefix: str, columns: tuple[str, ...], rows: Updates
 ) -> dict[str, list[Any]]:
+    """One array a column (a row that does not set it gives None, not used) and one of
+    flags: which rows set it."""
     parameters: dict[str, list[Any]] = {f"{prefix}_id": list(rows)}
     for column in columns:
-        is_json = isinstance(table.c[column].type, JSON)
-        values: list[Any] = []
-        given: list[bool] = []
-        for changed in rows.values():
-            if column in changed:
-                value = changed[column]
-                values.append(json_text.dumps(value) if is_json else value)
-                given.append(True)
-            else:
-                values.append(None)
-                given.append(False)
-        parameters[f"{prefix}_{column}"] = values
-        parameters[f"{prefix}_set_{column}"] = given
+        values = [changed.get(column) for changed in rows.values()]
+        parameters[f"{prefix}_{column}"] = to_array(table, column, values)
+        parameters[f"{prefix}_set_{column}"] = [column in changed for changed in rows.values()]
     return parameters
 
 
