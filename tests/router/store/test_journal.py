@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from router.store.errors import StoreBusy, StoreError
 from router.store.journal import JournalFull
@@ -34,16 +36,34 @@ def add_customer(customer_id: str) -> Callable[[Connection], str]:
     return work
 
 
-def behind_the_lock(ran: list[str]) -> Callable[[Connection], str]:
-    """A new contact's work that waits for another connection's lock on the customer
-    "locked" (taken in each test), then notes that it ran."""
+def noted(name: str, ran: list[str]) -> Callable[[Connection], str]:
+    """Work that notes in ``ran`` that it ran, and returns its name."""
 
-    def admit(connection: Connection) -> str:
+    def work(_connection: Connection) -> str:
+        ran.append(name)
+        return name
+
+    return work
+
+
+def behind_the_lock(ran: list[str], name: str = "contact") -> Callable[[Connection], str]:
+    """Work that waits for the lock ``customer_locked`` holds, then notes that it ran."""
+
+    def work(connection: Connection) -> str:
         connection.execute(text("UPDATE customers SET name = 'x' WHERE id = 'locked'"))
-        ran.append("contact")
-        return "contact"
+        return noted(name, ran)(connection)
 
-    return admit
+    return work
+
+
+@asynccontextmanager
+async def customer_locked(store: Store) -> AsyncIterator[AsyncConnection]:
+    """Another connection holding the row lock of a customer "locked" (made here) until it
+    rolls back or closes."""
+    await store.commit(add_customer("locked"))
+    async with store.engine.connect() as other:
+        await other.execute(text("SELECT 1 FROM customers WHERE id = 'locked' FOR UPDATE"))
+        yield other
 
 
 async def stored_ids(store: Store) -> set[str]:
@@ -183,14 +203,11 @@ async def test_a_unit_submitted_ahead_runs_before_queued_decisions(store: Store)
     before it; units submitted ahead keep their own order."""
     ran: list[str] = []
 
-    def unit(name: str) -> Callable[[Connection], None]:
-        return lambda _connection: ran.append(name)
-
     # queued while the journal's task cannot run (nothing awaited in between)
-    decisions = [store.journal.submit(unit(f"d{i}"), bounded=False) for i in range(3)]
-    first = store.journal.submit(unit("contact-1"), ahead=True)
-    decisions.append(store.journal.submit(unit("d3"), bounded=False))
-    second = store.journal.submit(unit("contact-2"), ahead=True)
+    decisions = [store.journal.submit(noted(f"d{i}", ran), bounded=False) for i in range(3)]
+    first = store.journal.submit(noted("contact-1", ran), ahead=True)
+    decisions.append(store.journal.submit(noted("d3", ran), bounded=False))
+    second = store.journal.submit(noted("contact-2", ran), ahead=True)
     await asyncio.gather(*decisions, first, second)
     if store.engine.dialect.name == "sqlite":  # one lane: the units ahead first
         assert ran == ["contact-1", "contact-2", "d0", "d1", "d2", "d3"]
@@ -238,13 +255,8 @@ async def test_postgresql_commits_a_new_contact_while_a_decision_batch_waits(
     async with database(kind, tmp_path) as url:
         store = await Store.open(url)
         try:
-            await store.commit(add_customer("locked"))
-            async with store.engine.connect() as other:
-                await other.execute(text("SELECT 1 FROM customers WHERE id = 'locked' FOR UPDATE"))
-
-                def decide(connection: Connection) -> None:  # waits for the lock above
-                    connection.execute(text("UPDATE customers SET name = 'x' WHERE id = 'locked'"))
-
+            async with customer_locked(store) as other:
+                decide = behind_the_lock([], "decision")
                 decision = store.journal.submit(decide, bounded=False)
                 while not store.journal._committing:  # the decision's batch is under way
                     await asyncio.sleep(0)
@@ -267,18 +279,10 @@ async def test_postgresql_decisions_commit_only_after_the_new_contacts_before_th
     async with database(kind, tmp_path) as url:
         store = await Store.open(url)
         try:
-            await store.commit(add_customer("locked"))
             ran: list[str] = []
-            admit = behind_the_lock(ran)  # waits for the lock below
-
-            def decide(_connection: Connection) -> str:
-                ran.append("decision")
-                return "decision"
-
-            async with store.engine.connect() as other:
-                await other.execute(text("SELECT 1 FROM customers WHERE id = 'locked' FOR UPDATE"))
-                contact = store.journal.submit(admit, ahead=True)
-                decision = store.journal.submit(decide, bounded=False)
+            async with customer_locked(store) as other:
+                contact = store.journal.submit(behind_the_lock(ran), ahead=True)
+                decision = store.journal.submit(noted("decision", ran), bounded=False)
                 while not store.journal._committing:  # the contact's batch is under way
                     await asyncio.sleep(0)
                 for _ in range(20):
@@ -300,13 +304,10 @@ async def test_postgresql_decisions_do_not_wait_for_new_contacts_submitted_after
     async with database(kind, tmp_path) as url:
         store = await Store.open(url)
         try:
-            await store.commit(add_customer("locked"))
-            admit = behind_the_lock([])  # waits for the lock below
-
-            async with store.engine.connect() as other:
-                await other.execute(text("SELECT 1 FROM customers WHERE id = 'locked' FOR UPDATE"))
+            async with customer_locked(store) as other:
                 decision = store.journal.submit(add_customer("decided"), bounded=False)
-                contact = store.journal.submit(admit, ahead=True)  # after the decision
+                # after the decision
+                contact = store.journal.submit(behind_the_lock([]), ahead=True)
                 # (the bound only keeps a regression from hanging the suite)
                 assert await asyncio.wait_for(decision, 60) == "decided"
                 assert "decided" in await stored_ids(store)
@@ -326,22 +327,11 @@ async def test_postgresql_a_batch_of_decisions_stops_before_one_whose_contact_wa
     async with database(kind, tmp_path) as url:
         store = await Store.open(url)
         try:
-            await store.commit(add_customer("locked"))
             ran: list[str] = []
-            admit = behind_the_lock(ran)  # waits for the lock below
-
-            def decide(name: str) -> Callable[[Connection], str]:
-                def work(_connection: Connection) -> str:
-                    ran.append(name)
-                    return name
-
-                return work
-
-            async with store.engine.connect() as other:
-                await other.execute(text("SELECT 1 FROM customers WHERE id = 'locked' FOR UPDATE"))
-                before = store.journal.submit(decide("before"), bounded=False)
-                contact = store.journal.submit(admit, ahead=True)
-                after = store.journal.submit(decide("after"), bounded=False)
+            async with customer_locked(store) as other:
+                before = store.journal.submit(noted("before", ran), bounded=False)
+                contact = store.journal.submit(behind_the_lock(ran), ahead=True)
+                after = store.journal.submit(noted("after", ran), bounded=False)
                 # (the bound only keeps a regression from hanging the suite)
                 assert await asyncio.wait_for(before, 60) == "before"
                 for _ in range(20):
