@@ -23,7 +23,14 @@ from router.store.customers import CustomerDirectory
 from router.store.errors import StoreBusy, StoreError
 from router.store.journal import Commit
 from router.store.schema import ContactRow
-from router.store.take_batch import Take, Taken, take_together, with_customer
+from router.store.take_batch import (
+    Guesses,
+    Take,
+    Taken,
+    take_as_unseen,
+    take_together,
+    with_customer,
+)
 from skills.identity import Identity
 
 ATTEMPTS = 3  # a concurrent first contact (another node) may insert the same identity
@@ -54,16 +61,19 @@ class TakeWork:
 
     @staticmethod
     def write_once(connection: Connection, works: Sequence[TakeWork]) -> list[Taken]:
-        """The run with one INSERT after one look-up, outside a transaction (PostgreSQL's
-        intake lane, router/store/journal.py): NeedsTransaction if it must link customers."""
+        """The run with one INSERT, outside a transaction (PostgreSQL's intake lane,
+        router/store/journal.py): first as if nothing of it were stored (most new contacts
+        are new, and the reception's caches answer for the customers it knows), then, if
+        a unique key says otherwise, after one look-up. NeedsTransaction if it must link
+        customers."""
         contacts = works[0].contacts
-        return take_together(
-            connection,
-            [w.take for w in works],
-            contacts.insert,
-            contacts.take_one,
-            one_write=True,
-        )
+        takes = [w.take for w in works]
+        if contacts.guesses.worth_it():
+            taken = take_as_unseen(connection, takes, contacts.insert, contacts.take_one)
+            if taken is not None:
+                return taken
+            contacts.guesses.missed()
+        return take_together(connection, takes, contacts.insert, contacts.take_one, one_write=True)
 
 
 class ReceivedContacts:
@@ -78,6 +88,7 @@ class ReceivedContacts:
         self._commit = commit
         self._customers = customers
         self.insert = insert_contact  # INSERT ... ON CONFLICT (gateway, external_id) DO NOTHING
+        self.guesses = Guesses()  # PostgreSQL: whether a run is first taken as unseen
 
     async def take(
         self, values: dict[str, Any], identities: Sequence[Identity], name: str, now: float

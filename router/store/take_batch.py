@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from router.states import RECEIVED
 from router.store import pg_take
@@ -86,13 +87,16 @@ def take_together(
     take_one: TakeOne,
     *,
     one_write: bool = False,
+    before: Found | None = None,
 ) -> list[Taken]:
     """Take ``takes`` in order, as the module says; ``take_one`` is the one-by-one path.
-    ``one_write`` (PostgreSQL, no transaction): NeedsTransaction instead of that path."""
+    ``one_write`` (PostgreSQL, no transaction): NeedsTransaction instead of that path.
+    ``before``: what is stored of the run, if known without the look-up."""
     postgres = connection.dialect.name == "postgresql"
     keys = [(t.values["gateway"], t.values["external_id"]) for t in takes]
-    pairs = sorted({(i.kind, i.value) for t in takes for i in t.identities})
-    before = (pg_take.look_up if postgres else _look_up)(connection, keys, pairs)
+    if before is None:
+        pairs = sorted({(i.kind, i.value) for t in takes for i in t.identities})
+        before = (pg_take.look_up if postgres else _look_up)(connection, keys, pairs)
     stored, owners, merged = before.contacts, before.owners, before.merged
     customers: list[dict[str, Any]] = []
     identities: list[dict[str, Any]] = []
@@ -141,6 +145,41 @@ def take_together(
         if inserted != len(contacts):  # (on PostgreSQL the INSERT fails instead)
             raise StoreError("a message id was stored meanwhile; retry")  # another node's
     return results
+
+
+def take_as_unseen(
+    connection: Connection, takes: Sequence[Take], insert_contact: Insert, take_one: TakeOne
+) -> list[Taken] | None:
+    """PostgreSQL outside a transaction: the run taken as if none of its message ids and
+    identities were stored, without the look-up: one statement. None if some were (a
+    unique key refused the INSERT, which wrote nothing then; so did another error, which
+    the look-up's way meets again)."""
+    try:
+        return take_together(
+            connection, takes, insert_contact, take_one, one_write=True, before=Found({}, {}, {})
+        )
+    except IntegrityError:
+        return None
+
+
+@dataclass(slots=True)
+class Guesses:
+    """Whether a run of new contacts is first taken as unseen (``take_as_unseen``): yes,
+    but not for the ``PAUSE`` runs after one that was not unseen, since each such miss
+    costs a statement (a restart's first contacts of returning customers, whose
+    identities the reception has not cached yet, or a shift start's large runs)."""
+
+    PAUSE = 16
+    paused: int = 0
+
+    def worth_it(self) -> bool:
+        if self.paused:
+            self.paused -= 1
+            return False
+        return True
+
+    def missed(self) -> None:
+        self.paused = self.PAUSE
 
 
 def _insert(
