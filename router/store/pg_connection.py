@@ -4,7 +4,8 @@
   batch instead of a checkout from the pool per batch: a checkout and its reset on return
   cost about a third of the CPU of a one-statement batch (0.26 of 0.75 ms, measured with
   asyncpg here). A connection is dropped after any failure; the next batch gets a new one.
-- A batch of ``WritesOnce`` work (new contacts: one look-up, then one INSERT, which fails
+- A batch of ``WritesOnce`` work (new contacts: one INSERT, after a look-up unless the run
+  is taken as unseen (router/store/take_batch.py); it fails
   whole on a message id stored meanwhile) is sent in autocommit: no BEGIN and no COMMIT,
   two round trips fewer, each a turn of the routing loop. Its one write commits by itself,
   all or nothing. A run that would need more than one write raises ``NeedsTransaction``

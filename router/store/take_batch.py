@@ -15,7 +15,16 @@ alone in its batch is taken this way too, as a run of one):
 
 On PostgreSQL 1 and 2 are one SELECT and 4 is one INSERT (router/store/pg_take.py): two
 round trips for the run, and no BEGIN or COMMIT when the batch is nothing else (the
-journal's intake lane; the one INSERT commits by itself, all or nothing).
+journal's intake lane; the one INSERT commits by itself, all or nothing). There the run is
+first taken as unseen (``take_as_unseen``): steps 3 and 4 as if the look-up had found
+nothing, one round trip. The unique keys (message id; identity kind and value) refuse
+that INSERT whole if it was not unseen (a retry, a customer who was here before and whose
+identities the reception has not cached), and the run is taken again after the look-up.
+Most new contacts are unseen (the reception's caches answer for the customers it knows,
+and retries to this process), and a refused INSERT costs a round trip more, so after one
+the runs look up first for a while (``Guesses``). At 400 contacts/s with 2,000 desktops
+a new contact waited for its commit 5.9 ms on average with the look-up and 3.7 ms
+without (a temporary per-contact trace, one run each; bench/offer_latency.py).
 
 Where it would not be the same as taking them one by one, the run is taken one by one in
 the same transaction: a contact whose identities belong to several customers or to a
