@@ -26,6 +26,7 @@ HISTOGRAMS = {
     "centralino_journal_commit_seconds": ("journal group commit", 1000.0, "ms"),
     "centralino_journal_batch_units": ("units per commit", 1.0, ""),
     "centralino_event_loop_lag_seconds": ("event-loop lag", 1000.0, "ms"),
+    "centralino_offer_sent_seconds": ("arrival to offer sent", 1000.0, "ms"),
 }
 GC_PAUSES = "centralino_gc_pause_seconds"  # by generation: the collector's pauses
 ACKS = "centralino_desktop_ack_seconds"  # by action: a desktop's message to its ack

@@ -86,6 +86,8 @@ class RouterRuntime:
         self.observe_latency: Callable[[float], None] | None = None
         # a desktop's action (its type) and the seconds until its ack or error was ready
         self.observe_ack: Callable[[str, float], None] | None = None
+        # from a contact's arrival to an offer of it written to a desktop's socket, seconds
+        self.observe_offer_sent: Callable[[float], None] | None = None
         self._wake = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
 

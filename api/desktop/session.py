@@ -224,6 +224,14 @@ class DesktopSession:
                 await self.close(CLOSE_RELOADED, "routing state reloaded: log in again")
                 return
             await self.send(message)
+            if message.get("type") == "offer":
+                self._offer_sent(message)
+
+    def _offer_sent(self, message: dict[str, Any]) -> None:
+        """/metrics' ``centralino_offer_sent_seconds``: from the contact's arrival to now."""
+        arrival = message["contact"].get("arrival")
+        if self.runtime.observe_offer_sent is not None and isinstance(arrival, float):
+            self.runtime.observe_offer_sent(max(0.0, self.runtime.clock() - arrival))
 
     async def serve(self) -> None:
         while True:

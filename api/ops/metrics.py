@@ -30,6 +30,11 @@ from router.views import reason_limit
 from skills.vocabulary import Channel
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+# ms on arrival with agents free (issue 12's target: p99 10 ms), minutes for a contact that waited
+OFFER_SENT_BUCKETS = (
+    *(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    *(2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0),
+)
 
 
 class LiveState(Collector):
@@ -235,6 +240,14 @@ class Metrics:
             registry=self.registry,
         )
         self._gc_pauses = [gc_pauses.labels(str(generation)) for generation in GENERATIONS]
+        self.offers_sent = Histogram(
+            "centralino_offer_sent_seconds",
+            "from a contact's arrival (the server's stamp, before triage) to an offer of it "
+            "written to a desktop's socket: the server's part of ingest-to-offer for a contact "
+            "offered on arrival; a contact that waited, or was offered again, counts its wait",
+            buckets=OFFER_SENT_BUCKETS,
+            registry=self.registry,
+        )
         self.desktop_acks = Histogram(
             "centralino_desktop_ack_seconds",
             "from a desktop's message to its ack or error, by the message's type "
@@ -250,6 +263,7 @@ class Metrics:
         runtime.listen(self.on_decisions)
         runtime.observe_latency = self.latency.observe
         runtime.observe_ack = self.observe_ack
+        runtime.observe_offer_sent = self.offers_sent.observe
 
     def observe_ack(self, action: str, seconds: float) -> None:
         self.desktop_acks.labels(action).observe(seconds)

@@ -59,6 +59,9 @@ async def test_metrics_follow_routing(server: ThreadServer, client: httpx.AsyncC
     for action, count in (("accept", 1), ("wrap_up", 1), ("reject", 1)):
         assert after[("centralino_desktop_ack_seconds_count", (("action", action),))] == count
     assert after[("centralino_desktop_ack_seconds_sum", (("action", "accept"),))] > 0
+    # each offer written to the desktop's socket, timed from its contact's arrival
+    assert after[("centralino_offer_sent_seconds_count", ())] == 3
+    assert after[("centralino_offer_sent_seconds_sum", ())] > 0
     await desk.request("presence", presence="away", code="break")
     away = samples((await client.get("/metrics")).text)
     assert away[("centralino_agents_away", (("code", "break"), ("over_limit", "false")))] == 1
