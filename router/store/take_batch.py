@@ -23,9 +23,10 @@ identities the reception has not cached), and the run is taken again after the l
 Most new contacts are unseen (the reception's caches answer for the customers it knows,
 and retries to this process), and a refused INSERT costs a round trip more, so after one
 the runs look up first for a while (``Guesses``). PostgreSQL's server log shows each
-refused INSERT as an error (a duplicate key): expected, nothing was written. At 400 contacts/s with 2,000 desktops
-a new contact waited for its commit 5.9 ms on average with the look-up and 3.7 ms
-without (a temporary per-contact trace, one run each; bench/offer_latency.py).
+refused INSERT as an error (a duplicate key): expected, nothing was written. At 400
+contacts/s with 2,000 desktops a new contact waited for its commit 5.9 ms on average with
+the look-up and 3.7 ms without (a temporary per-contact trace, one run each;
+bench/offer_latency.py).
 
 Where it would not be the same as taking them one by one, the run is taken one by one in
 the same transaction: a contact whose identities belong to several customers or to a
