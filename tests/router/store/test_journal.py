@@ -246,102 +246,80 @@ async def test_sqlite_journal_waits_for_a_write_lock_held_elsewhere_without_hold
             writer.dispose()
 
 
-@pytest.mark.parametrize("kind", ["postgresql"])
-async def test_postgresql_commits_a_new_contact_while_a_decision_batch_waits(
-    kind: str, tmp_path: Path
-) -> None:
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+async def test_postgresql_commits_a_new_contact_while_a_decision_batch_waits(store: Store) -> None:
     """On PostgreSQL new contacts (``admit``) have a lane and a connection of their own: a
     routing decision stuck on a row lock does not hold up the next 202."""
-    async with database(kind, tmp_path) as url:
-        store = await Store.open(url)
-        try:
-            async with customer_locked(store) as other:
-                decide = behind_the_lock([], "decision")
-                decision = store.journal.submit(decide, bounded=False)
-                while not store.journal._committing:  # the decision's batch is under way
-                    await asyncio.sleep(0)
-                # (the bound only keeps a regression from hanging the suite)
-                assert await asyncio.wait_for(store.admit(add_customer("new")), 60) == "new"
-                assert "new" in await stored_ids(store)
-                assert not decision.done()
-                await other.rollback()  # lets the decision go on
-            await decision
-        finally:
-            await store.close()
+    async with customer_locked(store) as other:
+        decide = behind_the_lock([], "decision")
+        decision = store.journal.submit(decide, bounded=False)
+        while not store.journal._committing:  # the decision's batch is under way
+            await asyncio.sleep(0)
+        # (the bound only keeps a regression from hanging the suite)
+        assert await asyncio.wait_for(store.admit(add_customer("new")), 60) == "new"
+        assert "new" in await stored_ids(store)
+        assert not decision.done()
+        await other.rollback()  # lets the decision go on
+    await decision
 
 
-@pytest.mark.parametrize("kind", ["postgresql"])
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 async def test_postgresql_decisions_commit_only_after_the_new_contacts_before_them(
-    kind: str, tmp_path: Path
+    store: Store,
 ) -> None:
     """A decision made about a new contact is written after that contact is committed,
     though the two go through different lanes."""
-    async with database(kind, tmp_path) as url:
-        store = await Store.open(url)
-        try:
-            ran: list[str] = []
-            async with customer_locked(store) as other:
-                contact = store.journal.submit(behind_the_lock(ran), ahead=True)
-                decision = store.journal.submit(noted("decision", ran), bounded=False)
-                while not store.journal._committing:  # the contact's batch is under way
-                    await asyncio.sleep(0)
-                for _ in range(20):
-                    await asyncio.sleep(0)
-                assert ran == [] and not decision.done()
-                await other.rollback()
-            assert await asyncio.gather(contact, decision) == ["contact", "decision"]
-            assert ran == ["contact", "decision"]
-        finally:
-            await store.close()
+    ran: list[str] = []
+    async with customer_locked(store) as other:
+        contact = store.journal.submit(behind_the_lock(ran), ahead=True)
+        decision = store.journal.submit(noted("decision", ran), bounded=False)
+        while not store.journal._committing:  # the contact's batch is under way
+            await asyncio.sleep(0)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert ran == [] and not decision.done()
+        await other.rollback()
+    assert await asyncio.gather(contact, decision) == ["contact", "decision"]
+    assert ran == ["contact", "decision"]
 
 
-@pytest.mark.parametrize("kind", ["postgresql"])
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 async def test_postgresql_decisions_do_not_wait_for_new_contacts_submitted_after_them(
-    kind: str, tmp_path: Path
+    store: Store,
 ) -> None:
     """A batch of decisions waits only for the new contacts submitted before its units:
     one submitted after them, stuck on a lock here, does not hold the decisions up."""
-    async with database(kind, tmp_path) as url:
-        store = await Store.open(url)
-        try:
-            async with customer_locked(store) as other:
-                decision = store.journal.submit(add_customer("decided"), bounded=False)
-                # after the decision
-                contact = store.journal.submit(behind_the_lock([]), ahead=True)
-                # (the bound only keeps a regression from hanging the suite)
-                assert await asyncio.wait_for(decision, 60) == "decided"
-                assert "decided" in await stored_ids(store)
-                assert not contact.done()
-                await other.rollback()  # lets the contact go on
-            assert await contact == "contact"
-        finally:
-            await store.close()
+    async with customer_locked(store) as other:
+        decision = store.journal.submit(add_customer("decided"), bounded=False)
+        # after the decision
+        contact = store.journal.submit(behind_the_lock([]), ahead=True)
+        # (the bound only keeps a regression from hanging the suite)
+        assert await asyncio.wait_for(decision, 60) == "decided"
+        assert "decided" in await stored_ids(store)
+        assert not contact.done()
+        await other.rollback()  # lets the contact go on
+    assert await contact == "contact"
 
 
-@pytest.mark.parametrize("kind", ["postgresql"])
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 async def test_postgresql_a_batch_of_decisions_stops_before_one_whose_contact_waits(
-    kind: str, tmp_path: Path
+    store: Store,
 ) -> None:
     """Of two queued decisions, the one made before a new contact commits at once; the one
     made after it waits for that contact, though both were queued together."""
-    async with database(kind, tmp_path) as url:
-        store = await Store.open(url)
-        try:
-            ran: list[str] = []
-            async with customer_locked(store) as other:
-                before = store.journal.submit(noted("before", ran), bounded=False)
-                contact = store.journal.submit(behind_the_lock(ran), ahead=True)
-                after = store.journal.submit(noted("after", ran), bounded=False)
-                # (the bound only keeps a regression from hanging the suite)
-                assert await asyncio.wait_for(before, 60) == "before"
-                for _ in range(20):
-                    await asyncio.sleep(0)
-                assert ran == ["before"] and not after.done()
-                await other.rollback()
-            assert await asyncio.gather(contact, after) == ["contact", "after"]
-            assert ran == ["before", "contact", "after"]
-        finally:
-            await store.close()
+    ran: list[str] = []
+    async with customer_locked(store) as other:
+        before = store.journal.submit(noted("before", ran), bounded=False)
+        contact = store.journal.submit(behind_the_lock(ran), ahead=True)
+        after = store.journal.submit(noted("after", ran), bounded=False)
+        # (the bound only keeps a regression from hanging the suite)
+        assert await asyncio.wait_for(before, 60) == "before"
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert ran == ["before"] and not after.done()
+        await other.rollback()
+    assert await asyncio.gather(contact, after) == ["contact", "after"]
+    assert ran == ["before", "contact", "after"]
 
 
 async def test_a_fenced_out_store_admits_no_new_contact_either(store: Store) -> None:
@@ -358,47 +336,35 @@ def backend_pid(connection: Connection) -> int:
     return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
-@pytest.mark.parametrize("kind", ["postgresql"])
-async def test_postgresql_lanes_keep_their_connection_from_batch_to_batch(
-    kind: str, tmp_path: Path
-) -> None:
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+async def test_postgresql_lanes_keep_their_connection_from_batch_to_batch(store: Store) -> None:
     """Each lane holds one connection (no checkout from the pool per batch): the same
     server backend answers every batch of a lane, and the two lanes are two backends."""
-    async with database(kind, tmp_path) as url:
-        store = await Store.open(url)
-        try:
-            decisions = [await store.commit(backend_pid) for _ in range(5)]
-            contacts = [await store.admit(backend_pid) for _ in range(5)]
-            assert len(set(decisions)) == 1
-            assert len(set(contacts)) == 1
-            assert decisions[0] != contacts[0]
-        finally:
-            await store.close()
+    decisions = [await store.commit(backend_pid) for _ in range(5)]
+    contacts = [await store.admit(backend_pid) for _ in range(5)]
+    assert len(set(decisions)) == 1
+    assert len(set(contacts)) == 1
+    assert decisions[0] != contacts[0]
 
 
-@pytest.mark.parametrize("kind", ["postgresql"])
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 async def test_postgresql_a_lane_whose_connection_the_server_closed_commits_on_a_new_one(
-    kind: str, tmp_path: Path
+    store: Store,
 ) -> None:
     """A kept connection can die between batches (the server restarted, an idle timeout,
     an administrator): the next batch is retried on a new connection and loses nothing."""
-    async with database(kind, tmp_path) as url:
-        store = await Store.open(url)
-        try:
-            old = {await store.commit(backend_pid), await store.admit(backend_pid)}
-            async with store.engine.connect() as admin:
-                for pid in old:
-                    await admin.execute(text(f"SELECT pg_terminate_backend({pid})"))
-            results = await asyncio.gather(
-                store.commit(add_customer("after-decisions")),
-                store.admit(add_customer("after-contacts")),
-            )
-            assert results == ["after-decisions", "after-contacts"]
-            assert {"after-decisions", "after-contacts"} <= await stored_ids(store)
-            new = {await store.commit(backend_pid), await store.admit(backend_pid)}
-            assert not new & old
-        finally:
-            await store.close()
+    old = {await store.commit(backend_pid), await store.admit(backend_pid)}
+    async with store.engine.connect() as admin:
+        for pid in old:
+            await admin.execute(text(f"SELECT pg_terminate_backend({pid})"))
+    results = await asyncio.gather(
+        store.commit(add_customer("after-decisions")),
+        store.admit(add_customer("after-contacts")),
+    )
+    assert results == ["after-decisions", "after-contacts"]
+    assert {"after-decisions", "after-contacts"} <= await stored_ids(store)
+    new = {await store.commit(backend_pid), await store.admit(backend_pid)}
+    assert not new & old
 
 
 @dataclass(frozen=True)
@@ -422,33 +388,28 @@ class CustomerOnce:
         return [work.customer_id for work in works]
 
 
-@pytest.mark.parametrize("kind", ["postgresql"])
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 async def test_postgresql_intake_lane_writes_once_outside_a_transaction_or_else_inside(
-    kind: str, tmp_path: Path
+    store: Store,
 ) -> None:
     """A batch of one-write units on the intake lane runs without a transaction; one that
     asks for a transaction runs again in one, and a unit whose write fails is answered
     alone while the rest commit."""
-    async with database(kind, tmp_path) as url:
-        store = await Store.open(url)
-        try:
-            with driver_transactions(store) as inside:
-                assert await store.admit(CustomerOnce("a")) == "a"
-            assert inside == [False]
-            with driver_transactions(store) as inside:
-                results = await asyncio.gather(
-                    store.admit(CustomerOnce("b")), store.admit(CustomerOnce("c", linking=True))
-                )
-            assert results == ["b", "c"]
-            assert True in inside  # the batch again, in a transaction (BEGIN sent)
-            results = await asyncio.gather(
-                store.admit(CustomerOnce("d")),
-                store.admit(CustomerOnce("a")),  # stored before: a unique key fails it
-                store.admit(CustomerOnce("e")),
-                return_exceptions=True,
-            )
-            assert results[0] == "d" and results[2] == "e"
-            assert isinstance(results[1], StoreError)
-            assert await stored_ids(store) == {"a", "b", "c", "d", "e"}
-        finally:
-            await store.close()
+    with driver_transactions(store) as inside:
+        assert await store.admit(CustomerOnce("a")) == "a"
+    assert inside == [False]
+    with driver_transactions(store) as inside:
+        results = await asyncio.gather(
+            store.admit(CustomerOnce("b")), store.admit(CustomerOnce("c", linking=True))
+        )
+    assert results == ["b", "c"]
+    assert True in inside  # the batch again, in a transaction (BEGIN sent)
+    results = await asyncio.gather(
+        store.admit(CustomerOnce("d")),
+        store.admit(CustomerOnce("a")),  # stored before: a unique key fails it
+        store.admit(CustomerOnce("e")),
+        return_exceptions=True,
+    )
+    assert results[0] == "d" and results[2] == "e"
+    assert isinstance(results[1], StoreError)
+    assert await stored_ids(store) == {"a", "b", "c", "d", "e"}
