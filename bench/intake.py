@@ -75,6 +75,7 @@ from throughput import (
     serve,
     serve_bare,
     server_env,
+    track_lag,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -230,7 +231,6 @@ async def storm_desks(
     ``end_at``; what it took, and how late and how loaded this client was."""
     import websockets
 
-    loop = asyncio.get_running_loop()
     late: list[float] = []  # s after its slot each login was started
     login: list[float] = []  # s from starting the connection to the welcome
     welcomed_at: list[float] = []
@@ -259,14 +259,8 @@ async def storm_desks(
                 elif kind == "error":
                     counts["errors"] += 1
 
-    async def ticker() -> None:
-        while True:
-            started = loop.time()
-            await asyncio.sleep(0.01)
-            lag.append(loop.time() - started - 0.01)
-
     cpu = time.process_time()
-    ticking = asyncio.create_task(ticker())
+    ticking = asyncio.create_task(track_lag(lag))
     desks = [asyncio.create_task(desk(t, s)) for t, s in zip(tokens, slots, strict=True)]
     await asyncio.sleep(max(0.0, end_at - time.time()))
     window = end_at - min(slots)

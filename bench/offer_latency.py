@@ -42,7 +42,7 @@ from typing import Any
 
 import server_metrics
 from intake import centralino, load_average, make_agents, wait_available, write_script, wrk
-from throughput import Desks, percentile, post_at_rate
+from throughput import Desks, percentile, post_at_rate, track_lag
 
 CHAT_CAPACITY = 3  # throughput.CONFIG keeps the default channels
 
@@ -69,18 +69,10 @@ def desk_process(url: str, tokens: list[str], service: float, phase: Any, out: A
         gc.freeze()
         gc.set_threshold(50_000, 10, 100)
         out.put("ready")
-        loop = asyncio.get_running_loop()
         lag: list[float] = []
         await asyncio.to_thread(phase.get)  # "measure"
         cpu, started = time.process_time(), time.perf_counter()
-
-        async def ticker() -> None:
-            while True:
-                began = loop.time()
-                await asyncio.sleep(0.01)
-                lag.append(loop.time() - began - 0.01)
-
-        ticking = asyncio.create_task(ticker())
+        ticking = asyncio.create_task(track_lag(lag))
         await asyncio.to_thread(phase.get)  # "stop"
         cpu_share = (time.process_time() - cpu) / (time.perf_counter() - started)
         ticking.cancel()
@@ -123,18 +115,10 @@ async def measure(database: str, url: str, pid: int, work: Path, args: argparse.
         rate = args.rate or peak.accepted_per_s / 2
         seconds = args.samples / rate * 1.05 + 1.0
         lag: list[float] = []
-
-        async def ticker() -> None:
-            loop = asyncio.get_running_loop()
-            while True:
-                started = loop.time()
-                await asyncio.sleep(0.01)
-                lag.append(loop.time() - started - 0.01)
-
         before = await asyncio.to_thread(server_metrics.scrape, url)
         for phase in phases:
             phase.put("measure")
-        ticking = asyncio.create_task(ticker())
+        ticking = asyncio.create_task(track_lag(lag))
         cpu, started = time.process_time(), time.perf_counter()
         sent = await post_at_rate(url, rate, seconds)
         client_cpu = (time.process_time() - cpu) / (time.perf_counter() - started)

@@ -322,6 +322,16 @@ async def post_at_rate(
     return sent
 
 
+async def track_lag(lag: list[float], every: float = 0.01) -> None:
+    """Until cancelled, append to ``lag`` how late (s) this process's event loop woke from a
+    sleep of ``every`` s: a load generator that lags puts its own delay into its figures."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(every)
+        lag.append(loop.time() - started - every)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
