@@ -111,12 +111,11 @@ async def test_a_contact_alone_is_taken_the_same_way(store: Store) -> None:
     assert await count(store, CONTACTS) == 1 and await count(store, CUSTOMERS) == 1
 
 
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)  # its intake lane
 async def test_postgresql_takes_a_run_as_unseen_until_one_was_not(store: Store) -> None:
     """A run is taken first as if nothing of it were stored (one INSERT); one that was
     (here a returning customer's email) costs a refused INSERT, a look-up and the INSERT,
     and the runs after it look up first, until ``Guesses.PAUSE`` of them did."""
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's intake lane")
     first = await take(store, "m0", MARIO)
     with journal_statements(store) as statements:
         again = await take(store, "m1", MARIO)  # Mario returns: his email is stored
@@ -134,14 +133,13 @@ async def test_postgresql_takes_a_run_as_unseen_until_one_was_not(store: Store) 
     assert await count(store, CONTACTS) == 3 + Guesses.PAUSE
 
 
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)  # its intake lane
 async def test_postgresql_takes_new_contacts_without_begin_or_commit_unless_fenced(
     store: Store,
 ) -> None:
     """On PostgreSQL a batch of new contacts is one INSERT (as unseen), which commits by
     itself: no BEGIN and no COMMIT (two round trips fewer). A router that holds the fence
     takes them in a transaction, which holds the fence's lock until the commit."""
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's intake lane")
     with journal_statements(store) as statements, driver_transactions(store) as inside:
         taken = await take(store, "m1", LUCIA)
     assert taken.created and statements == ["WITH"]
