@@ -4,11 +4,21 @@ The hub listens to engine decisions and turns those that concern an agent into e
 that agent's stream. A desktop that reconnects (same process) sends the stream id and the
 last seq it saw and receives what it missed; if the buffer no longer reaches back that far
 it gets a full state snapshot instead.
+
+An event is serialized once, when it enters the stream: the buffer keeps its JSON text
+(with its seq and the contact it is about) and the session sends that text. The buffers
+hold up to ``replay_buffer`` events of every agent logged in (500 by default: a million
+with 2,000 agents), and an offer as a tree of dicts and lists (its contact's context, its
+explanation) is a dozen or more objects the garbage collector walks, young while the
+buffers fill and in every full collection after; a string is none. Kept as trees, they
+were most of what a router with 2,000 desktops added to its heap per contact (about 7 dicts
+and 5 lists: bench/offer_latency.py on 2026-12-04, counted with ``gc.get_objects``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import deque
 from typing import Any
@@ -45,8 +55,12 @@ from router.decisions import (
 )
 from router.runtime import RouterRuntime
 
-Outbox = asyncio.Queue[dict[str, Any] | None]
-RELOADED: dict[str, Any] = {"type": "reloaded"}  # told to a session, never sent
+Delivery = tuple[str, float | None]
+"""An event for a session to send: its JSON text, and for an offer its contact's arrival
+(for /metrics' ``centralino_offer_sent_seconds``)."""
+Outbox = asyncio.Queue[Delivery | None]  # None: a newer connection replaced this one
+RELOADED: Delivery = ('{"type":"reloaded"}', None)  # told to a session, never sent
+Buffered = tuple[int, str | None, str]  # seq, the contact it is about, the event's JSON
 MAX_REPLIES_SHOWN = 20  # per live contact, in the state snapshot
 REDACTED_KEEP = (
     "type",
@@ -79,30 +93,50 @@ def redacted(message: dict[str, Any]) -> dict[str, Any]:
     return {**kept, "erased": True}
 
 
+def event_contact(event: ServerEvent) -> str | None:
+    """The contact an event is about, if any (as ``about_contact`` finds it in its JSON)."""
+    contact = getattr(event, "contact", None)
+    found = (
+        contact.get("contact_id")
+        if isinstance(contact, dict)
+        else getattr(event, "contact_id", None)
+    )
+    return str(found) if found else None
+
+
 class AgentStream:
     def __init__(self, stream_id: str, buffer_size: int) -> None:
         self.stream_id = stream_id
         self.seq = 0
-        self.buffer: deque[dict[str, Any]] = deque(maxlen=buffer_size)
+        self.buffer: deque[Buffered] = deque(maxlen=buffer_size)
         self.outbox: Outbox | None = None
 
     def push(self, event: ServerEvent) -> None:
         self.seq += 1
         event.seq = self.seq
-        message = event.model_dump(mode="json")
-        self.buffer.append(message)
+        text = event.model_dump_json()
+        self.buffer.append((self.seq, event_contact(event), text))
         if self.outbox is not None:
-            self.outbox.put_nowait(message)
+            arrival = event.contact.get("arrival") if isinstance(event, OfferEvent) else None
+            self.outbox.put_nowait((text, arrival if isinstance(arrival, float) else None))
 
-    def missed_since(self, after_seq: int) -> list[dict[str, Any]] | None:
-        """Events after ``after_seq``; None when some of them are no longer buffered."""
+    def missed_since(self, after_seq: int) -> list[str] | None:
+        """The events after ``after_seq``, as JSON; None when some of them are no longer
+        buffered."""
         if after_seq > self.seq:
             return None
         if after_seq == self.seq:
             return []
-        if not self.buffer or self.buffer[0]["seq"] > after_seq + 1:
+        if not self.buffer or self.buffer[0][0] > after_seq + 1:
             return None
-        return [message for message in self.buffer if message["seq"] > after_seq]
+        return [text for seq, _contact, text in self.buffer if seq > after_seq]
+
+    def redact(self, contacts: set[str]) -> None:
+        """Take these contacts' customer data out of the buffered events, in place (a
+        desktop resuming still gets every seq)."""
+        for index, (seq, contact_id, text) in enumerate(self.buffer):
+            if contact_id in contacts:
+                self.buffer[index] = (seq, contact_id, json.dumps(redacted(json.loads(text))))
 
 
 class DesktopHub:
@@ -123,9 +157,7 @@ class DesktopHub:
             return
         contacts = set(change.contact_ids)
         for stream in self.streams.values():
-            for index, message in enumerate(stream.buffer):
-                if about_contact(message) in contacts:
-                    stream.buffer[index] = redacted(message)
+            stream.redact(contacts)
 
     async def prepare(self, agent_ids: list[str]) -> None:
         """Get ready to number the events of these agents (before the first decision)."""

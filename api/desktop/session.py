@@ -170,6 +170,10 @@ class DesktopSession:
     async def send(self, message: dict[str, Any]) -> None:
         await self.websocket.send_json(message)
 
+    async def send_text(self, text: str) -> None:
+        """An event already serialized (the hub's)."""
+        await self.websocket.send_text(text)
+
     async def login(self, timeout: float) -> bool:
         message = await receive_login(self, timeout)
         if message is None:
@@ -209,28 +213,28 @@ class DesktopSession:
             self.runtime.submit(lambda now: engine.set_presence(self.agent_id, wanted, now))
         await self.send(welcome.model_dump(mode="json"))
         for event in missed or []:
-            await self.send(event)
+            await self.send_text(event)
         self.state = SessionState.ACTIVE
         return True
 
     async def pump(self) -> None:
         """Forward the agent's stream to the socket until told to stop."""
         while True:
-            message = await self.outbox.get()
-            if message is None:
+            delivery = await self.outbox.get()
+            if delivery is None:
                 await self.close(CLOSE_REPLACED, "logged in elsewhere")
                 return
-            if message is RELOADED:
+            if delivery is RELOADED:
                 await self.close(CLOSE_RELOADED, "routing state reloaded: log in again")
                 return
-            await self.send(message)
-            if message.get("type") == "offer":
-                self._offer_sent(message)
+            text, offer_arrival = delivery
+            await self.send_text(text)
+            if offer_arrival is not None:
+                self._offer_sent(offer_arrival)
 
-    def _offer_sent(self, message: dict[str, Any]) -> None:
+    def _offer_sent(self, arrival: float) -> None:
         """/metrics' ``centralino_offer_sent_seconds``: from the contact's arrival to now."""
-        arrival = message["contact"].get("arrival")
-        if self.runtime.observe_offer_sent is not None and isinstance(arrival, float):
+        if self.runtime.observe_offer_sent is not None:
             self.runtime.observe_offer_sent(max(0.0, self.runtime.clock() - arrival))
 
     async def serve(self) -> None:

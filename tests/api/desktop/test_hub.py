@@ -1,0 +1,91 @@
+"""The agent's stream (api/desktop/hub.py): events serialized once, buffered as text."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+from typing import Any
+
+from api.desktop.hub import AgentStream, Delivery
+from api.desktop.protocol import AssignedEvent, OfferEndedEvent, OfferEvent, ServerEvent
+
+
+def offer(contact_id: str, arrival: float) -> OfferEvent:
+    return OfferEvent(
+        offer_id=f"o-{contact_id}",
+        contact={"contact_id": contact_id, "arrival": arrival, "text": "Il mio IBAN è IT60X"},
+        channel="chat",
+        expires_at=arrival + 30,
+        explanation={"search": {"candidates": [{"agent": "anna", "ring": 0}]}, "total": 10.0},
+    )
+
+
+def events() -> list[ServerEvent]:
+    return [
+        offer("c1", 100.0),
+        AssignedEvent(contact_id="c1", offer_id="o-c1"),
+        offer("c2", 101.5),
+        OfferEndedEvent(offer_id="o-c2", contact_id="c2", outcome="rejected", reason="busy"),
+    ]
+
+
+async def test_each_event_is_sent_and_buffered_as_its_json_once() -> None:
+    stream = AgentStream("boot:anna", buffer_size=10)
+    outbox: asyncio.Queue[Delivery | None] = asyncio.Queue()
+    stream.outbox = outbox
+    sent = events()
+    for event in sent:
+        stream.push(event)
+    deliveries = [outbox.get_nowait() for _ in sent]
+    assert [json.loads(text) for text, _arrival in deliveries] == [
+        event.model_dump(mode="json") for event in sent
+    ]
+    assert [json.loads(text)["seq"] for text, _arrival in deliveries] == [1, 2, 3, 4]
+    # an offer carries its contact's arrival, for centralino_offer_sent_seconds
+    assert [arrival for _text, arrival in deliveries] == [100.0, None, 101.5, None]
+    assert [text for _seq, _contact, text in stream.buffer] == [t for t, _a in deliveries]
+    assert stream.missed_since(2) == [deliveries[2][0], deliveries[3][0]]
+    assert stream.missed_since(4) == []
+    assert stream.missed_since(5) is None  # ahead of the stream: another stream's seq
+
+
+def test_a_buffer_that_no_longer_reaches_back_says_so() -> None:
+    stream = AgentStream("boot:anna", buffer_size=2)
+    for event in events():
+        stream.push(event)
+    assert stream.missed_since(1) is None  # event 2 was dropped from the buffer
+    assert [json.loads(text)["seq"] for text in stream.missed_since(2) or []] == [3, 4]
+
+
+def test_the_buffer_holds_nothing_the_garbage_collector_walks() -> None:
+    """A replay buffer of 500 events for each of 2,000 agents is a million events: as dict
+    trees, millions of objects in every full collection; as text, none."""
+    stream = AgentStream("boot:anna", buffer_size=500)
+    for n in range(500):
+        stream.push(offer(f"c{n}", float(n)))
+    gc.collect()  # tuples of strings and ints are untracked by the first collection
+    tracked: list[Any] = [entry for entry in stream.buffer if gc.is_tracked(entry)]
+    assert tracked == []
+    assert not gc.is_tracked(stream.buffer[0][2])
+
+
+def test_redacting_a_contact_rewrites_only_its_events_and_keeps_every_seq() -> None:
+    stream = AgentStream("boot:anna", buffer_size=10)
+    for event in events():
+        stream.push(event)
+    stream.redact({"c1"})
+    replayed = [json.loads(text) for text in stream.missed_since(0) or []]
+    assert [event["seq"] for event in replayed] == [1, 2, 3, 4]
+    assert replayed[0]["contact"] == {"contact_id": "c1", "erased": True}
+    assert replayed[0]["erased"] is True and replayed[0]["explanation"] == {}
+    assert replayed[1] == {
+        "type": "assigned",
+        "seq": 2,
+        "contact_id": "c1",
+        "offer_id": "o-c1",
+        "erased": True,
+    }
+    assert "IBAN" not in json.dumps(replayed[:2])
+    assert replayed[2]["contact"]["text"] == "Il mio IBAN è IT60X"  # c2: untouched
+    assert "erased" not in replayed[3]
