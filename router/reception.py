@@ -163,7 +163,10 @@ class Reception:
         self.publish = publish  # a merge made here: every cache on every node must hear it
         self.use_config(config)
         self._recent: dict[tuple[str, str], str] = {}
-        self._owners: dict[Identity, str] = {}  # identity -> customer, a fast path only
+        # (kind, value) -> customer, a fast path only. Keyed by a tuple of two strings, not
+        # the Identity: the collector stops tracking such a tuple the first time it sees
+        # it, while each of 100,000 Identity objects would be walked by every collection
+        self._owners: dict[tuple[str, str], str] = {}
         self._forgotten = 0  # customer changes heard so far (a resolve racing one is not cached)
 
     def use_config(self, config: RoutingConfig) -> None:
@@ -230,7 +233,7 @@ class Reception:
             del self._recent[next(iter(self._recent))]
 
     def _owner(self, identities: list[Identity]) -> str | None:
-        owners = {self._owners.get(identity) for identity in identities}
+        owners = {self._owners.get((identity.kind, identity.value)) for identity in identities}
         if len(owners) != 1:
             return None
         (owner,) = owners
@@ -238,8 +241,9 @@ class Reception:
 
     def _own(self, identities: list[Identity], customer_id: str) -> None:
         for identity in identities:
-            self._owners.pop(identity, None)  # re-inserted last: the newest are kept
-            self._owners[identity] = customer_id
+            key = (identity.kind, identity.value)
+            self._owners.pop(key, None)  # re-inserted last: the newest are kept
+            self._owners[key] = customer_id
         while len(self._owners) > KNOWN_IDENTITIES:
             del self._owners[next(iter(self._owners))]
 
@@ -248,8 +252,8 @@ class Reception:
         what the caches hold about them; the next contact asks the database."""
         self._forgotten += 1
         customers = set(change.customer_ids)
-        for identity in [i for i, owner in self._owners.items() if owner in customers]:
-            del self._owners[identity]
+        for key in [k for k, owner in self._owners.items() if owner in customers]:
+            del self._owners[key]
         if change.kind == ERASED:
             contacts = set(change.contact_ids)
             for key in [k for k, contact_id in self._recent.items() if contact_id in contacts]:

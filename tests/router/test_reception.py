@@ -6,6 +6,7 @@ sweep). Real SQLite and PostgreSQL; the engine on an injected clock."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -188,3 +189,15 @@ async def test_a_plan_the_record_refuses_makes_the_router_reload_from_the_record
         await asyncio.sleep(0.01)
     assert row.id not in runtime.engine.contacts
     assert not runtime.recorder.diverged  # acknowledging again
+
+
+async def test_the_identity_cache_holds_nothing_the_collector_walks(halves: Halves) -> None:
+    """100,000 cached identities are walked by every collection if they are objects the
+    collector tracks; tuples of two strings it stops tracking the first time it sees them."""
+    first = await halves.receive("m1")
+    second = await halves.receive("m2")  # the same address: the same customer
+    assert second.customer_id == first.customer_id
+    gc.collect()
+    cached = list(halves.node._owners)
+    assert cached == [("email", "lucia@example.it")]
+    assert not any(gc.is_tracked(key) for key in cached)
