@@ -136,7 +136,8 @@ class AgentStream:
         desktop resuming still gets every seq)."""
         for index, (seq, contact_id, text) in enumerate(self.buffer):
             if contact_id in contacts:
-                self.buffer[index] = (seq, contact_id, json.dumps(redacted(json.loads(text))))
+                kept = redacted(json.loads(text))
+                self.buffer[index] = (seq, contact_id, json.dumps(kept, separators=(",", ":")))
 
 
 class DesktopHub:
