@@ -94,14 +94,13 @@ def redacted(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_contact(event: ServerEvent) -> str | None:
-    """The contact an event is about, if any (as ``about_contact`` finds it in its JSON)."""
-    contact = getattr(event, "contact", None)
-    found = (
-        contact.get("contact_id")
-        if isinstance(contact, dict)
-        else getattr(event, "contact_id", None)
-    )
-    return str(found) if found else None
+    """The contact an event is about, if any: ``about_contact``'s rule, read from the
+    event's fields instead of its JSON."""
+    fields = {
+        "contact": getattr(event, "contact", None),
+        "contact_id": getattr(event, "contact_id", None),
+    }
+    return about_contact(fields)
 
 
 class AgentStream:
