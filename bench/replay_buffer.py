@@ -1,15 +1,20 @@
 """What the desktops' replay buffers cost a router when full: memory, objects the garbage
 collector tracks, and a full collection's pause.
 
-Each logged-in agent's stream keeps its last ``replay_buffer`` events (500 by default) so
-a desktop that reconnects can resume; with 2,000 agents that is a million events once the
-buffers are full, a steady state a long-running router reaches within hours. The events
-are offers like the router's (the contact's context and the routing explanation), pushed
-through ``AgentStream`` (api/desktop/hub.py), which keeps each as its JSON text; ``--as-dicts``
-keeps them as before 2026-12-04, as the dict trees ``model_dump`` gives. Each variant runs
-in a process of its own (memory is read from /proc).
+Each logged-in agent's stream keeps its last events so a desktop that reconnects can
+resume: at most ``replay_buffer`` of them (500 by default) and, since the fifteenth session,
+``replay_buffer_bytes`` of memory (128 KiB by default). With 2,000 agents and no byte bound
+that is a million events once the buffers are full, a steady state a long-running router
+reaches within hours. The events are offers like the router's (the contact's context and
+the routing explanation), pushed through ``AgentStream`` (api/desktop/hub.py). Three
+variants, each in a process of its own (memory is read from /proc):
 
-    python bench/replay_buffer.py [--agents 2000] [--buffer 500]
+- as dicts: as before the fourteenth session (2026-12-04), the dict trees ``model_dump`` gives;
+- as text, events only: each event's JSON text, bounded by the number of events alone
+  (the fourteenth session, 2026-12-04);
+- as text, both bounds: now (``--bytes``).
+
+    python bench/replay_buffer.py [--agents 2000] [--buffer 500] [--bytes 131072]
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.desktop.hub import AgentStream
 from api.desktop.protocol import OfferEvent
+from api.desktop.replay import DEFAULT_BYTES
 
 
 def rss_mb() -> float:
@@ -97,7 +103,15 @@ def offer(n: int) -> OfferEvent:
     )
 
 
-def measure(agents: int, buffer: int, as_dicts: bool) -> None:
+VARIANTS = {
+    "dicts": "as dicts (before the 14th session)",
+    "events": "as text, events only (14th session)",
+    "both": "as text, both bounds (now)",
+}
+
+
+def measure(agents: int, buffer: int, bytes_bound: int, variant: str) -> None:
+    as_dicts = variant == "dicts"
     gc.collect()
     gc.freeze()  # what the process held before (as centralino serve does after start-up)
     before = rss_mb()
@@ -112,7 +126,8 @@ def measure(agents: int, buffer: int, as_dicts: bool) -> None:
                 kept.append(event.model_dump(mode="json"))
             streams.append(kept)
         else:
-            stream = AgentStream(f"boot:agent-{agent}", buffer)
+            bound = bytes_bound if variant == "both" else 2**62
+            stream = AgentStream(f"boot:agent-{agent}", buffer, bound)
             for n in range(buffer):
                 stream.push(offer(agent * buffer + n))
             streams.append(stream)
@@ -125,9 +140,11 @@ def measure(agents: int, buffer: int, as_dicts: bool) -> None:
         pauses.append(time.perf_counter() - started)
     tracked = len(gc.get_objects())
     events = agents * buffer
+    kept = sum(len(stream) if as_dicts else len(stream.buffer) for stream in streams)
     print(
-        f"  {'as dicts (before)' if as_dicts else 'as JSON text (now)':<20} "
-        f"{events:,} events: {rss_mb() - before:,.0f} MB, {tracked:,} objects tracked by the "
+        f"  {VARIANTS[variant]:<34} "
+        f"{events:,} events pushed, {kept:,} kept: {rss_mb() - before:,.0f} MB, "
+        f"{tracked:,} objects tracked by the "
         f"collector, full collection {min(pauses) * 1e3:,.0f} ms (best of 3); "
         f"{built / events * 1e6:.1f} µs of CPU an event to build and keep"
     )
@@ -137,25 +154,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--buffer", type=int, default=500)
-    parser.add_argument("--as-dicts", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bytes", type=int, default=DEFAULT_BYTES)
+    parser.add_argument("--one", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        measure(args.agents, args.buffer, args.as_dicts)
+        measure(args.agents, args.buffer, args.bytes, args.one)
         return
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"{time.strftime('%Y-%m-%d %H:%M:%S')}, load {load}: {args.agents:,} agents, "
-        f"replay buffers of {args.buffer} events, full"
+        f"replay buffers of {args.buffer} events ({args.bytes:,} bytes with both bounds), full"
     )
-    for as_dicts in (True, False):
+    for variant in VARIANTS:
         command = [
             sys.executable,
             __file__,
-            "--one",
+            f"--one={variant}",
             f"--agents={args.agents}",
             f"--buffer={args.buffer}",
-            *(["--as-dicts"] if as_dicts else []),
+            f"--bytes={args.bytes}",
         ]
         subprocess.run(command, check=True)
 

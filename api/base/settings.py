@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     )
     login_timeout: float = Field(10.0, gt=0, description="seconds a desktop has to log in")
     replay_buffer: int = Field(500, gt=0, description="desktop messages kept for resume")
+    replay_buffer_bytes: int = Field(
+        128 * 1024,
+        gt=0,
+        description="memory the desktop messages kept for resume may take, per agent "
+        "(one node; with Redis, its streams keep replay_buffer messages)",
+    )
     public_url: str = Field(
         "",
         description="base URL gateways call (for signatures behind a proxy), e.g. "

@@ -5,14 +5,11 @@ that agent's stream. A desktop that reconnects (same process) sends the stream i
 last seq it saw and receives what it missed; if the buffer no longer reaches back that far
 it gets a full state snapshot instead.
 
-An event is serialized once, when it enters the stream: the buffer keeps its JSON text
-(with its seq and the contact it is about) and the session sends that text. The buffers
-hold up to ``replay_buffer`` events of every agent logged in (500 by default: a million
-with 2,000 agents), and an offer as a tree of dicts and lists (its contact's context, its
-explanation) is a dozen or more objects the garbage collector walks, young while the
-buffers fill and in every full collection after; a string is none. Kept as trees, they
-were most of what a router with 2,000 desktops added to its heap per contact (about 7 dicts
-and 5 lists: bench/offer_latency.py on 2026-12-04, counted with ``gc.get_objects``).
+An event is serialized once, when it enters the stream: the replay buffer keeps its JSON
+text (api/desktop/replay.py, bounded by events and by bytes) and the session sends that
+text. Kept as trees of dicts and lists, the buffered offers were most of what a router
+with 2,000 desktops added to its heap per contact (about 7 dicts and 5 lists:
+bench/offer_latency.py on 2026-12-04, counted with ``gc.get_objects``).
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections import deque
 from typing import Any
 
 from api.desktop.protocol import (
@@ -39,6 +35,7 @@ from api.desktop.protocol import (
     TransferredEvent,
     WrapUpEvent,
 )
+from api.desktop.replay import DEFAULT_BYTES, DEFAULT_EVENTS, ReplayBuffer
 from router.customer_changes import ERASED, CustomerChange, about_contact
 from router.decisions import (
     Assigned,
@@ -60,7 +57,6 @@ Delivery = tuple[str, float | None]
 (for /metrics' ``centralino_offer_sent_seconds``)."""
 Outbox = asyncio.Queue[Delivery | None]  # None: a newer connection replaced this one
 RELOADED: Delivery = ('{"type":"reloaded"}', None)  # told to a session, never sent
-Buffered = tuple[int, str | None, str]  # seq, the contact it is about, the event's JSON
 MAX_REPLIES_SHOWN = 20  # per live contact, in the state snapshot
 REDACTED_KEEP = (
     "type",
@@ -104,17 +100,19 @@ def event_contact(event: ServerEvent) -> str | None:
 
 
 class AgentStream:
-    def __init__(self, stream_id: str, buffer_size: int) -> None:
+    def __init__(
+        self, stream_id: str, buffer_size: int = DEFAULT_EVENTS, buffer_bytes: int = DEFAULT_BYTES
+    ) -> None:
         self.stream_id = stream_id
         self.seq = 0
-        self.buffer: deque[Buffered] = deque(maxlen=buffer_size)
+        self.buffer = ReplayBuffer(buffer_size, buffer_bytes)
         self.outbox: Outbox | None = None
 
     def push(self, event: ServerEvent) -> None:
         self.seq += 1
         event.seq = self.seq
         text = event.model_dump_json()
-        self.buffer.append((self.seq, event_contact(event), text))
+        self.buffer.append(self.seq, event_contact(event), text)
         if self.outbox is not None:
             arrival = event.contact.get("arrival") if isinstance(event, OfferEvent) else None
             self.outbox.put_nowait((text, arrival if isinstance(arrival, float) else None))
@@ -126,24 +124,27 @@ class AgentStream:
             return None
         if after_seq == self.seq:
             return []
-        if not self.buffer or self.buffer[0][0] > after_seq + 1:
-            return None
-        return [text for seq, _contact, text in self.buffer if seq > after_seq]
+        return self.buffer.since(after_seq)
 
     def redact(self, contacts: set[str]) -> None:
         """Take these contacts' customer data out of the buffered events, in place (a
         desktop resuming still gets every seq)."""
-        for index, (seq, contact_id, text) in enumerate(self.buffer):
-            if contact_id in contacts:
-                kept = redacted(json.loads(text))
-                self.buffer[index] = (seq, contact_id, json.dumps(kept, separators=(",", ":")))
+        self.buffer.rewrite(
+            contacts, lambda text: json.dumps(redacted(json.loads(text)), separators=(",", ":"))
+        )
 
 
 class DesktopHub:
-    def __init__(self, runtime: RouterRuntime, buffer_size: int = 500) -> None:
+    def __init__(
+        self,
+        runtime: RouterRuntime,
+        buffer_size: int = DEFAULT_EVENTS,
+        buffer_bytes: int = DEFAULT_BYTES,
+    ) -> None:
         self.runtime = runtime
         self.boot_id = uuid.uuid4().hex[:12]
         self.buffer_size = buffer_size
+        self.buffer_bytes = buffer_bytes
         self.streams: dict[str, AgentStream] = {}
         self.replies: dict[str, dict[str, dict[str, Any]]] = {}  # live contact -> replies
         runtime.listen(self.on_decisions)
@@ -169,7 +170,7 @@ class DesktopHub:
         return stream
 
     def _new_stream(self, agent_id: str) -> AgentStream:
-        return AgentStream(f"{self.boot_id}:{agent_id}", self.buffer_size)
+        return AgentStream(f"{self.boot_id}:{agent_id}", self.buffer_size, self.buffer_bytes)
 
     def attach(self, agent_id: str, outbox: Outbox) -> tuple[AgentStream, Outbox | None]:
         """Route the agent's events to this outbox; returns the outbox it replaced, if any."""

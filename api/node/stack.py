@@ -91,7 +91,11 @@ async def open_stack(
             await store.claim_fence(*fence)
         engine = Engine(ruleset.config, id_prefix=f"o{uuid.uuid4().hex[:8]}")
         runtime = RouterRuntime(engine, store, domain=settings.routing_domain)
-        hub = hub_factory(runtime) if hub_factory else DesktopHub(runtime, settings.replay_buffer)
+        hub = (
+            hub_factory(runtime)
+            if hub_factory
+            else DesktopHub(runtime, settings.replay_buffer, settings.replay_buffer_bytes)
+        )
         await hub.prepare([row.id for row in await store.agents()])
         app.state.hub = hub
         app.state.metrics = Metrics(runtime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -151,6 +152,33 @@ async def test_reconnecting_desktop_resumes_without_losing_an_offer(
     assert welcome["resumed"] is False
     assert welcome["state"]["contacts"][0]["contact"]["contact_id"] == contact_id
     await again.close()
+
+
+async def test_a_resume_past_the_replay_buffers_bytes_gets_the_snapshot(tmp_path: Path) -> None:
+    """CENTRALINO_REPLAY_BUFFER_BYTES bounds what an agent's stream keeps: with room for
+    about one event, a desktop that missed two offers cannot replay them and is welcomed
+    with the state snapshot instead, which holds both."""
+    server = ThreadServer(tmp_path / "centralino.db", replay_buffer_bytes=1).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            token = await create_agent(client, "dora", skills={"billing": 5}, languages=["it"])
+            desk = Desktop(server.ws_url, token)
+            welcome = await desk.connect()
+            await desk.next_event("presence")
+            await desk.close()
+            posted = [
+                (await client.post("/v1/contacts", json=contact_body(f"m-{n}"))).json()
+                for n in (1, 2)
+            ]
+            back = Desktop(server.ws_url, token)
+            resume = {"stream": welcome["stream"], "after_seq": desk.last_seq}
+            welcome = await back.connect(resume=resume)
+            assert welcome["resumed"] is False
+            offered = {offer["contact"]["contact_id"] for offer in welcome["state"]["offers"]}
+            assert offered == {contact["contact_id"] for contact in posted}
+            await back.close()
+    finally:
+        server.stop()
 
 
 async def test_second_login_replaces_first_connection(
