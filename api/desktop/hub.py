@@ -151,6 +151,11 @@ class DesktopHub:
         runtime.customer_changes.listen(self.forget_customers)
         runtime.on_reloaded(self.restart_sessions)
 
+    def buffered(self) -> tuple[int, int]:
+        """Events and bytes the agents' replay buffers hold now (for /metrics)."""
+        buffers = [stream.buffer for stream in self.streams.values()]
+        return sum(map(len, buffers)), sum(buffer.size for buffer in buffers)
+
     def forget_customers(self, change: CustomerChange) -> None:
         """An erased customer's contacts leave the replay buffers (redacted in place, so
         a desktop resuming still gets every seq)."""

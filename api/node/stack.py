@@ -104,6 +104,7 @@ async def open_stack(
         intake = app.state.intake = Intake(runtime, Planner(ruleset))
         intake.hours.restore(await store.switches.closed())  # queues closed by hand
         app.state.metrics.watch_rules(lambda: intake.planner.rule_errors)
+        app.state.metrics.watch_replay(hub.buffered)
         app.state.dispatcher = Dispatcher(app.state.intake, hub.notify_message)
         app.state.chat = ChatHub(runtime)
         app.state.channels = build_adapters(settings)

@@ -141,6 +141,24 @@ class EventDeliveries(Collector):
         yield retrying
 
 
+class ReplayBuffers(Collector):
+    """What the desktops' replay buffers hold on this node, summed over the agents."""
+
+    def __init__(self, buffered: Callable[[], tuple[int, int]]) -> None:
+        self.buffered = buffered
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        events, size = self.buffered()
+        yield GaugeMetricFamily(
+            "centralino_replay_buffer_events", "desktop events kept for resume", events
+        )
+        yield GaugeMetricFamily(
+            "centralino_replay_buffer_bytes",
+            "memory the desktop events kept for resume take (their JSON text)",
+            size,
+        )
+
+
 class RuleErrors(Collector):
     """Run-time errors of rule conditions, per rule (the planner counts them; a reload
     starts a new planner, so the counters restart, as Prometheus counters may)."""
@@ -273,6 +291,10 @@ class Metrics:
 
     def watch_deliveries(self, deliveries: Deliveries) -> None:
         self.registry.register(EventDeliveries(deliveries))
+
+    def watch_replay(self, buffered: Callable[[], tuple[int, int]]) -> None:
+        """Expose the replay buffers' size (``buffered``: events and bytes, all agents)."""
+        self.registry.register(ReplayBuffers(buffered))
 
     def watch_rules(self, counts: Callable[[], dict[str, int]]) -> None:
         """Expose the planner's run-time rule errors (``counts`` reads the current one)."""

@@ -7,8 +7,9 @@ minute: 290–390 ms pauses of the routing loop, the p99 of ingest-to-offer
 20 and 100 on the faster VM of the morning; the collector's pauses were measured with
 ``gc.callbacks``). So ``centralino serve``:
 
-- collects the young generation after 10,000 allocations instead of 700 (fewer objects
-  promoted, so far fewer full collections);
+- collects the young generation after 7,500 allocations instead of 700 (fewer objects
+  promoted, so far fewer full collections; 10,000 until the desktops' replay buffers
+  stopped allocating a tuple an event, see below);
 - collects the middle generation after 10 young collections (as CPython does): with
   50,000 and 20, the middle generation grew to about a million objects and one collection
   of it stopped the loop for 527 ms; with 10,000 and 10 the server's p99 from arrival to
@@ -31,13 +32,24 @@ arrival to offer was worse (28.1–202.6 ms against 17.8–23.1 ms). With 10,000
 at 80/s hold 17–20 young collections (220–370 ms in all) and one or two middle ones
 (77–170 ms): the collector stops the loop about 0.4% of that time, a part of the tail above
 the p99, not all of it.
+
+The threshold counts allocations less deallocations, so cheap objects count as much as
+costly ones: a young collection's pause is the live young objects it walks when the count
+is reached (25,000–40,000 in the offer-latency bench, 10–35 ms, as much CPU as wall time).
+When the replay buffers stopped allocating a tuple an event (api/desktop/replay.py), the
+count was reached less often, with more of the costly objects by then: 7–10 young
+collections a run instead of 11–13, of 23–24 ms each instead of 18–22 (PostgreSQL, 2,000
+agents, 250/s, fifteenth session). At 7,500 there are 13–14 again, of 18–21 ms.
+Tried and dropped in that session: freezing what survives each young collection
+(docs/hot-path-history.md): frozen objects that die still count against the threshold,
+and the cyclic garbage of every closed connection would never be collected.
 """
 
 from __future__ import annotations
 
 import gc
 
-THRESHOLDS = (10_000, 10, 100)
+THRESHOLDS = (7_500, 10, 100)
 
 
 def tune_for_serving() -> None:

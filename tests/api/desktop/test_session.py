@@ -10,6 +10,7 @@ import httpx
 import pytest
 import websockets
 
+from tests.api.ops.test_metrics import samples
 from tests.live import (
     Desktop,
     ThreadServer,
@@ -177,6 +178,9 @@ async def test_a_resume_past_the_replay_buffers_bytes_gets_the_snapshot(tmp_path
             offered = {offer["contact"]["contact_id"] for offer in welcome["state"]["offers"]}
             assert offered == {contact["contact_id"] for contact in posted}
             await back.close()
+            kept = samples((await client.get("/metrics")).text)
+            assert kept[("centralino_replay_buffer_events", ())] == 1  # dora's newest
+            assert kept[("centralino_replay_buffer_bytes", ())] > 1
     finally:
         server.stop()
 
