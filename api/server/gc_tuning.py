@@ -38,8 +38,8 @@ costly ones: a young collection's pause is the live young objects it walks when 
 is reached (25,000–40,000 in the offer-latency bench, 10–35 ms, as much CPU as wall time).
 When the replay buffers stopped allocating a tuple an event (api/desktop/replay.py), the
 count was reached less often, with more of the costly objects by then: 7–10 young
-collections a run instead of 11–13, of 23–24 ms each instead of 18–22 (PostgreSQL, 2,000
-agents, 250/s, fifteenth session). At 7,500 there are 13–14 again, of 18–21 ms; in a
+collections a run instead of 11–13, of 23–25 ms each instead of 17–26 (PostgreSQL, 2,000
+agents, bench/offer_latency.py, fifteenth session). At 7,500 there are 10–14, of 18–24 ms; in a
 saturated shift start it is a third more young collections (93–94 against 69–70 at a
 fixed 350/s), a cost not yet weighed against the latency bench's shorter pauses.
 Tried and dropped in that session: freezing what survives each young collection
