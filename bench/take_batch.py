@@ -2,6 +2,7 @@
 wall time of a batch, and its statements.
 
     python bench/take_batch.py [--database-url URL] [--batches 300] [--size 24] [--offers]
+        [--routed]
 
 Each batch is ``--size`` contacts submitted at once through ``store.received.take`` (as
 intake does), two in three with a new customer and one in three with a returning one;
@@ -15,7 +16,9 @@ word.
 ``--offers``: the contacts are stored first (not timed); each batch is then ``--size``
 routing units committed at once, each an offer made as the router writes it (the offer,
 the contact's update, its routing event and its gateway event; router/store/
-change_batch.py, on PostgreSQL router/store/pg_changes.py).
+change_batch.py, on PostgreSQL router/store/pg_changes.py). ``--routed``: each unit is a
+new contact routed as the router writes it: its plan (queue, rule, policy...) and an offer
+made (on PostgreSQL one statement for the batch, sent without BEGIN and COMMIT).
 """
 
 from __future__ import annotations
@@ -38,7 +41,13 @@ from sqlalchemy import event
 
 from router.states import RECEIVED
 from router.store.change_batch import changes_work
-from router.store.changes import ContactUpdate, EventInsert, OfferInsert, OutboxInsert
+from router.store.changes import (
+    ContactPlan,
+    ContactUpdate,
+    EventInsert,
+    OfferInsert,
+    OutboxInsert,
+)
 from router.store.repository import Store
 from skills.identity import email_identity
 
@@ -102,7 +111,22 @@ def offer_made(contact_id: str, now: float) -> list[Any]:
     ]
 
 
-async def run(url: str, batches: int, size: int, offers: bool) -> None:
+def routed(contact_id: str, now: float) -> list[Any]:
+    """A new contact's plan and its offer, in one unit (router/intake.py)."""
+    plan = {
+        "queue": "billing",
+        "rule": "billing",
+        "policy": {"queue": "billing", "skills": ["billing"], "sla_seconds": 20},
+        "triage": {"language": "it", "urgency": 0.4, "explanation": "x" * 300},
+        "history_boost": 0.0,
+        "preferred_agent": None,
+        "state": "queued",
+        "updated_at": now,
+    }
+    return [ContactPlan(contact_id, plan), *offer_made(contact_id, now)]
+
+
+async def run(url: str, batches: int, size: int, offers: bool, plans: bool = False) -> None:
     store = await Store.open(url)
     count = 0
     run_id = uuid.uuid4().hex[:8]
@@ -121,7 +145,8 @@ async def run(url: str, batches: int, size: int, offers: bool) -> None:
 
     async def offer_batch() -> None:
         now = time.time()
-        units = [changes_work(offer_made(stored.pop(), now)) for _ in range(size)]
+        made = routed if plans else offer_made
+        units = [changes_work(made(stored.pop(), now)) for _ in range(size)]
         await asyncio.gather(*(store.commit(unit) for unit in units))
 
     batch = take_batch
@@ -149,7 +174,7 @@ async def run(url: str, batches: int, size: int, offers: bool) -> None:
         await store.close()
     print(
         f"{store.engine.dialect.name}: {batches} batches of {size} "
-        f"{'offers made' if offers else 'new contacts'}: "
+        f"{('contacts routed' if plans else 'offers made') if offers else 'new contacts'}: "
         f"CPU {cpu / batches * 1000:.2f} ms a batch ({cpu / batches / size * 1000:.3f} ms "
         f"{'an offer' if offers else 'a contact'}), wall {wall / batches * 1000:.2f} ms a "
         f"batch; statements of one batch: "
@@ -163,11 +188,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--size", type=int, default=24)
     parser.add_argument("--offers", action="store_true", help="time offers made instead")
+    parser.add_argument("--routed", action="store_true", help="each offer with its plan")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, load {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        asyncio.run(run(url, args.batches, args.size, args.offers))
+        asyncio.run(run(url, args.batches, args.size, args.offers or args.routed, args.routed))
 
 
 if __name__ == "__main__":

@@ -17,10 +17,14 @@ in an order that respects what depends on what, and only such changes are regrou
 3. contact updates, merged per contact (later values win, as if applied in turn);
 4. updates of offers inserted before the group, merged per offer.
 
-On PostgreSQL 2-4 are one statement (router/store/pg_changes.py).
+On PostgreSQL 1-4 are one statement (router/store/pg_changes.py; a plan and the updates
+of its contact that followed it are one row of it).
 
 A plan for a contact that already has an update waiting in the group (the order would
-change) first writes out what was grouped so far.
+change) first writes out what was grouped so far. On PostgreSQL a batch whose changes make
+one group is one statement, which commits by itself: ``ChangeSet.write_once`` lets the
+journal send it without BEGIN and COMMIT (router/store/pg_connection.py), one round trip
+for the whole batch instead of three.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sqlalchemy.engine import Connection
 from router.store import changes as c
 from router.store.new_rows import with_defaults
 from router.store.pg_changes import write_rows
+from router.store.pg_connection import NeedsTransaction
 from router.store.plans import plan_contacts
 from router.store.schema import OfferRow
 from router.store.sqlite_updates import update_rows
@@ -100,16 +105,17 @@ class ChangeGroups:
             self.offer_updates.setdefault(change.offer_id, {}).update(change.values)
 
     def write(self, connection: Connection) -> None:
-        plan_contacts(connection, self.plans)
         if connection.dialect.name == "postgresql":
             write_rows(
                 connection,
                 (self.offers, self.agent_states, self.events, self.outbox),
                 self.contacts,
                 self.offer_updates,
+                self.plans,
             )
             return
         # SQLite; every column given: offers with merged updates insert in one statement
+        plan_contacts(connection, self.plans)
         _insert(connection, c.INSERT_OFFER, [with_defaults(OfferRow, row) for row in self.offers])
         _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
         _insert(connection, c.INSERT_EVENTS, self.events)
@@ -118,12 +124,17 @@ class ChangeGroups:
         _update(connection, c.OFFERS, self.offer_updates.items())
 
 
-def write_changes(connection: Connection, units: Iterable[Sequence[c.Change]]) -> None:
-    """Apply the changes of ``units`` in order, grouped as the module says."""
+def write_changes(
+    connection: Connection, units: Iterable[Sequence[c.Change]], *, once: bool = False
+) -> None:
+    """Apply the changes of ``units`` in order, grouped as the module says. ``once``: in
+    one group, or ``NeedsTransaction`` before anything is written."""
     groups = ChangeGroups()
     for changes in units:
         for change in changes:
             if groups.conflicts(change):
+                if once:
+                    raise NeedsTransaction("changes that must follow others of the batch")
                 groups.write(connection)
                 groups = ChangeGroups()
             groups.add(change)
@@ -173,6 +184,15 @@ class ChangeSet:
     @staticmethod
     def write_together(connection: Connection, units: Sequence[ChangeSet]) -> list[None]:
         write_changes(connection, (unit.changes for unit in units))
+        return [None] * len(units)
+
+    @staticmethod
+    def write_once(connection: Connection, units: Sequence[ChangeSet]) -> list[None]:
+        """PostgreSQL: the units as one statement, or ``NeedsTransaction`` (nothing
+        written) if they need more (router/store/pg_connection.py)."""
+        if connection.dialect.name != "postgresql":
+            raise NeedsTransaction("one statement only on PostgreSQL")
+        write_changes(connection, (unit.changes for unit in units), once=True)
         return [None] * len(units)
 
 

@@ -57,6 +57,19 @@ class AgentStateInsert:
     values: dict[str, Any]
 
 
+PLANNED_COLUMNS = (
+    "queue",
+    "rule",
+    "policy",
+    "triage",
+    "history_boost",
+    "preferred_agent",
+    "state",
+    "updated_at",
+)
+"""The columns a plan writes (its values may hold the contact's whole row)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ContactPlan:
     """The router's plan of a ``received`` contact (queue, rule, policy, explanation; state

@@ -33,8 +33,9 @@ connection is the only writer of the hot path).
   committed contacts submitted after those decisions.) On SQLite, a single writer, both
   kinds share the one lane, ahead units first. Figures of each step, measured alternately
   with the code before it: docs/hot-path-history.md.
-- On PostgreSQL each lane keeps its connection, and the intake lane sends a batch of new
-  contacts without BEGIN and COMMIT (router/store/pg_connection.py).
+- On PostgreSQL each lane keeps its connection, and a batch that is one statement (new
+  contacts; routing decisions that make one group) is sent without BEGIN and COMMIT
+  (router/store/pg_connection.py).
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
@@ -305,7 +306,7 @@ class Journal:
         if connection is None or connection.closed or connection.invalidated:
             connection = lane.connection = await self._engine.connect()
         try:
-            if lane.shared and self.before_batch is None and writes_once(batch):
+            if self.before_batch is None and writes_once(batch):
                 try:
                     return await in_autocommit(connection, self._once, batch)
                 except NeedsTransaction:

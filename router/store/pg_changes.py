@@ -19,6 +19,16 @@ The parts of one statement do not see one another's rows, so they must not depen
 another: the offers' contacts are already stored, an update of an offer inserted in the
 same batch was merged into its insert (change_batch.py), and each contact or offer is
 updated once (its changes merged, later values winning).
+
+Plans of received contacts (``changes.ContactPlan``) are rows of the contacts' update too,
+flagged: a planned row is updated only where its contact is still ``received``, with the
+plan's columns and those of the updates that followed it, merged. A plan that finds its
+contact no longer ``received`` must fail the whole statement, not only its row: the
+statement ends with a check that casts a text to an integer, which fails (and with it the
+statement, every part of it) unless every plan was written; that failure becomes
+``PlanConflict``. So a batch of decisions, plans included, is one statement, which commits
+by itself all or nothing: router/store/change_batch.py's ``write_once`` sends it without
+BEGIN and COMMIT (router/store/pg_connection.py).
 """
 
 from __future__ import annotations
@@ -29,8 +39,19 @@ from typing import Any
 
 from sqlalchemy import Table, TextClause, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
-from router.store.changes import AGENT_STATES, CONTACTS, EVENTS, OFFERS, OUTBOX
+from router.states import RECEIVED
+from router.store.changes import (
+    AGENT_STATES,
+    CONTACTS,
+    EVENTS,
+    OFFERS,
+    OUTBOX,
+    PLANNED_COLUMNS,
+    ContactPlan,
+    PlanConflict,
+)
 from router.store.new_rows import with_defaults
 from router.store.pg_arrays import (
     array_parameters,
@@ -67,11 +88,21 @@ Updates = dict[str, dict[str, Any]]
 """Row id -> the columns to set and their values."""
 
 
-def _update_part(table: Table, prefix: str, columns: tuple[str, ...]) -> str:
-    """``UPDATE`` of ``table``'s rows by id from arrays: each column set where its flag is."""
+PLAN_CONFLICT = "centralino: plans of contacts no longer received"
+"""The text the plans' check fails to cast (it names the conflict in the driver's error)."""
+
+
+def _update_part(
+    table: Table, prefix: str, columns: tuple[str, ...], *, planned: bool = False
+) -> str:
+    """``UPDATE`` of ``table``'s rows by id from arrays: each column set where its flag is.
+    ``planned``: rows flagged ``plan`` are updated only while their contact is
+    ``received``, and the update returns those flags (the check counts them)."""
     typed = [("id", array_type(table.c.id))]
     for column in columns:
         typed += [(column, array_type(table.c[column])), (f"set_{column}", "BOOLEAN[]")]
+    if planned:
+        typed.append(("plan", "BOOLEAN[]"))
     names = [name for name, _type in typed]
     arrays = ", ".join(f"CAST(:{prefix}_{name} AS {kind})" for name, kind in typed)
     assignments = ", ".join(
@@ -79,25 +110,39 @@ def _update_part(table: Table, prefix: str, columns: tuple[str, ...]) -> str:
         f'ELSE t."{column}" END'
         for column in columns
     )
-    return (
+    update = (
         f"UPDATE {table.name} AS t SET {assignments} "
         f'FROM unnest({arrays}) AS u({quoted(names)}) WHERE t."id" = u."id"'
     )
+    if planned:
+        update += ' AND (NOT u."plan" OR t."state" = :received) RETURNING u."plan"'
+    return update
 
 
 @lru_cache(maxsize=256)
-def statement(contact_columns: tuple[str, ...], offer_columns: tuple[str, ...]) -> TextClause:
+def statement(
+    contact_columns: tuple[str, ...], offer_columns: tuple[str, ...], planned: bool = False
+) -> TextClause:
     """The batch's statement: the last table's INSERT; the other inserts and the updates
-    (of these columns; none if empty) run in its WITH."""
+    (of these columns; none if empty) run in its WITH. ``planned``: every part runs in
+    the WITH, and the statement is the plans' check (the module says how it fails)."""
     parts = list(_PARTS[:-1])
+    if planned:
+        parts.append(_PARTS[-1])
     if contact_columns:
-        parts.append(_update_part(CONTACTS, "contact_set", contact_columns))
+        parts.append(_update_part(CONTACTS, "contact_set", contact_columns, planned=planned))
     if offer_columns:
         parts.append(_update_part(OFFERS, "offer_set", offer_columns))
+    last = _PARTS[-1]
+    if planned:
+        contacts_part = f"part{len(_PARTS)}"  # the inserts, then the contacts' update
+        last = (
+            "SELECT CAST(CASE WHEN count(*) = :plans THEN '0' "
+            f"ELSE '{PLAN_CONFLICT}: ' || (:plans - count(*)) END AS INTEGER) "
+            f'FROM {contacts_part} WHERE {contacts_part}."plan"'
+        )
     return text(
-        "WITH "
-        + ", ".join(f"part{i} AS ({part})" for i, part in enumerate(parts))
-        + f" {_PARTS[-1]}"
+        "WITH " + ", ".join(f"part{i} AS ({part})" for i, part in enumerate(parts)) + f" {last}"
     )
 
 
@@ -126,20 +171,48 @@ def write_rows(
     rows: Sequence[Sequence[dict[str, Any]]],
     contacts: Updates,
     offers: Updates,
+    plans: Sequence[ContactPlan] = (),
 ) -> None:
     """Insert ``rows`` (the new offers, agent states, routing events and gateway events, in
     that order, each list in submission order; a column a row does not give gets its
-    default, as through SQLAlchemy) and update ``contacts`` and ``offers``, which must not
-    be among the offers inserted: one round trip; none if there is nothing."""
-    if not any(rows) and not contacts and not offers:
+    default, as through SQLAlchemy), write ``plans`` (of distinct contacts; the updates of
+    a planned contact in ``contacts`` came after its plan) and update ``contacts`` and
+    ``offers``, which must not be among the offers inserted: one round trip; none if there
+    is nothing. ``PlanConflict``, with nothing written, if a plan found its contact no
+    longer ``received``."""
+    if not any(rows) and not contacts and not offers and not plans:
         return
-    parameters: dict[str, list[Any]] = {}
+    parameters: dict[str, Any] = {}
     for (prefix, table, model, _ordered), given in zip(TABLES, rows, strict=True):
         filled = [with_defaults(model, row) for row in given]
         parameters |= array_parameters(table, COLUMNS[prefix], prefix, filled)
+    if plans:
+        contacts = _with_plans(contacts, plans)
     contact_columns, offer_columns = _columns_of(contacts), _columns_of(offers)
     if contact_columns:
         parameters |= _update_parameters(CONTACTS, "contact_set", contact_columns, contacts)
     if offer_columns:
         parameters |= _update_parameters(OFFERS, "offer_set", offer_columns, offers)
-    connection.execute(statement(contact_columns, offer_columns), parameters)
+    if plans:
+        planned = {plan.contact_id for plan in plans}
+        parameters["contact_set_plan"] = [row_id in planned for row_id in contacts]
+        parameters |= {"plans": len(plans), "received": RECEIVED}
+    try:
+        connection.execute(statement(contact_columns, offer_columns, bool(plans)), parameters)
+    except DBAPIError as exc:
+        if PLAN_CONFLICT in str(exc.orig):
+            raise PlanConflict(str(exc.orig)) from exc
+        raise
+
+
+def _with_plans(contacts: Updates, plans: Sequence[ContactPlan]) -> Updates:
+    """The contacts' updates with each plan's columns first in its contact's row (the
+    updates that followed the plan win)."""
+    ids = [plan.contact_id for plan in plans]
+    if len(set(ids)) != len(ids):  # one after the other, the second would find it planned
+        raise PlanConflict("a contact planned twice in one run")
+    merged = dict(contacts)
+    for plan in plans:
+        planned = {column: plan.values[column] for column in PLANNED_COLUMNS}
+        merged[plan.contact_id] = planned | contacts.get(plan.contact_id, {})
+    return merged

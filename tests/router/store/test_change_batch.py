@@ -30,7 +30,7 @@ from router.store.changes import (
 from router.store.errors import StoreError
 from router.store.repository import Store
 from router.store.schema import Base
-from tests.databases import contact_row, journal_statements
+from tests.databases import contact_row, driver_transactions, journal_statements
 
 
 def offer(offer_id: str, contact_id: str, agent: str) -> OfferInsert:
@@ -206,13 +206,73 @@ async def test_on_postgresql_a_batch_writes_its_rows_in_one_statement(store: Sto
     for contact_id in ("c1", "c2"):
         await store.add_contact(contact_row(contact_id), None)
     await store.add_contact(contact_row("c3", "received"), None)
-    with journal_statements(store) as statements:
+    with journal_statements(store) as statements, driver_transactions(store) as inside:
         await asyncio.gather(*(store.commit(changes_work(changes)) for changes in UNITS))
-    # the plan alone; then the offers, events and gateway events and the contacts' updates:
-    # one INSERT whose WITH holds the others
-    assert sorted(statements) == ["UPDATE", "WITH"], statements
+    # the plan, the offers, events and gateway events and the contacts' updates: one
+    # statement whose WITH holds them all, which commits by itself (no BEGIN, no COMMIT)
+    assert statements == ["WITH"]
+    assert inside == [False]
     async with store.engine.connect() as connection:
         assert await connection.run_sync(rows_of) == expected_rows()
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+async def test_a_plan_and_the_updates_that_follow_it_are_one_row_of_the_statement(
+    store: Store,
+) -> None:
+    """A contact planned, then offered, in one batch: one statement without a transaction,
+    the plan's columns and the offer's update both written."""
+    await store.add_contact(contact_row("c1", "received"), None)
+    offered = ContactUpdate("c1", {"state": "offered", "agent_id": "anna", "updated_at": 3.0})
+    with journal_statements(store) as statements, driver_transactions(store) as inside:
+        await asyncio.gather(
+            store.commit(changes_work([plan("c1")])),
+            store.commit(changes_work([offer("o1", "c1", "anna"), offered])),
+        )
+    assert statements == ["WITH"] and inside == [False]
+    async with store.engine.connect() as connection:
+        rows = await connection.run_sync(rows_of)
+    assert rows["contacts"] == {("c1", "offered", "anna", "sales", 3.0)}
+    assert rows["offers"] == {("o1", "c1", "anna", None, "", None)}
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+async def test_a_batch_that_needs_two_statements_runs_in_a_transaction(store: Store) -> None:
+    """An update of a contact, then its plan: the plan must see the update, so the batch is
+    two statements, in a transaction (BEGIN sent), and the order holds."""
+    await store.add_contact(contact_row("c1", "received"), None)
+    with journal_statements(store) as statements, driver_transactions(store) as inside:
+        await asyncio.gather(
+            store.commit(changes_work([ContactUpdate("c1", {"urgency": 0.5})])),
+            store.commit(changes_work([plan("c1")])),
+        )
+    assert statements == ["WITH", "WITH"] and True in inside
+    async with store.engine.connect() as connection:
+        state = (await connection.execute(select(CONTACTS.c.state, CONTACTS.c.urgency))).one()
+    assert tuple(state) == ("queued", 0.5)
+
+
+async def test_a_plan_refused_fails_its_unit_alone_and_nothing_of_the_first_try_stays(
+    store: Store,
+) -> None:
+    """A batch whose plan finds its contact no longer ``received``: the batch's statement
+    fails whole (on PostgreSQL outside a transaction too), each unit runs again alone,
+    and only the plan's unit fails; the other units' rows are written once."""
+    await store.add_contact(contact_row("c1"), None)  # queued already
+    await store.add_contact(contact_row("c2"), None)
+    outcomes = await asyncio.gather(
+        store.commit(changes_work([EventInsert("c2", 2.0, "a", {"n": 1}), outbox("e1", "c2")])),
+        store.commit(changes_work([plan("c1"), EventInsert("c1", 2.0, "b", {"n": 2})])),
+        store.commit(changes_work([offer("o1", "c2", "anna"), outbox("e2", "c2")])),
+        return_exceptions=True,
+    )
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], StoreError)
+    async with store.engine.connect() as connection:
+        rows = await connection.run_sync(rows_of)
+    assert rows["events"] == [1] and rows["outbox"] == ["e1", "e2"]
+    assert {row[0] for row in rows["offers"]} == {"o1"}
+    assert ("c1", "queued", None, "billing", 1.0) in rows["contacts"]
 
 
 async def test_updates_with_other_columns_each_set_only_their_own(store: Store) -> None:

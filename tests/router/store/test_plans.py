@@ -66,7 +66,8 @@ async def test_a_run_of_plans_is_written_by_one_statement(store: Store) -> None:
 
     async with store.engine.begin() as connection:
         await connection.run_sync(write)
-    assert statements == ["UPDATE"]
+    # PostgreSQL: the plans are the contacts' update in the WITH of the decisions' statement
+    assert statements == ["WITH" if store.engine.dialect.name == "postgresql" else "UPDATE"]
     async with store.engine.connect() as connection:
         rows = await connection.run_sync(states)
     assert rows["c1"] == (
