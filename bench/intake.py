@@ -63,6 +63,7 @@ import httpx
 import server_metrics
 import stages
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from throughput import (
     ADMIN,
@@ -387,8 +388,8 @@ def fresh_postgres_database(name: str) -> str:
             await conn.close()
 
     asyncio.run(recreate())
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}"
+    url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False)
 
 
 def summary(runs: list[Run], field: str, fmt: str) -> str:
