@@ -42,6 +42,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from router.states import RECEIVED
+from router.store import pg_driver
 from router.store.changes import (
     AGENT_STATES,
     CONTACTS,
@@ -198,7 +199,9 @@ def write_rows(
         parameters["contact_set_plan"] = [row_id in planned for row_id in contacts]
         parameters |= {"plans": len(plans), "received": RECEIVED}
     try:
-        connection.execute(statement(contact_columns, offer_columns, bool(plans)), parameters)
+        pg_driver.execute(
+            connection, statement(contact_columns, offer_columns, bool(plans)), parameters
+        )
     except DBAPIError as exc:
         if PLAN_CONFLICT in str(exc.orig):
             raise PlanConflict(str(exc.orig)) from exc
