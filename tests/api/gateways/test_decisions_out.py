@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -35,6 +36,11 @@ async def subscribe(client: httpx.AsyncClient, url: str, **body: object) -> str:
     assert reply.status_code == 201, reply.text
     secret: str = reply.json()["secret"]
     return secret
+
+
+def subscription(server: ThreadServer, name: str) -> dict[str, Any]:
+    reply = httpx.get(f"{server.url}/v1/subscriptions/{name}", headers=admin_headers())
+    return dict(reply.json())
 
 
 async def test_a_subscriber_hears_every_decision_signed_and_in_order(
@@ -84,8 +90,12 @@ async def test_a_subscriber_hears_every_decision_signed_and_in_order(
         assert verify(secret, request.headers[HEADER.lower()], request.body, time.time())
         assert not verify("whsec_other", request.headers[HEADER.lower()], request.body, time.time())
         assert request.headers["centralino-event-id"] == json.loads(request.body)["id"]
-    status = (await client.get("/v1/subscriptions/crm", headers=admin_headers())).json()
-    assert status["pending"] == 0 and status["delivered"] == 4 and status["last_error"] == ""
+    # the sender records a delivery after the receiver's answer: wait for its bookkeeping
+    status = await until(
+        lambda: (found := subscription(server, "crm"))["pending"] == 0 and found,
+        what="deliveries recorded",
+    )
+    assert status["delivered"] == 4 and status["last_error"] == ""
     metrics = (await client.get("/metrics")).text
     assert 'centralino_event_deliveries_total{result="ok",subscription="crm"} 4.0' in metrics
     await desk.close()
