@@ -18,7 +18,7 @@ routing units committed at once, each an offer made as the router writes it (the
 the contact's update, its routing event and its gateway event; router/store/
 change_batch.py, on PostgreSQL router/store/pg_changes.py). ``--routed``: each unit is a
 new contact routed as the router writes it: its plan (queue, rule, policy...) and an offer
-made (on PostgreSQL one statement for the batch, sent without BEGIN and COMMIT).
+made (on PostgreSQL one statement for the batch, in its transaction).
 """
 
 from __future__ import annotations

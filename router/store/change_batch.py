@@ -21,10 +21,7 @@ On PostgreSQL 1-4 are one statement (router/store/pg_changes.py; a plan and the 
 of its contact that followed it are one row of it).
 
 A plan for a contact that already has an update waiting in the group (the order would
-change) first writes out what was grouped so far. On PostgreSQL a batch whose changes make
-one group is one statement, which commits by itself: ``ChangeSet.write_once`` lets the
-journal send it without BEGIN and COMMIT (router/store/pg_connection.py), one round trip
-for the whole batch instead of three.
+change) first writes out what was grouped so far.
 """
 
 from __future__ import annotations
@@ -39,7 +36,6 @@ from sqlalchemy.engine import Connection
 from router.store import changes as c
 from router.store.new_rows import with_defaults
 from router.store.pg_changes import write_rows
-from router.store.pg_connection import NeedsTransaction
 from router.store.plans import plan_contacts
 from router.store.schema import OfferRow
 from router.store.sqlite_updates import update_rows
@@ -124,17 +120,12 @@ class ChangeGroups:
         _update(connection, c.OFFERS, self.offer_updates.items())
 
 
-def write_changes(
-    connection: Connection, units: Iterable[Sequence[c.Change]], *, once: bool = False
-) -> None:
-    """Apply the changes of ``units`` in order, grouped as the module says. ``once``: in
-    one group, or ``NeedsTransaction`` before anything is written."""
+def write_changes(connection: Connection, units: Iterable[Sequence[c.Change]]) -> None:
+    """Apply the changes of ``units`` in order, grouped as the module says."""
     groups = ChangeGroups()
     for changes in units:
         for change in changes:
             if groups.conflicts(change):
-                if once:
-                    raise NeedsTransaction("changes that must follow others of the batch")
                 groups.write(connection)
                 groups = ChangeGroups()
             groups.add(change)
@@ -184,15 +175,6 @@ class ChangeSet:
     @staticmethod
     def write_together(connection: Connection, units: Sequence[ChangeSet]) -> list[None]:
         write_changes(connection, (unit.changes for unit in units))
-        return [None] * len(units)
-
-    @staticmethod
-    def write_once(connection: Connection, units: Sequence[ChangeSet]) -> list[None]:
-        """PostgreSQL: the units as one statement, or ``NeedsTransaction`` (nothing
-        written) if they need more (router/store/pg_connection.py)."""
-        if connection.dialect.name != "postgresql":
-            raise NeedsTransaction("one statement only on PostgreSQL")
-        write_changes(connection, (unit.changes for unit in units), once=True)
         return [None] * len(units)
 
 

@@ -33,9 +33,11 @@ connection is the only writer of the hot path).
   committed contacts submitted after those decisions.) On SQLite, a single writer, both
   kinds share the one lane, ahead units first. Figures of each step, measured alternately
   with the code before it: docs/hot-path-history.md.
-- On PostgreSQL each lane keeps its connection, and a batch that is one statement (new
-  contacts; routing decisions that make one group) is sent without BEGIN and COMMIT
-  (router/store/pg_connection.py).
+- On PostgreSQL each lane keeps its connection, and the intake lane sends a batch of new
+  contacts without BEGIN and COMMIT (router/store/pg_connection.py). A batch of routing
+  decisions keeps its transaction: sent in autocommit too (one statement, router/store/
+  pg_changes.py), it made ingest-to-offer slower at half load (p50 5.5-6.4 against
+  4.0-4.1 ms, the loop's lag 1.5-1.9 against 1.1 ms; docs/hot-path-history.md).
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
@@ -306,7 +308,7 @@ class Journal:
         if connection is None or connection.closed or connection.invalidated:
             connection = lane.connection = await self._engine.connect()
         try:
-            if self.before_batch is None and writes_once(batch):
+            if lane.shared and self.before_batch is None and writes_once(batch):
                 try:
                     return await in_autocommit(connection, self._once, batch)
                 except NeedsTransaction:

@@ -22,13 +22,10 @@ updated once (its changes merged, later values winning).
 
 Plans of received contacts (``changes.ContactPlan``) are rows of the contacts' update too,
 flagged: a planned row is updated only where its contact is still ``received``, with the
-plan's columns and those of the updates that followed it, merged. A plan that finds its
-contact no longer ``received`` must fail the whole statement, not only its row: the
-statement ends with a check that casts a text to an integer, which fails (and with it the
-statement, every part of it) unless every plan was written; that failure becomes
-``PlanConflict``. So a batch of decisions, plans included, is one statement, which commits
-by itself all or nothing: router/store/change_batch.py's ``write_once`` sends it without
-BEGIN and COMMIT (router/store/pg_connection.py).
+plan's columns and those of the updates that followed it, merged. The statement then
+returns how many plans it wrote; fewer than given raises ``PlanConflict``, and the
+batch's transaction is rolled back (the journal then writes each unit alone). A batch of
+decisions, plans included, is one statement (it was two: the plans' UPDATE first).
 """
 
 from __future__ import annotations
@@ -39,7 +36,6 @@ from typing import Any
 
 from sqlalchemy import Table, TextClause, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from router.states import RECEIVED
 from router.store import pg_driver
@@ -89,16 +85,12 @@ Updates = dict[str, dict[str, Any]]
 """Row id -> the columns to set and their values."""
 
 
-PLAN_CONFLICT = "centralino: plans of contacts no longer received"
-"""The text the plans' check fails to cast (it names the conflict in the driver's error)."""
-
-
 def _update_part(
     table: Table, prefix: str, columns: tuple[str, ...], *, planned: bool = False
 ) -> str:
     """``UPDATE`` of ``table``'s rows by id from arrays: each column set where its flag is.
     ``planned``: rows flagged ``plan`` are updated only while their contact is
-    ``received``, and the update returns those flags (the check counts them)."""
+    ``received``, and the update returns those flags (the statement counts them)."""
     typed = [("id", array_type(table.c.id))]
     for column in columns:
         typed += [(column, array_type(table.c[column])), (f"set_{column}", "BOOLEAN[]")]
@@ -126,7 +118,7 @@ def statement(
 ) -> TextClause:
     """The batch's statement: the last table's INSERT; the other inserts and the updates
     (of these columns; none if empty) run in its WITH. ``planned``: every part runs in
-    the WITH, and the statement is the plans' check (the module says how it fails)."""
+    the WITH, and the statement counts the plans written."""
     parts = list(_PARTS[:-1])
     if planned:
         parts.append(_PARTS[-1])
@@ -137,11 +129,7 @@ def statement(
     last = _PARTS[-1]
     if planned:
         contacts_part = f"part{len(_PARTS)}"  # the inserts, then the contacts' update
-        last = (
-            "SELECT CAST(CASE WHEN count(*) = :plans THEN '0' "
-            f"ELSE '{PLAN_CONFLICT}: ' || (:plans - count(*)) END AS INTEGER) "
-            f'FROM {contacts_part} WHERE {contacts_part}."plan"'
-        )
+        last = f'SELECT count(*) FROM {contacts_part} WHERE {contacts_part}."plan"'
     return text(
         "WITH " + ", ".join(f"part{i} AS ({part})" for i, part in enumerate(parts)) + f" {last}"
     )
@@ -179,8 +167,8 @@ def write_rows(
     default, as through SQLAlchemy), write ``plans`` (of distinct contacts; the updates of
     a planned contact in ``contacts`` came after its plan) and update ``contacts`` and
     ``offers``, which must not be among the offers inserted: one round trip; none if there
-    is nothing. ``PlanConflict``, with nothing written, if a plan found its contact no
-    longer ``received``."""
+    is nothing. ``PlanConflict`` if a plan found its contact no longer ``received``: the
+    caller's transaction must then be rolled back."""
     if not any(rows) and not contacts and not offers and not plans:
         return
     parameters: dict[str, Any] = {}
@@ -197,15 +185,13 @@ def write_rows(
     if plans:
         planned = {plan.contact_id for plan in plans}
         parameters["contact_set_plan"] = [row_id in planned for row_id in contacts]
-        parameters |= {"plans": len(plans), "received": RECEIVED}
-    try:
-        pg_driver.execute(
-            connection, statement(contact_columns, offer_columns, bool(plans)), parameters
-        )
-    except DBAPIError as exc:
-        if PLAN_CONFLICT in str(exc.orig):
-            raise PlanConflict(str(exc.orig)) from exc
-        raise
+        parameters["received"] = RECEIVED
+    result = pg_driver.execute(
+        connection, statement(contact_columns, offer_columns, bool(plans)), parameters
+    )
+    written = result[0][0] if plans else 0
+    if written != len(plans):
+        raise PlanConflict(f"{len(plans) - written} of {len(plans)} contacts no longer received")
 
 
 def _with_plans(contacts: Updates, plans: Sequence[ContactPlan]) -> Updates:

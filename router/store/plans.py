@@ -8,11 +8,10 @@ contact taken in since the last commit, dozens at once.
 - SQLite: one ``UPDATE ... FROM (VALUES ...)`` (router/store/sqlite_updates.py); the
   number of rows it changed tells whether every plan found its contact still ``received``.
 - PostgreSQL: the contacts' update of the batch's one statement (router/store/
-  pg_changes.py), each plan a row updated only while its contact is ``received``, and a
-  check in the statement that fails it whole unless every plan was written (one round
-  trip and one prepared statement whatever the number; one UPDATE per plan cost a round
-  trip each, about half a millisecond on this machine, and most of a batch's commit
-  time).
+  pg_changes.py), each plan a row updated only while its contact is ``received``; the
+  statement counts the plans written (one round trip and one prepared statement whatever
+  the number; one UPDATE per plan cost a round trip each, about half a millisecond on
+  this machine, and most of a batch's commit time).
 
 A plan that finds its contact no longer ``received`` fails the whole run with
 ``PlanConflict``; the journal then writes each unit alone, where it fails alone.

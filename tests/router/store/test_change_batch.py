@@ -206,12 +206,11 @@ async def test_on_postgresql_a_batch_writes_its_rows_in_one_statement(store: Sto
     for contact_id in ("c1", "c2"):
         await store.add_contact(contact_row(contact_id), None)
     await store.add_contact(contact_row("c3", "received"), None)
-    with journal_statements(store) as statements, driver_transactions(store) as inside:
+    with journal_statements(store) as statements:
         await asyncio.gather(*(store.commit(changes_work(changes)) for changes in UNITS))
     # the plan, the offers, events and gateway events and the contacts' updates: one
-    # statement whose WITH holds them all, which commits by itself (no BEGIN, no COMMIT)
+    # statement whose WITH holds them all
     assert statements == ["WITH"]
-    assert inside == [False]
     async with store.engine.connect() as connection:
         assert await connection.run_sync(rows_of) == expected_rows()
 
@@ -220,16 +219,16 @@ async def test_on_postgresql_a_batch_writes_its_rows_in_one_statement(store: Sto
 async def test_a_plan_and_the_updates_that_follow_it_are_one_row_of_the_statement(
     store: Store,
 ) -> None:
-    """A contact planned, then offered, in one batch: one statement without a transaction,
-    the plan's columns and the offer's update both written."""
+    """A contact planned, then offered, in one batch: one statement, the plan's columns and
+    the offer's update both written."""
     await store.add_contact(contact_row("c1", "received"), None)
     offered = ContactUpdate("c1", {"state": "offered", "agent_id": "anna", "updated_at": 3.0})
-    with journal_statements(store) as statements, driver_transactions(store) as inside:
+    with journal_statements(store) as statements:
         await asyncio.gather(
             store.commit(changes_work([plan("c1")])),
             store.commit(changes_work([offer("o1", "c1", "anna"), offered])),
         )
-    assert statements == ["WITH"] and inside == [False]
+    assert statements == ["WITH"]
     async with store.engine.connect() as connection:
         rows = await connection.run_sync(rows_of)
     assert rows["contacts"] == {("c1", "offered", "anna", "sales", 3.0)}
@@ -237,9 +236,11 @@ async def test_a_plan_and_the_updates_that_follow_it_are_one_row_of_the_statemen
 
 
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)
-async def test_a_batch_that_needs_two_statements_runs_in_a_transaction(store: Store) -> None:
+async def test_a_plan_after_an_update_of_its_contact_is_a_second_statement(
+    store: Store,
+) -> None:
     """An update of a contact, then its plan: the plan must see the update, so the batch is
-    two statements, in a transaction (BEGIN sent), and the order holds."""
+    two statements, in one transaction (BEGIN sent), and the order holds."""
     await store.add_contact(contact_row("c1", "received"), None)
     with journal_statements(store) as statements, driver_transactions(store) as inside:
         await asyncio.gather(
@@ -255,9 +256,9 @@ async def test_a_batch_that_needs_two_statements_runs_in_a_transaction(store: St
 async def test_a_plan_refused_fails_its_unit_alone_and_nothing_of_the_first_try_stays(
     store: Store,
 ) -> None:
-    """A batch whose plan finds its contact no longer ``received``: the batch's statement
-    fails whole (on PostgreSQL outside a transaction too), each unit runs again alone,
-    and only the plan's unit fails; the other units' rows are written once."""
+    """A batch whose plan finds its contact no longer ``received``: the batch is rolled
+    back, each unit runs again alone, and only the plan's unit fails; the other units'
+    rows are written once."""
     await store.add_contact(contact_row("c1"), None)  # queued already
     await store.add_contact(contact_row("c2"), None)
     outcomes = await asyncio.gather(
