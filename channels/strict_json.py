@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 MAX_DEPTH = 32
 MAX_INT_DIGITS = 18  # fits a signed 64-bit column with room to spare
+SCAN_ABOVE = 200
+"""Texts with more brackets than this are scanned for their depth before they are parsed:
+the decoder recurses once a level, and a collection that starts deep in that recursion
+runs its callbacks (/metrics' pause timer) with no stack left to run them."""
+_STRUCTURE = re.compile(r'[\[\]{}"\\]')
 
 
 class UnsafeJson(ValueError):
@@ -103,10 +109,40 @@ def _plain(text: str, max_depth: int) -> bool:
     return text.count("[") + text.count("{") <= max_depth
 
 
+def nested_deeper(text: str, max_depth: int) -> bool:
+    """Would parsing ``text`` open more than ``max_depth`` arrays or objects at once?
+    Brackets inside strings do not count. Only what a parse needs: a text that is not
+    JSON may be judged either way, and its parse then fails anyway."""
+    depth = 0
+    in_string = False
+    skip_to = 0  # the character after a backslash, inside a string, is escaped
+    for match in _STRUCTURE.finditer(text):
+        at = match.start()
+        if at < skip_to:
+            continue
+        char = match.group()
+        if in_string:
+            if char == "\\":
+                skip_to = at + 2
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """Parse strict JSON; UnsafeJson with a readable reason otherwise."""
     try:
         text = _text(raw)
+        if text.count("[") + text.count("{") > SCAN_ABOVE and nested_deeper(text, max_depth):
+            raise UnsafeJson(f"nested deeper than {max_depth} levels")
         data = _DECODER.decode(text)
     except UnsafeJson:
         raise

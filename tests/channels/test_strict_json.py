@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from channels.strict_json import UnsafeJson, loads
+from channels.strict_json import SCAN_ABOVE, UnsafeJson, loads, nested_deeper
 
 
 def test_ordinary_json_is_read() -> None:
@@ -49,3 +51,29 @@ def test_unsafe_json_is_refused_with_a_reason(raw: str | bytes, reason: str) -> 
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     assert loads('{"t": "' + "[" * 40 + '"}') == {"t": "[" * 40}
     assert loads('{"t": "\\u00e8 ' + "{" * 40 + '"}') == {"t": "è " + "{" * 40}
+
+
+@pytest.mark.parametrize(
+    ("text", "deeper"),
+    [
+        ('["a\\"[[[["]', False),  # an escaped quote does not end the string
+        ('["a\\\\"]', False),
+        ('["a\\\\", [[[]]]]', True),  # an escaped backslash does
+        ('{"k": "}}}{{{[[["}', False),
+        ('[{"a": [{"b": []}]}]', True),
+        ("[" + ", ".join(["{}"] * 300) + "]", False),
+    ],
+)
+def test_the_depth_scan_counts_brackets_outside_strings(text: str, deeper: bool) -> None:
+    assert nested_deeper(text, 3) is deeper
+    json.loads(text)  # every case is JSON
+
+
+def test_many_shallow_brackets_are_read_and_a_deep_text_refused_before_it_is_parsed() -> None:
+    """More than SCAN_ABOVE brackets: the depth is scanned first, so the decoder (which
+    recurses once a level) never goes deep (a collection starting deep in it had no stack
+    left for the gc callbacks)."""
+    wide = {"entry": [{"id": n, "changes": [{"v": [n]}]} for n in range(SCAN_ABOVE)]}
+    assert loads(json.dumps(wide)) == wide
+    with pytest.raises(UnsafeJson, match="deeper than 32"):
+        loads('{"object": "page", "entry": ' + "[" * 5000 + "]" * 5000 + "}")
