@@ -95,10 +95,11 @@ def _text(raw: str | bytes) -> str:
     return raw.decode(json.detect_encoding(raw), "surrogatepass")
 
 
-def _plain(text: str, max_depth: int) -> bool:
+def _plain(text: str, brackets: int, max_depth: int) -> bool:
     """True when no value parsed from ``text`` can hold what ``check`` looks for: no
     ``\\u`` escape (the only way to write a NUL; a raw one is a syntax error), no lone
-    surrogate in the text itself, and too few brackets to nest past ``max_depth``."""
+    surrogate in the text itself, and too few brackets (``brackets``: its ``[`` and ``{``)
+    to nest past ``max_depth``."""
     if "\\u" in text:
         return False
     if not text.isascii():
@@ -106,7 +107,7 @@ def _plain(text: str, max_depth: int) -> bool:
             text.encode("utf-8")
         except UnicodeEncodeError:
             return False
-    return text.count("[") + text.count("{") <= max_depth
+    return brackets <= max_depth
 
 
 def nested_deeper(text: str, max_depth: int) -> bool:
@@ -141,7 +142,8 @@ def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """Parse strict JSON; UnsafeJson with a readable reason otherwise."""
     try:
         text = _text(raw)
-        if text.count("[") + text.count("{") > SCAN_ABOVE and nested_deeper(text, max_depth):
+        brackets = text.count("[") + text.count("{")
+        if brackets > SCAN_ABOVE and nested_deeper(text, max_depth):
             raise UnsafeJson(f"nested deeper than {max_depth} levels")
         data = _DECODER.decode(text)
     except UnsafeJson:
@@ -154,6 +156,6 @@ def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
         raise NotJson("not UTF-8") from None
     except ValueError as exc:  # e.g. an integer past the interpreter's digit limit
         raise UnsafeJson(f"not JSON: {str(exc)[:200]}") from None
-    if not _plain(text, max_depth):
+    if not _plain(text, brackets, max_depth):
         check(data, max_depth)
     return data
