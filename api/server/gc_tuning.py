@@ -39,9 +39,10 @@ is reached (25,000–40,000 in the offer-latency bench, 10–35 ms, as much CPU 
 When the replay buffers stopped allocating a tuple an event (api/desktop/replay.py), the
 count was reached less often, with more of the costly objects by then: 7–10 young
 collections a run instead of 11–13, of 23–25 ms each instead of 17–26 (PostgreSQL, 2,000
-agents, bench/offer_latency.py, fifteenth session). At 7,500 there are 10–14, of 18–24 ms; in a
-saturated shift start it is a third more young collections (93–94 against 69–70 at a
-fixed 350/s), a cost not yet weighed against the latency bench's shorter pauses.
+agents, bench/offer_latency.py, fifteenth session). At 7,500 there are 10–14, of 18–24 ms; at
+a shift start a third more young collections (108 against 78–80 at a fixed 700/s), with
+no cost to it shown: p99 of the 202 49.7 and 45.5 ms against 57.6 and 78.2 ms at 10,000
+(two pairs, sixteenth session, docs/hot-path-history.md).
 Tried and dropped in that session: freezing what survives each young collection
 (docs/hot-path-history.md): frozen objects that die still count against the threshold,
 and the cyclic garbage of every closed connection would never be collected.
