@@ -30,10 +30,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, Table
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
 from router.store import changes as c
+from router.store import driver
 from router.store.new_rows import with_defaults
 from router.store.pg_changes import write_rows
 from router.store.plans import plan_contacts
@@ -112,10 +113,11 @@ class ChangeGroups:
             return
         # SQLite; every column given: offers with merged updates insert in one statement
         plan_contacts(connection, self.plans)
-        _insert(connection, c.INSERT_OFFER, [with_defaults(OfferRow, row) for row in self.offers])
-        _insert(connection, c.INSERT_AGENT_STATE, self.agent_states)
-        _insert(connection, c.INSERT_EVENTS, self.events)
-        _insert(connection, c.INSERT_OUTBOX, self.outbox)
+        offers = [with_defaults(OfferRow, row) for row in self.offers]
+        driver.execute_many(connection, c.INSERT_OFFER, offers)  # (an executemany each)
+        driver.execute_many(connection, c.INSERT_AGENT_STATE, self.agent_states)
+        driver.execute_many(connection, c.INSERT_EVENTS, self.events)
+        driver.execute_many(connection, c.INSERT_OUTBOX, self.outbox)
         _update(connection, c.CONTACTS, self.contacts.items())
         _update(connection, c.OFFERS, self.offer_updates.items())
 
@@ -131,23 +133,6 @@ def write_changes(connection: Connection, units: Iterable[Sequence[c.Change]]) -
             groups.add(change)
     if groups:
         groups.write(connection)
-
-
-def _insert(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
-    """Insert rows with the same columns in one statement each (keeps their order)."""
-    for cut in same_columns(rows):
-        connection.execute(statement, cut)
-
-
-def same_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Consecutive rows cut where their columns change (one statement per cut)."""
-    cuts: list[list[dict[str, Any]]] = []
-    for row in rows:
-        if cuts and cuts[-1][0].keys() == row.keys():
-            cuts[-1].append(row)
-        else:
-            cuts.append([row])
-    return cuts
 
 
 def _update(

@@ -6,7 +6,8 @@ alone (their key is ``(kind, value)``) scans on both databases: a cost that grow
 every contact ever stored. Grouped by the first column (a run of contacts usually comes
 from one gateway and holds a kind or two of identity), each look-up reads the key's index:
 
-- SQLite: ``first = ? AND second IN (...)``;
+- SQLite: ``first = ? AND second IN (?, ...)``, on the driver's cursor (a text per
+  number of values, which the driver's statement cache keeps prepared);
 - PostgreSQL: the seconds as one array, each probed alone through a ``LATERAL`` subquery
   that the planner may not flatten (``OFFSET 0``): ``first = ? AND second = ?`` on a
   unique key is one index probe whatever the planner's statistics say. Without
@@ -20,37 +21,50 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, Table, TextClause, bindparam, select, text
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.engine import Connection
+
+from router.store import driver
 
 
 @dataclass(frozen=True, slots=True)
 class PairLookup:
     """The rows (chosen columns) whose ``(first, second)`` is one of the pairs asked for."""
 
-    listed: Select[Any]  # first = :first AND second IN :seconds (expanding)
+    listed: str  # SQLite: SELECT ... WHERE first = ? AND second IN ({marks})
     probed: TextClause  # one index probe per second (PostgreSQL)
 
     def rows(
         self, connection: Connection, pairs: Iterable[tuple[str, str]]
     ) -> Iterator[Sequence[Any]]:
         postgres = connection.dialect.name == "postgresql"
-        statement = self.probed if postgres else self.listed
         groups: dict[str, set[str]] = {}
         for first, second in pairs:
             groups.setdefault(first, set()).add(second)
         for first, seconds in sorted(groups.items()):
-            yield from connection.execute(statement, {"first": first, "seconds": sorted(seconds)})
+            if postgres:
+                parameters = {"first": first, "seconds": sorted(seconds)}
+                yield from connection.execute(self.probed, parameters)
+            else:  # on the driver's cursor (router/store/driver.py)
+                sql = self.listed.format(marks=marks(len(seconds)))
+                yield from driver.on_cursor(connection, sql, (first, *sorted(seconds))).rows
+
+
+@lru_cache(maxsize=64)
+def marks(count: int) -> str:
+    """SQLite's positional parameters for an ``IN`` list of ``count`` values."""
+    return ", ".join("?" * count)
 
 
 def pair_lookup(table: Table, first: str, second: str, columns: Sequence[str]) -> PairLookup:
     """A look-up of ``columns`` of ``table`` by pairs of (``first``, ``second``), a unique
     key of it."""
-    listed = select(*(table.c[name] for name in columns)).where(
-        table.c[first] == bindparam("first"),
-        table.c[second].in_(bindparam("seconds", expanding=True)),
+    chosen = ", ".join(f'"{name}"' for name in columns)
+    listed = (
+        f'SELECT {chosen} FROM "{table.name}" WHERE "{first}" = ? AND "{second}" IN ({{marks}})'
     )
     wanted = ", ".join(f"x.{name}" for name in columns)
     probed = text(

@@ -38,7 +38,7 @@ from sqlalchemy import Table, TextClause, text
 from sqlalchemy.engine import Connection
 
 from router.states import RECEIVED
-from router.store import pg_driver
+from router.store import driver
 from router.store.changes import (
     AGENT_STATES,
     CONTACTS,
@@ -186,7 +186,7 @@ def write_rows(
         planned = {plan.contact_id for plan in plans}
         parameters["contact_set_plan"] = [row_id in planned for row_id in contacts]
         parameters["received"] = RECEIVED
-    result = pg_driver.execute(
+    result = driver.execute(
         connection, statement(contact_columns, offer_columns, bool(plans)), parameters
     )
     written = result[0][0] if plans else 0

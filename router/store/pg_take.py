@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from router.store import pg_driver
+from router.store import driver
 from router.store.changes import CONTACTS
 from router.store.customers import CUSTOMERS, IDENTITIES
 from router.store.new_rows import with_defaults
@@ -74,9 +74,7 @@ def look_up(
         "kinds": [kind for kind, _ in pairs],
         "values": [value for _, value in pairs],
     }
-    for what, first, second, owner, merged_into in pg_driver.execute(
-        connection, LOOK_UP, parameters
-    ):
+    for what, first, second, owner, merged_into in driver.execute(connection, LOOK_UP, parameters):
         if what == "message":
             found.contacts[(first, second)] = owner
         else:
@@ -114,4 +112,4 @@ def insert(
         | array_parameters(IDENTITIES, IDENTITY_COLUMNS, "identity", identities)
         | array_parameters(CONTACTS, CONTACT_COLUMNS, "contact", rows)
     )
-    return len(pg_driver.execute(connection, INSERT, parameters))
+    return len(driver.execute(connection, INSERT, parameters))

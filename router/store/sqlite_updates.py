@@ -28,6 +28,8 @@ from typing import Any
 from sqlalchemy import Column, Table, bindparam, update
 from sqlalchemy.engine import Connection, Dialect
 
+from router.store import driver
+
 UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
 # SQLITE_MAX_VARIABLE_NUMBER: 32,766 by default since 3.32, 999 before
 MAX_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
@@ -58,7 +60,7 @@ def update_rows(
     for start in range(0, len(rows), per_statement):
         cut = rows[start : start + per_statement]
         sql, parameters = _statement(connection.dialect, table, cut, key, only_if, columns)
-        changed += connection.exec_driver_sql(sql, tuple(parameters)).rowcount
+        changed += driver.on_cursor(connection, sql, tuple(parameters)).rowcount
     return changed
 
 

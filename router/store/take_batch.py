@@ -43,31 +43,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, select
+from sqlalchemy import Insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from router.states import RECEIVED
-from router.store import pg_take
-from router.store.change_batch import same_columns
+from router.store import driver, pg_take
 from router.store.changes import CONTACTS
 from router.store.customers import (
-    CUSTOMERS,
     INSERT_CUSTOMER,
     INSERT_IDENTITY,
     OWNERS,
     ResolvedCustomer,
 )
 from router.store.errors import StoreError
-from router.store.pair_lookup import pair_lookup
+from router.store.pair_lookup import marks, pair_lookup
 from router.store.pg_connection import NeedsTransaction
 from router.store.pg_take import Found
 from skills.identity import Identity
 
 BY_MESSAGES = pair_lookup(CONTACTS, "gateway", "external_id", ("gateway", "external_id", "id"))
-MERGED = select(CUSTOMERS.c.id, CUSTOMERS.c.merged_into).where(
-    CUSTOMERS.c.id.in_(bindparam("ids", expanding=True))
-)
+MERGED = 'SELECT "id", "merged_into" FROM "customers" WHERE "id" IN ({marks})'
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,21 +196,22 @@ def _insert(
     contacts: list[dict[str, Any]],
     insert_contact: Insert,
 ) -> int:
-    """What ``pg_take.insert`` does, in a statement per table (and per set of contact
-    columns). Returns how many contacts were inserted."""
+    """What ``pg_take.insert`` does, in an ``executemany`` per table, on the driver's
+    cursor (router/store/driver.py). Returns how many contacts were inserted (the INSERT
+    skips a message id stored meanwhile)."""
     if customers:
-        connection.execute(INSERT_CUSTOMER, customers)
+        driver.execute_many(connection, INSERT_CUSTOMER, customers)
     if identities:
-        connection.execute(INSERT_IDENTITY, identities)
-    returning = insert_contact.returning(CONTACTS.c.id)
-    return sum(len(connection.execute(returning, rows).all()) for rows in same_columns(contacts))
+        driver.execute_many(connection, INSERT_IDENTITY, identities)
+    return driver.execute_many(connection, insert_contact, contacts)
 
 
 def _look_up(
     connection: Connection, keys: Sequence[tuple[str, str]], pairs: Sequence[tuple[str, str]]
 ) -> Found:
     """What ``pg_take.look_up`` finds, in up to three statements (SQLite answers in
-    process: a round trip costs nothing there), each reading a unique key's index."""
+    process: a round trip costs nothing there), each reading a unique key's index, on the
+    driver's cursor."""
     stored = {
         (gateway, message): contact_id
         for gateway, message, contact_id in BY_MESSAGES.rows(connection, keys)
@@ -225,7 +222,8 @@ def _look_up(
     merged: dict[str, str | None] = {}
     if owners:
         ids = sorted(set(owners.values()))
-        merged = {row[0]: row[1] for row in connection.execute(MERGED, {"ids": ids})}
+        found = driver.on_cursor(connection, MERGED.format(marks=marks(len(ids))), ids)
+        merged = {row[0]: row[1] for row in found.rows}
     return Found(stored, owners, merged)
 
 
