@@ -4,7 +4,7 @@ A journal batch is a few statements for dozens of units: on PostgreSQL one state
 whose every row travels as one array a column (new contacts: router/store/pg_take.py;
 routing decisions: router/store/pg_changes.py); on SQLite a statement per kind of row,
 its rows sent with the stdlib driver's ``executemany`` (router/store/take_batch.py,
-change_batch.py) or as one ``UPDATE ... FROM (VALUES ...)`` (sqlite_updates.py). Through
+change_batch.py, sqlite_updates.py). Through
 ``Connection.execute`` SQLAlchemy spends more CPU around such a statement than the driver
 spends running it: its compiled cache, an execution context, the parameters' processing,
 a result object (on PostgreSQL 170 µs against 100 µs of CPU a statement of 40 arrays,

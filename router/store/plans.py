@@ -5,8 +5,9 @@ must fail if the contact is no longer ``received`` (planned twice, or finished):
 engine routes it, so the record must say so. A journal batch holds the plans of every
 contact taken in since the last commit, dozens at once.
 
-- SQLite: one ``UPDATE ... FROM (VALUES ...)`` (router/store/sqlite_updates.py); the
-  number of rows it changed tells whether every plan found its contact still ``received``.
+- SQLite: one prepared ``UPDATE ... WHERE id = ? AND state = ?`` sent with
+  ``executemany`` (router/store/sqlite_updates.py); the number of rows it changed tells
+  whether every plan found its contact still ``received``.
 - PostgreSQL: the contacts' update of the batch's one statement (router/store/
   pg_changes.py), each plan a row updated only while its contact is ``received``; the
   statement counts the plans written (one round trip and one prepared statement whatever

@@ -28,10 +28,12 @@ def sqlite_writer(url: URL, *, json_serializer: Any) -> Engine:
     one after the other, hence ``check_same_thread`` off), which does not wait for locks
     itself (router/store/journal.py waits without holding the loop).
 
-    An ``executemany`` INSERT is sent as multi-row ``INSERT ... VALUES (...), (...)``
-    statements (SQLAlchemy's "insertmanyvalues", which this dialect otherwise keeps for
-    INSERT ... RETURNING): the driver runs an executemany row by row, a step and a reset
-    per row, each letting go of the interpreter lock."""
+    An ``executemany`` INSERT through SQLAlchemy is sent as multi-row ``INSERT ... VALUES
+    (...), (...)`` statements (its "insertmanyvalues", which this dialect otherwise keeps
+    for INSERT ... RETURNING), chosen while the journal's statements ran in a thread of
+    their own and each row of an ``executemany`` let go of the interpreter lock. The
+    journal's hot statements now bypass SQLAlchemy's execution and use ``executemany``
+    (router/store/driver.py), since they run on the event loop."""
     writer = create_engine(
         url.set(drivername="sqlite"),
         pool_size=1,

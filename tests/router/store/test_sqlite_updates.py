@@ -1,6 +1,7 @@
 """Many rows updated by one statement on SQLite (router/store/sqlite_updates.py), on a real
 SQLite file: the values land as SQLAlchemy would have written them (JSON, booleans, None),
-only the rows named change, ``only_if`` filters and counts, and long runs are cut."""
+only the rows named change, ``only_if`` filters and counts, and every row goes in one
+``executemany``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 
-from router.store import sqlite_updates
 from router.store.changes import CONTACTS
 from router.store.repository import Store
 from router.store.sqlite_updates import update_rows
@@ -86,38 +86,23 @@ async def test_only_if_leaves_other_rows_alone_and_counts_what_changed(store: St
                       "c4": "received", "c5": "received"}  # fmt: skip
 
 
-async def test_a_long_run_is_cut_into_several_statements(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sqlite_updates, "MAX_ROWS", 2)
-    statements: list[str] = []
+async def test_the_rows_are_one_executemany_of_one_prepared_statement(store: Store) -> None:
+    calls: list[tuple[str, int, bool]] = []
     rows = [(f"c{index}", {"state": f"s{index}"}) for index in range(5)]
 
     def write(connection: Connection) -> int:
-        event.listen(connection, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        def seen(_c: Any, _cursor: Any, sql: str, arguments: Any, _x: Any, many: bool) -> None:
+            calls.append((sql, len(arguments), many))
+
+        event.listen(connection, "before_cursor_execute", seen)
         return update_rows(connection, CONTACTS, rows)
 
     async with store.engine.begin() as connection:
         assert await connection.run_sync(write) == 5
-    assert len(statements) == 3
+    assert calls == [("UPDATE contacts SET state = ? WHERE id = ?", 5, True)]
     assert {key: row[0] for key, row in (await contacts(store)).items()} == {
         "c0": "s0", "c1": "s1", "c2": "s2", "c3": "s3", "c4": "s4", "c5": "received"
     }  # fmt: skip
-
-
-async def test_without_update_from_the_rows_are_sent_one_by_one_with_the_same_result(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sqlite_updates, "UPDATE_FROM", False)
-    rows = [
-        ("c1", {"state": "ended", "policy": {"queue": "sales"}}),
-        ("c2", {"state": "ended", "policy": {"queue": "billing"}}),
-    ]
-    assert await written(store, rows, only_if=("state", "received")) == 2
-    after = await contacts(store)
-    assert after["c1"][:2] == ("ended", {"queue": "sales"})
-    assert after["c2"][:2] == ("ended", {"queue": "billing"})
-    assert after["c3"][0] == "received"
 
 
 async def test_nothing_to_write_sends_nothing(store: Store) -> None:
