@@ -67,7 +67,7 @@ def serve(
     from api.server.app import create_app, server_options
     from api.server.backends import check_settings
     from api.server.banner import banner
-    from api.server.gc_tuning import freeze_startup, tune_for_serving
+    from api.server.gc_tuning import collect_on_a_timer, freeze_startup, tune_for_serving
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -102,10 +102,16 @@ def serve(
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():
             await asyncio.sleep(0.05)
+        collecting = None
         if server.started:
             freeze_startup()
+            collecting = asyncio.create_task(collect_on_a_timer(), name="centralino-gc")
             typer.echo(banner(settings, host, port, token_chosen=token_chosen))
-        await serving
+        try:
+            await serving
+        finally:
+            if collecting is not None:
+                collecting.cancel()
 
     tune_for_serving()
 
