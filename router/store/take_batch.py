@@ -32,8 +32,9 @@ Where it would not be the same as taking them one by one, the run is taken one b
 the same transaction: a contact whose identities belong to several customers or to a
 merged one (linking is the ORM's path; outside a transaction the run asks for one).
 A contact stored meanwhile by another node (the unique constraint answers: on SQLite the
-INSERT returns fewer rows, on PostgreSQL it fails) fails the run, and the journal then
-takes each unit alone, where the one that lost the race is answered and retried.
+INSERT skips it and counts fewer rows, on PostgreSQL it fails) fails the run, and the
+journal then takes each unit alone, where the one that lost the race is answered and
+retried.
 """
 
 from __future__ import annotations
