@@ -25,12 +25,13 @@ tuples, lists and dicts of contacts in flight, coroutines, futures, timer handle
 ms each; the middle generation's, every 17–20 s, 20–45 ms. Each such pause holds every
 request that arrives meanwhile, and a dozen of them in a minute made the p99 of
 ingest-to-offer. On a timer a young collection walks what the last 0.1 s made and still
-holds, 0.5 ms on average, and a middle one what a second promoted, 4–5 ms. The collector
-does more work in all (PostgreSQL, 2,000 desktops, 500 contacts/s: 190–225 ms a 22 s
-phase against 105–125 ms), but no pause is long; the same bench's p99 from POST to offer,
-alternating (seventeenth session): 9.1–12.0 ms against 12.2–14.6 ms (docs/
-hot-path-history.md). A burst of work that holds the loop also holds the collector: it
-collects when the loop next turns, once, and cyclic garbage waits until then.
+holds, 0.5–0.8 ms on average, and a middle one what a second promoted, 4–6 ms. The
+collector does more work in all (PostgreSQL, 2,000 desktops, 500 contacts/s: 190–225 ms
+a 22 s phase against 105–125 ms), but no pause is long; the same bench's p99 from POST
+to offer, alternating (seventeenth session, five runs against three): 9.1–12.0 ms
+against 12.2–14.6 ms (docs/hot-path-history.md). A burst of work that holds the loop
+also holds the collector: it collects when the loop next turns, once, and cyclic garbage
+waits until then.
 
 Cyclic garbage is still collected; only on the timer. Tests and the simulator keep
 CPython's defaults.
