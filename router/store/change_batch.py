@@ -138,7 +138,7 @@ def write_changes(connection: Connection, units: Iterable[Sequence[c.Change]]) -
 def _update(
     connection: Connection, table: Table, rows: Iterable[tuple[str, dict[str, Any]]]
 ) -> None:
-    """SQLite: one ``UPDATE ... FROM (VALUES ...)`` per set of columns updated
+    """SQLite: one prepared ``UPDATE`` sent with ``executemany`` per set of columns updated
     (router/store/sqlite_updates.py)."""
     by_columns: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
     for row_id, values in rows:
