@@ -3,6 +3,7 @@
     python bench/offer_latency.py [--database sqlite|postgres|both] [--agents 2000]
                                   [--samples 10000] [--service 1.0] [--max-seconds 10]
                                   [--connections 32] [--rate R] [--desk-processes 3]
+                                  [--wal-waits]
 
 On a fresh `centralino serve` and database: N agents, whose N desktops log in and accept
 every offer, wrapping up ``--service`` seconds later (throughput.Desks, in
@@ -16,7 +17,9 @@ every offer, wrapping up ``--service`` seconds later (throughput.Desks, in
    from the server's arrival stamp (taken before triage and the write) to the offer
    arriving (the server's part, measured on the same machine's clock). The server's
    histograms (engine call, journal commit; /metrics has none for ingest-to-offer) are
-   read before and after.
+   read before and after. With ``--wal-waits`` (PostgreSQL), a process of its own also
+   samples the database's backends for waits on WAL flushes (bench/wal_waits.py): on a
+   disk whose flushes now and then take tens of ms, those stalls are the slowest offers.
 
 Agents never run out: at rate r with service time s about r × s chat slots are busy, of
 agents × 3 (chat capacity); the share is printed. The load generator shares the two cores
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -43,6 +47,7 @@ from typing import Any
 import server_metrics
 from intake import centralino, load_average, make_agents, wait_available, write_script, wrk
 from throughput import Desks, percentile, post_at_rate, track_lag
+from wal_waits import WalWaits
 
 CHAT_CAPACITY = 3  # throughput.CONFIG keeps the default channels
 
@@ -87,7 +92,9 @@ def desk_process(url: str, tokens: list[str], service: float, phase: Any, out: A
     out.put(asyncio.run(run()))
 
 
-async def measure(database: str, url: str, pid: int, work: Path, args: argparse.Namespace) -> None:
+async def measure(
+    database: str, url: str, pid: int, work: Path, database_url: str, args: argparse.Namespace
+) -> None:
     tokens = await make_agents(url, args.agents)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
@@ -120,7 +127,9 @@ async def measure(database: str, url: str, pid: int, work: Path, args: argparse.
             phase.put("measure")
         ticking = asyncio.create_task(track_lag(lag))
         cpu, started = time.process_time(), time.perf_counter()
-        sent = await post_at_rate(url, rate, seconds)
+        wal = WalWaits(database_url) if args.wal_waits and database == "postgres" else None
+        with wal or contextlib.nullcontext():
+            sent = await post_at_rate(url, rate, seconds)
         client_cpu = (time.process_time() - cpu) / (time.perf_counter() - started)
         ticking.cancel()
         await asyncio.sleep(2.0)  # the last offers reach the desktops
@@ -157,6 +166,8 @@ async def measure(database: str, url: str, pid: int, work: Path, args: argparse.
     print(f"  server arrival stamp -> offer on a desktop: {figures(server_part)}")
     for line in server_metrics.report(before, after):
         print(line)
+    if wal is not None:
+        print(wal.report())
     desk_lag = [v for g in groups for v in g["lag"]]
     desk_cpu = ", ".join(f"{g['cpu_share']:.0%}" for g in groups)
     lags = {"POSTs": lag, "desktops": desk_lag}
@@ -193,12 +204,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=0.0, help="contacts/s; 0: half of max")
     parser.add_argument("--desk-processes", type=int, default=3)
+    parser.add_argument(
+        "--wal-waits",
+        action="store_true",
+        help="PostgreSQL: also report the backends' waits for WAL flushes (bench/wal_waits.py)",
+    )
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load {load_average()}")
     for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):
         work = Path(tempfile.mkdtemp(prefix="centralino-offers-"))
-        with centralino(work, database, "centralino_offers") as (url, server, _):
-            asyncio.run(measure(database, url, server.pid, work, args))
+        with centralino(work, database, "centralino_offers") as (url, server, database_url):
+            asyncio.run(measure(database, url, server.pid, work, database_url, args))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+"""How long PostgreSQL's backends waited for the WAL to reach the disk, during a run.
+
+    with WalWaits(database_url) as waits:
+        ...                      # the run
+    print(waits.report())
+
+Every commit on PostgreSQL (``synchronous_commit=on``) waits until its WAL is flushed:
+one backend calls ``fdatasync`` (wait event ``IO/WALSync``) while the others queue for it
+(``LWLock/WALWrite``). On the development VM a flush usually takes well under a
+millisecond, but now and then one takes 30-80 ms, and every commit of both journal lanes
+waits behind it: the new contacts arriving meanwhile reach their desktops that much later
+(the slowest offers of a run, and part of its p99). This watcher tells that storage tail
+from the router's own delays.
+
+A process of its own (so the load generator's loop does not pay for it) samples
+``pg_stat_activity`` every few milliseconds over its own connection and follows each
+statement's wait: a stall is a run of samples of one statement (backend and start time)
+in a WAL wait, its length the time from the first to the last such sample (so a stall
+shorter than the sampling period may go unseen, and lengths are rounded down by up to one
+period). The sampling costs a few percent of a core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from types import TracebackType
+from typing import Any
+
+WAL_WAITS = {("IO", "WALSync"), ("IO", "WALWrite"), ("LWLock", "WALWrite")}
+PERIOD = 0.003  # s between samples
+REPORTED = 0.005  # s: stalls at least this long are counted
+QUERY = """
+SELECT pid, query_start, wait_event_type, wait_event FROM pg_stat_activity
+WHERE datname = $1 AND backend_type = 'client backend' AND state = 'active'
+  AND pid <> pg_backend_pid()
+"""
+
+
+Statement = tuple[int, float]  # backend pid, the statement's start (epoch seconds)
+
+
+def stalls_of(samples: list[tuple[float, Statement, bool]]) -> list[float]:
+    """Stall lengths (s) from samples (time, statement, in a WAL wait), oldest first: a
+    stall is a statement's run of samples in a WAL wait, ended by a sample of it elsewhere
+    or by its absence from a sample (done); samples taken at one time are one sweep."""
+    started: dict[Statement, float] = {}
+    last: dict[Statement, float] = {}
+    stalls: list[float] = []
+    sweeps: dict[float, dict[Statement, bool]] = {}
+    for at, statement, waiting in samples:
+        sweeps.setdefault(at, {})[statement] = waiting
+    for at in sorted(sweeps):
+        seen = sweeps[at]
+        for statement in [p for p in started if not seen.get(p, False)]:
+            stalls.append(last[statement] - started.pop(statement))
+        for statement, waiting in seen.items():
+            if waiting:
+                started.setdefault(statement, at)
+                last[statement] = at
+    stalls.extend(last[statement] - first for statement, first in started.items())
+    return stalls
+
+
+def _watch(dsn: str, database: str, stop: Any, out: Any) -> None:
+    """The watching process (multiprocessing target): samples until ``stop`` is set."""
+
+    async def run() -> list[tuple[float, Statement, bool]]:
+        import asyncpg
+
+        connection = await asyncpg.connect(dsn)
+        samples: list[tuple[float, Statement, bool]] = []
+        try:
+            while not stop.is_set():
+                at = time.perf_counter()
+                for row in await connection.fetch(QUERY, database):
+                    waiting = (row["wait_event_type"], row["wait_event"]) in WAL_WAITS
+                    statement = (row["pid"], row["query_start"].timestamp())
+                    samples.append((at, statement, waiting))
+                await asyncio.sleep(PERIOD)
+        finally:
+            await connection.close()
+        return samples
+
+    out.put(stalls_of(asyncio.run(run())))
+
+
+class WalWaits:
+    """Watches the backends of one database (a SQLAlchemy or libpq URL) while in use."""
+
+    def __init__(self, database_url: str) -> None:
+        dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+        self._database = dsn.rsplit("/", 1)[1].split("?", 1)[0]
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._out = context.Queue()
+        self._process = context.Process(
+            target=_watch, args=(dsn, self._database, self._stop, self._out), daemon=True
+        )
+        self.stalls: list[float] = []
+        self.seconds = 0.0
+
+    def __enter__(self) -> WalWaits:
+        self._started = time.perf_counter()
+        self._process.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self.seconds = time.perf_counter() - self._started
+        self.stalls = self._out.get(timeout=60)
+        self._process.join()
+
+    def report(self) -> str:
+        long = sorted((s for s in self.stalls if s >= REPORTED), reverse=True)
+        if not long:
+            return (
+                f"  PostgreSQL WAL flushes: no backend seen waiting {REPORTED * 1000:.0f} ms or "
+                f"more in {self.seconds:.0f} s (sampled every {PERIOD * 1000:.0f} ms)"
+            )
+        return (
+            f"  PostgreSQL WAL flushes: {len(long)} waits of {REPORTED * 1000:.0f} ms or more in "
+            f"{self.seconds:.0f} s (sampled every {PERIOD * 1000:.0f} ms; a wait is one "
+            f"statement's: one slow flush can show in each backend waiting for it), longest "
+            + ", ".join(f"{s * 1000:.0f}" for s in long[:5])
+            + " ms (bench/wal_waits.py)"
+        )
