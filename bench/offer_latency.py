@@ -17,9 +17,11 @@ every offer, wrapping up ``--service`` seconds later (throughput.Desks, in
    from the server's arrival stamp (taken before triage and the write) to the offer
    arriving (the server's part, measured on the same machine's clock). The server's
    histograms (engine call, journal commit; /metrics has none for ingest-to-offer) are
-   read before and after. With ``--wal-waits`` (PostgreSQL), a process of its own also
-   samples the database's backends for waits on WAL flushes (bench/wal_waits.py): on a
-   disk whose flushes now and then take tens of ms, those stalls are the slowest offers.
+   read before and after, and the server's CPU over the phase taken from /proc: at half
+   of max the server is not half busy, since at max its batches are larger and a contact
+   costs less. With ``--wal-waits`` (PostgreSQL), a process of its own also samples the
+   database's backends for waits on WAL flushes (bench/wal_waits.py): on a disk whose
+   flushes now and then take tens of ms, those stalls are the slowest offers.
 
 Agents never run out: at rate r with service time s about r × s chat slots are busy, of
 agents × 3 (chat capacity); the share is printed. The load generator shares the two cores
@@ -45,7 +47,15 @@ from pathlib import Path
 from typing import Any
 
 import server_metrics
-from intake import centralino, load_average, make_agents, wait_available, write_script, wrk
+from intake import (
+    centralino,
+    cpu_seconds,
+    load_average,
+    make_agents,
+    wait_available,
+    write_script,
+    wrk,
+)
 from throughput import Desks, percentile, post_at_rate, track_lag
 from wal_waits import WalWaits
 
@@ -127,10 +137,13 @@ async def measure(
             phase.put("measure")
         ticking = asyncio.create_task(track_lag(lag))
         cpu, started = time.process_time(), time.perf_counter()
+        server_cpu = cpu_seconds(pid)
         wal = WalWaits(database_url) if args.wal_waits and database == "postgres" else None
         with wal or contextlib.nullcontext():
             sent = await post_at_rate(url, rate, seconds)
-        client_cpu = (time.process_time() - cpu) / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        server_cpu = cpu_seconds(pid) - server_cpu
+        client_cpu = (time.process_time() - cpu) / elapsed
         ticking.cancel()
         await asyncio.sleep(2.0)  # the last offers reach the desktops
         after = await asyncio.to_thread(server_metrics.scrape, url)
@@ -161,6 +174,11 @@ async def measure(
         f"  open loop at {rate:,.0f} contacts/s ({'--rate' if args.rate else 'half of max'}) "
         f"for {seconds:.0f} s: {posted:,} posted, {len(latencies):,} offers measured, "
         f"{waiting:,.0f} contacts still waiting at the end; load {load_average()}"
+    )
+    print(
+        f"  server CPU in the open loop: {server_cpu / elapsed:.0%} of a core, "
+        f"{server_cpu / len(sent) * 1000:.2f} ms a contact (at max: "
+        f"{peak.cpu_ms_per_contact:.2f}; smaller batches cost more a contact)"
     )
     print(f"  POST sent -> offer on a desktop (client side): {figures(latencies)}")
     print(f"  server arrival stamp -> offer on a desktop: {figures(server_part)}")
