@@ -18,10 +18,11 @@ every offer, wrapping up ``--service`` seconds later (throughput.Desks, in
    arriving (the server's part, measured on the same machine's clock). The server's
    histograms (engine call, journal commit; /metrics has none for ingest-to-offer) are
    read before and after, and the server's CPU over the phase taken from /proc: at half
-   of max the server is not half busy, since at max its batches are larger and a contact
-   costs less. With ``--wal-waits`` (PostgreSQL), a process of its own also samples the
-   database's backends for waits on WAL flushes (bench/wal_waits.py): on a disk whose
-   flushes now and then take tens of ms, those stalls are the slowest offers.
+   of max the server is not half busy, since a contact costs more there than at max
+   (docs/hot-path-history.md, the eighteenth session). With ``--wal-waits``
+   (PostgreSQL), a process of its own also samples the database's backends for waits on
+   WAL flushes (bench/wal_waits.py): on a disk whose flushes now and then take tens of
+   ms, those stalls are the slowest offers.
 
 Agents never run out: at rate r with service time s about r × s chat slots are busy, of
 agents × 3 (chat capacity); the share is printed. The load generator shares the two cores
@@ -178,7 +179,7 @@ async def measure(
     print(
         f"  server CPU in the open loop: {server_cpu / elapsed:.0%} of a core, "
         f"{server_cpu / len(sent) * 1000:.2f} ms a contact (at max: "
-        f"{peak.cpu_ms_per_contact:.2f}; smaller batches cost more a contact)"
+        f"{peak.cpu_ms_per_contact:.2f})"
     )
     print(f"  POST sent -> offer on a desktop (client side): {figures(latencies)}")
     print(f"  server arrival stamp -> offer on a desktop: {figures(server_part)}")

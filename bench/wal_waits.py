@@ -7,7 +7,7 @@
 Every commit on PostgreSQL (``synchronous_commit=on``) waits until its WAL is flushed:
 one backend calls ``fdatasync`` (wait event ``IO/WALSync``) while the others queue for it
 (``LWLock/WALWrite``). On the development VM a flush usually takes well under a
-millisecond, but now and then one takes 30-80 ms, and every commit of both journal lanes
+millisecond, but now and then one takes 50-80 ms, and every commit of both journal lanes
 waits behind it: the new contacts arriving meanwhile reach their desktops that much later
 (the slowest offers of a run, and part of its p99). This watcher tells that storage tail
 from the router's own delays.
@@ -42,8 +42,8 @@ Statement = tuple[int, float]  # backend pid, the statement's start (epoch secon
 
 
 def stalls_of(samples: list[tuple[float, Statement, bool]]) -> list[float]:
-    """Stall lengths (s) from samples (time, statement, in a WAL wait), oldest first: a
-    stall is a statement's run of samples in a WAL wait, ended by a sample of it elsewhere
+    """Stall lengths (s) from samples (time, statement, in a WAL wait), in the order they
+    ended: a stall is a statement's run of samples in a WAL wait, ended by a sample of it elsewhere
     or by its absence from a sample (done); samples taken at one time are one sweep."""
     started: dict[Statement, float] = {}
     last: dict[Statement, float] = {}
@@ -76,7 +76,8 @@ def _watch(dsn: str, database: str, stop: Any, out: Any) -> None:
                 at = time.perf_counter()
                 for row in await connection.fetch(QUERY, database):
                     waiting = (row["wait_event_type"], row["wait_event"]) in WAL_WAITS
-                    statement = (row["pid"], row["query_start"].timestamp())
+                    start = row["query_start"]  # set while a statement is active
+                    statement = (row["pid"], start.timestamp() if start else 0.0)
                     samples.append((at, statement, waiting))
                 await asyncio.sleep(PERIOD)
         finally:
@@ -121,7 +122,7 @@ class WalWaits:
         long = sorted((s for s in self.stalls if s >= REPORTED), reverse=True)
         if not long:
             return (
-                f"  PostgreSQL WAL flushes: no backend seen waiting {REPORTED * 1000:.0f} ms or "
+                f"  PostgreSQL WAL flushes: no statement seen waiting {REPORTED * 1000:.0f} ms or "
                 f"more in {self.seconds:.0f} s (sampled every {PERIOD * 1000:.0f} ms)"
             )
         return (
