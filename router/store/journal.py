@@ -67,6 +67,7 @@ from router.store.pg_connection import (
     WritesOnce,
     dropped,
     in_autocommit,
+    in_transaction,
     writes_once,
 )
 
@@ -313,8 +314,7 @@ class Journal:
                     return await in_autocommit(connection, self._once, batch)
                 except NeedsTransaction:
                     pass  # nothing was written: the batch in a transaction
-            async with connection.begin():
-                return await connection.run_sync(self._units, batch, lane.shared)
+            return await connection.run_sync(in_transaction, self._units, batch, lane.shared)
         except BaseException:
             lane.connection = None
             await dropped(connection)

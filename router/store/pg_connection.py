@@ -61,10 +61,18 @@ async def in_autocommit(
     assert driver is not None
     driver.autocommit = True
     try:
-        async with connection.begin():
-            return await connection.run_sync(run, batch)
+        return await connection.run_sync(in_transaction, run, batch)
     finally:
         driver.autocommit = False
+
+
+def in_transaction(connection: Connection, run: Callable[..., T], *args: Any) -> T:
+    """``run(connection, *args)`` between BEGIN and COMMIT (ROLLBACK if it raises), in one
+    call of ``AsyncConnection.run_sync``: ``async with connection.begin()`` around it would
+    run the begin and the commit in greenlets of their own, two more hand-offs a batch.
+    (With the driver in autocommit, begin and commit send nothing.)"""
+    with connection.begin():
+        return run(connection, *args)
 
 
 async def dropped(connection: AsyncConnection) -> None:
