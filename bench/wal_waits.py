@@ -41,24 +41,19 @@ WHERE datname = $1 AND backend_type = 'client backend' AND state = 'active'
 Statement = tuple[int, float]  # backend pid, the statement's start (epoch seconds)
 
 
-def stalls_of(samples: list[tuple[float, Statement, bool]]) -> list[float]:
-    """Stall lengths (s) from samples (time, statement, in a WAL wait), in the order they
-    ended: a stall is a statement's run of samples in a WAL wait, ended by a sample of it elsewhere
-    or by its absence from a sample (done); samples taken at one time are one sweep."""
+def stalls_of(sweeps: list[tuple[float, set[Statement]]]) -> list[float]:
+    """Stall lengths (s), in the order they ended, from sweeps (time, the statements then
+    in a WAL wait): a stall is a statement's run of sweeps in a WAL wait, ended by the
+    first sweep that does not find it waiting."""
     started: dict[Statement, float] = {}
     last: dict[Statement, float] = {}
     stalls: list[float] = []
-    sweeps: dict[float, dict[Statement, bool]] = {}
-    for at, statement, waiting in samples:
-        sweeps.setdefault(at, {})[statement] = waiting
-    for at in sorted(sweeps):
-        seen = sweeps[at]
-        for statement in [p for p in started if not seen.get(p, False)]:
+    for at, waiting in sweeps:
+        for statement in [s for s in started if s not in waiting]:
             stalls.append(last[statement] - started.pop(statement))
-        for statement, waiting in seen.items():
-            if waiting:
-                started.setdefault(statement, at)
-                last[statement] = at
+        for statement in waiting:
+            started.setdefault(statement, at)
+            last[statement] = at
     stalls.extend(last[statement] - first for statement, first in started.items())
     return stalls
 
@@ -66,23 +61,24 @@ def stalls_of(samples: list[tuple[float, Statement, bool]]) -> list[float]:
 def _watch(dsn: str, database: str, stop: Any, out: Any) -> None:
     """The watching process (multiprocessing target): samples until ``stop`` is set."""
 
-    async def run() -> list[tuple[float, Statement, bool]]:
+    async def run() -> list[tuple[float, set[Statement]]]:
         import asyncpg
 
         connection = await asyncpg.connect(dsn)
-        samples: list[tuple[float, Statement, bool]] = []
+        sweeps: list[tuple[float, set[Statement]]] = []
         try:
             while not stop.is_set():
                 at = time.perf_counter()
+                waiting = set()
                 for row in await connection.fetch(QUERY, database):
-                    waiting = (row["wait_event_type"], row["wait_event"]) in WAL_WAITS
-                    start = row["query_start"]  # set while a statement is active
-                    statement = (row["pid"], start.timestamp() if start else 0.0)
-                    samples.append((at, statement, waiting))
+                    if (row["wait_event_type"], row["wait_event"]) in WAL_WAITS:
+                        start = row["query_start"]  # set while a statement is active
+                        waiting.add((row["pid"], start.timestamp() if start else 0.0))
+                sweeps.append((at, waiting))
                 await asyncio.sleep(PERIOD)
         finally:
             await connection.close()
-        return samples
+        return sweeps
 
     out.put(stalls_of(asyncio.run(run())))
 
