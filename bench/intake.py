@@ -11,7 +11,7 @@ server process's own CPU time (/proc), so it does not include the load generator
                            [--storm-within 10] [--storm-seconds 20] [--storm-rate half]
                            [--storm-connections 128]
                            [--desk-processes 4] [--storm-profile DIR]
-                           [--profile] [--profile-desks 2000]
+                           [--profile] [--profile-desks 2000] [--long-text]
 
 ``--storm N``: a shift start, on a fresh server and database after the repetitions. N
 agents exist and ``--waiting W`` contacts wait (by default in a queue no agent serves, so
@@ -33,6 +33,11 @@ stage (as ``--profile`` does) and the raw stacks are kept in DIR/storm-<database
 (accepting every offer and wrapping up after 1 s), 200 contacts to warm it up (the first
 triage compiles the lexicons), then wrk in a closed loop with py-spy sampling the server:
 its CPU per contact split by stage (bench/stages.py has the rule).
+
+``--long-text``: the gateway posts a 175-character complaint (a repeat contact, a legal
+threat) instead of the 36-character question "Salve, una domanda sul mio contratto":
+triage's cost grows with the text (its cues, word and character n-grams), the bare
+endpoint's hardly does. Real messages are closer to the long one.
 
 Storm and profile print the server's own histograms too (bench/server_metrics.py: engine
 call and journal commit times; /metrics has no request-latency histogram). The bare
@@ -102,7 +107,7 @@ request = function()
   local body = string.format(
     '{"gateway":"bench","message_id":"%s-%d-%d","channel":"chat","language":"it",' ..
     '"intent":"support","customer":{"id":"c-%s-%d-%d"},' ..
-    '"text":"Salve, una domanda sul mio contratto"}',
+    '"text":"<TEXT>"}',
     prefix, tid, counter, prefix, tid, counter)
   return wrk.format("POST", "/v1/contacts", {["Content-Type"] = "application/json"}, body)
 end
@@ -124,6 +129,13 @@ function done(summary, latency, requests)
   end
 end
 """
+SHORT_TEXT = "Salve, una domanda sul mio contratto"  # what the gateway sends by default
+# --long-text: a message as long as a real complaint (175 characters): triage costs more
+LONG_TEXT = (
+    "Buongiorno, è la terza volta che chiamo per lo stesso problema con la bolletta: "
+    "nessuno mi ha ancora risposto e sono davvero stanco, se non risolvete mi rivolgo a "
+    "un avvocato!"
+)
 # ms between a connection's requests, drawn evenly from 0 to twice the mean, so that the
 # connections do not fall into step (all waiting at once would look like a stall)
 PAUSE_LUA = "function delay() return math.random(0, {twice}) end\n"
@@ -164,11 +176,14 @@ def latency_ms(text: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def write_script(work: Path, pause_ms: int = 0) -> Path:
-    """The Lua script; with ``pause_ms`` each connection waits that long between requests
-    (on average)."""
+def write_script(work: Path, pause_ms: int = 0, text: str = SHORT_TEXT) -> Path:
+    """The Lua script, posting ``text``; with ``pause_ms`` each connection waits that long
+    between requests (on average)."""
     script = work / (f"paced-{pause_ms}.lua" if pause_ms else "unique.lua")
-    script.write_text(LUA + (PAUSE_LUA.format(twice=2 * pause_ms) if pause_ms else ""))
+    # JSON inside a single-quoted Lua string that is string.format's format
+    quoted = json.dumps(text)[1:-1].replace("\\", "\\\\").replace("'", "\\'")
+    lua = LUA.replace("<TEXT>", quoted.replace("%", "%%"))
+    script.write_text(lua + (PAUSE_LUA.format(twice=2 * pause_ms) if pause_ms else ""))
     return script
 
 
@@ -417,7 +432,7 @@ def met(ok: bool) -> str:
 def bench(database: str, work: Path, args: argparse.Namespace) -> float:
     """The repetitions, bare endpoint and centralino back to back: centralino's median
     rate."""
-    script = write_script(work)
+    script = write_script(work, text=args.text)
     bare_port = free_port()
     bare = serve_bare(work, bare_port, server_env())
     try:
@@ -480,7 +495,7 @@ def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float |
         rate = float(args.storm_rate)
     connections = args.storm_connections
     pause_ms = round(1000 * connections / rate) if rate else 0
-    script = write_script(work, pause_ms)
+    script = write_script(work, pause_ms, args.text)
     intent = "support" if args.waiting_takeable else "backlog"
     with centralino(work, database, "centralino_storm") as (url, server, database_url):
 
@@ -581,7 +596,7 @@ def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float |
 
 def profile(database: str, work: Path, args: argparse.Namespace) -> None:
     """One closed-loop run with desktops taking the offers, py-spy sampling the server."""
-    script = write_script(work)
+    script = write_script(work, text=args.text)
     spied: list[float] = []
     with centralino(work, database, "centralino_profile") as (url, server, _):
 
@@ -659,6 +674,14 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-desks", type=int, default=2000)
+    parser.add_argument(
+        "--long-text",
+        dest="text",
+        action="store_const",
+        const=LONG_TEXT,
+        default=SHORT_TEXT,
+        help="post a 175-character complaint instead of a 36-character question",
+    )
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load {load_average()}")
     for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):
