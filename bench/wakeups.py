@@ -49,10 +49,15 @@ def idle_settings() -> str:
 
 
 def echo(listener: socket.socket, cpu: int | None) -> None:
-    """The child: answer every message until the parent hangs up."""
+    """The child: answer every message until the parent hangs up (or never connects)."""
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    connection, _ = listener.accept()
+    listener.settimeout(30)
+    try:
+        connection, _ = listener.accept()
+    except TimeoutError:
+        os._exit(1)
+    connection.settimeout(None)
     connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     answer = b"a" * 50
     while connection.recv(65536):
