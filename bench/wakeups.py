@@ -3,15 +3,15 @@ processes, on two CPUs and on one.
 
     python bench/wakeups.py [--round-trips 20000] [--reps 3]
 
-The router's figures at half of max intake depend on it. There every step of a contact
-is a message to a process that was asleep: the gateway's POST, a journal batch to a
-PostgreSQL backend, an offer to a desktop. A send that wakes a process on the other CPU
-costs what the machine charges for a cross-CPU wake-up; on a VM whose idle CPUs halt
-(``haltpoll.guest_halt_poll_ns=0`` here), that is an interrupt to a halted virtual CPU,
-paid in part by the sender. At max intake the peers are awake and busy, and the same
-sends cost little. So a VM can run the router's closed-loop max at one speed and its
-open-loop half of max at another, and two VMs differ in this more than in plain compute:
-print this beside the figures of a session.
+At half of max intake most steps of a contact are a message to a process that was
+asleep: the gateway's POST, a journal batch to a PostgreSQL backend, an offer to a
+desktop. A send that wakes a process on the other CPU costs what the machine charges for
+a cross-CPU wake-up; on a VM whose idle CPUs halt (``haltpoll.guest_halt_poll_ns=0`` on
+the nineteenth session's), that is an interrupt to a halted virtual CPU, paid in part by
+the sender. At max intake the peers are awake and busy. VMs differ in this more than in
+plain compute: print it beside the figures of a session. (How much of the router's cost
+it is: on that VM 60-68 µs a round trip across CPUs, 10-12 µs with halt polling on, and
+the router's CPU at half of max only about 5% lower with it on; docs/hot-path-history.md.)
 
 Each variant: a parent sends 200 bytes and waits for a 50-byte answer, ``--round-trips``
 times (TCP_NODELAY, blocking sockets); wall time per round trip, and the parent's CPU
