@@ -29,9 +29,7 @@ import statistics
 import time
 from pathlib import Path
 
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+from intake import load_average
 
 
 def idle_settings() -> str:
