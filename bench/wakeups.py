@@ -10,7 +10,7 @@ a cross-CPU wake-up; on a VM whose idle CPUs halt (``haltpoll.guest_halt_poll_ns
 the nineteenth session's), that is an interrupt to a halted virtual CPU, paid in part by
 the sender. At max intake the peers are awake and busy. VMs differ in this more than in
 plain compute: print it beside the figures of a session. (How much of the router's cost
-it is: on that VM 60-68 µs a round trip across CPUs, 10-12 µs with halt polling on, and
+it is: on that VM 59-73 µs a round trip across CPUs, 10-12 µs with halt polling on, and
 the router's CPU at half of max only about 5% lower with it on; docs/hot-path-history.md.)
 
 Each variant: a parent sends 200 bytes and waits for a 50-byte answer, ``--round-trips``
