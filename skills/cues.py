@@ -28,7 +28,7 @@ from skills.lexicons import (
     POSITIVE_EMOJI,
     SARCASM,
 )
-from skills.text import fold, phrase_pattern
+from skills.text import fold, matches, phrase_pattern, starts_pattern
 
 LANGUAGES = ("it", "en")
 NEGATION_WINDOW = 3  # words before a match that can negate it
@@ -47,6 +47,7 @@ class _Lexicon:
     categories: tuple[tuple[str, float, re.Pattern[str]], ...]
     positive: re.Pattern[str]
     sarcasm: re.Pattern[str]
+    starts: re.Pattern[str]  # where any entry above begins: one scan finds where to try them
     negations: frozenset[str]
     intensifiers: frozenset[str]
 
@@ -60,6 +61,10 @@ def _lexicon(language: str) -> _Lexicon:
         ),
         positive=phrase_pattern(POSITIVE[language]),
         sarcasm=phrase_pattern(SARCASM[language]),
+        starts=starts_pattern(
+            [e for entries in NEGATIVE[language].values() for e in entries]
+            + [*POSITIVE[language], *SARCASM[language]]
+        ),
         negations=frozenset(NEGATIONS[language]),
         intensifiers=frozenset(INTENSIFIERS[language]),
     )
@@ -169,18 +174,19 @@ def find_cues(text: str, language: str | None = None) -> Cues:
     sarcasm: list[str] = []
     for code in (language,) if language in LANGUAGES else LANGUAGES:
         lexicon = _lexicon(code)
-        ironic = list(lexicon.sarcasm.finditer(folded))
+        starts = [found.start() for found in lexicon.starts.finditer(folded)]
+        ironic = list(matches(lexicon.sarcasm, folded, starts))
         sarcasm += [m.group() for m in ironic]
         ironic_spans = [(m.start(), m.end()) for m in ironic]
         praised = [
             m
-            for m in lexicon.positive.finditer(folded)
+            for m in matches(lexicon.positive, folded, starts)
             if not any(start <= m.start() < end for start, end in ironic_spans)
         ]
         masked = [(m.start(), m.end()) for m in praised]
         for name, _, pattern in lexicon.categories:
             count = 0
-            for match in pattern.finditer(folded):
+            for match in matches(pattern, folded, starts):
                 if any(start <= match.start() < end for start, end in masked):
                     continue  # part of praise: "problema risolto", "thanks again"
                 before = _preceding(folded, match.start(), NEGATION_WINDOW)
