@@ -51,16 +51,22 @@ class LanguageDetector:
 
         ``hint`` (say, a browser's locale, "en-US" or "it") is taken when the text is too
         short or ambiguous to tell, or when its language is nearly as likely as the best."""
+        return self.readings(text, hint)[1]
+
+    def readings(self, text: str, hint: str | None = None) -> tuple[str | None, str | None]:
+        """The text's language read without the hint and with it (``detect``'s answer),
+        from one pass of the detector over the text."""
         hinted = locale_language(hint, self.languages)
         if not text.strip():
-            return hinted
+            return None, hinted
         if self._lingua is None:
-            return self.languages[0] if self.languages else hinted
+            return (self.languages[0], self.languages[0]) if self.languages else (None, hinted)
         values = self._lingua.compute_language_confidence_values(text)  # type: ignore[attr-defined]
-        confidence = {str(v.language.iso_code_639_1.name.lower()): v.value for v in values}
         if not values or values[0].value < self.min_confidence:
-            return hinted
+            return None, hinted
         best = str(values[0].language.iso_code_639_1.name.lower())
-        if hinted is not None and confidence.get(hinted, 0.0) >= values[0].value - TIE_MARGIN:
-            return hinted
-        return best
+        if hinted is not None:
+            confidence = {str(v.language.iso_code_639_1.name.lower()): v.value for v in values}
+            if confidence.get(hinted, 0.0) >= values[0].value - TIE_MARGIN:
+                return best, hinted
+        return best, best
