@@ -90,8 +90,12 @@ class LanguageModel:
         z = self.slope * math.log(p_negative / (1 - p_negative)) + self.intercept
         return Prediction(probabilities, 1.0 / (1.0 + math.exp(-z)), tuple(word_ids))
 
-    def _char_ids(self, tokens: list[str]) -> list[int]:
-        """The character n-gram features of the tokens, each token's looked up once."""
+    def _char_ids(self, tokens: list[str]) -> set[int]:
+        """The character n-gram features of the tokens, each token's looked up once.
+
+        Not sorted: a set of ints built by the same steps iterates in the same order in
+        every process (ints hash to themselves), so the same text sums its weights in the
+        same order, to the same last bit."""
         cache = self._token_chars
         found: list[tuple[int, ...]] = []
         for token in tokens:
@@ -103,7 +107,7 @@ class LanguageModel:
                 known.discard(None)
                 ids = cache[token] = tuple(cast(set[int], known))
             found.append(ids)
-        return sorted(set().union(*found))  # one summation order: one result to the last bit
+        return set().union(*found)
 
     def top_ngrams(self, prediction: Prediction, toward: str) -> tuple[str, ...]:
         """The plain word n-grams (not cue tokens) of a message that pushed it most toward
