@@ -12,6 +12,7 @@ server process's own CPU time (/proc), so it does not include the load generator
                            [--storm-connections 128]
                            [--desk-processes 4] [--storm-profile DIR]
                            [--profile] [--profile-desks 2000] [--long-text]
+                           [--text-chars N]
 
 ``--storm N``: a shift start, on a fresh server and database after the repetitions. N
 agents exist and ``--waiting W`` contacts wait (by default in a queue no agent serves, so
@@ -37,7 +38,9 @@ its CPU per contact split by stage (bench/stages.py has the rule).
 ``--long-text``: the gateway posts a 175-character complaint (a repeat contact, a legal
 threat) instead of the 36-character question "Salve, una domanda sul mio contratto":
 triage's cost grows with the text (its cues, word and character n-grams), the bare
-endpoint's hardly does. Real messages are closer to the long one.
+endpoint's hardly does. Real messages are closer to the long one. ``--text-chars N``: that
+complaint repeated to N characters, a long email (the API takes up to 20,000; triage reads
+a long message's first 2,000 and last 500, skills/triage.py).
 
 Storm and profile print the server's own histograms too (bench/server_metrics.py: engine
 call and journal commit times; /metrics has no request-latency histogram). The bare
@@ -136,6 +139,13 @@ LONG_TEXT = (
     "nessuno mi ha ancora risposto e sono davvero stanco, se non risolvete mi rivolgo a "
     "un avvocato!"
 )
+
+
+def repeated(text: str, length: int) -> str:
+    """``text`` repeated (a space between) to ``length`` characters."""
+    return " ".join([text] * (length // len(text) + 1))[:length]
+
+
 # ms between a connection's requests, drawn evenly from 0 to twice the mean, so that the
 # connections do not fall into step (all waiting at once would look like a stall)
 PAUSE_LUA = "function delay() return math.random(0, {twice}) end\n"
@@ -682,7 +692,16 @@ def main() -> None:
         default=SHORT_TEXT,
         help="post a 175-character complaint instead of a 36-character question",
     )
+    parser.add_argument(
+        "--text-chars",
+        type=int,
+        default=0,
+        help="post the complaint repeated to this many characters (a long email; the "
+        "adapters and the API take up to 20,000)",
+    )
     args = parser.parse_args()
+    if args.text_chars:
+        args.text = repeated(LONG_TEXT, args.text_chars)
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load {load_average()}")
     for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):
         work = Path(tempfile.mkdtemp(prefix="centralino-intake-"))

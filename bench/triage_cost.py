@@ -36,10 +36,6 @@ def best_us(call: Callable[[], object], reps: int, budget: float = 0.2) -> float
     return min(timeit.repeat(call, number=number, repeat=reps)) / number * 1e6
 
 
-def repeated(text: str, length: int) -> str:
-    return (" ".join([text] * (length // len(text) + 1)))[:length]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=None)
@@ -48,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
     sys.path.insert(1, str(HERE))
-    from intake import LONG_TEXT, SHORT_TEXT, load_average
+    from intake import LONG_TEXT, SHORT_TEXT, load_average, repeated
     from throughput import CONFIG
 
     from router.rules.loader import parse_rules
