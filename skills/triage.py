@@ -9,9 +9,9 @@
   floor and may require extra skills (e.g. empathy).
 
 Triage runs on the event loop that takes every other contact, so what it reads is bounded:
-emotion from a message's first 2,000 and last 500 characters (where a long letter opens and
-where it closes, often with its threat), language from its first 500; intent keywords
-from all of it (a cheap search). A 20,000-character email costs about what a 2,500 one does.
+emotion and intent keywords from a message's first 2,000 and last 500 characters (where a
+long letter opens, its subject first, and where it closes, often with its threat), language
+from its first 500. A 20,000-character email costs about what a 2,500 one does.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class Triager:
             source = "gateway"
             spec = self.config.intents.get(intent)
         else:
-            found = self.intents.match(content, language)
+            found = self.intents.match(readable_part(content), language)
             if found is not None:
                 intent, phrase, spec, source = found.name, found.phrase, found.spec, "keywords"
         return TriageResult(
@@ -187,8 +187,8 @@ class Triager:
 
 
 def readable_part(text: str) -> str:
-    """What triage reads of a message for its emotion: all of it up to READ_HEAD + READ_TAIL
-    characters, else its beginning and its end, a line break between them."""
+    """What triage reads of a message for its emotion and intent: all of it up to
+    READ_HEAD + READ_TAIL characters, else its beginning and its end, a line break between."""
     if len(text) <= READ_HEAD + READ_TAIL:
         return text
     return f"{text[:READ_HEAD]}\n{text[-READ_TAIL:]}"

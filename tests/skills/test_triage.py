@@ -48,9 +48,13 @@ def test_the_language_of_a_long_message_is_read_from_its_beginning() -> None:
     assert (result.language, result.language_source) == ("it", "detected")
 
 
-def test_intent_keywords_are_found_anywhere() -> None:
-    text = letter("Buongiorno, ", " Inoltre mi hanno rubato la carta.", 20_000)
-    assert TRIAGER.triage(text=text, language="it").intent == "lost_card"
+def test_intent_keywords_are_read_where_the_emotion_is() -> None:
+    closing = letter("Buongiorno, ", " Inoltre mi hanno rubato la carta.", 20_000)
+    assert TRIAGER.triage(text=closing, language="it").intent == "lost_card"
+    subject = TRIAGER.triage(text=closing, subject="Carta rubata", language="it")
+    assert subject.intent == "lost_card"
+    middle = closing[:10_000] + " Ho perso la carta. " + closing[10_000:-40]
+    assert TRIAGER.triage(text=middle, language="it").intent is None
 
 
 def test_one_reading_gives_the_language_with_and_without_a_hint() -> None:
