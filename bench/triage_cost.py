@@ -3,8 +3,8 @@
     python bench/triage_cost.py [--corpus ../shared/data/sentiment] [--code DIR] [--reps 5]
 
 Triage runs on the router's event loop, once for every contact, so its time is time every
-other contact and desktop waits. Timed here, with the bench config's triage settings
-(bench/throughput.py, the gateway sends ``language``) and with language detection on:
+other contact and desktop waits. Timed here with the shipped config.yaml (its intents'
+keywords; languages it, en, de, fr), the gateway sending ``language`` and not (detected):
 
 - the intake bench's 36-character question and its ``--long-text`` 175-character complaint
   (bench/intake.py);
@@ -45,23 +45,18 @@ def main() -> None:
     sys.path.insert(0, str(args.code.resolve()))
     sys.path.insert(1, str(HERE))
     from intake import LONG_TEXT, SHORT_TEXT, load_average, repeated
-    from throughput import CONFIG
 
-    from router.rules.loader import parse_rules
+    from router.rules.loader import load_rules
     from skills.triage import Triager
 
-    config = parse_rules(CONFIG).config
-    detecting = config.model_copy(
-        update={"triage": config.triage.model_copy(update={"detect_language": True})}
-    )
-    given, detected = Triager(config), Triager(detecting)
+    triager = Triager(load_rules(args.code / "config.yaml").config)
     print(f"triage with {Triager.__module__} from {args.code.resolve()}; load {load_average()}")
     texts = [("the intake bench's question", SHORT_TEXT), ("the complaint", LONG_TEXT)]
     texts += [(f"the complaint to {n:,} characters", repeated(LONG_TEXT, n)) for n in LENGTHS]
     print(f"  {'text':<40} {'chars':>7} {'language sent':>14} {'detected':>10}")
     for label, text in texts:
-        sent = best_us(lambda t=text: given.triage(text=t, language="it"), args.reps)
-        found = best_us(lambda t=text: detected.triage(text=t), args.reps)
+        sent = best_us(lambda t=text: triager.triage(text=t, language="it"), args.reps)
+        found = best_us(lambda t=text: triager.triage(text=t), args.reps)
         print(f"  {label:<40} {len(text):>7,} {sent:>11,.0f} µs {found:>7,.0f} µs")
     if args.corpus is not None:
         from skills.corpus import read_corpus
@@ -70,7 +65,7 @@ def main() -> None:
             (e.text, e.language) for code in ("it", "en") for e in read_corpus(args.corpus, code)
         ]
 
-        def corpus(triager: Triager, language: bool) -> Callable[[], None]:
+        def corpus(language: bool) -> Callable[[], None]:
             def run() -> None:
                 for text, code in messages:
                     triager.triage(text=text, language=code if language else None)
@@ -78,8 +73,8 @@ def main() -> None:
             return run
 
         count = len(messages)
-        sent = best_us(corpus(given, True), args.reps, budget=0) / count
-        found = best_us(corpus(detected, False), args.reps, budget=0) / count
+        sent = best_us(corpus(True), args.reps, budget=0) / count
+        found = best_us(corpus(False), args.reps, budget=0) / count
         mean = sum(len(text) for text, _ in messages) / count
         label = f"the corpora's {count:,} messages (mean)"
         print(f"  {label:<40} {mean:>7,.0f} {sent:>11,.0f} µs {found:>7,.0f} µs")
