@@ -13,6 +13,7 @@ from skills.identity import (
     phone_identity,
     phones_in_text,
 )
+from skills.intents import IntentMatcher, IntentSpec
 from skills.triage import Triager
 from tests.paths import REPO
 
@@ -39,6 +40,27 @@ def test_intents_from_keywords(text: str, intent: str | None, moment_of_truth: b
     result = TRIAGER.triage(text=text)
     assert result.intent == intent
     assert result.moment_of_truth is moment_of_truth
+
+
+def test_intents_are_tried_in_order_in_the_message_language_and_any() -> None:
+    matcher = IntentMatcher(
+        {
+            "billing": IntentSpec(keywords={"it": ("bollett*",), "en": ("bill",)}),
+            "brand": IntentSpec(keywords={"any": ("acme",)}),
+            "lost_card": IntentSpec(keywords={"it": ("carta persa",)}, moment_of_truth=True),
+        }
+    )
+    text = "ACME: bolletta sbagliata e carta   persa, the bill"
+
+    def found(language: str | None) -> tuple[str, str] | None:
+        match = matcher.match(text, language)
+        return None if match is None else (match.name, match.phrase)
+
+    assert found("it") == ("lost_card", "carta   persa")  # a moment of truth first
+    assert found(None) == ("lost_card", "carta   persa")
+    assert found("en") == ("billing", "bill")  # Italian phrases are not read as English
+    assert found("de") == ("brand", "acme")  # only "any" phrases for other languages
+    assert matcher.match("nothing here", None) is None
 
 
 def test_moment_of_truth_sets_urgency_floor_and_skills() -> None:
