@@ -30,8 +30,9 @@ def fold(text: str) -> str:
 
 def phrase_pattern(entries: Iterable[str]) -> re.Pattern[str]:
     """One regex matching any entry in folded text: whole words, "stem*" for any ending,
-    any run of spaces between the words of a phrase. Where entries share a beginning the
-    longest match wins ("non funziona piu" over "non funziona")."""
+    any run of white space between the words of a phrase (however the entry separates
+    them). Where entries share a beginning the longest match wins ("non funziona piu" over
+    "non funziona")."""
     body = _trie_regex(entries)
     if body is None:
         return re.compile(r"(?!x)x")  # matches nothing
@@ -66,7 +67,7 @@ def _trie_regex(entries: Iterable[str]) -> str | None:
     tries at every word, a trie a few. Longer continuations are tried before an entry that
     ends, so the longest entry wins, as it would in a flat list sorted longest first."""
     root: _Trie = {}
-    for entry in {fold(e).strip() for e in entries if e.strip()}:
+    for entry in {" ".join(fold(e).split()) for e in entries if e.strip()}:
         node = root
         for char in entry.rstrip("*"):
             child = node.setdefault(char, {})

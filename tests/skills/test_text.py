@@ -49,6 +49,12 @@ def test_a_trie_finds_whole_entries_the_longest_first(
     assert found(pattern, text) == expected
 
 
+def test_the_words_of_an_entry_are_apart_by_any_white_space() -> None:
+    pattern = phrase_pattern(["carta\tpersa", "carta persa  subito"])
+    assert found(pattern, "carta persa") == [(0, "carta persa")]
+    assert found(pattern, "carta\npersa subito") == [(0, "carta\npersa subito")]
+
+
 def test_no_entries_match_nothing() -> None:
     assert phrase_pattern([]).search("anything") is None
     assert starts_pattern(["", "  "]).search("anything") is None
