@@ -105,7 +105,7 @@ class Triager:
         hinted = locale_language(hint, self.config.languages)
         if self.detector is None:
             return (hinted, "hint") if hinted else (None, "unknown")
-        detected, chosen = self.detector.readings(content[:DETECT_CHARS], hint=hinted)
+        detected, chosen = self.detector.readings(opening(content), hint=hinted)
         if hinted is None:
             return (detected, "detected") if detected else (None, "unknown")
         if chosen is None:
@@ -135,11 +135,11 @@ class Triager:
         if sentiment is not None:
             return from_provider(sentiment)
         if language is None and detect and self.detector is not None:
-            language = self.detector.detect(text[:DETECT_CHARS])
+            language = self.detector.detect(opening(text))
         read = readable_part(text)
-        if read == text:
-            return score_text(text, language)
         score = score_text(read, language)
+        if read is text or len(text.strip()) <= READ_HEAD + READ_TAIL:
+            return score
         shown = f"read the first {READ_HEAD:,} and last {READ_TAIL:,} of {len(text):,} characters"
         return replace(score, signals=(*score.signals, shown))
 
@@ -188,7 +188,24 @@ class Triager:
 
 def readable_part(text: str) -> str:
     """What triage reads of a message for its emotion and intent: all of it up to
-    READ_HEAD + READ_TAIL characters, else its beginning and its end, a line break between."""
+    READ_HEAD + READ_TAIL characters (white space at its ends not counted), else its
+    beginning and its end without the words the cuts split, with a line holding a full
+    stop between them: a clause break that no phrase of the lexicon or the intents can
+    span (their words are separated by white space only)."""
     if len(text) <= READ_HEAD + READ_TAIL:
         return text
-    return f"{text[:READ_HEAD]}\n{text[-READ_TAIL:]}"
+    text = text.strip()
+    if len(text) <= READ_HEAD + READ_TAIL:
+        return text
+    head, tail = text[:READ_HEAD], text[-READ_TAIL:]
+    if not text[READ_HEAD].isspace():  # the cut split a word: its piece is not a word
+        head = head.rsplit(None, 1)[0]  # (a head without white space is kept whole)
+    if not text[-READ_TAIL - 1].isspace():
+        tail = tail.split(None, 1)[-1]
+    return f"{head}\n.\n{tail}"
+
+
+def opening(text: str) -> str:
+    """What the detector reads of a message for its language: its first DETECT_CHARS
+    characters, white space before them not counted."""
+    return text.lstrip()[:DETECT_CHARS]

@@ -24,7 +24,11 @@ def test_a_short_message_is_read_whole() -> None:
 def test_a_long_message_is_read_at_its_beginning_and_its_end() -> None:
     text = letter("Buongiorno, ", " Se non risolvete mi rivolgo a un avvocato.", 20_000)
     read = readable_part(text)
-    assert read == text[:READ_HEAD] + "\n" + text[-READ_TAIL:]
+    head, _, tail = read.partition("\n.\n")
+    assert text.startswith(head) and READ_HEAD - 20 < len(head) <= READ_HEAD
+    assert text.endswith(tail) and READ_TAIL - 20 < len(tail) <= READ_TAIL
+    assert not head[-1].isspace() and text[len(head)].isspace()  # no word cut in two
+    assert not tail[0].isspace() and text[-len(tail) - 1].isspace()
     result = TRIAGER.triage(text=text, language="it")
     assert "legal" in " ".join(result.emotion.signals)  # the threat at its end counts
     assert result.urgency >= 0.7
@@ -32,6 +36,29 @@ def test_a_long_message_is_read_at_its_beginning_and_its_end() -> None:
     alone = TRIAGER.triage(text=read, language="it").emotion
     assert result.emotion.urgency == alone.urgency
     assert result.emotion.signals == (*alone.signals, note)
+
+
+def test_no_phrase_spans_the_cut_and_no_piece_of_a_word_counts() -> None:
+    head = "y " * 997 + " carta"  # "carta" ends the first READ_HEAD characters
+    tail = " persa" + " w" * 247  # "persa" begins the last READ_TAIL
+    spanning = head + " " + "z" * 700 + tail
+    assert len(head) == READ_HEAD and len(tail) == READ_TAIL
+    assert TRIAGER.triage(text=spanning, language="it").intent == "cards"  # "carta" alone
+    assert TRIAGER.triage(text=head + tail, language="it").intent == "lost_card"
+    piece = "avvocato" + (" bene" * 100)[: READ_TAIL - 8]  # "contr|avvocato" at the cut
+    cut = "x " * 1300 + "contr" + piece
+    assert cut.endswith(piece) and len(piece) == READ_TAIL
+    assert "legal" not in " ".join(TRIAGER.triage(text=cut, language="it").emotion.signals)
+    whole = "x " * 1300 + " " + piece
+    assert "legal" in " ".join(TRIAGER.triage(text=whole, language="it").emotion.signals)
+
+
+def test_white_space_around_a_message_is_not_read() -> None:
+    text = " " * 3000 + "Mi hanno rubato la carta, aiuto!" + "\n" * 3000
+    result = TRIAGER.triage(text=text)
+    assert (result.language, result.language_source) == ("it", "detected")
+    assert result.intent == "lost_card"
+    assert not any(s.startswith("read the first") for s in result.emotion.signals)
 
 
 def test_what_lies_between_does_not_change_the_emotion() -> None:
