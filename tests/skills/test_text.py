@@ -67,10 +67,11 @@ def test_the_shipped_lexicons_find_what_a_flat_list_finds() -> None:
     rng = random.Random(7)
     for language in ("it", "en"):
         lists = [*NEGATIVE[language].values(), POSITIVE[language], SARCASM[language]]
-        entries = [e.replace("*", "") for found in lists for e in found]  # whole phrases
-        words = entries + [w for e in entries for w in e.split()]  # and their words alone
+        every = [entry for group in lists for entry in group]
+        phrases = [entry.replace("*", "") for entry in every]  # whole, stems without "*"
+        words = phrases + [word for phrase in phrases for word in phrase.split()]
         words += ["a", "l'", "non", "not", "molto", "very", "o", "ing", "!", ",", "\n", "xx"]
-        starts = starts_pattern([e for entries in lists for e in entries])
+        starts = starts_pattern(every)
         for _ in range(300):
             pieces = [rng.choice(words) for _ in range(rng.randint(1, 25))]
             text = fold("".join(p + rng.choice((" ", " ", "", "  ")) for p in pieces))
