@@ -61,6 +61,8 @@ class IntentMatcher:
         ]
         self._languages = {lang for _, spec, _ in self._patterns for lang in spec.keywords}
         self._starts: dict[str | None, re.Pattern[str]] = {}
+        for key in (None, "", *self._languages):  # compiled now (1-3 ms each with the
+            self._starts_for(key)  # shipped config), not on a language's first contact
         self.intents = intents
 
     def match(self, text: str, language: str | None) -> IntentMatch | None:
