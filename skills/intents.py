@@ -60,37 +60,39 @@ class IntentMatcher:
             for name, spec in ordered
         ]
         self._languages = {lang for _, spec, _ in self._patterns for lang in spec.keywords}
-        self._starts: dict[str | None, re.Pattern[str]] = {}
-        for key in (None, "", *self._languages):  # compiled now (1-3 ms each with the
-            self._starts_for(key)  # shipped config), not on a language's first contact
+        # where a phrase a message's language reads begins, compiled now (1-3 ms each with
+        # the shipped config), not on a language's first contact; "": a language no
+        # intent names (only "any" phrases apply)
+        self._starts = {
+            key: starts_pattern(
+                phrase
+                for _, spec, _ in self._patterns
+                for lang, words in spec.keywords.items()
+                if _applies(lang, key)
+                for phrase in words
+            )
+            for key in (None, "", *self._languages)
+        }
         self.intents = intents
 
     def match(self, text: str, language: str | None) -> IntentMatch | None:
         """The first intent whose phrases occur; phrases of every language if unknown."""
         folded = fold(text)
-        starts = [found.start() for found in self._starts_for(language).finditer(folded)]
+        key = language if language is None or language in self._languages else ""
+        starts = [found.start() for found in self._starts[key].finditer(folded)]
         if not starts:
             return None
         for name, spec, patterns in self._patterns:
             for lang, pattern in patterns.items():
-                if language is not None and lang != language and lang != "any":
+                if not _applies(lang, language):
                     continue
                 found = next(matches(pattern, folded, starts), None)
                 if found is not None:
                     return IntentMatch(name, found.group(), spec)
         return None
 
-    def _starts_for(self, language: str | None) -> re.Pattern[str]:
-        """Where a phrase of ``language`` (or "any") begins; of every language for None."""
-        key = language if language is None or language in self._languages else ""
-        pattern = self._starts.get(key)
-        if pattern is None:
-            phrases = [
-                phrase
-                for _, spec, _ in self._patterns
-                for lang, words in spec.keywords.items()
-                if key is None or lang in (key, "any")
-                for phrase in words
-            ]
-            pattern = self._starts[key] = starts_pattern(phrases)
-        return pattern
+
+def _applies(phrase_language: str, language: str | None) -> bool:
+    """Whether phrases listed under ``phrase_language`` are read in a message in
+    ``language`` (None: unknown, every language's are)."""
+    return language is None or phrase_language in (language, "any")
