@@ -138,7 +138,7 @@ class Triager:
             language = self.detector.detect(opening(text))
         read = readable_part(text)
         score = score_text(read, language)
-        if read is text or len(text.strip()) <= READ_HEAD + READ_TAIL:
+        if read is text:
             return score
         shown = f"read the first {READ_HEAD:,} and last {READ_TAIL:,} of {len(text):,} characters"
         return replace(score, signals=(*score.signals, shown))
@@ -192,15 +192,13 @@ def readable_part(text: str) -> str:
     beginning and its end without the words the cuts split, with a line holding a full
     stop between them: a clause break that no phrase of the lexicon or the intents can
     span (their words are separated by white space only)."""
-    if len(text) <= READ_HEAD + READ_TAIL:
-        return text
-    text = text.strip()
-    if len(text) <= READ_HEAD + READ_TAIL:
-        return text
-    head, tail = text[:READ_HEAD], text[-READ_TAIL:]
-    if not text[READ_HEAD].isspace():  # the cut split a word: its piece is not a word
+    words = text.strip() if len(text) > READ_HEAD + READ_TAIL else text
+    if len(words) <= READ_HEAD + READ_TAIL:
+        return text  # all of it (the same object: nothing was left out)
+    head, tail = words[:READ_HEAD], words[-READ_TAIL:]
+    if not words[READ_HEAD].isspace():  # the cut split a word: its piece is not a word
         head = head.rsplit(None, 1)[0]  # (a head without white space is kept whole)
-    if not text[-READ_TAIL - 1].isspace():
+    if not words[-READ_TAIL - 1].isspace():
         tail = tail.split(None, 1)[-1]
     return f"{head}\n.\n{tail}"
 
