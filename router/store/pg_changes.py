@@ -5,14 +5,14 @@ events, and updates contacts and offers (router/store/change_batch.py). As one
 ``executemany`` a table and a set of columns updated, that was a round trip for each (a
 shift start's batch updates contacts offered, assigned, queued..., each setting other
 columns), and each reply waits its turn at the busy routing loop. Here they are one
-INSERT whose ``WITH`` holds the other parts: every row as one array a column
-(router/store/pg_arrays.py), so the text is the same whatever the rows and is prepared
+INSERT whose ``WITH`` holds the other parts: each part's rows as one JSON text
+(router/store/pg_rows.py), so the text is the same whatever the rows and is prepared
 once (once per set of columns updated, for the updates). Routing events and gateway events
 draw their serial ids in the order they were submitted (``WITH ORDINALITY ... ORDER BY``):
 a subscriber reads the outbox by ``seq``.
 
 An update sets, for each row, only the columns that row's changes gave: each column
-updated travels with a flag array (``CASE WHEN u."set_state" THEN u."state" ELSE
+updated travels with a flag (``CASE WHEN u."set_state" THEN u."state" ELSE
 t."state" END``), so contacts updated with different columns are still one part.
 
 The parts of one statement do not see one another's rows, so they must not depend on one
@@ -34,11 +34,11 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, TextClause, text
+from sqlalchemy import JSON, Table, TextClause, text
 from sqlalchemy.engine import Connection
 
 from router.states import RECEIVED
-from router.store import driver
+from router.store import driver, json_text
 from router.store.changes import (
     AGENT_STATES,
     CONTACTS,
@@ -50,13 +50,14 @@ from router.store.changes import (
     PlanConflict,
 )
 from router.store.new_rows import with_defaults
-from router.store.pg_arrays import (
-    array_parameters,
-    array_type,
-    from_array,
+from router.store.pg_rows import (
+    carried_float,
+    from_row,
     quoted,
-    select_from_arrays,
-    to_array,
+    rows_from,
+    rows_parameter,
+    select_from_rows,
+    value_type,
 )
 from router.store.schema import AgentStateRow, OfferRow, OutboxEventRow, RoutingEventRow
 
@@ -78,7 +79,7 @@ def _columns(table: Table) -> tuple[str, ...]:
 COLUMNS = {prefix: _columns(table) for prefix, table, _model, _ordered in TABLES}
 _PARTS = [
     f"INSERT INTO {table.name} ({quoted(COLUMNS[prefix])}) "
-    + select_from_arrays(table, COLUMNS[prefix], prefix, ordered=ordered)
+    + select_from_rows(table, COLUMNS[prefix], prefix, ordered=ordered)
     for prefix, table, _model, ordered in TABLES
 ]
 Updates = dict[str, dict[str, Any]]
@@ -88,24 +89,23 @@ Updates = dict[str, dict[str, Any]]
 def _update_part(
     table: Table, prefix: str, columns: tuple[str, ...], *, planned: bool = False
 ) -> str:
-    """``UPDATE`` of ``table``'s rows by id from arrays: each column set where its flag is.
+    """``UPDATE`` of ``table``'s rows by id from the JSON rows: each column set where its
+    flag is.
     ``planned``: rows flagged ``plan`` are updated only while their contact is
     ``received``, and the update returns those flags (the statement counts them)."""
-    typed = [("id", array_type(table.c.id))]
+    typed = [("id", value_type(table.c.id))]
     for column in columns:
-        typed += [(column, array_type(table.c[column])), (f"set_{column}", "BOOLEAN[]")]
+        typed += [(column, value_type(table.c[column])), (f"set_{column}", "BOOLEAN")]
     if planned:
-        typed.append(("plan", "BOOLEAN[]"))
-    names = [name for name, _type in typed]
-    arrays = ", ".join(f"CAST(:{prefix}_{name} AS {kind})" for name, kind in typed)
+        typed.append(("plan", "BOOLEAN"))
     assignments = ", ".join(
-        f'"{column}" = CASE WHEN u."set_{column}" THEN {from_array(table, column)} '
+        f'"{column}" = CASE WHEN u."set_{column}" THEN {from_row(table, column)} '
         f'ELSE t."{column}" END'
         for column in columns
     )
     update = (
         f"UPDATE {table.name} AS t SET {assignments} "
-        f'FROM unnest({arrays}) AS u({quoted(names)}) WHERE t."id" = u."id"'
+        f'FROM {rows_from(typed, prefix)} WHERE t."id" = u."id"'
     )
     if planned:
         update += ' AND (NOT u."plan" OR t."state" = :received) RETURNING u."plan"'
@@ -136,16 +136,25 @@ def statement(
 
 
 def _update_parameters(
-    table: Table, prefix: str, columns: tuple[str, ...], rows: Updates
-) -> dict[str, list[Any]]:
-    """One array a column (a row that does not set it gives None, not used) and one of
-    flags: which rows set it."""
-    parameters: dict[str, list[Any]] = {f"{prefix}_id": list(rows)}
-    for column in columns:
-        values = [changed.get(column) for changed in rows.values()]
-        parameters[f"{prefix}_{column}"] = to_array(table, column, values)
-        parameters[f"{prefix}_set_{column}"] = [column in changed for changed in rows.values()]
-    return parameters
+    table: Table, prefix: str, columns: tuple[str, ...], rows: Updates, planned: set[str]
+) -> dict[str, str]:
+    """The rows of the update: each its id, a value a column (None where the row does not
+    set it, not used) with a flag, whether it sets it, and with ``planned`` (the ids of
+    the rows that are plans) a flag ``plan``."""
+    json_names = [column for column in columns if isinstance(table.c[column].type, JSON)]
+    records = []
+    for row_id, changed in rows.items():
+        record: dict[str, Any] = {"id": row_id}
+        for column in columns:
+            value = changed.get(column)
+            if column in json_names:
+                value = json_text.dumps(value)
+            record[column] = carried_float(value)
+            record[f"set_{column}"] = column in changed
+        if planned:
+            record["plan"] = row_id in planned
+        records.append(record)
+    return {f"{prefix}_rows": json_text.dumps(records)}
 
 
 def _columns_of(rows: Updates) -> tuple[str, ...]:
@@ -174,17 +183,18 @@ def write_rows(
     parameters: dict[str, Any] = {}
     for (prefix, table, model, _ordered), given in zip(TABLES, rows, strict=True):
         filled = [with_defaults(model, row) for row in given]
-        parameters |= array_parameters(table, COLUMNS[prefix], prefix, filled)
+        parameters |= rows_parameter(table, COLUMNS[prefix], prefix, filled)
     if plans:
         contacts = _with_plans(contacts, plans)
     contact_columns, offer_columns = _columns_of(contacts), _columns_of(offers)
+    planned = {plan.contact_id for plan in plans}
     if contact_columns:
-        parameters |= _update_parameters(CONTACTS, "contact_set", contact_columns, contacts)
+        parameters |= _update_parameters(
+            CONTACTS, "contact_set", contact_columns, contacts, planned
+        )
     if offer_columns:
-        parameters |= _update_parameters(OFFERS, "offer_set", offer_columns, offers)
+        parameters |= _update_parameters(OFFERS, "offer_set", offer_columns, offers, set())
     if plans:
-        planned = {plan.contact_id for plan in plans}
-        parameters["contact_set_plan"] = [row_id in planned for row_id in contacts]
         parameters["received"] = RECEIVED
     result = driver.execute(
         connection, statement(contact_columns, offer_columns, bool(plans)), parameters

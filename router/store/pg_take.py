@@ -11,9 +11,9 @@ of milliseconds, so a batch of new contacts cost its round trips times the loop'
   ``LATERAL`` subquery (as router/store/pair_lookup.py explains) from two parallel
   arrays;
 - ``insert``: one INSERT of the contacts whose ``WITH`` inserts the new customers and
-  their identities first, every row passed as one array per column (``unnest``,
-  router/store/pg_arrays.py), so the statement's text does not depend on the number of
-  rows and asyncpg prepares it once.
+  their identities first, each table's rows passed as one JSON text
+  (``json_to_recordset``, router/store/pg_rows.py), so the statement's text does not
+  depend on the number of rows and asyncpg prepares it once.
   The identities' foreign key is checked at the end of the statement, when the customers
   are there. A message id or an identity another node stored since the look-up fails
   the whole statement (unique keys; no ``ON CONFLICT``), so nothing of the run is written
@@ -36,7 +36,7 @@ from router.store import driver
 from router.store.changes import CONTACTS
 from router.store.customers import CUSTOMERS, IDENTITIES
 from router.store.new_rows import with_defaults
-from router.store.pg_arrays import array_parameters, quoted, select_from_arrays
+from router.store.pg_rows import quoted, rows_parameter, select_from_rows
 from router.store.schema import ContactRow
 
 LOOK_UP = text(
@@ -88,11 +88,11 @@ IDENTITY_COLUMNS = ("kind", "value", "customer_id", "created_at")
 CONTACT_COLUMNS = tuple(CONTACTS.c.keys())
 INSERT = text(
     f"WITH new_customers AS (INSERT INTO customers ({quoted(CUSTOMER_COLUMNS)}) "
-    f"{select_from_arrays(CUSTOMERS, CUSTOMER_COLUMNS, 'customer')}), "
+    f"{select_from_rows(CUSTOMERS, CUSTOMER_COLUMNS, 'customer')}), "
     f"new_identities AS (INSERT INTO identities ({quoted(IDENTITY_COLUMNS)}) "
-    f"{select_from_arrays(IDENTITIES, IDENTITY_COLUMNS, 'identity')}) "
+    f"{select_from_rows(IDENTITIES, IDENTITY_COLUMNS, 'identity')}) "
     f"INSERT INTO contacts ({quoted(CONTACT_COLUMNS)}) "
-    f"{select_from_arrays(CONTACTS, CONTACT_COLUMNS, 'contact')} RETURNING id"
+    f"{select_from_rows(CONTACTS, CONTACT_COLUMNS, 'contact')} RETURNING id"
 )
 
 
@@ -108,8 +108,8 @@ def insert(
     statement)."""
     rows = [with_defaults(ContactRow, contact) for contact in contacts]
     parameters = (
-        array_parameters(CUSTOMERS, CUSTOMER_COLUMNS, "customer", customers)
-        | array_parameters(IDENTITIES, IDENTITY_COLUMNS, "identity", identities)
-        | array_parameters(CONTACTS, CONTACT_COLUMNS, "contact", rows)
+        rows_parameter(CUSTOMERS, CUSTOMER_COLUMNS, "customer", customers)
+        | rows_parameter(IDENTITIES, IDENTITY_COLUMNS, "identity", identities)
+        | rows_parameter(CONTACTS, CONTACT_COLUMNS, "contact", rows)
     )
     return len(driver.execute(connection, INSERT, parameters))
