@@ -7,8 +7,16 @@ import gc
 import json
 from typing import Any
 
-from api.desktop.hub import AgentStream, Delivery
-from api.desktop.protocol import AssignedEvent, OfferEndedEvent, OfferEvent, ServerEvent
+from api.desktop.hub import AgentStream, Delivery, event_contact
+from api.desktop.protocol import (
+    AssignedEvent,
+    OfferEndedEvent,
+    OfferEvent,
+    PresenceEvent,
+    ServerEvent,
+    SupervisorMessageEvent,
+)
+from router.customer_changes import about_contact
 
 
 def offer(contact_id: str, arrival: float) -> OfferEvent:
@@ -91,3 +99,25 @@ def test_redacting_a_contact_rewrites_only_its_events_and_keeps_every_seq() -> N
     assert "IBAN" not in json.dumps(replayed[:2])
     assert replayed[2]["contact"]["text"] == "Il mio IBAN è IT60X"  # c2: untouched
     assert "erased" not in replayed[3]
+
+
+def test_the_contact_of_an_event_is_read_from_its_fields_as_from_its_json() -> None:
+    """``event_contact`` (what the replay buffer files an event under, for an erasure)
+    gives what ``about_contact`` reads from the event's JSON, with or without a contact."""
+    samples: list[ServerEvent] = [
+        *events(),
+        PresenceEvent(presence="away", reason="lunch", code="lunch", since=1.0, forced_by=""),
+        SupervisorMessageEvent(text="ciao", sender="sara", at=2.0),
+        OfferEvent(offer_id="o3", contact={}, channel="chat", expires_at=3.0, explanation={}),
+    ]
+    for event in samples:
+        assert event_contact(event) == about_contact(json.loads(event.model_dump_json()))
+    assert [event_contact(event) for event in samples] == [
+        "c1",
+        "c1",
+        "c2",
+        "c2",
+        None,
+        None,
+        None,
+    ]
