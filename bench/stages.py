@@ -77,6 +77,7 @@ WAITS = {  # running frame (function, file) of a thread that is waiting, not com
     ("Event.wait", "threading.py"),
     ("Thread.join", "threading.py"),
     ("_worker", "concurrent/futures/thread.py"),  # SimpleQueue.get, in C
+    ("CommitThread._serve", "router/store/commit_thread.py"),  # SimpleQueue.get, in C
     ("_connection_worker_thread", "aiosqlite/core.py"),  # its queue's get, in C
     ("EpollSelector.select", "selectors.py"),
     ("PollSelector.select", "selectors.py"),

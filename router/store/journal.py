@@ -50,7 +50,6 @@ import sqlite3
 import time
 from bisect import bisect_right
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -59,6 +58,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 # T and Work are re-exported: the store's units of work are typed with them
+from router.store.commit_thread import CommitThread
 from router.store.journal_lanes import Lane, Unit
 from router.store.journal_lanes import T as T
 from router.store.journal_lanes import Work as Work
@@ -136,11 +136,7 @@ class Journal:
         self._owns_engine = owns_engine  # a writer engine of its own: disposed by ``stop``
         self._sync_engine = sync_engine  # SQLite: batches run on the loop, commits in a thread
         self._writer: Connection | None = None  # its connection, kept between batches
-        self._thread = (
-            ThreadPoolExecutor(1, thread_name_prefix="centralino-journal")
-            if sync_engine is not None
-            else None
-        )
+        self._thread = CommitThread("centralino-journal") if sync_engine is not None else None
         self._convert = convert  # driver errors -> the store's own error types
         # e.g. the router fence: runs first in every batch, in its transaction (so while
         # one is set, every batch has a transaction)
@@ -219,7 +215,7 @@ class Journal:
                 await dropped(lane.connection)
                 lane.connection = None
         if self._thread is not None:
-            self._thread.shutdown(wait=True)
+            self._thread.stop()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -354,9 +350,8 @@ class Journal:
             except BaseException:
                 transaction.rollback()
                 raise
-            await _finished(
-                asyncio.get_running_loop().run_in_executor(self._thread, transaction.commit)
-            )
+            assert self._thread is not None  # (SQLite's)
+            await _finished(self._thread.run(transaction.commit))
         except BaseException:
             self._writer = None
             connection.close()  # rolls back whatever a failed commit left
