@@ -33,24 +33,30 @@ class CommitThread:
         self._name = name
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def run(self, call: Callable[[], T]) -> asyncio.Future[T]:
         """Run ``call`` in the thread; the returned future, of the running loop, resolves
-        with what it returns or raises."""
+        with what it returns or raises. RuntimeError once stopped (as an executor shut
+        down), or if the thread cannot start (tried again on the next call)."""
+        if self._stopped:
+            raise RuntimeError("the commit thread is stopped")
+        if self._thread is None:
+            thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+            thread.start()
+            self._thread = thread
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
-            self._thread.start()
         self._calls.put((call, loop, future))
         return future
 
     def stop(self) -> None:
-        """Let the thread finish what it was handed, then end it."""
-        if self._thread is not None:
+        """Let the thread finish what it was handed, then end it; no call is taken after."""
+        self._stopped = True
+        thread, self._thread = self._thread, None
+        if thread is not None:
             self._calls.put(None)
-            self._thread.join()
-            self._thread = None
+            thread.join()
 
     def _serve(self) -> None:
         while (item := self._calls.get()) is not None:

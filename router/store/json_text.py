@@ -1,10 +1,12 @@
-"""How JSON columns are written: orjson, about six times faster than the standard library
-on the plans a contact carries (its triage explanation, ~1 KB: 12 µs with ``json.dumps``,
-2 µs with orjson), and these encodings run for every contact on the journal's thread.
+"""How JSON is written: the values of JSON columns and, on PostgreSQL, the rows a journal
+statement carries (router/store/pg_rows.py). orjson, about six times faster than the
+standard library on the plans a contact carries (its triage explanation, ~1 KB: 12 µs
+with ``json.dumps``, 2 µs with orjson), and these encodings run for every contact.
 
 The text differs only in form (compact, UTF-8 rather than ``\\u`` escapes); readers parse
-it with the standard library as before. A value orjson refuses (an integer past 64 bits)
-is written by ``json.dumps``, as it always was.
+it with the standard library as before. A value orjson refuses (an integer past 64 bits, a
+subclass of float such as numpy's) makes the whole value written by ``json.dumps``, as it
+always was: the same JSON, more slowly.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -369,3 +370,19 @@ async def test_one_refused_unit_among_grouped_ones_is_answered_alone(store: Stor
     async with store.engine.connect() as connection:
         details = (await connection.execute(select(EVENTS.c.detail).order_by(EVENTS.c.id))).all()
     assert [detail["n"] for (detail,) in details] == [1, 2]
+
+
+async def test_an_update_carries_json_and_a_float_json_has_no_number_for(store: Store) -> None:
+    """On PostgreSQL an update's rows travel as JSON (router/store/pg_rows.py): a JSON
+    column's value and an infinite float still arrive as they were given."""
+    await store.add_contact(contact_row("c1"), None)
+    await store.commit(changes_work([offer("o1", "c1", "anna")]))
+    given = {"urgency": math.inf, "excluded_agents": ["anna", 'b"o\\'], "notes": "ciao\n€"}
+    await store.commit(changes_work([ContactUpdate("c1", given)]))
+    await store.commit(changes_work([OfferUpdate("o1", {"closed_at": -math.inf})]))
+    columns = (CONTACTS.c.urgency, CONTACTS.c.excluded_agents, CONTACTS.c.notes)
+    async with store.engine.connect() as connection:
+        row = (await connection.execute(select(*columns))).one()
+        closed_at = (await connection.execute(select(OFFERS.c.closed_at))).scalar_one()
+    assert tuple(row) == (math.inf, ["anna", 'b"o\\'], "ciao\n€")
+    assert closed_at == -math.inf

@@ -67,3 +67,12 @@ async def test_a_waiter_cancelled_meanwhile_does_not_stop_the_call_or_the_thread
         assert finished.is_set()
     finally:
         commits.stop()
+
+
+async def test_no_call_is_taken_once_stopped() -> None:
+    commits = CommitThread("centralino-journal-test")
+    assert await commits.run(lambda: 1) == 1
+    commits.stop()
+    commits.stop()  # twice: nothing more to do
+    with pytest.raises(RuntimeError, match="stopped"):
+        commits.run(lambda: 2)
