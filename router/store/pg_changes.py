@@ -137,12 +137,12 @@ def statement(
 
 def _update_parameters(
     table: Table, prefix: str, columns: tuple[str, ...], rows: Updates, planned: set[str]
-) -> dict[str, str]:
+) -> dict[str, list[str]]:
     """The rows of the update: each its id, a value a column (None where the row does not
     set it, not used) with a flag, whether it sets it, and with ``planned`` (the ids of
     the rows that are plans) a flag ``plan``."""
     json_names = [column for column in columns if isinstance(table.c[column].type, JSON)]
-    records = []
+    records: list[str] = []
     for row_id, changed in rows.items():
         record: dict[str, Any] = {"id": row_id}
         for column in columns:
@@ -153,8 +153,8 @@ def _update_parameters(
             record[f"set_{column}"] = column in changed
         if planned:
             record["plan"] = row_id in planned
-        records.append(record)
-    return {f"{prefix}_rows": json_text.dumps(records)}
+        records.append(json_text.dumps(record))
+    return {f"{prefix}_rows": records}
 
 
 def _columns_of(rows: Updates) -> tuple[str, ...]:

@@ -9,9 +9,10 @@ import math
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, insert, select
+from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import Connection
 
+from router.store import pg_take
 from router.store.change_batch import ChangeSet, changes_work, write_changes
 from router.store.changes import (
     AGENT_STATES,
@@ -29,8 +30,9 @@ from router.store.changes import (
     PlanConflict,
 )
 from router.store.errors import StoreError
+from router.store.new_rows import with_defaults
 from router.store.repository import Store
-from router.store.schema import Base
+from router.store.schema import Base, ContactRow
 from tests.databases import contact_row, driver_transactions, journal_statements
 
 
@@ -386,3 +388,33 @@ async def test_an_update_carries_json_and_a_float_json_has_no_number_for(store: 
         closed_at = (await connection.execute(select(OFFERS.c.closed_at))).scalar_one()
     assert tuple(row) == (math.inf, ["anna", 'b"o\\'], "ciao\n€")
     assert closed_at == -math.inf
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+async def test_the_update_of_a_batch_looks_each_contact_up_by_its_key(store: Store) -> None:
+    """asyncpg prepares a batch's statement once, and PostgreSQL soon plans it without the
+    rows (a generic plan). With 3,000 contacts stored, that plan must look each updated
+    contact up by its key: a row estimate of a set-returning function's 100 (as
+    ``json_to_recordset`` gave) made it a hash join over a scan of the whole table."""
+    rows = [with_defaults(ContactRow, contact_row(f"c{i}")) for i in range(3000)]
+    async with store.engine.begin() as connection:
+        await connection.run_sync(lambda sync: pg_take.insert(sync, [], [], rows))
+        await connection.execute(text("ANALYZE contacts"))
+    sent: list[tuple[str, Any]] = []
+    engine = store.journal._engine.sync_engine
+
+    def seen(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await store.commit(changes_work([ContactUpdate("c5", {"state": "offered"})]))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    (statement, parameters), *_ = [(s, p) for s, p in sent if s.startswith("WITH")]
+    async with store.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).dbapi_connection.driver_connection
+        await raw.execute("SET plan_cache_mode = force_generic_plan")
+        plan = "\n".join(row[0] for row in await raw.fetch(f"EXPLAIN {statement}", *parameters))
+    assert "Index Scan using contacts_pkey" in plan, plan
+    assert "Seq Scan on contacts" not in plan, plan
