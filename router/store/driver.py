@@ -1,7 +1,7 @@
 """The journal's hot statements sent through the driver's cursor directly.
 
 A journal batch is a few statements for dozens of units: on PostgreSQL one statement
-whose rows travel as one JSON text a table (new contacts: router/store/pg_take.py;
+whose rows travel as JSON, an object a row (new contacts: router/store/pg_take.py;
 routing decisions: router/store/pg_changes.py); on SQLite a statement per kind of row,
 its rows sent with the stdlib driver's ``executemany`` (router/store/take_batch.py,
 change_batch.py, sqlite_updates.py). Through
@@ -25,7 +25,7 @@ What callers see does not change:
   engine (instrumentation, the tests' statement counts) are told of the statement;
 - parameters are converted by the column types' bind processors, as SQLAlchemy converts
   them (JSON, floats); a text statement's parameters have none (on PostgreSQL the rows'
-  JSON text is cast in the statement itself, router/store/pg_rows.py).
+  JSON is read in the statement itself, router/store/pg_rows.py).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ events, and updates contacts and offers (router/store/change_batch.py). As one
 ``executemany`` a table and a set of columns updated, that was a round trip for each (a
 shift start's batch updates contacts offered, assigned, queued..., each setting other
 columns), and each reply waits its turn at the busy routing loop. Here they are one
-INSERT whose ``WITH`` holds the other parts: each part's rows as one JSON text
-(router/store/pg_rows.py), so the text is the same whatever the rows and is prepared
+INSERT whose ``WITH`` holds the other parts: each row one JSON object, a part's rows one
+parameter (router/store/pg_rows.py), so the text is the same whatever the rows and is prepared
 once (once per set of columns updated, for the updates). Routing events and gateway events
 draw their serial ids in the order they were submitted (``WITH ORDINALITY ... ORDER BY``):
 a subscriber reads the outbox by ``seq``.
@@ -90,8 +90,7 @@ def _update_part(
     table: Table, prefix: str, columns: tuple[str, ...], *, planned: bool = False
 ) -> str:
     """``UPDATE`` of ``table``'s rows by id from the JSON rows: each column set where its
-    flag is.
-    ``planned``: rows flagged ``plan`` are updated only while their contact is
+    flag is. ``planned``: rows flagged ``plan`` are updated only while their contact is
     ``received``, and the update returns those flags (the statement counts them)."""
     typed = [("id", value_type(table.c.id))]
     for column in columns:

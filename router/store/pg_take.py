@@ -11,9 +11,9 @@ of milliseconds, so a batch of new contacts cost its round trips times the loop'
   ``LATERAL`` subquery (as router/store/pair_lookup.py explains) from two parallel
   arrays;
 - ``insert``: one INSERT of the contacts whose ``WITH`` inserts the new customers and
-  their identities first, each table's rows passed as one JSON text
-  (``json_to_recordset``, router/store/pg_rows.py), so the statement's text does not
-  depend on the number of rows and asyncpg prepares it once.
+  their identities first, each row passed as one JSON object, a table's rows one
+  parameter (router/store/pg_rows.py), so the statement's text does not depend on the
+  number of rows and asyncpg prepares it once.
   The identities' foreign key is checked at the end of the statement, when the customers
   are there. A message id or an identity another node stored since the look-up fails
   the whole statement (unique keys; no ``ON CONFLICT``), so nothing of the run is written
