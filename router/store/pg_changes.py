@@ -34,11 +34,11 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Table, TextClause, text
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.engine import Connection
 
 from router.states import RECEIVED
-from router.store import driver, json_text
+from router.store import driver
 from router.store.changes import (
     AGENT_STATES,
     CONTACTS,
@@ -51,9 +51,9 @@ from router.store.changes import (
 )
 from router.store.new_rows import with_defaults
 from router.store.pg_rows import (
-    carried_float,
     from_row,
     quoted,
+    row_text,
     rows_from,
     rows_parameter,
     select_from_rows,
@@ -140,19 +140,15 @@ def _update_parameters(
     """The rows of the update: each its id, a value a column (None where the row does not
     set it, not used) with a flag, whether it sets it, and with ``planned`` (the ids of
     the rows that are plans) a flag ``plan``."""
-    json_names = [column for column in columns if isinstance(table.c[column].type, JSON)]
     records: list[str] = []
     for row_id, changed in rows.items():
         record: dict[str, Any] = {"id": row_id}
         for column in columns:
-            value = changed.get(column)
-            if column in json_names:
-                value = json_text.dumps(value)
-            record[column] = carried_float(value)
+            record[column] = changed.get(column)
             record[f"set_{column}"] = column in changed
         if planned:
             record["plan"] = row_id in planned
-        records.append(json_text.dumps(record))
+        records.append(row_text(table, columns, record))
     return {f"{prefix}_rows": records}
 
 

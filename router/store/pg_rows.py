@@ -89,16 +89,19 @@ def rows_parameter(
 ) -> dict[str, list[str]]:
     """The statement's parameter ``<prefix>_rows``: each row's JSON (every row must give
     every column)."""
+    return {f"{prefix}_rows": [row_text(table, names, {n: row[n] for n in names}) for row in rows]}
+
+
+def row_text(table: Table, names: Sequence[str], record: dict[str, Any]) -> str:
+    """One row's JSON: ``record`` (its values of ``names``, and any other keys the statement
+    reads, such as flags), the JSON columns' values as their text and the floats JSON has
+    no number for as ``float8``'s text (``record`` is changed in place)."""
     json_names, float_names = _kinds(table, tuple(names))
-    records: list[str] = []
-    for row in rows:
-        record = {name: row[name] for name in names}
-        for name in json_names:
-            record[name] = json_text.dumps(record[name])
-        for name in float_names:
-            record[name] = carried_float(record[name])
-        records.append(json_text.dumps(record))
-    return {f"{prefix}_rows": records}
+    for name in json_names:
+        record[name] = json_text.dumps(record[name])
+    for name in float_names:
+        record[name] = carried_float(record[name])
+    return json_text.dumps(record)
 
 
 def carried_float(value: Any) -> Any:
