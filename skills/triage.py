@@ -119,29 +119,15 @@ class Triager:
         *,
         sentiment: float | None = None,
         urgency: float | None = None,
-        detect: bool = True,
     ) -> EmotionScore:
         """The emotion of one message; without a language (a call's transcript, say) the
-        language is detected from the text when ``detect``."""
-        if urgency is not None:
-            return EmotionScore(
-                urgency,
-                "negative" if urgency >= 0.25 else "neutral",
-                urgency,
-                0.0,
-                (f"provider urgency {urgency:.2f}",),
-                "provider",
-            )
-        if sentiment is not None:
-            return from_provider(sentiment)
-        if language is None and detect and self.detector is not None:
+        language is detected from the text."""
+        provided = provided_emotion(sentiment, urgency)
+        if provided is not None:
+            return provided
+        if language is None and self.detector is not None:
             language = self.detector.detect(opening(text))
-        read = readable_part(text)
-        score = score_text(read, language)
-        if read is text:
-            return score
-        shown = f"read the first {READ_HEAD:,} and last {READ_TAIL:,} of {len(text):,} characters"
-        return replace(score, signals=(*score.signals, shown))
+        return scored(text, readable_part(text), language)
 
     def triage(
         self,
@@ -160,9 +146,10 @@ class Triager:
         language_source = "gateway" if language else "unknown"
         if language is None:
             language, language_source = self._language(content, language_hint)
-        emotion = self.emotion(
-            content, language, sentiment=sentiment, urgency=urgency, detect=False
-        )
+        read = readable_part(content)  # for the emotion and the intent
+        emotion = provided_emotion(sentiment, urgency)
+        if emotion is None:
+            emotion = scored(content, read, language)
         spec: IntentSpec | None = None
         phrase = None
         source = "none"
@@ -170,7 +157,7 @@ class Triager:
             source = "gateway"
             spec = self.config.intents.get(intent)
         else:
-            found = self.intents.match(readable_part(content), language)
+            found = self.intents.match(read, language)
             if found is not None:
                 intent, phrase, spec, source = found.name, found.phrase, found.spec, "keywords"
         return TriageResult(
@@ -184,6 +171,30 @@ class Triager:
             intent_urgency=spec.urgency if spec else 0.0,
             extra_skills=dict(spec.skills) if spec else {},
         )
+
+
+def provided_emotion(sentiment: float | None, urgency: float | None) -> EmotionScore | None:
+    """The emotion a gateway's provider gave (its urgency, else its sentiment), if any."""
+    if urgency is not None:
+        return EmotionScore(
+            urgency,
+            "negative" if urgency >= 0.25 else "neutral",
+            urgency,
+            0.0,
+            (f"provider urgency {urgency:.2f}",),
+            "provider",
+        )
+    return from_provider(sentiment) if sentiment is not None else None
+
+
+def scored(text: str, read: str, language: str | None) -> EmotionScore:
+    """The emotion of ``text`` from ``read``, its readable part; the signals say when that
+    left something out."""
+    score = score_text(read, language)
+    if read is text:
+        return score
+    shown = f"read the first {READ_HEAD:,} and last {READ_TAIL:,} of {len(text):,} characters"
+    return replace(score, signals=(*score.signals, shown))
 
 
 def readable_part(text: str) -> str:
