@@ -39,12 +39,12 @@ class LoopbackServer:
     """An ASGI app served by uvicorn on a free loopback port in a background thread: the
     stand-ins tests talk to (webhook subscribers, providers' APIs, a fake PBX)."""
 
-    def __init__(self, app: Any, *, force_exit: bool = False) -> None:
+    def __init__(self, app: Any, *, force_exit: bool = False, **options: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.force_exit = force_exit  # an app with endless websockets: do not wait for them
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", interface="asgi3"
+            app, host="127.0.0.1", port=self.port, log_level="warning", interface="asgi3", **options
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

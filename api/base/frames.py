@@ -1,9 +1,13 @@
-"""Reading websocket frames: every endpoint speaks JSON text, and a binary frame gets a
-clear refusal instead of an internal error."""
+"""Websocket frames: every endpoint speaks JSON text, and a binary frame gets a clear
+refusal instead of an internal error; several messages ready at once go out in one write
+where the server can (``send_texts``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
 
 
 class BinaryFrame(ValueError):
@@ -21,3 +25,30 @@ async def receive_text(websocket: WebSocket) -> str:
     if text is None:
         raise BinaryFrame
     return str(text)
+
+
+SEND_TEXTS = "centralino.websocket.send_texts"
+"""The ASGI extension (``scope["extensions"]``) through which our server writes several
+text messages to a websocket in one write to its socket: ``{"send": async (texts) ->
+None}`` (api/server/ws_protocol.py)."""
+
+
+async def send_texts(websocket: WebSocket, texts: Sequence[str]) -> None:
+    """Send each of ``texts`` as a text message, in order. Where the server offers
+    ``SEND_TEXTS`` they go out in one write to the socket (one system call, one wake-up
+    of the peer), not one each; otherwise one ``send_text`` each. Raises
+    WebSocketDisconnect when the peer has gone, as ``send_text`` does."""
+    extension = websocket.scope.get("extensions", {}).get(SEND_TEXTS)
+    if (
+        extension is None
+        or len(texts) < 2
+        or websocket.application_state is not WebSocketState.CONNECTED
+    ):
+        for text in texts:  # (and starlette's errors for a socket not open)
+            await websocket.send_text(text)
+        return
+    try:
+        await extension["send"](texts)
+    except OSError:  # uvicorn's ClientDisconnected
+        websocket.application_state = WebSocketState.DISCONNECTED
+        raise WebSocketDisconnect(code=1006) from None

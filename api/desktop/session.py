@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, Protocol
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from api.base.frames import BinaryFrame, receive_text
+from api.base.frames import BinaryFrame, receive_text, send_texts
 from api.base.session_watch import SESSION_ENDED, watch_session
 from api.base.sessions import SESSION_COOKIE, principal_from_cookies, same_origin
 from api.chat.session import ChatHub
-from api.desktop.hub import RELOADED, DesktopHub, Outbox
+from api.desktop.hub import RELOADED, Delivery, DesktopHub, Outbox
 from api.desktop.notes import transfer_with_note
 from api.desktop.protocol import (
     CLIENT_MESSAGE,
@@ -92,6 +94,11 @@ def parse(raw: str) -> Any:
         return CLIENT_MESSAGE.validate_python(data)
     except ValidationError as exc:
         raise BadMessage(describe(exc), ref) from exc
+
+
+def as_text(message: dict[str, Any]) -> str:
+    """A message's JSON text, as ``WebSocket.send_json`` writes it."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
 class LoginSocket(Protocol):
@@ -166,13 +173,11 @@ class DesktopSession:
         self.agent_id = ""
         self.cookie = ""  # set when signed in by a browser session (then watched)
         self.outbox: Outbox = asyncio.Queue()
+        self.held: list[Delivery] = []  # events taken from the outbox, not yet sent
+        self.acting = False  # a client message is being carried out (its ack not sent)
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.websocket.send_json(message)
-
-    async def send_text(self, text: str) -> None:
-        """An event already serialized (the hub's)."""
-        await self.websocket.send_text(text)
 
     async def login(self, timeout: float) -> bool:
         message = await receive_login(self, timeout)
@@ -211,24 +216,40 @@ class DesktopSession:
         if agent.presence is Presence.OFFLINE:
             wanted = Presence(message.presence)
             self.runtime.submit(lambda now: engine.set_presence(self.agent_id, wanted, now))
-        await self.send(welcome.model_dump(mode="json"))
-        for event in missed or []:
-            await self.send_text(event)
+        await send_texts(
+            self.websocket, [as_text(welcome.model_dump(mode="json")), *(missed or [])]
+        )
         self.state = SessionState.ACTIVE
         return True
 
     async def pump(self) -> None:
-        """Forward the agent's stream to the socket until told to stop."""
+        """Forward the agent's stream to the socket until told to stop. What is ready at
+        once goes out in one write (``send_texts``). While the agent's own action waits
+        for its ack, its events are held and go out with the ack (``serve``): accepting an
+        offer ends it, assigns the contact and is acknowledged, three messages and one
+        write. An offer is never held."""
         while True:
             delivery = await self.outbox.get()
-            if delivery is None:
-                await self.close(CLOSE_REPLACED, "logged in elsewhere")
-                return
-            if delivery is RELOADED:
-                await self.close(CLOSE_RELOADED, "routing state reloaded: log in again")
-                return
-            text, offer_arrival = delivery
-            await self.send_text(text)
+            while True:  # and whatever else is ready
+                if delivery is None or delivery is RELOADED:
+                    await self._send_events(())  # what came before it
+                    if delivery is None:
+                        await self.close(CLOSE_REPLACED, "logged in elsewhere")
+                    else:
+                        await self.close(CLOSE_RELOADED, "routing state reloaded: log in again")
+                    return
+                self.held.append(delivery)
+                if self.outbox.empty():
+                    break
+                delivery = self.outbox.get_nowait()
+            if not self.acting or any(arrival is not None for _, arrival in self.held):
+                await self._send_events(())
+
+    async def _send_events(self, after: Sequence[str]) -> None:
+        """The held events, then ``after``, in one write."""
+        held, self.held = self.held, []
+        await send_texts(self.websocket, [text for text, _ in held] + list(after))
+        for _, offer_arrival in held:
             if offer_arrival is not None:
                 self._offer_sent(offer_arrival)
 
@@ -247,11 +268,14 @@ class DesktopSession:
             except BinaryFrame as exc:
                 await self.send(BadMessage(str(exc)).reply())
                 continue
-            await self.send(
-                await perform(
+            self.acting = True
+            try:
+                reply = await perform(
                     self.runtime, self.customers, self.agent_id, message, replies=self.replies
                 )
-            )
+            finally:
+                self.acting = False
+            await self._send_events([as_text(reply)])
 
     async def close(self, code: int, reason: str) -> None:
         if self.state is not SessionState.CLOSED:

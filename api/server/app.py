@@ -39,6 +39,7 @@ from api.ops import (
     wallboard,
 )
 from api.server.backends import backend_type
+from api.server.ws_protocol import CoalescingWebSocket
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
 from router.store.errors import StoreError
@@ -57,6 +58,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # desktop messages are small JSON: compressing each cost more CPU than it saved
         # (3.5% of the server's at a shift start of 2,000 desktops, bench/intake.py --storm)
         "ws_per_message_deflate": False,
+        # several messages ready at once in one write to the socket (api/base/frames.py)
+        "ws": CoalescingWebSocket,
         "timeout_keep_alive": 5,  # idle keep-alive connections are closed
         "h11_max_incomplete_event_size": 16 * 1024,  # header block size (h11)
         "server_header": False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -259,3 +260,53 @@ async def test_an_accept_or_wrap_up_sent_again_gets_the_same_answer(
     assert offers is None or [o["outcome"] for o in offers] == ["accepted"]
     await again.close()
     await other.close()
+
+
+class SocketWrites:
+    """Counts the server's writes to a desktop's socket: its websocket protocol (found
+    in uvicorn's open connections) writes through this stand-in for its transport."""
+
+    def __init__(self, server: ThreadServer) -> None:
+        self.writes = 0
+        connections = server.server.server_state.connections
+        (protocol,) = [
+            c for c in connections if getattr(c, "scope", {}).get("path") == "/v1/desktop"
+        ]
+        self.transport = protocol.transport
+        protocol.transport = self
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+    def take(self) -> int:
+        writes, self.writes = self.writes, 0
+        return writes
+
+
+async def test_an_actions_events_go_out_with_its_ack_in_one_write(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> None:
+    """Accepting an offer ends it and assigns the contact: those events wait for the
+    accept's ack (its commit) and go out with it, in order, in one write to the socket;
+    so do ending (wrap_up) and wrapping up (completed)."""
+    desk = await online_desktop(server, client, "uno", skills={"billing": 5}, languages=["it"])
+    await desk.next_event("presence")
+    writes = SocketWrites(server)
+    posted = await client.post("/v1/contacts", json=contact_body("one-write"))
+    contact_id = posted.json()["contact_id"]
+    offer = await desk.next_event("offer")
+    assert writes.take() == 1
+    ack = await desk.request("accept", offer_id=offer["offer_id"])
+    assert ack["type"] == "ack"
+    assert [event["type"] for event in desk.events] == ["offer_ended", "assigned"]
+    assert writes.take() == 1
+    desk.events.clear()
+    await desk.request("end", contact_id=contact_id)
+    await desk.request("wrap_up", contact_id=contact_id, outcome="ok", resolved=True)
+    assert [event["type"] for event in desk.events] == ["wrap_up", "completed"]
+    assert writes.take() == 2
+    await desk.close()

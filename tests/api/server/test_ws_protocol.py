@@ -1,0 +1,138 @@
+"""Several websocket messages in one write to the socket (api/server/ws_protocol.py and
+api/base/frames.py's send_texts), over real uvicorn servers and websocket clients."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import websockets
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from api.base.frames import SEND_TEXTS, send_texts
+from api.server.ws_protocol import CoalescingWebSocket
+from tests.live import LoopbackServer
+
+TEXTS = ["uno", '{"type":"offer","text":"è già arrivata 😊"}', "x" * 100_000, ""]
+
+
+class Writes:
+    """Stands in for a protocol's transport, noting the size of each write."""
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.transport = protocol.transport
+        self.sizes: list[int] = []
+        protocol.transport = self
+
+    def write(self, data: bytes) -> None:
+        self.sizes.append(len(data))
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+async def texts_sent_back(websocket: WebSocket) -> None:
+    """For each JSON list of texts it is sent: sends them back with send_texts, then
+    how: whether the server offered SEND_TEXTS and the size of each write to the socket
+    meanwhile (counted where it was offered)."""
+    await websocket.accept()
+    extension = websocket.scope["extensions"].get(SEND_TEXTS)
+    while True:
+        try:
+            texts = json.loads(await websocket.receive_text())
+        except WebSocketDisconnect:
+            return
+        writes = Writes(extension["send"].__self__) if extension is not None else None
+        try:
+            await send_texts(websocket, texts)
+        finally:
+            if writes is not None:
+                writes.protocol.transport = writes.transport
+        sizes = writes.sizes if writes is not None else []
+        await websocket.send_text(json.dumps({"offered": extension is not None, "writes": sizes}))
+
+
+OUTCOMES: list[str] = []
+
+
+async def peer_gone(websocket: WebSocket) -> None:
+    """Waits for the client to close, then tries to send two texts."""
+    await websocket.accept()
+    await websocket.receive()  # the close
+    try:
+        await send_texts(websocket, ["a", "b"])
+    except (WebSocketDisconnect, RuntimeError) as exc:
+        OUTCOMES.append(type(exc).__name__)
+    else:
+        OUTCOMES.append("sent")
+
+
+APP = Starlette(
+    routes=[WebSocketRoute("/texts", texts_sent_back), WebSocketRoute("/gone", peer_gone)]
+)
+
+
+@pytest.fixture(params=["coalescing", "uvicorn's own"])
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    options: dict[str, Any] = {"ws_per_message_deflate": False}  # (as the router's server)
+    if request.param == "coalescing":
+        options["ws"] = CoalescingWebSocket
+    server = LoopbackServer(APP, force_exit=True, **options)
+    server.start()
+    try:
+        yield server.url.replace("http", "ws"), request.param
+    finally:
+        server.stop()
+
+
+async def test_texts_arrive_whole_and_in_order_in_one_write_where_offered(
+    served: tuple[str, str],
+) -> None:
+    url, kind = served
+    async with websockets.connect(f"{url}/texts", max_size=None) as ws:
+        await ws.send(json.dumps(TEXTS))
+        received = [await ws.recv() for _ in TEXTS]
+        how = json.loads(await ws.recv())
+    assert received == TEXTS
+    assert how["offered"] is (kind == "coalescing")
+    if kind == "coalescing":
+        assert len(how["writes"]) == 1 and how["writes"][0] > sum(map(len, TEXTS))
+
+
+async def test_one_text_is_sent_as_send_text_sends_it_and_none_sends_nothing(
+    served: tuple[str, str],
+) -> None:
+    url, kind = served
+    async with websockets.connect(f"{url}/texts") as ws:
+        await ws.send(json.dumps(["solo"]))
+        assert await ws.recv() == "solo"
+        assert len(json.loads(await ws.recv())["writes"]) == (kind == "coalescing")
+        await ws.send(json.dumps([]))
+        assert json.loads(await ws.recv())["writes"] == []
+
+
+async def test_after_the_peer_closed_sending_raises_as_send_text_does(
+    served: tuple[str, str],
+) -> None:
+    url, _kind = served
+    OUTCOMES.clear()
+    async with websockets.connect(f"{url}/gone") as ws:
+        await ws.close()
+    server_side = await wait_for_outcome()
+    assert server_side in ("WebSocketDisconnect", "RuntimeError")
+
+
+async def wait_for_outcome() -> str:
+    import asyncio
+
+    for _ in range(500):
+        if OUTCOMES:
+            return OUTCOMES[0]
+        await asyncio.sleep(0.01)
+    raise AssertionError("the endpoint never tried to send")
