@@ -58,8 +58,10 @@ PROJECT = (  # path prefix -> stage (None: passed over); first match wins
     ("skills/", TRIAGE),
     ("channels/", HTTP),
     ("api/gateways/", HTTP),
+    ("api/base/frames.py", None),  # websocket frames: their callers' stage
     ("api/base/", HTTP),
     ("api/desktop/", DELIVERY),
+    ("api/server/ws_protocol.py", DELIVERY),  # the desktops' websockets
     ("api/server/", None),
     ("api/node/", None),
     ("api/", OTHER),

@@ -51,7 +51,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -78,7 +78,6 @@ BatchCheck = Callable[[Connection, bool], None]
 lane, which must not lock out the other lane's batch (router/store/repository.py's fence)."""
 
 
-@runtime_checkable
 class WritesTogether(Protocol):
     """Work of which a run of consecutive units is written by one call: row changes, new
     contacts. It returns each unit's result, in order."""
@@ -359,8 +358,7 @@ class Journal:
         return results
 
     def _once(self, connection: Connection, batch: list[Unit[Any]]) -> list[Any]:
-        first = batch[0].work
-        assert isinstance(first, WritesOnce)
+        first = cast(WritesOnce, batch[0].work)  # (the caller checked: writes_once)
         try:
             results = first.write_once(connection, [unit.work for unit in batch])
         except (SQLAlchemyError, ValueError, LookupError) as exc:
@@ -380,8 +378,7 @@ class Journal:
                 if len(run) == 1:
                     results.append(run[0].work(connection))
                 else:
-                    first = run[0].work
-                    assert isinstance(first, WritesTogether)
+                    first = cast(WritesTogether, run[0].work)  # (a run: _writes_together)
                     together = first.write_together(connection, [unit.work for unit in run])
                     if len(together) != len(run):
                         raise JournalError(f"{len(together)} results for {len(run)} units")
@@ -427,8 +424,9 @@ _WRITES_TOGETHER: dict[type, bool] = {}
 
 
 def _writes_together(kind: type) -> bool:
-    """``isinstance(work, WritesTogether)`` by the work's type, asked once per type (a
-    runtime-checkable protocol's isinstance is slow, and the journal asks per unit)."""
+    """Whether work of this type is ``WritesTogether`` (has ``write_together``), asked
+    once per type: the journal asks per unit (an ``isinstance`` against a
+    runtime-checkable protocol walks the protocol's members every time)."""
     known = _WRITES_TOGETHER.get(kind)
     if known is None:
         known = _WRITES_TOGETHER[kind] = callable(getattr(kind, "write_together", None))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,7 +35,6 @@ log = logging.getLogger("centralino.journal")
 T = TypeVar("T")
 
 
-@runtime_checkable
 class WritesOnce(Protocol):
     """Work of which a run writes with one statement, after its reads. ``write_once``
     raises ``NeedsTransaction``, before writing anything, when this run needs more."""
