@@ -38,7 +38,7 @@ async def send_texts(websocket: WebSocket, texts: Sequence[str]) -> None:
     ``SEND_TEXTS`` they go out in one write to the socket (one system call, one wake-up
     of the peer), not one each; otherwise one ``send_text`` each. Raises
     WebSocketDisconnect when the peer has gone, as ``send_text`` does."""
-    extension = websocket.scope.get("extensions", {}).get(SEND_TEXTS)
+    extension = (websocket.scope.get("extensions") or {}).get(SEND_TEXTS)
     if (
         extension is None
         or len(texts) < 2

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from api.desktop.protocol import (
     AssignedEvent,
@@ -52,11 +52,20 @@ from router.decisions import (
 )
 from router.runtime import RouterRuntime
 
-Delivery = tuple[str, float | None]
-"""An event for a session to send: its JSON text, and for an offer its contact's arrival
-(for /metrics' ``centralino_offer_sent_seconds``)."""
+
+class Delivery(NamedTuple):
+    """A message for a session to send: its JSON text. An event of an offer has ``offer``
+    set and its contact's arrival (for /metrics' ``centralino_offer_sent_seconds``); a
+    session's own reply has ``sent``, resolved once it is written."""
+
+    text: str
+    offer: bool = False
+    arrival: float | None = None
+    sent: asyncio.Future[None] | None = None
+
+
 Outbox = asyncio.Queue[Delivery | None]  # None: a newer connection replaced this one
-RELOADED: Delivery = ('{"type":"reloaded"}', None)  # told to a session, never sent
+RELOADED = Delivery('{"type":"reloaded"}')  # told to a session, never sent
 MAX_REPLIES_SHOWN = 20  # per live contact, in the state snapshot
 REDACTED_KEEP = (
     "type",
@@ -113,8 +122,12 @@ class AgentStream:
         text = event.model_dump_json()
         self.buffer.append(self.seq, event_contact(event), text)
         if self.outbox is not None:
-            arrival = event.contact.get("arrival") if isinstance(event, OfferEvent) else None
-            self.outbox.put_nowait((text, arrival if isinstance(arrival, float) else None))
+            if isinstance(event, OfferEvent):
+                arrival = event.contact.get("arrival")
+                arrival = arrival if isinstance(arrival, float) else None
+                self.outbox.put_nowait(Delivery(text, offer=True, arrival=arrival))
+            else:
+                self.outbox.put_nowait(Delivery(text))
 
     def missed_since(self, after_seq: int) -> list[str] | None:
         """The events after ``after_seq``, as JSON; None when some of them are no longer

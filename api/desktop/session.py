@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -173,8 +173,8 @@ class DesktopSession:
         self.agent_id = ""
         self.cookie = ""  # set when signed in by a browser session (then watched)
         self.outbox: Outbox = asyncio.Queue()
-        self.held: list[Delivery] = []  # events taken from the outbox, not yet sent
-        self.acting = False  # a client message is being carried out (its ack not sent)
+        self.held: list[Delivery] = []  # taken from the outbox, not yet written
+        self.hold = 0  # how many of the first held (or queued) wait for a request's reply
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.websocket.send_json(message)
@@ -223,16 +223,18 @@ class DesktopSession:
         return True
 
     async def pump(self) -> None:
-        """Forward the agent's stream to the socket until told to stop. What is ready at
-        once goes out in one write (``send_texts``). While the agent's own action waits
-        for its ack, its events are held and go out with the ack (``serve``): accepting an
-        offer ends it, assigns the contact and is acknowledged, three messages and one
-        write. An offer is never held."""
+        """Write the agent's stream and the replies to its requests to the socket, in the
+        order they were queued, until told to stop; the only writer once logged in. What
+        is ready at once goes out in one write (``send_texts``). The events a request set
+        off (``hold``) wait for its reply and go out with it: accepting an offer ends it,
+        assigns the contact and is acknowledged, three messages in one write. Anything
+        else queued meanwhile (an offer, a customer's message) goes out at once, with
+        whatever was held before it."""
         while True:
             delivery = await self.outbox.get()
             while True:  # and whatever else is ready
                 if delivery is None or delivery is RELOADED:
-                    await self._send_events(())  # what came before it
+                    await self._write()  # what came before it
                     if delivery is None:
                         await self.close(CLOSE_REPLACED, "logged in elsewhere")
                     else:
@@ -242,40 +244,59 @@ class DesktopSession:
                 if self.outbox.empty():
                     break
                 delivery = self.outbox.get_nowait()
-            if not self.acting or any(arrival is not None for _, arrival in self.held):
-                await self._send_events(())
+            if len(self.held) > self.hold or any(held.offer for held in self.held):
+                await self._write()
 
-    async def _send_events(self, after: Sequence[str]) -> None:
-        """The held events, then ``after``, in one write."""
-        held, self.held = self.held, []
-        await send_texts(self.websocket, [text for text, _ in held] + list(after))
-        for _, offer_arrival in held:
-            if offer_arrival is not None:
-                self._offer_sent(offer_arrival)
+    async def _write(self) -> None:
+        """Everything held, in one write."""
+        held, self.held, self.hold = self.held, [], 0
+        await send_texts(self.websocket, [delivery.text for delivery in held])
+        for delivery in held:
+            if delivery.arrival is not None:
+                self._offer_sent(delivery.arrival)
+            if delivery.sent is not None and not delivery.sent.done():
+                delivery.sent.set_result(None)
 
     def _offer_sent(self, arrival: float) -> None:
         """/metrics' ``centralino_offer_sent_seconds``: from the contact's arrival to now."""
         if self.runtime.observe_offer_sent is not None:
             self.runtime.observe_offer_sent(max(0.0, self.runtime.clock() - arrival))
 
+    def _applied(self) -> None:
+        """A request's action was applied: what it set off is queued now (the engine
+        decides at once), and waits for the request's reply (``pump``)."""
+        self.hold = len(self.held) + self.outbox.qsize()
+
+    async def reply(self, message: dict[str, Any]) -> None:
+        """A reply to a request, after everything queued before it (the events the request
+        set off among them); returns once written."""
+        sent = asyncio.get_running_loop().create_future()
+        self.hold = 0
+        self.outbox.put_nowait(Delivery(as_text(message), sent=sent))
+        await sent
+
     async def serve(self) -> None:
         while True:
             try:
                 message = parse(await receive_text(self.websocket))
             except BadMessage as exc:
-                await self.send(exc.reply())  # echoes the client's ref when it had one
+                await self.reply(exc.reply())  # echoes the client's ref when it had one
                 continue
             except BinaryFrame as exc:
-                await self.send(BadMessage(str(exc)).reply())
+                await self.reply(BadMessage(str(exc)).reply())
                 continue
-            self.acting = True
             try:
-                reply = await perform(
-                    self.runtime, self.customers, self.agent_id, message, replies=self.replies
+                answer = await perform(
+                    self.runtime,
+                    self.customers,
+                    self.agent_id,
+                    message,
+                    replies=self.replies,
+                    applied=self._applied,
                 )
             finally:
-                self.acting = False
-            await self._send_events([as_text(reply)])
+                self.hold = 0
+            await self.reply(answer)
 
     async def close(self, code: int, reason: str) -> None:
         if self.state is not SessionState.CLOSED:
@@ -297,13 +318,16 @@ async def perform(
     message: Any,
     *,
     replies: ReplyOutbox | None = None,
+    applied: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Carry out one client message of a logged-in agent; the ack or error to send back.
-    How long that took (an ack waits for its decision's commit) goes to
-    ``runtime.observe_ack``: /metrics' ``centralino_desktop_ack_seconds``."""
+    ``applied`` is called once its action is applied (the engine's decisions made and
+    published), before the wait for their commit. How long that took (an ack waits for
+    its decision's commit) goes to ``runtime.observe_ack``: /metrics'
+    ``centralino_desktop_ack_seconds``."""
     started = time.perf_counter()
     try:
-        return await _perform(runtime, customers, agent_id, message, replies)
+        return await _perform(runtime, customers, agent_id, message, replies, applied)
     finally:
         if runtime.observe_ack is not None:
             runtime.observe_ack(message.type, time.perf_counter() - started)
@@ -315,11 +339,14 @@ async def _perform(
     agent_id: str,
     message: Any,
     replies: ReplyOutbox | None,
+    applied: Callable[[], None] | None,
 ) -> dict[str, Any]:
     try:
         if isinstance(message, SendMessage):
             return await write_to_customer(runtime, customers, agent_id, message, replies)
         reply = apply_action(runtime, agent_id, message)
+        if applied is not None:
+            applied()
         # the ack promises the decision is durable: wait for its commit (group-committed)
         if not await runtime.recorder.reached(runtime.recorder.mark):
             return Error(

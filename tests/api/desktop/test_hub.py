@@ -46,14 +46,19 @@ async def test_each_event_is_sent_and_buffered_as_its_json_once() -> None:
     for event in sent:
         stream.push(event)
     deliveries = [outbox.get_nowait() for _ in sent]
-    assert [json.loads(text) for text, _arrival in deliveries] == [
-        event.model_dump(mode="json") for event in sent
+    assert all(delivery is not None for delivery in deliveries)
+    texts = [delivery.text for delivery in deliveries if delivery is not None]
+    assert [json.loads(text) for text in texts] == [event.model_dump(mode="json") for event in sent]
+    assert [json.loads(text)["seq"] for text in texts] == [1, 2, 3, 4]
+    # an offer is marked so and carries its contact's arrival (centralino_offer_sent_seconds)
+    assert [(d.offer, d.arrival) for d in deliveries if d is not None] == [
+        (True, 100.0),
+        (False, None),
+        (True, 101.5),
+        (False, None),
     ]
-    assert [json.loads(text)["seq"] for text, _arrival in deliveries] == [1, 2, 3, 4]
-    # an offer carries its contact's arrival, for centralino_offer_sent_seconds
-    assert [arrival for _text, arrival in deliveries] == [100.0, None, 101.5, None]
-    assert stream.buffer.texts == [t for t, _a in deliveries]
-    assert stream.missed_since(2) == [deliveries[2][0], deliveries[3][0]]
+    assert stream.buffer.texts == texts
+    assert stream.missed_since(2) == texts[2:]
     assert stream.missed_since(4) == []
     assert stream.missed_since(5) is None  # ahead of the stream: another stream's seq
 
