@@ -20,7 +20,8 @@ from api.cluster.chat import RouterChat
 from api.cluster.hub import RedisDesktopHub
 from api.cluster.node_intake import ROUTE, route_command
 from api.desktop.protocol import Error, Welcome
-from api.desktop.session import BadMessage, agent_for_token, parse, perform, unauthorized
+from api.desktop.requests import perform
+from api.desktop.session import BadMessage, agent_for_token, parse, unauthorized
 from api.gateways.smtp import SmtpHandler
 from router.runtime import RouterRuntime
 from router.states import Presence
