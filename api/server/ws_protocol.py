@@ -13,7 +13,9 @@ is not (another server, the test client).
 It subclasses uvicorn's ``websockets-sansio`` implementation (uvicorn's Config takes a
 protocol class as ``ws``) and uses what that class keeps, as its own ``send`` does: the
 websockets ``ServerProtocol`` (``conn``), the transport, the handshake and close flags,
-and the ``writable`` event of its flow control.
+and the ``writable`` event of its flow control (hence uvicorn >= 0.55 in pyproject.toml).
+uvicorn's "auto" picks that implementation too: the other websockets (chat, wallboard,
+a standby's desktops) behave as they did.
 """
 
 from __future__ import annotations
