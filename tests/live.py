@@ -63,6 +63,33 @@ class LoopbackServer:
         self.thread.join(timeout=15)
 
 
+class TransportWrites:
+    """Stands in for a uvicorn protocol's transport and notes the size of each write to
+    the socket (``sizes``); everything else goes to the transport. ``restore`` puts the
+    transport back."""
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.transport = protocol.transport
+        self.sizes: list[int] = []
+        protocol.transport = self
+
+    def write(self, data: bytes) -> None:
+        self.sizes.append(len(data))
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+    def take(self) -> int:
+        """How many writes since the last ``take``."""
+        writes, self.sizes = len(self.sizes), []
+        return writes
+
+    def restore(self) -> None:
+        self.protocol.transport = self.transport
+
+
 class ThreadServer:
     """uvicorn serving the real app in a background thread."""
 

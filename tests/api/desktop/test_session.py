@@ -15,6 +15,7 @@ from tests.api.ops.test_metrics import samples
 from tests.live import (
     Desktop,
     ThreadServer,
+    TransportWrites,
     admin_headers,
     contact_body,
     create_agent,
@@ -262,29 +263,11 @@ async def test_an_accept_or_wrap_up_sent_again_gets_the_same_answer(
     await other.close()
 
 
-class SocketWrites:
-    """Counts the server's writes to a desktop's socket: its websocket protocol (found
-    in uvicorn's open connections) writes through this stand-in for its transport."""
-
-    def __init__(self, server: ThreadServer) -> None:
-        self.writes = 0
-        connections = server.server.server_state.connections
-        (protocol,) = [
-            c for c in connections if getattr(c, "scope", {}).get("path") == "/v1/desktop"
-        ]
-        self.transport = protocol.transport
-        protocol.transport = self
-
-    def write(self, data: bytes) -> None:
-        self.writes += 1
-        self.transport.write(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.transport, name)
-
-    def take(self) -> int:
-        writes, self.writes = self.writes, 0
-        return writes
+def desktop_protocol(server: ThreadServer) -> Any:
+    """The websocket protocol of the one desktop connected (uvicorn's open connections)."""
+    connections = server.server.server_state.connections
+    (protocol,) = [c for c in connections if getattr(c, "scope", {}).get("path") == "/v1/desktop"]
+    return protocol
 
 
 async def test_an_actions_events_go_out_with_its_ack_in_one_write(
@@ -295,7 +278,7 @@ async def test_an_actions_events_go_out_with_its_ack_in_one_write(
     so do ending (wrap_up) and wrapping up (completed)."""
     desk = await online_desktop(server, client, "uno", skills={"billing": 5}, languages=["it"])
     await desk.next_event("presence")
-    writes = SocketWrites(server)
+    writes = TransportWrites(desktop_protocol(server))
     posted = await client.post("/v1/contacts", json=contact_body("one-write"))
     contact_id = posted.json()["contact_id"]
     offer = await desk.next_event("offer")

@@ -17,26 +17,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.base.frames import SEND_TEXTS, send_texts
 from api.server.ws_protocol import CoalescingWebSocket
-from tests.live import LoopbackServer
+from tests.live import LoopbackServer, TransportWrites
 
 TEXTS = ["uno", '{"type":"offer","text":"è già arrivata 😊"}', "x" * 100_000, ""]
-
-
-class Writes:
-    """Stands in for a protocol's transport, noting the size of each write."""
-
-    def __init__(self, protocol: Any) -> None:
-        self.protocol = protocol
-        self.transport = protocol.transport
-        self.sizes: list[int] = []
-        protocol.transport = self
-
-    def write(self, data: bytes) -> None:
-        self.sizes.append(len(data))
-        self.transport.write(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.transport, name)
 
 
 async def texts_sent_back(websocket: WebSocket) -> None:
@@ -50,12 +33,12 @@ async def texts_sent_back(websocket: WebSocket) -> None:
             texts = json.loads(await websocket.receive_text())
         except WebSocketDisconnect:
             return
-        writes = Writes(extension["send"].__self__) if extension is not None else None
+        writes = TransportWrites(extension["send"].__self__) if extension is not None else None
         try:
             await send_texts(websocket, texts)
         finally:
             if writes is not None:
-                writes.protocol.transport = writes.transport
+                writes.restore()
         sizes = writes.sizes if writes is not None else []
         await websocket.send_text(json.dumps({"offered": extension is not None, "writes": sizes}))
 
