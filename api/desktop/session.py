@@ -270,18 +270,15 @@ class DesktopSession:
             except BinaryFrame as exc:
                 await self.reply(BadMessage(str(exc)).reply())
                 continue
-            try:
-                answer = await perform(
-                    self.runtime,
-                    self.customers,
-                    self.agent_id,
-                    message,
-                    replies=self.replies,
-                    applied=self._applied,
-                )
-            finally:
-                self.hold = 0
-            await self.reply(answer)
+            answer = await perform(
+                self.runtime,
+                self.customers,
+                self.agent_id,
+                message,
+                replies=self.replies,
+                applied=self._applied,
+            )
+            await self.reply(answer)  # (which ends the hold)
 
     async def close(self, code: int, reason: str) -> None:
         if self.state is not SessionState.CLOSED:
