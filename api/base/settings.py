@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api.base.limits import parse_networks
 from channels.signed_identity import parse_keys
 from channels.voice_calls import DEFAULT_HOLD_MUSIC
+from router.store.journal import LINGER
 from router.store.repository import DEFAULT_DATABASE_URL
 
 
@@ -38,6 +39,14 @@ class Settings(BaseSettings):
         "",
         description="addresses/networks of your reverse proxies, comma-separated: only from "
         "them is X-Forwarded-For believed (for rate limits)",
+    )
+    decision_linger_ms: float = Field(
+        LINGER * 1000,
+        ge=0,
+        le=1000,
+        description="milliseconds a batch of routing decisions and agent actions waits for "
+        "more before its commit (fewer commits under light load; desktops' acks up to that "
+        "much later); 0 = at once. New contacts never wait",
     )
     login_timeout: float = Field(10.0, gt=0, description="seconds a desktop has to log in")
     replay_buffer: int = Field(500, gt=0, description="desktop messages kept for resume")

@@ -83,7 +83,11 @@ async def open_stack(
     """Open the store, load roster and unfinished contacts, start routing; the parts are
     put on ``app.state`` for the endpoints. ``fence``: (domain, epoch) to claim first.
     ``only_process``: refuse a SQLite file another process serves."""
-    store = await Store.open(settings.database_url, only_process=only_process)
+    store = await Store.open(
+        settings.database_url,
+        only_process=only_process,
+        linger=settings.decision_linger_ms / 1000,
+    )
     runtime: RouterRuntime | None = None
     deliveries: Deliveries | None = None
     try:

@@ -38,6 +38,15 @@ connection is the only writer of the hot path).
   decisions keeps its transaction: sent in autocommit too (one statement, router/store/
   pg_changes.py), it made ingest-to-offer slower at half load (p50 5.5-6.4 against
   4.0-4.1 ms, the loop's lag 1.5-1.9 against 1.1 ms; docs/hot-path-history.md).
+- A batch of routing decisions and agent actions lingers (``linger``, 5 ms by default):
+  it waits until its first unit is that old, so what is decided in those ms shares its
+  commit. Under light load each decision, accept and wrap-up was a commit of its own, and a
+  commit's fixed cost (the driver, the round trips, the WAL flush) is most of a small
+  batch's; at 200 contacts/s with 2,000 desktops that halves the commits and takes a fifth
+  of the router's CPU off (docs/hot-path-history.md, the twenty-third session). The
+  engine does not wait: only acks do, up to ``linger`` longer. Units that waited for the
+  batch before (a busy lane) do not wait again, and a new contact in the lane (SQLite),
+  a full batch or ``drain`` ends the wait at once. New contacts' batches never linger.
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
@@ -92,6 +101,7 @@ class Commit(Protocol):
 
 
 MAX_BATCH = 500
+LINGER = 0.005  # s a batch of decisions waits for more (see the module's docstring)
 MAX_PENDING = 20_000
 RETRY_DELAYS = (0.05, 0.5, 2.0)
 LOCK_WAIT = 5.0  # s a SQLite batch waits for another connection's write lock
@@ -130,6 +140,7 @@ class Journal:
         max_batch: int = MAX_BATCH,
         max_pending: int = MAX_PENDING,
         intake_lane: bool = False,
+        linger: float = LINGER,
     ) -> None:
         self._engine = engine
         self._owns_engine = owns_engine  # a writer engine of its own: disposed by ``stop``
@@ -142,6 +153,8 @@ class Journal:
         self.before_batch = before_batch
         self.max_batch = max_batch
         self.max_pending = max_pending
+        self.linger = linger
+        self._hurry = 0  # callers of ``drain`` waiting: no lingering meanwhile
         self._main = Lane("centralino-journal")
         # PostgreSQL: units submitted ``ahead`` (new contacts) have a lane and a connection
         # of their own, so a 202 never waits behind a batch of routing decisions
@@ -201,7 +214,12 @@ class Journal:
         is committed or failed."""
         waiting = [future for lane in self._lanes() for future in lane.waiting()]
         if waiting:
-            await asyncio.wait(waiting)
+            self._hurry += 1
+            self._main.wake.set()  # out of its linger
+            try:
+                await asyncio.wait(waiting)
+            finally:
+                self._hurry -= 1
 
     async def stop(self) -> None:
         await self.drain()
@@ -229,6 +247,8 @@ class Journal:
                 lane.wake.clear()
                 await lane.wake.wait()
                 continue
+            if lane is self._main and self.linger > 0:
+                await self._linger(lane)
             size = self.max_batch
             if lane is self._main and self._intake is not None:
                 size = await self._after_intake(lane.queue, size, self._intake)
@@ -240,6 +260,22 @@ class Journal:
                 await self._commit(batch, lane)
             finally:
                 lane.committing = []
+
+    async def _linger(self, lane: Lane) -> None:
+        """Before a batch of the main lane: wait until its first unit is ``linger`` old,
+        unless a new contact waits in it (SQLite: the lane is also intake's), the batch is
+        full, or someone drains the journal."""
+        loop = asyncio.get_running_loop()
+        while not (lane.ahead or self._hurry or len(lane.queue) >= self.max_batch):
+            left = lane.queue[0].submitted + self.linger - time.perf_counter()
+            if left <= 0:
+                return
+            lane.wake.clear()  # set again by the next submit
+            timer = loop.call_later(left, lane.wake.set)
+            try:
+                await lane.wake.wait()
+            finally:
+                timer.cancel()
 
     @staticmethod
     async def _after_intake(queue: list[Unit[Any]], size: int, intake: Lane) -> int:

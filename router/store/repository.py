@@ -33,7 +33,7 @@ from router.store.customer_records import CustomerRecords
 from router.store.customer_views import history_entry
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
-from router.store.journal import Journal, JournalError, JournalFull, T, Work
+from router.store.journal import LINGER, Journal, JournalError, JournalFull, T, Work
 from router.store.merges import CustomerMerges
 from router.store.new_rows import new_row
 from router.store.ops_log import OpsLog
@@ -130,6 +130,8 @@ class Store(RecordReads):
         engine: AsyncEngine,
         writer: Engine | None = None,
         async_writer: AsyncEngine | None = None,
+        *,
+        linger: float = LINGER,
     ) -> None:
         self.engine = engine
         # one-statement reads outside a transaction: on PostgreSQL a connection in
@@ -148,6 +150,7 @@ class Store(RecordReads):
             owns_engine=async_writer is not None,
             convert=as_store_error,
             intake_lane=engine.dialect.name == "postgresql",
+            linger=linger,
         )
         self.customers = CustomerDirectory(self._sessions, self.commit)
         self.records = CustomerRecords(self._sessions, self.commit, engine.dialect.name)
@@ -181,9 +184,16 @@ class Store(RecordReads):
         )
 
     @classmethod
-    async def open(cls, url: str = DEFAULT_DATABASE_URL, *, only_process: bool = False) -> Store:
+    async def open(
+        cls,
+        url: str = DEFAULT_DATABASE_URL,
+        *,
+        only_process: bool = False,
+        linger: float = LINGER,
+    ) -> Store:
         """Open (and create) the database. ``only_process``: on a SQLite file, refuse to
-        start while another process serves the same file (SQLite has one writer)."""
+        start while another process serves the same file (SQLite has one writer).
+        ``linger``: seconds a batch of decisions waits for more (router/store/journal.py)."""
         lock = sqlite_lock(url) if only_process else None
         try:
             writer: Engine | None = None
@@ -206,7 +216,7 @@ class Store(RecordReads):
             if lock is not None:
                 lock.close()
             raise StoreError(f"cannot open database: {exc}") from exc
-        store = cls(engine, writer, async_writer)
+        store = cls(engine, writer, async_writer, linger=linger)
         store._lock = lock
         store.journal.start()
         return store

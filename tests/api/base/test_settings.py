@@ -1,0 +1,36 @@
+"""Server settings reach the parts they tune."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.base.settings import Settings
+from router.store.journal import LINGER
+from tests.live import ThreadServer
+
+
+def test_the_decisions_linger_defaults_to_the_journals() -> None:
+    assert Settings().decision_linger_ms == LINGER * 1000
+
+
+@pytest.mark.parametrize("milliseconds", [0.0, 20.0])
+async def test_the_decisions_linger_setting_reaches_the_journal(
+    tmp_path: Path, milliseconds: float
+) -> None:
+    server = ThreadServer(tmp_path / "centralino.db", decision_linger_ms=milliseconds).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            assert (await client.get("/healthz")).status_code == 200
+        assert server.app.state.runtime.store.journal.linger == milliseconds / 1000
+    finally:
+        server.stop()
+
+
+def test_a_negative_or_huge_linger_is_refused() -> None:
+    with pytest.raises(ValueError, match="decision_linger_ms"):
+        Settings(decision_linger_ms=-1)
+    with pytest.raises(ValueError, match="decision_linger_ms"):
+        Settings(decision_linger_ms=5000)
