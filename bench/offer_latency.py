@@ -61,6 +61,7 @@ from throughput import Desks, percentile, post_at_rate, track_lag
 from wal_waits import WalWaits
 
 CHAT_CAPACITY = 3  # throughput.CONFIG keeps the default channels
+IDLE_SECONDS = 5.0
 
 
 def figures(values_ms: list[float]) -> str:
@@ -125,6 +126,9 @@ async def measure(
         for _ in workers:
             await asyncio.to_thread(results.get, timeout=300)  # "ready"
         await wait_available(url, args.agents)
+        idle_cpu = cpu_seconds(pid)
+        await asyncio.sleep(IDLE_SECONDS)  # the desktops logged in, no contact: the base cost
+        idle_share = (cpu_seconds(pid) - idle_cpu) / IDLE_SECONDS
         script = write_script(work)
         peak = await asyncio.to_thread(
             wrk, url, script, "max", args.max_seconds, args.connections, pid
@@ -165,6 +169,10 @@ async def measure(
         f"{database}: {args.agents:,} agents logged in (accept every offer, wrap up after "
         f"{args.service:g} s: about {rate * args.service:,.0f} of {args.agents * CHAT_CAPACITY:,} "
         f"chat slots busy at the rate below, {busy:.0%}); load {load_average()}"
+    )
+    print(
+        f"  server CPU with the {args.agents:,} desktops logged in and no contact, over "
+        f"{IDLE_SECONDS:g} s: {idle_share:.1%} of a core"
     )
     print(
         f"  max intake (wrk -t2 -c{args.connections} -d{args.max_seconds}s, closed loop): "
