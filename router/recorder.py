@@ -352,10 +352,12 @@ class Recorder:
         elif self.committed is not None:
             self.committed()
 
-    async def reached(self, mark: int) -> bool:
+    async def reached(self, mark: int, *, linger: bool = False) -> bool:
         """Wait until everything recorded up to ``mark`` (a past ``self.mark``) is written
         or given up on; unlike ``flush`` it does not wait for what is recorded meanwhile.
-        False if any of it could not be written (or this router was fenced out)."""
+        False if any of it could not be written (or this router was fenced out).
+        ``linger``: the batch may still wait for more decisions to share its commit (a
+        desktop's ack, router/store/journal.py); otherwise it goes at once."""
         # The journal answers units in the order they were queued, and a unit that fails
         # marks the recorder diverged before a later unit's waiter runs: waiting for the
         # newest pending unit up to ``mark`` is waiting for all of them. (Waiting on every
@@ -364,6 +366,8 @@ class Recorder:
         if last is None:
             last = next((f for m, f in reversed(self._pending.items()) if m <= mark), None)
         if last is not None:
+            if not linger:
+                self._store.hurry()
             await asyncio.wait([last])
             if last.cancelled() or last.exception() is not None:
                 return False

@@ -46,7 +46,8 @@ class Settings(BaseSettings):
         le=1000,
         description="milliseconds a batch of routing decisions and agent actions waits for "
         "more before its commit (fewer commits under light load; desktops' acks up to that "
-        "much later); 0 = at once. New contacts never wait",
+        "much later); 0 = at once. New contacts, and requests waiting for their own "
+        "writes, never wait for it",
     )
     login_timeout: float = Field(10.0, gt=0, description="seconds a desktop has to log in")
     replay_buffer: int = Field(500, gt=0, description="desktop messages kept for resume")

@@ -197,7 +197,8 @@ class RouterCommands:
             replies=getattr(self.app.state, "replies", None),
         )
         # acknowledged means recorded: a successor router knows what the agent was told
-        await self.runtime.recorder.reached(self.runtime.recorder.mark)
+        # (an ack, like a local desktop's: the batch may linger)
+        await self.runtime.recorder.reached(self.runtime.recorder.mark, linger=True)
         return reply
 
     def disconnect(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -69,8 +69,9 @@ async def _perform(
         reply = apply_action(runtime, agent_id, message)
         if applied is not None:
             applied()
-        # the ack promises the decision is durable: wait for its commit (group-committed)
-        if not await runtime.recorder.reached(runtime.recorder.mark):
+        # the ack promises the decision is durable: wait for its commit (group-committed,
+        # lingering for other decisions to share it)
+        if not await runtime.recorder.reached(runtime.recorder.mark, linger=True):
             return Error(
                 ref=message.ref,
                 code="not_recorded",

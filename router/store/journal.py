@@ -39,14 +39,16 @@ connection is the only writer of the hot path).
   pg_changes.py), it made ingest-to-offer slower at half load (p50 5.5-6.4 against
   4.0-4.1 ms, the loop's lag 1.5-1.9 against 1.1 ms; docs/hot-path-history.md).
 - A batch of routing decisions and agent actions lingers (``linger``, 5 ms by default):
-  it waits until its first unit is that old, so what is decided in those ms shares its
-  commit. Under light load each decision, accept and wrap-up was a commit of its own, and a
-  commit's fixed cost (the driver, the round trips, the WAL flush) is most of a small
-  batch's; at 200 contacts/s with 2,000 desktops that halves the commits and takes a fifth
-  of the router's CPU off (docs/hot-path-history.md, the twenty-third session). The
-  engine does not wait: only acks do, up to ``linger`` longer. Units that waited for the
-  batch before (a busy lane) do not wait again, and a new contact in the lane (SQLite),
-  a full batch or ``drain`` ends the wait at once. New contacts' batches never linger.
+  it starts only once its first unit is that old, so what is decided meanwhile shares its
+  commit. Under light load each decision, accept and wrap-up was a commit of its own, and
+  a commit's fixed cost (the driver, the round trips, the WAL flush) is most of a small
+  batch's (docs/hot-path-history.md, the twenty-third session, has the figures). The
+  engine does not wait, nor does anyone who waits for a unit at once (``run``, as
+  ``Store.commit`` and ``admit`` do, or ``hurry``): only what is recorded without waiting,
+  and the desktops' acks that wait for it, up to ``linger`` longer. Time spent queued
+  counts (a unit that waited for a busy lane does not wait again), and a new contact in
+  the lane (SQLite), a full batch, ``drain`` or ``stop`` end the wait at once. The intake
+  lane never lingers.
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
@@ -154,7 +156,7 @@ class Journal:
         self.max_batch = max_batch
         self.max_pending = max_pending
         self.linger = linger
-        self._hurry = 0  # callers of ``drain`` waiting: no lingering meanwhile
+        self._closing = False  # ``stop`` began: no lingering any more
         self._main = Lane("centralino-journal")
         # PostgreSQL: units submitted ``ahead`` (new contacts) have a lane and a connection
         # of their own, so a 202 never waits behind a batch of routing decisions
@@ -171,7 +173,7 @@ class Journal:
         return [*self._main.committing, *(self._intake.committing if self._intake else ())]
 
     def submit(
-        self, work: Work[T], *, bounded: bool = True, ahead: bool = False
+        self, work: Work[T], *, bounded: bool = True, ahead: bool = False, hurry: bool = False
     ) -> asyncio.Future[T]:
         """Queue a unit of work; the future resolves once it is committed (or failed).
         ``bounded=False`` is for what was already decided (routing decisions): the bound
@@ -179,7 +181,8 @@ class Journal:
         unit that depends on nothing queued (a new contact with its customer) goes before
         the queued units that are not ahead themselves, so a burst of routing decisions
         (a shift start) does not hold up intake; ahead units keep their order. On
-        PostgreSQL they go to the intake lane (the module says how the lanes keep order)."""
+        PostgreSQL they go to the intake lane (the module says how the lanes keep order).
+        ``hurry``: someone waits for it now, so its batch does not linger."""
         pending = self.pending
         if bounded and pending >= self.max_pending:
             raise JournalFull(f"{pending} writes are waiting; retry shortly")
@@ -188,18 +191,29 @@ class Journal:
         if ahead and intake is not None:
             lane = intake
             lane.submitted += 1
-            lane.queue.append(Unit(work, future, lane.submitted))
+            lane.queue.append(Unit(work, future, lane.submitted, hurry=hurry))
         elif ahead:
-            lane.queue.insert(lane.ahead, Unit(work, future))
+            lane.queue.insert(lane.ahead, Unit(work, future, hurry=hurry))
             lane.ahead += 1
         else:
-            lane.queue.append(Unit(work, future, intake.submitted if intake else 0))
-        lane.wake.set()
+            lane.queue.append(Unit(work, future, intake.submitted if intake else 0, hurry=hurry))
+        lane.hurried += hurry
+        # a lingering lane wakes only for what ends its wait (its timer ends the rest)
+        if not lane.lingering or ahead or hurry or len(lane.queue) >= self.max_batch:
+            lane.wake.set()
         return future
 
     async def run(self, work: Work[T], *, ahead: bool = False) -> T:
-        """Submit and wait for the commit."""
-        return await self.submit(work, ahead=ahead)
+        """Submit and wait for the commit (its batch does not linger)."""
+        return await self.submit(work, ahead=ahead, hurry=True)
+
+    def hurry(self) -> None:
+        """Someone waits for what is queued now: the batch that takes it does not linger."""
+        lane = self._main
+        if lane.queue and not lane.queue[-1].hurry:
+            lane.queue[-1].hurry = True
+            lane.hurried += 1
+            lane.wake.set()
 
     def _lanes(self) -> list[Lane]:
         return [self._main] if self._intake is None else [self._intake, self._main]
@@ -214,20 +228,22 @@ class Journal:
         is committed or failed."""
         waiting = [future for lane in self._lanes() for future in lane.waiting()]
         if waiting:
-            self._hurry += 1
-            self._main.wake.set()  # out of its linger
-            try:
-                await asyncio.wait(waiting)
-            finally:
-                self._hurry -= 1
+            self.hurry()
+            await asyncio.wait(waiting)
 
     async def stop(self) -> None:
+        self._closing = True
+        self._main.wake.set()  # out of its linger
         await self.drain()
         for lane in self._lanes():
             if lane.task is not None:
                 lane.task.cancel()
                 await asyncio.gather(lane.task, return_exceptions=True)
                 lane.task = None
+            for unit in lane.queue:  # submitted while stopping, after the drain
+                if not unit.future.done():
+                    unit.future.set_exception(JournalError("the journal stopped"))
+            lane.queue.clear()
             if lane.connection is not None:
                 await dropped(lane.connection)
                 lane.connection = None
@@ -255,6 +271,8 @@ class Journal:
             batch = lane.queue[:size]
             del lane.queue[: len(batch)]
             lane.ahead = max(0, lane.ahead - len(batch))
+            if lane.hurried:
+                lane.hurried -= sum(unit.hurry for unit in batch)
             lane.committing = batch
             try:
                 await self._commit(batch, lane)
@@ -263,19 +281,25 @@ class Journal:
 
     async def _linger(self, lane: Lane) -> None:
         """Before a batch of the main lane: wait until its first unit is ``linger`` old,
-        unless a new contact waits in it (SQLite: the lane is also intake's), the batch is
-        full, or someone drains the journal."""
+        unless someone waits for a unit in it now, a new contact waits in it (SQLite: the
+        lane is also intake's), the batch is full, or the journal is stopping."""
         loop = asyncio.get_running_loop()
-        while not (lane.ahead or self._hurry or len(lane.queue) >= self.max_batch):
-            left = lane.queue[0].submitted + self.linger - time.perf_counter()
-            if left <= 0:
-                return
-            lane.wake.clear()  # set again by the next submit
-            timer = loop.call_later(left, lane.wake.set)
-            try:
-                await lane.wake.wait()
-            finally:
-                timer.cancel()
+        lane.lingering = True
+        try:
+            while not (
+                lane.ahead or lane.hurried or self._closing or len(lane.queue) >= self.max_batch
+            ):
+                left = lane.queue[0].submitted + self.linger - time.perf_counter()
+                if left <= 0:
+                    return
+                lane.wake.clear()
+                timer = loop.call_later(left, lane.wake.set)
+                try:
+                    await lane.wake.wait()
+                finally:
+                    timer.cancel()
+        finally:
+            lane.lingering = False
 
     @staticmethod
     async def _after_intake(queue: list[Unit[Any]], size: int, intake: Lane) -> int:

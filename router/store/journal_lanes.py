@@ -24,6 +24,7 @@ class Unit(Generic[T]):
     # of them: what a batch of decisions must wait for (``Journal._after_intake``)
     intake_mark: int = 0
     submitted: float = field(default_factory=time.perf_counter)
+    hurry: bool = False  # someone waits for it now: its batch does not linger
 
 
 @dataclass(slots=True)
@@ -36,6 +37,8 @@ class Lane:
     submitted: int = 0  # units submitted so far
     connection: AsyncConnection | None = None  # PostgreSQL: kept between batches
     ahead: int = 0  # units at the front of the queue submitted ``ahead``
+    hurried: int = 0  # units in the queue marked ``hurry``
+    lingering: bool = False  # waiting for more before a batch (``Journal._linger``)
     committing: list[Unit[Any]] = field(default_factory=list)  # the batch being committed
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None

@@ -269,6 +269,7 @@ async def test_postgresql_decisions_commit_only_after_the_new_contacts_before_th
 ) -> None:
     """A decision made about a new contact is written after that contact is committed,
     though the two go through different lanes."""
+    store.journal.linger = 0.0  # a lingering batch would hold the decision anyway
     ran: list[str] = []
     async with customer_locked(store) as other:
         contact = store.journal.submit(behind_the_lock(ran), ahead=True)
@@ -307,6 +308,7 @@ async def test_postgresql_a_batch_of_decisions_stops_before_one_whose_contact_wa
 ) -> None:
     """Of two queued decisions, the one made before a new contact commits at once; the one
     made after it waits for that contact, though both were queued together."""
+    store.journal.linger = 0.0  # a lingering batch would hold the decision anyway
     ran: list[str] = []
     async with customer_locked(store) as other:
         before = store.journal.submit(noted("before", ran), bounded=False)

@@ -1,7 +1,7 @@
 """The journal's linger on real SQLite and PostgreSQL: a batch of routing decisions waits
-for more until its first unit is ``linger`` old, and never holds up a new contact, a full
-batch, a drain or a close. Each test sets a linger far longer than the test, so what ends
-the wait is the event under test, not the clock."""
+for more until its first unit is ``linger`` old, and never holds up a new contact, a unit
+someone waits for, a full batch, a drain or a close. Each test sets a linger far longer
+than the test, so what ends the wait is the event under test, not the clock."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from router.decisions import Assigned, Queued
+from router.recorder import Recorder
+from router.store.journal import JournalError
 from router.store.repository import Store
 from tests.databases import database
 from tests.router.store.test_journal import add_customer, stored_ids
+from tests.router.store.test_store import row
 
 LONG = 600.0  # s: longer than any test; only the events under test end the wait
 BOUND = 60.0  # s: keeps a regression from hanging the suite, never reached when it works
@@ -56,14 +60,14 @@ async def test_a_new_contact_never_waits_for_the_linger(store: Store) -> None:
 
 
 async def test_units_that_already_waited_do_not_linger_again(store: Store) -> None:
-    """What queued while the lane was busy (here: submitted long ago) goes at once."""
+    """The linger counts from a unit's submission: one that waited its time in the queue
+    (behind a busy lane; here, aged by hand before the lane's task first sees it) goes
+    at once."""
     journal = store.journal
     journal.linger = LONG
-    first = journal.submit(add_customer("old"), bounded=False)
-    await loop_turns()
-    journal._main.queue[0].submitted -= 2 * LONG  # as if it had waited that long
-    second = journal.submit(add_customer("new"), bounded=False)  # wakes the lane
-    assert await asyncio.wait_for(asyncio.gather(first, second), BOUND) == ["old", "new"]
+    waited = journal.submit(add_customer("waited"), bounded=False)
+    journal._main.queue[-1].submitted -= 2 * LONG  # nothing awaited since the submit
+    assert await asyncio.wait_for(waited, BOUND) == "waited"
 
 
 async def test_a_drain_ends_the_linger(store: Store) -> None:
@@ -93,3 +97,65 @@ async def test_closing_commits_what_lingers(kind: str, tmp_path: Path) -> None:
             assert await stored_ids(reopened) == {"kept"}
         finally:
             await reopened.close()
+
+
+async def test_a_unit_someone_waits_for_does_not_linger(store: Store) -> None:
+    """``Store.commit`` (a message, a link, a login) is awaited at once: its batch goes
+    now, taking along the decisions lingering before it."""
+    journal = store.journal
+    journal.linger = LONG
+    decision = journal.submit(add_customer("decided"), bounded=False)
+    await loop_turns()
+    assert await asyncio.wait_for(store.commit(add_customer("awaited")), BOUND) == "awaited"
+    assert decision.result() == "decided"
+
+
+async def test_hurry_ends_the_linger_of_what_is_queued(store: Store) -> None:
+    journal = store.journal
+    journal.linger = LONG
+    decision = journal.submit(add_customer("hurried"), bounded=False)
+    await loop_turns()
+    store.hurry()
+    assert await asyncio.wait_for(decision, BOUND) == "hurried"
+    later = journal.submit(add_customer("later"), bounded=False)  # lingers again
+    await loop_turns()
+    assert not later.done()
+    await asyncio.wait_for(journal.drain(), BOUND)
+
+
+async def test_the_recorder_lets_only_an_ack_wait_for_the_linger(store: Store) -> None:
+    """``reached`` hurries the batch (a 202 waiting for a returning customer's history),
+    but not with ``linger=True`` (a desktop's ack)."""
+    await store.add_contact(row("c1", "m1"))
+    store.journal.linger = LONG
+    recorder = Recorder(store)
+    recorder.record(1.0, [Queued("c1", "billing", "arrival", {})])
+    acked = asyncio.ensure_future(recorder.reached(recorder.mark, linger=True))
+    await loop_turns()
+    assert not acked.done()
+    assert await asyncio.wait_for(recorder.reached(recorder.mark), BOUND) is True
+    assert await asyncio.wait_for(acked, BOUND) is True
+    recorder.record(2.0, [Assigned("c1", "anna", "o-1", 1.0)])
+    await asyncio.wait_for(recorder.stop(), BOUND)  # stopping waits, and hurries
+    stored = await store.contact("c1")
+    assert stored is not None and stored.state == "assigned"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_a_unit_submitted_while_stopping_is_answered(kind: str, tmp_path: Path) -> None:
+    """Stopping lingers no more: what comes in meanwhile is committed, or failed if the
+    journal stopped first, never left waiting."""
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url, linger=LONG)
+        first = store.journal.submit(add_customer("first"), bounded=False)
+        await loop_turns()
+        closing = asyncio.ensure_future(store.close())
+        await asyncio.sleep(0)  # stop began: its drain waits for ``first``
+        late = store.journal.submit(add_customer("late"), bounded=False)
+        await asyncio.wait_for(closing, BOUND)
+        assert first.result() == "first"
+        assert late.done()
+        if late.exception() is None:
+            assert late.result() == "late"
+        else:
+            assert isinstance(late.exception(), JournalError)
