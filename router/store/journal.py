@@ -156,7 +156,6 @@ class Journal:
         self.max_batch = max_batch
         self.max_pending = max_pending
         self.linger = linger
-        self._closing = False  # ``stop`` began: no lingering any more
         self._main = Lane("centralino-journal")
         # PostgreSQL: units submitted ``ahead`` (new contacts) have a lane and a connection
         # of their own, so a 202 never waits behind a batch of routing decisions
@@ -209,11 +208,7 @@ class Journal:
 
     def hurry(self) -> None:
         """Someone waits for what is queued now: the batch that takes it does not linger."""
-        lane = self._main
-        if lane.queue and not lane.queue[-1].hurry:
-            lane.queue[-1].hurry = True
-            lane.hurried += 1
-            lane.wake.set()
+        self._main.hurry_last()
 
     def _lanes(self) -> list[Lane]:
         return [self._main] if self._intake is None else [self._intake, self._main]
@@ -232,8 +227,9 @@ class Journal:
             await asyncio.wait(waiting)
 
     async def stop(self) -> None:
-        self._closing = True
-        self._main.wake.set()  # out of its linger
+        for lane in self._lanes():
+            lane.closing = True  # no lingering any more
+            lane.wake.set()
         await self.drain()
         for lane in self._lanes():
             if lane.task is not None:
@@ -264,42 +260,16 @@ class Journal:
                 await lane.wake.wait()
                 continue
             if lane is self._main and self.linger > 0:
-                await self._linger(lane)
+                await lane.linger(self.linger, self.max_batch)
             size = self.max_batch
             if lane is self._main and self._intake is not None:
                 size = await self._after_intake(lane.queue, size, self._intake)
-            batch = lane.queue[:size]
-            del lane.queue[: len(batch)]
-            lane.ahead = max(0, lane.ahead - len(batch))
-            if lane.hurried:
-                lane.hurried -= sum(unit.hurry for unit in batch)
+            batch = lane.take(size)
             lane.committing = batch
             try:
                 await self._commit(batch, lane)
             finally:
                 lane.committing = []
-
-    async def _linger(self, lane: Lane) -> None:
-        """Before a batch of the main lane: wait until its first unit is ``linger`` old,
-        unless someone waits for a unit in it now, a new contact waits in it (SQLite: the
-        lane is also intake's), the batch is full, or the journal is stopping."""
-        loop = asyncio.get_running_loop()
-        lane.lingering = True
-        try:
-            while not (
-                lane.ahead or lane.hurried or self._closing or len(lane.queue) >= self.max_batch
-            ):
-                left = lane.queue[0].submitted + self.linger - time.perf_counter()
-                if left <= 0:
-                    return
-                lane.wake.clear()
-                timer = loop.call_later(left, lane.wake.set)
-                try:
-                    await lane.wake.wait()
-                finally:
-                    timer.cancel()
-        finally:
-            lane.lingering = False
 
     @staticmethod
     async def _after_intake(queue: list[Unit[Any]], size: int, intake: Lane) -> int:

@@ -38,10 +38,48 @@ class Lane:
     connection: AsyncConnection | None = None  # PostgreSQL: kept between batches
     ahead: int = 0  # units at the front of the queue submitted ``ahead``
     hurried: int = 0  # units in the queue marked ``hurry``
-    lingering: bool = False  # waiting for more before a batch (``Journal._linger``)
+    lingering: bool = False  # waiting for more before a batch (``linger``)
+    closing: bool = False  # the journal is stopping: no more lingering
     committing: list[Unit[Any]] = field(default_factory=list)  # the batch being committed
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+
+    def take(self, size: int) -> list[Unit[Any]]:
+        """The next batch: up to ``size`` units from the front of the queue."""
+        batch = self.queue[:size]
+        del self.queue[: len(batch)]
+        self.ahead = max(0, self.ahead - len(batch))
+        if self.hurried:
+            self.hurried -= sum(unit.hurry for unit in batch)
+        return batch
+
+    def hurry_last(self) -> None:
+        """Someone waits for what is queued now: the batch that takes it does not linger."""
+        if self.queue and not self.queue[-1].hurry:
+            self.queue[-1].hurry = True
+            self.hurried += 1
+            self.wake.set()
+
+    async def linger(self, seconds: float, max_batch: int) -> None:
+        """Before a batch: wait until its first unit is ``seconds`` old, unless someone
+        waits for a unit in it now, a new contact waits in it (``ahead``: SQLite's one
+        lane is also intake's), the batch is full, or the journal is stopping. The
+        journal's module says why (router/store/journal.py)."""
+        loop = asyncio.get_running_loop()
+        self.lingering = True
+        try:
+            while not (self.ahead or self.hurried or self.closing or len(self.queue) >= max_batch):
+                left = self.queue[0].submitted + seconds - time.perf_counter()
+                if left <= 0:
+                    return
+                self.wake.clear()
+                timer = loop.call_later(left, self.wake.set)
+                try:
+                    await self.wake.wait()
+                finally:
+                    timer.cancel()
+        finally:
+            self.lingering = False
 
     def waiting(self, through: int | None = None) -> list[asyncio.Future[Any]]:
         """The futures of the units not yet committed (``through``: of those submitted up

@@ -491,11 +491,6 @@ class Store(RecordReads):
         Decisions already made are never refused for a full queue."""
         return self.journal.submit(changes_work(changes), bounded=False)
 
-    def hurry(self) -> None:
-        """Someone waits now for the changes recorded so far: their batch does not linger
-        (router/store/journal.py)."""
-        self.journal.hurry()
-
 
 AGENTS: Table = AgentRow.__table__  # type: ignore[assignment]
 # Core statements on the tables, parameters given at execution: compiled once and cached

@@ -115,7 +115,7 @@ async def test_hurry_ends_the_linger_of_what_is_queued(store: Store) -> None:
     journal.linger = LONG
     decision = journal.submit(add_customer("hurried"), bounded=False)
     await loop_turns()
-    store.hurry()
+    journal.hurry()
     assert await asyncio.wait_for(decision, BOUND) == "hurried"
     later = journal.submit(add_customer("later"), bounded=False)  # lingers again
     await loop_turns()
