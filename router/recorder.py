@@ -367,7 +367,7 @@ class Recorder:
             last = next((f for m, f in reversed(self._pending.items()) if m <= mark), None)
         if last is not None:
             if not linger:
-                self._store.journal.hurry()  # someone waits now
+                self._store.journal.hurry(last)  # someone waits now
             await asyncio.wait([last])
             if last.cancelled() or last.exception() is not None:
                 return False

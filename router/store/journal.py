@@ -48,7 +48,9 @@ connection is the only writer of the hot path).
   and the desktops' acks that wait for it, up to ``linger`` longer. Time spent queued
   counts (a unit that waited for a busy lane does not wait again), and a new contact in
   the lane (SQLite), a full batch, ``drain`` or ``stop`` end the wait at once. The intake
-  lane never lingers.
+  lane never lingers. With several nodes the router publishes the desktops' events only
+  once their decisions are committed (router/cluster/desk.py), waiting without linger:
+  there the linger saves less.
 - The queue is bounded: past ``max_pending`` units ``submit`` raises ``JournalFull`` at
   once (callers answer 503 with Retry-After), never a silent delay.
 """
@@ -156,6 +158,7 @@ class Journal:
         self.max_batch = max_batch
         self.max_pending = max_pending
         self.linger = linger
+        self._stopped = False
         self._main = Lane("centralino-journal")
         # PostgreSQL: units submitted ``ahead`` (new contacts) have a lane and a connection
         # of their own, so a 202 never waits behind a batch of routing decisions
@@ -186,6 +189,9 @@ class Journal:
         if bounded and pending >= self.max_pending:
             raise JournalFull(f"{pending} writes are waiting; retry shortly")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if self._stopped:
+            future.set_exception(JournalError("the store is closed"))
+            return future
         lane, intake = self._main, self._intake
         if ahead and intake is not None:
             lane = intake
@@ -206,9 +212,16 @@ class Journal:
         """Submit and wait for the commit (its batch does not linger)."""
         return await self.submit(work, ahead=ahead, hurry=True)
 
-    def hurry(self) -> None:
-        """Someone waits for what is queued now: the batch that takes it does not linger."""
-        self._main.hurry_last()
+    def hurry(self, future: asyncio.Future[Any] | None = None) -> None:
+        """Someone waits for what is queued now (``future``: for that unit of the main
+        lane): the batch that takes it does not linger. Nothing to do if that unit is
+        already committed or being committed."""
+        lane = self._main
+        if future is not None and (
+            future.done() or any(unit.future is future for unit in lane.committing)
+        ):
+            return
+        lane.hurry_last()
 
     def _lanes(self) -> list[Lane]:
         return [self._main] if self._intake is None else [self._intake, self._main]
@@ -227,19 +240,16 @@ class Journal:
             await asyncio.wait(waiting)
 
     async def stop(self) -> None:
-        for lane in self._lanes():
-            lane.closing = True  # no lingering any more
-            lane.wake.set()
-        await self.drain()
+        # everything submitted until the lanes are idle is committed (each drain hurries
+        # what lingers); what comes after is refused
+        while any(lane.queue or lane.committing for lane in self._lanes()):
+            await self.drain()
+        self._stopped = True
         for lane in self._lanes():
             if lane.task is not None:
                 lane.task.cancel()
                 await asyncio.gather(lane.task, return_exceptions=True)
                 lane.task = None
-            for unit in lane.queue:  # submitted while stopping, after the drain
-                if not unit.future.done():
-                    unit.future.set_exception(JournalError("the journal stopped"))
-            lane.queue.clear()
             if lane.connection is not None:
                 await dropped(lane.connection)
                 lane.connection = None

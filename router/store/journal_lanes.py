@@ -39,7 +39,6 @@ class Lane:
     ahead: int = 0  # units at the front of the queue submitted ``ahead``
     hurried: int = 0  # units in the queue marked ``hurry``
     lingering: bool = False  # waiting for more before a batch (``linger``)
-    closing: bool = False  # the journal is stopping: no more lingering
     committing: list[Unit[Any]] = field(default_factory=list)  # the batch being committed
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -63,12 +62,12 @@ class Lane:
     async def linger(self, seconds: float, max_batch: int) -> None:
         """Before a batch: wait until its first unit is ``seconds`` old, unless someone
         waits for a unit in it now, a new contact waits in it (``ahead``: SQLite's one
-        lane is also intake's), the batch is full, or the journal is stopping. The
-        journal's module says why (router/store/journal.py)."""
+        lane is also intake's) or the batch is full. The journal's module says why
+        (router/store/journal.py)."""
         loop = asyncio.get_running_loop()
         self.lingering = True
         try:
-            while not (self.ahead or self.hurried or self.closing or len(self.queue) >= max_batch):
+            while not (self.ahead or self.hurried or len(self.queue) >= max_batch):
                 left = self.queue[0].submitted + seconds - time.perf_counter()
                 if left <= 0:
                     return
