@@ -213,15 +213,8 @@ class Journal:
         return await self.submit(work, ahead=ahead, hurry=True)
 
     def hurry(self, future: asyncio.Future[Any] | None = None) -> None:
-        """Someone waits for what is queued now (``future``: for that unit of the main
-        lane): the batch that takes it does not linger. Nothing to do if that unit is
-        already committed or being committed."""
-        lane = self._main
-        if future is not None and (
-            future.done() or any(unit.future is future for unit in lane.committing)
-        ):
-            return
-        lane.hurry_last()
+        """``Lane.hurry`` on the main lane (routing decisions, agent actions)."""
+        self._main.hurry(future)
 
     def _lanes(self) -> list[Lane]:
         return [self._main] if self._intake is None else [self._intake, self._main]

@@ -52,8 +52,14 @@ class Lane:
             self.hurried -= sum(unit.hurry for unit in batch)
         return batch
 
-    def hurry_last(self) -> None:
-        """Someone waits for what is queued now: the batch that takes it does not linger."""
+    def hurry(self, future: asyncio.Future[Any] | None = None) -> None:
+        """Someone waits for what is queued now (``future``: for that unit): the batch
+        that takes it does not linger. Nothing to do once that unit is committed or
+        being committed."""
+        if future is not None and (
+            future.done() or any(unit.future is future for unit in self.committing)
+        ):
+            return
         if self.queue and not self.queue[-1].hurry:
             self.queue[-1].hurry = True
             self.hurried += 1
