@@ -10,7 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api.base.limits import parse_networks
 from channels.signed_identity import parse_keys
 from channels.voice_calls import DEFAULT_HOLD_MUSIC
-from router.store.journal import LINGER
 from router.store.repository import DEFAULT_DATABASE_URL
 
 
@@ -40,14 +39,14 @@ class Settings(BaseSettings):
         description="addresses/networks of your reverse proxies, comma-separated: only from "
         "them is X-Forwarded-For believed (for rate limits)",
     )
-    decision_linger_ms: float = Field(
-        LINGER * 1000,
+    decision_linger_ms: float | None = Field(
+        None,
         ge=0,
         le=1000,
         description="milliseconds a batch of routing decisions and agent actions waits for "
         "more before its commit (fewer commits under light load; desktops' acks up to that "
-        "much later); 0 = at once. New contacts, and requests waiting for their own "
-        "writes, never wait for it",
+        "much later); 0 = at once; unset: 5 on SQLite, 0 on PostgreSQL. New contacts, and "
+        "requests waiting for their own writes, never wait for it",
     )
     login_timeout: float = Field(10.0, gt=0, description="seconds a desktop has to log in")
     replay_buffer: int = Field(500, gt=0, description="desktop messages kept for resume")

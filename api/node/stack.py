@@ -86,7 +86,7 @@ async def open_stack(
     store = await Store.open(
         settings.database_url,
         only_process=only_process,
-        linger=settings.decision_linger_ms / 1000,
+        linger=None if settings.decision_linger_ms is None else settings.decision_linger_ms / 1000,
     )
     runtime: RouterRuntime | None = None
     deliveries: Deliveries | None = None

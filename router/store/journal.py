@@ -38,10 +38,11 @@ connection is the only writer of the hot path).
   decisions keeps its transaction: sent in autocommit too (one statement, router/store/
   pg_changes.py), it made ingest-to-offer slower at half load (p50 5.5-6.4 against
   4.0-4.1 ms, the loop's lag 1.5-1.9 against 1.1 ms; docs/hot-path-history.md).
-- A batch of routing decisions and agent actions lingers (``linger``, 5 ms by default):
-  it starts only once its first unit is that old, so what is decided meanwhile shares its
-  commit. Under light load each decision, accept and wrap-up was a commit of its own, and
-  a commit's fixed cost (the driver, the round trips, the WAL flush) is most of a small
+- A batch of routing decisions and agent actions lingers (``linger``; 5 ms by default on
+  SQLite, off on PostgreSQL: journal_lanes.py ``default_linger`` says why): it starts
+  only once its first unit is that old, so what is decided meanwhile shares its commit.
+  Under light load each decision, accept and wrap-up was a commit of its own, and a
+  commit's fixed cost (the driver, the round trips, the WAL flush) is most of a small
   batch's (docs/hot-path-history.md, the twenty-third session, has the figures). The
   engine does not wait, nor does anyone who waits for a unit at once (``run``, as
   ``Store.commit`` and ``admit`` do, or ``hurry``): only what is recorded without waiting,
@@ -72,7 +73,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 # T and Work are re-exported: the store's units of work are typed with them
 from router.store.commit_thread import CommitThread
-from router.store.journal_lanes import Lane, Unit
+from router.store.journal_lanes import LINGER, Lane, Unit
 from router.store.journal_lanes import T as T
 from router.store.journal_lanes import Work as Work
 from router.store.pg_connection import (
@@ -105,7 +106,6 @@ class Commit(Protocol):
 
 
 MAX_BATCH = 500
-LINGER = 0.005  # s a batch of decisions waits for more (see the module's docstring)
 MAX_PENDING = 20_000
 RETRY_DELAYS = (0.05, 0.5, 2.0)
 LOCK_WAIT = 5.0  # s a SQLite batch waits for another connection's write lock

@@ -16,6 +16,18 @@ T = TypeVar("T")
 Work = Callable[[Connection], T]
 
 
+LINGER = 0.005  # s a batch of decisions waits for more (router/store/journal.py)
+
+
+def default_linger(dialect: str) -> float:
+    """The linger a store on ``dialect`` gets unless told otherwise. On SQLite a new
+    contact ends the wait (one lane), so it lingers only between contacts. On PostgreSQL
+    the decisions' lane lingers whatever the intake lane does, and at half of max its
+    larger batches came with a fatter tail (p99 32-76 ms in 3 of 5 runs against 22-26 ms;
+    docs/hot-path-history.md, the twenty-third session): off there by default."""
+    return LINGER if dialect == "sqlite" else 0.0
+
+
 @dataclass(slots=True)
 class Unit(Generic[T]):
     work: Work[T]

@@ -33,7 +33,8 @@ from router.store.customer_records import CustomerRecords
 from router.store.customer_views import history_entry
 from router.store.customers import CustomerDirectory
 from router.store.errors import FencedOut, StoreBusy, StoreError
-from router.store.journal import LINGER, Journal, JournalError, JournalFull, T, Work
+from router.store.journal import Journal, JournalError, JournalFull, T, Work
+from router.store.journal_lanes import default_linger
 from router.store.merges import CustomerMerges
 from router.store.new_rows import new_row
 from router.store.ops_log import OpsLog
@@ -131,7 +132,7 @@ class Store(RecordReads):
         writer: Engine | None = None,
         async_writer: AsyncEngine | None = None,
         *,
-        linger: float = LINGER,
+        linger: float | None = None,
     ) -> None:
         self.engine = engine
         # one-statement reads outside a transaction: on PostgreSQL a connection in
@@ -150,7 +151,7 @@ class Store(RecordReads):
             owns_engine=async_writer is not None,
             convert=as_store_error,
             intake_lane=engine.dialect.name == "postgresql",
-            linger=linger,
+            linger=default_linger(engine.dialect.name) if linger is None else linger,
         )
         self.customers = CustomerDirectory(self._sessions, self.commit)
         self.records = CustomerRecords(self._sessions, self.commit, engine.dialect.name)
@@ -189,11 +190,12 @@ class Store(RecordReads):
         url: str = DEFAULT_DATABASE_URL,
         *,
         only_process: bool = False,
-        linger: float = LINGER,
+        linger: float | None = None,
     ) -> Store:
         """Open (and create) the database. ``only_process``: on a SQLite file, refuse to
         start while another process serves the same file (SQLite has one writer).
-        ``linger``: seconds a batch of decisions waits for more (router/store/journal.py)."""
+        ``linger``: seconds a batch of decisions waits for more; None: the database's
+        default (router/store/journal.py ``default_linger``)."""
         lock = sqlite_lock(url) if only_process else None
         try:
             writer: Engine | None = None

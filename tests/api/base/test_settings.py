@@ -8,12 +8,22 @@ import httpx
 import pytest
 
 from api.base.settings import Settings
-from router.store.journal import LINGER
+from router.store.journal_lanes import LINGER
 from tests.live import ThreadServer
 
 
-def test_the_decisions_linger_defaults_to_the_journals() -> None:
-    assert Settings.model_fields["decision_linger_ms"].default == LINGER * 1000
+def test_the_decisions_linger_is_unset_by_default_and_then_the_databases() -> None:
+    assert Settings.model_fields["decision_linger_ms"].default is None
+
+
+async def test_an_unset_linger_gives_sqlites_default(tmp_path: Path) -> None:
+    server = ThreadServer(tmp_path / "centralino.db").start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            assert (await client.get("/healthz")).status_code == 200
+        assert server.app.state.runtime.store.journal.linger == LINGER
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("milliseconds", [0.0, 20.0])

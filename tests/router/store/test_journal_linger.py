@@ -13,6 +13,7 @@ import pytest
 from router.decisions import Assigned, Queued
 from router.recorder import Recorder
 from router.store.journal import JournalError
+from router.store.journal_lanes import LINGER
 from router.store.repository import Store
 from tests.databases import database
 from tests.router.store.test_journal import add_customer, stored_ids
@@ -164,3 +165,20 @@ async def test_stopping_commits_what_comes_in_meanwhile_and_refuses_what_comes_a
             assert await stored_ids(reopened) == {"first", "late"}
         finally:
             await reopened.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_the_linger_is_on_for_sqlite_and_off_for_postgresql_unless_set(
+    kind: str, tmp_path: Path
+) -> None:
+    async with database(kind, tmp_path) as url:
+        store = await Store.open(url)
+        try:
+            assert store.journal.linger == (LINGER if kind == "sqlite" else 0.0)
+        finally:
+            await store.close()
+        store = await Store.open(url, linger=0.25)
+        try:
+            assert store.journal.linger == 0.25
+        finally:
+            await store.close()
