@@ -16,25 +16,19 @@ def test_the_decisions_linger_is_unset_by_default_and_then_the_databases() -> No
     assert Settings.model_fields["decision_linger_ms"].default is None
 
 
-async def test_an_unset_linger_gives_sqlites_default(tmp_path: Path) -> None:
-    server = ThreadServer(tmp_path / "centralino.db").start()
-    try:
-        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            assert (await client.get("/healthz")).status_code == 200
-        assert server.app.state.runtime.store.journal.linger == LINGER
-    finally:
-        server.stop()
-
-
-@pytest.mark.parametrize("milliseconds", [0.0, 20.0])
+@pytest.mark.parametrize(
+    ("milliseconds", "linger"),
+    [(None, LINGER), (0.0, 0.0), (20.0, 0.02)],  # unset: SQLite's default
+)
 async def test_the_decisions_linger_setting_reaches_the_journal(
-    tmp_path: Path, milliseconds: float
+    tmp_path: Path, milliseconds: float | None, linger: float
 ) -> None:
-    server = ThreadServer(tmp_path / "centralino.db", decision_linger_ms=milliseconds).start()
+    settings = {} if milliseconds is None else {"decision_linger_ms": milliseconds}
+    server = ThreadServer(tmp_path / "centralino.db", **settings).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
             assert (await client.get("/healthz")).status_code == 200
-        assert server.app.state.runtime.store.journal.linger == milliseconds / 1000
+        assert server.app.state.runtime.store.journal.linger == linger
     finally:
         server.stop()
 
