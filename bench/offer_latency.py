@@ -39,13 +39,14 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import multiprocessing
 import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import server_metrics
 from intake import (
@@ -62,6 +63,55 @@ from wal_waits import WalWaits
 
 CHAT_CAPACITY = 3  # throughput.CONFIG keeps the default channels
 IDLE_SECONDS = 5.0
+
+
+class Sample(NamedTuple):
+    """One offer's times: perf_counter (s) for the first three, and the desktop's reading of
+    its age since the server's arrival stamp (s)."""
+
+    due: float  # when its POST was due
+    written: float  # when this client wrote the POST
+    offered: float  # when the offer reached a desktop
+    since_stamp: float
+
+
+BURST_GAP = 0.05  # s: slow offers closer than this are one burst
+
+
+def slowest(samples: list[Sample]) -> list[str]:
+    """Where the slowest 1% of offers lost their time, and whether they came in bursts (a
+    stall of the server, the database or a load generator: every contact of those
+    milliseconds is late) or one by one (queueing spread over the run)."""
+    if len(samples) < 100:
+        return []
+    ordered = sorted(samples, key=lambda s: s.offered - s.due)
+    worst = ordered[-len(samples) // 100 :]
+
+    def parts(group: list[Sample]) -> str:
+        late = [(s.written - s.due) * 1000 for s in group]
+        stamp = [(s.offered - s.written - s.since_stamp) * 1000 for s in group]
+        server = [s.since_stamp * 1000 for s in group]
+        return (
+            f"this client late {statistics.median(late):.1f}, written -> the server's stamp "
+            f"{statistics.median(stamp):.1f}, stamp -> desktop {statistics.median(server):.1f}"
+        )
+
+    bursts: list[list[Sample]] = []
+    for sample in sorted(worst, key=lambda s: s.due):
+        if bursts and sample.due - bursts[-1][-1].due < BURST_GAP:
+            bursts[-1].append(sample)
+        else:
+            bursts.append([sample])
+    largest = sorted(bursts, key=len, reverse=True)[:4]
+    shapes = ", ".join(
+        f"{len(b)} ({(b[-1].due - b[0].due) * 1000:.0f} ms)" for b in largest if len(b) > 1
+    )
+    return [
+        f"  the slowest 1% ({len(worst)} offers), medians in ms: {parts(worst)}; "
+        f"of all offers: {parts(samples)}",
+        f"  the slowest 1% in {len(bursts)} bursts (due less than {BURST_GAP * 1000:.0f} ms "
+        f"apart); the largest: {shapes or 'none of more than one'}",
+    ]
 
 
 def figures(values_ms: list[float]) -> str:
@@ -137,6 +187,7 @@ async def measure(
         rate = args.rate or peak.accepted_per_s / 2
         seconds = args.samples / rate * 1.05 + 1.0
         lag: list[float] = []
+        written: dict[str, float] = {}
         before = await asyncio.to_thread(server_metrics.scrape, url)
         for phase in phases:
             phase.put("measure")
@@ -145,7 +196,7 @@ async def measure(
         server_cpu = cpu_seconds(pid)
         wal = WalWaits(database_url) if args.wal_waits and database == "postgres" else None
         with wal or contextlib.nullcontext():
-            sent = await post_at_rate(url, rate, seconds)
+            sent = await post_at_rate(url, rate, seconds, written=written)
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(pid) - server_cpu
         client_cpu = (time.process_time() - cpu) / elapsed
@@ -163,6 +214,14 @@ async def measure(
     latencies = [(offered_at[c] - t) * 1000 for c, t in sent.items() if c in offered_at]
     server_part = [s * 1000 for g in groups for c, s in g["since_arrival"].items() if c in sent]
     posted = int(rate * seconds)
+    since = {c: s for g in groups for c, s in g["since_arrival"].items()}
+    samples = [
+        Sample(due, written[c], offered_at[c], since[c])
+        for c, due in sent.items()
+        if c in offered_at and c in since and c in written
+    ]
+    if args.dump:
+        args.dump.write_text(json.dumps([list(sample) for sample in samples]))
     waiting = server_metrics.total(after, "centralino_queue_waiting")
     busy = rate * args.service / (args.agents * CHAT_CAPACITY)
     print(
@@ -191,6 +250,8 @@ async def measure(
     )
     print(f"  POST sent -> offer on a desktop (client side): {figures(latencies)}")
     print(f"  server arrival stamp -> offer on a desktop: {figures(server_part)}")
+    for line in slowest(samples):
+        print(line)
     for line in server_metrics.report(before, after):
         print(line)
     if wal is not None:
@@ -235,6 +296,11 @@ def main() -> None:
         "--wal-waits",
         action="store_true",
         help="PostgreSQL: also report the backends' waits for WAL flushes (bench/wal_waits.py)",
+    )
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        help="write each contact's [due, offered, since the server's stamp] (JSON) here",
     )
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load {load_average()}")

@@ -267,14 +267,19 @@ async def open_loop(url: str, rate: float, seconds: float, desks: Desks) -> list
 
 
 async def post_at_rate(
-    url: str, rate: float, seconds: float, max_connections: int = 256
+    url: str,
+    rate: float,
+    seconds: float,
+    max_connections: int = 256,
+    written: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """Post at a fixed rate (open loop): when each 202'd contact's POST was due
     (``time.perf_counter``, the system-wide monotonic clock on Linux, so other processes'
     readings compare), by contact id. The due time, not the time it went out: this
     client's own delays, and waits for one of the ``max_connections`` keep-alive
     connections when they are all awaiting answers, count in the latency, as they would
-    for a gateway.
+    for a gateway. ``written``: filled with when each one's request was written to its
+    socket (how late this client was is that less the due time).
 
     Plain sockets and HTTP/1.1 written by hand: through httpx, with 2,000 desktops in the
     same process, bench/offer_latency.py asked for 440/s (half of max) got about 90/s, its
@@ -301,6 +306,7 @@ async def post_at_rate(
         for attempt in range(3):
             reader, writer = await connection(fresh=attempt > 0)
             try:
+                wrote = time.perf_counter()
                 writer.write(request)
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = CONTENT_LENGTH.search(head)
@@ -315,7 +321,10 @@ async def post_at_rate(
                     raise
         idle.put_nowait((reader, writer))
         if head.startswith(b"HTTP/1.1 202"):
-            sent[json.loads(answer)["contact_id"]] = due
+            contact_id = json.loads(answer)["contact_id"]
+            sent[contact_id] = due
+            if written is not None:
+                written[contact_id] = wrote
 
     tasks = []
     begin = time.perf_counter()
