@@ -1,12 +1,14 @@
 """Ingest-to-offer latency with thousands of agents logged in, at half of the max intake.
 
     python bench/offer_latency.py [--database sqlite|postgres|both] [--agents 2000]
-                                  [--samples 10000] [--service 1.0] [--max-seconds 10]
+                                  [--samples 10000] [--service 1.0]
+                                  [--service-jitter 0] [--max-seconds 10]
                                   [--connections 32] [--rate R] [--desk-processes 3]
-                                  [--wal-waits]
+                                  [--wal-waits] [--dump FILE]
 
 On a fresh `centralino serve` and database: N agents, whose N desktops log in and accept
-every offer, wrapping up ``--service`` seconds later (throughput.Desks, in
+every offer, wrapping up ``--service`` seconds later (``--service-jitter J``: a time drawn
+evenly from service × (1 ± J) for each contact) (throughput.Desks, in
 ``--desk-processes`` processes). Then:
 
 1. max intake: wrk in a closed loop for ``--max-seconds`` (intake.wrk), the desktops taking
@@ -23,6 +25,15 @@ every offer, wrapping up ``--service`` seconds later (throughput.Desks, in
    (PostgreSQL), a process of its own also samples the database's backends for waits on
    WAL flushes (bench/wal_waits.py): on a disk whose flushes now and then take tens of
    ms, those stalls are the slowest offers.
+3. where the slowest 1% of offers lost their time, as medians: how late this client wrote
+   the POST, from then to the server's arrival stamp (reading, parsing, and the wait for a
+   busy event loop), and from the stamp to the desktop; and whether they came in bursts
+   (due less than 50 ms apart: a stall, and every contact of those milliseconds late) or
+   one by one. ``--dump FILE`` writes every offer's times (JSON: due, written, offered,
+   since the stamp) for a closer look. (The twenty-fourth session found them in bursts of
+   70-290 ms on both databases, with no callback of the server's loop longer than a
+   collection of the middle generation, 4-10 ms, among them: the server near saturation,
+   not one stall; docs/hot-path-history.md.)
 
 Agents never run out: at rate r with service time s about r × s chat slots are busy, of
 agents × 3 (chat capacity); the share is printed. The load generator shares the two cores
@@ -121,7 +132,9 @@ def figures(values_ms: list[float]) -> str:
     )
 
 
-def desk_process(url: str, tokens: list[str], service: float, phase: Any, out: Any) -> None:
+def desk_process(
+    url: str, tokens: list[str], service: float, jitter: float, phase: Any, out: Any
+) -> None:
     """One process of desktops (multiprocessing target): log in, take offers; from
     ``phase`` "measure" on, time this process's CPU and event-loop lag; at "stop", put
     when each offer arrived (perf_counter, comparable across processes on Linux) and its
@@ -130,7 +143,7 @@ def desk_process(url: str, tokens: list[str], service: float, phase: Any, out: A
     async def run() -> dict[str, Any]:
         # 2,000 desktops' worth of objects: full collections of 200+ ms with the default
         # thresholds (measured with gc.callbacks) would show as the server's latency
-        desks = Desks(url, tokens, service=service)
+        desks = Desks(url, tokens, service=service, jitter=jitter)
         await desks.start()
         gc.collect()
         gc.freeze()
@@ -165,7 +178,14 @@ async def measure(
     workers = [
         context.Process(
             target=desk_process,
-            args=(ws_url, tokens[p :: args.desk_processes], args.service, phases[p], results),
+            args=(
+                ws_url,
+                tokens[p :: args.desk_processes],
+                args.service,
+                args.service_jitter,
+                phases[p],
+                results,
+            ),
             daemon=True,
         )
         for p in range(args.desk_processes)
@@ -288,6 +308,12 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--service", type=float, default=1.0, help="s from accept to wrap-up")
+    parser.add_argument(
+        "--service-jitter",
+        type=float,
+        default=0.0,
+        help="each contact's service time drawn evenly from service × (1 ± this)",
+    )
     parser.add_argument("--max-seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=0.0, help="contacts/s; 0: half of max")

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import socket
 import statistics
@@ -194,12 +195,14 @@ async def queue_contacts(http: httpx.AsyncClient, count: int, intent: str = "bac
 
 
 class Desks:
-    """N agent desktops over websockets: accept every offer, wrap up after `service` s."""
+    """N agent desktops over websockets: accept every offer, wrap up after `service` s
+    (with ``jitter``, a time drawn evenly from service × (1 ± jitter) for each contact)."""
 
-    def __init__(self, url: str, tokens: list[str], service: float) -> None:
+    def __init__(self, url: str, tokens: list[str], service: float, jitter: float = 0.0) -> None:
         self.url = url
         self.tokens = tokens
         self.service = service
+        self.jitter = jitter
         self.offered_at: dict[str, float] = {}  # perf_counter when the offer was read
         self.since_arrival: dict[str, float] = {}  # s from the server's arrival stamp
         self.tasks: list[asyncio.Task[None]] = []
@@ -225,7 +228,8 @@ class Desks:
                     task.add_done_callback(self.wrapping.discard)
 
     async def wrap_up(self, ws: Any, contact_id: str) -> None:
-        await asyncio.sleep(self.service)
+        spread = random.uniform(-self.jitter, self.jitter) if self.jitter else 0.0
+        await asyncio.sleep(self.service * (1 + spread))
         message = {"type": "wrap_up", "contact_id": contact_id, "outcome": "ok", "resolved": True}
         with contextlib.suppress(websockets.ConnectionClosed):
             await ws.send(json.dumps(message))
