@@ -30,10 +30,10 @@ evenly from service × (1 ± J) for each contact) (throughput.Desks, in
    busy event loop), and from the stamp to the desktop; and whether they came in bursts
    (due less than 50 ms apart: a stall, and every contact of those milliseconds late) or
    one by one. ``--dump FILE`` writes every offer's times (JSON: due, written, offered,
-   since the stamp) for a closer look. (The twenty-fourth session found them in bursts of
-   70-290 ms on both databases, with no callback of the server's loop longer than a
-   collection of the middle generation, 4-10 ms, among them: the server near saturation,
-   not one stall; docs/hot-path-history.md.)
+   since the stamp) for a closer look. (The twenty-fourth session found most of them in
+   one to three bursts of 70-320 ms a run on both databases, with no callback of the
+   server's loop longer than a collection of the middle generation, up to 10 ms, among
+   them: the server near saturation, not one stall; docs/hot-path-history.md.)
 
 Agents never run out: at rate r with service time s about r × s chat slots are busy, of
 agents × 3 (chat capacity); the share is printed. The load generator shares the two cores
@@ -96,7 +96,7 @@ def slowest(samples: list[Sample]) -> list[str]:
     if len(samples) < 100:
         return []
     ordered = sorted(samples, key=lambda s: s.offered - s.due)
-    worst = ordered[-len(samples) // 100 :]
+    worst = ordered[-(len(samples) // 100) :]
 
     def parts(group: list[Sample]) -> str:
         late = [(s.written - s.due) * 1000 for s in group]
@@ -240,8 +240,6 @@ async def measure(
         for c, due in sent.items()
         if c in offered_at and c in since and c in written
     ]
-    if args.dump:
-        args.dump.write_text(json.dumps([list(sample) for sample in samples]))
     waiting = server_metrics.total(after, "centralino_queue_waiting")
     busy = rate * args.service / (args.agents * CHAT_CAPACITY)
     print(
@@ -300,6 +298,8 @@ async def measure(
         f"  target p99 ingest-to-offer ≤ 10 ms with ≥ {args.samples:,} samples: "
         f"{'met' if p99 <= 10 and enough else 'NOT met'} ({p99:.1f} ms, {len(latencies):,} samples)"
     )
+    if args.dump:  # last, so a bad path costs no figures
+        args.dump.write_text(json.dumps([list(sample) for sample in samples]))
 
 
 def main() -> None:
@@ -326,7 +326,7 @@ def main() -> None:
     parser.add_argument(
         "--dump",
         type=Path,
-        help="write each contact's [due, offered, since the server's stamp] (JSON) here",
+        help="write each offer's [due, written, offered, since the server's stamp] (JSON)",
     )
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load {load_average()}")
