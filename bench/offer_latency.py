@@ -329,6 +329,8 @@ def main() -> None:
         help="write each offer's [due, written, offered, since the server's stamp] (JSON)",
     )
     args = parser.parse_args()
+    if not 0 <= args.service_jitter < 1:
+        parser.error("--service-jitter must be at least 0 and less than 1")
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load {load_average()}")
     for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):
         work = Path(tempfile.mkdtemp(prefix="centralino-offers-"))
