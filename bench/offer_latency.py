@@ -231,10 +231,10 @@ async def measure(
     for worker in workers:
         worker.join()
     offered_at = {c: t for g in groups for c, t in g["offered_at"].items()}
-    latencies = [(offered_at[c] - t) * 1000 for c, t in sent.items() if c in offered_at]
-    server_part = [s * 1000 for g in groups for c, s in g["since_arrival"].items() if c in sent]
-    posted = int(rate * seconds)
     since = {c: s for g in groups for c, s in g["since_arrival"].items()}
+    latencies = [(offered_at[c] - t) * 1000 for c, t in sent.items() if c in offered_at]
+    server_part = [since[c] * 1000 for c in sent if c in since]
+    posted = int(rate * seconds)
     samples = [
         Sample(due, written[c], offered_at[c], since[c])
         for c, due in sent.items()

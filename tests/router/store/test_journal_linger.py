@@ -153,8 +153,12 @@ async def test_stopping_commits_what_comes_in_meanwhile_and_refuses_what_comes_a
         first = journal.submit(add_customer("first"), bounded=False)
         await loop_turns()
         closing = asyncio.ensure_future(store.close())
-        while not journal._main.committing:  # stop hurried the lingering batch
-            await asyncio.sleep(0)
+
+        async def committing() -> None:  # stop hurried the lingering batch
+            while not journal._main.committing:
+                await asyncio.sleep(0)
+
+        await asyncio.wait_for(committing(), BOUND)
         late = journal.submit(add_customer("late"), bounded=False)  # behind it, lingering
         await asyncio.wait_for(closing, BOUND)
         assert (first.result(), late.result()) == ("first", "late")
