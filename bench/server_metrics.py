@@ -1,15 +1,17 @@
 """The server's own figures from GET /metrics, read before and after a run.
 
-/metrics has five histograms on the hot path: the time of one engine call
-(``centralino_routing_latency_seconds``), of one group commit of the journal
-(``centralino_journal_commit_seconds``), the units per commit
-(``centralino_journal_batch_units``), how late the event loop ran a wake-up due every
+/metrics has these histograms on the hot path: the time of one engine call
+(``centralino_routing_latency_seconds``), of one group commit of the journal and the units
+per commit, by lane (``centralino_journal_commit_seconds``,
+``centralino_journal_batch_units``), how late the event loop ran a wake-up due every
 0.1 s (``centralino_event_loop_lag_seconds``: tens of ms, a loop with more work than
-time) and how long each garbage collection stopped the process, by generation
-(``centralino_gc_pause_seconds``); besides, the time from a desktop's message to its ack,
-by action (``centralino_desktop_ack_seconds``). It has no histogram of the HTTP request or of
-ingest-to-offer, so those come from the load generators only. A quantile of a histogram is
-given as the upper bound of the bucket it falls in ("≤ 5 ms"): that is all it says.
+time), a POST /v1/contacts from reaching the app to its answer, by status
+(``centralino_intake_seconds``: the server's part of wrk's latency), a contact's arrival
+to an offer of it (``centralino_offer_sent_seconds``) and how long each garbage
+collection stopped the process, by generation (``centralino_gc_pause_seconds``); besides,
+the time from a desktop's message to its ack, by action (``centralino_desktop_ack_seconds``).
+A histogram with labels prints a line per label set. A quantile of a histogram is given as
+the upper bound of the bucket it falls in ("≤ 5 ms"): that is all it says.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ HISTOGRAMS = {
     "centralino_journal_commit_seconds": ("journal group commit", 1000.0, "ms"),
     "centralino_journal_batch_units": ("units per commit", 1.0, ""),
     "centralino_event_loop_lag_seconds": ("event-loop lag", 1000.0, "ms"),
+    "centralino_intake_seconds": ("POST /v1/contacts answered", 1000.0, "ms"),
     "centralino_offer_sent_seconds": ("arrival to offer sent", 1000.0, "ms"),
 }
 GC_PAUSES = "centralino_gc_pause_seconds"  # by generation: the collector's pauses
@@ -86,15 +89,20 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
     """One line per hot-path histogram: count, mean, p50 and p99 (bucket bounds)."""
     lines = []
     for name, (label, scale, unit) in HISTOGRAMS.items():
-        h = histogram(before, after, name)
-        if not h.count:
+        observed = False
+        for labels in label_sets(after, name):
+            h = histogram(before, after, name, labels)
+            if not h.count:
+                continue
+            observed = True
+            which = "".join(f", {key} {value}" for key, value in labels)
+            lines.append(
+                f"{indent}server {label}{which} ({name}): {h.count:,.0f} observed, "
+                f"mean {fmt(h.sum / h.count, scale, unit)}, p50 ≤ "
+                f"{fmt(h.quantile(0.5), scale, unit)}, p99 ≤ {fmt(h.quantile(0.99), scale, unit)}"
+            )
+        if not observed:
             lines.append(f"{indent}server {label}: no observations")
-            continue
-        lines.append(
-            f"{indent}server {label} ({name}): {h.count:,.0f} observed, "
-            f"mean {fmt(h.sum / h.count, scale, unit)}, "
-            f"p50 ≤ {fmt(h.quantile(0.5), scale, unit)}, p99 ≤ {fmt(h.quantile(0.99), scale, unit)}"
-        )
     pauses = [
         (generation, histogram(before, after, GC_PAUSES, (("generation", generation),)))
         for generation in ("0", "1", "2")
@@ -115,6 +123,11 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
     )
     lines.append(f"{indent}server desktop acks ({ACKS}): {acks or 'none'}")
     return lines
+
+
+def label_sets(samples: Samples, name: str) -> list[tuple[tuple[str, str], ...]]:
+    """The label sets of a histogram's series (``()`` for one without labels)."""
+    return sorted({labels for (n, labels) in samples if n == name + "_count"})
 
 
 def fmt(value: float, scale: float, unit: str) -> str:

@@ -11,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.ops.gc_pauses import GENERATIONS, PAUSE_BUCKETS
+from api.ops.intake_timing import INTAKE_BUCKETS
 from api.ops.loop_lag import LAG_BUCKETS
 from router.decisions import (
     Abandoned,
@@ -233,16 +234,28 @@ class Metrics:
         )
         self.commit_seconds = Histogram(
             "centralino_journal_commit_seconds",
-            "time of one group commit of the journal (all writes of one batch)",
+            "time of one group commit of the journal (all writes of one batch), by lane "
+            "(PostgreSQL: intake, new contacts, and decisions, the rest; SQLite: all, one lane)",
+            ["lane"],
             buckets=(*LATENCY_BUCKETS, 0.25, 0.5, 1.0),
             registry=self.registry,
         )
         self.batch_size = Histogram(
             "centralino_journal_batch_units",
-            "units of work (requests, decisions) committed together",
+            "units of work (requests, decisions) committed together, by lane",
+            ["lane"],
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
             registry=self.registry,
         )
+        self.intake_seconds = Histogram(
+            "centralino_intake_seconds",
+            "POST /v1/contacts: from the request reaching the app to its answer written, by "
+            "HTTP status (api/ops/intake_timing.py)",
+            ["status"],
+            buckets=INTAKE_BUCKETS,
+            registry=self.registry,
+        )
+        self._intake_by_status: dict[int, Any] = {}
         self.loop_lag = Histogram(
             "centralino_event_loop_lag_seconds",
             "how much later than due the event loop ran a wake-up (api/ops/loop_lag.py)",
@@ -285,6 +298,12 @@ class Metrics:
 
     def observe_ack(self, action: str, seconds: float) -> None:
         self.desktop_acks.labels(action).observe(seconds)
+
+    def observe_intake(self, status: int, seconds: float) -> None:
+        child = self._intake_by_status.get(status)
+        if child is None:
+            child = self._intake_by_status[status] = self.intake_seconds.labels(str(status))
+        child.observe(seconds)
 
     def observe_gc_pause(self, generation: int, seconds: float) -> None:
         self._gc_pauses[generation].observe(seconds)
@@ -336,9 +355,9 @@ class Metrics:
         if view["status"] in ("sent", "failed", "unknown"):
             self.replies.labels(view["platform"], view["status"]).inc()
 
-    def _observe_commit(self, seconds: float, units: int) -> None:
-        self.commit_seconds.observe(seconds)
-        self.batch_size.observe(units)
+    def _observe_commit(self, seconds: float, units: int, lane: str) -> None:
+        self.commit_seconds.labels(lane).observe(seconds)
+        self.batch_size.labels(lane).observe(units)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

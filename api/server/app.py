@@ -38,6 +38,7 @@ from api.ops import (
     supervise,
     wallboard,
 )
+from api.ops.intake_timing import IntakeTiming
 from api.server.backends import backend_type
 from api.server.ws_protocol import CoalescingWebSocket
 from router.decisions import EngineError
@@ -160,5 +161,6 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(IntakeTiming)  # outermost: times everything the server does for it
     guard_logs(settings.log_personal_data)
     return app

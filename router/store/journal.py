@@ -129,7 +129,8 @@ class JournalStats:
     lock_waits: int = 0  # SQLite: tries put off by another connection's write lock
     commit_seconds: float = 0.0
     last_batch: int = 0
-    observe: Callable[[float, int], None] | None = None  # (commit seconds, batch size)
+    # (commit seconds, batch size, lane: "intake", "decisions", or "all" with one lane)
+    observe: Callable[[float, int, str], None] | None = None
 
 
 class Journal:
@@ -305,13 +306,13 @@ class Journal:
                 )
                 await asyncio.sleep(delay)
                 continue
-            self._observe(started, len(batch))
+            self._observe(started, len(batch), lane)
             for unit, result in zip(batch, results, strict=True):
                 if not unit.future.done():
                     unit.future.set_result(result)
             return
         await self._one_by_one(batch, lane)
-        self._observe(started, len(batch))
+        self._observe(started, len(batch), lane)
 
     async def _one_by_one(self, batch: list[Unit[Any]], lane: Lane) -> None:
         for unit in batch:
@@ -427,7 +428,7 @@ class Journal:
         if not unit.future.done():
             unit.future.set_exception(self._convert(exc))
 
-    def _observe(self, started: float, size: int) -> None:
+    def _observe(self, started: float, size: int, lane: Lane) -> None:
         seconds = time.perf_counter() - started
         stats = self.stats
         stats.batches += 1
@@ -435,7 +436,8 @@ class Journal:
         stats.commit_seconds += seconds
         stats.last_batch = size
         if stats.observe is not None:
-            stats.observe(seconds, size)
+            name = "all" if self._intake is None else "intake" if lane.shared else "decisions"
+            stats.observe(seconds, size, name)
 
 
 def _runs(batch: list[Unit[Any]]) -> list[list[Unit[Any]]]:

@@ -22,7 +22,16 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 async def test_metrics_follow_routing(server: ThreadServer, client: httpx.AsyncClient) -> None:
     for i in range(3):
         await client.post("/v1/contacts", json=contact_body(f"mx{i}"))
+    invalid = await client.post("/v1/contacts", json={**contact_body("mx-bad"), "channel": "fax"})
+    assert invalid.status_code == 422
     before = samples((await client.get("/metrics")).text)
+    # each POST /v1/contacts timed from reaching the app to its answer, by status
+    assert before[("centralino_intake_seconds_count", (("status", "202"),))] == 3
+    assert before[("centralino_intake_seconds_count", (("status", "422"),))] == 1
+    assert before[("centralino_intake_seconds_sum", (("status", "202"),))] > 0
+    # the journal's commits by lane (SQLite: one lane for all)
+    assert before[("centralino_journal_commit_seconds_count", (("lane", "all"),))] >= 3
+    assert before[("centralino_journal_batch_units_sum", (("lane", "all"),))] >= 3
     billing_chat = (("channel", "chat"), ("queue", "billing"))
     assert before[("centralino_queue_waiting", billing_chat)] == 3
     assert before[("centralino_queue_oldest_wait_seconds", billing_chat)] >= 0

@@ -216,6 +216,21 @@ async def test_a_unit_submitted_ahead_runs_before_queued_decisions(store: Store)
         assert ran.index("contact-1") < min(ran.index("contact-2"), ran.index("d3"))
 
 
+async def test_each_commit_is_reported_with_its_time_size_and_lane(store: Store) -> None:
+    """/metrics reads the commits by lane: on PostgreSQL new contacts (``admit``) are the
+    intake lane's and everything else the decisions'; SQLite has one lane for all."""
+    seen: list[tuple[float, int, str]] = []
+    store.journal.stats.observe = lambda seconds, size, lane: seen.append((seconds, size, lane))
+    await store.admit(add_customer("admitted"))
+    await store.commit(add_customer("decided"))
+    lanes = [lane for _seconds, _size, lane in seen]
+    if store.engine.dialect.name == "sqlite":
+        assert lanes == ["all", "all"]
+    else:
+        assert lanes == ["intake", "decisions"]
+    assert all(seconds > 0 and size == 1 for seconds, size, _lane in seen)
+
+
 async def test_sqlite_journal_waits_for_a_write_lock_held_elsewhere_without_holding_the_loop(
     tmp_path: Path,
 ) -> None:
