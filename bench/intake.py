@@ -43,7 +43,7 @@ complaint repeated to N characters, a long email (the API takes up to 20,000; tr
 a long message's first 2,000 and last 500, skills/triage.py).
 
 Storm and profile print the server's own histograms too (bench/server_metrics.py: engine
-call and journal commit times; /metrics has no request-latency histogram). The bare
+call and journal commit times by lane, and a POST's time in the server by status). The bare
 endpoint validates the same body model (api.gateways.contacts.ContactIn) and answers
 202. Everything runs on this machine: the load average is printed with every run, since
 other work on the machine moves the figures.

@@ -255,7 +255,8 @@ class Metrics:
             buckets=INTAKE_BUCKETS,
             registry=self.registry,
         )
-        self._intake_by_status: dict[int, Any] = {}
+        self._intake_by_status: dict[int, Histogram] = {}
+        self._commits_by_lane: dict[str, tuple[Histogram, Histogram]] = {}
         self.loop_lag = Histogram(
             "centralino_event_loop_lag_seconds",
             "how much later than due the event loop ran a wake-up (api/ops/loop_lag.py)",
@@ -356,8 +357,14 @@ class Metrics:
             self.replies.labels(view["platform"], view["status"]).inc()
 
     def _observe_commit(self, seconds: float, units: int, lane: str) -> None:
-        self.commit_seconds.labels(lane).observe(seconds)
-        self.batch_size.labels(lane).observe(units)
+        children = self._commits_by_lane.get(lane)
+        if children is None:
+            children = self._commits_by_lane[lane] = (
+                self.commit_seconds.labels(lane),
+                self.batch_size.labels(lane),
+            )
+        children[0].observe(seconds)
+        children[1].observe(units)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -129,8 +129,7 @@ class JournalStats:
     lock_waits: int = 0  # SQLite: tries put off by another connection's write lock
     commit_seconds: float = 0.0
     last_batch: int = 0
-    # (commit seconds, batch size, lane: "intake", "decisions", or "all" with one lane)
-    observe: Callable[[float, int, str], None] | None = None
+    observe: Callable[[float, int, str], None] | None = None  # (seconds, units, lane name)
 
 
 class Journal:
@@ -436,7 +435,9 @@ class Journal:
         stats.commit_seconds += seconds
         stats.last_batch = size
         if stats.observe is not None:
-            name = "all" if self._intake is None else "intake" if lane.shared else "decisions"
+            name = (
+                "all" if self._intake is None else "intake" if lane is self._intake else "decisions"
+            )
             stats.observe(seconds, size, name)
 
 

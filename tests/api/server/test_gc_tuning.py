@@ -28,6 +28,7 @@ def collections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     monkeypatch.setattr(gc_tuning, "YOUNG_EVERY", 0.001)
     monkeypatch.setattr(gc_tuning, "YOUNG_BUDGET", 3600.0)  # each test sets its own
     enabled = gc.isenabled()
+    gc.disable()  # no collection by allocations before the timer's task takes over
     gc.callbacks.append(record)
     try:
         yield seen
