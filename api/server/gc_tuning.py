@@ -11,10 +11,8 @@ minute: 290–390 ms pauses of the routing loop, the p99 of ingest-to-offer
   the roster): no collection walks them again;
 - then collects on a timer of the event loop, not by allocations
   (``collect_on_a_timer``): the young generation every ``YOUNG_EVERY`` (0.1 s), the
-  middle one instead every ``MIDDLE_EVERY`` young collections (about once a second), or
-  sooner once the young collections since the last one have taken ``YOUNG_BUDGET`` of
-  CPU (below), the whole heap every ``FULL_EVERY`` middle ones (about every 17 minutes
-  at the steady pace, sooner after bursts);
+  middle one instead every ``MIDDLE_EVERY`` young collections (about once a second), the
+  whole heap every ``FULL_EVERY`` middle ones (about every 17 minutes);
 - until then (start-up, loading the state), collects by allocations with thresholds of
   7,500, 10 and 100 (``THRESHOLDS``).
 
@@ -35,20 +33,6 @@ against 12.2–14.6 ms (docs/hot-path-history.md). A burst of work that holds th
 also holds the collector: it collects when the loop next turns, once, and cyclic garbage
 waits until then.
 
-Why a budget. A middle collection walks what the young ones since the last kept alive,
-and a young one's time follows how much it walks. At a shift start (PostgreSQL, 2,000
-desktops logging in within 10 s beside about 900 contacts/s; the twenty-fifth session,
-docs/hot-path-history.md) each login leaves long-lived objects: the young collections
-took 32–51 ms a second and each middle one 20–28 ms (1–8 ms outside the logins), a pause
-once a second that held every request in flight. Once the young collections since the
-last middle one have taken ``YOUNG_BUDGET`` (20 ms of CPU), the middle one comes early,
-and the same objects are walked in shorter pauses. The budget is twice what the young
-collections take in a second of steady load: at half of max with 2,000 desktops taking
-the offers (PostgreSQL, about 420 contacts/s) they took about 0.9 ms each, and there the
-middle one keeps its one-second pace (a budget of 10 ms brought it after 9.5 young ones
-on average; collected more often it walks objects that would have died before it, and
-every 0.2 s, tried by the twenty-fourth session, showed no gain).
-
 Cyclic garbage is still collected; only on the timer. Tests and the simulator keep
 CPython's defaults.
 
@@ -66,12 +50,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 
 THRESHOLDS = (7_500, 10, 100)  # until the timer starts
 YOUNG_EVERY = 0.1  # s
 MIDDLE_EVERY = 10  # young collections
-YOUNG_BUDGET = 0.020  # s of CPU in young collections after which the middle one comes
 FULL_EVERY = 1_000  # middle collections
 
 
@@ -89,20 +71,15 @@ async def collect_on_a_timer() -> None:
     """Collect on the loop's timer instead of by allocations (the module says why), until
     cancelled; automatic collection is back on after."""
     gc.disable()
-    young_time = 0.0  # CPU of the young collections since the last older one
     try:
         while True:
             await asyncio.sleep(YOUNG_EVERY)
             _young, young_collections, middle_collections = gc.get_count()
             if middle_collections >= FULL_EVERY:
                 gc.collect(2)
-                young_time = 0.0
-            elif young_collections >= MIDDLE_EVERY or young_time > YOUNG_BUDGET:
+            elif young_collections >= MIDDLE_EVERY:
                 gc.collect(1)
-                young_time = 0.0
             else:
-                started = time.thread_time()
                 gc.collect(0)
-                young_time += time.thread_time() - started
     finally:
         gc.enable()
