@@ -161,6 +161,6 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(IntakeTiming)  # outermost: times everything the server does for it
+    app.add_middleware(IntakeTiming)  # outside all of ours: times what the server does for it
     guard_logs(settings.log_personal_data)
     return app
