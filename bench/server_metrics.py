@@ -114,12 +114,11 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
         if h.count
     )
     lines.append(f"{indent}server garbage collections ({GC_PAUSES}): {collections or 'none'}")
-    actions = sorted({dict(lbl)["action"] for (n, lbl) in after if n == ACKS + "_count"})
     acks = "; ".join(
-        f"{action} {h.count:,.0f}, mean {h.sum / h.count * 1000:.1f} ms, "
+        f"{dict(labels)['action']} {h.count:,.0f}, mean {h.sum / h.count * 1000:.1f} ms, "
         f"p50 ≤ {fmt(h.quantile(0.5), 1000.0, 'ms')}, p99 ≤ {fmt(h.quantile(0.99), 1000.0, 'ms')}"
-        for action in actions
-        if (h := histogram(before, after, ACKS, (("action", action),))).count
+        for labels in label_sets(after, ACKS)
+        if (h := histogram(before, after, ACKS, labels)).count
     )
     lines.append(f"{indent}server desktop acks ({ACKS}): {acks or 'none'}")
     return lines
