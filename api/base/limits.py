@@ -32,8 +32,9 @@ from fastapi.responses import JSONResponse
 
 from api.base.asgi_types import FORWARDED, ASGIApp, Scope
 from api.base.auth import scope_bearer
+from api.base.paths import INTAKE_PATH
 
-GATEWAY_PATHS = ("/v1/contacts", "/v1/channels/")
+GATEWAY_PATHS = (INTAKE_PATH, "/v1/channels/")
 MAX_CALLERS = 10_000
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

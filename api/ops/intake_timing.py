@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 
 from api.base.asgi_types import FORWARDED, ASGIApp, Message, Receive, Scope, Send
+from api.base.paths import INTAKE_PATH
 
-PATH = "/v1/contacts"
 # ms when the loop keeps up (issue 12's shift-start target: p99 50 ms), seconds when not
 INTAKE_BUCKETS = (
     *(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1),
@@ -37,7 +37,7 @@ class IntakeTiming:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["path"] != INTAKE_PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         metrics = getattr(scope["app"].state, "metrics", None)

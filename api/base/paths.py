@@ -1,0 +1,12 @@
+"""Paths that code outside the routes has to recognize on a raw ASGI scope.
+
+A gateway's new contact, ``POST /v1/contacts`` (the route is in api/gateways/contacts.py),
+is answered without FastAPI's routing (api/gateways/fast_intake.py), timed
+(api/ops/intake_timing.py), rate-limited per gateway (api/base/limits.py) and, on a node,
+stored there instead of forwarded (api/cluster/edge.py). They all match it by this one
+spelling; tests/api/base/test_paths.py checks the app serves it.
+"""
+
+from __future__ import annotations
+
+INTAKE_PATH = "/v1/contacts"
