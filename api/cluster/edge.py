@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from api.base.asgi_types import FORWARDED, ASGIApp, Receive, Scope, Send
 from api.base.frames import BinaryFrame, receive_text
-from api.base.paths import INTAKE_PATH
+from api.base.paths import is_intake
 from api.base.session_watch import SESSION_ENDED, watch_session
 from api.base.sessions import SESSION_COOKIE, same_origin
 from api.desktop.protocol import Error, Login, Ping, Pong
@@ -47,7 +47,6 @@ from router.cluster.tail import tail_id
 log = logging.getLogger("centralino.edge")
 
 LOCAL_PATHS = frozenset({"/healthz"})
-NODE_INTAKE = ("POST", INTAKE_PATH)  # stored on this node when it has a node intake
 CLOSE_UNAVAILABLE = 1013  # "try again later"
 WALLBOARD_REFRESH = 1.0
 
@@ -98,8 +97,8 @@ class ForwardToRouter:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
-        if (scope["method"], scope["path"]) == NODE_INTAKE and hasattr(state, "node_intake"):
-            await self.app(scope, receive, send)  # api/cluster/node_intake.py
+        if is_intake(scope) and hasattr(state, "node_intake"):
+            await self.app(scope, receive, send)  # stored on this node: api/cluster/node_intake.py
             return
         edge: Edge = scope["app"].state.edge
         chunks = []

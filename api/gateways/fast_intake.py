@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from api.base.asgi_types import ASGIApp, Receive, Scope, Send
 from api.base.auth import carries_token
 from api.base.bodies import PARSED_JSON, replaying
-from api.base.paths import INTAKE_PATH
+from api.base.paths import is_intake
 from api.gateways.contacts import ContactIn, accept_contact
 
 JSON_TYPE = b"application/json"
@@ -42,7 +42,7 @@ class FastContactIntake:
         self.served = 0  # answered here (the rest went on to the route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != INTAKE_PATH or scope["method"] != "POST":
+        if not is_intake(scope):
             await self.app(scope, receive, send)
             return
         body = scope.get(PARSED_JSON)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from api.base.asgi_types import FORWARDED, ASGIApp, Message, Receive, Scope, Send
-from api.base.paths import INTAKE_PATH
+from api.base.paths import is_intake
 
 # ms when the loop keeps up (issue 12's shift-start target: p99 50 ms), seconds when not
 INTAKE_BUCKETS = (
@@ -37,7 +37,7 @@ class IntakeTiming:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != INTAKE_PATH or scope["method"] != "POST":
+        if not is_intake(scope):
             await self.app(scope, receive, send)
             return
         metrics = getattr(scope["app"].state, "metrics", None)
