@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 from router.decisions import (
     Abandoned,
@@ -334,7 +335,10 @@ class Recorder:
         mark = self.mark
         future = self._store.record(changes)
         self._pending[mark] = future
-        future.add_done_callback(lambda done: self._written(mark, len(changes), done))
+        # a partial, not a lambda: three objects for the collector (the partial, its
+        # arguments, the bound method) where the lambda's were five (the function, its
+        # closure and three cells), and the list of changes is not kept alive for it
+        future.add_done_callback(partial(self._written, mark, len(changes)))
 
     def _written(self, mark: int, count: int, future: asyncio.Future[None]) -> None:
         self._pending.pop(mark, None)
