@@ -159,10 +159,12 @@ class Journal:
         self.max_pending = max_pending
         self.linger = linger
         self._stopped = False
-        self._main = Lane("centralino-journal")
+        self._main = Lane("centralino-journal", "decisions" if intake_lane else "all")
         # PostgreSQL: units submitted ``ahead`` (new contacts) have a lane and a connection
         # of their own, so a 202 never waits behind a batch of routing decisions
-        self._intake = Lane("centralino-journal-intake", shared=True) if intake_lane else None
+        self._intake = (
+            Lane("centralino-journal-intake", "intake", shared=True) if intake_lane else None
+        )
         self.stats = JournalStats()
 
     @property
@@ -435,10 +437,7 @@ class Journal:
         stats.commit_seconds += seconds
         stats.last_batch = size
         if stats.observe is not None:
-            name = (
-                "all" if self._intake is None else "intake" if lane is self._intake else "decisions"
-            )
-            stats.observe(seconds, size, name)
+            stats.observe(seconds, size, lane.label)
 
 
 def _runs(batch: list[Unit[Any]]) -> list[list[Unit[Any]]]:

@@ -43,7 +43,8 @@ class Unit(Generic[T]):
 class Lane:
     """One queue of units and the task that commits them, a batch at a time."""
 
-    name: str
+    name: str  # its task's
+    label: str  # its commits' in /metrics: "all" (the one lane), "intake" or "decisions"
     shared: bool = False  # the intake lane (see ``Journal``)
     queue: list[Unit[Any]] = field(default_factory=list)
     submitted: int = 0  # units submitted so far
