@@ -4,7 +4,7 @@
                                   [--samples 10000] [--service 1.0]
                                   [--service-jitter 0] [--max-seconds 10]
                                   [--connections 32] [--rate R] [--desk-processes 3]
-                                  [--wal-waits] [--dump FILE]
+                                  [--wal-waits] [--profile] [--dump FILE]
 
 On a fresh `centralino serve` and database: N agents, whose N desktops log in and accept
 every offer, wrapping up ``--service`` seconds later (``--service-jitter J``: a time drawn
@@ -29,8 +29,11 @@ evenly from service × (1 ± J) for each contact) (throughput.Desks, in
    the POST, from then to the server's arrival stamp (reading, parsing, and the wait for a
    busy event loop), and from the stamp to the desktop; and whether they came in bursts
    (due less than 50 ms apart: a stall, and every contact of those milliseconds late) or
-   one by one. ``--dump FILE`` writes every offer's times (JSON: due, written, offered,
-   since the stamp) for a closer look. (The twenty-fourth session found most of them in
+   one by one. ``--profile`` samples the server with py-spy through the open loop and
+   splits its CPU a contact by stage (bench/stages.py; the raw stacks are kept in the
+   run's directory), to set beside ``bench/intake.py --profile``'s split at max.
+   ``--dump FILE`` writes every offer's times (JSON: due, written, offered, since the
+   stamp) for a closer look. (The twenty-fourth session found most of them in
    one to three bursts of 70-320 ms a run on both databases, with no callback of the
    server's loop longer than a collection of the middle generation, up to 10 ms, among
    them: the server near saturation, not one stall; docs/hot-path-history.md.)
@@ -60,6 +63,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import server_metrics
+import stages
 from intake import (
     centralino,
     cpu_seconds,
@@ -215,10 +219,13 @@ async def measure(
         cpu, started = time.process_time(), time.perf_counter()
         server_cpu = cpu_seconds(pid)
         wal = WalWaits(database_url) if args.wal_waits and database == "postgres" else None
+        spy = stages.record(pid, int(seconds), work / "profile.txt") if args.profile else None
         with wal or contextlib.nullcontext():
             sent = await post_at_rate(url, rate, seconds, written=written)
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(pid) - server_cpu
+        if spy is not None:
+            await asyncio.to_thread(spy.wait)
         client_cpu = (time.process_time() - cpu) / elapsed
         ticking.cancel()
         await asyncio.sleep(2.0)  # the last offers reach the desktops
@@ -274,6 +281,12 @@ async def measure(
         print(line)
     if wal is not None:
         print(wal.report())
+    if spy is not None:
+        raw = (work / "profile.txt").read_text() if (work / "profile.txt").exists() else ""
+        cpu_ms = server_cpu / len(sent) * 1000
+        for line in stages.report(raw, database == "sqlite", 200, server_cpu, cpu_ms):
+            print(line)
+        print(f"  py-spy's raw stacks: {work / 'profile.txt'}")
     desk_lag = [v for g in groups for v in g["lag"]]
     desk_cpu = ", ".join(f"{g['cpu_share']:.0%}" for g in groups)
     lags = {"POSTs": lag, "desktops": desk_lag}
@@ -322,6 +335,12 @@ def main() -> None:
         "--wal-waits",
         action="store_true",
         help="PostgreSQL: also report the backends' waits for WAL flushes (bench/wal_waits.py)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the server with py-spy in the open loop: its CPU a contact by stage "
+        "(bench/stages.py), the raw stacks kept in the run's directory",
     )
     parser.add_argument(
         "--dump",
