@@ -1,0 +1,269 @@
+"""Instructions per contact: the server's work as a count, not a time.
+
+    python bench/instructions.py [--database sqlite|postgres] [--contacts 200]
+        [--rounds 3] [--warm-up 100] [--desktop] [--long-text] [--code DIR]
+
+The timed benches swing with the VM: on 2026-12-06 `bench/offer_latency.py`'s max intake
+with 2,000 desktops was 490/s and 824/s ten minutes apart, the server's CPU a contact 2.00
+and 1.19 ms. A change worth 5% of a contact's CPU drowns in that. Instructions do not
+swing: here `centralino serve` runs under valgrind's callgrind, which counts the
+instructions every thread of the process executes, whatever else the machine does.
+What it counts: the interpreter and every library in the process, SQLite's C code
+included. What it does not: the kernel's side of system calls (sends, reads, fsync), the
+PostgreSQL server's work, and time lost to cold caches or waits, which the timed benches
+see. So it tells whether a change does less work, not how much sooner anything happens.
+
+1. The server starts under `valgrind --tool=callgrind` (about 50 times slower; start-up
+   takes minutes) with ``PYTHONHASHSEED=0`` and its garbage collector off: `centralino
+   serve` collects on a timer of the wall clock (api/server/gc_tuning.py), which valgrind
+   stretches, so its collections would not come to the same count twice. The collector's
+   share is the timed benches' (its pauses are in /metrics).
+2. ``--warm-up`` contacts, one at a time: first-time work (lazy loads, statements
+   prepared) is not a contact's.
+3. An idle window: instructions a second with nothing posted (the loop's timers: the lag
+   probe, the sweeps, the desktop's pings), taken off each round in proportion to its
+   length.
+4. ``--rounds`` rounds of ``--contacts`` contacts, one after another (each POST waits for
+   its 202, so each contact is a batch of its own, as under light load): the counters are
+   dumped between rounds (``callgrind_control --dump``); each round's instructions less
+   the idle share, a contact.
+
+``--desktop``: one agent's desktop is logged in and takes each contact through its whole
+life before the next is posted: the offer, the accept (waiting for its ack), the wrap-up
+(waiting for its ack). The figure is then a contact's intake, routing, offer and
+ends. ``--code DIR``: run the server from another checkout (a worktree of the code before
+a change), so that two counts compare code, not machines; two runs in parallel do not
+disturb each other's counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+from intake import (
+    CONFIG,
+    LONG_TEXT,
+    POSTGRES_ADMIN_URL,
+    SHORT_TEXT,
+    fresh_postgres_database,
+    make_agents,
+)
+from throughput import free_port, server_env
+
+REPO = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 900.0  # s: importing everything under valgrind takes minutes
+IDLE_SECONDS = 20.0
+# the server with its collector off (the module says why), then `centralino serve`
+WRAPPER = """
+import gc, runpy, sys
+import api.server.gc_tuning as tuning
+
+async def never_collect():
+    gc.disable()
+    import asyncio
+    await asyncio.Event().wait()
+
+tuning.collect_on_a_timer = never_collect
+tuning.tune_for_serving = gc.disable
+sys.argv = ["centralino", *sys.argv[1:]]
+runpy.run_module("api.server.cli", run_name="__main__")
+"""
+TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
+
+
+def start_server(work: Path, code: Path, database_url: str, port: int) -> subprocess.Popen[bytes]:
+    (work / "config.yaml").write_text(CONFIG)
+    (work / "wrapper.py").write_text(WRAPPER)
+    valgrind = [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={work / 'callgrind.out'}",
+        "--dump-instr=no",
+        "--dump-line=no",
+    ]
+    serve = [sys.executable, str(work / "wrapper.py"), "serve", "--config"]
+    serve += [str(work / "config.yaml"), "--port", str(port), "--database-url", database_url]
+    serve += ["--log-level", "warning"]
+    env = server_env() | {"PYTHONHASHSEED": "0", "PYTHONPATH": str(code)}
+    log = (work / "server.log").open("wb")
+    return subprocess.Popen([*valgrind, *serve], cwd=code, env=env, stdout=log, stderr=log)
+
+
+async def wait_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise SystemExit(f"the server exited ({server.returncode}); see its log")
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(1.0)
+    raise SystemExit("the server did not start in time")
+
+
+def dump(pid: int, work: Path) -> int:
+    """Dump callgrind's counters (they start again from zero) and return the instructions
+    since the last dump."""
+    before = set(work.glob("callgrind.out*"))
+    subprocess.run(["callgrind_control", "--dump", str(pid)], check=True, capture_output=True)
+    for _ in range(600):
+        new = set(work.glob("callgrind.out*")) - before
+        if new:
+            path = max(new, key=lambda p: p.stat().st_mtime)
+            text = path.read_text(errors="replace")
+            match = TOTALS.search(text)
+            if match:
+                return int(match.group(1))
+        time.sleep(0.2)
+    raise SystemExit("callgrind wrote no dump")
+
+
+class Gateway:
+    """Posts contacts one at a time; with ``desk``, sees each through a desktop."""
+
+    def __init__(self, url: str, text: str, desk: Any | None) -> None:
+        self.http = httpx.AsyncClient(base_url=url, timeout=120)
+        self.text = text
+        self.desk = desk
+
+    async def contact(self) -> None:
+        n = uuid.uuid4().hex
+        body = {
+            "gateway": "bench",
+            "message_id": f"m-{n}",
+            "channel": "chat",
+            "language": "it",
+            "intent": "support",
+            "customer": {"id": f"c-{n}"},
+            "text": self.text,
+        }
+        response = await self.http.post("/v1/contacts", json=body)
+        if response.status_code != 202:
+            raise SystemExit(f"POST /v1/contacts answered {response.status_code}")
+        if self.desk is not None:
+            await self.through_desk()
+
+    async def through_desk(self) -> None:
+        offer = await self.next_of("offer")
+        contact_id = offer["contact"]["contact_id"]
+        await self.desk.send(json.dumps({"type": "accept", "offer_id": offer["offer_id"]}))
+        await self.next_of("ack")
+        wrap = {"type": "wrap_up", "contact_id": contact_id, "outcome": "ok", "resolved": True}
+        await self.desk.send(json.dumps(wrap))
+        await self.next_of("ack")
+
+    async def next_of(self, kind: str) -> dict[str, Any]:
+        assert self.desk is not None
+        while True:
+            event = json.loads(await self.desk.recv())
+            if event.get("type") == "error":
+                raise SystemExit(f"the desktop got an error: {event}")
+            if event.get("type") == kind:
+                return dict(event)
+
+
+async def measure(url: str, server: subprocess.Popen[bytes], work: Path, args: Any) -> None:
+    await wait_healthy(url, server)
+    desk = None
+    if args.desktop:
+        (token,) = await make_agents(url, 1)
+        desk = await websockets.connect(url.replace("http", "ws") + "/v1/desktop")
+        await desk.send(json.dumps({"type": "login", "token": token}))
+    gateway = Gateway(url, LONG_TEXT if args.long_text else SHORT_TEXT, desk)
+    for _ in range(args.warm_up):
+        await gateway.contact()
+    dump(server.pid, work)
+    started = time.monotonic()
+    await asyncio.sleep(IDLE_SECONDS)
+    idle = dump(server.pid, work) / (time.monotonic() - started)
+    print(f"  idle: {idle / 1e6:.2f} M instructions a second")
+    per_contact = []
+    for round_ in range(args.rounds):
+        started = time.monotonic()
+        for _ in range(args.contacts):
+            await gateway.contact()
+        total = dump(server.pid, work)
+        seconds = time.monotonic() - started
+        each = (total - idle * seconds) / args.contacts
+        per_contact.append(each)
+        print(
+            f"  round {round_ + 1}: {total / 1e6:,.1f} M instructions in {seconds:.0f} s, "
+            f"less {idle * seconds / 1e6:,.1f} M idle: {each / 1e6:.3f} M a contact"
+        )
+    spread = (max(per_contact) - min(per_contact)) / min(per_contact)
+    print(
+        f"  a contact: {sorted(per_contact)[len(per_contact) // 2] / 1e6:.3f} M instructions "
+        f"(median of {args.rounds} rounds; spread {spread:.2%})"
+    )
+    if desk is not None:
+        await desk.close()
+    await gateway.http.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--contacts", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warm-up", type=int, default=100)
+    parser.add_argument("--desktop", action="store_true")
+    parser.add_argument("--long-text", action="store_true")
+    parser.add_argument("--code", type=Path, default=REPO, help="the checkout to serve from")
+    parser.add_argument("--keep", action="store_true", help="keep the run's directory")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        raise SystemExit("needs valgrind (Debian package valgrind)")
+    work = Path(tempfile.mkdtemp(prefix="centralino-instructions-"))
+    code = args.code.resolve()
+    what = "with a desktop taking each contact" if args.desktop else "no desktop"
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, code {code}, "
+        f"{args.database}, {what}, {args.contacts} contacts a round"
+    )
+    database = f"centralino_instructions_{os.getpid()}"  # PostgreSQL: two runs at once
+    if args.database == "postgres":
+        database_url = fresh_postgres_database(database)
+    else:
+        database_url = f"sqlite+aiosqlite:///{work / 'instructions.db'}"
+    port = free_port()
+    server = start_server(work, code, database_url, port)
+    try:
+        asyncio.run(measure(f"http://127.0.0.1:{port}", server, work, args))
+    finally:
+        server.kill()
+        server.wait()
+        if args.database == "postgres":
+            asyncio.run(drop_database(database))
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+async def drop_database(name: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+if __name__ == "__main__":
+    main()
