@@ -233,17 +233,37 @@ class RouterRuntime:
         self._wake.set()
 
     async def _timers(self) -> None:
-        while True:
-            deadline = self.engine.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - self.clock())
-            self._wake.clear()
-            if timeout is None or timeout > 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+        """Run the engine's timers (offer expiries, overflows...) when they fall due. Every
+        engine call sets ``_wake``: the next deadline may have moved. One timer of the loop
+        wakes this at that deadline, and is set again only when the deadline changes (most
+        calls do not move it): ``asyncio.wait_for`` around the wait made a task and a timer
+        at every call, three a contact."""
+        loop = asyncio.get_running_loop()
+        timer: asyncio.TimerHandle | None = None
+        armed: float | None = None  # the deadline the timer is set for
+
+        def fire() -> None:
+            nonlocal armed
+            armed = None  # (set again if the clock has not reached the deadline yet)
+            self._wake.set()
+
+        try:
+            while True:
+                deadline = self.engine.next_deadline()
+                self._wake.clear()
+                now = self.clock()
+                if deadline is not None and deadline <= now:
+                    self.submit(self.engine.advance)
                     continue
-                except TimeoutError:
-                    pass
-            self.submit(self.engine.advance)
+                if deadline != armed:
+                    if timer is not None:
+                        timer.cancel()
+                    timer = None if deadline is None else loop.call_later(deadline - now, fire)
+                    armed = deadline
+                await self._wake.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
 
 def offer_context(row: ContactRow) -> dict[str, Any]:
