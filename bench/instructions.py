@@ -17,7 +17,10 @@ see. So it tells whether a change does less work, not how much sooner anything h
    takes minutes) with ``PYTHONHASHSEED=0`` and its garbage collector off: `centralino
    serve` collects on a timer of the wall clock (api/server/gc_tuning.py), which valgrind
    stretches, so its collections would not come to the same count twice. The collector's
-   share is the timed benches' (its pauses are in /metrics).
+   share is the timed benches' (its pauses are in /metrics). For the same reason the
+   journal's batches of decisions do not linger (``CENTRALINO_DECISION_LINGER_MS=0``):
+   with SQLite's 5 ms, how many units a batch took depended on how far valgrind had
+   slowed the server, and so did a contact's count, by up to 6% from run to run.
 2. ``--warm-up`` contacts, one at a time: first-time work (lazy loads, statements
    prepared) is not a contact's.
 3. An idle window: instructions a second with nothing posted (the loop's timers: the lag
@@ -31,9 +34,11 @@ see. So it tells whether a change does less work, not how much sooner anything h
 ``--desktop``: one agent's desktop is logged in and takes each contact through its whole
 life before the next is posted: the offer, the accept (waiting for its ack), the wrap-up
 (waiting for its ack). The figure is then a contact's intake, routing, offer and
-ends. ``--code DIR``: run the server from another checkout (a worktree of the code before
-a change), so that two counts compare code, not machines; two runs in parallel do not
-disturb each other's counts.
+ends. ``--code DIR``: run the server from another checkout. ``--against DIR``: run a
+second server, from that checkout (a worktree of the code before a change), at the same
+time, each on a CPU of its own (the counts do not depend on it), and give the change
+round by round: the rounds of one run drift by 1-2% as the database and the router's
+state grow, and paired rounds cancel that.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,14 +61,14 @@ from typing import Any
 import httpx
 import websockets
 from intake import (
-    CONFIG,
     LONG_TEXT,
     POSTGRES_ADMIN_URL,
     SHORT_TEXT,
     fresh_postgres_database,
+    load_average,
     make_agents,
 )
-from throughput import free_port, server_env
+from throughput import CONFIG, free_port, server_env
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 900.0  # s: importing everything under valgrind takes minutes
@@ -98,7 +104,11 @@ def start_server(work: Path, code: Path, database_url: str, port: int) -> subpro
     serve = [sys.executable, str(work / "wrapper.py"), "serve", "--config"]
     serve += [str(work / "config.yaml"), "--port", str(port), "--database-url", database_url]
     serve += ["--log-level", "warning"]
-    env = server_env() | {"PYTHONHASHSEED": "0", "PYTHONPATH": str(code)}
+    env = server_env() | {
+        "PYTHONHASHSEED": "0",
+        "PYTHONPATH": str(code),
+        "CENTRALINO_DECISION_LINGER_MS": "0",
+    }
     log = (work / "server.log").open("wb")
     return subprocess.Popen([*valgrind, *serve], cwd=code, env=env, stdout=log, stderr=log)
 
@@ -161,6 +171,7 @@ class Gateway:
             await self.through_desk()
 
     async def through_desk(self) -> None:
+        assert self.desk is not None
         offer = await self.next_of("offer")
         contact_id = offer["contact"]["contact_id"]
         await self.desk.send(json.dumps({"type": "accept", "offer_id": offer["offer_id"]}))
@@ -179,42 +190,76 @@ class Gateway:
                 return dict(event)
 
 
-async def measure(url: str, server: subprocess.Popen[bytes], work: Path, args: Any) -> None:
-    await wait_healthy(url, server)
-    desk = None
-    if args.desktop:
-        (token,) = await make_agents(url, 1)
-        desk = await websockets.connect(url.replace("http", "ws") + "/v1/desktop")
-        await desk.send(json.dumps({"type": "login", "token": token}))
-    gateway = Gateway(url, LONG_TEXT if args.long_text else SHORT_TEXT, desk)
-    for _ in range(args.warm_up):
-        await gateway.contact()
-    dump(server.pid, work)
-    started = time.monotonic()
-    await asyncio.sleep(IDLE_SECONDS)
-    idle = dump(server.pid, work) / (time.monotonic() - started)
-    print(f"  idle: {idle / 1e6:.2f} M instructions a second")
-    per_contact = []
-    for round_ in range(args.rounds):
-        started = time.monotonic()
-        for _ in range(args.contacts):
+class Subject:
+    """One server under callgrind: a checkout's code on a database of its own."""
+
+    def __init__(self, code: Path, database: str, name: str) -> None:
+        self.code = code
+        self.work = Path(tempfile.mkdtemp(prefix="centralino-instructions-"))
+        self.database = database
+        self.name = name  # its PostgreSQL database's
+        if database == "postgres":
+            self.database_url = fresh_postgres_database(name)
+        else:
+            self.database_url = f"sqlite+aiosqlite:///{self.work / 'instructions.db'}"
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = start_server(self.work, code, self.database_url, port)
+        self.lines: list[str] = []
+
+    async def measure(self, args: Any) -> list[float]:
+        """Instructions a contact, each round's."""
+        await wait_healthy(self.url, self.server)
+        desk = None
+        if args.desktop:
+            (token,) = await make_agents(self.url, 1)
+            desk = await websockets.connect(self.url.replace("http", "ws") + "/v1/desktop")
+            await desk.send(json.dumps({"type": "login", "token": token}))
+        gateway = Gateway(self.url, LONG_TEXT if args.long_text else SHORT_TEXT, desk)
+        for _ in range(args.warm_up):
             await gateway.contact()
-        total = dump(server.pid, work)
-        seconds = time.monotonic() - started
-        each = (total - idle * seconds) / args.contacts
-        per_contact.append(each)
-        print(
-            f"  round {round_ + 1}: {total / 1e6:,.1f} M instructions in {seconds:.0f} s, "
-            f"less {idle * seconds / 1e6:,.1f} M idle: {each / 1e6:.3f} M a contact"
+        await self.dump()
+        started = time.monotonic()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle = await self.dump() / (time.monotonic() - started)
+        self.lines.append(f"  idle: {idle / 1e6:.2f} M instructions a second")
+        per_contact = []
+        for round_ in range(args.rounds):
+            started = time.monotonic()
+            for _ in range(args.contacts):
+                await gateway.contact()
+            total = await self.dump()
+            seconds = time.monotonic() - started
+            each = (total - idle * seconds) / args.contacts
+            per_contact.append(each)
+            self.lines.append(
+                f"  round {round_ + 1}: {total / 1e6:,.1f} M instructions in {seconds:.0f} s, "
+                f"less {idle * seconds / 1e6:,.1f} M idle: {each / 1e6:.3f} M a contact"
+            )
+        spread = (max(per_contact) - min(per_contact)) / min(per_contact)
+        self.lines.append(
+            f"  a contact: {statistics.median(per_contact) / 1e6:.3f} M instructions "
+            f"(median of {args.rounds} rounds; spread {spread:.2%})"
         )
-    spread = (max(per_contact) - min(per_contact)) / min(per_contact)
-    print(
-        f"  a contact: {sorted(per_contact)[len(per_contact) // 2] / 1e6:.3f} M instructions "
-        f"(median of {args.rounds} rounds; spread {spread:.2%})"
-    )
-    if desk is not None:
-        await desk.close()
-    await gateway.http.aclose()
+        if desk is not None:
+            await desk.close()
+        await gateway.http.aclose()
+        return per_contact
+
+    async def dump(self) -> int:
+        return await asyncio.to_thread(dump, self.server.pid, self.work)
+
+    def close(self, keep: bool) -> None:
+        self.server.kill()
+        self.server.wait()
+        if self.database == "postgres":
+            asyncio.run(drop_database(self.name))
+        if not keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+async def measure_all(subjects: list[Subject], args: Any) -> list[list[float]]:
+    return list(await asyncio.gather(*(subject.measure(args) for subject in subjects)))
 
 
 def main() -> None:
@@ -226,33 +271,38 @@ def main() -> None:
     parser.add_argument("--desktop", action="store_true")
     parser.add_argument("--long-text", action="store_true")
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout to serve from")
-    parser.add_argument("--keep", action="store_true", help="keep the run's directory")
+    parser.add_argument(
+        "--against", type=Path, help="another checkout, measured at the same time: paired rounds"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the runs' directories")
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("needs valgrind (Debian package valgrind)")
-    work = Path(tempfile.mkdtemp(prefix="centralino-instructions-"))
-    code = args.code.resolve()
+    codes = [args.code.resolve(), *([args.against.resolve()] if args.against else [])]
     what = "with a desktop taking each contact" if args.desktop else "no desktop"
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, code {code}, "
-        f"{args.database}, {what}, {args.contacts} contacts a round"
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load "
+        f"{load_average()}, {args.database}, {what}, {args.contacts} contacts a round"
     )
-    database = f"centralino_instructions_{os.getpid()}"  # PostgreSQL: two runs at once
-    if args.database == "postgres":
-        database_url = fresh_postgres_database(database)
-    else:
-        database_url = f"sqlite+aiosqlite:///{work / 'instructions.db'}"
-    port = free_port()
-    server = start_server(work, code, database_url, port)
+    subjects: list[Subject] = []
     try:
-        asyncio.run(measure(f"http://127.0.0.1:{port}", server, work, args))
+        for number, code in enumerate(codes):
+            name = f"centralino_instructions_{os.getpid()}_{number}"
+            subjects.append(Subject(code, args.database, name))
+        results = asyncio.run(measure_all(subjects, args))
     finally:
-        server.kill()
-        server.wait()
-        if args.database == "postgres":
-            asyncio.run(drop_database(database))
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+        for subject in subjects:
+            subject.close(args.keep)
+    for subject in subjects:
+        print(f"code {subject.code}:")
+        print("\n".join(subject.lines))
+    if len(results) == 2:
+        ratios = [new / old - 1 for new, old in zip(*results, strict=True)]
+        print(
+            f"{codes[0]} against {codes[1]}, round by round: "
+            + ", ".join(f"{ratio:+.2%}" for ratio in ratios)
+            + f" (median {statistics.median(ratios):+.2%})"
+        )
 
 
 async def drop_database(name: str) -> None:
