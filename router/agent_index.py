@@ -33,6 +33,7 @@ class AgentIndex:
         for channel, free in self.free.items():
             free.discard(agent.agent_id)
             self.free_by_profile.leave(channel, agent.agent_id)
+        self.free_by_profile.forget(agent.agent_id)
 
     def refresh(self, agent: Agent) -> set[Channel]:
         """Recompute where the agent can take work now; returns those channels."""

@@ -87,9 +87,13 @@ class FreeAgents:
     def __init__(self) -> None:
         self._groups: dict[Channel, dict[ProfileKey, ProfileGroup]] = {c: {} for c in Channel}
         self._where: dict[tuple[Channel, str], ProfileKey] = {}  # the group of each member
+        # agent id -> its profile and that profile's key: ``enter`` runs for every channel
+        # at every change of an agent (eleven times a contact taken through a desktop), and
+        # a profile changes only when the agent is edited (a new AgentProfile)
+        self._keys: dict[str, tuple[AgentProfile, ProfileKey]] = {}
 
     def enter(self, channel: Channel, agent: Agent) -> None:
-        key = profile_key(agent.profile)
+        key = self._key(agent.profile)
         since = (agent.idle_since, agent.last_offer_at)
         where = self._where.get((channel, agent.agent_id))
         groups = self._groups[channel]
@@ -102,6 +106,19 @@ class FreeAgents:
             return  # nothing changed
         group.put(agent.agent_id, since)
         self._where[(channel, agent.agent_id)] = key
+
+    def _key(self, profile: AgentProfile) -> ProfileKey:
+        known = self._keys.get(profile.agent_id)
+        if known is not None and known[0] is profile:
+            return known[1]
+        key = profile_key(profile)
+        self._keys[profile.agent_id] = (profile, key)
+        return key
+
+    def forget(self, agent_id: str) -> None:
+        """Drop the agent's cached profile key (its profile is being replaced: the old one
+        need not be kept alive until the agent next enters)."""
+        self._keys.pop(agent_id, None)
 
     def leave(self, channel: Channel, agent_id: str) -> None:
         where = self._where.pop((channel, agent_id), None)
