@@ -12,6 +12,7 @@ from prometheus_client.registry import Collector
 
 from api.ops.gc_pauses import GENERATIONS, PAUSE_BUCKETS
 from api.ops.intake_timing import INTAKE_BUCKETS
+from api.ops.loop_histogram import HistogramChild, LoopHistogram
 from api.ops.loop_lag import LAG_BUCKETS
 from router.decisions import (
     Abandoned,
@@ -226,13 +227,14 @@ class Metrics:
             ["platform", "status"],
             registry=self.registry,
         )
-        self.latency = Histogram(
+        # observed on the event loop, a dozen times a contact: api/ops/loop_histogram.py
+        self.latency = LoopHistogram(
             "centralino_routing_latency_seconds",
             "time of one engine call (routing decisions)",
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.commit_seconds = Histogram(
+        self.commit_seconds = LoopHistogram(
             "centralino_journal_commit_seconds",
             "time of one group commit of the journal (all writes of one batch), by lane "
             "(PostgreSQL: intake, new contacts, and decisions, the rest; SQLite: all, one lane)",
@@ -240,14 +242,14 @@ class Metrics:
             buckets=(*LATENCY_BUCKETS, 0.25, 0.5, 1.0),
             registry=self.registry,
         )
-        self.batch_size = Histogram(
+        self.batch_size = LoopHistogram(
             "centralino_journal_batch_units",
             "units of work (requests, decisions) committed together, by lane",
             ["lane"],
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
             registry=self.registry,
         )
-        self.intake_seconds = Histogram(
+        self.intake_seconds = LoopHistogram(
             "centralino_intake_seconds",
             "POST /v1/contacts: from the request reaching the app to its answer written, by "
             "HTTP status (api/ops/intake_timing.py)",
@@ -255,15 +257,15 @@ class Metrics:
             buckets=INTAKE_BUCKETS,
             registry=self.registry,
         )
-        self._intake_by_status: dict[int, Histogram] = {}
-        self._commits_by_lane: dict[str, tuple[Histogram, Histogram]] = {}
-        self.loop_lag = Histogram(
+        self._intake_by_status: dict[int, HistogramChild] = {}
+        self._commits_by_lane: dict[str, tuple[HistogramChild, HistogramChild]] = {}
+        self.loop_lag = LoopHistogram(
             "centralino_event_loop_lag_seconds",
             "how much later than due the event loop ran a wake-up (api/ops/loop_lag.py)",
             buckets=LAG_BUCKETS,
             registry=self.registry,
         )
-        gc_pauses = Histogram(
+        gc_pauses = Histogram(  # (a collection may run in any thread)
             "centralino_gc_pause_seconds",
             "how long one garbage collection stopped the process, by generation "
             "(api/ops/gc_pauses.py)",
@@ -272,7 +274,7 @@ class Metrics:
             registry=self.registry,
         )
         self._gc_pauses = [gc_pauses.labels(str(generation)) for generation in GENERATIONS]
-        self.offers_sent = Histogram(
+        self.offers_sent = LoopHistogram(
             "centralino_offer_sent_seconds",
             "from a contact's arrival (the server's stamp, before triage) to an offer of it "
             "written to a desktop's socket: the server's part of ingest-to-offer for a contact "
@@ -280,7 +282,7 @@ class Metrics:
             buckets=OFFER_SENT_BUCKETS,
             registry=self.registry,
         )
-        self.desktop_acks = Histogram(
+        self.desktop_acks = LoopHistogram(
             "centralino_desktop_ack_seconds",
             "from a desktop's message to its ack or error, by the message's type "
             "(an accept, wrap-up, transfer or presence change waits for its commit)",
@@ -293,9 +295,9 @@ class Metrics:
         runtime.store.journal.stats.observe = self._observe_commit
         self._where: dict[str, tuple[str, str]] = {}
         runtime.listen(self.on_decisions)
-        runtime.observe_latency = self.latency.observe
+        runtime.observe_latency = self.latency.labels().observe
         runtime.observe_ack = self.observe_ack
-        runtime.observe_offer_sent = self.offers_sent.observe
+        runtime.observe_offer_sent = self.offers_sent.labels().observe
 
     def observe_ack(self, action: str, seconds: float) -> None:
         self.desktop_acks.labels(action).observe(seconds)
