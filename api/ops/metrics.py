@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.ops.gc_pauses import GENERATIONS, PAUSE_BUCKETS
 from api.ops.intake_timing import INTAKE_BUCKETS
-from api.ops.loop_histogram import HistogramChild, LoopHistogram
 from api.ops.loop_lag import LAG_BUCKETS
+from api.ops.loop_metrics import HistogramChild, LoopCounter, LoopHistogram
 from router.decisions import (
     Abandoned,
     Assigned,
@@ -184,50 +184,52 @@ class Metrics:
         self.runtime = runtime
         self.registry = CollectorRegistry()
         labels = ["queue", "channel"]
-        self.arrivals = Counter(
+        self.arrivals = LoopCounter(
             "centralino_contacts",
             "contacts routed (first time queued or offered)",
             labels,
             registry=self.registry,
         )
-        self.offers = Counter("centralino_offers", "offers made", labels, registry=self.registry)
-        self.offer_outcomes = Counter(
+        self.offers = LoopCounter(
+            "centralino_offers", "offers made", labels, registry=self.registry
+        )
+        self.offer_outcomes = LoopCounter(
             "centralino_offer_outcomes",
             "offers by outcome",
             [*labels, "outcome"],
             registry=self.registry,
         )
-        self.answered = Counter(
+        self.answered = LoopCounter(
             "centralino_answered",
             "contacts answered, within the SLA threshold or not",
             [*labels, "within_sla"],
             registry=self.registry,
         )
-        self.abandoned = Counter(
+        self.abandoned = LoopCounter(
             "centralino_abandoned",
             "contacts abandoned before an answer",
             labels,
             registry=self.registry,
         )
-        self.short_abandoned = Counter(
+        self.short_abandoned = LoopCounter(
             "centralino_short_abandoned",
             "abandoned within reports.short_abandon (not counted against service level)",
             labels,
             registry=self.registry,
         )
-        self.transfers = Counter(
+        self.transfers = LoopCounter(
             "centralino_transfers", "transfers, by the queue left", labels, registry=self.registry
         )
-        self.completed = Counter(
+        self.completed = LoopCounter(
             "centralino_completed", "contacts completed", labels, registry=self.registry
         )
-        self.replies = Counter(
+        self.replies = LoopCounter(
             "centralino_replies",
             "replies sent from desktops through the outbox, by how they ended",
             ["platform", "status"],
             registry=self.registry,
         )
-        # observed on the event loop, a dozen times a contact: api/ops/loop_histogram.py
+        # observed on the event loop, a dozen times a contact: api.ops.loop_metrics.py
         self.latency = LoopHistogram(
             "centralino_routing_latency_seconds",
             "time of one engine call (routing decisions)",

@@ -1,11 +1,11 @@
-"""The loop's histograms write what prometheus_client's ``Histogram`` writes."""
+"""The loop's histograms and counters write what prometheus_client's write."""
 
 from __future__ import annotations
 
 import pytest
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from api.ops.loop_histogram import LoopHistogram
+from api.ops.loop_metrics import LoopCounter, LoopHistogram
 
 BUCKETS = (0.0001, 0.00025, 0.001, 0.1, 1, 2, 5, 10, 500)
 VALUES = (0.00005, 0.0001, 0.0003, 0.1, 5, 0.0025, 1e9, 0.0)
@@ -51,3 +51,17 @@ def test_labels_must_match_the_names() -> None:
         histogram.labels()
     with pytest.raises(ValueError, match="has labels"):
         histogram.observe(1.0)
+
+
+def test_a_counter_writes_what_prometheus_clients_writes() -> None:
+    theirs, ours = CollectorRegistry(), CollectorRegistry()
+    reference = Counter("centralino_x", "x counted", ["queue", "channel"], registry=theirs)
+    loop = LoopCounter("centralino_x", "x counted", ["queue", "channel"], registry=ours)
+    for counter in (reference, loop):
+        counter.labels("support", "chat").inc()
+        counter.labels("support", "chat").inc(2.5)
+        counter.labels("billing", "voice").inc()
+    assert exposition(ours) == exposition(theirs)
+    assert 'centralino_x_total{channel="chat",queue="support"} 3.5' in exposition(ours)
+    with pytest.raises(ValueError, match="only goes up"):
+        loop.labels("support", "chat").inc(-1)
