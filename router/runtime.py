@@ -89,6 +89,7 @@ class RouterRuntime:
         # from a contact's arrival to an offer of it written to a desktop's socket, seconds
         self.observe_offer_sent: Callable[[float], None] | None = None
         self._wake = asyncio.Event()
+        self._armed: float | None = None  # the deadline the timer loop's timer is set for
         self._timer_task: asyncio.Task[None] | None = None
 
     def listen(self, listener: Listener) -> None:
@@ -219,7 +220,7 @@ class RouterRuntime:
     def _publish(self, now: float, decisions: Decisions, first: Sequence[Change] = ()) -> None:
         if not decisions:
             self.recorder.write(list(first))
-            self._wake.set()
+            self._timers_may_move()
             return
         self.recorder.record(now, decisions, first)
         for listener in self._listeners:
@@ -230,21 +231,27 @@ class RouterRuntime:
         for decision in decisions:
             if isinstance(decision, Completed | Abandoned):
                 self.contexts.pop(decision.contact_id, None)
-        self._wake.set()
+        self._timers_may_move()
+
+    def _timers_may_move(self) -> None:
+        """After an engine call: wake the timer loop if the engine's next deadline is no
+        longer the one the loop's timer is set for. The engine never cancels a timer, so
+        only a call that sets an earlier one (or fires the first) moves it; most calls do
+        not, and waking the loop after each of them cost a task switch."""
+        if self.engine.next_deadline() != self._armed:
+            self._wake.set()
 
     async def _timers(self) -> None:
-        """Run the engine's timers (offer expiries, overflows...) when they fall due. Every
-        engine call sets ``_wake``: the next deadline may have moved. One timer of the loop
-        wakes this at that deadline, and is set again only when the deadline changes (most
-        calls do not move it): ``asyncio.wait_for`` around the wait made a task and a timer
-        at every call, three a contact."""
+        """Run the engine's timers (offer expiries, overflows...) when they fall due. One
+        timer of the loop wakes this at the engine's next deadline (``_armed``), set again
+        only when that deadline changes; an engine call that moves it wakes this too
+        (``_timers_may_move``). ``asyncio.wait_for`` around the wait made a task and a
+        timer at every engine call, three a contact."""
         loop = asyncio.get_running_loop()
         timer: asyncio.TimerHandle | None = None
-        armed: float | None = None  # the deadline the timer is set for
 
         def fire() -> None:
-            nonlocal armed
-            armed = None  # (set again if the clock has not reached the deadline yet)
+            self._armed = None  # (set again if the clock has not reached the deadline yet)
             self._wake.set()
 
         try:
@@ -255,15 +262,16 @@ class RouterRuntime:
                 if deadline is not None and deadline <= now:
                     self.submit(self.engine.advance)
                     continue
-                if deadline != armed:
+                if deadline != self._armed:
                     if timer is not None:
                         timer.cancel()
                     timer = None if deadline is None else loop.call_later(deadline - now, fire)
-                    armed = deadline
+                    self._armed = deadline
                 await self._wake.wait()
         finally:
             if timer is not None:
                 timer.cancel()
+            self._armed = None
 
 
 def offer_context(row: ContactRow) -> dict[str, Any]:
