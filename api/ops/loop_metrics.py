@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
-from typing import cast
+from typing import Generic, TypeVar, cast
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
+
+C = TypeVar("C")
 
 # how prometheus_client writes a bucket's bound (its ``le`` label): 0.0001, 1.0, +Inf
 bound_text = cast(Callable[[float], str], floatToGoString)
@@ -56,10 +58,39 @@ class HistogramChild:
         return buckets
 
 
-class LoopHistogram(Collector):
-    """A histogram with optional labels, registered like a prometheus_client metric.
-    Without labels it is observed directly; with them, ``labels(...)`` gives a label
-    set's ``HistogramChild`` (keep it: looking it up is the costly part)."""
+class _Labelled(Collector, Generic[C]):
+    """What both kinds share: a name, help, label names and a child per label set,
+    registered like a prometheus_client metric."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        registry: CollectorRegistry | None,
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = tuple(labelnames)
+        self._children: dict[tuple[str, ...], C] = {}
+        if registry is not None:
+            registry.register(self)
+
+    def labels(self, *values: str) -> C:
+        """A label set's child (keep it: looking it up is the costly part)."""
+        child = self._children.get(values)
+        if child is None:
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
+            child = self._children[values] = self._child()
+        return child
+
+    def _child(self) -> C:
+        raise NotImplementedError
+
+
+class LoopHistogram(_Labelled[HistogramChild]):
+    """A histogram with optional labels; without labels it is observed directly."""
 
     def __init__(
         self,
@@ -70,23 +101,13 @@ class LoopHistogram(Collector):
         buckets: Sequence[float],
         registry: CollectorRegistry | None = None,
     ) -> None:
-        self.name = name
-        self.documentation = documentation
-        self.labelnames = tuple(labelnames)
         self.bounds = tuple(sorted(float(bound) for bound in buckets))
         self._les = tuple(bound_text(bound) for bound in (*self.bounds, float("inf")))
-        self._children: dict[tuple[str, ...], HistogramChild] = {}
+        super().__init__(name, documentation, labelnames, registry)
         self._unlabelled = None if self.labelnames else self.labels()
-        if registry is not None:
-            registry.register(self)
 
-    def labels(self, *values: str) -> HistogramChild:
-        if len(values) != len(self.labelnames):
-            raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
-        child = self._children.get(values)
-        if child is None:
-            child = self._children[values] = HistogramChild(self.bounds)
-        return child
+    def _child(self) -> HistogramChild:
+        return HistogramChild(self.bounds)
 
     def observe(self, value: float) -> None:
         if self._unlabelled is None:
@@ -100,9 +121,9 @@ class LoopHistogram(Collector):
         yield family
 
 
-class LoopCounter(Collector):
-    """A counter with labels (``labels(...)`` gives a label set's ``CounterChild``),
-    registered like a prometheus_client ``Counter``: exposed as ``<name>_total``."""
+class LoopCounter(_Labelled["CounterChild"]):
+    """A counter with labels, exposed as ``<name>_total`` as a prometheus_client
+    ``Counter`` is."""
 
     def __init__(
         self,
@@ -112,20 +133,10 @@ class LoopCounter(Collector):
         *,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        self.name = name
-        self.documentation = documentation
-        self.labelnames = tuple(labelnames)
-        self._children: dict[tuple[str, ...], CounterChild] = {}
-        if registry is not None:
-            registry.register(self)
+        super().__init__(name, documentation, labelnames, registry)
 
-    def labels(self, *values: str) -> CounterChild:
-        child = self._children.get(values)
-        if child is None:
-            if len(values) != len(self.labelnames):
-                raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
-            child = self._children[values] = CounterChild()
-        return child
+    def _child(self) -> CounterChild:
+        return CounterChild()
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         family = CounterMetricFamily(self.name, self.documentation, labels=list(self.labelnames))
