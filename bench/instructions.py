@@ -4,7 +4,7 @@
         [--rounds 3] [--warm-up 100] [--desktop] [--long-text] [--code DIR]
 
 The timed benches swing with the VM: on 2026-12-06 `bench/offer_latency.py`'s max intake
-with 2,000 desktops was 490/s and 824/s ten minutes apart, the server's CPU a contact 2.00
+with 2,000 desktops was 490/s and 824/s minutes apart, the server's CPU a contact 2.00
 and 1.19 ms. A change worth 5% of a contact's CPU drowns in that. Instructions do not
 swing: here `centralino serve` runs under valgrind's callgrind, which counts the
 instructions every thread of the process executes, whatever else the machine does.
@@ -19,8 +19,9 @@ see. So it tells whether a change does less work, not how much sooner anything h
    stretches, so its collections would not come to the same count twice. The collector's
    share is the timed benches' (its pauses are in /metrics). For the same reason the
    journal's batches of decisions do not linger (``CENTRALINO_DECISION_LINGER_MS=0``):
-   with SQLite's 5 ms, how many units a batch took depended on how far valgrind had
-   slowed the server, and so did a contact's count, by up to 6% from run to run.
+   with SQLite's 5 ms, how many units a batch took would depend on how far valgrind had
+   slowed the server. (Runs of the same code one after another differed by up to 6%
+   with it on; the rounds of a run drift by 1-2%: compare with ``--against``.)
 2. ``--warm-up`` contacts, one at a time: first-time work (lazy loads, statements
    prepared) is not a contact's.
 3. An idle window: instructions a second with nothing posted (the loop's timers: the lag
