@@ -2,6 +2,7 @@
 
     python bench/instructions.py [--database sqlite|postgres] [--contacts 200]
         [--rounds 3] [--warm-up 100] [--desktop] [--long-text] [--code DIR]
+        [--against DIR] [--keep]
 
 The timed benches swing with the VM: on 2026-12-06 `bench/offer_latency.py`'s max intake
 with 2,000 desktops was 490/s and 824/s minutes apart, the server's CPU a contact 2.00
@@ -21,7 +22,7 @@ see. So it tells whether a change does less work, not how much sooner anything h
    journal's batches of decisions do not linger (``CENTRALINO_DECISION_LINGER_MS=0``):
    with SQLite's 5 ms, how many units a batch took would depend on how far valgrind had
    slowed the server. (Runs of the same code one after another differed by up to 6%
-   with it on; the rounds of a run drift by 1-2%: compare with ``--against``.)
+   with it on; the rounds of a run drift by up to 4%: compare with ``--against``.)
 2. ``--warm-up`` contacts, one at a time: first-time work (lazy loads, statements
    prepared) is not a contact's.
 3. An idle window: instructions a second with nothing posted (the loop's timers: the lag
@@ -37,8 +38,8 @@ life before the next is posted: the offer, the accept (waiting for its ack), the
 (waiting for its ack). The figure is then a contact's intake, routing, offer and
 ends. ``--code DIR``: run the server from another checkout. ``--against DIR``: run a
 second server, from that checkout (a worktree of the code before a change), at the same
-time, each on a CPU of its own (the counts do not depend on it), and give the change
-round by round: the rounds of one run drift by 1-2% as the database and the router's
+time (the two share the machine's CPUs: the counts do not depend on it), and give the change
+round by round: the rounds of one run drift by up to 4% as the database and the router's
 state grow, and paired rounds cancel that.
 """
 

@@ -229,7 +229,7 @@ class Metrics:
             ["platform", "status"],
             registry=self.registry,
         )
-        # observed on the event loop, a dozen times a contact: api.ops.loop_metrics.py
+        # observed on the event loop, a dozen times a contact: api/ops/loop_metrics.py
         self.latency = LoopHistogram(
             "centralino_routing_latency_seconds",
             "time of one engine call (routing decisions)",
