@@ -6,12 +6,12 @@ checks and joins the values at every look-up. The router observes about thirteen
 a contact taken through a desktop (the engine calls, each commit's time and size, the
 acks, the intake, the offer sent) and counts five (arrivals, offers, outcomes...), all
 from the event loop's thread: bench/instructions.py gave 2.1% fewer instructions a
-contact with these histograms, and 0.8% fewer with these counters. Here an observation is a binary search and two
-additions, a count one addition; they become Prometheus' samples only when /metrics is
-scraped (``collect``), in the text prometheus_client writes (the ``le`` labels formatted
-as it formats them), without its ``_created`` samples. A scrape from another thread may
-read an observation half made (its bucket counted, its sum not yet): a scrape is a
-snapshot either way.
+contact with these histograms, and 0.8% fewer with these counters. Here an observation
+is a binary search and two additions, a count one addition; they become Prometheus'
+samples only when /metrics is scraped (``collect``), in the text prometheus_client
+writes (the ``le`` labels formatted as it formats them), without its ``_created``
+samples. A scrape from another thread may read an observation half made (its bucket
+counted, its sum not yet): a scrape is a snapshot either way.
 
 Updated elsewhere than on the loop (the collector's pauses: a collection can run in any
 thread), a prometheus_client metric is still the one to use.
