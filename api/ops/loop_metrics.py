@@ -67,7 +67,8 @@ class _Labelled(Collector, Generic[C]):
         name: str,
         documentation: str,
         labelnames: Sequence[str],
-        registry: CollectorRegistry | None,
+        *,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.name = name
         self.documentation = documentation
@@ -103,7 +104,7 @@ class LoopHistogram(_Labelled[HistogramChild]):
     ) -> None:
         self.bounds = tuple(sorted(float(bound) for bound in buckets))
         self._les = tuple(bound_text(bound) for bound in (*self.bounds, float("inf")))
-        super().__init__(name, documentation, labelnames, registry)
+        super().__init__(name, documentation, labelnames, registry=registry)
         self._unlabelled = None if self.labelnames else self.labels()
 
     def _child(self) -> HistogramChild:
@@ -124,16 +125,6 @@ class LoopHistogram(_Labelled[HistogramChild]):
 class LoopCounter(_Labelled["CounterChild"]):
     """A counter with labels, exposed as ``<name>_total`` as a prometheus_client
     ``Counter`` is."""
-
-    def __init__(
-        self,
-        name: str,
-        documentation: str,
-        labelnames: Sequence[str],
-        *,
-        registry: CollectorRegistry | None = None,
-    ) -> None:
-        super().__init__(name, documentation, labelnames, registry)
 
     def _child(self) -> CounterChild:
         return CounterChild()

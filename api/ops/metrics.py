@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 from api.ops.gc_pauses import GENERATIONS, PAUSE_BUCKETS
 from api.ops.intake_timing import INTAKE_BUCKETS
 from api.ops.loop_lag import LAG_BUCKETS
-from api.ops.loop_metrics import HistogramChild, LoopCounter, LoopHistogram
+from api.ops.loop_metrics import LoopCounter, LoopHistogram
 from router.decisions import (
     Abandoned,
     Assigned,
@@ -259,8 +259,6 @@ class Metrics:
             buckets=INTAKE_BUCKETS,
             registry=self.registry,
         )
-        self._intake_by_status: dict[int, HistogramChild] = {}
-        self._commits_by_lane: dict[str, tuple[HistogramChild, HistogramChild]] = {}
         self.loop_lag = LoopHistogram(
             "centralino_event_loop_lag_seconds",
             "how much later than due the event loop ran a wake-up (api/ops/loop_lag.py)",
@@ -305,10 +303,7 @@ class Metrics:
         self.desktop_acks.labels(action).observe(seconds)
 
     def observe_intake(self, status: int, seconds: float) -> None:
-        child = self._intake_by_status.get(status)
-        if child is None:
-            child = self._intake_by_status[status] = self.intake_seconds.labels(str(status))
-        child.observe(seconds)
+        self.intake_seconds.labels(str(status)).observe(seconds)
 
     def observe_gc_pause(self, generation: int, seconds: float) -> None:
         self._gc_pauses[generation].observe(seconds)
@@ -361,14 +356,8 @@ class Metrics:
             self.replies.labels(view["platform"], view["status"]).inc()
 
     def _observe_commit(self, seconds: float, units: int, lane: str) -> None:
-        children = self._commits_by_lane.get(lane)
-        if children is None:
-            children = self._commits_by_lane[lane] = (
-                self.commit_seconds.labels(lane),
-                self.batch_size.labels(lane),
-            )
-        children[0].observe(seconds)
-        children[1].observe(units)
+        self.commit_seconds.labels(lane).observe(seconds)
+        self.batch_size.labels(lane).observe(units)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
