@@ -56,7 +56,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +63,13 @@ import httpx
 import websockets
 from intake import (
     LONG_TEXT,
-    POSTGRES_ADMIN_URL,
     SHORT_TEXT,
+    drop_postgres_database,
     fresh_postgres_database,
     load_average,
     make_agents,
 )
-from throughput import CONFIG, free_port, server_env
+from throughput import CONFIG, body, free_port, post_contact, server_env
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 900.0  # s: importing everything under valgrind takes minutes
@@ -154,19 +153,12 @@ class Gateway:
         self.http = httpx.AsyncClient(base_url=url, timeout=120)
         self.text = text
         self.desk = desk
+        self.posted = 0
 
     async def contact(self) -> None:
-        n = uuid.uuid4().hex
-        body = {
-            "gateway": "bench",
-            "message_id": f"m-{n}",
-            "channel": "chat",
-            "language": "it",
-            "intent": "support",
-            "customer": {"id": f"c-{n}"},
-            "text": self.text,
-        }
-        response = await self.http.post("/v1/contacts", json=body)
+        self.posted += 1
+        payload = {**body(self.posted), "text": self.text}  # a new message and customer
+        response = await post_contact(self.http, payload)
         if response.status_code != 202:
             raise SystemExit(f"POST /v1/contacts answered {response.status_code}")
         if self.desk is not None:
@@ -255,7 +247,7 @@ class Subject:
         self.server.kill()
         self.server.wait()
         if self.database == "postgres":
-            asyncio.run(drop_database(self.name))
+            asyncio.run(drop_postgres_database(self.name))
         if not keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -305,16 +297,6 @@ def main() -> None:
             + ", ".join(f"{ratio:+.2%}" for ratio in ratios)
             + f" (median {statistics.median(ratios):+.2%})"
         )
-
-
-async def drop_database(name: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 if __name__ == "__main__":

@@ -401,13 +401,23 @@ def per_second(database_url: str, prefix: str) -> list[int]:
     return counts
 
 
+async def drop_postgres_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def fresh_postgres_database(name: str) -> str:
     import asyncpg
 
     async def recreate() -> None:
+        await drop_postgres_database(name)
         conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
