@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,7 @@ from channels.outbound.base import (
     Template,
 )
 from channels.outbound.smtp import message_id
+from router.ids import new_id
 from router.runtime import RouterRuntime
 from router.store.errors import StoreError
 from router.store.replies import ReplyStatus, reply_view
@@ -149,7 +149,7 @@ class ReplyOutbox:
             )
         await self.check_rules(contact, route, text, template)
         now = self.runtime.clock()
-        reply_id = uuid.uuid4().hex
+        reply_id = new_id()
         values: dict[str, Any] = {
             "id": reply_id,
             "contact_id": contact.id,

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -46,6 +45,7 @@ from channels.contact import InboundContact, IntakeError
 from channels.strict_json import UnsafeJson, loads
 from router.decisions import Assigned, Completed, Decisions, Queued, Transferred, WrapUpStarted
 from router.dispatch import Dispatcher
+from router.ids import new_id
 from router.runtime import RouterRuntime
 from skills.vocabulary import Channel
 
@@ -111,7 +111,7 @@ class ChatSession(ChatPeer):
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.state = ChatState.AWAITING_START
-        self.session = uuid.uuid4().hex
+        self.session = new_id()
         self.contact_id = ""
         self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 

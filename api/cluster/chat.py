@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
@@ -34,6 +33,7 @@ from channels.contact import IntakeError
 from router.cluster.chat import ChatReader, ChatWriter
 from router.cluster.commands import RouterUnavailable
 from router.dispatch import Dispatcher
+from router.ids import new_id
 from router.states import ContactState
 
 
@@ -156,7 +156,7 @@ class EdgeChat:
         self.guard: ChatGuard = websocket.app.state.chat_guard
         self.address = self.guard.address(websocket)
         self.reader = ChatReader(edge.redis, edge.keys)
-        self.session = uuid.uuid4().hex
+        self.session = new_id()
         self.contact_id = ""
         self.after = "0"  # the chat stream read so far (kept while parked for a resume)
         self._send_lock = asyncio.Lock()

@@ -17,7 +17,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-import uuid
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -43,6 +42,7 @@ from router.cluster.commands import CommandClient, RouterUnavailable, cancelling
 from router.cluster.desk import DeskReader
 from router.cluster.keys import Keys
 from router.cluster.tail import tail_id
+from router.ids import new_id
 
 log = logging.getLogger("centralino.edge")
 
@@ -152,7 +152,7 @@ class EdgeDesktopSession:
     def __init__(self, websocket: WebSocket, edge: Edge) -> None:
         self.websocket = websocket
         self.edge = edge
-        self.session = uuid.uuid4().hex
+        self.session = new_id()
         self.state = SessionState.AWAITING_LOGIN
         self.agent_id = ""
         self.token = ""

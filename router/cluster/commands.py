@@ -16,7 +16,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +24,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from router.cluster.keys import COMMAND_CONSUMER, COMMAND_GROUP, Keys
 from router.cluster.lease import FENCED_REPLY_ACK, Fenced, Lease, is_fenced
+from router.ids import new_id
 
 log = logging.getLogger("centralino.commands")
 
@@ -64,7 +64,7 @@ class CommandClient:
         if it reaches it later than that (an agent's click is stale after a failover;
         a gateway event never is)."""
         wait = self.timeout if timeout is None else timeout
-        request_id = uuid.uuid4().hex
+        request_id = new_id()
         fields: dict[str, str] = {"op": op, "args": json.dumps(args), "reply": request_id}
         if expires_in is not None:
             fields["expires"] = repr(time.time() + expires_in)

@@ -12,7 +12,6 @@ after the commit loses nothing: delivery reads the committed events.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -26,6 +25,7 @@ from router.decisions import (
     Queued,
     Transferred,
 )
+from router.ids import new_id
 
 EventType = Literal[
     "contact.queued",
@@ -47,7 +47,7 @@ AgentOf = Callable[[str], Mapping[str, Any]]
 
 
 def new_event_id() -> str:
-    return f"evt_{uuid.uuid4().hex}"
+    return f"evt_{new_id()}"
 
 
 @dataclass(frozen=True, slots=True)

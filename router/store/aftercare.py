@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from router.ids import new_id
 from router.kpis import Counts
 from router.store.schema import ContactRow, FeedbackRow, FollowUpRow
 
@@ -78,7 +78,7 @@ class Aftercare:
     async def schedule(
         self, contact_id: str, agent_id: str, due_at: float, note: str, now: float
     ) -> str:
-        follow_up_id = uuid.uuid4().hex
+        follow_up_id = new_id()
         try:
             async with self._sessions.begin() as session:
                 session.add(

@@ -39,7 +39,6 @@ retried.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +47,7 @@ from sqlalchemy import Insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from router.ids import new_id
 from router.states import RECEIVED
 from router.store import driver, pg_take
 from router.store.changes import CONTACTS
@@ -126,7 +126,7 @@ def take_together(
             if found:
                 (customer_id,) = found
             else:
-                customer_id = uuid.uuid4().hex
+                customer_id = new_id()
                 customers.append({"id": customer_id, "name": take.name, "created_at": take.now})
                 merged[customer_id] = None
             for kind, value in wanted:
