@@ -28,6 +28,7 @@ from router.decisions import (
     Transferred,
     WrapUpStarted,
 )
+from router.futures import settled
 from router.outbox.events import GatewayEvent
 from router.states import ContactState
 from router.store.changes import (
@@ -372,7 +373,7 @@ class Recorder:
         if last is not None:
             if not linger:
                 self._store.journal.hurry(last)  # someone waits now
-            await asyncio.wait([last])
+            await settled(last)
             if last.cancelled() or last.exception() is not None:
                 return False
         return not self.fenced and not self.diverged

@@ -71,9 +71,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# T and Work are re-exported: the store's units of work are typed with them
+from router.futures import settled
 from router.store.commit_thread import CommitThread
 from router.store.journal_lanes import LINGER, Lane, Unit
+
+# T and Work are re-exported: the store's units of work are typed with them
 from router.store.journal_lanes import T as T
 from router.store.journal_lanes import Work as Work
 from router.store.pg_connection import (
@@ -472,10 +474,11 @@ async def _finished(future: asyncio.Future[T]) -> T:
     """Await a commit running in a thread; if cancelled meanwhile, still wait for it to
     end before going on (the connection must not be closed under it)."""
     try:
-        return await asyncio.shield(future)
+        await settled(future)
     except asyncio.CancelledError:
-        await asyncio.wait([future])
+        await settled(future)
         raise
+    return future.result()
 
 
 class _UnitFailed(Exception):
