@@ -14,10 +14,10 @@ simulator measures this estimate against the wait actually experienced (docs/sim
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from router.decisions import Abandoned, Assigned, Completed, Decision, Transferred
@@ -36,10 +36,16 @@ DEFAULT_HANDLE: dict[Channel, float] = {
 }
 """Handle time assumed before a queue and channel has handled anything."""
 
-LONG_QUEUE = 500
+LONG_QUEUE = 50
 """Past this many waiting in a queue and channel, who is ahead is counted on a snapshot of
 their priorities taken at most SNAPSHOT_AGE seconds ago (sorted: a bisection per
-arrival), not by going through every one of them for each arrival."""
+arrival), not by going through every one of them for each arrival: the walk costs about
+0.6 µs a waiting contact, 0.3 ms an arrival with 500 waiting, where the rest of a
+contact's intake costs about 0.9 ms (the twenty-ninth session's VM). Up to here the count
+is exact (a customer told "3 ahead" is told true). Past it, the contacts that arrive after
+the snapshot are added to it as they are estimated, so a burst of arrivals counts one
+another; those answered meanwhile are still counted: at most a second's worth of answered
+contacts too many."""
 SNAPSHOT_AGE = 1.0
 
 MANY_AGENTS = 200
@@ -69,6 +75,25 @@ class Estimate:
         }
 
 
+@dataclass(slots=True)
+class Snapshot:
+    """The sorted priorities, at ``taken``, of the contacts waiting in a long queue, and
+    of those that arrived since and were estimated (``added``)."""
+
+    taken: float
+    priorities: list[float]
+    added: set[str] = field(default_factory=set)
+
+    def ahead_of(self, contact: Contact, priority: float) -> int:
+        """How many in it rank above ``priority``; a contact that arrived after it was
+        taken is added, so the arrivals after it count it."""
+        ahead = len(self.priorities) - bisect_right(self.priorities, priority)
+        if contact.arrival > self.taken and contact.contact_id not in self.added:
+            self.added.add(contact.contact_id)
+            insort(self.priorities, priority)
+        return ahead
+
+
 class WaitEstimator:
     """Keeps recent handle times (fed with the engine's decisions) and estimates waits."""
 
@@ -76,7 +101,7 @@ class WaitEstimator:
         self.window = window
         self._handles: dict[tuple[str, Channel], deque[float]] = {}
         self._started: dict[str, tuple[float, str, Channel]] = {}
-        self._snapshots: dict[tuple[str, Channel], tuple[float, list[float]]] = {}
+        self._snapshots: dict[tuple[str, Channel], Snapshot] = {}
         self._capacities: dict[tuple[Channel, Requirements], tuple[float, tuple[int, int]]] = {}
 
     def observe(self, now: float, decisions: Iterable[Decision], engine: Engine) -> None:
@@ -120,9 +145,8 @@ class WaitEstimator:
         rate = engine.rate(queue, channel)
         snapshot = self._snapshot(engine, queue, channel, now)
         if snapshot is not None:  # a long queue: compare at the snapshot's time
-            taken, priorities = snapshot
-            mine = _priority(contact, rate, taken)
-            ahead = len(priorities) - bisect_right(priorities, mine)
+            mine = _priority(contact, rate, snapshot.taken)
+            ahead = snapshot.ahead_of(contact, mine)
         else:
             mine = _priority(contact, rate, now)
             ahead = sum(
@@ -132,17 +156,17 @@ class WaitEstimator:
 
     def _snapshot(
         self, engine: Engine, queue: str, channel: Channel, now: float
-    ) -> tuple[float, list[float]] | None:
-        """The sorted priorities of those waiting in a long queue (None: not long)."""
+    ) -> Snapshot | None:
+        """The priorities of those waiting in a long queue (None: not long)."""
         entries = sum(len(lane.heap) for _key, lane in _lanes_of(engine, queue, channel))
         if entries <= LONG_QUEUE:
             return None
         key = (queue, channel)
         snapshot = self._snapshots.get(key)
-        if snapshot is None or not 0 <= now - snapshot[0] <= SNAPSHOT_AGE:
+        if snapshot is None or not 0 <= now - snapshot.taken <= SNAPSHOT_AGE:
             priorities = _waiting_priorities(engine, queue, channel, now, None)
             priorities.sort()
-            snapshot = self._snapshots[key] = (now, priorities)
+            snapshot = self._snapshots[key] = Snapshot(now, priorities)
         return snapshot
 
     def _capacity(

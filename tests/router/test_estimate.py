@@ -111,3 +111,34 @@ def test_contacts_of_equal_priority_are_not_ahead_of_each_other_in_short_and_lon
         for now in (0.7, 7.7, 123.4):
             estimate = est.for_contact(eng, eng.contacts[f"t{count - 1}"], now)
             assert estimate.ahead == 0, (count, now)
+
+
+def test_arrivals_after_a_long_queues_snapshot_count_one_another() -> None:
+    """A burst within the snapshot's second: each arrival is placed behind those before it
+    (they are added to the snapshot as they are estimated), and asking again for the same
+    contact does not add it twice."""
+    eng, est = engine(), WaitEstimator()
+    online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 0.0)  # busy with c0
+    count = LONG_QUEUE + 20
+    for n in range(count):
+        eng.add_contact(contact(f"c{n}", arrival=float(n) / 100), float(n) / 100)
+    now = count / 100
+    assert est.for_contact(eng, eng.contacts[f"c{count - 1}"], now).ahead == count - 2
+    for k in range(3):
+        at = now + 0.1 * (k + 1)
+        eng.add_contact(contact(f"new{k}", arrival=at), at)
+        assert est.for_contact(eng, eng.contacts[f"new{k}"], at).ahead == count - 1 + k
+        assert est.for_contact(eng, eng.contacts[f"new{k}"], at).ahead == count - 1 + k
+
+
+def test_up_to_long_queue_the_count_is_exact_at_once() -> None:
+    """A short queue is counted afresh for every estimate: one answered is one less ahead
+    at once, not a second later."""
+    eng, est = engine(), WaitEstimator()
+    online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 0.0)  # busy with c0
+    for n in range(LONG_QUEUE):
+        eng.add_contact(contact(f"c{n}", arrival=float(n) / 100), float(n) / 100)
+    last = eng.contacts[f"c{LONG_QUEUE - 1}"]
+    assert est.for_contact(eng, last, 1.0).ahead == LONG_QUEUE - 2
+    eng.end_contact("c1", 1.1, "customer")  # one ahead of it abandons
+    assert est.for_contact(eng, last, 1.1).ahead == LONG_QUEUE - 3
