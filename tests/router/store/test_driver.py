@@ -206,3 +206,25 @@ async def test_listeners_are_told_of_an_executemany(store: Store) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", before)
     assert seen == [("INSERT", 2, True)]
+
+
+@SQLITE
+async def test_a_listener_of_one_connection_is_told_and_others_are_not(store: Store) -> None:
+    """Listeners are looked for only where SQLAlchemy itself looks (a flag on the
+    connection and on its engine): one added to a connection alone is told of its
+    statements; a statement on another connection, with no listener anywhere, still runs."""
+    seen: list[str] = []
+
+    def before(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split()[0])
+
+    rows = [contact("c1", "m1")]
+    async with store.engine.begin() as connection:
+        sync = connection.sync_connection
+        assert sync is not None
+        event.listen(sync, "before_cursor_execute", before)
+        await connection.run_sync(driver.execute_many, CONTACTS.insert(), rows)
+    assert seen == ["INSERT"]
+    async with store.engine.begin() as connection:
+        await connection.run_sync(driver.execute_many, CONTACTS.insert(), [contact("c2", "m2")])
+    assert seen == ["INSERT"]
