@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.desktop.protocol import Ack, Transfer
+from api.desktop.protocol import Transfer, ack
 from router.decisions import Decisions, EngineError
 from router.runtime import RouterRuntime
 
@@ -32,4 +32,4 @@ def transfer_with_note(
         if context is not None:
             context["transfer_note"] = previous
         raise
-    return Ack(ref=message.ref, of=message.type).model_dump() | {"decisions": len(decisions)}
+    return ack(message.ref, message.type, decisions=len(decisions))

@@ -276,6 +276,13 @@ class Ack(BaseModel):
     of: str
 
 
+def ack(ref: str | None, of: str, **extra: Any) -> dict[str, Any]:
+    """An ``Ack`` as the dict its ``model_dump()`` gives, plus ``extra`` fields (how many
+    decisions, ``duplicate``, a reply's view). Two acks a contact: built directly, not
+    validated into a model only to be dumped again (2.6 against 0.2 µs)."""
+    return {"type": "ack", "ref": ref, "of": of, **extra}
+
+
 class Error(BaseModel):
     type: Literal["error"] = "error"
     ref: str | None = None

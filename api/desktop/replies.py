@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.desktop.protocol import Ack, Error, SendMessage
+from api.desktop.protocol import Error, SendMessage, ack
 from channels.outbound.base import Template
 from router.replies import ReplyOutbox, ReplyRefused
 from router.runtime import RouterRuntime
@@ -38,5 +38,5 @@ async def reply_through_outbox(
             code="not_recorded",
             message=f"the reply could not be recorded and was not sent: {exc}",
         ).model_dump()
-    ack = Ack(ref=message.ref, of=message.type).model_dump() | {"reply": view}
-    return ack if created else ack | {"duplicate": True}
+    answer = ack(message.ref, message.type, reply=view)
+    return answer if created else answer | {"duplicate": True}

@@ -13,7 +13,6 @@ from api.chat.session import ChatHub
 from api.desktop.notes import transfer_with_note
 from api.desktop.protocol import (
     Accept,
-    Ack,
     End,
     Error,
     Login,
@@ -24,6 +23,7 @@ from api.desktop.protocol import (
     SetPresence,
     Transfer,
     WrapUp,
+    ack,
 )
 from api.desktop.replies import reply_through_outbox
 from router.decisions import Decisions, EngineError, NotAllowed
@@ -93,7 +93,7 @@ async def _perform(
         return reply
     except EngineError as exc:
         if await already_done(runtime, agent_id, message):
-            return Ack(ref=message.ref, of=message.type).model_dump() | {"duplicate": True}
+            return ack(message.ref, message.type, duplicate=True)
         return Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
 
 
@@ -160,7 +160,7 @@ def apply_action(runtime: RouterRuntime, agent_id: str, message: Any) -> dict[st
         if message.note:
             return transfer_with_note(runtime, agent_id, message, call)
     decisions: Decisions = runtime.submit(call)
-    return Ack(ref=message.ref, of=message.type).model_dump() | {"decisions": len(decisions)}
+    return ack(message.ref, message.type, decisions=len(decisions))
 
 
 async def write_to_customer(
@@ -188,4 +188,4 @@ async def write_to_customer(
             message="no live customer connection for this chat (the customer left)",
         ).model_dump()
     await runtime.store.add_message(message.contact_id, runtime.clock(), "agent", message.text, {})
-    return Ack(ref=message.ref, of=message.type).model_dump()
+    return ack(message.ref, message.type)

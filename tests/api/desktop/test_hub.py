@@ -9,12 +9,14 @@ from typing import Any
 
 from api.desktop.hub import AgentStream, Delivery, event_contact
 from api.desktop.protocol import (
+    Ack,
     AssignedEvent,
     OfferEndedEvent,
     OfferEvent,
     PresenceEvent,
     ServerEvent,
     SupervisorMessageEvent,
+    ack,
 )
 from router.customer_changes import about_contact
 
@@ -126,3 +128,11 @@ def test_the_contact_of_an_event_is_read_from_its_fields_as_from_its_json() -> N
         None,
         None,
     ]
+
+
+def test_an_ack_is_the_protocol_models_dump_with_its_extra_fields() -> None:
+    for ref in (None, "r1"):
+        assert ack(ref, "accept") == Ack(ref=ref, of="accept").model_dump()
+        assert ack(ref, "wrap_up", decisions=2) == Ack(ref=ref, of="wrap_up").model_dump() | {
+            "decisions": 2
+        }
