@@ -11,11 +11,13 @@ from api.desktop.hub import AgentStream, Delivery, event_contact
 from api.desktop.protocol import (
     Ack,
     AssignedEvent,
+    CompletedEvent,
     OfferEndedEvent,
     OfferEvent,
     PresenceEvent,
     ServerEvent,
     SupervisorMessageEvent,
+    WrapUpEvent,
     ack,
 )
 from router.customer_changes import about_contact
@@ -136,3 +138,74 @@ def test_an_ack_is_the_protocol_models_dump_with_its_extra_fields() -> None:
         assert ack(ref, "wrap_up", decisions=2) == Ack(ref=ref, of="wrap_up").model_dump() | {
             "decisions": 2
         }
+
+
+def fields_of(event: ServerEvent) -> dict[str, Any]:
+    return {k: v for k, v in event.__dict__.items() if k not in ("seq", "type")}
+
+
+HOT_EVENTS: list[ServerEvent] = [
+    *events(),
+    OfferEvent(
+        offer_id="o-c3",
+        contact={
+            "contact_id": "c3",
+            "arrival": 1_764_999_999.123456,
+            "text": 'Salve — ho un problema: «urgente» 😡\n"citato"',
+            "urgency": 0.1 + 0.2,
+            "tiny": 1e-7,
+            "big": 1e21,
+            "missing": None,
+            "list": [1, 2.5, True, None, "x"],
+        },
+        channel="voice",
+        expires_at=1_765_000_029.5,
+        explanation={"steps": [{"score": -0.0}, {"score": 123456789.0}], "note": ""},
+    ),
+    WrapUpEvent(contact_id="c1", until=1_765_000_100.25, ended_by="agent"),
+    CompletedEvent(contact_id="c1", outcome="ok", resolved=None),
+    CompletedEvent(contact_id="c2", outcome="sale", resolved=True),
+]
+
+
+async def test_the_hot_events_written_from_their_fields_are_the_models_text() -> None:
+    """push_fields (orjson from the fields) and push (the model's own JSON) write the same
+    bytes, deliver the same way (offers marked, with the arrival) and buffer the same."""
+    by_model, by_fields = AgentStream("s", buffer_size=20), AgentStream("s", buffer_size=20)
+    outboxes: list[asyncio.Queue[Delivery | None]] = [asyncio.Queue(), asyncio.Queue()]
+    by_model.outbox, by_fields.outbox = outboxes
+    for event in HOT_EVENTS:
+        by_fields.push_fields(type(event), fields_of(event))
+        by_model.push(event.model_copy())
+    assert by_fields.buffer.texts == by_model.buffer.texts
+    assert by_fields.seq == by_model.seq == len(HOT_EVENTS)
+    delivered = [[queue.get_nowait() for _ in HOT_EVENTS] for queue in outboxes]
+    assert delivered[0] == delivered[1]
+    assert by_fields.missed_since(0) == by_model.missed_since(0)
+
+
+def test_fields_orjson_cannot_write_go_through_the_model() -> None:
+    """A value orjson refuses (a set) takes the model's path: the event is still sent, as
+    the model writes it."""
+    stream = AgentStream("s", buffer_size=5)
+    explanation: dict[str, Any] = {"agents": {"anna"}}
+    stream.push_fields(
+        OfferEvent,
+        {
+            "offer_id": "o1",
+            "contact": {"contact_id": "c1"},
+            "channel": "chat",
+            "expires_at": 1.0,
+            "explanation": explanation,
+        },
+    )
+    (text,) = stream.buffer.texts
+    event = OfferEvent(
+        offer_id="o1",
+        contact={"contact_id": "c1"},
+        channel="chat",
+        expires_at=1.0,
+        explanation=explanation,
+    )
+    event.seq = 1
+    assert text == event.model_dump_json()
