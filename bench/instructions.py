@@ -1,7 +1,7 @@
 """Instructions per contact: the server's work as a count, not a time.
 
     python bench/instructions.py [--database sqlite|postgres] [--contacts 200]
-        [--rounds 3] [--warm-up 100] [--desktop] [--long-text] [--code DIR]
+        [--rounds 3] [--warm-up 100] [--desktop | --waiting N] [--long-text] [--code DIR]
         [--against DIR] [--keep]
 
 The timed benches swing with the VM: on 2026-12-06 `bench/offer_latency.py`'s max intake
@@ -32,6 +32,12 @@ see. So it tells whether a change does less work, not how much sooner anything h
    its 202, so each contact is a batch of its own, as under light load): the counters are
    dumped between rounds (``callgrind_control --dump``); each round's instructions less
    the idle share, a contact.
+
+``--waiting N``: one agent logs in and accepts what it is offered without ever wrapping
+up, and N contacts are posted before the warm-up: once its slots are full every contact
+waits, so each arrival's wait estimate counts who is ahead of it in a queue that grows
+from N (router/estimate.py). Without it nobody is logged in (an arrival's estimate stops
+at "nobody could serve it") or, with ``--desktop``, nobody waits.
 
 ``--desktop``: one agent's desktop is logged in and takes each contact through its whole
 life before the next is posted: the offer, the accept (waiting for its ack), the wrap-up
@@ -184,6 +190,14 @@ class Gateway:
                 return dict(event)
 
 
+async def accept_all(desk: Any) -> None:
+    """Accept every offer and never wrap up (``--waiting``)."""
+    while True:
+        event = json.loads(await desk.recv())
+        if event.get("type") == "offer":
+            await desk.send(json.dumps({"type": "accept", "offer_id": event["offer_id"]}))
+
+
 class Subject:
     """One server under callgrind: a checkout's code on a database of its own."""
 
@@ -204,12 +218,19 @@ class Subject:
     async def measure(self, args: Any) -> list[float]:
         """Instructions a contact, each round's."""
         await wait_healthy(self.url, self.server)
-        desk = None
-        if args.desktop:
+        desk = taker = None
+        if args.desktop or args.waiting:
             (token,) = await make_agents(self.url, 1)
             desk = await websockets.connect(self.url.replace("http", "ws") + "/v1/desktop")
             await desk.send(json.dumps({"type": "login", "token": token}))
-        gateway = Gateway(self.url, LONG_TEXT if args.long_text else SHORT_TEXT, desk)
+        text = LONG_TEXT if args.long_text else SHORT_TEXT
+        if args.waiting:  # the agent keeps what it takes: its slots fill, the rest wait
+            taker = asyncio.create_task(accept_all(desk))
+            gateway = Gateway(self.url, text, None)
+            for _ in range(args.waiting):
+                await gateway.contact()
+        else:
+            gateway = Gateway(self.url, text, desk)
         for _ in range(args.warm_up):
             await gateway.contact()
         await self.dump()
@@ -235,6 +256,8 @@ class Subject:
             f"  a contact: {statistics.median(per_contact) / 1e6:.3f} M instructions "
             f"(median of {args.rounds} rounds; spread {spread:.2%})"
         )
+        if taker is not None:
+            taker.cancel()
         if desk is not None:
             await desk.close()
         await gateway.http.aclose()
@@ -264,6 +287,9 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=100)
     parser.add_argument("--desktop", action="store_true")
     parser.add_argument("--long-text", action="store_true")
+    parser.add_argument(
+        "--waiting", type=int, default=0, help="contacts waiting behind a busy agent first"
+    )
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout to serve from")
     parser.add_argument(
         "--against", type=Path, help="another checkout, measured at the same time: paired rounds"
@@ -273,7 +299,11 @@ def main() -> None:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("needs valgrind (Debian package valgrind)")
     codes = [args.code.resolve(), *([args.against.resolve()] if args.against else [])]
+    if args.desktop and args.waiting:
+        raise SystemExit("--desktop or --waiting, not both")
     what = "with a desktop taking each contact" if args.desktop else "no desktop"
+    if args.waiting:
+        what = f"{args.waiting} waiting behind a busy agent first"
     print(
         f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load "
         f"{load_average()}, {args.database}, {what}, {args.contacts} contacts a round"
