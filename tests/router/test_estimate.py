@@ -17,6 +17,16 @@ def run(est: WaitEstimator, eng: Engine, now: float, decisions: Decisions) -> De
     return decisions
 
 
+def waiting_behind_one_agent(count: int) -> tuple[Engine, WaitEstimator]:
+    """One agent of capacity 1, then ``count`` chats c0.. arriving 10 ms apart: the agent
+    takes c0, the others wait."""
+    eng = engine()
+    online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 0.0)
+    for n in range(count):
+        eng.add_contact(contact(f"c{n}", arrival=float(n) / 100), float(n) / 100)
+    return eng, WaitEstimator()
+
+
 def test_nobody_to_serve_gives_no_estimate_then_agents_and_position_count() -> None:
     eng, est = engine(), WaitEstimator()
     run(est, eng, 0.0, eng.add_contact(contact("c1", channel=Channel.VOICE), 0.0))
@@ -62,11 +72,8 @@ def test_more_agents_shorten_the_wait_and_free_slots_make_it_zero() -> None:
 def test_in_a_long_queue_who_is_ahead_comes_from_a_snapshot_and_matches_the_count() -> None:
     """Past LONG_QUEUE waiting, an arrival's position is a bisection on a snapshot of the
     queue's priorities (at most SNAPSHOT_AGE old), not a walk through every one of them."""
-    eng, est = engine(), WaitEstimator()
-    online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 0.0)  # busy with c0
     count = LONG_QUEUE + 100
-    for n in range(count):
-        eng.add_contact(contact(f"c{n}", arrival=float(n) / 100), float(n) / 100)
+    eng, est = waiting_behind_one_agent(count)
     now = count / 100
     middle = eng.contacts[f"c{count // 2}"]
     exact = sum(
@@ -117,11 +124,8 @@ def test_arrivals_after_a_long_queues_snapshot_count_one_another() -> None:
     """A burst within the snapshot's second: each arrival is placed behind those before it
     (they are added to the snapshot as they are estimated), and asking again for the same
     contact does not add it twice."""
-    eng, est = engine(), WaitEstimator()
-    online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 0.0)  # busy with c0
     count = LONG_QUEUE + 20
-    for n in range(count):
-        eng.add_contact(contact(f"c{n}", arrival=float(n) / 100), float(n) / 100)
+    eng, est = waiting_behind_one_agent(count)
     now = count / 100
     assert est.for_contact(eng, eng.contacts[f"c{count - 1}"], now).ahead == count - 2
     for k in range(3):
@@ -134,10 +138,7 @@ def test_arrivals_after_a_long_queues_snapshot_count_one_another() -> None:
 def test_up_to_long_queue_the_count_is_exact_at_once() -> None:
     """A short queue is counted afresh for every estimate: one answered is one less ahead
     at once, not a second later."""
-    eng, est = engine(), WaitEstimator()
-    online(eng, agent("a1", capacity={Channel.CHAT: 1}, billing=5), 0.0)  # busy with c0
-    for n in range(LONG_QUEUE):
-        eng.add_contact(contact(f"c{n}", arrival=float(n) / 100), float(n) / 100)
+    eng, est = waiting_behind_one_agent(LONG_QUEUE)
     last = eng.contacts[f"c{LONG_QUEUE - 1}"]
     assert est.for_contact(eng, last, 1.0).ahead == LONG_QUEUE - 2
     eng.end_contact("c1", 1.1, "customer")  # one ahead of it abandons
