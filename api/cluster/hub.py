@@ -5,6 +5,7 @@ node holds the agent's websocket delivers them, and a desktop resumes on any nod
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from api.desktop.hub import AgentStream, DesktopHub
 from api.desktop.protocol import ServerEvent
@@ -26,6 +27,10 @@ class RedisAgentStream(AgentStream):
         self.seq += 1
         event.seq = self.seq
         self.writer.enqueue(self.agent_id, self.seq, event.model_dump(mode="json"), self.mark())
+
+    def push_fields(self, kind: type[ServerEvent], fields: dict[str, Any]) -> None:
+        """Through the model, as every event here: Redis gets its JSON-ready dict."""
+        self.push(kind(**fields))
 
     def missed_since(self, after_seq: int) -> None:
         return None  # nodes replay from Redis (DeskReader.since), not from here
