@@ -44,9 +44,15 @@ life before the next is posted: the offer, the accept (waiting for its ack), the
 (waiting for its ack). The figure is then a contact's intake, routing, offer and
 ends. ``--code DIR``: run the server from another checkout. ``--against DIR``: run a
 second server, from that checkout (a worktree of the code before a change), at the same
-time (the two share the machine's CPUs: the counts do not depend on it), and give the change
-round by round: the rounds of one run drift by up to 4% as the database and the router's
-state grow, and paired rounds cancel that.
+time, and give the change round by round: the rounds of one run drift by up to 4% as the
+database and the router's state grow, and paired rounds cancel that. The same code on
+both sides (2026-12-06, 06:26) differed by +0.08 to +0.19% a round.
+
+Run one pair at a time, with nothing else busy. Some of a contact's work depends on
+timing (how the journal groups units into batches, how many turns the event loop takes),
+and with three pairs at once on the VM's two cores (06:04-06:12) two changes counted
++1.2% and -6.2% that counted -2.8% and -3.1% each alone (most likely, starved of CPU,
+the two servers of a pair did not batch alike).
 """
 
 from __future__ import annotations
