@@ -74,9 +74,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from router.futures import settled
 from router.store.commit_thread import CommitThread
 from router.store.journal_lanes import LINGER, Lane, Unit
-
-# T and Work are re-exported: the store's units of work are typed with them
-from router.store.journal_lanes import T as T
+from router.store.journal_lanes import T as T  # T, Work: re-exported, units are typed with them
 from router.store.journal_lanes import Work as Work
 from router.store.pg_connection import (
     NeedsTransaction,
