@@ -39,9 +39,11 @@ DEFAULT_HANDLE: dict[Channel, float] = {
 LONG_QUEUE = 50
 """Past this many waiting in a queue and channel, who is ahead is counted on a snapshot of
 their priorities taken at most SNAPSHOT_AGE seconds ago (sorted: a bisection per
-arrival), not by going through every one of them for each arrival: the walk costs about
-0.6 µs a waiting contact, 0.3 ms an arrival with 500 waiting, where the rest of a
-contact's intake costs about 0.9 ms (the twenty-ninth session's VM). Up to here the count
+arrival), not by going through every one of them for each arrival: the walk took 0.1–0.3
+ms an arrival with 500 waiting (timed twice on the twenty-ninth session's VM, with other
+work beside it), where the rest of a contact's intake took about 0.9 ms; counted, an
+arrival behind 220–520 waiting does a quarter fewer instructions without it
+(bench/instructions.py --waiting 200). Up to here the count
 is exact (a customer told "3 ahead" is told true). Past it, the contacts that arrive after
 the snapshot are added to it as they are estimated, so a burst of arrivals counts one
 another; those answered meanwhile are still counted: at most a second's worth of answered
