@@ -50,7 +50,7 @@ both sides (2026-12-06, 06:26) differed by +0.08 to +0.19% a round.
 
 Run one pair at a time, with nothing else busy. Some of a contact's work depends on
 timing (how the journal groups units into batches, how many turns the event loop takes),
-and with three pairs at once on the VM's two cores (06:04-06:12) two changes counted
+and with three pairs at once on the VM's two cores (06:04-06:14) two changes counted
 +1.2% and -6.2% that counted -2.8% and -3.1% each alone (most likely, starved of CPU,
 the two servers of a pair did not batch alike).
 """
