@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from bisect import bisect_right
 from collections.abc import Awaitable, Callable
@@ -68,14 +67,21 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from router.futures import settled
 from router.store.commit_thread import CommitThread
 from router.store.journal_lanes import LINGER, Lane, Unit
 from router.store.journal_lanes import T as T  # T, Work: re-exported, units are typed with them
 from router.store.journal_lanes import Work as Work
+from router.store.journal_runs import (
+    UnitFailed,
+    WritesTogether,
+    finished,
+    locked,
+    passing,
+    runs,
+)
 from router.store.pg_connection import (
     NeedsTransaction,
     WritesOnce,
@@ -90,13 +96,6 @@ log = logging.getLogger("centralino.journal")
 BatchCheck = Callable[[Connection, bool], None]
 """Runs first in every batch: (connection, shared). ``shared``: the batch of the intake
 lane, which must not lock out the other lane's batch (router/store/repository.py's fence)."""
-
-
-class WritesTogether(Protocol):
-    """Work of which a run of consecutive units is written by one call: row changes, new
-    contacts. It returns each unit's result, in order."""
-
-    def write_together(self, connection: Connection, works: list[Any], /) -> list[Any]: ...
 
 
 class Commit(Protocol):
@@ -293,10 +292,10 @@ class Journal:
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
                 results = await self._transaction(batch, lane)
-            except _UnitFailed:
+            except UnitFailed:
                 break  # one unit's own fault: answer each alone
             except Exception as exc:
-                if delay is None or not _passing(exc):
+                if delay is None or not passing(exc):
                     break
                 log.warning(
                     "a batch of %d writes failed (%s); retry %d in %.2fs",
@@ -319,7 +318,7 @@ class Journal:
         for unit in batch:
             try:
                 (result,) = await self._transaction([unit], lane)
-            except _UnitFailed as failed:
+            except UnitFailed as failed:
                 self._fail(unit, failed.error)
             except Exception as exc:  # the commit itself failed
                 self._fail(unit, exc)
@@ -363,7 +362,7 @@ class Journal:
             except OperationalError as exc:
                 now = time.monotonic()
                 deadline = deadline or now + LOCK_WAIT
-                if not _locked(exc) or now >= deadline:
+                if not locked(exc) or now >= deadline:
                     raise
             self.stats.lock_waits += 1
             await asyncio.sleep(delay)
@@ -385,7 +384,7 @@ class Journal:
                 transaction.rollback()
                 raise
             assert self._thread is not None  # (SQLite's)
-            await _finished(self._thread.run(transaction.commit))
+            await finished(self._thread.run(transaction.commit))
         except BaseException:
             self._writer = None
             connection.close()  # rolls back whatever a failed commit left
@@ -397,31 +396,31 @@ class Journal:
         try:
             results = first.write_once(connection, [unit.work for unit in batch])
         except (SQLAlchemyError, ValueError, LookupError) as exc:
-            if _passing(exc):
+            if passing(exc):
                 raise  # the connection, not this unit: retry the batch
-            raise _UnitFailed(exc) from exc
+            raise UnitFailed(exc) from exc
         if len(results) != len(batch):
-            raise _UnitFailed(JournalError(f"{len(results)} results for {len(batch)} units"))
+            raise UnitFailed(JournalError(f"{len(results)} results for {len(batch)} units"))
         return results
 
     def _units(self, connection: Connection, batch: list[Unit[Any]], shared: bool) -> list[Any]:
         if self.before_batch is not None:
             self.before_batch(connection, shared)
         results: list[Any] = []
-        for run in _runs(batch):
+        for run in runs(batch):
             try:
                 if len(run) == 1:
                     results.append(run[0].work(connection))
                 else:
-                    first = cast(WritesTogether, run[0].work)  # (a run: _writes_together)
+                    first = cast(WritesTogether, run[0].work)  # (a run: writes_together)
                     together = first.write_together(connection, [unit.work for unit in run])
                     if len(together) != len(run):
                         raise JournalError(f"{len(together)} results for {len(run)} units")
                     results.extend(together)
             except (SQLAlchemyError, JournalError, ValueError, LookupError) as exc:
-                if _passing(exc):
+                if passing(exc):
                     raise  # the connection, not this unit: retry the batch
-                raise _UnitFailed(exc) from exc
+                raise UnitFailed(exc) from exc
         return results
 
     def _fail(self, unit: Unit[Any], exc: Exception) -> None:
@@ -438,62 +437,3 @@ class Journal:
         stats.last_batch = size
         if stats.observe is not None:
             stats.observe(seconds, size, lane.label)
-
-
-def _runs(batch: list[Unit[Any]]) -> list[list[Unit[Any]]]:
-    """The batch cut into runs: consecutive units of one kind that can be written together
-    (their work's type has ``write_together(connection, works)``) form one run; every
-    other unit is a run of its own. A run that fails sends the batch to be tried unit by
-    unit, as any failing unit does."""
-    runs: list[list[Unit[Any]]] = []
-    for unit in batch:
-        kind = type(unit.work)
-        if runs and type(runs[-1][0].work) is kind and _writes_together(kind):
-            runs[-1].append(unit)
-        else:
-            runs.append([unit])
-    return runs
-
-
-_WRITES_TOGETHER: dict[type, bool] = {}
-
-
-def _writes_together(kind: type) -> bool:
-    """Whether work of this type is ``WritesTogether`` (has ``write_together``), asked
-    once per type: the journal asks per unit (an ``isinstance`` against a
-    runtime-checkable protocol walks the protocol's members every time)."""
-    known = _WRITES_TOGETHER.get(kind)
-    if known is None:
-        known = _WRITES_TOGETHER[kind] = callable(getattr(kind, "write_together", None))
-    return known
-
-
-async def _finished(future: asyncio.Future[T]) -> T:
-    """Await a commit running in a thread; if cancelled meanwhile, still wait for it to
-    end before going on (the connection must not be closed under it)."""
-    try:
-        await settled(future)
-    except asyncio.CancelledError:
-        await settled(future)
-        raise
-    return future.result()
-
-
-class _UnitFailed(Exception):
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _locked(exc: OperationalError) -> bool:
-    """SQLite's "database is locked": another connection holds the write lock."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
-
-
-def _passing(exc: Exception) -> bool:
-    """A failure worth retrying the whole batch for: the connection or a lock, not the data."""
-    if isinstance(exc, DBAPIError):
-        invalidated = bool(exc.connection_invalidated)
-        return invalidated or isinstance(exc, OperationalError | InterfaceError)
-    return isinstance(exc, OSError | TimeoutError)
