@@ -26,7 +26,7 @@ from router.customer_changes import ERASED, CustomerChange
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.estimate import WaitEstimator
 from router.hours import HoursBook
-from router.ids import new_id
+from router.ids import ordered_id
 from router.intake_facts import (
     customer_profile,
     open_case,
@@ -124,7 +124,7 @@ class Intake:
             if existing is not None:
                 return await self._duplicate(existing)
         now = self.runtime.clock()
-        contact_id = new_id()
+        contact_id = ordered_id()
         received, taken = await self.reception.take(
             inbound, contact_id, self.runtime.domain, now, prefer_agent
         )

@@ -31,7 +31,7 @@ from channels.outbound.base import (
     Template,
 )
 from channels.outbound.smtp import message_id
-from router.ids import new_id
+from router.ids import ordered_id
 from router.runtime import RouterRuntime
 from router.store.errors import StoreError
 from router.store.replies import ReplyStatus, reply_view
@@ -149,7 +149,7 @@ class ReplyOutbox:
             )
         await self.check_rules(contact, route, text, template)
         now = self.runtime.clock()
-        reply_id = new_id()
+        reply_id = ordered_id()
         values: dict[str, Any] = {
             "id": reply_id,
             "contact_id": contact.id,

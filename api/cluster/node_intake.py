@@ -26,7 +26,7 @@ from typing import Any
 from channels.contact import InboundContact
 from router.cluster.commands import CommandClient, RouterUnavailable
 from router.customer_changes import CustomerChange
-from router.ids import new_id
+from router.ids import ordered_id
 from router.intake import Intake, IntakeResult
 from router.reception import Publish, Reception
 from router.rules.model import RoutingConfig
@@ -86,7 +86,7 @@ class NodeIntake:
             existing = await self.store.contact(known)
             if existing is not None:
                 return await self._duplicate(existing)
-        contact_id = new_id()
+        contact_id = ordered_id()
         _received, taken = await self.reception.take(inbound, contact_id, self.domain, time.time())
         if not taken.created:  # a retry, or another node won the insert
             existing = await self.store.contact(taken.contact_id)

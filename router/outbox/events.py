@@ -25,7 +25,7 @@ from router.decisions import (
     Queued,
     Transferred,
 )
-from router.ids import new_id
+from router.ids import ordered_id
 
 EventType = Literal[
     "contact.queued",
@@ -47,7 +47,7 @@ AgentOf = Callable[[str], Mapping[str, Any]]
 
 
 def new_event_id() -> str:
-    return f"evt_{new_id()}"
+    return f"evt_{ordered_id()}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from router.ids import new_id
+from router.ids import ordered_id
 from router.kpis import Counts
 from router.store.schema import ContactRow, FeedbackRow, FollowUpRow
 
@@ -78,7 +78,7 @@ class Aftercare:
     async def schedule(
         self, contact_id: str, agent_id: str, due_at: float, note: str, now: float
     ) -> str:
-        follow_up_id = new_id()
+        follow_up_id = ordered_id()
         try:
             async with self._sessions.begin() as session:
                 session.add(

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from router.ids import new_id
+from router.ids import ordered_id
 from router.store.errors import StoreBusy, StoreError
 from router.store.pair_lookup import pair_lookup
 from router.store.schema import ContactRow, CustomerRow, IdentityRow, MergeRow
@@ -101,7 +101,7 @@ class CustomerDirectory:
         found = set(owners.values())
         customer_id: str | None = None
         if not found:
-            customer_id = new_id()
+            customer_id = ordered_id()
             connection.execute(
                 INSERT_CUSTOMER, {"id": customer_id, "name": name, "created_at": now}
             )
@@ -158,7 +158,7 @@ class CustomerDirectory:
                 owners[primary.id] = primary
             created = not owners
             if created:
-                customer = CustomerRow(id=new_id(), name=name, created_at=now)
+                customer = CustomerRow(id=ordered_id(), name=name, created_at=now)
                 session.add(customer)
                 session.flush()
             else:

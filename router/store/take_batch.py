@@ -47,7 +47,7 @@ from sqlalchemy import Insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from router.ids import new_id
+from router.ids import ordered_id
 from router.states import RECEIVED
 from router.store import driver, pg_take
 from router.store.changes import CONTACTS
@@ -126,7 +126,7 @@ def take_together(
             if found:
                 (customer_id,) = found
             else:
-                customer_id = new_id()
+                customer_id = ordered_id()
                 customers.append({"id": customer_id, "name": take.name, "created_at": take.now})
                 merged[customer_id] = None
             for kind, value in wanted:
