@@ -40,6 +40,7 @@ from api.ops import (
 )
 from api.ops.intake_timing import IntakeTiming
 from api.server.backends import backend_type
+from api.server.http_protocol import HeadWithBody
 from api.server.ws_protocol import CoalescingWebSocket
 from router.decisions import EngineError
 from router.rules.loader import RuleSet, load_rules
@@ -61,6 +62,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "ws_per_message_deflate": False,
         # several messages ready at once in one write to the socket (api/base/frames.py)
         "ws": CoalescingWebSocket,
+        # a response's head and body in one write to the socket (api/server/http_protocol.py)
+        "http": HeadWithBody,
         "timeout_keep_alive": 5,  # idle keep-alive connections are closed
         "h11_max_incomplete_event_size": 16 * 1024,  # header block size (h11)
         "server_header": False,
