@@ -17,6 +17,7 @@ Config takes a protocol class as ``http``), which is all the cycle writes throug
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -31,23 +32,26 @@ class HeadWithBody(HttpToolsProtocol):
 
 
 class _HeldHead:
-    """The transport of one request's cycle: its response's head kept until its body."""
+    """The transport of one request's cycle: its response's head kept until its body. It
+    refers to its cycle weakly: the cycle refers to it, and a reference cycle would leave
+    every request's objects to the garbage collector instead of freeing them at once."""
 
     __slots__ = ("_cycle", "_head", "_started", "_transport")
 
     def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
         self._transport = transport
-        self._cycle = cycle
+        self._cycle = weakref.ref(cycle)
         self._head: bytes | None = None
         self._started = False  # the response's head was written (or is held)
 
     def write(self, data: bytes) -> None:
-        cycle = self._cycle
-        if not self._started and cycle.response_started:
-            self._started = True  # this is the head
-            if cycle.chunked_encoding is False and cycle.scope["method"] != "HEAD":
-                self._head = data
-                return
+        if not self._started:
+            cycle = self._cycle()
+            if cycle is not None and cycle.response_started:
+                self._started = True  # this is the head
+                if cycle.chunked_encoding is False and cycle.scope["method"] != "HEAD":
+                    self._head = data
+                    return
         elif self._head is not None:
             data, self._head = self._head + data, None
         self._transport.write(data)

@@ -4,8 +4,11 @@ over real uvicorn servers and HTTP clients on loopback."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
+import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -20,6 +23,7 @@ from api.server.http_protocol import HeadWithBody
 from tests.live import LoopbackServer, TransportWrites
 
 WRITES: list[TransportWrites] = []  # each connection's writes to its socket, in order
+CYCLES: list[weakref.ref[Any]] = []  # each request's cycle, weakly
 STREAM_GO = threading.Event()
 
 
@@ -27,6 +31,11 @@ class CountedWrites(HeadWithBody):
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         WRITES.append(TransportWrites(self))
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self.cycle is not None:
+            CYCLES.append(weakref.ref(self.cycle))
 
 
 async def accepted(request: Request) -> Response:
@@ -70,6 +79,7 @@ APP = Starlette(
 @pytest.fixture
 def served() -> Iterator[str]:
     WRITES.clear()
+    CYCLES.clear()
     STREAM_GO.clear()
     server = LoopbackServer(APP, http=CountedWrites)
     server.start()
@@ -150,3 +160,19 @@ def test_a_failure_after_the_head_sends_the_head_then_closes(served: str) -> Non
             received += chunk
     assert received.startswith(b"HTTP/1.1 200")
     assert b"content-length: 10" in received
+
+
+def test_a_request_s_objects_are_freed_without_the_collector(served: str) -> None:
+    """The held head's transport refers to its request weakly: no reference cycle, so a
+    finished request is freed when the next one replaces it, the collector off."""
+    gc.disable()
+    try:
+        with httpx.Client(base_url=served) as client:  # one keep-alive connection
+            assert client.post("/contacts", content=b"{}").status_code == 202
+            assert client.post("/contacts", content=b"{}").status_code == 202
+            deadline = time.monotonic() + 10
+            while CYCLES[0]() is not None and time.monotonic() < deadline:
+                time.sleep(0.01)  # (the server's thread lets go of it after the response)
+            assert CYCLES[0]() is None
+    finally:
+        gc.enable()
