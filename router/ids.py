@@ -4,17 +4,17 @@
 ``uuid.uuid4()`` builds a ``UUID`` object (its constructor checks and converts in Python)
 only for ``.hex`` to format it again; here the same 122 random bits, version and variant
 are set on an int and formatted once: the same distribution and form, about a third of
-the work. For ids that are no row's key (chat sessions, cluster requests).
+the work. For ids made one at a time, not a batch's keys (chat sessions, cluster
+requests).
 
 ``ordered_id``: a UUID version 7 (RFC 9562) in the same form: the Unix time in
 milliseconds, then 74 random bits. The keys of contacts, customers and outbox events,
 and the indexes that hold them (a contact's customer, a message's, an offer's or an
 event's contact), grow at their right end instead of at random places: a batch of new
-contacts dirties a few index pages, not one page per key. With random keys a new contact
-on SQLite wrote about a dozen pages to the WAL (at intake under strace, 22 ``pwrite``
-calls and 7 ``pread`` calls a contact against 7 and 1; the thirtieth session in
-docs/hot-path-history.md has the figures). An id tells when it was made, to the
-millisecond, which a contact's own record says anyway.
+contacts dirties a few index pages, not one page per key. With random keys, at intake on
+SQLite, a new contact cost 22 ``pwrite`` and 7 ``pread`` system calls against 7 and 1
+(strace; the thirtieth session in docs/hot-path-history.md has the figures). An id tells
+when it was made, to the millisecond, which a contact's own record says anyway.
 """
 
 from __future__ import annotations
