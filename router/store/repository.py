@@ -12,19 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import Table, bindparam, event, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     async_sessionmaker,
-    create_async_engine,
 )
 
 from router.reports.records import ReportRecords
 from router.states import FINISHED_STATES
-from router.store import json_text
 from router.store.accounts import Accounts
 from router.store.aftercare import Aftercare
 from router.store.change_batch import changes_work
@@ -32,6 +30,7 @@ from router.store.changes import CONTACTS, INSERT_OUTBOX, Change
 from router.store.customer_records import CustomerRecords
 from router.store.customer_views import history_entry
 from router.store.customers import CustomerDirectory
+from router.store.engines import open_engines
 from router.store.errors import FencedOut, StoreBusy, StoreError
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.journal_lanes import default_linger
@@ -44,7 +43,6 @@ from router.store.received import ReceivedContacts
 from router.store.replies import Replies
 from router.store.schema import (
     AgentRow,
-    Base,
     ContactRow,
     CustomerRow,
     FeedbackRow,
@@ -53,8 +51,7 @@ from router.store.schema import (
     RouterFenceRow,
     ThreadRow,
 )
-from router.store.sqlite import sqlite_lock, sqlite_pragmas, sqlite_writer
-from router.store.sqlite_inline import inline_creator
+from router.store.sqlite import sqlite_lock
 from router.store.switches import QueueSwitches
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
@@ -98,19 +95,6 @@ class CustomerHistory:
             "last_agent": self.last_agent or "",
             "last_queue": self.last_queue or "",
         }
-
-
-# readers (logins, ops pages, history); the journal has a connection of its own, so a burst
-# of reads never makes the writer wait for the pool. No ping per checkout on the hot path:
-# a dead connection fails its batch, which is retried.
-POSTGRES_POOL = {
-    "pool_size": 8,
-    "max_overflow": 4,
-    "pool_pre_ping": False,
-    "json_serializer": json_text.dumps,
-}
-POSTGRES_WRITER_POOL = {**POSTGRES_POOL, "pool_size": 2, "max_overflow": 0}
-"""The journal's: one connection for routing decisions and one for new contacts."""
 
 
 AGENT_BY_TOKEN = select(AgentRow.id).where(AgentRow.token_hash == bindparam("hash"))
@@ -198,27 +182,12 @@ class Store(RecordReads):
         default (router/store/journal.py ``default_linger``)."""
         lock = sqlite_lock(url) if only_process else None
         try:
-            writer: Engine | None = None
-            async_writer: AsyncEngine | None = None
-            if url.startswith("sqlite"):
-                engine = create_async_engine(
-                    url,
-                    json_serializer=json_text.dumps,
-                    async_creator=inline_creator(make_url(url)),  # no thread per call
-                )
-                event.listen(engine.sync_engine, "connect", sqlite_pragmas)
-                if engine.url.database not in (None, "", ":memory:"):
-                    writer = sqlite_writer(engine.url, json_serializer=json_text.dumps)
-            else:
-                engine = create_async_engine(url, **POSTGRES_POOL)
-                async_writer = create_async_engine(url, **POSTGRES_WRITER_POOL)
-            async with engine.begin() as connection:
-                await connection.run_sync(Base.metadata.create_all)
+            engines = await open_engines(url)
         except (SQLAlchemyError, OSError, ValueError) as exc:
             if lock is not None:
                 lock.close()
             raise StoreError(f"cannot open database: {exc}") from exc
-        store = cls(engine, writer, async_writer, linger=linger)
+        store = cls(engines.readers, engines.writer, engines.async_writer, linger=linger)
         store._lock = lock
         store.journal.start()
         return store
