@@ -1,0 +1,115 @@
+"""PostgreSQL: the hot tables' planner statistics kept up with their growth.
+
+asyncpg prepares each of the journal's statements once a connection, and PostgreSQL keeps
+a prepared statement's generic plan until something invalidates it, such as an ANALYZE of
+a table it reads. A plan made while ``contacts`` was nearly empty (a new database) joins
+the routing decisions' rows to it by a hash over a read of the whole table
+(router/store/pg_changes.py); it stays, while the table grows, until the table's first
+ANALYZE, and with autovacuum off (or while autovacuum has not come round yet) every batch
+of decisions reads every contact ever stored: on a new database in
+``bench/offer_latency.py`` 514 executions of 3 ms or more, 4.9 s of the database's CPU, up
+to 43 ms each.
+
+So the store looks at its hot tables every few seconds (one query of the catalogue) and
+runs ``ANALYZE`` on those that have grown to twice the pages they had at their last
+ANALYZE (or VACUUM) and past a small size: a few times in a table's life (1, 2, 4, 8...
+MB), each new plan then made from figures of the table's present size. Where autovacuum
+runs it has usually been there first, and nothing is done. ``SKIP_LOCKED``: a table that
+another ANALYZE or VACUUM holds (autovacuum, another node) is left to it. A failure is
+logged and tried again at the next look; nothing waits on this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger("centralino.store")
+
+HOT_TABLES = (
+    "contacts",
+    "offers",
+    "routing_events",
+    "outbox_events",
+    "agent_states",
+    "customers",
+    "identities",
+    "messages",
+    "threads",
+)
+"""The tables that grow with every contact and that the hot path's statements join."""
+
+MIN_PAGES = 16
+"""Below this (128 kB) a read of the whole table is as cheap as any plan."""
+
+GROWTH = 2
+"""ANALYZE once a table has this many times the pages of its last ANALYZE."""
+
+INTERVAL = 5.0
+"""Seconds between looks at the catalogue."""
+
+_SIZES = text(
+    "SELECT c.relname, c.relpages, pg_relation_size(c.oid) / current_setting('block_size')::int "
+    "FROM pg_class c WHERE c.relkind = 'r' AND c.relname IN :names "
+    "AND c.relnamespace = to_regnamespace(current_schema())"
+).bindparams(bindparam("names", expanding=True))
+
+
+def outgrown(sizes: Sequence[tuple[str, int, int]]) -> list[str]:
+    """The tables, of (name, pages at the last ANALYZE or VACUUM, pages now), whose
+    statistics are out of date: at least ``MIN_PAGES`` now and ``GROWTH`` times then."""
+    return sorted(name for name, then, now in sizes if now >= MIN_PAGES and now >= GROWTH * then)
+
+
+class StatisticsKeeper:
+    """ANALYZE of the hot tables as they outgrow their statistics (``look`` once; ``start``
+    a task that looks every ``interval`` seconds until ``stop``)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tables: Sequence[str] = HOT_TABLES,
+        *,
+        interval: float = INTERVAL,
+    ) -> None:
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._tables = tuple(tables)
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def look(self) -> list[str]:
+        """ANALYZE the tables that have outgrown their statistics; their names."""
+        async with self._engine.connect() as connection:
+            result = await connection.execute(_SIZES, {"names": list(self._tables)})
+            sizes = [(str(name), int(then), int(now)) for name, then, now in result]
+            names = outgrown(sizes)
+            if names:
+                listed = ", ".join(f'"{name}"' for name in names)
+                await connection.execute(text(f"ANALYZE (SKIP_LOCKED) {listed}"))
+                log.info("analyzed %s: grown since their last statistics", listed)
+        return names
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._keep(), name="centralino-statistics")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.look()
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("could not refresh the planner's statistics: %s", exc)

@@ -1,0 +1,91 @@
+"""The hot tables' planner statistics follow their growth (router/store/pg_statistics.py),
+on real PostgreSQL: a statement prepared while ``contacts`` was empty keeps its plan (a
+read of the whole table) as the table grows, until the store's ANALYZE, after which it is
+planned again as a probe of the primary key."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from router.store.pg_changes import statement
+from router.store.pg_statistics import MIN_PAGES, outgrown
+from router.store.repository import Store
+from tests.databases import database
+from tests.router.store.test_pair_lookup import fill
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with database("postgresql", tmp_path) as url:
+        opened = await Store.open(url)
+        try:
+            yield opened
+        finally:
+            await opened.close()
+
+
+def test_a_table_is_outgrown_at_twice_its_pages_and_past_a_small_size() -> None:
+    sizes = [
+        ("contacts", 0, MIN_PAGES),  # never analyzed, now past the small size
+        ("offers", 0, MIN_PAGES - 1),  # still small
+        ("customers", 40, 79),  # not yet twice
+        ("identities", 40, 80),
+        ("messages", 100, 100),
+    ]
+    assert outgrown(sizes) == ["contacts", "identities"]
+
+
+async def contacts_plan(connection: AsyncConnection) -> str:
+    """The generic plan of the prepared ``decisions`` statement, its lines on contacts
+    (each EXPLAIN in a transaction of its own, as the journal's batches are: a transaction
+    holding the table's lock would not see the plan invalidated)."""
+    arguments = ", ".join("NULL" for _ in range(5))
+    rows = (await connection.exec_driver_sql(f"EXPLAIN EXECUTE decisions({arguments})")).all()
+    await connection.commit()
+    return " / ".join(row[0].strip() for row in rows if "on contacts" in row[0])
+
+
+async def test_a_plan_made_on_an_empty_table_is_made_again_once_the_table_grew(
+    store: Store,
+) -> None:
+    assert store.statistics is not None
+    decisions = statement(("state",), (), False).compile(dialect=asyncpg.dialect())
+    assert len(decisions.positiontup or ()) == 5
+    async with store.engine.connect() as connection:
+        await connection.execute(text("SET plan_cache_mode = force_generic_plan"))
+        await connection.exec_driver_sql(f"PREPARE decisions AS {decisions}")
+        await connection.commit()
+        assert "Seq Scan on contacts" in await contacts_plan(connection)
+        assert await store.statistics.look() == []  # nothing has grown
+
+        await fill(store, 3_000)
+        # PostgreSQL keeps the plan it made for an empty table
+        assert "Seq Scan on contacts" in await contacts_plan(connection)
+
+        assert "contacts" in await store.statistics.look()
+        plan = await contacts_plan(connection)
+        assert "Index Scan using contacts_pkey" in plan and "Seq Scan" not in plan, plan
+        assert await store.statistics.look() == []  # done until it doubles again
+
+
+async def test_the_store_analyzes_grown_tables_by_itself(store: Store) -> None:
+    await fill(store, 3_000)
+    deadline = time.monotonic() + 60
+    async with store.engine.connect() as connection:
+        while True:
+            analyzed = await connection.scalar(
+                text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'contacts'")
+            )
+            await connection.commit()
+            if analyzed is not None:
+                break
+            assert time.monotonic() < deadline, "the store never analyzed contacts"
+            await asyncio.sleep(0.1)
