@@ -13,10 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import asyncpg
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from router.store.pg_changes import statement
-from router.store.pg_statistics import MIN_PAGES, outgrown
+from router.store.pg_statistics import (
+    MIN_PAGES,
+    STATISTICS_TARGET,
+    StatisticsKeeper,
+    outgrown,
+)
 from router.store.repository import Store
 from tests.databases import database
 from tests.router.store.test_pair_lookup import fill
@@ -74,6 +79,26 @@ async def test_a_plan_made_on_an_empty_table_is_made_again_once_the_table_grew(
         plan = await contacts_plan(connection)
         assert "Index Scan using contacts_pkey" in plan and "Seq Scan" not in plan, plan
         assert await store.statistics.look() == []  # done until it doubles again
+
+
+async def test_the_analyzes_sample_little_and_leave_the_connection_as_it_was(
+    store: Store,
+) -> None:
+    engine = create_async_engine(store.engine.url, pool_size=1, max_overflow=0)
+    try:
+        await fill(store, 3_000)
+        assert "contacts" in await StatisticsKeeper(engine).look()
+        async with engine.connect() as connection:  # the keeper's connection, back
+            assert await connection.scalar(text("SHOW default_statistics_target")) == "100"
+            bounds = await connection.scalar(
+                text(
+                    "SELECT array_length(histogram_bounds, 1) FROM pg_stats "
+                    "WHERE tablename = 'contacts' AND attname = 'id'"
+                )
+            )
+        assert bounds == STATISTICS_TARGET + 1
+    finally:
+        await engine.dispose()
 
 
 async def test_the_store_analyzes_grown_tables_by_itself(store: Store) -> None:
