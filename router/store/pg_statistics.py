@@ -31,18 +31,33 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from router.store.schema import (
+    AgentStateRow,
+    ContactRow,
+    CustomerRow,
+    IdentityRow,
+    MessageRow,
+    OfferRow,
+    OutboxEventRow,
+    RoutingEventRow,
+    ThreadRow,
+)
+
 log = logging.getLogger("centralino.store")
 
-HOT_TABLES = (
-    "contacts",
-    "offers",
-    "routing_events",
-    "outbox_events",
-    "agent_states",
-    "customers",
-    "identities",
-    "messages",
-    "threads",
+HOT_TABLES = tuple(
+    row.__tablename__
+    for row in (
+        ContactRow,
+        OfferRow,
+        RoutingEventRow,
+        OutboxEventRow,
+        AgentStateRow,
+        CustomerRow,
+        IdentityRow,
+        MessageRow,
+        ThreadRow,
+    )
 )
 """The tables that grow with every contact and that the hot path's statements join."""
 
@@ -124,3 +139,5 @@ class StatisticsKeeper:
                 await self.look()
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("could not refresh the planner's statistics: %s", exc)
+            except Exception:  # whatever else, the next look may do better
+                log.exception("could not refresh the planner's statistics")
