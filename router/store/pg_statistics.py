@@ -8,7 +8,8 @@ the routing decisions' rows to it by a hash over a read of the whole table
 ANALYZE, and with autovacuum off (or while autovacuum has not come round yet) every batch
 of decisions reads every contact ever stored. In ``bench/offer_latency.py`` on PostgreSQL
 (a new database, autovacuum off) that statement took 2.32 ms on average, 14-16 s of the
-database's time a run (``pg_stat_statements``); with these ANALYZEs 1.15-1.67 ms, 9-10 s.
+database's time a run (``pg_stat_statements``); with these ANALYZEs (at PostgreSQL's default
+sample) 1.15-1.67 ms, 8.6-10 s.
 
 So the store looks at its hot tables every few seconds (one query of the catalogue) and
 runs ``ANALYZE`` on those that have grown to twice the pages they had at their last
