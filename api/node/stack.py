@@ -38,6 +38,7 @@ from router.reports.job import Reporter
 from router.rules.loader import RuleSet
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
+from router.store.pg_statistics import StatisticsKeeper
 from router.store.repository import Store
 
 log = logging.getLogger("centralino")
@@ -154,6 +155,8 @@ async def open_stack(
     )
     stack.background.append(asyncio.create_task(app.state.reporter.run()))
     stack.background.append(asyncio.create_task(watch_lag(app.state.metrics.loop_lag.observe)))
+    if store.engine.dialect.name == "postgresql":  # planner statistics follow the tables' growth
+        stack.background.append(asyncio.create_task(StatisticsKeeper(store.engine).run()))
     stack.gc_pauses = GcPauses(app.state.metrics.observe_gc_pause)
     stack.gc_pauses.install()
     if settings.reload_interval > 0:

@@ -11,20 +11,21 @@ of decisions reads every contact ever stored. In ``bench/offer_latency.py`` on P
 database's time a run (``pg_stat_statements``); with these ANALYZEs (at PostgreSQL's default
 sample) 1.15-1.67 ms, 8.6-10 s.
 
-So the store looks at its hot tables every few seconds (one query of the catalogue) and
-runs ``ANALYZE`` on those that have grown to twice the pages they had at their last
-ANALYZE (or VACUUM) and past a small size: a few times in a table's life (at 128 kB, then
-at each doubling), each new plan then made from figures of the table's present size.
-Where autovacuum runs it has usually been there first, and nothing is done.
-``SKIP_LOCKED``: a table that another ANALYZE or VACUUM holds (autovacuum, another node)
-is left to it. A failure is logged and tried again at the next look; nothing waits on
-this.
+So the active router (a background task of its stack, api/node/stack.py; one in a
+cluster is enough: the statistics, and the invalidation of plans that an ANALYZE brings,
+are the database's, for every node's connections) looks at the hot tables every few
+seconds (one query of the catalogue) and runs ``ANALYZE`` on those that have grown to
+twice the pages they had at their last ANALYZE (or VACUUM) and past a small size: a few
+times in a table's life (at 128 kB, then at each doubling), each new plan then made from
+figures of the table's present size. Where autovacuum runs it has usually been there
+first, and nothing is done. ``SKIP_LOCKED``: a table that another ANALYZE or VACUUM holds
+(autovacuum, or a router that has just taken over) is left to it. A failure is logged
+and tried again at the next look; nothing waits on this.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -92,8 +93,8 @@ def outgrown(sizes: Sequence[tuple[str, int, int]]) -> list[str]:
 
 
 class StatisticsKeeper:
-    """ANALYZE of the hot tables as they outgrow their statistics (``look`` once; ``start``
-    a task that looks every ``interval`` seconds until ``stop``)."""
+    """ANALYZE of the hot tables as they outgrow their statistics (``look`` once; ``run``
+    to look every ``interval`` seconds)."""
 
     def __init__(
         self,
@@ -105,7 +106,6 @@ class StatisticsKeeper:
         self._engine = engine
         self._tables = tuple(tables)
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
 
     async def look(self) -> list[str]:
         """ANALYZE the tables that have outgrown their statistics; their names."""
@@ -122,18 +122,9 @@ class StatisticsKeeper:
                 log.info("analyzed %s: grown since their last statistics", listed)
         return names
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._keep(), name="centralino-statistics")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _keep(self) -> None:
+    async def run(self) -> None:
+        """Look every ``interval`` seconds, until cancelled (the router's background task,
+        api/node/stack.py); a failed look is logged and the next one tries again."""
         while True:
             await asyncio.sleep(self._interval)
             try:

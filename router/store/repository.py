@@ -37,7 +37,6 @@ from router.store.journal_lanes import default_linger
 from router.store.merges import CustomerMerges
 from router.store.new_rows import new_row
 from router.store.ops_log import OpsLog
-from router.store.pg_statistics import StatisticsKeeper
 from router.store.privacy import Privacy
 from router.store.reads import RecordReads
 from router.store.received import ReceivedContacts
@@ -149,8 +148,6 @@ class Store(RecordReads):
         self.reports = ReportRecords(self._sessions, self.commit)
         self.switches = QueueSwitches(self._sessions, self.commit)
         self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
-        # PostgreSQL: the hot tables' statistics follow their growth (pg_statistics.py)
-        self.statistics = StatisticsKeeper(engine) if engine.dialect.name == "postgresql" else None
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert_contact = dialect.insert(CONTACTS).on_conflict_do_nothing(
@@ -193,13 +190,9 @@ class Store(RecordReads):
         store = cls(engines.readers, engines.writer, engines.async_writer, linger=linger)
         store._lock = lock
         store.journal.start()
-        if store.statistics is not None:
-            store.statistics.start()
         return store
 
     async def close(self) -> None:
-        if self.statistics is not None:
-            await self.statistics.stop()
         await self.journal.stop()
         await self.engine.dispose()  # the journal disposed its own writer
         if self._lock is not None:

@@ -85,8 +85,6 @@ async def fill(store: Store, count: int) -> None:
 
 
 async def test_intake_looks_up_messages_and_identities_by_index(store: Store) -> None:
-    if store.statistics is not None:  # no ANALYZE of the store's own (pg_statistics.py)
-        await store.statistics.stop()
     await fill(store, 3_000)
     await take(store, "m0", MARIO)
     seen: list[tuple[str, Any]] = []

@@ -5,8 +5,6 @@ planned again as a probe of the primary key."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,22 +26,15 @@ from tests.router.store.test_pair_lookup import fill
 
 
 @pytest.fixture
-async def running_store(tmp_path: Path) -> AsyncIterator[Store]:
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A store on PostgreSQL; nothing looks at its tables but the test (the router's
+    stack runs the looks, api/node/stack.py)."""
     async with database("postgresql", tmp_path) as url:
         opened = await Store.open(url)
         try:
             yield opened
         finally:
             await opened.close()
-
-
-@pytest.fixture
-async def store(running_store: Store) -> Store:
-    """The store without its own looks every few seconds: the test looks when it means to
-    (on a slow machine a look of the store's own could come in the middle)."""
-    assert running_store.statistics is not None
-    await running_store.statistics.stop()
-    return running_store
 
 
 def test_a_table_is_outgrown_at_twice_its_pages_and_past_a_small_size() -> None:
@@ -70,7 +61,7 @@ async def contacts_plan(connection: AsyncConnection) -> str:
 async def test_a_plan_made_on_an_empty_table_is_made_again_once_the_table_grew(
     store: Store,
 ) -> None:
-    assert store.statistics is not None
+    keeper = StatisticsKeeper(store.engine)
     decisions = statement(("state",), (), False).compile(dialect=asyncpg.dialect())
     assert len(decisions.positiontup or ()) == 5
     async with store.engine.connect() as connection:
@@ -78,16 +69,16 @@ async def test_a_plan_made_on_an_empty_table_is_made_again_once_the_table_grew(
         await connection.exec_driver_sql(f"PREPARE decisions AS {decisions}")
         await connection.commit()
         assert "Seq Scan on contacts" in await contacts_plan(connection)
-        assert await store.statistics.look() == []  # nothing has grown
+        assert await keeper.look() == []  # nothing has grown
 
         await fill(store, 3_000)
         # PostgreSQL keeps the plan it made for an empty table
         assert "Seq Scan on contacts" in await contacts_plan(connection)
 
-        assert "contacts" in await store.statistics.look()
+        assert "contacts" in await keeper.look()
         plan = await contacts_plan(connection)
         assert "Index Scan using contacts_pkey" in plan and "Seq Scan" not in plan, plan
-        assert await store.statistics.look() == []  # done until it doubles again
+        assert await keeper.look() == []  # done until it doubles again
 
 
 async def test_the_analyzes_sample_little_and_leave_the_connection_as_it_was(
@@ -108,19 +99,3 @@ async def test_the_analyzes_sample_little_and_leave_the_connection_as_it_was(
         assert bounds == STATISTICS_TARGET + 1
     finally:
         await engine.dispose()
-
-
-async def test_the_store_analyzes_grown_tables_by_itself(running_store: Store) -> None:
-    store = running_store
-    await fill(store, 3_000)
-    deadline = time.monotonic() + 60
-    async with store.engine.connect() as connection:
-        while True:
-            analyzed = await connection.scalar(
-                text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'contacts'")
-            )
-            await connection.commit()
-            if analyzed is not None:
-                break
-            assert time.monotonic() < deadline, "the store never analyzed contacts"
-            await asyncio.sleep(0.1)
