@@ -12,7 +12,14 @@ evenly from service × (1 ± J) for each contact) (throughput.Desks, in
 ``--desk-processes`` processes). Then:
 
 1. max intake: wrk in a closed loop for ``--max-seconds`` (intake.wrk), the desktops taking
-   the offers meanwhile;
+   the offers meanwhile. Then the bench waits until the server is quiet again: at least
+   ``--service`` + 2 s, then until its CPU has been within 5% of a core of its idle share
+   for a second (at most 30 s; how long, and its CPU each quarter of a second, are
+   printed). The max phase leaves work behind: the wrap-ups of its last second's
+   contacts, and a second bump of 20-40% of a core 2.5-3.5 s after it on both databases
+   (the thirty-second session; its cause not found). Until then the open loop began 3 s
+   after the max phase, and in about half the runs its first half second held the run's
+   slowest offers;
 2. half that rate (or ``--rate``), open loop from this process (throughput.post_at_rate,
    plain keep-alive sockets), until ``--samples`` offers were seen: for each contact, the
    time from when its POST was due to its offer arriving on a desktop (client side), and
@@ -78,6 +85,10 @@ from wal_waits import WalWaits
 
 CHAT_CAPACITY = 3  # throughput.CONFIG keeps the default channels
 IDLE_SECONDS = 5.0
+QUIET_WINDOW = 0.25  # s: the server's CPU share is read over windows this long
+QUIET_WINDOWS = 4  # in a row within QUIET_MARGIN of the idle share: the server is quiet
+QUIET_MARGIN = 0.05  # of a core (one clock tick of /proc in a window is 4%)
+QUIET_LIMIT = 30.0  # s after the max phase: measure anyway, and say so
 
 
 class Sample(NamedTuple):
@@ -171,6 +182,25 @@ def desk_process(
     out.put(asyncio.run(run()))
 
 
+async def wait_quiet(pid: int, idle_share: float, at_least: float) -> tuple[float, list[float]]:
+    """After the max phase: wait ``at_least`` seconds, then until the server's CPU has been
+    within ``QUIET_MARGIN`` of ``idle_share`` (its CPU with the desktops logged in and no
+    contact) for ``QUIET_WINDOWS`` windows in a row, or ``QUIET_LIMIT`` seconds in all. How
+    long it took, and the server's CPU share in each window after ``at_least``."""
+    started = time.perf_counter()
+    await asyncio.sleep(at_least)
+    shares: list[float] = []
+    quiet = 0
+    cpu, then = cpu_seconds(pid), time.perf_counter()
+    while quiet < QUIET_WINDOWS and then - started < QUIET_LIMIT:
+        await asyncio.sleep(QUIET_WINDOW)
+        cpu_now, now = cpu_seconds(pid), time.perf_counter()
+        shares.append((cpu_now - cpu) / (now - then))
+        quiet = quiet + 1 if shares[-1] <= idle_share + QUIET_MARGIN else 0
+        cpu, then = cpu_now, now
+    return then - started, shares
+
+
 async def measure(
     database: str, url: str, pid: int, work: Path, database_url: str, args: argparse.Namespace
 ) -> None:
@@ -207,7 +237,8 @@ async def measure(
         peak = await asyncio.to_thread(
             wrk, url, script, "max", args.max_seconds, args.connections, pid
         )
-        await asyncio.sleep(args.service + 2.0)  # the desktops finish the peak's contacts
+        # the desktops finish the peak's contacts, and the server is quiet again
+        waited, aftermath = await wait_quiet(pid, idle_share, args.service + 2.0)
         rate = args.rate or peak.accepted_per_s / 2
         seconds = args.samples / rate * 1.05 + 1.0
         lag: list[float] = []
@@ -262,6 +293,13 @@ async def measure(
         f"  max intake (wrk -t2 -c{args.connections} -d{args.max_seconds}s, closed loop): "
         f"{peak.accepted_per_s:,.0f} 202s/s, p99 {peak.p99_ms:.1f} ms, non-2xx {peak.non_2xx}, "
         f"server CPU {peak.cpu_ms_per_contact:.2f} ms/contact; load {peak.load}"
+    )
+    shares = " ".join(f"{share:.0%}" for share in aftermath)
+    print(
+        f"  then the server quiet (its CPU within {QUIET_MARGIN:.0%} of a core of the idle "
+        f"share for {QUIET_WINDOW * QUIET_WINDOWS:g} s) "
+        + (f"after {waited:.1f} s" if waited < QUIET_LIMIT else f"NOT after {waited:.0f} s")
+        + f"; its CPU a {QUIET_WINDOW:g} s window from {args.service + 2.0:g} s on: {shares}"
     )
     print(
         f"  open loop at {rate:,.0f} contacts/s ({'--rate' if args.rate else 'half of max'}) "
