@@ -21,10 +21,10 @@ the table's present size. One table a look, the most outgrown first: the six tha
 database outgrew together, in one ANALYZE, took 78 ms of the database's time on a 2-core
 VM, and the routing decisions' statement behind it made the slowest offers of an
 offer-latency run (all 46 of its slowest 1%, due in the 135 ms around it; the
-thirty-second session). Where autovacuum runs it has usually been there
-first, and nothing is done. ``SKIP_LOCKED``: a table that another ANALYZE or VACUUM holds
-(autovacuum, or a router that has just taken over) is left to it. A failure is logged
-and tried again at the next look; nothing waits on this.
+thirty-second session). Where autovacuum runs it has usually been there first, and
+nothing is done. ``SKIP_LOCKED``: a table that another ANALYZE or VACUUM holds
+(autovacuum, or a router that has just taken over) is left to it. A failure is logged and
+tried again at the next look; nothing waits on this.
 """
 
 from __future__ import annotations
