@@ -86,7 +86,11 @@ from throughput import CONFIG, body, free_port, post_contact, server_env
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 900.0  # s: importing everything under valgrind takes minutes
 IDLE_SECONDS = 20.0
-# the server with its collector off (the module says why), then `centralino serve`
+# the server with its collector off (the module says why), then `centralino serve`. Only
+# as the main module: the reports' worker process (router/reports/figures.py, spawned)
+# imports the main module again, and unguarded it started a second router on the same
+# database (until its port was found taken) while the measured one served a desktop,
+# whose request once got ``not_recorded`` (PostgreSQL, the thirty-second session)
 WRAPPER = """
 import gc, runpy, sys
 import api.server.gc_tuning as tuning
@@ -96,10 +100,11 @@ async def never_collect():
     import asyncio
     await asyncio.Event().wait()
 
-tuning.collect_on_a_timer = never_collect
-tuning.tune_for_serving = gc.disable
-sys.argv = ["centralino", *sys.argv[1:]]
-runpy.run_module("api.server.cli", run_name="__main__")
+if __name__ == "__main__":
+    tuning.collect_on_a_timer = never_collect
+    tuning.tune_for_serving = gc.disable
+    sys.argv = ["centralino", *sys.argv[1:]]
+    runpy.run_module("api.server.cli", run_name="__main__")
 """
 TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
