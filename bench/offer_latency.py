@@ -182,11 +182,14 @@ def desk_process(
     out.put(asyncio.run(run()))
 
 
-async def wait_quiet(pid: int, idle_share: float, at_least: float) -> tuple[float, list[float]]:
+async def wait_quiet(
+    pid: int, idle_share: float, at_least: float
+) -> tuple[bool, float, list[float]]:
     """After the max phase: wait ``at_least`` seconds, then until the server's CPU has been
     within ``QUIET_MARGIN`` of ``idle_share`` (its CPU with the desktops logged in and no
-    contact) for ``QUIET_WINDOWS`` windows in a row, or ``QUIET_LIMIT`` seconds in all. How
-    long it took, and the server's CPU share in each window after ``at_least``."""
+    contact) for ``QUIET_WINDOWS`` windows in a row, or ``QUIET_LIMIT`` seconds in all.
+    Whether it was quiet, how long it took, and the server's CPU share in each window
+    after ``at_least``."""
     started = time.perf_counter()
     await asyncio.sleep(at_least)
     shares: list[float] = []
@@ -198,7 +201,7 @@ async def wait_quiet(pid: int, idle_share: float, at_least: float) -> tuple[floa
         shares.append((cpu_now - cpu) / (now - then))
         quiet = quiet + 1 if shares[-1] <= idle_share + QUIET_MARGIN else 0
         cpu, then = cpu_now, now
-    return then - started, shares
+    return quiet >= QUIET_WINDOWS, then - started, shares
 
 
 async def measure(
@@ -238,7 +241,7 @@ async def measure(
             wrk, url, script, "max", args.max_seconds, args.connections, pid
         )
         # the desktops finish the peak's contacts, and the server is quiet again
-        waited, aftermath = await wait_quiet(pid, idle_share, args.service + 2.0)
+        quiet, waited, aftermath = await wait_quiet(pid, idle_share, args.service + 2.0)
         rate = args.rate or peak.accepted_per_s / 2
         seconds = args.samples / rate * 1.05 + 1.0
         lag: list[float] = []
@@ -298,7 +301,7 @@ async def measure(
     print(
         f"  then the server quiet (its CPU within {QUIET_MARGIN:.0%} of a core of the idle "
         f"share for {QUIET_WINDOW * QUIET_WINDOWS:g} s) "
-        + (f"after {waited:.1f} s" if waited < QUIET_LIMIT else f"NOT after {waited:.0f} s")
+        + (f"after {waited:.1f} s" if quiet else f"NOT after {waited:.0f} s")
         + f"; its CPU a {QUIET_WINDOW:g} s window from {args.service + 2.0:g} s on: {shares}"
     )
     print(
