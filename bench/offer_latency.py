@@ -16,7 +16,7 @@ evenly from service × (1 ± J) for each contact) (throughput.Desks, in
    ``--service`` + 2 s, then until its CPU has been within 5% of a core of its idle share
    for a second (at most 30 s; how long, and its CPU each quarter of a second, are
    printed). The max phase leaves work behind: the wrap-ups of its last second's
-   contacts, and a second bump of up to 24-40% of a core 2.25-3.5 s after it on both
+   contacts, and a second bump of up to 24-44% of a core 2.25-3.5 s after it on both
    databases (the thirty-second session; its cause not found). Until then the open loop
    began 3 s after the max phase, and in about half the runs its first half second held
    the run's slowest offers;

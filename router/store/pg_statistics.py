@@ -11,20 +11,21 @@ of decisions reads every contact ever stored. In ``bench/offer_latency.py`` on P
 database's time a run (``pg_stat_statements``); with these ANALYZEs (at PostgreSQL's default
 sample) 1.15-1.67 ms, 8.6-10 s.
 
-So the active router (a background task of its stack, api/node/stack.py; one in a
-cluster is enough: the statistics, and the invalidation of plans that an ANALYZE brings,
-are the database's, for every node's connections) looks at the hot tables every few
-seconds (one query of the catalogue) and runs ``ANALYZE`` on one that has grown to twice
-the pages it had at its last ANALYZE (or VACUUM) and past a small size: a few times in a
-table's life (at 128 kB, then at each doubling), each new plan then made from figures of
-the table's present size. One table a look, the most outgrown first: the six that a new
-database outgrew together, in one ANALYZE, took 78 ms of the database's time on a 2-core
-VM, and the routing decisions' statement behind it made the slowest offers of an
-offer-latency run (all 46 of its slowest 1%, due in the 135 ms around it; the
-thirty-second session). Where autovacuum runs it has usually been there first, and
-nothing is done. ``SKIP_LOCKED``: a table that another ANALYZE or VACUUM holds
-(autovacuum, or a router that has just taken over) is left to it. A failure is logged and
-tried again at the next look; nothing waits on this.
+So the active router (a background task of its stack, api/node/stack.py; one in a cluster
+is enough: the statistics, and the invalidation of plans that an ANALYZE brings, are the
+database's, for every node's connections) looks at the hot tables every few seconds (one
+query of the catalogue) and runs ``ANALYZE`` on one that has grown to twice the pages it
+had at its last ANALYZE (or VACUUM) and past a small size: a few times in a table's life
+(at 128 kB, then at each doubling), each new plan then made from figures of the table's
+present size. One table a look, the most outgrown first: the six that a new database
+outgrew together, in one ANALYZE, took 78 ms of the database's time on a 2-core VM, the
+routing decisions' statement beside it 38 ms, and all 46 of an offer-latency run's
+slowest 1% were due in the 135 ms around it (the thirty-second session; one run, and four
+pairs after showed no gain in the p99: this bounds one ANALYZE's length). Where
+autovacuum runs it has usually been there first, and nothing is done. ``SKIP_LOCKED``: a
+table that another ANALYZE or VACUUM holds (autovacuum, or a router that has just taken
+over) is left to it. A failure is logged and tried again at the next look; nothing waits
+on this.
 """
 
 from __future__ import annotations

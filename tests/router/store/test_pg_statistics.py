@@ -1,7 +1,7 @@
-"""The hot tables' planner statistics follow their growth (router/store/pg_statistics.py),
-on real PostgreSQL: a statement prepared while ``contacts`` was empty keeps its plan (a
-read of the whole table) as the table grows, until the store's ANALYZE, after which it is
-planned again as a probe of the primary key."""
+"""The hot tables' planner statistics follow their growth (router/store/pg_statistics.py), on
+real PostgreSQL: a statement prepared while ``contacts`` was empty keeps its plan (a read
+of the whole table) as the table grows, until an ANALYZE (the router's looks,
+pg_statistics.py), after which it is planned again as a probe of the primary key."""
 
 from __future__ import annotations
 
