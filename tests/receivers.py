@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -96,4 +96,16 @@ async def until(check: Callable[[], Any], timeout: float = 30.0, what: str = "")
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 60.0) -> None:
+    """Wait for an asynchronous condition (polling); fail with ``what`` after a generous
+    deadline."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)

@@ -6,11 +6,10 @@ streams in Redis."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from router.cluster.keys import Keys
 from tests.databases import postgres_database
 from tests.engine_helpers import CONFIG
 from tests.live import ADMIN, Desktop, ProcessServer, admin_headers, contact_body, create_agent
+from tests.receivers import eventually
 from tests.redis_server import RedisServer
 
 PAOLO = {"name": "Paolo Neri", "email": "paolo@example.it"}
@@ -71,16 +71,6 @@ def domains(
     finally:
         for node in nodes:
             node.stop()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def customer_of(client: httpx.AsyncClient, contact_id: str) -> str | None:

@@ -7,7 +7,6 @@ customer, at once make one contact and one customer (the database decides)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from router.cluster.keys import Keys
 from tests.databases import postgres_database
 from tests.engine_helpers import CONFIG
 from tests.live import Desktop, ProcessServer, contact_body, create_agent
+from tests.receivers import eventually
 from tests.redis_server import RedisServer
 
 AGENT = {"skills": {"billing": 5}, "languages": ["it"]}
@@ -31,13 +31,6 @@ def role(node: ProcessServer) -> str:
         return str(httpx.get(node.url + "/healthz", timeout=15).json()["role"])
     except httpx.HTTPError:
         return "down"
-
-
-async def until(check: Any, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -92,7 +85,7 @@ async def active_and_standby(nodes: Nodes) -> tuple[ProcessServer, ProcessServer
     async def first_active() -> bool:
         return role(first) == "active"
 
-    await until(first_active, "node-a to take the lease")
+    await eventually(first_active, "node-a to take the lease")
     second = nodes.start("node-b")
     assert role(second) == "standby"
     return first, second
@@ -132,7 +125,7 @@ async def test_a_node_takes_contacts_while_no_router_is_active_and_the_next_one_
         async def b_active() -> bool:
             return role(b) == "active"
 
-        await until(b_active, "node-b to take over")
+        await eventually(b_active, "node-b to take over")
 
         async def planned() -> bool:
             found = await nodes.rows(
@@ -140,7 +133,7 @@ async def test_a_node_takes_contacts_while_no_router_is_active_and_the_next_one_
             )
             return found[0]["state"] != "received" and found[0]["queue"] != ""
 
-        await until(planned, "the new router to plan the received contact")
+        await eventually(planned, "the new router to plan the received contact")
         count = await nodes.rows("select count(*) from contacts where external_id='during'")
         assert count[0][0] == 1
         events = await nodes.rows(
