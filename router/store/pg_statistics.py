@@ -24,8 +24,9 @@ slowest 1% were due in the 135 ms around it (the thirty-second session; one run,
 pairs after showed no gain in the p99: this bounds one ANALYZE's length). Where
 autovacuum runs it has usually been there first, and nothing is done. ``SKIP_LOCKED``: a
 table that another ANALYZE or VACUUM holds (autovacuum, or a router that has just taken
-over) is left to it. A failure is logged and tried again at the next look; nothing waits
-on this.
+over) is left to it, and the look goes on to the next outgrown table (a look that
+stopped at it would find it first again, every look, while the others waited). A
+failure is logged and tried again at the next look; nothing waits on this.
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ _SIZES = text(
 ).bindparams(bindparam("names", expanding=True))
 
 
+_PAGES = text(
+    "SELECT c.relpages FROM pg_class c WHERE c.relkind = 'r' AND c.relname = :name "
+    "AND c.relnamespace = to_regnamespace(current_schema())"
+)
+
+
 def outgrown(sizes: Sequence[tuple[str, int, int]]) -> list[str]:
     """The tables, of (name, pages at the last ANALYZE or VACUUM, pages now), whose
     statistics are out of date: at least ``MIN_PAGES`` now and ``GROWTH`` times then. The
@@ -120,18 +127,28 @@ class StatisticsKeeper:
 
     async def look(self) -> str | None:
         """ANALYZE the table that has most outgrown its statistics, if one has: its name.
-        One a look (the module says why)."""
+        One a look (the module says why); a table another ANALYZE or VACUUM holds is
+        passed over for the next, so that it cannot keep the others waiting."""
         async with self._engine.begin() as connection:  # SET LOCAL lasts to its end
             result = await connection.execute(_SIZES, {"names": list(self._tables)})
-            names = outgrown([(str(name), int(then), int(now)) for name, then, now in result])
+            sizes = [(str(name), int(then), int(now)) for name, then, now in result]
+            names = outgrown(sizes)
             if not names:
                 return None
             await connection.execute(
                 text(f"SET LOCAL default_statistics_target = {STATISTICS_TARGET}")
             )
-            await connection.execute(text(f'ANALYZE (SKIP_LOCKED) "{names[0]}"'))
-            log.info("analyzed %s: grown since its last statistics", names[0])
-            return names[0]
+            pages_then = {name: then for name, then, _now in sizes}
+            for name in names:
+                await connection.execute(text(f'ANALYZE (SKIP_LOCKED) "{name}"'))
+                # an ANALYZE records the table's pages at once (in place, not at commit);
+                # one skipped for a lock leaves them as they were
+                pages = await connection.scalar(_PAGES, {"name": name})
+                if pages != pages_then[name]:
+                    log.info("analyzed %s: grown since its last statistics", name)
+                    return name
+                log.info("%s is held by another ANALYZE or VACUUM: left to it", name)
+            return None
 
     async def run(self) -> None:
         """Look every ``interval`` seconds, until cancelled (the router's background task,

@@ -111,3 +111,16 @@ async def test_the_analyzes_sample_little_and_leave_the_connection_as_it_was(
         assert bounds == STATISTICS_TARGET + 1
     finally:
         await engine.dispose()
+
+
+async def test_a_table_another_analyze_holds_does_not_keep_the_others_waiting(
+    store: Store,
+) -> None:
+    await fill(store, 3_000)
+    keeper = StatisticsKeeper(store.engine)
+    async with store.engine.connect() as holder:  # as autovacuum's ANALYZE would hold it
+        await holder.execute(text("LOCK TABLE contacts IN SHARE UPDATE EXCLUSIVE MODE"))
+        held = await look_until_done(keeper)
+        assert "contacts" not in held and {"customers", "identities"} <= set(held)
+        await holder.rollback()
+    assert await look_until_done(keeper) == ["contacts"]  # its turn, once let go
