@@ -4,7 +4,8 @@
                                   [--samples 10000] [--service 1.0]
                                   [--service-jitter 0] [--max-seconds 10]
                                   [--connections 32] [--rate R] [--desk-processes 3]
-                                  [--wal-waits] [--profile] [--dump FILE]
+                                  [--wal-waits] [--syscalls] [--profile]
+                                  [--dump FILE]
 
 On a fresh `centralino serve` and database: N agents, whose N desktops log in and accept
 every offer, wrapping up ``--service`` seconds later (``--service-jitter J``: a time drawn
@@ -31,7 +32,8 @@ evenly from service × (1 ± J) for each contact) (throughput.Desks, in
    (docs/hot-path-history.md, the eighteenth session). With ``--wal-waits``
    (PostgreSQL), a process of its own also samples the database's backends for waits on
    WAL flushes (bench/wal_waits.py): on a disk whose flushes now and then take tens of
-   ms, those stalls are the slowest offers.
+   ms, those stalls are the slowest offers. With ``--syscalls``, ``perf stat`` counts the
+   server's system calls through the phase, a contact and by kind (bench/syscalls.py).
 3. where the slowest 1% of offers lost their time, as medians: how late this client wrote
    the POST, from then to the server's arrival stamp (reading, parsing, and the wait for a
    busy event loop), and from the stamp to the desktop; and whether they came in bursts
@@ -80,6 +82,7 @@ from intake import (
     write_script,
     wrk,
 )
+from syscalls import SystemCalls
 from throughput import Desks, percentile, post_at_rate, track_lag
 from wal_waits import WalWaits
 
@@ -254,7 +257,8 @@ async def measure(
         server_cpu = cpu_seconds(pid)
         wal = WalWaits(database_url) if args.wal_waits and database == "postgres" else None
         spy = stages.record(pid, int(seconds), work / "profile.txt") if args.profile else None
-        with wal or contextlib.nullcontext():
+        calls = SystemCalls(pid) if args.syscalls else None
+        with wal or contextlib.nullcontext(), calls or contextlib.nullcontext():
             sent = await post_at_rate(url, rate, seconds, written=written)
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(pid) - server_cpu
@@ -322,6 +326,8 @@ async def measure(
         print(line)
     if wal is not None:
         print(wal.report())
+    if calls is not None:
+        print(calls.report(len(sent)))
     if spy is not None:
         raw = (work / "profile.txt").read_text() if (work / "profile.txt").exists() else ""
         cpu_ms = server_cpu / len(sent) * 1000
@@ -376,6 +382,11 @@ def main() -> None:
         "--wal-waits",
         action="store_true",
         help="PostgreSQL: also report the backends' waits for WAL flushes (bench/wal_waits.py)",
+    )
+    parser.add_argument(
+        "--syscalls",
+        action="store_true",
+        help="count the server's system calls in the open loop with perf (bench/syscalls.py)",
     )
     parser.add_argument(
         "--profile",

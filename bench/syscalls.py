@@ -1,0 +1,118 @@
+"""The server's system calls during a phase, counted by the kernel (``perf stat`` on the
+syscall tracepoints of the server's process, every thread): how many a contact, and of
+which kinds.
+
+Counts, unlike the timed figures, do not swing with the VM's speed: the same code at the
+same rate makes about the same calls. They show the work the interpreter's profile and
+callgrind (bench/instructions.py) do not see: the kernel's. On these VMs a system call
+that wakes a process on the other CPU (a send to a client, to PostgreSQL; a futex to
+another thread) costs the caller tens of microseconds (bench/wakeups.py), and a SQLite
+commit writes each page it changed into the write-ahead log as two ``pwrite64`` calls
+(the frame's header, then the page), so the calls a contact tell how much of its cost is
+the kernel's and which part grows at low rates, where fewer contacts share a commit.
+
+``with SystemCalls(pid) as calls: ...`` then ``calls.report(contacts)``: a line, or a line
+saying why there are no counts (``perf`` missing, or not allowed to trace: the kernel's
+``perf_event_paranoid`` above 1 without root); it never fails the bench.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from types import TracebackType
+
+KINDS = (
+    "pwrite64",
+    "pread64",
+    "fdatasync",
+    "fsync",
+    "futex",
+    "epoll_wait",
+    "epoll_ctl",
+    "sendto",
+    "recvfrom",
+    "write",
+    "read",
+    "getrandom",
+    "madvise",
+    "munmap",
+    "mmap",
+    "brk",
+    "accept4",
+    "close",
+)
+"""The kinds counted one by one; the others are counted together."""
+
+TOTAL = "raw_syscalls:sys_enter"
+
+
+class SystemCalls:
+    """Counts the system calls of process ``pid`` (all its threads) while in the block."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._perf: subprocess.Popen[str] | None = None
+        self._counts: dict[str, int] = {}
+        self._problem = ""
+
+    def __enter__(self) -> SystemCalls:
+        perf = shutil.which("perf")
+        if perf is None:
+            self._problem = "perf is not installed (Debian package linux-perf)"
+            return self
+        events = ",".join([TOTAL, *(f"syscalls:sys_enter_{kind}" for kind in KINDS)])
+        self._perf = subprocess.Popen(
+            [perf, "stat", "-x", ",", "-e", events, "-p", str(self._pid)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._perf is None:
+            return
+        self._perf.send_signal(signal.SIGINT)  # perf prints its counts and ends
+        try:
+            _out, err = self._perf.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._perf.kill()
+            self._problem = "perf did not end"
+            return
+        self._counts = parse(err)
+        if TOTAL not in self._counts:
+            self._problem = f"perf counted nothing: {err.strip().splitlines()[-1:]}"
+
+    def report(self, contacts: int) -> str:
+        """The counts a contact, the busiest kinds first."""
+        if self._problem or not self._counts:
+            return f"  server system calls: not counted ({self._problem or 'no counts'})"
+        if contacts <= 0:
+            return "  server system calls: no contact in the phase"
+        total = self._counts[TOTAL]
+        kinds = {k.rsplit("sys_enter_", 1)[1]: n for k, n in self._counts.items() if k != TOTAL}
+        kinds["other"] = total - sum(kinds.values())
+        busiest = sorted(((n, k) for k, n in kinds.items() if n > 0), reverse=True)
+        listed = ", ".join(f"{k} {n / contacts:.1f}" for n, k in busiest)
+        return (
+            f"  server system calls a contact (perf, every thread): {total / contacts:.1f}"
+            f" ({listed}); {total:,} for {contacts:,} contacts"
+        )
+
+
+def parse(text: str) -> dict[str, int]:
+    """Event name -> count, from ``perf stat -x ,``'s lines (count,unit,event,...); an event
+    perf could not count is left out."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        fields = line.split(",")
+        if len(fields) >= 3 and fields[0].strip().isdigit():
+            counts[fields[2].strip()] = int(fields[0])
+    return counts
