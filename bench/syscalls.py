@@ -24,6 +24,8 @@ import subprocess
 from types import TracebackType
 
 KINDS = (
+    "getpid",
+    "fcntl",
     "pwrite64",
     "pread64",
     "fdatasync",
