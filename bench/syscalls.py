@@ -2,18 +2,22 @@
 syscall tracepoints of the server's process, every thread): how many a contact, and of
 which kinds.
 
-Counts, unlike the timed figures, do not swing with the VM's speed: the same code at the
-same rate makes about the same calls. They show the work the interpreter's profile and
-callgrind (bench/instructions.py) do not see: the kernel's. On these VMs a system call
-that wakes a process on the other CPU (a send to a client, to PostgreSQL; a futex to
-another thread) costs the caller tens of microseconds (bench/wakeups.py), and a SQLite
+Counts, unlike the timed figures, move little from run to run: the same code at the same
+rate makes about the same calls (they do move with the rate, as batching does). They show
+the work the interpreter's profile and callgrind (bench/instructions.py) do not see: the
+kernel's, in the router's process only (PostgreSQL's processes are not counted). On these
+VMs a system call that wakes a process on the other CPU (a send to a client, to
+PostgreSQL; a futex to another thread) costs the caller 7-26 µs of CPU, by the VM
+(bench/wakeups.py), against 3 µs on one CPU, and a SQLite
 commit writes each page it changed into the write-ahead log as two ``pwrite64`` calls
 (the frame's header, then the page), so the calls a contact tell how much of its cost is
 the kernel's and which part grows at low rates, where fewer contacts share a commit.
 
 ``with SystemCalls(pid) as calls: ...`` then ``calls.report(contacts)``: a line, or a line
-saying why there are no counts (``perf`` missing, or not allowed to trace: the kernel's
-``perf_event_paranoid`` above 1 without root); it never fails the bench.
+saying why there are no counts (``perf`` missing, or not allowed to trace: the syscall
+tracepoints need root, or a readable tracefs); it never fails the bench. A kind this
+kernel has no tracepoint for (``epoll_wait`` on arm64, say) is left out, the rest counted.
+perf attaches a few milliseconds into the phase, so the counts a contact are a little low.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+from pathlib import Path
 from types import TracebackType
 
 KINDS = (
@@ -49,6 +54,18 @@ KINDS = (
 
 TOTAL = "raw_syscalls:sys_enter"
 
+TRACEFS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
+
+
+def traced(kinds: tuple[str, ...]) -> list[str]:
+    """The kinds this kernel has a syscall tracepoint for (all of them if tracefs cannot be
+    read: perf then says what is wrong)."""
+    for root in TRACEFS:
+        events = root / "events" / "syscalls"
+        if events.is_dir():
+            return [kind for kind in kinds if (events / f"sys_enter_{kind}").is_dir()]
+    return list(kinds)
+
 
 class SystemCalls:
     """Counts the system calls of process ``pid`` (all its threads) while in the block."""
@@ -64,7 +81,7 @@ class SystemCalls:
         if perf is None:
             self._problem = "perf is not installed (Debian package linux-perf)"
             return self
-        events = ",".join([TOTAL, *(f"syscalls:sys_enter_{kind}" for kind in KINDS)])
+        events = ",".join([TOTAL, *(f"syscalls:sys_enter_{kind}" for kind in traced(KINDS))])
         self._perf = subprocess.Popen(
             [perf, "stat", "-x", ",", "-e", events, "-p", str(self._pid)],
             stdout=subprocess.DEVNULL,
@@ -90,7 +107,8 @@ class SystemCalls:
             return
         self._counts = parse(err)
         if TOTAL not in self._counts:
-            self._problem = f"perf counted nothing: {err.strip().splitlines()[-1:]}"
+            last = err.strip().splitlines()[-1] if err.strip() else "no output"
+            self._problem = f"perf counted nothing: {last}"
 
     def report(self, contacts: int) -> str:
         """The counts a contact, the busiest kinds first."""

@@ -127,8 +127,9 @@ class StatisticsKeeper:
 
     async def look(self) -> str | None:
         """ANALYZE the table that has most outgrown its statistics, if one has: its name.
-        One a look (the module says why); a table another ANALYZE or VACUUM holds is
-        passed over for the next, so that it cannot keep the others waiting."""
+        One a look (the module says why); a table whose lock ``SKIP_LOCKED`` could not
+        take (another ANALYZE or a VACUUM holds it, or a schema change) is passed over for
+        the next, so that it cannot keep the others waiting."""
         async with self._engine.begin() as connection:  # SET LOCAL lasts to its end
             result = await connection.execute(_SIZES, {"names": list(self._tables)})
             sizes = [(str(name), int(then), int(now)) for name, then, now in result]
@@ -147,7 +148,7 @@ class StatisticsKeeper:
                 if pages != pages_then[name]:
                     log.info("analyzed %s: grown since its last statistics", name)
                     return name
-                log.info("%s is held by another ANALYZE or VACUUM: left to it", name)
+                log.info("%s is locked (another ANALYZE, a VACUUM, a schema change): left", name)
             return None
 
     async def run(self) -> None:
