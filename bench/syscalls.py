@@ -13,7 +13,9 @@ commit writes each page it changed into the write-ahead log as two ``pwrite64`` 
 (the frame's header, then the page), so the calls a contact tell how much of its cost is
 the kernel's and which part grows at low rates, where fewer contacts share a commit.
 
-``with SystemCalls(pid) as calls: ...`` then ``calls.report(contacts)``: a line, or a line
+With the counts, the server's CPU in the block split between the process and the kernel
+(/proc: user and system time). ``with SystemCalls(pid) as calls: ...`` then
+``calls.report(contacts)``: a line, or a line
 saying why there are no counts (``perf`` missing, or not allowed to trace: the syscall
 tracepoints need root, or a readable tracefs); it never fails the bench. A kind this
 kernel has no tracepoint for (``epoll_wait`` on arm64, say) is left out, the rest counted.
@@ -22,6 +24,7 @@ perf attaches a few milliseconds into the phase, so the counts a contact are a l
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -75,8 +78,10 @@ class SystemCalls:
         self._perf: subprocess.Popen[str] | None = None
         self._counts: dict[str, int] = {}
         self._problem = ""
+        self._times = (0.0, 0.0)  # the server's user and system CPU in the block, seconds
 
     def __enter__(self) -> SystemCalls:
+        self._times = user_and_system(self._pid)
         perf = shutil.which("perf")
         if perf is None:
             self._problem = "perf is not installed (Debian package linux-perf)"
@@ -96,6 +101,8 @@ class SystemCalls:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        user, system = user_and_system(self._pid)
+        self._times = (user - self._times[0], system - self._times[1])
         if self._perf is None:
             return
         self._perf.send_signal(signal.SIGINT)  # perf prints its counts and ends
@@ -121,10 +128,21 @@ class SystemCalls:
         kinds["other"] = total - sum(kinds.values())
         busiest = sorted(((n, k) for k, n in kinds.items() if n > 0), reverse=True)
         listed = ", ".join(f"{k} {n / contacts:.1f}" for n, k in busiest)
+        user, system = self._times
+        kernel = system / (user + system) if user + system > 0 else 0.0
         return (
             f"  server system calls a contact (perf, every thread): {total / contacts:.1f}"
-            f" ({listed}); {total:,} for {contacts:,} contacts"
+            f" ({listed}); {total:,} for {contacts:,} contacts; the server's CPU a contact"
+            f" {user / contacts * 1000:.2f} ms in the process and {system / contacts * 1000:.2f}"
+            f" ms in the kernel ({kernel:.0%})"
         )
+
+
+def user_and_system(pid: int) -> tuple[float, float]:
+    """The process's user and system CPU so far, every thread (/proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 def parse(text: str) -> dict[str, int]:
