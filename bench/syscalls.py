@@ -7,11 +7,11 @@ rate makes about the same calls (they do move with the rate, as batching does). 
 the work the interpreter's profile and callgrind (bench/instructions.py) do not see: the
 kernel's, in the router's process only (PostgreSQL's processes are not counted). On these
 VMs a system call that wakes a process on the other CPU (a send to a client, to
-PostgreSQL; a futex to another thread) costs the caller 7-26 µs of CPU, by the VM
-(bench/wakeups.py), against 3 µs on one CPU, and a SQLite
+PostgreSQL; a futex to another thread) costs the caller several to tens of
+microseconds of CPU, by the VM (bench/wakeups.py), and a SQLite
 commit writes each page it changed into the write-ahead log as two ``pwrite64`` calls
-(the frame's header, then the page), so the calls a contact tell how much of its cost is
-the kernel's and which part grows at low rates, where fewer contacts share a commit.
+(the frame's header, then the page): the calls a contact show what the kernel is asked
+to do, and the /proc split below how much of a contact's cost it is.
 
 With the counts, the server's CPU in the block split between the process and the kernel
 (/proc: user and system time). ``with SystemCalls(pid) as calls: ...`` then
@@ -104,7 +104,7 @@ class SystemCalls:
         user, system = user_and_system(self._pid)
         self._times = (user - self._times[0], system - self._times[1])
         if self._perf is None:
-            return
+            return  # (the reason is in self._problem)
         self._perf.send_signal(signal.SIGINT)  # perf prints its counts and ends
         try:
             _out, err = self._perf.communicate(timeout=30)
@@ -118,23 +118,26 @@ class SystemCalls:
             self._problem = f"perf counted nothing: {last}"
 
     def report(self, contacts: int) -> str:
-        """The counts a contact, the busiest kinds first."""
-        if self._problem or not self._counts:
-            return f"  server system calls: not counted ({self._problem or 'no counts'})"
+        """The counts a contact, the busiest kinds first, and the CPU's split (which needs no
+        perf: it is given when the counts are not)."""
         if contacts <= 0:
             return "  server system calls: no contact in the phase"
+        user, system = self._times
+        kernel = system / (user + system) if user + system > 0 else 0.0
+        split = (
+            f"the server's CPU a contact {user / contacts * 1000:.2f} ms in the process and"
+            f" {system / contacts * 1000:.2f} ms in the kernel ({kernel:.0%})"
+        )
+        if self._problem or not self._counts:
+            return f"  server system calls: not counted ({self._problem or 'no counts'}); {split}"
         total = self._counts[TOTAL]
         kinds = {k.rsplit("sys_enter_", 1)[1]: n for k, n in self._counts.items() if k != TOTAL}
         kinds["other"] = total - sum(kinds.values())
         busiest = sorted(((n, k) for k, n in kinds.items() if n > 0), reverse=True)
         listed = ", ".join(f"{k} {n / contacts:.1f}" for n, k in busiest)
-        user, system = self._times
-        kernel = system / (user + system) if user + system > 0 else 0.0
         return (
             f"  server system calls a contact (perf, every thread): {total / contacts:.1f}"
-            f" ({listed}); {total:,} for {contacts:,} contacts; the server's CPU a contact"
-            f" {user / contacts * 1000:.2f} ms in the process and {system / contacts * 1000:.2f}"
-            f" ms in the kernel ({kernel:.0%})"
+            f" ({listed}); {total:,} for {contacts:,} contacts; {split}"
         )
 
 
