@@ -38,7 +38,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from router.store.schema import (
     AgentStateRow,
@@ -93,10 +93,10 @@ _SIZES = text(
 ).bindparams(bindparam("names", expanding=True))
 
 
-_PAGES = text(
-    "SELECT c.relpages FROM pg_class c WHERE c.relkind = 'r' AND c.relname = :name "
-    "AND c.relnamespace = to_regnamespace(current_schema())"
-)
+async def _sizes(connection: AsyncConnection, names: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(name, pages at the last ANALYZE or VACUUM, pages now) of these tables."""
+    result = await connection.execute(_SIZES, {"names": list(names)})
+    return [(str(name), int(then), int(now)) for name, then, now in result]
 
 
 def outgrown(sizes: Sequence[tuple[str, int, int]]) -> list[str]:
@@ -131,8 +131,7 @@ class StatisticsKeeper:
         take (another ANALYZE or a VACUUM holds it, or a schema change) is passed over for
         the next, so that it cannot keep the others waiting."""
         async with self._engine.begin() as connection:  # SET LOCAL lasts to its end
-            result = await connection.execute(_SIZES, {"names": list(self._tables)})
-            sizes = [(str(name), int(then), int(now)) for name, then, now in result]
+            sizes = await _sizes(connection, self._tables)
             names = outgrown(sizes)
             if not names:
                 return None
@@ -144,7 +143,7 @@ class StatisticsKeeper:
                 await connection.execute(text(f'ANALYZE (SKIP_LOCKED) "{name}"'))
                 # an ANALYZE records the table's pages at once (in place, not at commit);
                 # one skipped for a lock leaves them as they were
-                pages = await connection.scalar(_PAGES, {"name": name})
+                ((_name, pages, _now),) = await _sizes(connection, [name])
                 if pages != pages_then[name]:
                     log.info("analyzed %s: grown since its last statistics", name)
                     return name
