@@ -3,6 +3,7 @@ the subscriber of event webhooks, or a provider's REST API (Twilio's Calls resou
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -86,12 +87,15 @@ class Receiver:
 
 
 async def until(check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
-    """Wait for a condition (polling); fail with ``what`` after a generous deadline."""
+    """Wait for a condition (polling; ``check`` may return a value or an awaitable one);
+    fail with ``what`` after a generous deadline. Returns the first true value."""
     import asyncio
 
     deadline = time.monotonic() + timeout
     while True:
         value = check()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > deadline:
@@ -100,12 +104,6 @@ async def until(check: Callable[[], Any], timeout: float = 30.0, what: str = "")
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 60.0) -> None:
-    """Wait for an asynchronous condition (polling); fail with ``what`` after a generous
-    deadline."""
-    import asyncio
-
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+    """Wait for an asynchronous condition: ``until`` with the cluster tests' longer
+    deadline and a name for what is awaited."""
+    await until(check, timeout, what)
