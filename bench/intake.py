@@ -168,10 +168,15 @@ class Run:
     socket_errors: str = ""
 
 
-def cpu_seconds(pid: int) -> float:
+def user_and_system(pid: int) -> tuple[float, float]:
+    """The process's user and system CPU so far, every thread (/proc), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return int(fields[11]) / ticks, int(fields[12]) / ticks  # utime, stime
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(user_and_system(pid))
 
 
 def load_average() -> str:

@@ -24,12 +24,13 @@ perf attaches a few milliseconds into the phase, so the counts a contact are a l
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 from pathlib import Path
 from types import TracebackType
+
+from intake import user_and_system
 
 KINDS = (
     "getpid",
@@ -139,13 +140,6 @@ class SystemCalls:
             f"  server system calls a contact (perf, every thread): {total / contacts:.1f}"
             f" ({listed}); {total:,} for {contacts:,} contacts; {split}"
         )
-
-
-def user_and_system(pid: int) -> tuple[float, float]:
-    """The process's user and system CPU so far, every thread (/proc), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 def parse(text: str) -> dict[str, int]:
