@@ -4,6 +4,7 @@
                                   [--samples 10000] [--service 1.0]
                                   [--service-jitter 0] [--max-seconds 10]
                                   [--connections 32] [--rate R] [--desk-processes 3]
+                                  [--returning SHARE]
                                   [--wal-waits] [--syscalls] [--profile]
                                   [--dump FILE]
 
@@ -259,7 +260,7 @@ async def measure(
         spy = stages.record(pid, int(seconds), work / "profile.txt") if args.profile else None
         calls = SystemCalls(pid) if args.syscalls else None
         with wal or contextlib.nullcontext(), calls or contextlib.nullcontext():
-            sent = await post_at_rate(url, rate, seconds, written=written)
+            sent = await post_at_rate(url, rate, seconds, written=written, returning=args.returning)
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(pid) - server_cpu
         if spy is not None:
@@ -310,7 +311,9 @@ async def measure(
     )
     print(
         f"  open loop at {rate:,.0f} contacts/s ({'--rate' if args.rate else 'half of max'}) "
-        f"for {seconds:.0f} s: {posted:,} posted, {len(latencies):,} offers measured, "
+        f"for {seconds:.0f} s"
+        + (f", {args.returning:.0%} from returning customers" if args.returning else "")
+        + f": {posted:,} posted, {len(latencies):,} offers measured, "
         f"{waiting:,.0f} contacts still waiting at the end; load {load_average()}"
     )
     print(
@@ -378,6 +381,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=0.0, help="contacts/s; 0: half of max")
     parser.add_argument("--desk-processes", type=int, default=3)
+    parser.add_argument(
+        "--returning",
+        type=float,
+        default=0.0,
+        help="share of the open loop's contacts from a customer who wrote before in it "
+        "(their plan reads the customer's history); the rest from new customers",
+    )
     parser.add_argument(
         "--wal-waits",
         action="store_true",

@@ -157,14 +157,16 @@ async def create_agents(http: httpx.AsyncClient, count: int) -> list[str]:
     return tokens
 
 
-def body(n: int, intent: str = "support") -> dict[str, Any]:
+def body(n: int, intent: str = "support", customer: int | None = None) -> dict[str, Any]:
+    """Contact ``n`` (a new message id), from customer ``c<customer>`` (default: ``n``'s
+    own, a customer new to the router)."""
     return {
         "gateway": "bench",
         "message_id": f"{intent}-{n}-{time.time_ns()}",
         "channel": "chat",
         "language": "it",
         "intent": intent,
-        "customer": {"id": f"c{n}"},
+        "customer": {"id": f"c{n if customer is None else customer}"},
         "text": "Salve, una domanda sul mio contratto",
     }
 
@@ -276,6 +278,7 @@ async def post_at_rate(
     seconds: float,
     max_connections: int = 256,
     written: dict[str, float] | None = None,
+    returning: float = 0.0,
 ) -> dict[str, float]:
     """Post at a fixed rate (open loop): when each 202'd contact's POST was due
     (``time.perf_counter``, the system-wide monotonic clock on Linux, so other processes'
@@ -283,7 +286,9 @@ async def post_at_rate(
     client's own delays, and waits for one of the ``max_connections`` keep-alive
     connections when they are all awaiting answers, count in the latency, as they would
     for a gateway. ``written``: filled with when each one's request was written to its
-    socket (how late this client was is that less the due time).
+    socket (how late this client was is that less the due time). ``returning``: the share
+    of contacts from a customer who wrote before in this loop (drawn evenly from the
+    earlier contacts' customers; ``returning_customer``), the rest from new customers.
 
     Plain sockets and HTTP/1.1 written by hand: through httpx, with 2,000 desktops in the
     same process, bench/offer_latency.py asked for 440/s (half of max) got about 90/s, its
@@ -302,7 +307,7 @@ async def post_at_rate(
         return reader, writer
 
     async def post(n: int, due: float) -> None:
-        payload = json.dumps(body(n)).encode()
+        payload = json.dumps(body(n, customer=returning_customer(n, returning))).encode()
         request = (
             f"POST /v1/contacts HTTP/1.1\r\nHost: {host}:{port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
@@ -341,6 +346,21 @@ async def post_at_rate(
     for writer in opened:
         writer.close()
     return sent
+
+
+def returning_customer(n: int, share: float) -> int | None:
+    """Contact ``n``'s customer: with probability ``share`` (the same draw for the same
+    ``n``) a customer whose first contact came before it, drawn evenly among those, so the
+    router knows their identity and the plan reads their history; else None (a new
+    customer, ``c<n>``). Drawn among customers, not earlier contacts: a draw among contacts
+    would favour whoever wrote most, and the first customers would gather hundreds."""
+    draw = random.Random(n)
+    if n == 0 or draw.random() >= share:
+        return None
+    while True:
+        earlier = draw.randrange(n)
+        if earlier == 0 or random.Random(earlier).random() >= share:
+            return earlier  # whose first contact ``earlier`` was
 
 
 async def track_lag(lag: list[float], every: float = 0.01) -> None:
