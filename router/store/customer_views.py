@@ -5,7 +5,7 @@ show the same lines."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from router.states import FINISHED_STATES
 from router.store.schema import ContactRow, MergeRow
@@ -32,7 +32,21 @@ def outcome_label(state: str, outcome: str | None) -> str:
     return STATE_LABELS.get(state, state)
 
 
-def history_entry(row: ContactRow, csat: int | None) -> dict[str, Any]:
+class HistoryLine(Protocol):
+    """What a history line reads of a contact: its row, or a row of its columns."""
+
+    id: str
+    arrival: float
+    channel: str
+    subject: str
+    queue: str
+    agent_id: str | None
+    state: str
+    outcome: str | None
+    resolved: bool | None
+
+
+def history_entry(row: HistoryLine, csat: int | None) -> dict[str, Any]:
     """One dated line of a customer's history (the desktop and the 360 show the same)."""
     return {
         "contact_id": row.id,
