@@ -25,6 +25,7 @@ from router.callbacks import Callbacks
 from router.customer_changes import ERASED, CustomerChange
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.estimate import WaitEstimator
+from router.history_waits import HistoryWaits
 from router.hours import HoursBook
 from router.ids import ordered_id
 from router.intake_facts import (
@@ -95,6 +96,13 @@ class Intake:
         self._triage: dict[str, TriageResult] = {}
         self._emotions: dict[str, list[EmotionScore]] = {}
         self._routing: dict[str, asyncio.Future[IntakeResult]] = {}  # received, being planned
+        # what a returning customer's plan waits for before it reads their history
+        self.history_waits = HistoryWaits(
+            lambda: runtime.recorder.mark, lambda: runtime.engine.contacts
+        )
+        runtime.listen(self.history_waits.observe)
+        runtime.customer_changes.listen(self.history_waits.customers_changed)
+        runtime.on_reloaded(self.history_waits.reloaded)
         runtime.listen(self._forget_finished)
         runtime.customer_changes.listen(self.forget_customers)
         runtime.listen(self._observe_handling)
@@ -228,8 +236,9 @@ class Intake:
         inbound, triage, customer_id = received.inbound, received.triage, received.customer_id
         history = CustomerHistory()
         if customer_id is not None and received.known_customer:  # a new one has no history
-            # history includes the decisions made so far (not those made while waiting)
-            await self.runtime.recorder.reached(self.runtime.recorder.mark)
+            # history includes the decisions made so far about the customer's contacts
+            # (not those made while waiting): router/history_waits.py
+            await self.runtime.recorder.reached(self.history_waits.mark_for(customer_id))
             history = await self.runtime.store.customer_history(
                 customer_id, now - self.planner.history_window, besides=contact_id
             )

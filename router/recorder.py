@@ -368,7 +368,7 @@ class Recorder:
         # newest pending unit up to ``mark`` is waiting for all of them. (Waiting on every
         # pending future made each commit wake every waiter: quadratic under a backlog.)
         last = self._pending.get(mark)
-        if last is None:
+        if last is None and next(iter(self._pending), mark + 1) <= mark:  # some still due
             last = next((f for m, f in reversed(self._pending.items()) if m <= mark), None)
         if last is not None:
             if not linger:
