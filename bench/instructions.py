@@ -1,8 +1,8 @@
 """Instructions per contact: the server's work as a count, not a time.
 
     python bench/instructions.py [--database sqlite|postgres] [--contacts 200]
-        [--rounds 3] [--warm-up 100] [--desktop | --waiting N] [--long-text] [--code DIR]
-        [--against DIR] [--keep]
+        [--rounds 3] [--warm-up 100] [--desktop | --waiting N] [--long-text]
+        [--returning SHARE] [--code DIR] [--against DIR] [--keep]
 
 The timed benches swing with the VM: on 2026-12-06 `bench/offer_latency.py`'s max intake
 with 2,000 desktops was 490/s and 824/s minutes apart, the server's CPU a contact 2.00
@@ -38,6 +38,9 @@ up, and N contacts are posted before the warm-up: once its slots are full every 
 waits, so each arrival's wait estimate counts who is ahead of it in a queue that grows
 from N (router/estimate.py). Without it nobody is logged in (an arrival's estimate stops
 at "nobody could serve it") or, with ``--desktop``, nobody waits.
+
+``--returning SHARE``: that share of the contacts comes from a customer who wrote before
+(bench/throughput.py ``returning_customer``), whose plan reads their history.
 
 ``--desktop``: one agent's desktop is logged in and takes each contact through its whole
 life before the next is posted: the offer, the accept (waiting for its ack), the wrap-up
@@ -81,7 +84,7 @@ from intake import (
     load_average,
     make_agents,
 )
-from throughput import CONFIG, body, free_port, post_contact, server_env
+from throughput import CONFIG, body, free_port, post_contact, returning_customer, server_env
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 900.0  # s: importing everything under valgrind takes minutes
@@ -166,15 +169,17 @@ def dump(pid: int, work: Path) -> int:
 class Gateway:
     """Posts contacts one at a time; with ``desk``, sees each through a desktop."""
 
-    def __init__(self, url: str, text: str, desk: Any | None) -> None:
+    def __init__(self, url: str, text: str, desk: Any | None, returning: float = 0.0) -> None:
         self.http = httpx.AsyncClient(base_url=url, timeout=120)
         self.text = text
         self.desk = desk
+        self.returning = returning  # the share of contacts from a customer who wrote before
         self.posted = 0
 
     async def contact(self) -> None:
         self.posted += 1
-        payload = {**body(self.posted), "text": self.text}  # a new message and customer
+        customer = returning_customer(self.posted, self.returning)  # the same on both sides
+        payload = {**body(self.posted, customer=customer), "text": self.text}  # a new message
         response = await post_contact(self.http, payload)
         if response.status_code != 202:
             raise SystemExit(f"POST /v1/contacts answered {response.status_code}")
@@ -237,11 +242,11 @@ class Subject:
         text = LONG_TEXT if args.long_text else SHORT_TEXT
         if args.waiting:  # the agent keeps what it takes: its slots fill, the rest wait
             taker = asyncio.create_task(accept_all(desk))
-            gateway = Gateway(self.url, text, None)
+            gateway = Gateway(self.url, text, None, args.returning)
             for _ in range(args.waiting):
                 await gateway.contact()
         else:
-            gateway = Gateway(self.url, text, desk)
+            gateway = Gateway(self.url, text, desk, args.returning)
         for _ in range(args.warm_up):
             await gateway.contact()
         await self.dump()
@@ -298,6 +303,13 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=100)
     parser.add_argument("--desktop", action="store_true")
     parser.add_argument("--long-text", action="store_true")
+    parser.add_argument(
+        "--returning",
+        type=float,
+        default=0.0,
+        help="share of the contacts from a customer who wrote before (their plan reads "
+        "the customer's history; the same draws on both sides of --against)",
+    )
     parser.add_argument(
         "--waiting", type=int, default=0, help="contacts waiting behind a busy agent first"
     )

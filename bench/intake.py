@@ -104,14 +104,21 @@ function init(args)
   math.randomseed(tid)
   accepted = {}  -- wall-clock second -> 202s
   statuses = {}  -- status -> responses
+  news = {}  -- this thread's requests that came from a new customer (--returning)
 end
 request = function()
   counter = counter + 1
+  local customer = counter
+  if #news > 0 and math.random() < <RETURNING> then
+    customer = news[math.random(#news)]  -- a customer of this thread's, who wrote before
+  else
+    news[#news + 1] = counter
+  end
   local body = string.format(
     '{"gateway":"bench","message_id":"%s-%d-%d","channel":"chat","language":"it",' ..
     '"intent":"support","customer":{"id":"c-%s-%d-%d"},' ..
     '"text":"<TEXT>"}',
-    prefix, tid, counter, prefix, tid, counter)
+    prefix, tid, counter, prefix, tid, customer)
   return wrk.format("POST", "/v1/contacts", {["Content-Type"] = "application/json"}, body)
 end
 function response(status, headers, body)
@@ -191,13 +198,17 @@ def latency_ms(text: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def write_script(work: Path, pause_ms: int = 0, text: str = SHORT_TEXT) -> Path:
+def write_script(
+    work: Path, pause_ms: int = 0, text: str = SHORT_TEXT, returning: float = 0.0
+) -> Path:
     """The Lua script, posting ``text``; with ``pause_ms`` each connection waits that long
-    between requests (on average)."""
+    between requests (on average); ``returning``: the share of requests from a customer
+    who wrote before in the run (drawn evenly among its thread's customers), the rest
+    from new customers."""
     script = work / (f"paced-{pause_ms}.lua" if pause_ms else "unique.lua")
     # JSON inside a single-quoted Lua string that is string.format's format
     quoted = json.dumps(text)[1:-1].replace("\\", "\\\\").replace("'", "\\'")
-    lua = LUA.replace("<TEXT>", quoted.replace("%", "%%"))
+    lua = LUA.replace("<TEXT>", quoted.replace("%", "%%")).replace("<RETURNING>", repr(returning))
     script.write_text(lua + (PAUSE_LUA.format(twice=2 * pause_ms) if pause_ms else ""))
     return script
 
@@ -457,7 +468,7 @@ def met(ok: bool) -> str:
 def bench(database: str, work: Path, args: argparse.Namespace) -> float:
     """The repetitions, bare endpoint and centralino back to back: centralino's median
     rate."""
-    script = write_script(work, text=args.text)
+    script = write_script(work, text=args.text, returning=args.returning)
     bare_port = free_port()
     bare = serve_bare(work, bare_port, server_env())
     try:
@@ -520,7 +531,7 @@ def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float |
         rate = float(args.storm_rate)
     connections = args.storm_connections
     pause_ms = round(1000 * connections / rate) if rate else 0
-    script = write_script(work, pause_ms, args.text)
+    script = write_script(work, pause_ms, args.text, args.returning)
     intent = "support" if args.waiting_takeable else "backlog"
     with centralino(work, database, "centralino_storm") as (url, server, database_url):
 
@@ -621,7 +632,7 @@ def storm(database: str, work: Path, args: argparse.Namespace, max_rate: float |
 
 def profile(database: str, work: Path, args: argparse.Namespace) -> None:
     """One closed-loop run with desktops taking the offers, py-spy sampling the server."""
-    script = write_script(work, text=args.text)
+    script = write_script(work, text=args.text, returning=args.returning)
     spied: list[float] = []
     with centralino(work, database, "centralino_profile") as (url, server, _):
 
@@ -691,6 +702,13 @@ def main() -> None:
     parser.add_argument("--storm-rate", default="half", help="half, max or contacts/s")
     parser.add_argument("--storm-connections", type=int, default=128)
     parser.add_argument("--desk-processes", type=int, default=4)
+    parser.add_argument(
+        "--returning",
+        type=float,
+        default=0.0,
+        help="share of wrk's contacts from a customer who wrote before in the run (their "
+        "plan reads the customer's history); the rest from new customers",
+    )
     parser.add_argument(
         "--storm-profile",
         type=Path,

@@ -48,6 +48,14 @@ evenly from service × (1 ± J) for each contact) (throughput.Desks, in
    server's loop longer than a collection of the middle generation, up to 10 ms, among
    them: the server near saturation, not one stall; docs/hot-path-history.md.)
 
+``--returning SHARE``: that share of the contacts, in both phases, comes from a customer
+who wrote before in the phase (drawn evenly among the earlier ones: most customers write
+once, some two to ten times), the rest from new customers. Without it every contact is a
+new customer's, whose plan has no history to read; a returning customer's plan reads
+their history from the database (router/intake.py), after the decisions about their
+other contacts are written (router/history_waits.py; docs/hot-path-history.md, the
+thirty-fourth session, has what they cost).
+
 Agents never run out: at rate r with service time s about r × s chat slots are busy, of
 agents × 3 (chat capacity); the share is printed. The load generator shares the two cores
 with the server: the CPU and event-loop lag of each of its processes are printed beside
@@ -240,7 +248,7 @@ async def measure(
         idle_cpu = cpu_seconds(pid)
         await asyncio.sleep(IDLE_SECONDS)  # the desktops logged in, no contact: the base cost
         idle_share = (cpu_seconds(pid) - idle_cpu) / IDLE_SECONDS
-        script = write_script(work)
+        script = write_script(work, returning=args.returning)
         peak = await asyncio.to_thread(
             wrk, url, script, "max", args.max_seconds, args.connections, pid
         )
@@ -385,8 +393,9 @@ def main() -> None:
         "--returning",
         type=float,
         default=0.0,
-        help="share of the open loop's contacts from a customer who wrote before in it "
-        "(their plan reads the customer's history); the rest from new customers",
+        help="share of the contacts from a customer who wrote before in the phase (their "
+        "plan reads the customer's history), in the max phase and the open loop; the "
+        "rest from new customers",
     )
     parser.add_argument(
         "--wal-waits",

@@ -6,9 +6,8 @@ that history must hold every decision made so far about the customer's other con
 Decisions are recorded without waiting (router/recorder.py), so the plan waits until
 the recorder has written what it must see. It used to wait for everything recorded so
 far, whoever it was about: each returning customer's contact waited for a commit of the
-decisions' lane (hurried, a small batch), and at half of max with 30% of the contacts
-from returning customers the p50 from POST to offer rose from about 10 to 56 ms on
-PostgreSQL (docs/hot-path-history.md, the thirty-fourth session).
+decisions' lane, hurried (a small batch, its round trips each a turn of the busy loop;
+docs/hot-path-history.md, the thirty-fourth session, has what it cost).
 
 Here each customer has the mark (``Recorder.mark``) of the last unit recorded about one
 of their contacts, and a plan waits for that mark only: a customer whose last decision is
