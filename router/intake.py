@@ -96,13 +96,9 @@ class Intake:
         self._triage: dict[str, TriageResult] = {}
         self._emotions: dict[str, list[EmotionScore]] = {}
         self._routing: dict[str, asyncio.Future[IntakeResult]] = {}  # received, being planned
-        # what a returning customer's plan waits for before it reads their history
-        self.history_waits = HistoryWaits(
-            lambda: runtime.recorder.mark, lambda: runtime.engine.contacts
-        )
+        # what a returning customer's history read must wait for (router/history_waits.py)
+        self.history_waits = HistoryWaits(lambda: runtime.recorder.mark)
         runtime.listen(self.history_waits.observe)
-        runtime.customer_changes.listen(self.history_waits.customers_changed)
-        runtime.on_reloaded(self.history_waits.reloaded)
         runtime.listen(self._forget_finished)
         runtime.customer_changes.listen(self.forget_customers)
         runtime.listen(self._observe_handling)
@@ -236,12 +232,7 @@ class Intake:
         inbound, triage, customer_id = received.inbound, received.triage, received.customer_id
         history = CustomerHistory()
         if customer_id is not None and received.known_customer:  # a new one has no history
-            # history includes the decisions made so far about the customer's contacts
-            # (not those made while waiting): router/history_waits.py
-            await self.runtime.recorder.reached(self.history_waits.mark_for(customer_id))
-            history = await self.runtime.store.customer_history(
-                customer_id, now - self.planner.history_window, besides=contact_id
-            )
+            history = await self._history(customer_id, contact_id, now)
         case = open_case(history, now - config.priority.history.repeat_window)
         plan = self.planner.plan(
             rule_facts(inbound, triage, customer_id, history, case),
@@ -299,6 +290,19 @@ class Intake:
             preferred_agent=preferred,
         )
         return PlannedContact(values, new, after_hours)
+
+    async def _history(self, customer_id: str, contact_id: str, now: float) -> CustomerHistory:
+        """The customer's history, holding the decisions made so far about the contacts it
+        shows (not those made while waiting): read, and if one of them has decisions not
+        written yet, read again once they are (router/history_waits.py)."""
+        since = now - self.planner.history_window
+        store, recorder = self.runtime.store, self.runtime.recorder
+        history = await store.customer_history(customer_id, since, besides=contact_id)
+        mark = self.history_waits.mark_for(history.contact_ids)
+        if not recorder.written(mark):
+            await recorder.reached(mark)
+            history = await store.customer_history(customer_id, since, besides=contact_id)
+        return history
 
     def _route(
         self,

@@ -357,6 +357,11 @@ class Recorder:
         elif self.committed is not None:
             self.committed()
 
+    def written(self, mark: int) -> bool:
+        """Whether everything recorded up to ``mark`` is written (or given up on): the
+        oldest unit still pending is newer (units are pending in the order recorded)."""
+        return next(iter(self._pending), mark + 1) > mark
+
     async def reached(self, mark: int, *, linger: bool = False) -> bool:
         """Wait until everything recorded up to ``mark`` (a past ``self.mark``) is written
         or given up on; unlike ``flush`` it does not wait for what is recorded meanwhile.
@@ -368,7 +373,7 @@ class Recorder:
         # newest pending unit up to ``mark`` is waiting for all of them. (Waiting on every
         # pending future made each commit wake every waiter: quadratic under a backlog.)
         last = self._pending.get(mark)
-        if last is None and next(iter(self._pending), mark + 1) <= mark:  # some still due
+        if last is None and not self.written(mark):
             last = next((f for m, f in reversed(self._pending.items()) if m <= mark), None)
         if last is not None:
             if not linger:

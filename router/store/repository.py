@@ -85,6 +85,8 @@ class CustomerHistory:
     name: str = ""
     identities: list[str] = field(default_factory=list)
     """The customer's name and every identity on file ("kind:value"), for the offer."""
+    contact_ids: tuple[str, ...] = ()
+    """Every contact it was read from (router/history_waits.py)."""
 
     def facts(self) -> dict[str, Any]:
         """The ``customer`` variable of rule conditions."""
@@ -336,6 +338,7 @@ class Store(RecordReads):
             ],
             name=card[0].name if card else "",
             identities=sorted(f"{row.kind}:{row.value}" for row in card if row.kind is not None),
+            contact_ids=tuple(row.id for row in rows),
         )
 
     async def add_message(

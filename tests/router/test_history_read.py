@@ -15,6 +15,7 @@ from router.engine import Engine
 from router.intake import Intake, IntakeResult
 from router.rules.planner import Planner
 from router.runtime import RouterRuntime
+from router.store.changes import CONTACTS
 from router.store.repository import Store
 from skills.vocabulary import Channel
 from tests.databases import database
@@ -91,3 +92,27 @@ async def test_another_customers_plan_does_not_wait_for_decisions_about_others(
     assert [line["state"] for line in router.history(again.contact_id)] == ["queued"]
     # his plan read his history without waiting for Lucia's, which still lingers
     assert router.recording == 2
+
+
+async def test_a_contact_moved_into_the_customers_history_is_waited_for_too(
+    router: Router,
+) -> None:
+    """A merge committed elsewhere (another node's, its notice still on its way) brings
+    another customer's contact into this history: its decisions are waited for all the
+    same, since the wait is by the contacts read, not by the customer."""
+    bruno = await router.contact("b1", "bruno@example.it")
+    await router.intake.runtime.recorder.flush()
+    customer = router.intake.runtime.engine.contacts[bruno.contact_id].customer_id
+    lucia = await router.contact("l1", "lucia@example.it")
+    assert router.recording == 1  # Lucia's plan lingers
+    async with router.store.engine.begin() as connection:  # merged, as another node would
+        await connection.execute(
+            CONTACTS.update().where(CONTACTS.c.id == lucia.contact_id).values(customer_id=customer)
+        )
+    again = await router.contact("b2", "bruno@example.it")
+    lines = {line["contact_id"]: line for line in router.history(again.contact_id)}
+    assert lines.keys() == {bruno.contact_id, lucia.contact_id}
+    assert (lines[lucia.contact_id]["state"], lines[lucia.contact_id]["queue"]) == (
+        "queued",
+        "billing",
+    )

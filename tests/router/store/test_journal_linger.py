@@ -186,3 +186,22 @@ async def test_the_linger_is_on_for_sqlite_and_off_for_postgresql_unless_set(
             assert store.journal.linger == 0.25
         finally:
             await store.close()
+
+
+async def test_the_recorder_tells_which_marks_are_written(store: Store) -> None:
+    """``written(mark)``: nothing up to ``mark`` is still pending; ``reached`` of a mark
+    older than every pending unit answers at once, without hurrying what lingers."""
+    await store.add_contact(row("c1", "m1"))
+    await store.add_contact(row("c2", "m2"))
+    recorder = Recorder(store)
+    recorder.record(1.0, [Queued("c1", "billing", "arrival", {})])  # mark 1
+    assert await asyncio.wait_for(recorder.reached(1), BOUND) is True
+    store.journal.linger = LONG
+    recorder.record(2.0, [Queued("c2", "billing", "arrival", {})])  # mark 2, lingering
+    await loop_turns()
+    assert recorder.written(0) and recorder.written(1)
+    assert not recorder.written(2) and not recorder.written(3)
+    assert await asyncio.wait_for(recorder.reached(1), BOUND) is True
+    assert store.journal._main.lingering  # not hurried: nothing of mark 1 was pending
+    assert await asyncio.wait_for(recorder.reached(2), BOUND) is True
+    assert recorder.written(2)
