@@ -84,7 +84,15 @@ from intake import (
     load_average,
     make_agents,
 )
-from throughput import CONFIG, body, free_port, post_contact, returning_customer, server_env
+from throughput import (
+    CONFIG,
+    body,
+    free_port,
+    post_contact,
+    returning_customer,
+    server_env,
+    share,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 900.0  # s: importing everything under valgrind takes minutes
@@ -177,9 +185,9 @@ class Gateway:
         self.posted = 0
 
     async def contact(self) -> None:
+        n = self.posted  # from 0, as returning_customer counts (the same on both sides)
         self.posted += 1
-        customer = returning_customer(self.posted, self.returning)  # the same on both sides
-        payload = {**body(self.posted, customer=customer), "text": self.text}  # a new message
+        payload = {**body(n, customer=returning_customer(n, self.returning)), "text": self.text}
         response = await post_contact(self.http, payload)
         if response.status_code != 202:
             raise SystemExit(f"POST /v1/contacts answered {response.status_code}")
@@ -305,7 +313,7 @@ def main() -> None:
     parser.add_argument("--long-text", action="store_true")
     parser.add_argument(
         "--returning",
-        type=float,
+        type=share,
         default=0.0,
         help="share of the contacts from a customer who wrote before (their plan reads "
         "the customer's history; the same draws on both sides of --against)",

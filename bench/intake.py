@@ -84,6 +84,7 @@ from throughput import (
     serve,
     serve_bare,
     server_env,
+    share,
     track_lag,
 )
 
@@ -109,7 +110,7 @@ end
 request = function()
   counter = counter + 1
   local customer = counter
-  if #news > 0 and math.random() < <RETURNING> then
+  if <RETURNING> > 0 and #news > 0 and math.random() < <RETURNING> then
     customer = news[math.random(#news)]  -- a customer of this thread's, who wrote before
   else
     news[#news + 1] = counter
@@ -704,7 +705,7 @@ def main() -> None:
     parser.add_argument("--desk-processes", type=int, default=4)
     parser.add_argument(
         "--returning",
-        type=float,
+        type=share,
         default=0.0,
         help="share of wrk's contacts from a customer who wrote before in the run (their "
         "plan reads the customer's history); the rest from new customers",

@@ -48,13 +48,15 @@ evenly from service × (1 ± J) for each contact) (throughput.Desks, in
    server's loop longer than a collection of the middle generation, up to 10 ms, among
    them: the server near saturation, not one stall; docs/hot-path-history.md.)
 
-``--returning SHARE``: that share of the contacts, in both phases, comes from a customer
-who wrote before in the phase (drawn evenly among the earlier ones: most customers write
-once, some two to ten times), the rest from new customers. Without it every contact is a
-new customer's, whose plan has no history to read; a returning customer's plan reads
-their history from the database (router/intake.py), after the decisions about their
-other contacts are written (router/history_waits.py; docs/hot-path-history.md, the
-thirty-fourth session, has what they cost).
+``--returning SHARE`` (from 0 to below 1): that share of the contacts, in both phases,
+comes from a customer who wrote before in the phase, the rest from new customers: in the
+open loop drawn evenly among the customers before it (at 0.3 most customers write once,
+some two to ten times), in the max phase among the customers of the same wrk thread.
+Without it every contact is a new customer's, whose plan has no history to read; a
+returning customer's plan reads their history from the database (router/intake.py) and,
+where a contact it shows has decisions not written yet, reads it again once they are
+(router/history_waits.py; docs/hot-path-history.md, the thirty-fourth session, has what
+they cost).
 
 Agents never run out: at rate r with service time s about r × s chat slots are busy, of
 agents × 3 (chat capacity); the share is printed. The load generator shares the two cores
@@ -92,7 +94,7 @@ from intake import (
     wrk,
 )
 from syscalls import SystemCalls
-from throughput import Desks, percentile, post_at_rate, track_lag
+from throughput import Desks, percentile, post_at_rate, share, track_lag
 from wal_waits import WalWaits
 
 CHAT_CAPACITY = 3  # throughput.CONFIG keeps the default channels
@@ -391,7 +393,7 @@ def main() -> None:
     parser.add_argument("--desk-processes", type=int, default=3)
     parser.add_argument(
         "--returning",
-        type=float,
+        type=share,
         default=0.0,
         help="share of the contacts from a customer who wrote before in the phase (their "
         "plan reads the customer's history), in the max phase and the open loop; the "

@@ -348,6 +348,14 @@ async def post_at_rate(
     return sent
 
 
+def share(text: str) -> float:
+    """An argparse type: a share of contacts, at least 0 and below 1."""
+    value = float(text)
+    if not 0.0 <= value < 1.0:  # (also refuses nan)
+        raise argparse.ArgumentTypeError(f"a share from 0 to below 1, not {text}")
+    return value
+
+
 def returning_customer(n: int, share: float) -> int | None:
     """Contact ``n``'s customer: with probability ``share`` (the same draw for the same
     ``n``) a customer whose first contact came before it, drawn evenly among those, so the
