@@ -287,8 +287,8 @@ async def post_at_rate(
     connections when they are all awaiting answers, count in the latency, as they would
     for a gateway. ``written``: filled with when each one's request was written to its
     socket (how late this client was is that less the due time). ``returning``: the share
-    of contacts from a customer who wrote before in this loop (drawn evenly from the
-    earlier contacts' customers; ``returning_customer``), the rest from new customers.
+    of contacts from a customer who wrote before in this loop (drawn evenly among the
+    customers before it; ``returning_customer``), the rest from new customers.
 
     Plain sockets and HTTP/1.1 written by hand: through httpx, with 2,000 desktops in the
     same process, bench/offer_latency.py asked for 440/s (half of max) got about 90/s, its
