@@ -1,6 +1,6 @@
-"""A returning customer's plan reads their history once the decisions about their other
-contacts are written, and only those (router/history_waits.py): real SQLite and
-PostgreSQL, decisions lingering in the journal so that they are still being recorded."""
+"""A returning customer's plan reads a history that holds the decisions about the contacts
+it shows, and waits for no others (router/history_waits.py): real SQLite and PostgreSQL,
+decisions lingering in the journal so that they are still being recorded."""
 
 from __future__ import annotations
 
