@@ -38,6 +38,7 @@ from router.store.merges import CustomerMerges
 from router.store.new_rows import new_row
 from router.store.ops_log import OpsLog
 from router.store.privacy import Privacy
+from router.store.prompt_reads import prompt_read
 from router.store.reads import RecordReads
 from router.store.received import ReceivedContacts
 from router.store.replies import Replies
@@ -321,7 +322,7 @@ class Store(RecordReads):
         history shows (``HISTORY``, ``CARD``). ``besides``: the contact being planned (it
         is stored before its plan) is not its own history."""
         key = {"customer": customer_id, "since": since, "besides": besides}
-        async with self._autocommit.connect() as connection:
+        async with prompt_read(self._autocommit) as connection:
             rows = (await connection.execute(HISTORY, key)).all()
             card = (await connection.execute(CARD, {"customer": customer_id})).all()
         handled = [row for row in rows if row.agent_id is not None]
@@ -436,7 +437,7 @@ class Store(RecordReads):
         """The agent a desktop token belongs to: one statement outside a transaction (one
         round trip, where a session's read takes three: begin, select, rollback), since
         2,000 desktops logging in at a shift start all ask at once."""
-        async with self._autocommit.connect() as connection:
+        async with prompt_read(self._autocommit) as connection:
             result = await connection.execute(AGENT_BY_TOKEN, {"hash": token_hash(token)})
             return result.scalar_one_or_none()
 
