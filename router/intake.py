@@ -25,6 +25,7 @@ from router.callbacks import Callbacks
 from router.customer_changes import ERASED, CustomerChange
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.estimate import WaitEstimator
+from router.history_reads import HistoryReads
 from router.history_waits import HistoryWaits
 from router.hours import HoursBook
 from router.ids import ordered_id
@@ -43,8 +44,8 @@ from router.runtime import RouterRuntime, offer_context
 from router.states import RECEIVED
 from router.store.changes import Change, ContactPlan, OutboxInsert
 from router.store.errors import StoreBusy, StoreError
+from router.store.histories import CustomerHistory, HistoryAsk
 from router.store.new_rows import new_row
-from router.store.repository import CustomerHistory
 from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
 from skills.triage import Triager, TriageResult
@@ -99,6 +100,8 @@ class Intake:
         # what a returning customer's history read must wait for (router/history_waits.py)
         self.history_waits = HistoryWaits(lambda: runtime.recorder.mark)
         runtime.listen(self.history_waits.observe)
+        # returning customers' history reads, gathered (router/history_reads.py)
+        self.history_reads = HistoryReads(lambda asks: self.runtime.store.customer_histories(asks))
         runtime.listen(self._forget_finished)
         runtime.customer_changes.listen(self.forget_customers)
         runtime.listen(self._observe_handling)
@@ -295,13 +298,13 @@ class Intake:
         """The customer's history, holding the decisions made so far about the contacts it
         shows (not those made while waiting): read, and if one of them has decisions not
         written yet, read again once they are (router/history_waits.py)."""
-        since = now - self.planner.history_window
-        store, recorder = self.runtime.store, self.runtime.recorder
-        history = await store.customer_history(customer_id, since, besides=contact_id)
+        ask = HistoryAsk(customer_id, now - self.planner.history_window, contact_id)
+        recorder = self.runtime.recorder
+        history = await self.history_reads.read(ask)
         mark = self.history_waits.mark_for(history.contact_ids)
         if not recorder.written(mark):
             await recorder.reached(mark)
-            history = await store.customer_history(customer_id, since, besides=contact_id)
+            history = await self.history_reads.read(ask)
         return history
 
     def _route(

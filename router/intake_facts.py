@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.contact import InboundContact
-from router.store.repository import CustomerHistory
+from router.store.histories import CustomerHistory
 from skills.identity import Identity, phones_in_text
 from skills.triage import TriageResult
 from skills.vocabulary import Channel

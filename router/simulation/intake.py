@@ -18,7 +18,7 @@ from router.rules.planner import Planner
 from router.simulation.draws import Draws
 from router.simulation.metrics import HIGH_URGENCY, ContactOutcome
 from router.simulation.traffic import Caller
-from router.store.repository import CustomerHistory
+from router.store.histories import CustomerHistory
 from skills.emotion import EmotionScore
 from skills.triage import Triager, TriageResult
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -28,10 +27,10 @@ from router.store.aftercare import Aftercare
 from router.store.change_batch import changes_work
 from router.store.changes import CONTACTS, INSERT_OUTBOX, Change
 from router.store.customer_records import CustomerRecords
-from router.store.customer_views import history_entry
 from router.store.customers import CustomerDirectory
 from router.store.engines import open_engines
 from router.store.errors import FencedOut, StoreBusy, StoreError
+from router.store.histories import CustomerHistory, HistoryAsk, read_histories
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.journal_lanes import default_linger
 from router.store.merges import CustomerMerges
@@ -45,9 +44,6 @@ from router.store.replies import Replies
 from router.store.schema import (
     AgentRow,
     ContactRow,
-    CustomerRow,
-    FeedbackRow,
-    IdentityRow,
     MessageRow,
     RouterFenceRow,
     ThreadRow,
@@ -64,72 +60,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class HandledContact:
-    arrival: float
-    agent_id: str
-    queue: str
-    resolved: bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerHistory:
-    """What routing and the agent desktop need to know about earlier contacts."""
-
-    previous_contacts: int = 0
-    unresolved: bool = False
-    last_agent: str | None = None
-    last_queue: str | None = None
-    recent: list[dict[str, Any]] = field(default_factory=list)
-    handled: list[HandledContact] = field(default_factory=list)
-    """Contacts an agent handled, newest first."""
-    name: str = ""
-    identities: list[str] = field(default_factory=list)
-    """The customer's name and every identity on file ("kind:value"), for the offer."""
-    contact_ids: tuple[str, ...] = ()
-    """Every contact it was read from (router/history_waits.py)."""
-
-    def facts(self) -> dict[str, Any]:
-        """The ``customer`` variable of rule conditions."""
-        return {
-            "known": self.previous_contacts > 0,
-            "previous_contacts": self.previous_contacts,
-            "unresolved": self.unresolved,
-            "last_agent": self.last_agent or "",
-            "last_queue": self.last_queue or "",
-        }
-
-
 AGENT_BY_TOKEN = select(AgentRow.id).where(AgentRow.token_hash == bindparam("hash"))
-# A customer's history: the columns a history line and the plan read, not whole rows
-# (whose JSON columns, the triage's above all, cost most of an ORM load); up to 50 contacts
-HISTORY = (
-    select(
-        ContactRow.id,
-        ContactRow.arrival,
-        ContactRow.channel,
-        ContactRow.subject,
-        ContactRow.queue,
-        ContactRow.agent_id,
-        ContactRow.state,
-        ContactRow.outcome,
-        ContactRow.resolved,
-        FeedbackRow.csat,
-    )
-    .outerjoin(FeedbackRow, FeedbackRow.contact_id == ContactRow.id)
-    .where(
-        ContactRow.customer_id == bindparam("customer"),
-        ContactRow.arrival >= bindparam("since"),
-        ContactRow.id != bindparam("besides"),
-    )
-    .order_by(ContactRow.arrival.desc())
-    .limit(50)
-)
-CARD = (
-    select(CustomerRow.name, IdentityRow.kind, IdentityRow.value)
-    .outerjoin(IdentityRow, IdentityRow.customer_id == CustomerRow.id)
-    .where(CustomerRow.id == bindparam("customer"))
-)
 
 
 def as_store_error(exc: Exception) -> Exception:
@@ -315,32 +246,18 @@ class Store(RecordReads):
             return result.scalars().all()
 
     async def customer_history(
-        self, customer_id: str, since: float, limit: int = 5, *, besides: str = ""
+        self, customer_id: str, since: float, *, besides: str = ""
     ) -> CustomerHistory:
-        """Recent contacts (with their CSAT), the name and the identities on file: two
-        statements on one connection outside a transaction, reading only the columns a
-        history shows (``HISTORY``, ``CARD``). ``besides``: the contact being planned (it
-        is stored before its plan) is not its own history."""
-        key = {"customer": customer_id, "since": since, "besides": besides}
+        """Recent contacts (with their CSAT), the name and the identities on file.
+        ``besides``: the contact being planned (it is stored before its plan) is not its
+        own history."""
+        return (await self.customer_histories([HistoryAsk(customer_id, since, besides)]))[0]
+
+    async def customer_histories(self, asks: Sequence[HistoryAsk]) -> list[CustomerHistory]:
+        """Several customers' histories, in order, in two statements on one connection
+        outside a transaction (router/store/histories.py)."""
         async with prompt_read(self._autocommit) as connection:
-            rows = (await connection.execute(HISTORY, key)).all()
-            card = (await connection.execute(CARD, {"customer": customer_id})).all()
-        handled = [row for row in rows if row.agent_id is not None]
-        last = handled[0] if handled else None
-        return CustomerHistory(
-            previous_contacts=len(rows),
-            unresolved=bool(handled) and handled[0].resolved is False,
-            last_agent=last.agent_id if last else None,
-            last_queue=last.queue if last else None,
-            recent=[history_entry(row, row.csat) for row in rows[:limit]],
-            handled=[
-                HandledContact(row.arrival, row.agent_id or "", row.queue, row.resolved)
-                for row in handled
-            ],
-            name=card[0].name if card else "",
-            identities=sorted(f"{row.kind}:{row.value}" for row in card if row.kind is not None),
-            contact_ids=tuple(row.id for row in rows),
-        )
+            return await read_histories(connection, asks)
 
     async def add_message(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from router.intake_facts import OpenCase, open_case
-from router.store.repository import CustomerHistory, HandledContact
+from router.store.histories import CustomerHistory, HandledContact
 
 
 def history(*handled: HandledContact) -> CustomerHistory:

@@ -12,7 +12,7 @@ from router.intake_facts import rule_facts
 from router.rules.facts import FACT_SCHEMA, field_paths, sample_facts
 from router.rules.loader import ConfigError, parse_rules
 from router.rules.planner import Planner
-from router.store.repository import CustomerHistory
+from router.store.histories import CustomerHistory
 from skills.triage import Triager
 from skills.vocabulary import Channel
 from tests.engine_helpers import CONFIG

@@ -1,0 +1,101 @@
+"""Several customers' histories read in one go (router/store/histories.py), on real SQLite
+and real PostgreSQL: each ask gets what a read of it alone gets, whatever else the read
+holds (other customers, the same customer with another contact left out or another
+window, a customer with more contacts than a history keeps)."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+
+from router.store.histories import HISTORY_CONTACTS, CustomerHistory, HistoryAsk
+from router.store.repository import Store
+from router.store.schema import CustomerRow, FeedbackRow, IdentityRow
+from tests.router.store.test_store import row
+
+ADA, BRUNO, CARLA = "cust-ada", "cust-bruno", "cust-carla"
+
+
+async def fill(store: Store) -> None:
+    """Ada: a card (a name, two identities), three contacts, one with a CSAT. Bruno: two
+    contacts and no customer row. Carla: sixty contacts, one a second."""
+    async with store.engine.begin() as connection:
+        await connection.execute(
+            insert(CustomerRow.__table__), [{"id": ADA, "name": "Ada", "created_at": 1.0}]
+        )
+        await connection.execute(
+            insert(IdentityRow.__table__),
+            [
+                {"kind": "email", "value": "ada@example.it", "customer_id": ADA, "created_at": 1.0},
+                {"kind": "phone", "value": "+390212345678", "customer_id": ADA, "created_at": 1.0},
+            ],
+        )
+    await store.add_contact(
+        row(
+            "a1",
+            "m-a1",
+            customer_id=ADA,
+            arrival=10.0,
+            agent_id="anna",
+            state="completed",
+            resolved=True,
+        )
+    )
+    await store.add_contact(
+        row(
+            "a2",
+            "m-a2",
+            customer_id=ADA,
+            arrival=20.0,
+            agent_id="bea",
+            state="completed",
+            resolved=False,
+        )
+    )
+    await store.add_contact(row("a3", "m-a3", customer_id=ADA, arrival=30.0))
+    async with store.engine.begin() as connection:
+        await connection.execute(
+            insert(FeedbackRow.__table__),
+            [{"contact_id": "a2", "queue": "billing", "csat": 2, "at": 25.0}],
+        )
+    for n, arrival in enumerate((15.0, 35.0)):
+        await store.add_contact(row(f"b{n}", f"m-b{n}", customer_id=BRUNO, arrival=arrival))
+    for n in range(60):
+        await store.add_contact(row(f"c{n:02}", f"m-c{n:02}", customer_id=CARLA, arrival=100.0 + n))
+
+
+async def test_each_ask_read_together_gets_what_it_gets_read_alone(store: Store) -> None:
+    await fill(store)
+    asks = [
+        HistoryAsk(ADA, 0.0, "a3"),
+        HistoryAsk(ADA, 15.0),
+        HistoryAsk(BRUNO, 0.0, "b1"),
+        HistoryAsk(CARLA, 0.0, "c59"),
+        HistoryAsk(CARLA, 0.0, "c00"),
+        HistoryAsk(CARLA, 150.0),
+        HistoryAsk("cust-nobody", 0.0),
+    ]
+    together = await store.customer_histories(asks)
+    alone = [await store.customer_histories([ask]) for ask in asks]
+    assert together == [history for [history] in alone]
+
+    ada, ada_later, bruno, carla, carla_all_new, carla_late, nobody = together
+    assert ada.contact_ids == ("a2", "a1")
+    assert (ada.name, ada.identities) == ("Ada", ["email:ada@example.it", "phone:+390212345678"])
+    assert [line["csat"] for line in ada.recent] == [2, None]
+    assert (ada.unresolved, ada.last_agent) == (True, "bea")
+    assert ada_later.contact_ids == ("a3", "a2")
+    assert (bruno.contact_ids, bruno.name, bruno.identities) == (("b0",), "", [])
+    # a history keeps the newest fifty: the one left out makes room for the next
+    assert carla.contact_ids == tuple(f"c{n:02}" for n in range(58, 8, -1))
+    assert carla_all_new.contact_ids == tuple(f"c{n:02}" for n in range(59, 9, -1))
+    assert len(carla.contact_ids) == HISTORY_CONTACTS
+    assert carla_late.contact_ids == tuple(f"c{n:02}" for n in range(59, 49, -1))
+    assert len(carla.recent) == 5
+    assert nobody == CustomerHistory()
+
+
+async def test_one_customer_read_as_before(store: Store) -> None:
+    await fill(store)
+    history = await store.customer_history(ADA, since=0.0, besides="a3")
+    assert history == (await store.customer_histories([HistoryAsk(ADA, 0.0, "a3")]))[0]
+    assert await store.customer_histories([]) == []

@@ -1,0 +1,100 @@
+"""History reads gathered (router/history_reads.py): the asks of a turn of the event loop go
+in one read, those made while it is in flight in the next; each asker gets its own
+answer, or the read's error; an asker that gives up does not hold the others."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from router.history_reads import HistoryReads
+from router.store.histories import CustomerHistory, HistoryAsk
+
+
+class Reader:
+    """Answers each ask with a history naming its customer; a read waits for ``gate``
+    once it has been asked, so a test can hold it in flight."""
+
+    def __init__(self) -> None:
+        self.reads: list[list[str]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail: Exception | None = None
+
+    async def __call__(self, asks: Sequence[HistoryAsk]) -> list[CustomerHistory]:
+        self.reads.append([ask.customer_id for ask in asks])
+        await self.gate.wait()
+        if self.fail is not None:
+            raise self.fail
+        return [CustomerHistory(name=ask.customer_id) for ask in asks]
+
+
+async def until(condition: Callable[[], bool], turns: int = 100) -> None:
+    """Let the loop turn until ``condition`` holds (the tasks here need a few turns)."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
+async def test_the_asks_of_one_turn_go_in_one_read() -> None:
+    reader = Reader()
+    reads = HistoryReads(reader)
+    histories = await asyncio.gather(*(reads.read(HistoryAsk(f"c{n}", 0.0)) for n in range(5)))
+    assert [history.name for history in histories] == ["c0", "c1", "c2", "c3", "c4"]
+    assert reader.reads == [["c0", "c1", "c2", "c3", "c4"]]
+
+
+async def test_asks_made_while_a_read_is_in_flight_go_in_the_next() -> None:
+    reader = Reader()
+    reader.gate.clear()
+    reads = HistoryReads(reader)
+    first = asyncio.create_task(reads.read(HistoryAsk("first", 0.0)))
+    await until(lambda: reader.reads == [["first"]])
+    later = [asyncio.create_task(reads.read(HistoryAsk(f"later{n}", 0.0))) for n in range(3)]
+    await asyncio.sleep(0)
+    reader.gate.set()
+    assert (await first).name == "first"
+    assert [(await task).name for task in later] == ["later0", "later1", "later2"]
+    assert reader.reads == [["first"], ["later0", "later1", "later2"]]
+
+
+async def test_a_read_takes_at_most_its_share_of_asks() -> None:
+    reader = Reader()
+    reads = HistoryReads(reader, most=2)
+    histories = await asyncio.gather(*(reads.read(HistoryAsk(f"c{n}", 0.0)) for n in range(5)))
+    assert [history.name for history in histories] == ["c0", "c1", "c2", "c3", "c4"]
+    assert reader.reads == [["c0", "c1"], ["c2", "c3"], ["c4"]]
+
+
+async def test_a_failed_read_fails_its_askers_and_the_next_read_goes_on() -> None:
+    reader = Reader()
+    reader.fail = OSError("the database went away")
+    reads = HistoryReads(reader)
+    failed = await asyncio.gather(
+        *(reads.read(HistoryAsk(f"c{n}", 0.0)) for n in range(2)), return_exceptions=True
+    )
+    assert all(isinstance(result, OSError) for result in failed)
+    reader.fail = None
+    assert (await reads.read(HistoryAsk("again", 0.0))).name == "again"
+
+
+async def test_an_asker_that_gives_up_is_left_out_and_the_others_answered() -> None:
+    reader = Reader()
+    reader.gate.clear()
+    reads = HistoryReads(reader)
+    first = asyncio.create_task(reads.read(HistoryAsk("first", 0.0)))
+    await until(lambda: reader.reads == [["first"]])
+    quitter = asyncio.create_task(reads.read(HistoryAsk("quitter", 0.0)))
+    stayer = asyncio.create_task(reads.read(HistoryAsk("stayer", 0.0)))
+    await asyncio.sleep(0)
+    quitter.cancel()
+    reader.gate.set()
+    assert (await first).name == "first"
+    assert (await stayer).name == "stayer"
+    with pytest.raises(asyncio.CancelledError):
+        await quitter
+    assert reader.reads == [["first"], ["stayer"]]
