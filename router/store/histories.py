@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import CompoundSelect, Select, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from router.store.customer_views import history_entry
@@ -72,39 +73,52 @@ class HistoryAsk(NamedTuple):
     besides: str = ""
 
 
-# Each customer's newest contacts since the earliest ``since`` asked, one more than a
-# history holds (an ask leaves out one contact, its ``besides``), with their CSAT: the
-# columns a history line and the plan read, not whole rows (whose JSON columns, the
-# triage's above all, cost most of an ORM load). The per-customer cut is a window
-# function (SQLite 3.25 and later, PostgreSQL) over the (customer_id, arrival) index.
-_RANKED = (
-    select(
-        ContactRow.id,
-        ContactRow.customer_id,
-        ContactRow.arrival,
-        ContactRow.channel,
-        ContactRow.subject,
-        ContactRow.queue,
-        ContactRow.agent_id,
-        ContactRow.state,
-        ContactRow.outcome,
-        ContactRow.resolved,
-        func.row_number()
-        .over(partition_by=ContactRow.customer_id, order_by=ContactRow.arrival.desc())
-        .label("rank"),
+def _newest_contacts(customer: str) -> Select[*tuple[Any, ...]]:
+    """One customer's newest contacts since the earliest ``since`` asked, one more than a
+    history holds (an ask leaves out one contact, its ``besides``), with their CSAT: the
+    columns a history line and the plan read, not whole rows (whose JSON columns, the
+    triage's above all, cost most of an ORM load). Read backwards along the
+    (customer_id, arrival) index, it stops at the last row it keeps, however many
+    contacts the customer has."""
+    return (
+        select(
+            ContactRow.id,
+            ContactRow.customer_id,
+            ContactRow.arrival,
+            ContactRow.channel,
+            ContactRow.subject,
+            ContactRow.queue,
+            ContactRow.agent_id,
+            ContactRow.state,
+            ContactRow.outcome,
+            ContactRow.resolved,
+            FeedbackRow.csat,
+        )
+        .outerjoin(FeedbackRow, FeedbackRow.contact_id == ContactRow.id)
+        .where(
+            ContactRow.customer_id == bindparam(customer),
+            ContactRow.arrival >= bindparam("since"),
+        )
+        .order_by(ContactRow.arrival.desc())
+        .limit(HISTORY_CONTACTS + 1)
     )
-    .where(
-        ContactRow.customer_id.in_(bindparam("customers", expanding=True)),
-        ContactRow.arrival >= bindparam("since"),
+
+
+@cache
+def histories_statement(
+    customers: int,
+) -> Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]:
+    """The newest contacts of this many customers (bound as ``customer_0`` and on) in one
+    statement: each customer's read as a subquery of its own, joined by UNION ALL (a
+    window function over all of them would read every contact a customer has in the
+    window). Built once for each count."""
+    if customers == 1:
+        return _newest_contacts("customer_0")
+    return union_all(
+        *(select(_newest_contacts(f"customer_{n}").subquery()) for n in range(customers))
     )
-    .subquery()
-)
-HISTORIES = (
-    select(_RANKED, FeedbackRow.csat)
-    .outerjoin(FeedbackRow, FeedbackRow.contact_id == _RANKED.c.id)
-    .where(_RANKED.c.rank <= HISTORY_CONTACTS + 1)
-    .order_by(_RANKED.c.customer_id, _RANKED.c.rank)
-)
+
+
 CARDS = (
     select(CustomerRow.id, CustomerRow.name, IdentityRow.kind, IdentityRow.value)
     .outerjoin(IdentityRow, IdentityRow.customer_id == CustomerRow.id)
@@ -119,16 +133,18 @@ async def read_histories(
     if not asks:
         return []
     customers = sorted({ask.customer_id for ask in asks})
-    since = min(ask.since for ask in asks)
-    contacts: dict[str, list[Any]] = {}
-    for row in await connection.execute(HISTORIES, {"customers": customers, "since": since}):
-        contacts.setdefault(row.customer_id, []).append(row)
+    values: dict[str, Any] = {f"customer_{n}": customer for n, customer in enumerate(customers)}
+    values["since"] = min(ask.since for ask in asks)
+    contacts: dict[str, list[Any]] = {customer: [] for customer in customers}
+    for row in await connection.execute(histories_statement(len(customers)), values):
+        contacts[row.customer_id].append(row)
+    for rows in contacts.values():  # UNION ALL keeps no order: newest first again
+        rows.sort(key=lambda row: row.arrival, reverse=True)
     cards: dict[str, list[Any]] = {}
     for row in await connection.execute(CARDS, {"customers": customers}):
         cards.setdefault(row.id, []).append(row)
     return [
-        history_of(ask, contacts.get(ask.customer_id, []), cards.get(ask.customer_id, []))
-        for ask in asks
+        history_of(ask, contacts[ask.customer_id], cards.get(ask.customer_id, [])) for ask in asks
     ]
 
 
@@ -136,8 +152,8 @@ def history_of(ask: HistoryAsk, contacts: Sequence[Any], card: Sequence[Any]) ->
     """One ask's history from its customer's rows (newest first) and card rows. The rows
     were read from the earliest ``since`` of the batch: those before this ask's go, as
     does its ``besides``; the rest, up to ``HISTORY_CONTACTS``, are what a read of this
-    ask alone returns (a customer with more rows than that since the earliest has all of
-    this ask's newest among them, since the older ones rank last)."""
+    ask alone returns (the read kept the customer's newest, so the extra older rows it
+    may hold are the ones that go)."""
     rows = [row for row in contacts if row.arrival >= ask.since and row.id != ask.besides][
         :HISTORY_CONTACTS
     ]
