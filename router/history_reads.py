@@ -9,7 +9,9 @@ the pool keeps, opening and closing the rest. Here the asks of a turn of the eve
 and those that come while a read is in flight, go to the store as one read
 (Store.customer_histories: two statements for any number of customers), as the journal
 gathers writes. One ask alone is read at once (in the next turn of the loop): nothing
-waits for company.
+waits for company. With one read in flight, a read that waits (for a connection of the
+pool, for a slow database) makes every returning customer's plan wait; reads of their
+own waited for the same pool and the same database.
 """
 
 from __future__ import annotations
@@ -17,21 +19,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
+from router.store.errors import StoreError
 from router.store.histories import CustomerHistory, HistoryAsk
 
 MOST_ASKS = 64
-"""The most asks one read takes (its statements' lists of customers)."""
+"""The most asks one read takes."""
 
 ReadHistories = Callable[[Sequence[HistoryAsk]], Awaitable[list[CustomerHistory]]]
+Waiting = list[tuple[HistoryAsk, "asyncio.Future[CustomerHistory]"]]
 
 
 class HistoryReads:
-    """Gathers history reads: ``read`` answers as a read of its own would."""
+    """Gathers history reads: ``read`` answers as a read of its own would, or raises
+    StoreError (the read's own error its cause)."""
 
     def __init__(self, read: ReadHistories, most: int = MOST_ASKS) -> None:
         self._read = read
         self._most = most
-        self._waiting: list[tuple[HistoryAsk, asyncio.Future[CustomerHistory]]] = []
+        self._waiting: Waiting = []
         self._reader: asyncio.Task[None] | None = None
 
     async def read(self, ask: HistoryAsk) -> CustomerHistory:
@@ -48,31 +53,36 @@ class HistoryReads:
                 batch = [
                     (ask, future)
                     for ask, future in self._waiting[: self._most]
-                    if not future.done()  # its asker was cancelled
+                    if not future.done()  # its asker gave up
                 ]
                 del self._waiting[: self._most]
                 if batch:
                     await self._answer(batch)
         finally:
             self._reader = None
-            for _ask, future in self._waiting:  # only if this task was cancelled
+            for _ask, future in self._waiting:  # the reader was cancelled (shutdown)
                 future.cancel()
             self._waiting.clear()
 
-    async def _answer(
-        self, batch: list[tuple[HistoryAsk, asyncio.Future[CustomerHistory]]]
-    ) -> None:
+    async def _answer(self, batch: Waiting) -> None:
         try:
-            histories = await self._read([ask for ask, _future in batch])
-        except Exception as exc:
-            for _ask, future in batch:
+            try:
+                histories = await self._read([ask for ask, _future in batch])
+                answers = list(zip(batch, histories, strict=True))
+            except Exception as exc:
+                for _ask, future in batch:
+                    if not future.done():  # each asker an error of its own to raise
+                        error = StoreError(
+                            str(exc)
+                            if isinstance(exc, StoreError)
+                            else f"could not read a customer's history: {type(exc).__name__}"
+                        )
+                        error.__cause__ = exc
+                        future.set_exception(error)
+                return
+            for (_ask, future), history in answers:
                 if not future.done():
-                    future.set_exception(exc)
-            return
-        except BaseException:
-            for _ask, future in batch:
+                    future.set_result(history)
+        finally:
+            for _ask, future in batch:  # cancelled while reading: its askers with it
                 future.cancel()
-            raise
-        for (_ask, future), history in zip(batch, histories, strict=True):
-            if not future.done():
-                future.set_result(history)

@@ -99,7 +99,7 @@ def _newest_contacts(customer: str) -> Select[*tuple[Any, ...]]:
             ContactRow.customer_id == bindparam(customer),
             ContactRow.arrival >= bindparam("since"),
         )
-        .order_by(ContactRow.arrival.desc())
+        .order_by(ContactRow.arrival.desc(), ContactRow.id.desc())
         .limit(HISTORY_CONTACTS + 1)
     )
 
@@ -124,28 +124,43 @@ CARDS = (
     .outerjoin(IdentityRow, IdentityRow.customer_id == CustomerRow.id)
     .where(CustomerRow.id.in_(bindparam("customers", expanding=True)))
 )
+MOST_CUSTOMERS = 64
+"""The most customers one pair of statements reads; more are read in several."""
+NO_CUSTOMER = ""
+"""Fills a read's list of customers up to a power of two: customer ids are never empty
+(router/ids.py ``ordered_id``)."""
+
+
+def padded(customers: Sequence[str]) -> list[str]:
+    """The customers, then ``NO_CUSTOMER`` up to a power of two: seven shapes of the
+    statements (1 to 64 customers) instead of one a count, so the drivers' caches of
+    prepared statements (asyncpg's 100 a connection, sqlite3's 128) keep them all."""
+    size = 1
+    while size < len(customers):
+        size *= 2
+    return [*customers, *[NO_CUSTOMER] * (size - len(customers))]
 
 
 async def read_histories(
     connection: AsyncConnection, asks: Sequence[HistoryAsk]
 ) -> list[CustomerHistory]:
-    """Each ask's history, in order, read in two statements."""
-    if not asks:
-        return []
+    """Each ask's history, in order: two statements for up to ``MOST_CUSTOMERS``
+    customers."""
     customers = sorted({ask.customer_id for ask in asks})
-    values: dict[str, Any] = {f"customer_{n}": customer for n, customer in enumerate(customers)}
-    values["since"] = min(ask.since for ask in asks)
+    since = min((ask.since for ask in asks), default=0.0)
     contacts: dict[str, list[Any]] = {customer: [] for customer in customers}
-    for row in await connection.execute(histories_statement(len(customers)), values):
-        contacts[row.customer_id].append(row)
+    cards: dict[str, list[Any]] = {customer: [] for customer in customers}
+    for start in range(0, len(customers), MOST_CUSTOMERS):
+        part = padded(customers[start : start + MOST_CUSTOMERS])
+        values: dict[str, Any] = {f"customer_{n}": customer for n, customer in enumerate(part)}
+        values["since"] = since
+        for row in await connection.execute(histories_statement(len(part)), values):
+            contacts.get(row.customer_id, []).append(row)  # a NO_CUSTOMER row: dropped
+        for row in await connection.execute(CARDS, {"customers": part}):
+            cards.get(row.id, []).append(row)
     for rows in contacts.values():  # UNION ALL keeps no order: newest first again
-        rows.sort(key=lambda row: row.arrival, reverse=True)
-    cards: dict[str, list[Any]] = {}
-    for row in await connection.execute(CARDS, {"customers": customers}):
-        cards.setdefault(row.id, []).append(row)
-    return [
-        history_of(ask, contacts[ask.customer_id], cards.get(ask.customer_id, [])) for ask in asks
-    ]
+        rows.sort(key=lambda row: (row.arrival, row.id), reverse=True)
+    return [history_of(ask, contacts[ask.customer_id], cards[ask.customer_id]) for ask in asks]
 
 
 def history_of(ask: HistoryAsk, contacts: Sequence[Any], card: Sequence[Any]) -> CustomerHistory:

@@ -11,10 +11,15 @@ server process), and closed it again, since the pool was full by then.
 
 ``prompt_read`` closes the connection on the spot. A read outside a transaction has
 nothing to roll back: SQLite's connections here run their calls at once
-(router/store/sqlite_inline.py), asyncpg sends nothing when no transaction began, so the
-close does not yield and a cancellation cannot interrupt it. Use it only on an engine
-whose connections begin no transaction for a read (the store's ``_autocommit``: on
-PostgreSQL in autocommit; SQLite's stdlib driver begins none for a SELECT).
+(router/store/sqlite_inline.py), asyncpg sends nothing when no transaction began, so
+giving the connection back to a pool that keeps it does not yield, and a cancellation
+cannot interrupt it. A connection the pool does not keep (opened beyond its size, the
+pool full again) is closed for good, which waits (asyncpg's goodbye to the server,
+aiosqlite's thread): a cancellation there interrupts that close, the pool logs it and
+the connection is dropped, where SQLAlchemy's close, in a task of its own, would finish.
+Use it only on an engine whose connections begin no transaction for a read (the store's
+``_autocommit``: on PostgreSQL in autocommit; SQLite's stdlib driver begins none for a
+SELECT).
 """
 
 from __future__ import annotations

@@ -255,9 +255,13 @@ class Store(RecordReads):
 
     async def customer_histories(self, asks: Sequence[HistoryAsk]) -> list[CustomerHistory]:
         """Several customers' histories, in order, in two statements on one connection
-        outside a transaction (router/store/histories.py)."""
-        async with prompt_read(self._autocommit) as connection:
-            return await read_histories(connection, asks)
+        outside a transaction (router/store/histories.py); StoreError if the database
+        cannot be read."""
+        try:
+            async with prompt_read(self._autocommit) as connection:
+                return await read_histories(connection, asks)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not read: {type(exc).__name__}") from exc
 
     async def add_message(
         self,

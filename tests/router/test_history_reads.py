@@ -1,6 +1,7 @@
 """History reads gathered (router/history_reads.py): the asks of a turn of the event loop go
 in one read, those made while it is in flight in the next; each asker gets its own
-answer, or the read's error; an asker that gives up does not hold the others."""
+answer, or a StoreError of its own caused by the read's error; an asker that gives up
+does not hold the others, and a reader stopped takes its askers with it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from router.history_reads import HistoryReads
+from router.store.errors import StoreError
 from router.store.histories import CustomerHistory, HistoryAsk
 
 
@@ -22,13 +24,15 @@ class Reader:
         self.gate = asyncio.Event()
         self.gate.set()
         self.fail: Exception | None = None
+        self.short = False
 
     async def __call__(self, asks: Sequence[HistoryAsk]) -> list[CustomerHistory]:
         self.reads.append([ask.customer_id for ask in asks])
         await self.gate.wait()
         if self.fail is not None:
             raise self.fail
-        return [CustomerHistory(name=ask.customer_id) for ask in asks]
+        answers = [CustomerHistory(name=ask.customer_id) for ask in asks]
+        return answers[1:] if self.short else answers
 
 
 async def until(condition: Callable[[], bool], turns: int = 100) -> None:
@@ -72,14 +76,44 @@ async def test_a_read_takes_at_most_its_share_of_asks() -> None:
 
 async def test_a_failed_read_fails_its_askers_and_the_next_read_goes_on() -> None:
     reader = Reader()
-    reader.fail = OSError("the database went away")
+    cause = OSError("the database went away")
+    reader.fail = cause
     reads = HistoryReads(reader)
     failed = await asyncio.gather(
         *(reads.read(HistoryAsk(f"c{n}", 0.0)) for n in range(2)), return_exceptions=True
     )
-    assert all(isinstance(result, OSError) for result in failed)
+    assert all(isinstance(result, StoreError) for result in failed)
+    assert [result.__cause__ for result in failed] == [cause, cause]  # type: ignore[union-attr]
+    assert failed[0] is not failed[1]  # each asker raises its own
     reader.fail = None
     assert (await reads.read(HistoryAsk("again", 0.0))).name == "again"
+
+
+async def test_an_answer_that_does_not_fit_the_asks_fails_them_all() -> None:
+    reader = Reader()
+    reader.short = True
+    reads = HistoryReads(reader)
+    failed = await asyncio.gather(
+        *(reads.read(HistoryAsk(f"c{n}", 0.0)) for n in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, StoreError) for result in failed)
+
+
+async def test_a_reader_stopped_takes_its_askers_with_it() -> None:
+    reader = Reader()
+    reader.gate.clear()
+    reads = HistoryReads(reader)
+    reading = asyncio.create_task(reads.read(HistoryAsk("reading", 0.0)))
+    await until(lambda: reader.reads == [["reading"]])
+    waiting = asyncio.create_task(reads.read(HistoryAsk("waiting", 0.0)))
+    await asyncio.sleep(0)
+    assert reads._reader is not None
+    reads._reader.cancel()
+    for task in (reading, waiting):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    reader.gate.set()
+    assert (await reads.read(HistoryAsk("after", 0.0))).name == "after"  # a new reader
 
 
 async def test_an_asker_that_gives_up_is_left_out_and_the_others_answered() -> None:

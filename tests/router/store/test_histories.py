@@ -1,18 +1,42 @@
 """Several customers' histories read in one go (router/store/histories.py), on real SQLite
 and real PostgreSQL: each ask gets what a read of it alone gets, whatever else the read
 holds (other customers, the same customer with another contact left out or another
-window, a customer with more contacts than a history keeps)."""
+window, a customer with more contacts than a history keeps, more customers than one pair
+of statements reads), and the contacts the single read before them gave (``REFERENCE``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, select
 
-from router.store.histories import HISTORY_CONTACTS, CustomerHistory, HistoryAsk
+from router.store.histories import (
+    HISTORY_CONTACTS,
+    MOST_CUSTOMERS,
+    CustomerHistory,
+    HistoryAsk,
+    padded,
+)
 from router.store.repository import Store
-from router.store.schema import CustomerRow, FeedbackRow, IdentityRow
+from router.store.schema import ContactRow, CustomerRow, FeedbackRow, IdentityRow
 from tests.router.store.test_store import row
 
 ADA, BRUNO, CARLA = "cust-ada", "cust-bruno", "cust-carla"
+# the one-customer read of the thirty-fourth session, ties broken by id as now
+REFERENCE = (
+    select(ContactRow.id)
+    .where(
+        ContactRow.customer_id == bindparam("customer"),
+        ContactRow.arrival >= bindparam("since"),
+        ContactRow.id != bindparam("besides"),
+    )
+    .order_by(ContactRow.arrival.desc(), ContactRow.id.desc())
+    .limit(50)
+)
+
+
+async def reference_ids(store: Store, ask: HistoryAsk) -> tuple[str, ...]:
+    values = {"customer": ask.customer_id, "since": ask.since, "besides": ask.besides}
+    async with store.engine.connect() as connection:
+        return tuple((await connection.execute(REFERENCE, values)).scalars())
 
 
 async def fill(store: Store) -> None:
@@ -77,6 +101,9 @@ async def test_each_ask_read_together_gets_what_it_gets_read_alone(store: Store)
     together = await store.customer_histories(asks)
     alone = [await store.customer_histories([ask]) for ask in asks]
     assert together == [history for [history] in alone]
+    assert [history.contact_ids for history in together] == [
+        await reference_ids(store, ask) for ask in asks
+    ]
 
     ada, ada_later, bruno, carla, carla_all_new, carla_late, nobody = together
     assert ada.contact_ids == ("a2", "a1")
@@ -99,3 +126,31 @@ async def test_one_customer_read_as_before(store: Store) -> None:
     history = await store.customer_history(ADA, since=0.0, besides="a3")
     assert history == (await store.customer_histories([HistoryAsk(ADA, 0.0, "a3")]))[0]
     assert await store.customer_histories([]) == []
+
+
+async def test_contacts_that_arrived_at_once_come_in_the_same_order_every_time(
+    store: Store,
+) -> None:
+    for n in range(55):  # more than a history keeps, all at one instant
+        await store.add_contact(row(f"t{n:02}", f"m-t{n:02}", customer_id="cust-tie", arrival=5.0))
+    asks = [HistoryAsk("cust-tie", 0.0, "t54"), HistoryAsk("cust-tie", 0.0), HistoryAsk(ADA, 0.0)]
+    together = await store.customer_histories(asks)
+    assert together[0].contact_ids == tuple(f"t{n:02}" for n in range(53, 3, -1))
+    assert together[1].contact_ids == tuple(f"t{n:02}" for n in range(54, 4, -1))
+    for ask, history in zip(asks, together, strict=True):
+        assert history.contact_ids == await reference_ids(store, ask)
+
+
+async def test_more_customers_than_one_read_takes(store: Store) -> None:
+    count = MOST_CUSTOMERS + 5
+    for n in range(count):
+        await store.add_contact(row(f"x{n:03}", f"m-x{n:03}", customer_id=f"cust-{n:03}"))
+    asks = [HistoryAsk(f"cust-{n:03}", 0.0) for n in range(count)]
+    histories = await store.customer_histories(asks)
+    assert [history.contact_ids for history in histories] == [(f"x{n:03}",) for n in range(count)]
+
+
+def test_the_customers_are_padded_to_a_power_of_two() -> None:
+    assert padded(["a"]) == ["a"]
+    assert padded(["a", "b", "c"]) == ["a", "b", "c", ""]
+    assert len(padded([str(n) for n in range(33)])) == 64
