@@ -254,9 +254,9 @@ class Store(RecordReads):
         return (await self.customer_histories([HistoryAsk(customer_id, since, besides)]))[0]
 
     async def customer_histories(self, asks: Sequence[HistoryAsk]) -> list[CustomerHistory]:
-        """Several customers' histories, in order, in two statements on one connection
-        outside a transaction (router/store/histories.py); StoreError if the database
-        cannot be read."""
+        """Several customers' histories, in order, on one connection outside a
+        transaction: two statements for up to 64 customers (router/store/histories.py);
+        StoreError if the database cannot be read."""
         try:
             async with prompt_read(self._autocommit) as connection:
                 return await read_histories(connection, asks)
