@@ -44,6 +44,18 @@ async def until(condition: Callable[[], bool], turns: int = 100) -> None:
     raise AssertionError("the condition never held")
 
 
+async def read_in_flight(
+    customer: str,
+) -> tuple[Reader, HistoryReads, asyncio.Task[CustomerHistory]]:
+    """A reader held by its gate, and a read for ``customer`` in flight in it."""
+    reader = Reader()
+    reader.gate.clear()
+    reads = HistoryReads(reader)
+    task = asyncio.create_task(reads.read(HistoryAsk(customer, 0.0)))
+    await until(lambda: reader.reads == [[customer]])
+    return reader, reads, task
+
+
 async def test_the_asks_of_one_turn_go_in_one_read() -> None:
     reader = Reader()
     reads = HistoryReads(reader)
@@ -53,11 +65,7 @@ async def test_the_asks_of_one_turn_go_in_one_read() -> None:
 
 
 async def test_asks_made_while_a_read_is_in_flight_go_in_the_next() -> None:
-    reader = Reader()
-    reader.gate.clear()
-    reads = HistoryReads(reader)
-    first = asyncio.create_task(reads.read(HistoryAsk("first", 0.0)))
-    await until(lambda: reader.reads == [["first"]])
+    reader, reads, first = await read_in_flight("first")
     later = [asyncio.create_task(reads.read(HistoryAsk(f"later{n}", 0.0))) for n in range(3)]
     await asyncio.sleep(0)
     reader.gate.set()
@@ -100,11 +108,7 @@ async def test_an_answer_that_does_not_fit_the_asks_fails_them_all() -> None:
 
 
 async def test_a_reader_stopped_takes_its_askers_with_it() -> None:
-    reader = Reader()
-    reader.gate.clear()
-    reads = HistoryReads(reader)
-    reading = asyncio.create_task(reads.read(HistoryAsk("reading", 0.0)))
-    await until(lambda: reader.reads == [["reading"]])
+    reader, reads, reading = await read_in_flight("reading")
     waiting = asyncio.create_task(reads.read(HistoryAsk("waiting", 0.0)))
     await asyncio.sleep(0)
     assert reads._reader is not None
@@ -117,11 +121,7 @@ async def test_a_reader_stopped_takes_its_askers_with_it() -> None:
 
 
 async def test_an_asker_that_gives_up_is_left_out_and_the_others_answered() -> None:
-    reader = Reader()
-    reader.gate.clear()
-    reads = HistoryReads(reader)
-    first = asyncio.create_task(reads.read(HistoryAsk("first", 0.0)))
-    await until(lambda: reader.reads == [["first"]])
+    reader, reads, first = await read_in_flight("first")
     quitter = asyncio.create_task(reads.read(HistoryAsk("quitter", 0.0)))
     stayer = asyncio.create_task(reads.read(HistoryAsk("stayer", 0.0)))
     await asyncio.sleep(0)
