@@ -25,7 +25,7 @@ from router.callbacks import Callbacks
 from router.customer_changes import ERASED, CustomerChange
 from router.decisions import Abandoned, Completed, Decisions, Offered
 from router.estimate import WaitEstimator
-from router.history_reads import HistoryReads
+from router.gathered_reads import GatheredReads
 from router.history_waits import HistoryWaits
 from router.hours import HoursBook
 from router.ids import ordered_id
@@ -100,8 +100,10 @@ class Intake:
         # what a returning customer's history read must wait for (router/history_waits.py)
         self.history_waits = HistoryWaits(lambda: runtime.recorder.mark)
         runtime.listen(self.history_waits.observe)
-        # returning customers' history reads, gathered (router/history_reads.py)
-        self.history_reads = HistoryReads(lambda asks: self.runtime.store.customer_histories(asks))
+        # returning customers' history reads, gathered (router/gathered_reads.py)
+        self.history_reads: GatheredReads[HistoryAsk, CustomerHistory] = GatheredReads(
+            lambda asks: self.runtime.store.customer_histories(asks), "a customer's history"
+        )
         runtime.listen(self._forget_finished)
         runtime.customer_changes.listen(self.forget_customers)
         runtime.listen(self._observe_handling)

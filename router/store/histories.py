@@ -5,7 +5,7 @@ identities) before the offer and the 202. Read one customer at a time that was t
 statements a returning contact: on PostgreSQL two round trips, each a send that wakes the
 server's backend (about 0.1 ms of the router's CPU a send on the thirty-fifth session's
 VM at max intake) and, with the reads overlapping, more connections than the pool keeps.
-``read_histories`` reads any number of customers at once (router/history_reads.py
+``read_histories`` reads any number of customers at once (router/gathered_reads.py
 gathers the reads asked for meanwhile), each with the same answer as if read alone.
 """
 
@@ -20,6 +20,7 @@ from sqlalchemy import CompoundSelect, Select, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from router.store.customer_views import history_entry
+from router.store.padding import padded
 from router.store.schema import ContactRow, CustomerRow, FeedbackRow, IdentityRow
 
 HISTORY_CONTACTS = 50
@@ -131,16 +132,6 @@ NO_CUSTOMER = ""
 (router/ids.py ``ordered_id``)."""
 
 
-def padded(customers: Sequence[str]) -> list[str]:
-    """The customers, then ``NO_CUSTOMER`` up to a power of two: seven shapes of the
-    statements (1 to 64 customers) instead of one a count, so the drivers' caches of
-    prepared statements (asyncpg's 100 a connection, sqlite3's 128) keep them all."""
-    size = 1
-    while size < len(customers):
-        size *= 2
-    return [*customers, *[NO_CUSTOMER] * (size - len(customers))]
-
-
 async def read_histories(
     connection: AsyncConnection, asks: Sequence[HistoryAsk]
 ) -> list[CustomerHistory]:
@@ -151,7 +142,7 @@ async def read_histories(
     contacts: dict[str, list[Any]] = {customer: [] for customer in customers}
     cards: dict[str, list[Any]] = {customer: [] for customer in customers}
     for start in range(0, len(customers), MOST_CUSTOMERS):
-        part = padded(customers[start : start + MOST_CUSTOMERS])
+        part = padded(customers[start : start + MOST_CUSTOMERS], NO_CUSTOMER)
         values: dict[str, Any] = {f"customer_{n}": customer for n, customer in enumerate(part)}
         values["since"] = since
         for row in await connection.execute(histories_statement(len(part)), values):

@@ -13,7 +13,6 @@ from router.store.histories import (
     MOST_CUSTOMERS,
     CustomerHistory,
     HistoryAsk,
-    padded,
 )
 from router.store.repository import Store
 from router.store.schema import ContactRow, CustomerRow, FeedbackRow, IdentityRow
@@ -148,9 +147,3 @@ async def test_more_customers_than_one_read_takes(store: Store) -> None:
     asks = [HistoryAsk(f"cust-{n:03}", 0.0) for n in range(count)]
     histories = await store.customer_histories(asks)
     assert [history.contact_ids for history in histories] == [(f"x{n:03}",) for n in range(count)]
-
-
-def test_the_customers_are_padded_to_a_power_of_two() -> None:
-    assert padded(["a"]) == ["a"]
-    assert padded(["a", "b", "c"]) == ["a", "b", "c", ""]
-    assert len(padded([str(n) for n in range(33)])) == 64
