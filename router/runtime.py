@@ -17,6 +17,7 @@ from typing import Any
 from router.customer_changes import CustomerChanges
 from router.decisions import Abandoned, Completed, Decisions
 from router.engine import Engine
+from router.gathered_reads import GatheredReads
 from router.models import NewContact, RoutePolicy
 from router.outbox.events import EventBuilder
 from router.recorder import Recorder
@@ -82,6 +83,10 @@ class RouterRuntime:
         self._reloaded: list[Callable[[], None]] = []
         self._realigning: asyncio.Task[None] | None = None
         self.customer_changes = CustomerChanges()  # caches listen: merges, erasures...
+        # desktop logins' token reads, gathered (router/gathered_reads.py)
+        self.token_reads: GatheredReads[str, str | None] = GatheredReads(
+            lambda tokens: self.store.agent_ids_by_tokens(tokens), "desktop tokens"
+        )
         self._listeners: list[Listener] = []
         self.observe_latency: Callable[[float], None] | None = None
         # a desktop's action (its type) and the seconds until its ack or error was ready

@@ -33,6 +33,7 @@ from channels import strict_json
 from router.replies import ReplyOutbox
 from router.runtime import RouterRuntime
 from router.states import Presence
+from router.store.errors import StoreError
 from router.views import agent_view
 
 log = logging.getLogger("centralino.desktop")
@@ -42,6 +43,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_LOGIN_TIMEOUT = 4408
 CLOSE_REPLACED = 4001
 CLOSE_RELOADED = 1012  # "service restart": reconnect and log in again
+CLOSE_UNAVAILABLE = 1013  # "try again later": the store could not be read
 
 
 class SessionState(StrEnum):
@@ -122,7 +124,7 @@ async def receive_login(session: LoginSocket, timeout: float) -> Login | None:
 async def agent_for_token(runtime: RouterRuntime, token: str) -> str | None:
     """The agent this desktop token belongs to, if the token is current and the agent is
     on the roster."""
-    agent_id = await runtime.store.agent_id_by_token(token)
+    agent_id = await runtime.token_reads.read(token)
     return agent_id if agent_id is not None and agent_id in runtime.engine.agents else None
 
 
@@ -138,6 +140,12 @@ async def agent_for_session(websocket: WebSocket, runtime: RouterRuntime) -> str
 
 def unauthorized(ref: str | None) -> dict[str, Any]:
     return Error(ref=ref, code="unauthorized", message="unknown or revoked token").model_dump()
+
+
+def unavailable(ref: str | None) -> dict[str, Any]:
+    return Error(
+        ref=ref, code="unavailable", message="the token could not be checked now: log in again"
+    ).model_dump()
 
 
 class DesktopSession:
@@ -169,7 +177,13 @@ class DesktopSession:
         if message is None:
             return False
         if message.token:
-            agent_id = await agent_for_token(self.runtime, message.token)
+            try:
+                agent_id = await agent_for_token(self.runtime, message.token)
+            except StoreError as exc:
+                log.error("a desktop login could not read its token: %s", exc)
+                await self.send(unavailable(message.ref))
+                await self.close(CLOSE_UNAVAILABLE, "try again later")
+                return False
         else:
             agent_id = await agent_for_session(self.websocket, self.runtime)
             self.cookie = self.websocket.cookies.get(SESSION_COOKIE, "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,35 @@ async def test_reconnecting_desktop_resumes_without_losing_an_offer(
     assert welcome["resumed"] is False
     assert welcome["state"]["contacts"][0]["contact"]["contact_id"] == contact_id
     await again.close()
+
+
+async def test_a_login_whose_token_cannot_be_read_is_told_to_log_in_again(
+    tmp_path: Path,
+) -> None:
+    """The store cannot be read (here the agents' table is gone from under the server):
+    the login gets ``unavailable`` and the socket closes with 1013, "try again later";
+    once the store reads again, so does the login."""
+    database = tmp_path / "centralino.db"
+    server = ThreadServer(database).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            token = await create_agent(client, "anna", skills={"billing": 5}, languages=["it"])
+        with sqlite3.connect(database) as db:
+            db.execute("ALTER TABLE agents RENAME TO agents_gone")
+        async with websockets.connect(server.ws_url) as ws:
+            await ws.send(json.dumps({"type": "login", "token": token, "ref": "l1"}))
+            reply = json.loads(await ws.recv())
+            assert reply["code"] == "unavailable" and reply["ref"] == "l1"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+        with sqlite3.connect(database) as db:
+            db.execute("ALTER TABLE agents_gone RENAME TO agents")
+        desk = Desktop(server.ws_url, token)
+        assert (await desk.connect())["agent"]["agent_id"] == "anna"
+        await desk.close()
+    finally:
+        server.stop()
 
 
 async def test_a_resume_past_the_replay_buffers_bytes_gets_the_snapshot(tmp_path: Path) -> None:

@@ -1,0 +1,82 @@
+"""Desktop tokens looked up several at once (router/store/tokens.py), on real SQLite and
+real PostgreSQL: each token gets its agent, or None if no agent has it, in the order
+asked, whatever else the statement holds (the same token twice, unknown tokens, more
+tokens than one statement looks up)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from router.engine import Engine
+from router.runtime import RouterRuntime
+from router.store.errors import StoreError
+from router.store.repository import Store
+from router.store.tokens import MOST_TOKENS
+from tests.engine_helpers import RULES
+
+
+async def agent_with_token(store: Store, agent_id: str, token: str) -> None:
+    await store.save_agent({"id": agent_id, "name": agent_id, "skills": {}}, 1.0)
+    assert await store.set_agent_token(agent_id, token)
+
+
+async def test_each_token_gets_its_agent_in_order(store: Store) -> None:
+    await agent_with_token(store, "anna", "secret-anna")
+    await agent_with_token(store, "bruno", "secret-bruno")
+    tokens = ["secret-bruno", "nobody's", "secret-anna", "secret-bruno", ""]
+    assert await store.agent_ids_by_tokens(tokens) == ["bruno", None, "anna", "bruno", None]
+    assert await store.agent_id_by_token("secret-anna") == "anna"
+    assert await store.agent_ids_by_tokens([]) == []
+
+
+async def test_a_rotated_token_is_nobodys(store: Store) -> None:
+    await agent_with_token(store, "anna", "old")
+    assert await store.set_agent_token("anna", "new")
+    assert await store.agent_ids_by_tokens(["old", "new"]) == [None, "anna"]
+
+
+async def test_more_tokens_than_one_statement_looks_up(store: Store) -> None:
+    count = MOST_TOKENS + 5
+    for n in range(count):
+        await agent_with_token(store, f"agent-{n:03}", f"token-{n:03}")
+    tokens = [f"token-{n:03}" for n in reversed(range(count))]
+    expected = [f"agent-{n:03}" for n in reversed(range(count))]
+    assert await store.agent_ids_by_tokens(tokens) == expected
+
+
+async def test_a_database_that_cannot_be_read_is_a_store_error(store: Store) -> None:
+    async with store.engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE agents RENAME TO agents_gone"))
+    with pytest.raises(StoreError) as raised:
+        await store.agent_ids_by_tokens(["any"])
+    assert isinstance(raised.value.__cause__, SQLAlchemyError | OSError)
+
+
+async def test_logins_side_by_side_share_a_statement(store: Store) -> None:
+    """Twenty desktops' tokens read at once through the runtime (RouterRuntime.token_reads,
+    router/gathered_reads.py): on PostgreSQL the first read alone, the nineteen asked
+    while it was in flight in one statement after it; SQLite's reads do not yield, so
+    none is ever in flight when the next is asked: each goes alone, at once."""
+    for n in range(20):
+        await agent_with_token(store, f"agent-{n:02}", f"token-{n:02}")
+    runtime = RouterRuntime(Engine(RULES.config), store)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "token_hash IN" in statement:
+            statements.append(statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        found = await asyncio.gather(
+            *(runtime.token_reads.read(f"token-{n:02}") for n in range(20))
+        )
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+    assert found == [f"agent-{n:02}" for n in range(20)]
+    assert len(statements) == (2 if store.engine.dialect.name == "postgresql" else 20)
