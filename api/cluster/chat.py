@@ -27,7 +27,8 @@ from api.chat.session import (
     started_contact,
     thread,
 )
-from api.cluster.edge import CLOSE_UNAVAILABLE, Edge
+from api.cluster.edge import Edge
+from api.desktop.session import CLOSE_UNAVAILABLE
 from channels.base import ChannelError, Ended, Message
 from channels.contact import IntakeError
 from router.cluster.chat import ChatReader, ChatWriter

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import logging
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -21,11 +22,14 @@ from api.cluster.hub import RedisDesktopHub
 from api.cluster.node_intake import ROUTE, route_command
 from api.desktop.protocol import Error, Welcome
 from api.desktop.requests import perform
-from api.desktop.session import BadMessage, agent_for_token, parse, unauthorized
+from api.desktop.session import BadMessage, agent_for_token, parse, unauthorized, unavailable
 from api.gateways.smtp import SmtpHandler
 from router.runtime import RouterRuntime
 from router.states import Presence
+from router.store.errors import StoreError
 from router.views import agent_view
+
+log = logging.getLogger("centralino.cluster")
 
 
 class RouterCommands:
@@ -139,7 +143,11 @@ class RouterCommands:
         runtime = self.runtime
         engine = runtime.engine
         if args.get("token"):
-            agent_id = await agent_for_token(runtime, str(args["token"]))
+            try:
+                agent_id = await agent_for_token(runtime, str(args["token"]))
+            except StoreError as exc:
+                log.error("a desktop login could not read its token: %s", exc)
+                return {"error": unavailable(args.get("ref"))}
         else:  # a browser signed in: its session cookie, from a same-origin handshake
             found = await principal_from_cookies(
                 self.app, {SESSION_COOKIE: str(args.get("cookie", ""))}

@@ -33,6 +33,7 @@ from api.desktop.protocol import Error, Login, Ping, Pong
 from api.desktop.session import (
     CLOSE_REPLACED,
     CLOSE_UNAUTHORIZED,
+    CLOSE_UNAVAILABLE,
     BadMessage,
     SessionState,
     parse,
@@ -47,7 +48,6 @@ from router.ids import new_id
 log = logging.getLogger("centralino.edge")
 
 LOCAL_PATHS = frozenset({"/healthz"})
-CLOSE_UNAVAILABLE = 1013  # "try again later"
 WALLBOARD_REFRESH = 1.0
 
 
@@ -208,7 +208,10 @@ class EdgeDesktopSession:
             return None
         if "error" in reply:
             await self.send(reply["error"])
-            await self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            if reply["error"].get("code") == "unavailable":  # the token could not be read
+                await self.close(CLOSE_UNAVAILABLE, "try again later")
+            else:
+                await self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return None
         self.agent_id = reply["agent_id"]
         self.control_after = reply["control_after"]

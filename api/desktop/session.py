@@ -43,7 +43,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_LOGIN_TIMEOUT = 4408
 CLOSE_REPLACED = 4001
 CLOSE_RELOADED = 1012  # "service restart": reconnect and log in again
-CLOSE_UNAVAILABLE = 1013  # "try again later": the store could not be read
+CLOSE_UNAVAILABLE = 1013  # "try again later": the store or the router cannot answer now
 
 
 class SessionState(StrEnum):

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from typing import Any
 
 import httpx
 import websockets
 
 from tests.api.cluster.test_nodes import AGENT, Cluster, active_and_standby, cluster  # noqa: F401
-from tests.live import ADMIN, admin_headers
+from tests.live import ADMIN, admin_headers, create_agent
 
 PASSWORD = "a long enough password"
 
@@ -86,3 +87,28 @@ async def codes_until_closed(ws: Any) -> list[str]:
         async for raw in ws:
             codes.append(str(json.loads(raw).get("code", "")))
     return codes
+
+
+async def test_a_standby_login_whose_token_cannot_be_read_is_told_to_try_again(
+    cluster: Cluster,  # noqa: F811
+) -> None:
+    """The active router cannot read its store (the agents' table gone from under it): a
+    desktop logging in on the standby gets ``unavailable`` and a close with 1013, "try
+    again later", not ``unauthorized``; once the store reads again, the login works."""
+    _active, standby = await active_and_standby(cluster)
+    async with httpx.AsyncClient(base_url=standby.url, timeout=15) as http:
+        token = await create_agent(http, "tina", **AGENT)
+    with sqlite3.connect(cluster.database) as db:
+        db.execute("ALTER TABLE agents RENAME TO agents_gone")
+    login = {"type": "login", "token": token, "ref": "l1"}
+    async with websockets.connect(standby.ws_url) as ws:
+        await ws.send(json.dumps(login))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 15))
+        assert reply["code"] == "unavailable" and reply["ref"] == "l1", reply
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 15)
+        assert ws.close_code == 1013
+    with sqlite3.connect(cluster.database) as db:
+        db.execute("ALTER TABLE agents_gone RENAME TO agents")
+    welcome = await first_frame(standby.ws_url, {}, login)
+    assert welcome["type"] == "welcome" and welcome["agent"]["agent_id"] == "tina"
