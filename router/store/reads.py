@@ -4,15 +4,34 @@ events and offers (for explain, the desktop's conversation, restarts). Part of S
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from router.store.errors import StoreError
+from router.store.prompt_reads import prompt_read
 from router.store.schema import ContactRow, MessageRow, OfferRow, RoutingEventRow, ThreadRow
+
+
+class ConversationLine(NamedTuple):
+    at: float
+    kind: str
+    text: str
+
+
+CONVERSATION = (
+    select(MessageRow.at, MessageRow.kind, MessageRow.text)
+    .where(MessageRow.contact_id == bindparam("contact"))
+    .order_by(MessageRow.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 class RecordReads:
     _sessions: async_sessionmaker[AsyncSession]
+    _autocommit: AsyncEngine
 
     async def thread_contact(self, gateway: str, keys: Sequence[str]) -> ContactRow | None:
         """The newest contact any of these thread keys points at."""
@@ -28,16 +47,21 @@ class RecordReads:
             )
             return result.scalar_one_or_none()
 
-    async def messages(self, contact_id: str, limit: int = 200) -> Sequence[MessageRow]:
-        """A contact's messages after the first, oldest first (the last ``limit``)."""
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(MessageRow)
-                .where(MessageRow.contact_id == contact_id)
-                .order_by(MessageRow.id.desc())
-                .limit(limit)
-            )
-            return list(reversed(result.scalars().all()))
+    async def messages(self, contact_id: str, limit: int = 200) -> list[ConversationLine]:
+        """A contact's messages after the first, oldest first (the last ``limit``): the
+        columns the desktop's conversation shows, in one statement outside a transaction
+        (a desktop reads it for every contact it accepts), its connection back in the
+        pool at once (router/store/prompt_reads.py). StoreError if it cannot be read."""
+        try:
+            async with prompt_read(self._autocommit) as connection:
+                result = await connection.execute(
+                    CONVERSATION, {"contact": contact_id, "limit": limit}
+                )
+                lines = [ConversationLine(*row) for row in result]
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not read: {type(exc).__name__}") from exc
+        lines.reverse()
+        return lines
 
     async def events(self, contact_id: str) -> Sequence[RoutingEventRow]:
         async with self._sessions() as session:
