@@ -18,7 +18,9 @@ for the same pool and the same database.
 
 A failed read gives each of its askers a StoreError of its own, the read's error its
 cause (a driver error is not one of the store's, and one exception object raised in
-several tasks gathers their tracebacks).
+several tasks gathers their tracebacks). An asker that gives up while it reads its own
+ask stops that read, as it would a read of its own; the asks behind it still go in the
+next. ``aclose`` stops the reader at shutdown.
 """
 
 from __future__ import annotations
@@ -69,8 +71,28 @@ class GatheredReads(Generic[Ask, Answer]):
         finally:  # the asks made meanwhile go in the next read, even if this one was cancelled
             if self._waiting:
                 self._reader = asyncio.create_task(self._read_waiting(), name="centralino-reads")
+                self._reader.add_done_callback(self._never_began)
             else:
                 self._busy = False
+
+    async def aclose(self) -> None:
+        """Stop the reader (shutdown): the asks waiting for it are cancelled."""
+        reader = self._reader
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    def _never_began(self, reader: asyncio.Task[None]) -> None:
+        """A reader cancelled before its first step never ran its ``finally``."""
+        if self._reader is reader:
+            self._stopped()
+
+    def _stopped(self) -> None:
+        self._busy = False
+        self._reader = None
+        for _ask, future in self._waiting:  # the reader was cancelled (shutdown)
+            future.cancel()
+        self._waiting.clear()
 
     def _error(self, cause: Exception) -> StoreError:
         error = StoreError(
@@ -94,11 +116,7 @@ class GatheredReads(Generic[Ask, Answer]):
                 if batch:
                     await self._answer(batch)
         finally:
-            self._busy = False
-            self._reader = None
-            for _ask, future in self._waiting:  # the reader was cancelled (shutdown)
-                future.cancel()
-            self._waiting.clear()
+            self._stopped()
 
     async def _answer(self, batch: list[tuple[Ask, asyncio.Future[Answer]]]) -> None:
         try:

@@ -201,6 +201,7 @@ class RouterRuntime:
             self._timer_task.cancel()
             await asyncio.gather(self._timer_task, return_exceptions=True)
             self._timer_task = None
+        await self.token_reads.aclose()
         await self.recorder.stop()
 
     async def stored_contact(self, contact_id: str) -> ContactRow | None:

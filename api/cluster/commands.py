@@ -137,23 +137,27 @@ class RouterCommands:
 
     # --------------------------------------------------------------- desktop
 
+    async def _agent_of(self, args: dict[str, Any]) -> str | None:
+        """The agent a login's token or session cookie names, if it may log in."""
+        if args.get("token"):
+            return await agent_for_token(self.runtime, str(args["token"]))
+        # a browser signed in: its session cookie, from a same-origin handshake
+        found = await principal_from_cookies(
+            self.app, {SESSION_COOKIE: str(args.get("cookie", ""))}
+        )
+        agent_id = found.agent_id if found is not None else None
+        return agent_id if agent_id in self.runtime.engine.agents else None
+
     async def login(self, args: dict[str, Any]) -> dict[str, Any]:
         """Like the embedded login (api/desktop/session.py): the snapshot and the seq it is valid
         at are taken in one step, with nothing awaited in between."""
         runtime = self.runtime
         engine = runtime.engine
-        if args.get("token"):
-            try:
-                agent_id = await agent_for_token(runtime, str(args["token"]))
-            except StoreError as exc:
-                log.error("a desktop login could not read its token: %s", exc)
-                return {"error": unavailable(args.get("ref"))}
-        else:  # a browser signed in: its session cookie, from a same-origin handshake
-            found = await principal_from_cookies(
-                self.app, {SESSION_COOKIE: str(args.get("cookie", ""))}
-            )
-            agent_id = found.agent_id if found is not None else None
-            agent_id = agent_id if agent_id in engine.agents else None
+        try:
+            agent_id = await self._agent_of(args)
+        except StoreError as exc:
+            log.error("a desktop login could not be checked: %s", exc)
+            return {"error": unavailable(args.get("ref"))}
         if agent_id is None:
             return {"error": unauthorized(args.get("ref"))}
         session = str(args["session"])

@@ -208,7 +208,7 @@ class EdgeDesktopSession:
             return None
         if "error" in reply:
             await self.send(reply["error"])
-            if reply["error"].get("code") == "unavailable":  # the token could not be read
+            if reply["error"].get("code") == "unavailable":  # the login could not be checked
                 await self.close(CLOSE_UNAVAILABLE, "try again later")
             else:
                 await self.close(CLOSE_UNAUTHORIZED, "unauthorized")

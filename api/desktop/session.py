@@ -144,7 +144,7 @@ def unauthorized(ref: str | None) -> dict[str, Any]:
 
 def unavailable(ref: str | None) -> dict[str, Any]:
     return Error(
-        ref=ref, code="unavailable", message="the token could not be checked now: log in again"
+        ref=ref, code="unavailable", message="the login could not be checked now: log in again"
     ).model_dump()
 
 
@@ -176,17 +176,17 @@ class DesktopSession:
         message = await receive_login(self, timeout)
         if message is None:
             return False
-        if message.token:
-            try:
+        try:
+            if message.token:
                 agent_id = await agent_for_token(self.runtime, message.token)
-            except StoreError as exc:
-                log.error("a desktop login could not read its token: %s", exc)
-                await self.send(unavailable(message.ref))
-                await self.close(CLOSE_UNAVAILABLE, "try again later")
-                return False
-        else:
-            agent_id = await agent_for_session(self.websocket, self.runtime)
-            self.cookie = self.websocket.cookies.get(SESSION_COOKIE, "")
+            else:
+                agent_id = await agent_for_session(self.websocket, self.runtime)
+                self.cookie = self.websocket.cookies.get(SESSION_COOKIE, "")
+        except StoreError as exc:
+            log.error("a desktop login could not be checked: %s", exc)
+            await self.send(unavailable(message.ref))
+            await self.close(CLOSE_UNAVAILABLE, "try again later")
+            return False
         if agent_id is None:
             await self.send(unauthorized(message.ref))
             await self.close(CLOSE_UNAUTHORIZED, "unauthorized")

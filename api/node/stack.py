@@ -192,6 +192,7 @@ async def close_stack(app: FastAPI, stack: RouterStack) -> None:
     await stack.deliveries.stop()
     if stack.replies is not None:
         await stack.replies.close()
+    await app.state.intake.history_reads.aclose()
     await stack.runtime.stop()
     await stack.store.close()
     if hasattr(app.state, "reporter"):

@@ -14,6 +14,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from router.store.errors import read_errors
 from router.store.schema import UserRow, UserSessionRow
 
 USERS: Table = UserRow.__table__  # type: ignore[assignment]
@@ -46,8 +47,10 @@ class Accounts:
         return UserRow(**row), created
 
     async def user(self, name: str) -> UserRow | None:
-        async with self._sessions() as session:
-            return await session.get(UserRow, name)
+        """StoreError if it cannot be read (a signed-in request reads it)."""
+        with read_errors():
+            async with self._sessions() as session:
+                return await session.get(UserRow, name)
 
     async def user_by_subject(self, subject: str) -> UserRow | None:
         async with self._sessions() as session:
@@ -71,8 +74,10 @@ class Accounts:
         await self._commit(lambda connection: connection.execute(insert(SESSIONS), values))
 
     async def session(self, id_hash: str) -> UserSessionRow | None:
-        async with self._sessions() as session:
-            return await session.get(UserSessionRow, id_hash)
+        """StoreError if it cannot be read (a signed-in request reads it)."""
+        with read_errors():
+            async with self._sessions() as session:
+                return await session.get(UserSessionRow, id_hash)
 
     async def user_sessions(self, name: str, now: float) -> Sequence[UserSessionRow]:
         """The live (unexpired, unrevoked) sessions of a user."""

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import SQLAlchemyError
+
 
 class StoreError(Exception):
     """The database refused or failed; the message is safe to show."""
@@ -25,3 +30,13 @@ class CustomerRecordError(StoreError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+@contextmanager
+def read_errors() -> Iterator[None]:
+    """A read's driver errors (and a connection's OSError) become StoreError, which the
+    gateway and HTTP API answer with 503 and Retry-After; the message names the type."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"could not read: {type(exc).__name__}") from exc

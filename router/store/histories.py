@@ -146,9 +146,11 @@ async def read_histories(
         values: dict[str, Any] = {f"customer_{n}": customer for n, customer in enumerate(part)}
         values["since"] = since
         for row in await connection.execute(histories_statement(len(part)), values):
-            contacts[row.customer_id].append(row)  # NO_CUSTOMER has no rows
+            if (rows := contacts.get(row.customer_id)) is not None:  # not NO_CUSTOMER's
+                rows.append(row)
         for row in await connection.execute(CARDS, {"customers": part}):
-            cards[row.id].append(row)
+            if (rows := cards.get(row.id)) is not None:
+                rows.append(row)
     for rows in contacts.values():  # UNION ALL keeps no order: newest first again
         rows.sort(key=lambda row: (row.arrival, row.id), reverse=True)
     return [history_of(ask, contacts[ask.customer_id], cards[ask.customer_id]) for ask in asks]

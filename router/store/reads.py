@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from router.store.errors import StoreError
+from router.store.errors import read_errors
 from router.store.prompt_reads import prompt_read
 from router.store.schema import ContactRow, MessageRow, OfferRow, RoutingEventRow, ThreadRow
 
@@ -52,14 +51,12 @@ class RecordReads:
         columns the desktop's conversation shows, in one statement outside a transaction
         (a desktop reads it for every contact it accepts), its connection back in the
         pool at once (router/store/prompt_reads.py). StoreError if it cannot be read."""
-        try:
+        with read_errors():
             async with prompt_read(self._autocommit) as connection:
                 result = await connection.execute(
                     CONVERSATION, {"contact": contact_id, "limit": limit}
                 )
                 lines = [ConversationLine(*row) for row in result]
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"could not read: {type(exc).__name__}") from exc
         lines.reverse()
         return lines
 

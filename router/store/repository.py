@@ -28,7 +28,7 @@ from router.store.changes import CONTACTS, INSERT_OUTBOX, Change
 from router.store.customer_records import CustomerRecords
 from router.store.customers import CustomerDirectory
 from router.store.engines import open_engines
-from router.store.errors import FencedOut, StoreBusy, StoreError
+from router.store.errors import FencedOut, StoreBusy, StoreError, read_errors
 from router.store.histories import CustomerHistory, HistoryAsk, read_histories
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.journal_lanes import default_linger
@@ -250,11 +250,9 @@ class Store(RecordReads):
         """Several customers' histories, in order, on one connection outside a
         transaction: two statements for up to 64 customers (router/store/histories.py);
         StoreError if the database cannot be read."""
-        try:
+        with read_errors():
             async with prompt_read(self._autocommit) as connection:
                 return await read_histories(connection, asks)
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"could not read: {type(exc).__name__}") from exc
 
     async def add_message(
         self,
@@ -348,18 +346,17 @@ class Store(RecordReads):
             return result.scalar_one_or_none()
 
     async def agent_id_by_token(self, token: str) -> str | None:
-        """The agent a desktop token belongs to (``agent_ids_by_tokens`` for one)."""
+        """The agent a desktop token belongs to (``agent_ids_by_tokens`` for one; logins
+        go through ``RouterRuntime.token_reads``, which gathers them)."""
         return (await self.agent_ids_by_tokens([token]))[0]
 
     async def agent_ids_by_tokens(self, tokens: Sequence[str]) -> list[str | None]:
         """The agent each desktop token belongs to, in order, in one statement outside a
         transaction for up to 64 tokens (router/store/tokens.py): at a shift start 2,000
         desktops log in at once. StoreError if the database cannot be read."""
-        try:
+        with read_errors():
             async with prompt_read(self._autocommit) as connection:
                 return await read_agent_ids(connection, tokens)
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"could not read: {type(exc).__name__}") from exc
 
     async def agents(self) -> Sequence[AgentRow]:
         async with self._sessions() as session:

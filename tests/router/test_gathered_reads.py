@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ class Reader:
 
     def __init__(self) -> None:
         self.reads: list[list[str]] = []
+        self.tasks: list[asyncio.Task[object] | None] = []  # the task each read ran in
         self.gate = asyncio.Event()
         self.gate.set()
         self.fail: Exception | None = None
@@ -28,6 +30,7 @@ class Reader:
 
     async def __call__(self, asks: Sequence[str]) -> list[str]:
         self.reads.append(list(asks))
+        self.tasks.append(asyncio.current_task())
         await asyncio.sleep(0)
         await self.gate.wait()
         if self.fail is not None:
@@ -62,8 +65,9 @@ async def read_in_flight(ask: str) -> tuple[Reader, GatheredReads[str, str], asy
 async def test_an_ask_with_nothing_in_flight_is_read_at_once_by_its_asker() -> None:
     reader = Reader()
     reads = gathered(reader)
-    assert await reads.read("ada") == "ADA"
-    assert reads._reader is None  # no task of the gatherer's: the asker read it
+    asker = asyncio.create_task(reads.read("ada"))
+    assert await asker == "ADA"
+    assert reader.tasks == [asker]  # no task of the gatherer's: the asker read it
     assert await reads.read("bruno") == "BRUNO"
     assert reader.reads == [["ada"], ["bruno"]]
 
@@ -128,20 +132,47 @@ async def test_an_answer_that_does_not_fit_the_asks_fails_them_all() -> None:
 
 async def test_a_reader_stopped_takes_its_askers_with_it() -> None:
     reader, reads, first = await read_in_flight("first")
-    waiting = [asyncio.create_task(reads.read(f"waiting{n}")) for n in range(3)]
+    behind = [asyncio.create_task(reads.read(f"behind{n}")) for n in range(2)]
     await asyncio.sleep(0)
     reader.gate.set()
     assert await first == "FIRST"
     await until(lambda: len(reader.reads) == 2)  # the reader's read is in flight
     reader.gate.clear()
-    await until(lambda: reads._reader is not None)
-    assert reads._reader is not None
-    reads._reader.cancel()
-    for task in waiting:
+    queued = asyncio.create_task(reads.read("queued"))  # waits for the read after
+    await asyncio.sleep(0)
+    await reads.aclose()
+    for task in [*behind, queued]:
         with pytest.raises(asyncio.CancelledError):
             await task
     reader.gate.set()
     assert await reads.read("after") == "AFTER"  # nothing in flight again
+    assert reader.reads[-1] == ["after"]
+
+
+async def test_a_reader_stopped_before_it_began_takes_its_askers_with_it() -> None:
+    """A task cancelled before its first step never runs its coroutine's ``finally``:
+    here the loop's task factory cancels the reader as it is made."""
+    loop = asyncio.get_running_loop()
+
+    def cancel_readers(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        if coro.__qualname__ == "GatheredReads._read_waiting":  # (named after it is made)
+            task.cancel()
+        return task
+
+    reader, reads, first = await read_in_flight("first")
+    behind = asyncio.create_task(reads.read("behind"))
+    await asyncio.sleep(0)
+    loop.set_task_factory(cancel_readers)
+    try:
+        reader.gate.set()
+        assert await first == "FIRST"
+        with pytest.raises(asyncio.CancelledError):
+            await behind
+    finally:
+        loop.set_task_factory(None)
+    assert await reads.read("after") == "AFTER"  # not stuck waiting for a dead reader
+    assert reader.reads == [["first"], ["after"]]
 
 
 async def test_an_asker_that_gives_up_while_waiting_is_left_out() -> None:
