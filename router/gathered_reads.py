@@ -3,10 +3,13 @@
 Many small reads side by side each cost a statement (its send, its execution, its
 answer's wake-up) and a connection of the pool; under load they took more connections
 than the pool keeps, opening and closing the rest. A ``GatheredReads`` sends one read at
-a time (``read_all``: any number of asks, one answer each, in order): an ask made while
-nothing is in flight is read at once by its asker, alone; the asks made while a read is
-in flight wait for it and go in the next, together (up to ``most`` a read), read by a
-task of the gatherer's own. The journal gathers writes the same way.
+a time (``read_all``: any number of asks, one answer each, in order). An ask made while
+nothing is in flight waits one turn of the event loop for the asks made in the same turn
+(on SQLite a read does not yield, so a turn is the only company it can have): alone, it
+is read by its asker (no task, no future); with company, all go in one read. The asks made while a read is
+in flight wait for it and go in the next, together (up to ``most`` a read). Reads of
+several asks are made by a task of the gatherer's own. The journal gathers writes the
+same way.
 
 Used for returning customers' history reads before their offer and their 202
 (router/intake.py: at max intake on PostgreSQL with 30% of the customers returning, 0.2
@@ -56,11 +59,19 @@ class GatheredReads(Generic[Ask, Answer]):
 
     async def read(self, ask: Ask) -> Answer:
         if self._busy:
-            future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-            self._waiting.append((ask, future))
-            return await future
+            return await self._queued(ask)
         self._busy = True
         try:
+            await asyncio.sleep(0)  # the asks made in this turn of the loop come along
+        except BaseException:
+            self._hand_over()
+            raise
+        if self._waiting:  # company: this ask first, all in the reader's reads
+            future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+            self._waiting.insert(0, (ask, future))
+            self._hand_over()
+            return await future
+        try:  # alone: read by its asker
             try:
                 answers = await self._read_all([ask])
             except Exception as exc:
@@ -69,11 +80,20 @@ class GatheredReads(Generic[Ask, Answer]):
                 raise self._error(ValueError(f"{len(answers)} answers to one ask"))
             return answers[0]
         finally:  # the asks made meanwhile go in the next read, even if this one was cancelled
-            if self._waiting:
-                self._reader = asyncio.create_task(self._read_waiting(), name="centralino-reads")
-                self._reader.add_done_callback(self._never_began)
-            else:
-                self._busy = False
+            self._hand_over()
+
+    async def _queued(self, ask: Ask) -> Answer:
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._waiting.append((ask, future))
+        return await future
+
+    def _hand_over(self) -> None:
+        """The asker's turn is over: what waits goes to the reader, or nothing is in flight."""
+        if self._waiting:
+            self._reader = asyncio.create_task(self._read_waiting(), name="centralino-reads")
+            self._reader.add_done_callback(self._never_began)
+        else:
+            self._busy = False
 
     async def aclose(self) -> None:
         """Stop the reader (shutdown): the asks waiting for it are cancelled."""

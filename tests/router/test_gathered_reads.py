@@ -1,8 +1,9 @@
 """Reads gathered (router/gathered_reads.py): an ask made while nothing is in flight is
-read at once, alone, by its asker; the asks made while a read is in flight go in the
-next, together; each asker gets its own answer, or a StoreError of its own caused by the
-read's error; an asker that gives up (even the one reading) does not hold the others,
-and a reader stopped takes its askers with it."""
+read by its asker if no other ask came in the same turn of the loop, else with them; the
+asks made while a read is in flight go in the next, together; each asker gets its own
+answer, or a StoreError of its own caused by the read's error; an asker that gives up
+(even the one reading) does not hold the others, and a reader stopped takes its askers
+with it."""
 
 from __future__ import annotations
 
@@ -84,20 +85,20 @@ async def test_asks_made_while_a_read_is_in_flight_go_in_the_next_together() -> 
     assert reader.reads[-1] == ["again"]
 
 
-async def test_the_asks_of_one_turn_the_first_alone_the_rest_together() -> None:
+async def test_the_asks_of_one_turn_go_in_one_read() -> None:
     reader = Reader()
     reads = gathered(reader)
     answers = await asyncio.gather(*(reads.read(f"c{n}") for n in range(5)))
     assert answers == ["C0", "C1", "C2", "C3", "C4"]
-    assert reader.reads == [["c0"], ["c1", "c2", "c3", "c4"]]
+    assert reader.reads == [["c0", "c1", "c2", "c3", "c4"]]
 
 
 async def test_a_read_takes_at_most_its_share_of_asks() -> None:
     reader = Reader()
     reads = gathered(reader, most=2)
-    answers = await asyncio.gather(*(reads.read(f"c{n}") for n in range(6)))
-    assert answers == ["C0", "C1", "C2", "C3", "C4", "C5"]
-    assert reader.reads == [["c0"], ["c1", "c2"], ["c3", "c4"], ["c5"]]
+    answers = await asyncio.gather(*(reads.read(f"c{n}") for n in range(5)))
+    assert answers == ["C0", "C1", "C2", "C3", "C4"]
+    assert reader.reads == [["c0", "c1"], ["c2", "c3"], ["c4"]]
 
 
 async def test_a_failed_read_fails_its_askers_and_the_next_read_goes_on() -> None:
@@ -126,8 +127,10 @@ async def test_an_answer_that_does_not_fit_the_asks_fails_them_all() -> None:
     reader.short = True
     reads = gathered(reader)
     failed = await asyncio.gather(*(reads.read(f"c{n}") for n in range(3)), return_exceptions=True)
-    assert all(isinstance(result, StoreError) for result in failed)  # alone and together
-    assert reader.reads == [["c0"], ["c1", "c2"]]
+    assert all(isinstance(result, StoreError) for result in failed)
+    assert reader.reads == [["c0", "c1", "c2"]]
+    with pytest.raises(StoreError):  # alone, read by its asker
+        await reads.read("alone")
 
 
 async def test_a_reader_stopped_takes_its_askers_with_it() -> None:
