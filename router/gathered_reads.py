@@ -6,10 +6,10 @@ than the pool keeps, opening and closing the rest. A ``GatheredReads`` sends one
 a time (``read_all``: any number of asks, one answer each, in order). An ask made while
 nothing is in flight waits one turn of the event loop for the asks made in the same turn
 (on SQLite a read does not yield, so a turn is the only company it can have): alone, it
-is read by its asker (no task, no future); with company, all go in one read. The asks made while a read is
-in flight wait for it and go in the next, together (up to ``most`` a read). Reads of
-several asks are made by a task of the gatherer's own. The journal gathers writes the
-same way.
+is read by its asker (no task, no future); with company, all go in one read. The asks
+made while a read is in flight wait for it and go in the next, together (up to ``most``
+a read). Reads of several asks are made by a task of the gatherer's own. The journal
+gathers writes the same way.
 
 Used for returning customers' history reads before their offer and their 202
 (router/intake.py: at max intake on PostgreSQL with 30% of the customers returning, 0.2
@@ -42,7 +42,8 @@ MOST_ASKS = 64
 
 
 class GatheredReads(Generic[Ask, Answer]):
-    """``read`` answers as a read of its own would, or raises StoreError."""
+    """``read`` answers as a read of its own would, or raises StoreError (or
+    CancelledError once ``aclose`` stopped the reader)."""
 
     def __init__(
         self,

@@ -63,7 +63,7 @@ async def read_in_flight(ask: str) -> tuple[Reader, GatheredReads[str, str], asy
     return reader, reads, task
 
 
-async def test_an_ask_with_nothing_in_flight_is_read_at_once_by_its_asker() -> None:
+async def test_an_ask_alone_is_read_by_its_asker() -> None:
     reader = Reader()
     reads = gathered(reader)
     asker = asyncio.create_task(reads.read("ada"))
@@ -202,3 +202,22 @@ async def test_the_asks_behind_an_asker_that_gives_up_while_reading_are_still_re
     reader.gate.set()
     assert [await task for task in behind] == ["BEHIND0", "BEHIND1"]
     assert reader.reads == [["first"], ["behind0", "behind1"]]
+
+
+async def test_an_asker_that_gives_up_in_its_first_turn_holds_nothing_up() -> None:
+    reader = Reader()
+    reads = gathered(reader)
+    alone = asyncio.create_task(reads.read("alone"))
+    await asyncio.sleep(0)  # waiting its turn for company
+    alone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await alone
+    async with asyncio.timeout(5):
+        assert await reads.read("next") == "NEXT"  # not left busy
+    first = asyncio.create_task(reads.read("first"))
+    company = asyncio.create_task(reads.read("company"))
+    await asyncio.sleep(0)
+    first.cancel()
+    async with asyncio.timeout(5):
+        assert await company == "COMPANY"
+    assert reader.reads == [["next"], ["company"]]
