@@ -20,7 +20,7 @@ from sqlalchemy import CompoundSelect, Select, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from router.store.customer_views import history_entry
-from router.store.padding import padded
+from router.store.padding import MOST_IN_ONE, padded_parts
 from router.store.schema import ContactRow, CustomerRow, FeedbackRow, IdentityRow
 
 HISTORY_CONTACTS = 50
@@ -125,7 +125,7 @@ CARDS = (
     .outerjoin(IdentityRow, IdentityRow.customer_id == CustomerRow.id)
     .where(CustomerRow.id.in_(bindparam("customers", expanding=True)))
 )
-MOST_CUSTOMERS = 64
+MOST_CUSTOMERS = MOST_IN_ONE
 """The most customers one pair of statements reads; more are read in several."""
 NO_CUSTOMER = ""
 """Fills a read's list of customers up to a power of two: customer ids are never empty
@@ -141,8 +141,7 @@ async def read_histories(
     since = min((ask.since for ask in asks), default=0.0)
     contacts: dict[str, list[Any]] = {customer: [] for customer in customers}
     cards: dict[str, list[Any]] = {customer: [] for customer in customers}
-    for start in range(0, len(customers), MOST_CUSTOMERS):
-        part = padded(customers[start : start + MOST_CUSTOMERS], NO_CUSTOMER)
+    for part in padded_parts(customers, NO_CUSTOMER):
         values: dict[str, Any] = {f"customer_{n}": customer for n, customer in enumerate(part)}
         values["since"] = since
         for row in await connection.execute(histories_statement(len(part)), values):

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from router.store.padding import padded
+from router.store.padding import MOST_IN_ONE, padded_parts
 from router.store.schema import AgentRow
 
-MOST_TOKENS = 64
+MOST_TOKENS = MOST_IN_ONE
 """The most tokens one statement looks up; more are looked up in several."""
 NO_HASH = ""
 """Fills a statement's list of hashes up to a power of two: a hash is never empty."""
@@ -34,8 +34,7 @@ async def read_agent_ids(connection: AsyncConnection, tokens: Sequence[str]) -> 
     hashes = [token_hash(token) for token in tokens]
     distinct = sorted(set(hashes))
     agents: dict[str, str] = {}
-    for start in range(0, len(distinct), MOST_TOKENS):
-        part = padded(distinct[start : start + MOST_TOKENS], NO_HASH)
+    for part in padded_parts(distinct, NO_HASH):
         for row in await connection.execute(AGENTS_BY_TOKENS, {"hashes": part}):
             agents[row.token_hash] = row.id
     return [agents.get(hashed) for hashed in hashes]
