@@ -1,14 +1,21 @@
 """A websocket signed in by a session stays only while the session does: it is checked
 again every ``CENTRALINO_SESSION_CHECK_INTERVAL`` seconds (expired, revoked, user disabled
-or its role or agent changed: the socket is told and closed with 4401)."""
+or its role or agent changed: the socket is told and closed with 4401). A check that
+cannot be made (the store cannot be read, or no active router answers during a failover)
+is no verdict: the socket stays and the session is checked again an interval later, so a
+database blip or a rolling restart does not sign every open desktop and wallboard out."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from api.base.sessions import Principal
+from router.store.errors import StoreError
+
+log = logging.getLogger("centralino.sessions")
 
 SESSION_ENDED = {
     "type": "error",
@@ -23,6 +30,14 @@ async def watch_session(
     """Return once the session behind ``cookie`` no longer lets this socket stay."""
     while True:
         await asyncio.sleep(interval)
-        principal = await app.state.backend.principal(cookie)
+        try:
+            principal = await app.state.backend.principal(cookie)
+        except StoreError as exc:
+            log.warning(
+                "a websocket's sign-in session could not be checked (checked again in %gs): %s",
+                interval,
+                exc,
+            )
+            continue
         if principal is None or not still_ok(principal):
             return

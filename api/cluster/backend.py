@@ -184,14 +184,18 @@ class RedisBackend(StateBackend):
         await serve_wallboard(websocket, self.edge, closed)
 
     async def principal(self, session_cookie: str) -> Principal | None:
-        """Sessions live in the database the active router holds: ask it."""
+        """Sessions live in the database the active router holds: ask it. StoreError if
+        it cannot tell (no active router answered, or it could not read the store)."""
         if not session_cookie:
             return None
         try:
             found = await self.edge.client.call("session.principal", {"cookie": session_cookie})
-        except RouterUnavailable:
-            return None
-        return Principal(**found["principal"]) if found.get("principal") else None
+        except RouterUnavailable as exc:
+            raise StoreError(f"could not check the session: {exc}") from exc
+        if "principal" not in found:  # the router could not read it (or failed)
+            error = found.get("error") or {}
+            raise StoreError(f"could not check the session: {error.get('message', found)}")
+        return Principal(**found["principal"]) if found["principal"] else None
 
 
 class RouterRole:

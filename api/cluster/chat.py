@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from api.base.frames import receive_text
+from api.base.socket_closes import CLOSE_UNAVAILABLE
 from api.chat.callback import AskCallback, ask_callback
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited
 from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
@@ -28,7 +29,6 @@ from api.chat.session import (
     thread,
 )
 from api.cluster.edge import Edge
-from api.desktop.session import CLOSE_UNAVAILABLE
 from channels.base import ChannelError, Ended, Message
 from channels.contact import IntakeError
 from router.cluster.chat import ChatReader, ChatWriter

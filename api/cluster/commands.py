@@ -60,10 +60,7 @@ class RouterCommands:
         if op == "desktop.disconnect":
             return self.disconnect(args)
         if op == "session.principal":
-            found = await principal_from_cookies(
-                self.app, {SESSION_COOKIE: str(args.get("cookie", ""))}
-            )
-            return {"principal": dataclasses.asdict(found) if found is not None else None}
+            return await self.principal(args)
         if op == "wallboard.snapshot":
             snapshot: dict[str, Any] = self.app.state.wallboard.snapshot()
             return snapshot
@@ -136,6 +133,17 @@ class RouterCommands:
         }
 
     # --------------------------------------------------------------- desktop
+
+    async def principal(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Who a session cookie signs in, or why it cannot be told now (``unavailable``)."""
+        try:
+            found = await principal_from_cookies(
+                self.app, {SESSION_COOKIE: str(args.get("cookie", ""))}
+            )
+        except StoreError as exc:
+            log.error("a session could not be checked: %s", exc)
+            return {"error": {"code": "unavailable", "message": str(exc)}}
+        return {"principal": dataclasses.asdict(found) if found is not None else None}
 
     async def _agent_of(self, args: dict[str, Any]) -> str | None:
         """The agent a login's token or session cookie names, if it may log in."""

@@ -29,11 +29,10 @@ from api.base.frames import BinaryFrame, receive_text
 from api.base.paths import is_intake
 from api.base.session_watch import SESSION_ENDED, watch_session
 from api.base.sessions import SESSION_COOKIE, same_origin
+from api.base.socket_closes import CLOSE_UNAUTHORIZED, CLOSE_UNAVAILABLE
 from api.desktop.protocol import Error, Login, Ping, Pong
 from api.desktop.session import (
     CLOSE_REPLACED,
-    CLOSE_UNAUTHORIZED,
-    CLOSE_UNAVAILABLE,
     BadMessage,
     SessionState,
     parse,

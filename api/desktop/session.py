@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from api.base.frames import BinaryFrame, receive_text, send_texts
 from api.base.session_watch import SESSION_ENDED, watch_session
 from api.base.sessions import SESSION_COOKIE, principal_from_cookies, same_origin
+from api.base.socket_closes import CLOSE_UNAUTHORIZED, CLOSE_UNAVAILABLE
 from api.chat.session import ChatHub
 from api.desktop.hub import RELOADED, Delivery, DesktopHub, Outbox
 from api.desktop.protocol import (
@@ -39,11 +40,9 @@ from router.views import agent_view
 log = logging.getLogger("centralino.desktop")
 router = APIRouter()
 
-CLOSE_UNAUTHORIZED = 4401
 CLOSE_LOGIN_TIMEOUT = 4408
 CLOSE_REPLACED = 4001
 CLOSE_RELOADED = 1012  # "service restart": reconnect and log in again
-CLOSE_UNAVAILABLE = 1013  # "try again later": the store or the router cannot answer now
 
 
 class SessionState(StrEnum):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,17 @@ from api.base.frames import BinaryFrame, receive_text
 from api.base.headers import page
 from api.base.session_watch import SESSION_ENDED, watch_session
 from api.base.sessions import SESSION_COOKIE, same_origin
+from api.base.socket_closes import CLOSE_UNAUTHORIZED, CLOSE_UNAVAILABLE
 from channels import strict_json
 from router.alerts import alerts
 from router.decisions import Abandoned, Assigned, Completed, Decisions, Offered, Queued
 from router.kpis import Counts
 from router.runtime import RouterRuntime
+from router.store.errors import StoreError
 from router.views import live_agent_view, queue_contacts, queue_summary
 from skills.vocabulary import Channel
 
+log = logging.getLogger("centralino.wallboard")
 router = APIRouter(tags=["pages"])
 STATIC = Path(__file__).parent.parent / "static"
 REFRESH = 2.0
@@ -121,7 +125,12 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     if token:
         allowed = is_supervisor(token, app.state.settings)
     else:
-        principal = await app.state.backend.principal(websocket.cookies.get(SESSION_COOKIE, ""))
+        try:
+            principal = await app.state.backend.principal(websocket.cookies.get(SESSION_COOKIE, ""))
+        except StoreError as exc:  # not a verdict: the page's retry may get in
+            log.error("a wallboard sign-in could not be checked: %s", exc)
+            await _try_again(websocket)
+            return
         allowed = (
             same_origin(websocket.headers)
             and principal is not None
@@ -147,7 +156,7 @@ async def wallboard_socket(websocket: WebSocket) -> None:
         if watch is not None and watch.done():
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await websocket.send_json(SESSION_ENDED)
-                await websocket.close(4401, "session ended")
+                await websocket.close(CLOSE_UNAUTHORIZED, "session ended")
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
@@ -162,6 +171,18 @@ async def _first(*tasks: asyncio.Task[None] | None) -> None:
     await asyncio.wait([t for t in tasks if t is not None], return_when=asyncio.FIRST_COMPLETED)
 
 
+async def _try_again(websocket: WebSocket) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.send_json(
+            {
+                "type": "error",
+                "code": "unavailable",
+                "message": "the sign-in could not be checked now: try again",
+            }
+        )
+        await websocket.close(CLOSE_UNAVAILABLE, "try again later")
+
+
 async def _refuse(websocket: WebSocket) -> None:
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await websocket.send_json(
@@ -171,7 +192,7 @@ async def _refuse(websocket: WebSocket) -> None:
                 "message": "a supervisor or admin token (or sign-in) is required",
             }
         )
-        await websocket.close(4401, "unauthorized")
+        await websocket.close(CLOSE_UNAUTHORIZED, "unauthorized")
 
 
 async def serve_wallboard(websocket: WebSocket, closed: asyncio.Task[None]) -> None:
