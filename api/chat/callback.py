@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from router.callbacks import CallbackRefused, check_number, check_zone
 from router.dispatch import Dispatcher
+from router.store.errors import StoreError
 
 
 class AskCallback(BaseModel):
@@ -37,6 +38,12 @@ async def ask_callback(
         callback = await intake.callbacks.request(contact_id, number, at)
     except CallbackRefused as exc:
         return {"type": "error", "code": "callback_refused", "message": str(exc)}
+    except StoreError as exc:  # not stored: ask again
+        return {
+            "type": "error",
+            "code": "unavailable",
+            "message": f"the callback could not be booked now, ask again: {exc}",
+        }
     return {
         "type": "callback",
         "callback": callback.as_dict(),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -36,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, Valida
 
 from api.base.frames import receive_text
 from api.base.headers import frame_ancestors, page
+from api.base.socket_closes import CLOSE_UNAVAILABLE
 from api.chat.callback import AskCallback, ask_callback
 from api.chat.estimate import WaitEstimates
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited, SignedIdentityIn
@@ -47,10 +49,13 @@ from router.decisions import Assigned, Completed, Decisions, Queued, Transferred
 from router.dispatch import Dispatcher
 from router.ids import new_id
 from router.runtime import RouterRuntime
+from router.store.errors import StoreError
 from skills.vocabulary import Channel
 
 router = APIRouter(tags=["chat"])
 GATEWAY = "webchat"
+log = logging.getLogger("centralino.chat")
+
 CLOSE_ORIGIN = 4403
 CLOSE_BAD_START = 4400
 
@@ -183,6 +188,18 @@ def origin_allowed(websocket: WebSocket, allowed: str) -> bool:
     return bool(host) and origin.partition("://")[2] == host
 
 
+NOT_STARTED = "the chat could not start now: try again in a moment"
+
+
+def not_delivered(exc: Exception) -> dict[str, Any]:
+    """The frame for a customer's message that was not stored: send it again."""
+    return {
+        "type": "error",
+        "code": "unavailable",
+        "message": f"message not delivered, send it again: {exc}",
+    }
+
+
 async def _error(websocket: WebSocket, code: str, message: str) -> None:
     await websocket.send_json({"type": "error", "code": code, "message": message})
 
@@ -253,6 +270,11 @@ async def _open(
         await _error(websocket, "bad_message", str(exc))
         await websocket.close(CLOSE_BAD_START, "bad start message")
         return None
+    except StoreError as exc:  # not stored: nothing started, the customer tries again
+        log.error("a chat could not start: %s", exc)
+        await _error(websocket, "unavailable", NOT_STARTED)
+        await websocket.close(CLOSE_UNAVAILABLE, "try again later")
+        return None
     session.contact_id = result["contact_id"]
     session.state = ChatState.WAITING
     started = {
@@ -314,7 +336,11 @@ async def _listen(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard
                 await ask_callback(dispatcher, session.contact_id, args["number"], args["at"])
             )
             continue
-        await dispatcher.apply([Message(GATEWAY, thread(session.session), message.text)])
+        try:
+            await dispatcher.apply([Message(GATEWAY, thread(session.session), message.text)])
+        except StoreError as exc:  # not stored: the customer is told, the chat goes on
+            log.error("a chat message could not be stored: %s", exc)
+            session.push(not_delivered(exc))
 
 
 @router.websocket("/v1/chat")

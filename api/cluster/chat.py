@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
@@ -19,11 +20,13 @@ from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
 from api.chat.session import (
     CLOSE_BAD_START,
     GATEWAY,
+    NOT_STARTED,
     ChatHub,
     ChatPeer,
     ChatState,
     Leave,
     Start,
+    not_delivered,
     parse_customer,
     started_contact,
     thread,
@@ -36,6 +39,9 @@ from router.cluster.commands import RouterUnavailable
 from router.dispatch import Dispatcher
 from router.ids import new_id
 from router.states import ContactState
+from router.store.errors import StoreError
+
+log = logging.getLogger("centralino.chat")
 
 
 class RemoteChatPeer(ChatPeer):
@@ -84,6 +90,9 @@ class RouterChat:
             (result,) = await self.dispatcher.apply([inbound])
         except (ValueError, ChannelError, IntakeError) as exc:
             return _error("bad_message", str(exc))
+        except StoreError as exc:  # not stored: nothing started, the customer tries again
+            log.error("a chat could not start: %s", exc)
+            return _error("unavailable", NOT_STARTED)
         contact_id = str(result["contact_id"])
         await self.writer.redis.hset(self.writer.keys.chat_sessions, contact_id, session)
         self.attach(session, contact_id)
@@ -123,6 +132,9 @@ class RouterChat:
             )
         except ChannelError as exc:
             return _error("bad_message", str(exc))
+        except StoreError as exc:  # not stored: the customer is told, the chat goes on
+            log.error("a chat message could not be stored: %s", exc)
+            return {"error": not_delivered(exc)}
         return {"sent": True}
 
     async def callback(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +209,10 @@ class EdgeChat:
             return None
         if "error" in reply:
             await self.send(reply["error"])
-            await self.websocket.close(CLOSE_BAD_START, "bad start message")
+            if reply["error"].get("code") == "unavailable":
+                await self.websocket.close(CLOSE_UNAVAILABLE, "try again later")
+            else:
+                await self.websocket.close(CLOSE_BAD_START, "bad start message")
             return None
         self.contact_id = reply["contact_id"]
         started = {
@@ -272,7 +287,7 @@ class EdgeChat:
                     "chat.say", {**self._ids(), "text": message.text}
                 )
             except RouterUnavailable as exc:
-                reply = _error("unavailable", f"message not delivered, send it again: {exc}")
+                reply = {"error": not_delivered(exc)}
             if "error" in reply:
                 await self.send(reply["error"])
 

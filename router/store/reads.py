@@ -36,15 +36,16 @@ class RecordReads:
         """The newest contact any of these thread keys points at."""
         if not keys:
             return None
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(ContactRow)
-                .join(ThreadRow, ThreadRow.contact_id == ContactRow.id)
-                .where(ThreadRow.gateway == gateway, ThreadRow.key.in_(list(keys)))
-                .order_by(ContactRow.arrival.desc())
-                .limit(1)
-            )
-            return result.scalar_one_or_none()
+        with read_errors():
+            async with self._sessions() as session:
+                result = await session.execute(
+                    select(ContactRow)
+                    .join(ThreadRow, ThreadRow.contact_id == ContactRow.id)
+                    .where(ThreadRow.gateway == gateway, ThreadRow.key.in_(list(keys)))
+                    .order_by(ContactRow.arrival.desc())
+                    .limit(1)
+                )
+                return result.scalar_one_or_none()
 
     async def messages(self, contact_id: str, limit: int = 200) -> list[ConversationLine]:
         """A contact's messages after the first, oldest first (the last ``limit``): the

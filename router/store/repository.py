@@ -216,17 +216,21 @@ class Store(RecordReads):
         return existing, False
 
     async def contact_by_message(self, gateway: str, external_id: str) -> ContactRow | None:
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(ContactRow).where(
-                    ContactRow.gateway == gateway, ContactRow.external_id == external_id
+        """The contact this gateway's message opened (StoreError if it cannot be read: the
+        channel adapters ask it for every message)."""
+        with read_errors():
+            async with self._sessions() as session:
+                result = await session.execute(
+                    select(ContactRow).where(
+                        ContactRow.gateway == gateway, ContactRow.external_id == external_id
+                    )
                 )
-            )
-            return result.scalar_one_or_none()
+                return result.scalar_one_or_none()
 
     async def contact(self, contact_id: str) -> ContactRow | None:
-        async with self._sessions() as session:
-            return await session.get(ContactRow, contact_id)
+        with read_errors():
+            async with self._sessions() as session:
+                return await session.get(ContactRow, contact_id)
 
     async def unfinished_contacts(self, domain: str | None = None) -> Sequence[ContactRow]:
         """Contacts not completed or abandoned, oldest first; of one routing domain if given."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import sqlite3
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,24 @@ async def test_smtp_refuses_a_message_without_sender(server: ThreadServer, tmp_p
         await asyncio.to_thread(deliver)
     assert refused.value.smtp_code == 550
     assert count_rows(tmp_path / "centralino.db", "contacts") == 0
+
+
+async def test_smtp_asks_the_sender_to_retry_when_the_store_cannot_be_read(
+    server: ThreadServer, tmp_path: Path
+) -> None:
+    """The contacts' table is gone from under the server: the message gets 451 (the
+    sending server retries later) where a driver error gave a permanent 5xx, which makes
+    the sender bounce the customer's email; once the store reads again, it is stored."""
+    database = tmp_path / "centralino.db"
+    with sqlite3.connect(database) as db:
+        db.execute("ALTER TABLE contacts RENAME TO contacts_gone")
+    with pytest.raises(smtplib.SMTPDataError) as deferred:
+        await send(server, mail("<m9@example.it>", "La bolletta di ottobre è sbagliata"))
+    assert deferred.value.smtp_code == 451
+    with sqlite3.connect(database) as db:
+        db.execute("ALTER TABLE contacts_gone RENAME TO contacts")
+    await send(server, mail("<m9@example.it>", "La bolletta di ottobre è sbagliata"))
+    assert count_rows(database, "contacts", "channel = 'email'") == 1
 
 
 async def test_reply_lands_on_the_live_contact_then_on_the_same_agent(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -143,3 +144,43 @@ async def test_widget_page_is_served(client: httpx.AsyncClient) -> None:
     assert '<script src="/static/chat.js"' in page.text
     script = await client.get("/static/chat.js")
     assert "/v1/chat" in script.text and "new WebSocket" in script.text
+
+
+async def test_a_chat_the_store_cannot_take_is_told_to_try_again_and_goes_on(
+    tmp_path: Path,
+) -> None:
+    """The store cannot write (a table gone from under the server): a chat that cannot
+    start is told ``unavailable`` and closed with 1013 (try again), not left with an
+    internal error; a message that cannot be stored is answered ``unavailable`` ("send it
+    again") and the chat goes on, where before it ended the conversation silently."""
+    database = tmp_path / "centralino.db"
+    server = ThreadServer(database).start()
+    try:
+        with sqlite3.connect(database) as db:
+            db.execute("ALTER TABLE contacts RENAME TO contacts_gone")
+        customer = Customer(server)
+        refused = await customer.start("Salve, ho una domanda sulla bolletta", language="it")
+        assert refused["type"] == "error" and refused["code"] == "unavailable", refused
+        with pytest.raises(websockets.ConnectionClosed):
+            await customer.next()
+        assert customer.ws.close_code == 1013
+        with sqlite3.connect(database) as db:
+            db.execute("ALTER TABLE contacts_gone RENAME TO contacts")
+        started = await customer.start("Salve, ho una domanda sulla bolletta", language="it")
+        assert started["type"] == "started", started
+        with sqlite3.connect(database) as db:
+            db.execute("ALTER TABLE messages RENAME TO messages_gone")
+        await customer.say("L'importo è il doppio del solito")
+        lost = await customer.next("error", timeout=30)
+        assert lost["code"] == "unavailable" and "send it again" in lost["message"], lost
+        with sqlite3.connect(database) as db:
+            db.execute("ALTER TABLE messages_gone RENAME TO messages")
+        await customer.say("L'importo è il doppio del solito")
+        deadline = asyncio.get_running_loop().time() + 30
+        where = "text = 'L''importo è il doppio del solito'"
+        while count_rows(database, "messages", where) == 0:
+            assert asyncio.get_running_loop().time() < deadline, "the message was not stored"
+            await asyncio.sleep(0.05)
+        await customer.ws.close()
+    finally:
+        server.stop()
