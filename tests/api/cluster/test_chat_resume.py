@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -90,5 +92,49 @@ async def test_a_chat_on_a_standby_node_asks_for_a_callback(
         assert offer["contact"]["contact_id"] == started["contact_id"]
         assert offer["contact"]["callback"]["number"] == "+39 02 555 0101"
         await desk.close()
+    finally:
+        cluster.stop()
+
+
+async def test_a_chat_on_a_standby_node_the_store_cannot_take_is_told_to_try_again(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """The active router cannot write (a table gone from under it): a chat started on the
+    standby gets ``unavailable`` and 1013, not a bad start (4400); a message of a chat
+    under way gets ``unavailable`` (send it again) and the chat goes on."""
+    cluster = Cluster(tmp_path, redis_server)
+    try:
+        a = cluster.node("node-a")
+        await until(lambda: role(a) == "active", what="node-a to take the lease")
+        b = cluster.node("node-b")
+        chat_url = b.url.replace("http", "ws") + "/v1/chat"
+        started_chat = await websockets.connect(chat_url)
+        await started_chat.send(json.dumps({"type": "start", "text": "Buongiorno, la bolletta?"}))
+        assert json.loads(await started_chat.recv())["type"] == "started"
+        with sqlite3.connect(cluster.database) as db:
+            db.execute("ALTER TABLE contacts RENAME TO contacts_gone")
+        refused = await websockets.connect(chat_url)
+        await refused.send(json.dumps({"type": "start", "text": "Buonasera, un guasto"}))
+        assert json.loads(await refused.recv())["code"] == "unavailable"
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await refused.recv()
+        assert refused.close_code == 1013
+        with sqlite3.connect(cluster.database) as db:
+            db.execute("ALTER TABLE contacts_gone RENAME TO contacts")
+            db.execute("ALTER TABLE messages RENAME TO messages_gone")
+        await started_chat.send(json.dumps({"type": "message", "text": "Ci siete?"}))
+        while (lost := json.loads(await started_chat.recv()))["type"] != "error":
+            pass  # an estimate of the wait may come first
+        assert lost["code"] == "unavailable" and "send it again" in lost["message"], lost
+        with sqlite3.connect(cluster.database) as db:
+            db.execute("ALTER TABLE messages_gone RENAME TO messages")
+        await started_chat.send(json.dumps({"type": "message", "text": "Ci siete?"}))
+        await until(
+            lambda: (
+                cluster.rows("select count(*) from messages where text = 'Ci siete?'") == [(1,)]
+            ),
+            what="the message sent again, stored",
+        )
+        await started_chat.close()
     finally:
         cluster.stop()
