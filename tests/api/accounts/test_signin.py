@@ -18,7 +18,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.live import ThreadServer, admin_headers, create_agent
+from tests.live import Captured, ThreadServer, admin_headers, create_agent
 from tests.paths import REPO
 
 PASSWORD = "correct horse battery"
@@ -252,31 +252,6 @@ async def codes_until_closed(ws: Any) -> list[str]:
     return codes
 
 
-class Records(logging.Handler):
-    """The messages logged to one logger, for a test to wait on."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-        self.logger = logging.getLogger(name)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-    def __enter__(self) -> Records:
-        self.logger.addHandler(self)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.logger.removeHandler(self)
-
-    async def wait_for(self, count: int) -> None:
-        deadline = time.monotonic() + 30
-        while len(self.messages) < count:
-            assert time.monotonic() < deadline, self.messages
-            await asyncio.sleep(0.05)
-
-
 async def test_a_session_that_cannot_be_checked_keeps_open_sockets_and_asks_new_ones_to_retry(
     tmp_path: Path,
 ) -> None:
@@ -308,10 +283,17 @@ async def test_a_session_that_cannot_be_checked_keeps_open_sockets_and_asks_new_
                 assert first["type"] in ("welcome", "snapshot"), first
                 sockets.append(ws)
             desktop, wallboard = sockets
-            with Records("centralino.sessions") as records:
+            captured = Captured()
+            sessions_log = logging.getLogger("centralino.sessions")
+            sessions_log.addHandler(captured)
+            try:
                 with sqlite3.connect(database) as db:
                     db.execute("ALTER TABLE user_sessions RENAME TO user_sessions_gone")
-                await records.wait_for(4)  # both sockets' sessions could not be checked, twice
+                deadline = time.monotonic() + 30
+                while len(captured.lines) < 4:  # both sockets' sessions unchecked, twice
+                    assert time.monotonic() < deadline, captured.lines
+                    await asyncio.sleep(0.05)
+                assert all("could not be checked" in line for line in captured.lines)
                 async with websockets.connect(
                     server.url.replace("http", "ws") + "/v1/wallboard",
                     additional_headers={"Cookie": cookies["sara"], "Origin": f"http://{host}"},
@@ -323,6 +305,8 @@ async def test_a_session_that_cannot_be_checked_keeps_open_sockets_and_asks_new_
                     assert another.close_code == 1013
                 with sqlite3.connect(database) as db:
                     db.execute("ALTER TABLE user_sessions_gone RENAME TO user_sessions")
+            finally:
+                sessions_log.removeHandler(captured)
             await desktop.send(json.dumps({"type": "ping", "ref": "p1"}))
             while (reply := json.loads(await asyncio.wait_for(desktop.recv(), 10)))["type"] != (
                 "pong"
