@@ -5,6 +5,7 @@ that parses (channels/email.py), stores and routes each message before answering
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
@@ -14,6 +15,8 @@ from channels.contact import IntakeError
 from channels.email import GATEWAY, parse_mime
 from channels.email_auth import parse_authserv_ids
 from router.store.errors import StoreError
+
+log = logging.getLogger("centralino.smtp")
 
 
 async def start_smtp(handler: Any, host: str, port: int, max_size: int) -> asyncio.Server:
@@ -50,5 +53,8 @@ class SmtpHandler:
         except (ChannelError, IntakeError) as exc:
             return f"550 5.6.0 {str(exc)[:200]}"
         except StoreError:
+            return "451 4.3.0 temporarily unable to store the message, try again"
+        except Exception:  # unforeseen: the sender keeps the mail and retries (a 5xx bounces it)
+            log.exception("an SMTP message could not be taken")
             return "451 4.3.0 temporarily unable to store the message, try again"
         return "250 2.0.0 message accepted"

@@ -8,14 +8,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from api.base.auth import require_supervisor
 from router.reports.job import Reporter
 from router.reports.query import DIMENSIONS, build, to_csv
 from router.runtime import RouterRuntime
-from router.store.errors import StoreError
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 MAX_DAYS = 92
@@ -69,11 +68,8 @@ async def reports(
         raise _bad(f"at most {MAX_DAYS} days per report")
     begin = datetime.combine(first, time(), zone).timestamp()
     until = datetime.combine(last + timedelta(days=1), time(), zone).timestamp()
-    try:
-        await reporter.refresh()
-        counts, spent = await runtime.store.reports.stored(begin, until)
-    except StoreError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    await reporter.refresh()  # a StoreError: 503 with Retry-After (api/server/app.py)
+    counts, spent = await runtime.store.reports.stored(begin, until)
     report = build(counts, spent, period=period, by=groups, tz=zone)
     if format == "csv":
         name = f"centralino-{period}-{first.isoformat()}-{last.isoformat()}.csv"

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.accounts import oidc, signin, users
 from api.base.bodies import RequestBodies
@@ -140,6 +141,17 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
         log.error("store error: %s", exc)
         return JSONResponse(
             {"detail": f"storage unavailable, retry later: {exc}"},
+            503,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        """A driver error that no store method turned into a StoreError: still the
+        database's trouble, not the client's, so 503 as for a StoreError, never a 500."""
+        log.error("database error: %s", exc)
+        return JSONResponse(
+            {"detail": f"storage unavailable, retry later: database error {type(exc).__name__}"},
             503,
             headers={"Retry-After": "1"},
         )
