@@ -5,6 +5,7 @@ the router)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,10 @@ from router.decisions import Decisions, EngineError, NotAllowed
 from router.replies import ReplyOutbox
 from router.runtime import RouterRuntime
 from router.states import ContactState, Presence
+from router.store.errors import StoreError
 from skills.vocabulary import Channel
+
+log = logging.getLogger("centralino.desktop")
 
 
 async def perform(
@@ -92,9 +96,29 @@ async def _perform(
             )
         return reply
     except EngineError as exc:
-        if await already_done(runtime, agent_id, message):
-            return ack(message.ref, message.type, duplicate=True)
+        try:
+            if await already_done(runtime, agent_id, message):
+                return ack(message.ref, message.type, duplicate=True)
+        except StoreError as store_error:
+            return unstored(message, store_error)
         return Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
+    except StoreError as exc:  # the session goes on; the agent is told what was not kept
+        return unstored(message, exc)
+
+
+def unstored(message: Any, exc: StoreError) -> dict[str, Any]:
+    """The error for an action the store could not take (its decision, if it had one,
+    was recorded before: what followed it was not)."""
+    log.error("a desktop's %s was not stored: %s", message.type, exc)
+    if isinstance(message, Transfer):
+        said = f"the transfer was made, but its note was not stored: {exc}"
+    elif isinstance(message, WrapUp):
+        said = f"the wrap-up was recorded, but its follow-up was not scheduled: {exc}"
+    elif isinstance(message, SendMessage):
+        said = f"the message reached the customer but is not in the record: {exc}"
+    else:
+        said = f"not done now, try again: {exc}"
+    return Error(ref=message.ref, code="unavailable", message=said).model_dump()
 
 
 async def already_done(runtime: RouterRuntime, agent_id: str, message: Any) -> bool:

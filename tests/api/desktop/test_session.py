@@ -258,6 +258,41 @@ async def test_presence_and_transfer_keep_context(
     await receiver.close()
 
 
+async def test_a_transfer_whose_note_cannot_be_stored_is_made_and_the_agent_told(
+    tmp_path: Path,
+) -> None:
+    """The note of a transfer cannot be stored (the messages' table gone from under the
+    server): the transfer, recorded first, stands; the agent gets ``unavailable`` saying
+    the note was not kept, and the session goes on (before, the error ended it)."""
+    database = tmp_path / "centralino.db"
+    server = ThreadServer(database).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            sender = await online_desktop(
+                server, client, "s1", skills={"billing": 5}, languages=["it"]
+            )
+            await client.post("/v1/contacts", json=contact_body("m-note"))
+            offer = await sender.next_event("offer")
+            contact_id = offer["contact"]["contact_id"]
+            assert (await sender.request("accept", offer_id=offer["offer_id"]))["type"] == "ack"
+            with sqlite3.connect(database) as db:
+                db.execute("ALTER TABLE messages RENAME TO messages_gone")
+            reply = await sender.request(
+                "transfer", contact_id=contact_id, queue="cards", note="Chiede un rimborso"
+            )
+            assert reply["type"] == "error" and reply["code"] == "unavailable", reply
+            assert "the transfer was made" in reply["message"], reply
+            assert (await sender.next_event("transferred"))["target"] == {"queue": "cards"}
+            assert (await sender.request("ping"))["type"] == "pong"  # the session goes on
+            explained = await client.get(
+                f"/v1/contacts/{contact_id}/explain", headers=admin_headers()
+            )
+            assert "transferred" in [d["kind"] for d in explained.json()["decisions"]]
+            await sender.close()
+    finally:
+        server.stop()
+
+
 async def test_an_accept_or_wrap_up_sent_again_gets_the_same_answer(
     server: ThreadServer, client: httpx.AsyncClient
 ) -> None:
