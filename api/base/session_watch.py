@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,17 +28,30 @@ SESSION_ENDED = {
 async def watch_session(
     app: Any, cookie: str, still_ok: Callable[[Principal], bool], interval: float
 ) -> None:
-    """Return once the session behind ``cookie`` no longer lets this socket stay."""
+    """Return once the session behind ``cookie`` no longer lets this socket stay. While
+    checks cannot be made, the session's expiry from the last check that could be made
+    still ends it; the first check that fails is logged, and the first that works again."""
+    expires_at: float | None = None
+    failing = False
     while True:
         await asyncio.sleep(interval)
         try:
             principal = await app.state.backend.principal(cookie)
         except StoreError as exc:
-            log.warning(
-                "a websocket's sign-in session could not be checked (checked again in %gs): %s",
-                interval,
-                exc,
-            )
+            if expires_at is not None and time.time() >= expires_at:
+                return  # expired meanwhile: ended, checked or not
+            if not failing:
+                log.warning(
+                    "a websocket's sign-in session could not be checked (tried again every "
+                    "%gs, logged again once it can be): %s",
+                    interval,
+                    exc,
+                )
+                failing = True
             continue
+        if failing:
+            log.info("a websocket's sign-in session could be checked again")
+            failing = False
         if principal is None or not still_ok(principal):
             return
+        expires_at = principal.expires_at

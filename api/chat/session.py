@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, Valida
 
 from api.base.frames import receive_text
 from api.base.headers import frame_ancestors, page
-from api.base.socket_closes import CLOSE_UNAVAILABLE
+from api.base.socket_closes import close_try_again
 from api.chat.callback import AskCallback, ask_callback
 from api.chat.estimate import WaitEstimates
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited, SignedIdentityIn
@@ -272,8 +272,7 @@ async def _open(
         return None
     except StoreError as exc:  # not stored: nothing started, the customer tries again
         log.error("a chat could not start: %s", exc)
-        await _error(websocket, "unavailable", NOT_STARTED)
-        await websocket.close(CLOSE_UNAVAILABLE, "try again later")
+        await close_try_again(websocket, NOT_STARTED)
         return None
     session.contact_id = result["contact_id"]
     session.state = ChatState.WAITING

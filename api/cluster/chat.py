@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from api.base.frames import receive_text
-from api.base.socket_closes import CLOSE_UNAVAILABLE
+from api.base.socket_closes import close_try_again
 from api.chat.callback import AskCallback, ask_callback
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited
 from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
@@ -204,15 +204,15 @@ class EdgeChat:
                 "chat.start", {"session": self.session, "start": raw}
             )
         except RouterUnavailable as exc:
-            await self.send({"type": "error", "code": "unavailable", "message": str(exc)})
-            await self.websocket.close(CLOSE_UNAVAILABLE, "router unavailable, try again")
+            await close_try_again(self.websocket, str(exc))
             return None
         if "error" in reply:
-            await self.send(reply["error"])
-            if reply["error"].get("code") == "unavailable":
-                await self.websocket.close(CLOSE_UNAVAILABLE, "try again later")
-            else:
+            error = reply["error"]
+            if error.get("code") == "bad_message":
+                await self.send(error)
                 await self.websocket.close(CLOSE_BAD_START, "bad start message")
+            else:  # the store could not take it, or the router failed: nothing started
+                await close_try_again(self.websocket, str(error.get("message", NOT_STARTED)))
             return None
         self.contact_id = reply["contact_id"]
         started = {

@@ -322,7 +322,7 @@ async def serve_desktop(websocket: WebSocket, edge: Edge, login_timeout: float) 
             )
             tasks.append(watch)
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        if len(tasks) == 3 and tasks[2] in done:
+        if len(tasks) == 3 and tasks[2] in done and tasks[2].exception() is None:
             await session.send(SESSION_ENDED)
             await session.close(CLOSE_UNAUTHORIZED, "session ended")
     except (WebSocketDisconnect, RuntimeError):

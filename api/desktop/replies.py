@@ -18,7 +18,10 @@ async def reply_through_outbox(
     """Email, Meta, X, SMS: the ack once the reply is committed (``reply_id``, status
     ``pending``; a resend with the same ``reply_key`` answers with the stored reply, never
     a second one); ``reply_status`` events follow."""
-    row = await runtime.store.contact(message.contact_id)
+    try:
+        row = await runtime.store.contact(message.contact_id)
+    except StoreError as exc:  # nothing recorded, so nothing will be sent: say so
+        return not_recorded(message, exc)
     if replies is None or row is None:
         return Error(
             ref=message.ref, code="not_deliverable", message="replies are not available here"
@@ -33,10 +36,14 @@ async def reply_through_outbox(
     except ReplyRefused as exc:
         return Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
     except StoreError as exc:  # nothing recorded, so nothing will be sent: say so
-        return Error(
-            ref=message.ref,
-            code="not_recorded",
-            message=f"the reply could not be recorded and was not sent: {exc}",
-        ).model_dump()
+        return not_recorded(message, exc)
     answer = ack(message.ref, message.type, reply=view)
     return answer if created else answer | {"duplicate": True}
+
+
+def not_recorded(message: SendMessage, exc: StoreError) -> dict[str, Any]:
+    return Error(
+        ref=message.ref,
+        code="not_recorded",
+        message=f"the reply could not be recorded and was not sent: {exc}",
+    ).model_dump()

@@ -82,43 +82,49 @@ async def _perform(
                 message="the router could not record this; it was not acknowledged",
             ).model_dump()
         if isinstance(message, Transfer) and message.note:
-            await runtime.store.add_message(
-                message.contact_id, runtime.clock(), "transfer_note", message.note, {}
-            )
+            try:
+                await runtime.store.add_message(
+                    message.contact_id, runtime.clock(), "transfer_note", message.note, {}
+                )
+            except StoreError as exc:
+                return partly_recorded(message, "the transfer was made; its note", exc)
         if isinstance(message, WrapUp) and message.follow_up_in is not None:
             now = runtime.clock()
-            reply["follow_up"] = await runtime.store.aftercare.schedule(
-                message.contact_id,
-                agent_id,
-                now + message.follow_up_in,
-                message.follow_up_note,
-                now,
-            )
+            try:
+                reply["follow_up"] = await runtime.store.aftercare.schedule(
+                    message.contact_id,
+                    agent_id,
+                    now + message.follow_up_in,
+                    message.follow_up_note,
+                    now,
+                )
+            except StoreError as exc:
+                return partly_recorded(message, "the wrap-up was recorded; its follow-up", exc)
         return reply
     except EngineError as exc:
         try:
             if await already_done(runtime, agent_id, message):
                 return ack(message.ref, message.type, duplicate=True)
         except StoreError as store_error:
-            return unstored(message, store_error)
+            return unavailable(message, "could not be checked now, send it again", store_error)
         return Error(ref=message.ref, code=exc.code, message=exc.message).model_dump()
-    except StoreError as exc:  # the session goes on; the agent is told what was not kept
-        return unstored(message, exc)
+    except StoreError as exc:  # the session goes on; nothing of it was kept
+        return unavailable(message, "not done now, try again", exc)
 
 
-def unstored(message: Any, exc: StoreError) -> dict[str, Any]:
-    """The error for an action the store could not take (its decision, if it had one,
-    was recorded before: what followed it was not)."""
-    log.error("a desktop's %s was not stored: %s", message.type, exc)
-    if isinstance(message, Transfer):
-        said = f"the transfer was made, but its note was not stored: {exc}"
-    elif isinstance(message, WrapUp):
-        said = f"the wrap-up was recorded, but its follow-up was not scheduled: {exc}"
-    elif isinstance(message, SendMessage):
-        said = f"the message reached the customer but is not in the record: {exc}"
-    else:
-        said = f"not done now, try again: {exc}"
-    return Error(ref=message.ref, code="unavailable", message=said).model_dump()
+def unavailable(message: Any, said: str, exc: StoreError) -> dict[str, Any]:
+    """The store could not take this action (or check a resent one): it may be resent."""
+    log.error("a desktop's %s could not be stored: %s", message.type, exc)
+    return Error(ref=message.ref, code="unavailable", message=f"{said}: {exc}").model_dump()
+
+
+def partly_recorded(message: Any, done: str, exc: StoreError) -> dict[str, Any]:
+    """The action was done and recorded, what followed it was not: not to be resent (a
+    resent wrap-up would be answered as done, its follow-up still missing)."""
+    log.error("a desktop's %s was recorded, not all of it: %s", message.type, exc)
+    return Error(
+        ref=message.ref, code="partly_recorded", message=f"{done} was not stored: {exc}"
+    ).model_dump()
 
 
 async def already_done(runtime: RouterRuntime, agent_id: str, message: Any) -> bool:
@@ -211,5 +217,10 @@ async def write_to_customer(
             code="not_deliverable",
             message="no live customer connection for this chat (the customer left)",
         ).model_dump()
-    await runtime.store.add_message(message.contact_id, runtime.clock(), "agent", message.text, {})
+    try:
+        await runtime.store.add_message(
+            message.contact_id, runtime.clock(), "agent", message.text, {}
+        )
+    except StoreError as exc:
+        return partly_recorded(message, "the message reached the customer; its record", exc)
     return ack(message.ref, message.type)

@@ -342,7 +342,7 @@ async def serve_desktop(websocket: WebSocket) -> None:
             if task not in done:
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if len(tasks) == 3 and tasks[2] in done:
+        if len(tasks) == 3 and tasks[2] in done and tasks[2].exception() is None:
             await session.send(SESSION_ENDED)
             await session.close(CLOSE_UNAUTHORIZED, "session ended")
     except (WebSocketDisconnect, RuntimeError):

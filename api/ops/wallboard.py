@@ -25,7 +25,7 @@ from api.base.frames import BinaryFrame, receive_text
 from api.base.headers import page
 from api.base.session_watch import SESSION_ENDED, watch_session
 from api.base.sessions import SESSION_COOKIE, same_origin
-from api.base.socket_closes import CLOSE_UNAUTHORIZED, CLOSE_UNAVAILABLE
+from api.base.socket_closes import CLOSE_UNAUTHORIZED, close_try_again
 from channels import strict_json
 from router.alerts import alerts
 from router.decisions import Abandoned, Assigned, Completed, Decisions, Offered, Queued
@@ -124,18 +124,16 @@ async def wallboard_socket(websocket: WebSocket) -> None:
         return
     if token:
         allowed = is_supervisor(token, app.state.settings)
+    elif not same_origin(websocket.headers):
+        allowed = False
     else:
         try:
             principal = await app.state.backend.principal(websocket.cookies.get(SESSION_COOKIE, ""))
         except StoreError as exc:  # not a verdict: the page's retry may get in
             log.error("a wallboard sign-in could not be checked: %s", exc)
-            await _try_again(websocket)
+            await close_try_again(websocket, "the sign-in could not be checked now: try again")
             return
-        allowed = (
-            same_origin(websocket.headers)
-            and principal is not None
-            and principal.at_least("supervisor")
-        )
+        allowed = principal is not None and principal.at_least("supervisor")
     if not allowed:
         await _refuse(websocket)
         return
@@ -153,7 +151,7 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     closed = asyncio.create_task(_first(reader, watch))
     try:
         await app.state.backend.serve_wallboard(websocket, closed)
-        if watch is not None and watch.done():
+        if watch is not None and watch.done() and watch.exception() is None:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await websocket.send_json(SESSION_ENDED)
                 await websocket.close(CLOSE_UNAUTHORIZED, "session ended")
@@ -169,18 +167,6 @@ async def wallboard_socket(websocket: WebSocket) -> None:
 async def _first(*tasks: asyncio.Task[None] | None) -> None:
     """Done when the first of these tasks is."""
     await asyncio.wait([t for t in tasks if t is not None], return_when=asyncio.FIRST_COMPLETED)
-
-
-async def _try_again(websocket: WebSocket) -> None:
-    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        await websocket.send_json(
-            {
-                "type": "error",
-                "code": "unavailable",
-                "message": "the sign-in could not be checked now: try again",
-            }
-        )
-        await websocket.close(CLOSE_UNAVAILABLE, "try again later")
 
 
 async def _refuse(websocket: WebSocket) -> None:

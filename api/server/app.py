@@ -139,22 +139,16 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     @app.exception_handler(StoreError)
     async def store_error(_request: Request, exc: StoreError) -> JSONResponse:
         log.error("store error: %s", exc)
-        return JSONResponse(
-            {"detail": f"storage unavailable, retry later: {exc}"},
-            503,
-            headers={"Retry-After": "1"},
-        )
+        return unavailable(str(exc))
 
     @app.exception_handler(SQLAlchemyError)
-    async def database_error(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
-        """A driver error that no store method turned into a StoreError: still the
-        database's trouble, not the client's, so 503 as for a StoreError, never a 500."""
+    @app.exception_handler(OSError)
+    async def database_error(_request: Request, exc: Exception) -> JSONResponse:
+        """A driver (or connection) error that no store method turned into a StoreError:
+        still the database's trouble, not the client's, so 503 as for a StoreError,
+        never a 500; the driver's message stays in the log."""
         log.error("database error: %s", exc)
-        return JSONResponse(
-            {"detail": f"storage unavailable, retry later: database error {type(exc).__name__}"},
-            503,
-            headers={"Retry-After": "1"},
-        )
+        return unavailable(f"database error {type(exc).__name__}")
 
     @app.exception_handler(EngineError)
     async def engine_error(_request: Request, exc: EngineError) -> JSONResponse:
@@ -179,3 +173,12 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.add_middleware(IntakeTiming)  # outside all of ours: times what the server does for it
     guard_logs(settings.log_personal_data)
     return app
+
+
+def unavailable(detail: str) -> JSONResponse:
+    """503 with Retry-After: the store cannot answer now, the same request may work soon."""
+    return JSONResponse(
+        {"detail": f"storage unavailable, retry later: {detail}"},
+        503,
+        headers={"Retry-After": "1"},
+    )

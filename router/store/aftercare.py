@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from router.ids import ordered_id
 from router.kpis import Counts
+from router.store.errors import StoreError
 from router.store.schema import ContactRow, FeedbackRow, FollowUpRow
 
 
-class AftercareError(Exception):
-    pass
+class AftercareError(StoreError):
+    """A follow-up or feedback the store could not take (a StoreError: HTTP answers 503
+    with Retry-After, a desktop's wrap-up ``partly_recorded``)."""
 
 
 def _scores(rows: Sequence[FeedbackRow]) -> dict[str, Any]:

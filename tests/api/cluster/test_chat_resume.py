@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sqlite3
@@ -110,20 +111,22 @@ async def test_a_chat_on_a_standby_node_the_store_cannot_take_is_told_to_try_aga
         chat_url = b.url.replace("http", "ws") + "/v1/chat"
         started_chat = await websockets.connect(chat_url)
         await started_chat.send(json.dumps({"type": "start", "text": "Buongiorno, la bolletta?"}))
-        assert json.loads(await started_chat.recv())["type"] == "started"
+        assert json.loads(await asyncio.wait_for(started_chat.recv(), 30))["type"] == "started"
         with sqlite3.connect(cluster.database) as db:
             db.execute("ALTER TABLE contacts RENAME TO contacts_gone")
         refused = await websockets.connect(chat_url)
         await refused.send(json.dumps({"type": "start", "text": "Buonasera, un guasto"}))
-        assert json.loads(await refused.recv())["code"] == "unavailable"
+        assert json.loads(await asyncio.wait_for(refused.recv(), 30))["code"] == "unavailable"
         with contextlib.suppress(websockets.ConnectionClosed):
-            await refused.recv()
+            await asyncio.wait_for(refused.recv(), 30)
         assert refused.close_code == 1013
         with sqlite3.connect(cluster.database) as db:
             db.execute("ALTER TABLE contacts_gone RENAME TO contacts")
             db.execute("ALTER TABLE messages RENAME TO messages_gone")
         await started_chat.send(json.dumps({"type": "message", "text": "Ci siete?"}))
-        while (lost := json.loads(await started_chat.recv()))["type"] != "error":
+        while (lost := json.loads(await asyncio.wait_for(started_chat.recv(), 30)))[
+            "type"
+        ] != "error":
             pass  # an estimate of the wait may come first
         assert lost["code"] == "unavailable" and "send it again" in lost["message"], lost
         with sqlite3.connect(cluster.database) as db:

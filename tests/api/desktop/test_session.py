@@ -258,37 +258,51 @@ async def test_presence_and_transfer_keep_context(
     await receiver.close()
 
 
-async def test_a_transfer_whose_note_cannot_be_stored_is_made_and_the_agent_told(
+async def test_what_follows_a_recorded_action_and_cannot_be_stored_is_told_apart(
     tmp_path: Path,
 ) -> None:
-    """The note of a transfer cannot be stored (the messages' table gone from under the
-    server): the transfer, recorded first, stands; the agent gets ``unavailable`` saying
-    the note was not kept, and the session goes on (before, the error ended it)."""
+    """The note of a transfer, then the follow-up of a wrap-up, cannot be stored (their
+    tables gone from under the server): the transfer and the wrap-up, recorded first,
+    stand; the agent gets ``partly_recorded`` naming what was not kept (not
+    ``unavailable``: resent, the wrap-up would be answered as done), and the session goes
+    on (before, the error ended it)."""
     database = tmp_path / "centralino.db"
     server = ThreadServer(database).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            sender = await online_desktop(
-                server, client, "s1", skills={"billing": 5}, languages=["it"]
+            desk = await online_desktop(
+                server, client, "s1", skills={"billing": 5, "cards": 5}, languages=["it"]
             )
             await client.post("/v1/contacts", json=contact_body("m-note"))
-            offer = await sender.next_event("offer")
+            offer = await desk.next_event("offer")
             contact_id = offer["contact"]["contact_id"]
-            assert (await sender.request("accept", offer_id=offer["offer_id"]))["type"] == "ack"
+            assert (await desk.request("accept", offer_id=offer["offer_id"]))["type"] == "ack"
             with sqlite3.connect(database) as db:
                 db.execute("ALTER TABLE messages RENAME TO messages_gone")
-            reply = await sender.request(
+            reply = await desk.request(
                 "transfer", contact_id=contact_id, queue="cards", note="Chiede un rimborso"
             )
-            assert reply["type"] == "error" and reply["code"] == "unavailable", reply
-            assert "the transfer was made" in reply["message"], reply
-            assert (await sender.next_event("transferred"))["target"] == {"queue": "cards"}
-            assert (await sender.request("ping"))["type"] == "pong"  # the session goes on
-            explained = await client.get(
-                f"/v1/contacts/{contact_id}/explain", headers=admin_headers()
+            assert reply["type"] == "error" and reply["code"] == "partly_recorded", reply
+            assert "the transfer was made; its note was not stored" in reply["message"]
+            assert (await desk.next_event("transferred"))["target"] == {"queue": "cards"}
+            assert (await desk.request("ping"))["type"] == "pong"  # the session goes on
+
+            await client.post("/v1/contacts", json=contact_body("m-follow"))
+            offer = await desk.next_event("offer")
+            second = offer["contact"]["contact_id"]
+            assert (await desk.request("accept", offer_id=offer["offer_id"]))["type"] == "ack"
+            assert (await desk.request("end", contact_id=second))["type"] == "ack"
+            with sqlite3.connect(database) as db:
+                db.execute("ALTER TABLE follow_ups RENAME TO follow_ups_gone")
+            reply = await desk.request(
+                "wrap_up", contact_id=second, outcome="ok", resolved=True, follow_up_in="2d"
             )
-            assert "transferred" in [d["kind"] for d in explained.json()["decisions"]]
-            await sender.close()
+            assert reply["type"] == "error" and reply["code"] == "partly_recorded", reply
+            assert "the wrap-up was recorded; its follow-up was not stored" in reply["message"]
+            stored = await client.get(f"/v1/contacts/{second}", headers=admin_headers())
+            assert stored.json()["state"] == "completed"
+            assert (await desk.request("ping"))["type"] == "pong"
+            await desk.close()
     finally:
         server.stop()
 
