@@ -213,27 +213,37 @@ async def test_cli_user_add_then_sign_in(
     await browser.aclose()
 
 
+async def desktop_and_wallboard(
+    server: ThreadServer, client: httpx.AsyncClient
+) -> tuple[dict[str, str], list[Any]]:
+    """giulia's desktop and sara's wallboard, each opened with a session cookie of this
+    origin and past its first frame: their cookies and open sockets."""
+    host = server.url.removeprefix("http://")
+    await create_agent(client, "giulia", skills={"billing": 5})
+    await add_user(client, "giulia", role="agent", agent_id="giulia", password=PASSWORD)
+    await add_user(client, "sara", role="supervisor", password=PASSWORD)
+    cookies: dict[str, str] = {}
+    sockets: list[Any] = []
+    for name, path in (("giulia", "/v1/desktop"), ("sara", "/v1/wallboard")):
+        browser = await sign_in(server, name)
+        cookies[name] = f"centralino_session={browser.cookies['centralino_session']}"
+        await browser.aclose()
+        ws = await websockets.connect(
+            server.url.replace("http", "ws") + path,
+            additional_headers={"Cookie": cookies[name], "Origin": f"http://{host}"},
+        )
+        await ws.send(json.dumps({"type": "login"}))
+        first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert first["type"] in ("welcome", "snapshot"), first
+        sockets.append(ws)
+    return cookies, sockets
+
+
 async def test_a_revoked_session_closes_the_open_desktop_and_wallboard(tmp_path: Path) -> None:
     server = ThreadServer(tmp_path / "w.db", session_check_interval=0.2).start()
-    host = server.url.removeprefix("http://")
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            await create_agent(client, "giulia", skills={"billing": 5})
-            await add_user(client, "giulia", role="agent", agent_id="giulia", password=PASSWORD)
-            await add_user(client, "sara", role="supervisor", password=PASSWORD)
-            sockets = []
-            for name, path in (("giulia", "/v1/desktop"), ("sara", "/v1/wallboard")):
-                browser = await sign_in(server, name)
-                cookie = f"centralino_session={browser.cookies['centralino_session']}"
-                await browser.aclose()
-                ws = await websockets.connect(
-                    server.url.replace("http", "ws") + path,
-                    additional_headers={"Cookie": cookie, "Origin": f"http://{host}"},
-                )
-                await ws.send(json.dumps({"type": "login"}))
-                first = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                assert first["type"] in ("welcome", "snapshot"), first
-                sockets.append(ws)
+            _cookies, sockets = await desktop_and_wallboard(server, client)
             for name in ("giulia", "sara"):
                 await client.post(f"/v1/users/{name}/revoke", headers=admin_headers())
             for ws in sockets:
@@ -265,24 +275,7 @@ async def test_a_session_that_cannot_be_checked_keeps_open_sockets_and_asks_new_
     host = server.url.removeprefix("http://")
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            await create_agent(client, "giulia", skills={"billing": 5})
-            await add_user(client, "giulia", role="agent", agent_id="giulia", password=PASSWORD)
-            await add_user(client, "sara", role="supervisor", password=PASSWORD)
-            cookies = {}
-            sockets = []
-            for name, path in (("giulia", "/v1/desktop"), ("sara", "/v1/wallboard")):
-                browser = await sign_in(server, name)
-                cookies[name] = f"centralino_session={browser.cookies['centralino_session']}"
-                await browser.aclose()
-                ws = await websockets.connect(
-                    server.url.replace("http", "ws") + path,
-                    additional_headers={"Cookie": cookies[name], "Origin": f"http://{host}"},
-                )
-                await ws.send(json.dumps({"type": "login"}))
-                first = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                assert first["type"] in ("welcome", "snapshot"), first
-                sockets.append(ws)
-            desktop, wallboard = sockets
+            cookies, (desktop, wallboard) = await desktop_and_wallboard(server, client)
             captured = Captured()
             sessions_log = logging.getLogger("centralino.sessions")
             sessions_log.addHandler(captured)

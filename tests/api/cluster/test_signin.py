@@ -30,6 +30,26 @@ async def first_frame(url: str, headers: dict[str, str], login: dict[str, Any]) 
         return dict(json.loads(await asyncio.wait_for(ws.recv(), 15)))
 
 
+async def agent_and_supervisor_signed_in(http: httpx.AsyncClient) -> dict[str, str]:
+    """The agent gina (a user with her agent) and the supervisor sara, each signed in
+    through ``http``'s node: their session cookies, by name."""
+    made = await http.put("/v1/agents/gina", json=AGENT, headers=admin_headers())
+    assert made.status_code == 200, made.text
+    cookies: dict[str, str] = {}
+    for name, body in (
+        ("gina", {"role": "agent", "agent_id": "gina"}),
+        ("sara", {"role": "supervisor"}),
+    ):
+        reply = await http.put(
+            f"/v1/users/{name}", json={**body, "password": PASSWORD}, headers=admin_headers()
+        )
+        assert reply.status_code == 200, reply.text
+        signed = await http.post("/v1/signin", json={"user": name, "password": PASSWORD})
+        assert signed.status_code == 200, signed.text
+        cookies[name] = f"centralino_session={signed.cookies['centralino_session']}"
+    return cookies
+
+
 async def test_a_standby_signs_in_desktops_and_wallboards_by_session(
     cluster: Cluster,  # noqa: F811
 ) -> None:
@@ -38,21 +58,7 @@ async def test_a_standby_signs_in_desktops_and_wallboards_by_session(
     ws = standby.url.replace("http", "ws")
     origin = {"Origin": standby.url}
     async with httpx.AsyncClient(base_url=standby.url, timeout=15) as http:
-        made = await http.put("/v1/agents/gina", json=AGENT, headers=admin_headers())
-        assert made.status_code == 200, made.text
-        for name, body in (
-            ("gina", {"role": "agent", "agent_id": "gina"}),
-            ("sara", {"role": "supervisor"}),
-        ):
-            reply = await http.put(
-                f"/v1/users/{name}", json={**body, "password": PASSWORD}, headers=admin_headers()
-            )
-            assert reply.status_code == 200, reply.text
-        cookies = {}
-        for name in ("gina", "sara"):
-            signed = await http.post("/v1/signin", json={"user": name, "password": PASSWORD})
-            assert signed.status_code == 200, signed.text
-            cookies[name] = f"centralino_session={signed.cookies['centralino_session']}"
+        cookies = await agent_and_supervisor_signed_in(http)
 
         desk = await first_frame(
             f"{ws}/v1/desktop", {**origin, "Cookie": cookies["gina"]}, {"type": "login"}
@@ -133,20 +139,7 @@ async def test_a_standby_keeps_signed_in_sockets_while_the_router_cannot_check_s
     ws = standby.url.replace("http", "ws")
     origin = {"Origin": standby.url}
     async with httpx.AsyncClient(base_url=standby.url, timeout=15) as http:
-        made = await http.put("/v1/agents/gina", json=AGENT, headers=admin_headers())
-        assert made.status_code == 200, made.text
-        cookies = {}
-        for name, body in (
-            ("gina", {"role": "agent", "agent_id": "gina"}),
-            ("sara", {"role": "supervisor"}),
-        ):
-            reply = await http.put(
-                f"/v1/users/{name}", json={**body, "password": PASSWORD}, headers=admin_headers()
-            )
-            assert reply.status_code == 200, reply.text
-            signed = await http.post("/v1/signin", json={"user": name, "password": PASSWORD})
-            assert signed.status_code == 200, signed.text
-            cookies[name] = f"centralino_session={signed.cookies['centralino_session']}"
+        cookies = await agent_and_supervisor_signed_in(http)
         open_desk = await websockets.connect(
             f"{ws}/v1/desktop", additional_headers={**origin, "Cookie": cookies["gina"]}
         )
