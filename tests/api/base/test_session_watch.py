@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from api.base.session_watch import watch_session
@@ -35,10 +36,11 @@ def signed_in(expires_at: float) -> Principal:
     return Principal("sara", "Sara", "supervisor", None, "csrf", "hash", expires_at)
 
 
-async def until(condition: object, what: str) -> None:
-    async with asyncio.timeout(30):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.001)
+async def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.001)
 
 
 async def test_checks_that_fail_keep_the_socket_until_they_work_and_tell_the_end() -> None:
