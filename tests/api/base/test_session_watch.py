@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from types import SimpleNamespace
 
 from api.base.session_watch import watch_session
 from api.base.sessions import Principal
 from router.store.errors import StoreError
 from tests.live import Captured
+from tests.receivers import until
 
 
 class Backend:
@@ -36,13 +36,6 @@ def signed_in(expires_at: float) -> Principal:
     return Principal("sara", "Sara", "supervisor", None, "csrf", "hash", expires_at)
 
 
-async def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.001)
-
-
 async def test_checks_that_fail_keep_the_socket_until_they_work_and_tell_the_end() -> None:
     backend = Backend(signed_in(time.time() + 3600))
     app = SimpleNamespace(state=SimpleNamespace(backend=backend))
@@ -50,10 +43,10 @@ async def test_checks_that_fail_keep_the_socket_until_they_work_and_tell_the_end
     logging.getLogger("centralino.sessions").addHandler(captured)
     try:
         watch = asyncio.create_task(watch_session(app, "cookie", lambda p: True, 0.001))
-        await until(lambda: backend.checks >= 2, "two checks that work")
+        await until(lambda: backend.checks >= 2, what="two checks that work")
         backend.down = True
         seen = backend.checks
-        await until(lambda: backend.checks >= seen + 20, "twenty checks that fail")
+        await until(lambda: backend.checks >= seen + 20, what="twenty checks that fail")
         assert not watch.done()  # no verdict
         assert len(captured.lines) == 1 and "could not be checked" in captured.lines[0]
         backend.down = False
@@ -67,7 +60,7 @@ async def test_a_session_that_expires_while_checks_fail_still_ends() -> None:
     backend = Backend(signed_in(time.time() + 0.2))
     app = SimpleNamespace(state=SimpleNamespace(backend=backend))
     watch = asyncio.create_task(watch_session(app, "cookie", lambda p: True, 0.001))
-    await until(lambda: backend.checks >= 1, "a check that works")
+    await until(lambda: backend.checks >= 1, what="a check that works")
     backend.down = True
     await asyncio.wait_for(watch, 30)  # the expiry, as last checked, passed
     assert backend.checks >= 2

@@ -13,6 +13,7 @@ import websockets
 
 from tests.live import REPO, ThreadServer, admin_headers, count_rows, online_desktop
 from tests.live import ChatCustomer as Customer
+from tests.receivers import until
 
 SERVER_CONFIG = (REPO / "config.yaml").read_text()
 
@@ -176,11 +177,10 @@ async def test_a_chat_the_store_cannot_take_is_told_to_try_again_and_goes_on(
         with sqlite3.connect(database) as db:
             db.execute("ALTER TABLE messages_gone RENAME TO messages")
         await customer.say("L'importo è il doppio del solito")
-        deadline = asyncio.get_running_loop().time() + 30
         where = "text = 'L''importo è il doppio del solito'"
-        while count_rows(database, "messages", where) == 0:
-            assert asyncio.get_running_loop().time() < deadline, "the message was not stored"
-            await asyncio.sleep(0.05)
+        await until(
+            lambda: count_rows(database, "messages", where) == 1, what="the message, stored"
+        )
         await customer.ws.close()
     finally:
         server.stop()
