@@ -102,10 +102,10 @@ class Dispatcher:
                 )
         replied = await store.thread_contact(contact.gateway, event.reply_keys)
         prefer = replied.agent_id if replied is not None else None
-        result = await self.intake.accept(contact, prefer_agent=prefer)
-        if result.created:
-            keys = (*event.thread_keys, *(event.reply_keys if replied is None else ()))
-            await store.link_threads(contact.gateway, keys, result.contact_id, runtime.clock())
+        # its thread keys are stored with it, in its commit: never a contact that the next
+        # message on its thread cannot find (a chat's session, say)
+        keys = (*event.thread_keys, *(event.reply_keys if replied is None else ()))
+        result = await self.intake.accept(contact, prefer_agent=prefer, threads=keys)
         context = runtime.contexts.get(result.contact_id) or {}
         return {
             "contact_id": result.contact_id,

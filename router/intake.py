@@ -121,11 +121,16 @@ class Intake:
         self.hours.use_config(planner.config)
 
     async def accept(
-        self, inbound: InboundContact, *, prefer_agent: str | None = None
+        self,
+        inbound: InboundContact,
+        *,
+        prefer_agent: str | None = None,
+        threads: Sequence[str] = (),
     ) -> IntakeResult:
         """Triage, store, then route a new contact (both halves here, one commit).
         ``prefer_agent``: offer it first to this agent (e.g. who handled the email this one
-        replies to), waiting up to ``preferred_agent.max_wait``."""
+        replies to), waiting up to ``preferred_agent.max_wait``. ``threads``: the gateway's
+        thread keys that find the new contact (stored in its commit; router/dispatch.py)."""
         store = self.runtime.store
         known = self.reception.recent(inbound.gateway, inbound.external_id)
         if known is not None:  # a retry of a contact this process stored: no insert
@@ -135,7 +140,7 @@ class Intake:
         now = self.runtime.clock()
         contact_id = ordered_id()
         received, taken = await self.reception.take(
-            inbound, contact_id, self.runtime.domain, now, prefer_agent
+            inbound, contact_id, self.runtime.domain, now, prefer_agent, threads
         )
         if not taken.created:  # stored before (a retry, or another node won the insert)
             existing = await store.contact(taken.contact_id)

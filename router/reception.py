@@ -16,7 +16,7 @@ or when a command was lost with a node.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,10 +194,12 @@ class Reception:
         domain: str,
         now: float,
         prefer_agent: str | None = None,
+        threads: Sequence[str] = (),
     ) -> tuple[Received, Taken]:
         """Triage the contact, then store it as ``received`` with its customer (found or
-        created, in the same commit). ``Taken.created`` False: the message id was stored
-        before; nothing was written. Raises IntakeError for a bad identity, StoreError."""
+        created) and its ``threads`` keys pointed at it, in the same commit.
+        ``Taken.created`` False: the message id was stored before; nothing was written.
+        Raises IntakeError for a bad identity, StoreError."""
         triage, identities = self.triage(inbound)
         customer_id, known = inbound.customer_id, inbound.customer_id is not None
         if customer_id is None and identities:
@@ -207,7 +209,7 @@ class Reception:
         values = received_values(received, contact_id, domain, now)
         resolve = identities if customer_id is None else []
         heard = self._forgotten
-        taken = await self.store.take(values, resolve, inbound.customer.name, now)
+        taken = await self.store.take(values, resolve, inbound.customer.name, now, threads)
         resolved = taken.customer
         if resolved is None:
             return received, taken

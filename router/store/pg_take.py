@@ -11,14 +11,16 @@ of milliseconds, so a batch of new contacts cost its round trips times the loop'
   ``LATERAL`` subquery (as router/store/pair_lookup.py explains) from two parallel
   arrays;
 - ``insert``: one INSERT of the contacts whose ``WITH`` inserts the new customers and
-  their identities first, each row passed as one JSON object, a table's rows one
-  parameter (router/store/pg_rows.py), so the statement's text does not depend on the
-  number of rows and asyncpg prepares it once.
-  The identities' foreign key is checked at the end of the statement, when the customers
-  are there. A message id or an identity another node stored since the look-up fails
-  the whole statement (unique keys; no ``ON CONFLICT``), so nothing of the run is written
-  and the journal takes each unit alone. That makes the run's one write all or nothing:
-  the journal's intake lane sends it without BEGIN and COMMIT (``write_once``).
+  their identities first (and upserts the contacts' thread keys, if they have any), each
+  row passed as one JSON object, a table's rows one parameter (router/store/pg_rows.py),
+  so the statement's text does not depend on the number of rows and asyncpg prepares it
+  once. The identities' and threads' foreign keys are checked at the end of the
+  statement, when the customers and contacts are there. A message id or an identity
+  another node stored since the look-up fails the whole statement (unique keys; no
+  ``ON CONFLICT`` but the threads', where the newest contact wins), so nothing of the
+  run is written and the journal takes each unit alone. That makes the run's one write
+  all or nothing: the journal's intake lane sends it without BEGIN and COMMIT
+  (``write_once``).
 
 What is written is what router/store/take_batch.py writes on SQLite, row for row.
 """
@@ -38,6 +40,7 @@ from router.store.customers import CUSTOMERS, IDENTITIES
 from router.store.new_rows import with_defaults
 from router.store.pg_rows import quoted, rows_parameter, select_from_rows
 from router.store.schema import ContactRow
+from router.store.thread_links import THREAD_COLUMNS, THREADS
 
 LOOK_UP = text(
     "SELECT 'message', x.gateway, x.external_id, x.id, NULL "
@@ -86,14 +89,26 @@ def look_up(
 CUSTOMER_COLUMNS = ("id", "name", "created_at")
 IDENTITY_COLUMNS = ("kind", "value", "customer_id", "created_at")
 CONTACT_COLUMNS = tuple(CONTACTS.c.keys())
-INSERT = text(
+NEW_CUSTOMERS = (
     f"WITH new_customers AS (INSERT INTO customers ({quoted(CUSTOMER_COLUMNS)}) "
     f"{select_from_rows(CUSTOMERS, CUSTOMER_COLUMNS, 'customer')}), "
     f"new_identities AS (INSERT INTO identities ({quoted(IDENTITY_COLUMNS)}) "
     f"{select_from_rows(IDENTITIES, IDENTITY_COLUMNS, 'identity')}) "
+)
+NEW_THREADS = (
+    f", new_threads AS (INSERT INTO threads ({quoted(THREAD_COLUMNS)}) "
+    f"{select_from_rows(THREADS, THREAD_COLUMNS, 'thread')} "
+    'ON CONFLICT ("gateway", "key") DO UPDATE SET "contact_id" = EXCLUDED."contact_id", '
+    '"created_at" = EXCLUDED."created_at") '
+)
+NEW_CONTACTS = (
     f"INSERT INTO contacts ({quoted(CONTACT_COLUMNS)}) "
     f"{select_from_rows(CONTACTS, CONTACT_COLUMNS, 'contact')} RETURNING id"
 )
+INSERT = text(NEW_CUSTOMERS + NEW_CONTACTS)
+INSERT_WITH_THREADS = text(NEW_CUSTOMERS.rstrip() + NEW_THREADS + NEW_CONTACTS)
+"""With the contacts' thread keys (a chat, an email), the newest contact winning a key:
+the run's rows hold a key once (router/store/take_batch.py)."""
 
 
 def insert(
@@ -101,15 +116,19 @@ def insert(
     customers: Sequence[dict[str, Any]],
     identities: Sequence[dict[str, Any]],
     contacts: Sequence[dict[str, Any]],
+    threads: Sequence[dict[str, Any]] = (),
 ) -> int:
     """Insert the run's new customers, their identities and its contacts (a column a
-    contact does not give gets its default, as through SQLAlchemy): one round trip.
-    Returns how many contacts were inserted (all: a message id stored meanwhile fails the
-    statement)."""
+    contact does not give gets its default, as through SQLAlchemy), and upsert its
+    contacts' ``threads``: one round trip. Returns how many contacts were inserted (all:
+    a message id stored meanwhile fails the statement)."""
     rows = [with_defaults(ContactRow, contact) for contact in contacts]
     parameters = (
         rows_parameter(CUSTOMERS, CUSTOMER_COLUMNS, "customer", customers)
         | rows_parameter(IDENTITIES, IDENTITY_COLUMNS, "identity", identities)
         | rows_parameter(CONTACTS, CONTACT_COLUMNS, "contact", rows)
     )
-    return len(driver.execute(connection, INSERT, parameters))
+    if not threads:
+        return len(driver.execute(connection, INSERT, parameters))
+    parameters |= rows_parameter(THREADS, THREAD_COLUMNS, "thread", threads)
+    return len(driver.execute(connection, INSERT_WITH_THREADS, parameters))

@@ -31,6 +31,7 @@ from router.store.take_batch import (
     take_together,
     with_customer,
 )
+from router.store.thread_links import upsert_thread
 from skills.identity import Identity
 
 ATTEMPTS = 3  # a concurrent first contact (another node) may insert the same identity
@@ -91,13 +92,18 @@ class ReceivedContacts:
         self.guesses = Guesses()  # PostgreSQL: whether a run is first taken as unseen
 
     async def take(
-        self, values: dict[str, Any], identities: Sequence[Identity], name: str, now: float
+        self,
+        values: dict[str, Any],
+        identities: Sequence[Identity],
+        name: str,
+        now: float,
+        threads: Sequence[str] = (),
     ) -> Taken:
-        """Resolve the customer (if ``identities``) and insert the contact, in one unit.
-        ``values``: the contact's row; its ``customer_id`` and the reception's customer
-        facts are filled in here. New contacts of one batch are taken in together
-        (router/store/take_batch.py)."""
-        work = TakeWork(self, Take(values, identities, name, now))
+        """Resolve the customer (if ``identities``) and insert the contact, with its
+        ``threads`` keys pointed at it, in one unit. ``values``: the contact's row; its
+        ``customer_id`` and the reception's customer facts are filled in here. New
+        contacts of one batch are taken in together (router/store/take_batch.py)."""
+        work = TakeWork(self, Take(values, identities, name, now, threads))
         for attempt in range(ATTEMPTS):
             try:
                 return await self._commit(work)
@@ -125,6 +131,9 @@ class ReceivedContacts:
             row = with_customer(values, resolved)
         if connection.execute(self.insert, row).rowcount != 1:  # lost a race to a retry
             raise StoreError("the message id was stored meanwhile; retry")  # runs again
+        threads = take.thread_rows()
+        if threads:
+            connection.execute(upsert_thread(connection), threads)
         return Taken(values["id"], True, resolved, row)
 
     async def pending(self, domain: str, before: float | None = None) -> Sequence[ContactRow]:

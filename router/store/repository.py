@@ -45,15 +45,14 @@ from router.store.schema import (
     ContactRow,
     MessageRow,
     RouterFenceRow,
-    ThreadRow,
 )
 from router.store.sqlite import sqlite_lock
 from router.store.switches import QueueSwitches
+from router.store.thread_links import upsert_thread
 from router.store.tokens import read_agent_ids, token_hash
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
 MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
-THREADS: Table = ThreadRow.__table__  # type: ignore[assignment]
 
 
 def as_store_error(exc: Exception) -> Exception:
@@ -114,14 +113,6 @@ class Store(RecordReads):
         )
         self.received = ReceivedContacts(
             self._sessions, self.admit, self.customers, self._insert_contact
-        )
-        upsert = dialect.insert(THREADS)
-        self._upsert_thread = upsert.on_conflict_do_update(
-            index_elements=["gateway", "key"],
-            set_={
-                "contact_id": upsert.excluded.contact_id,
-                "created_at": upsert.excluded.created_at,
-            },
         )
 
     @classmethod
@@ -299,10 +290,9 @@ class Store(RecordReads):
         ]
         if not rows:
             return
-        statement = self._upsert_thread
 
         def link(connection: Connection) -> None:
-            connection.execute(statement, rows)
+            connection.execute(upsert_thread(connection), rows)
 
         await self.commit(link)
 

@@ -11,7 +11,9 @@ alone in its batch is taken this way too, as a run of one):
 2. one look-up of every identity of the run, per kind, and one of the owners' ``merged_into``;
 3. in Python, in order: each contact's customer (an identity given earlier in the run
    belongs to the customer made for it, as if the units ran one after another);
-4. one INSERT each for the new customers, their identities and the contacts.
+4. one INSERT each for the new customers, their identities and the contacts, and one
+   upsert of the new contacts' thread keys (a chat session, an email's Message-ID: the
+   newest contact wins), so a contact is never stored without the thread that finds it.
 
 On PostgreSQL 1 and 2 are one SELECT and 4 is one INSERT (router/store/pg_take.py): two
 round trips for the run, and no BEGIN or COMMIT when the batch is nothing else (the
@@ -61,6 +63,7 @@ from router.store.errors import StoreError
 from router.store.pair_lookup import marks, pair_lookup
 from router.store.pg_connection import NeedsTransaction
 from router.store.pg_take import Found
+from router.store.thread_links import upsert_thread
 from skills.identity import Identity
 
 BY_MESSAGES = pair_lookup(CONTACTS, "gateway", "external_id", ("gateway", "external_id", "id"))
@@ -83,6 +86,15 @@ class Take:
     identities: Sequence[Identity]
     name: str
     now: float
+    threads: Sequence[str] = ()  # the gateway's thread keys that point at this contact
+
+    def thread_rows(self) -> list[dict[str, Any]]:
+        """The ``threads`` rows of this contact (router/dispatch.py's threading)."""
+        gateway, contact_id = self.values["gateway"], self.values["id"]
+        return [
+            {"gateway": gateway, "key": key, "contact_id": contact_id, "created_at": self.now}
+            for key in dict.fromkeys(self.threads)
+        ]
 
 
 TakeOne = Callable[[Connection, Take], Taken]
@@ -109,6 +121,7 @@ def take_together(
     customers: list[dict[str, Any]] = []
     identities: list[dict[str, Any]] = []
     contacts: list[dict[str, Any]] = []
+    threads: dict[tuple[str, str], dict[str, Any]] = {}  # the newest contact of a key wins
     results: list[Taken] = []
     for take, key in zip(takes, keys, strict=True):
         if key in stored:  # a retry (or a twin earlier in this run): nothing written
@@ -144,12 +157,17 @@ def take_together(
             row = with_customer(take.values, resolved)
         stored[key] = take.values["id"]
         contacts.append(row)
+        for thread in take.thread_rows():
+            threads[(thread["gateway"], thread["key"])] = thread
         results.append(Taken(take.values["id"], True, resolved, row))
     if contacts:  # (customers and identities are only made for new contacts)
+        thread_rows = list(threads.values())
         if postgres:
-            inserted = pg_take.insert(connection, customers, identities, contacts)
+            inserted = pg_take.insert(connection, customers, identities, contacts, thread_rows)
         else:
-            inserted = _insert(connection, customers, identities, contacts, insert_contact)
+            inserted = _insert(
+                connection, customers, identities, contacts, thread_rows, insert_contact
+            )
         if inserted != len(contacts):  # (on PostgreSQL the INSERT fails instead)
             raise StoreError("a message id was stored meanwhile; retry")  # another node's
     return results
@@ -195,6 +213,7 @@ def _insert(
     customers: Sequence[dict[str, Any]],
     identities: Sequence[dict[str, Any]],
     contacts: list[dict[str, Any]],
+    threads: Sequence[dict[str, Any]],
     insert_contact: Insert,
 ) -> int:
     """What ``pg_take.insert`` does, in an ``executemany`` per table, on the driver's
@@ -204,7 +223,10 @@ def _insert(
         driver.execute_many(connection, INSERT_CUSTOMER, customers)
     if identities:
         driver.execute_many(connection, INSERT_IDENTITY, identities)
-    return driver.execute_many(connection, insert_contact, contacts)
+    inserted = driver.execute_many(connection, insert_contact, contacts)
+    if threads and inserted == len(contacts):  # (else the run fails and is taken again)
+        driver.execute_many(connection, upsert_thread(connection), threads)
+    return inserted
 
 
 def _look_up(

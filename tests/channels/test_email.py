@@ -15,6 +15,7 @@ import pytest
 from channels.base import BadPayload
 from channels.email import html_to_text, parse_mime, strip_quoted
 from tests.live import REPO, ThreadServer, admin_headers, count_rows, free_port, online_desktop
+from tests.receivers import until
 
 TOKEN = "email-webhook-token"
 SERVER_CONFIG = (REPO / "config.yaml").read_text()
@@ -118,8 +119,10 @@ async def test_smtp_message_is_stored_and_routed(
         server, mail("<m1@example.it>", "La bolletta di ottobre è sbagliata", attachment=b"%PDF")
     )
     database = tmp_path / "centralino.db"
-    assert count_rows(database, "contacts", "channel = 'email' and queue = 'billing'") == 1
+    assert count_rows(database, "contacts", "channel = 'email'") == 1  # stored before the 250
     assert count_rows(database, "identities", "value = 'mario.rossi@example.it'") == 1
+    routed = "channel = 'email' and queue = 'billing'"  # the plan is written after it
+    await until(lambda: count_rows(database, "contacts", routed) == 1, what="routed to billing")
     await send(server, mail("<m1@example.it>", "La bolletta di ottobre è sbagliata"))
     assert count_rows(database, "contacts") == 1  # redelivery of the same Message-ID
 
@@ -155,6 +158,30 @@ async def test_smtp_asks_the_sender_to_retry_when_the_store_cannot_be_read(
         db.execute("ALTER TABLE contacts_gone RENAME TO contacts")
     await send(server, mail("<m9@example.it>", "La bolletta di ottobre è sbagliata"))
     assert count_rows(database, "contacts", "channel = 'email'") == 1
+
+
+async def test_an_email_whose_thread_cannot_be_stored_is_retried_whole(
+    server: ThreadServer, tmp_path: Path
+) -> None:
+    """The store refuses the email's Message-ID as a thread key: 451 and nothing stored,
+    where before the contact was stored without its thread, so the sender's retry was a
+    duplicate and the customer's reply to it became a second contact."""
+    database = tmp_path / "centralino.db"
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "CREATE TRIGGER refuse_threads BEFORE INSERT ON threads "
+            "BEGIN SELECT RAISE(ABORT, 'threads refused'); END"
+        )
+    with pytest.raises(smtplib.SMTPDataError) as deferred:
+        await send(server, mail("<t8@example.it>", "La fattura di ottobre non torna"))
+    assert deferred.value.smtp_code == 451
+    assert count_rows(database, "contacts") == 0
+    with sqlite3.connect(database) as db:
+        db.execute("DROP TRIGGER refuse_threads")
+    await send(server, mail("<t8@example.it>", "La fattura di ottobre non torna"))
+    await send(server, mail("<t9@example.it>", REPLY, in_reply_to="<t8@example.it>"))
+    assert count_rows(database, "contacts") == 1  # the reply found the thread
+    assert count_rows(database, "messages", "text like 'Ok, allego%'") == 1
 
 
 async def test_reply_lands_on_the_live_contact_then_on_the_same_agent(

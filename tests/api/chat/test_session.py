@@ -184,3 +184,38 @@ async def test_a_chat_the_store_cannot_take_is_told_to_try_again_and_goes_on(
         await customer.ws.close()
     finally:
         server.stop()
+
+
+REFUSE_THREADS = (
+    "CREATE TRIGGER refuse_threads BEFORE INSERT ON threads "
+    "BEGIN SELECT RAISE(ABORT, 'threads refused'); END"
+)
+
+
+async def test_a_chat_whose_thread_cannot_be_stored_leaves_no_contact_behind(
+    tmp_path: Path,
+) -> None:
+    """The store refuses the chat's thread key (it can still read): the start is told to
+    try again and nothing is stored, where before the contact was stored first and then
+    waited for an agent without its customer, who had been told to start again."""
+    database = tmp_path / "centralino.db"
+    server = ThreadServer(database).start()
+    try:
+        with sqlite3.connect(database) as db:
+            db.execute(REFUSE_THREADS)
+        customer = Customer(server)
+        refused = await customer.start("Salve, ho una domanda sulla bolletta", language="it")
+        assert refused["type"] == "error" and refused["code"] == "unavailable", refused
+        with pytest.raises(websockets.ConnectionClosed):
+            await customer.next()
+        assert customer.ws.close_code == 1013
+        assert count_rows(database, "contacts") == 0
+        with sqlite3.connect(database) as db:
+            db.execute("DROP TRIGGER refuse_threads")
+        started = await customer.start("Salve, ho una domanda sulla bolletta", language="it")
+        assert started["type"] == "started", started
+        assert count_rows(database, "contacts") == 1
+        assert count_rows(database, "threads", f"contact_id = '{started['contact_id']}'") == 1
+        await customer.ws.close()
+    finally:
+        server.stop()

@@ -16,6 +16,7 @@ from router.store.changes import CONTACTS
 from router.store.customers import CUSTOMERS, IDENTITIES
 from router.store.repository import Store
 from router.store.take_batch import Guesses, Taken
+from router.store.thread_links import THREADS
 from skills.identity import Identity, email_identity, phone_identity
 from tests.databases import driver_transactions, journal_statements
 from tests.engine_helpers import policy
@@ -203,3 +204,34 @@ async def test_a_contact_that_links_two_customers_is_taken_the_linking_way(store
     assert linked == {mario.customer_id, phone.customer_id}
     assert lucia.customer is not None and lucia.customer.created
     assert await count(store, CONTACTS) == 4
+
+
+async def threads(store: Store) -> dict[str, str]:
+    """Each thread key -> its contact."""
+    async with store.engine.connect() as connection:
+        rows = await connection.execute(select(THREADS.c.key, THREADS.c.contact_id))
+        return {key: contact_id for key, contact_id in rows}
+
+
+async def test_thread_keys_are_stored_with_their_contacts(store: Store) -> None:
+    """A contact's thread keys (a chat session, an email's Message-ID) are written in its
+    own unit, by a run taken together (on PostgreSQL within its one statement), by a run
+    taken one by one (linking customers), and a key given twice points at the newest."""
+    await store.received.take(received("m0"), (MARIO,), "", 1.0, ("chat-0",))
+    with journal_statements(store) as statements:
+        first, second, third = await asyncio.gather(
+            store.received.take(received("m1"), (LUCIA,), "", 2.0, ("chat-1", "shared")),
+            store.received.take(received("m2"), (), "", 2.0, ("shared", "shared")),
+            store.received.take(received("m3"), (), "", 2.0),
+        )
+    assert first.created and second.created and third.created
+    if store.engine.dialect.name == "postgresql":
+        assert statements == ["WITH"], statements  # the keys went in the run's one INSERT
+    assert await threads(store) == {"chat-0": "c-m0", "chat-1": "c-m1", "shared": "c-m2"}
+    phone = await take(store, "m4", MARIO_PHONE)
+    assert phone.customer is not None
+    both = await store.received.take(received("m5"), (MARIO, MARIO_PHONE), "", 3.0, ("chat-5",))
+    assert both.customer is not None and both.customer.merged  # taken the linking way
+    again = await store.received.take(received("m5"), (), "", 4.0, ("chat-x",))  # a retry
+    assert not again.created
+    assert (await threads(store))["chat-5"] == "c-m5" and "chat-x" not in await threads(store)

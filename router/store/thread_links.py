@@ -1,0 +1,37 @@
+"""The ``threads`` table's upsert: a gateway's thread key (Message-ID, chat session, call
+id, platform user) pointed at a contact, the newest contact winning (router/dispatch.py).
+
+Written with a new contact in its own journal unit (router/store/take_batch.py), and for
+a message that continues a live contact (``Store.link_threads``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from router.store.schema import ThreadRow
+
+THREADS: Table = ThreadRow.__table__  # type: ignore[assignment]
+THREAD_COLUMNS = ("gateway", "key", "contact_id", "created_at")
+
+
+def _upsert(insert: Callable[[Table], Any]) -> Insert:
+    upsert = insert(THREADS)
+    statement: Insert = upsert.on_conflict_do_update(
+        index_elements=["gateway", "key"],
+        set_={"contact_id": upsert.excluded.contact_id, "created_at": upsert.excluded.created_at},
+    )
+    return statement
+
+
+UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
+def upsert_thread(connection: Connection) -> Insert:
+    """The upsert in ``connection``'s dialect."""
+    return UPSERTS[connection.dialect.name]
