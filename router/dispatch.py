@@ -13,6 +13,7 @@ from typing import Any
 from channels.base import Ended, Inbound, InboundEvent, Message, OptOut, UnknownThread
 from router.decisions import Abandoned
 from router.intake import Intake
+from router.store.schema import ContactRow
 
 MessageListener = Callable[..., None]
 """(contact id, text, kind, attachments): told of every new message on a live contact."""
@@ -101,6 +102,17 @@ class Dispatcher:
                     list(contact.attributes.get("attachment_list") or []),
                 )
         replied = await store.thread_contact(contact.gateway, event.reply_keys)
+        return await self._new_contact(event, replied)
+
+    async def start(self, event: Inbound) -> dict[str, Any]:
+        """A contact that opens a thread this server has just made (a web chat's session,
+        api/chat/session.py): no contact or message can be on it yet and it replies to
+        none, so nothing is read before its intake (``apply`` reads three times)."""
+        return await self._new_contact(event, None)
+
+    async def _new_contact(self, event: Inbound, replied: ContactRow | None) -> dict[str, Any]:
+        runtime = self.intake.runtime
+        contact = event.contact
         prefer = replied.agent_id if replied is not None else None
         # its thread keys are stored with it, in its commit: never a contact that the next
         # message on its thread cannot find (a chat's session, say)

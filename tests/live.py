@@ -313,10 +313,10 @@ class ChatCustomer:
         self.headers = headers
         self.ws: Any = None
 
-    async def start(self, text: str, **fields: Any) -> dict[str, Any]:
+    async def start(self, text: str, timeout: float = 5.0, **fields: Any) -> dict[str, Any]:
         self.ws = await websockets.connect(self.url, additional_headers=self.headers)
         await self.ws.send(json.dumps({"type": "start", "text": text, **fields}))
-        return await self.next()
+        return await self.next(timeout=timeout)
 
     async def next(self, kind: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
         while True:

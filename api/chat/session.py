@@ -42,7 +42,7 @@ from api.chat.callback import AskCallback, ask_callback
 from api.chat.estimate import WaitEstimates
 from api.chat.guard import CLOSE_RATE_LIMITED, ChatGuard, RateLimited, SignedIdentityIn
 from api.chat.resume import CLOSE_BAD_RESUME, ParkedChats, Resume
-from channels.base import ChannelError, Ended, Inbound, Message
+from channels.base import ChannelError, Inbound
 from channels.contact import InboundContact, IntakeError
 from channels.strict_json import UnsafeJson, loads
 from router.decisions import Assigned, Completed, Decisions, Queued, Transferred, WrapUpStarted
@@ -265,7 +265,7 @@ async def _open(
     session = ChatSession(websocket)
     inbound = started_contact(session.session, first, guard)
     try:
-        (result,) = await dispatcher.apply([inbound])
+        result = await dispatcher.start(inbound)
     except (ChannelError, IntakeError) as exc:
         await _error(websocket, "bad_message", str(exc))
         await websocket.close(CLOSE_BAD_START, "bad start message")
@@ -336,7 +336,7 @@ async def _listen(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard
             )
             continue
         try:
-            await dispatcher.apply([Message(GATEWAY, thread(session.session), message.text)])
+            await dispatcher.message(session.contact_id, message.text, "message")
         except StoreError as exc:  # not stored: the customer is told, the chat goes on
             log.error("a chat message could not be stored: %s", exc)
             session.push(not_delivered(exc))
@@ -401,8 +401,8 @@ async def _finish(session: ChatSession) -> None:
     app.state.chat.sessions.pop(session.contact_id, None)
     app.state.chat_guard.closed(session.session)
     app.state.chat_parked.forget(session.session)
-    with contextlib.suppress(ChannelError):  # the customer left: abandon or end it
-        await dispatcher.apply([Ended(GATEWAY, thread(session.session), "customer left")])
+    with contextlib.suppress(KeyError):  # the customer left: abandon or end it
+        await dispatcher.end(session.contact_id)
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await session.websocket.close()
 

@@ -87,6 +87,9 @@ class RouterChat:
                 raise ValueError("the first message must be a start")
             guard: ChatGuard = self.app.state.chat_guard
             inbound = started_contact(session, start, guard)
+            # not ``start``: a read that fails answers an outage at once, where the write
+            # would retry past the node's wait (its customer told to try again while the
+            # contact might still be stored)
             (result,) = await self.dispatcher.apply([inbound])
         except (ValueError, ChannelError, IntakeError) as exc:
             return _error("bad_message", str(exc))
@@ -126,11 +129,14 @@ class RouterChat:
         self.hub.announce_wait(contact_id)
 
     async def say(self, args: dict[str, Any]) -> dict[str, Any]:
+        session, text = str(args["session"]), str(args["text"])
+        contact_id = self._attached(session, self.hub.sessions.get(str(args.get("contact_id"))))
         try:
-            await self.dispatcher.apply(
-                [Message(GATEWAY, thread(str(args["session"])), args["text"])]
-            )
-        except ChannelError as exc:
+            if contact_id is not None:  # known here: no thread to look up
+                await self.dispatcher.message(contact_id, text, "message")
+            else:
+                await self.dispatcher.apply([Message(GATEWAY, thread(session), text)])
+        except (ChannelError, KeyError) as exc:
             return _error("bad_message", str(exc))
         except StoreError as exc:  # not stored: the customer is told, the chat goes on
             log.error("a chat message could not be stored: %s", exc)
@@ -148,16 +154,26 @@ class RouterChat:
         )
 
     async def leave(self, args: dict[str, Any]) -> dict[str, Any]:
-        contact_id = str(args["contact_id"])
+        session, contact_id = str(args["session"]), str(args["contact_id"])
         peer = self.hub.sessions.pop(contact_id, None)
         if peer is not None:
             peer.state = ChatState.CLOSED
         await self.writer.redis.hdel(self.writer.keys.chat_sessions, contact_id)
-        with contextlib.suppress(ChannelError):  # the customer left: abandon or end it
-            await self.dispatcher.apply(
-                [Ended(GATEWAY, thread(str(args["session"])), "customer left")]
-            )
+        known = self._attached(session, peer)
+        with contextlib.suppress(ChannelError, KeyError):  # the customer left: abandon or end it
+            if known is not None:  # known here: no thread to look up
+                await self.dispatcher.end(known)
+            else:
+                await self.dispatcher.apply([Ended(GATEWAY, thread(session), "customer left")])
         return {"left": True}
+
+    @staticmethod
+    def _attached(session: str, peer: ChatPeer | None) -> str | None:
+        """The contact of this chat session if this router holds the session's peer (it
+        made or restored it): what the session's thread would point at."""
+        if isinstance(peer, RemoteChatPeer) and peer.session == session:
+            return peer.contact_id
+        return None
 
 
 class EdgeChat:
