@@ -54,7 +54,7 @@ class Dispatcher:
             if row is None:
                 raise UnknownThread(f"no contact for {event.thread_key!r}")
             result = await self.intake.add_message(
-                row.id, event.text, event.kind, event.sentiment, event.external_id
+                row.id, event.text, event.kind, event.sentiment, event.external_id, row
             )
             return self._told(result, event.text, event.kind)
         if isinstance(event, OptOut):
@@ -90,11 +90,15 @@ class Dispatcher:
                     "message",
                     contact.sentiment,
                     contact.external_id,
+                    row,
                 )
-                # its own ids join the thread, so a reply to this message finds it too
-                await store.link_threads(
-                    contact.gateway, event.thread_keys, row.id, runtime.clock()
-                )
+                # its own ids join the thread, so a reply to this message finds it too; a
+                # thread of one key that found the contact points at it already (a number
+                # texting again, a social user, a call)
+                if keys is not event.thread_keys or len(keys) > 1:
+                    await store.link_threads(
+                        contact.gateway, event.thread_keys, row.id, runtime.clock()
+                    )
                 return self._told(
                     {**reply, "continued": True},
                     contact.text or contact.subject,

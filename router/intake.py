@@ -426,10 +426,16 @@ class Intake:
         kind: str,
         sentiment: float | None,
         external_id: str | None = None,
+        row: ContactRow | None = None,
     ) -> dict[str, Any]:
         """A message or transcript segment for a contact: stored, and if the contact is
-        still live, its emotion is re-scored and its priority follows."""
-        row = await self.runtime.stored_contact(contact_id)
+        still live, its emotion is re-scored and its priority follows. ``row``: the
+        contact's row as the caller just read it (its thread's): if the contact is live,
+        what the message needs of it (its language, gateway, channel) is not read again."""
+        if row is None or row.id != contact_id or contact_id not in self.runtime.engine.contacts:
+            row = await self.runtime.stored_contact(contact_id)
+        else:  # what was decided before the message is written before it, as with a read
+            await self.runtime.recorder.flush()
         if row is None:
             raise KeyError(contact_id)
         emotion = self.triager.emotion(text, row.language, sentiment=sentiment)
