@@ -73,7 +73,8 @@ class Dispatcher:
         runtime = self.intake.runtime
         store = runtime.store
         contact = event.contact
-        existing = await store.contact_by_message(contact.gateway, contact.external_id)
+        found = await store.inbound_lookup(contact.gateway, contact.external_id, event.thread_keys)
+        existing = found.opened
         if existing is not None:  # a retried delivery of the message that opened a contact
             return {
                 "contact_id": existing.id,
@@ -81,8 +82,11 @@ class Dispatcher:
                 "state": existing.state,
                 "language": existing.language,
             }
-        for keys in (event.thread_keys, event.reply_keys):
-            row = await store.thread_contact(contact.gateway, keys)
+        for by_reply in (False, True):  # its own thread first (read with the message id)
+            if by_reply:
+                row = await store.thread_contact(contact.gateway, event.reply_keys)
+            else:
+                row = found.on_thread
             if row is not None and row.id in runtime.engine.contacts:
                 reply = await self.intake.add_message(
                     row.id,
@@ -95,7 +99,7 @@ class Dispatcher:
                 # its own ids join the thread, so a reply to this message finds it too; a
                 # thread of one key that found the contact points at it already (a number
                 # texting again, a social user, a call)
-                if keys is not event.thread_keys or len(keys) > 1:
+                if by_reply or len(event.thread_keys) > 1:
                     await store.link_threads(
                         contact.gateway, event.thread_keys, row.id, runtime.clock()
                     )
@@ -111,7 +115,8 @@ class Dispatcher:
     async def start(self, event: Inbound) -> dict[str, Any]:
         """A contact that opens a thread this server has just made (a web chat's session,
         api/chat/session.py): no contact or message can be on it yet and it replies to
-        none, so nothing is read before its intake (``apply`` reads three times)."""
+        none, so nothing is read before its intake (``apply`` reads what is stored under
+        its message id and its thread first)."""
         return await self._new_contact(event, None)
 
     async def _new_contact(self, event: Inbound, replied: ContactRow | None) -> dict[str, Any]:

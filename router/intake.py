@@ -429,14 +429,18 @@ class Intake:
         row: ContactRow | None = None,
     ) -> dict[str, Any]:
         """A message or transcript segment for a contact: stored, and if the contact is
-        still live, its emotion is re-scored and its priority follows. ``row``: the
-        contact's row as the caller just read it (its thread's): if the contact is live,
-        what the message needs of it (its language, gateway, channel) is not read again."""
-        if row is None or row.id != contact_id or contact_id not in self.runtime.engine.contacts:
-            row = await self.runtime.stored_contact(contact_id)
-        else:  # what was decided before the message is written before it, as with a read
+        still live, its emotion is re-scored and its priority follows. KeyError for a
+        contact not stored or whose record was erased. ``row``: the contact's row as the
+        caller just read it (its thread's): if the contact is live, it is not read again
+        (a live contact's state is the engine's; of its row the message needs what does
+        not change: its language, gateway, channel, and after a restart its triage)."""
+        engine = self.runtime.engine
+        given = row is not None and row.id == contact_id and contact_id in engine.contacts
+        if given:  # what was decided before the message is written before it, as with a read
             await self.runtime.recorder.flush()
-        if row is None:
+        else:
+            row = await self.runtime.stored_contact(contact_id)
+        if row is None or (row.triage or {}).get("erased"):
             raise KeyError(contact_id)
         emotion = self.triager.emotion(text, row.language, sentiment=sentiment)
         now = self.runtime.clock()
@@ -445,16 +449,18 @@ class Intake:
         stored = await self.runtime.store.add_message(
             contact_id, now, kind, text, emotion.as_dict(), external_id, announce.as_row()
         )
-        engine = self.runtime.engine
         if not stored:  # the same message delivered again
+            live = engine.contacts.get(contact_id)
             return {
                 "contact_id": contact_id,
                 "live": False,
                 "rescored": False,
                 "duplicate": True,
-                "state": row.state,
+                "state": live.state.value if live is not None else row.state,
             }
         if contact_id not in engine.contacts:
+            if given:  # it ended meanwhile: its state as stored now
+                row = await self.runtime.stored_contact(contact_id) or row
             return {
                 "contact_id": contact_id,
                 "live": False,

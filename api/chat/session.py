@@ -340,6 +340,9 @@ async def _listen(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard
         except StoreError as exc:  # not stored: the customer is told, the chat goes on
             log.error("a chat message could not be stored: %s", exc)
             session.push(not_delivered(exc))
+        except KeyError:  # its record was erased (the customer's data): nothing is stored
+            await session.websocket.send_json({"type": "ended"})
+            return
 
 
 @router.websocket("/v1/chat")

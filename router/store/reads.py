@@ -4,14 +4,17 @@ events and offers (for explain, the desktop's conversation, restarts). Part of S
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from router.store.changes import CONTACTS
 from router.store.errors import read_errors
 from router.store.prompt_reads import prompt_read
 from router.store.schema import ContactRow, MessageRow, OfferRow, RoutingEventRow, ThreadRow
+from router.store.thread_links import THREADS
 
 
 class ConversationLine(NamedTuple):
@@ -28,9 +31,49 @@ CONVERSATION = (
 )
 
 
+OPENED = select(CONTACTS).where(
+    CONTACTS.c.gateway == bindparam("gateway"), CONTACTS.c.external_id == bindparam("message")
+)
+ON_THREAD = (
+    select(CONTACTS)
+    .join(THREADS, THREADS.c.contact_id == CONTACTS.c.id)
+    .where(THREADS.c.gateway == bindparam("gateway"), THREADS.c.key.in_(bindparam("keys")))
+    .order_by(CONTACTS.c.arrival.desc())
+    .limit(1)
+)
+
+
+class InboundLookup(NamedTuple):
+    """What a gateway's message finds stored before its intake (router/dispatch.py): rows
+    read like a ``ContactRow``'s, plain objects (nothing writes through them)."""
+
+    opened: Any | None  # the contact this very message opened (a retried delivery)
+    on_thread: Any | None  # else the newest contact one of its thread keys points at
+
+
+def _plain(row: Row[Any] | None) -> Any | None:
+    return SimpleNamespace(**row._mapping) if row is not None else None
+
+
 class RecordReads:
     _sessions: async_sessionmaker[AsyncSession]
     _autocommit: AsyncEngine
+
+    async def inbound_lookup(
+        self, gateway: str, message: str, keys: Sequence[str]
+    ) -> InboundLookup:
+        """``contact_by_message``, then (if that finds none) ``thread_contact`` of
+        ``keys``, on one connection outside a transaction and without the ORM: what every
+        email, SMS, WhatsApp, social message and call asks before its intake."""
+        with read_errors():
+            async with prompt_read(self._autocommit) as connection:
+                found = {"gateway": gateway, "message": message}
+                opened = (await connection.execute(OPENED, found)).first()
+                if opened is not None or not keys:
+                    return InboundLookup(_plain(opened), None)
+                thread = {"gateway": gateway, "keys": list(dict.fromkeys(keys))}
+                on_thread = (await connection.execute(ON_THREAD, thread)).first()
+                return InboundLookup(None, _plain(on_thread))
 
     async def thread_contact(self, gateway: str, keys: Sequence[str]) -> ContactRow | None:
         """The newest contact any of these thread keys points at."""

@@ -1,8 +1,9 @@
 """Contacts taken in and not yet planned (state ``received``, router/reception.py).
 
 ``take`` is intake's one durable write: the customer found or created from the contact's
-identities and the contact inserted with that customer, in one journal unit, so a gateway
-waits for one commit, not two. A duplicate (gateway, message id) is decided by the unique
+identities and the contact inserted with that customer, with its thread keys (a chat's
+session, an email's Message-ID) pointed at it, in one journal unit, so a gateway waits for
+one commit, not two. A duplicate (gateway, message id) is decided by the unique
 constraint and writes nothing. The router's plan of the contact is a routing change
 (``ContactPlan`` in router/store/changes.py), recorded without waiting like a decision.
 """

@@ -48,7 +48,7 @@ from router.store.schema import (
 )
 from router.store.sqlite import sqlite_lock
 from router.store.switches import QueueSwitches
-from router.store.thread_links import upsert_thread
+from router.store.thread_links import storable, upsert_thread
 from router.store.tokens import read_agent_ids, token_hash
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
@@ -286,7 +286,7 @@ class Store(RecordReads):
         unit, an upsert per key."""
         rows = [
             {"gateway": gateway, "key": key, "contact_id": contact_id, "created_at": now}
-            for key in dict.fromkeys(keys)
+            for key in storable(keys)
         ]
         if not rows:
             return

@@ -63,7 +63,7 @@ from router.store.errors import StoreError
 from router.store.pair_lookup import marks, pair_lookup
 from router.store.pg_connection import NeedsTransaction
 from router.store.pg_take import Found
-from router.store.thread_links import upsert_thread
+from router.store.thread_links import storable, upsert_thread
 from skills.identity import Identity
 
 BY_MESSAGES = pair_lookup(CONTACTS, "gateway", "external_id", ("gateway", "external_id", "id"))
@@ -93,7 +93,7 @@ class Take:
         gateway, contact_id = self.values["gateway"], self.values["id"]
         return [
             {"gateway": gateway, "key": key, "contact_id": contact_id, "created_at": self.now}
-            for key in dict.fromkeys(self.threads)
+            for key in storable(self.threads)
         ]
 
 

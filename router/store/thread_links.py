@@ -2,12 +2,13 @@
 id, platform user) pointed at a contact, the newest contact winning (router/dispatch.py).
 
 Written with a new contact in its own journal unit (router/store/take_batch.py), and for
-a message that continues a live contact (``Store.link_threads``).
+a message that continues a live contact (``Store.link_threads``); an agent's email reply
+points its own Message-ID at its contact (router/store/replies.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Insert, Table
@@ -18,6 +19,13 @@ from router.store.schema import ThreadRow
 
 THREADS: Table = ThreadRow.__table__  # type: ignore[assignment]
 THREAD_COLUMNS = ("gateway", "key", "contact_id", "created_at")
+KEY_LENGTH: int = THREADS.c.key.type.length  # type: ignore[attr-defined]
+
+
+def storable(keys: Iterable[str]) -> list[str]:
+    """The keys once each, in order, without those longer than the column (an email's
+    header may name any id; PostgreSQL would refuse the contact's whole unit for one)."""
+    return [key for key in dict.fromkeys(keys) if len(key) <= KEY_LENGTH]
 
 
 def _upsert(insert: Callable[[Table], Any]) -> Insert:

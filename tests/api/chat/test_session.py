@@ -224,3 +224,31 @@ async def test_a_chat_whose_thread_cannot_be_stored_leaves_no_contact_behind(
         await customer.ws.close()
     finally:
         server.stop()
+
+
+async def test_a_chat_whose_customer_was_erased_stores_nothing_more(
+    server: ThreadServer, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The chat is over and its customer erased while the widget is still open: what the
+    customer writes next is not stored (on the blanked contact, with its gateway event);
+    the widget is told the chat has ended."""
+    agent = await online_desktop(server, client, "vera", languages=["it"], skills={"billing": 5})
+    customer = Customer(server)
+    started = await customer.start(
+        "Salve, ho una domanda sulla bolletta", language="it", email="rita@example.it"
+    )
+    contact_id = started["contact_id"]
+    offer = await agent.next_event("offer")
+    customer_id = offer["contact"]["profile"]["customer_id"]
+    await agent.request("accept", offer_id=offer["offer_id"])
+    await agent.request("end", contact_id=contact_id)
+    await customer.next("ended")  # the agent ended it
+    await agent.request("wrap_up", contact_id=contact_id, outcome="fatto", resolved=True)
+    await customer.next("ended")  # and wrapped it up
+    erased = await client.post(f"/v1/customers/{customer_id}/erase", headers=admin_headers())
+    assert erased.status_code == 200, erased.text
+    await customer.say("Il mio IBAN è IT60X0542811101000000123456")
+    assert (await customer.next("ended"))["type"] == "ended"
+    assert count_rows(tmp_path / "centralino.db", "messages", "text like '%IBAN%'") == 0
+    await customer.ws.close()
+    await agent.close()

@@ -235,3 +235,14 @@ async def test_thread_keys_are_stored_with_their_contacts(store: Store) -> None:
     again = await store.received.take(received("m5"), (), "", 4.0, ("chat-x",))  # a retry
     assert not again.created
     assert (await threads(store))["chat-5"] == "c-m5" and "chat-x" not in await threads(store)
+
+
+async def test_a_thread_key_longer_than_the_column_does_not_refuse_its_contact(
+    store: Store,
+) -> None:
+    """An email may name any id in its headers: a key the threads table cannot hold is
+    left out, where PostgreSQL would refuse the contact's whole unit for it."""
+    long_key = "<" + "x" * 500 + "@example.it>"
+    taken = await store.received.take(received("m1"), (), "", 1.0, (long_key, "<ok@example.it>"))
+    assert taken.created
+    assert await threads(store) == {"<ok@example.it>": "c-m1"}
