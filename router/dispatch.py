@@ -13,7 +13,6 @@ from typing import Any
 from channels.base import Ended, Inbound, InboundEvent, Message, OptOut, UnknownThread
 from router.decisions import Abandoned
 from router.intake import Intake
-from router.store.schema import ContactRow
 
 MessageListener = Callable[..., None]
 """(contact id, text, kind, attachments): told of every new message on a live contact."""
@@ -82,35 +81,35 @@ class Dispatcher:
                 "state": existing.state,
                 "language": existing.language,
             }
-        for by_reply in (False, True):  # its own thread first (read with the message id)
-            if by_reply:
-                row = await store.thread_contact(contact.gateway, event.reply_keys)
-            else:
-                row = found.on_thread
-            if row is not None and row.id in runtime.engine.contacts:
-                reply = await self.intake.add_message(
-                    row.id,
-                    contact.text or contact.subject,  # the new words, not "Re: ..." again
-                    "message",
-                    contact.sentiment,
-                    contact.external_id,
-                    row,
-                )
-                # its own ids join the thread, so a reply to this message finds it too; a
-                # thread of one key that found the contact points at it already (a number
-                # texting again, a social user, a call)
-                if by_reply or len(event.thread_keys) > 1:
-                    await store.link_threads(
-                        contact.gateway, event.thread_keys, row.id, runtime.clock()
-                    )
-                return self._told(
-                    {**reply, "continued": True},
-                    contact.text or contact.subject,
-                    "message",
-                    list(contact.attributes.get("attachment_list") or []),
-                )
+        on_thread = found.on_thread  # its own thread first (read with the message id)
+        if on_thread is not None and on_thread.id in runtime.engine.contacts:
+            # a thread of one key that found the contact points at it already (a number
+            # texting again, a social user, a call)
+            return await self._continued(event, on_thread, len(event.thread_keys) > 1)
         replied = await store.thread_contact(contact.gateway, event.reply_keys)
+        if replied is not None and replied.id in runtime.engine.contacts:
+            return await self._continued(event, replied, True)
         return await self._new_contact(event, replied)
+
+    async def _continued(self, event: Inbound, row: Any, link: bool) -> dict[str, Any]:
+        """A message on a live contact's thread: added to that contact (``row`` as read);
+        ``link``: its own ids join the thread, so a reply to this message finds it too."""
+        runtime = self.intake.runtime
+        contact = event.contact
+        text = contact.text or contact.subject  # the new words, not "Re: ..." again
+        reply = await self.intake.add_message(
+            row.id, text, "message", contact.sentiment, contact.external_id, row
+        )
+        if link:
+            await runtime.store.link_threads(
+                contact.gateway, event.thread_keys, row.id, runtime.clock()
+            )
+        return self._told(
+            {**reply, "continued": True},
+            text,
+            "message",
+            list(contact.attributes.get("attachment_list") or []),
+        )
 
     async def start(self, event: Inbound) -> dict[str, Any]:
         """A contact that opens a thread this server has just made (a web chat's session,
@@ -119,7 +118,7 @@ class Dispatcher:
         its message id and its thread first)."""
         return await self._new_contact(event, None)
 
-    async def _new_contact(self, event: Inbound, replied: ContactRow | None) -> dict[str, Any]:
+    async def _new_contact(self, event: Inbound, replied: Any | None) -> dict[str, Any]:
         runtime = self.intake.runtime
         contact = event.contact
         prefer = replied.agent_id if replied is not None else None

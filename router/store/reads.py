@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from router.store.changes import CONTACTS
 from router.store.errors import read_errors
 from router.store.prompt_reads import prompt_read
-from router.store.schema import ContactRow, MessageRow, OfferRow, RoutingEventRow, ThreadRow
+from router.store.schema import MessageRow, OfferRow, RoutingEventRow
 from router.store.thread_links import THREADS
 
 
@@ -75,20 +75,15 @@ class RecordReads:
                 on_thread = (await connection.execute(ON_THREAD, thread)).first()
                 return InboundLookup(None, _plain(on_thread))
 
-    async def thread_contact(self, gateway: str, keys: Sequence[str]) -> ContactRow | None:
-        """The newest contact any of these thread keys points at."""
+    async def thread_contact(self, gateway: str, keys: Sequence[str]) -> Any | None:
+        """The newest contact any of these thread keys points at, read like a
+        ``ContactRow`` (a plain object; outside a transaction, without the ORM)."""
         if not keys:
             return None
         with read_errors():
-            async with self._sessions() as session:
-                result = await session.execute(
-                    select(ContactRow)
-                    .join(ThreadRow, ThreadRow.contact_id == ContactRow.id)
-                    .where(ThreadRow.gateway == gateway, ThreadRow.key.in_(list(keys)))
-                    .order_by(ContactRow.arrival.desc())
-                    .limit(1)
-                )
-                return result.scalar_one_or_none()
+            async with prompt_read(self._autocommit) as connection:
+                thread = {"gateway": gateway, "keys": list(dict.fromkeys(keys))}
+                return _plain((await connection.execute(ON_THREAD, thread)).first())
 
     async def messages(self, contact_id: str, limit: int = 200) -> list[ConversationLine]:
         """A contact's messages after the first, oldest first (the last ``limit``): the
