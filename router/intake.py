@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from channels.contact import InboundContact
+from router.after_hours import after_hours_policy
 from router.callbacks import Callbacks
 from router.customer_changes import ERASED, CustomerChange
 from router.decisions import Abandoned, Completed, Decisions, Offered
@@ -35,7 +36,7 @@ from router.intake_facts import (
     proposed_phones,
     rule_facts,
 )
-from router.models import NewContact, RoutePolicy
+from router.models import NewContact
 from router.outbox.events import arrival_event, message_event
 from router.priority import history_boost
 from router.reception import Received, Reception, received_from_row, received_values
@@ -49,7 +50,6 @@ from router.store.new_rows import new_row
 from router.store.schema import ContactRow
 from skills.emotion import EmotionScore
 from skills.triage import Triager, TriageResult
-from skills.vocabulary import Channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +249,8 @@ class Intake:
             extra_skills=triage.extra_skills,
             open_case_queue=case.queue if case else None,
         )
-        policy, after_hours = self._after_hours(
-            plan.policy, inbound.channel, triage.extra_skills, now
+        policy, after_hours = after_hours_policy(
+            self.hours, self.planner, plan.policy, inbound.channel, triage.extra_skills, now
         )
         preferred = self._preferred_agent(plan, history, now)
         prefer_agent = received.prefer_agent
@@ -360,39 +360,6 @@ class Intake:
             return None
         seconds = self.estimator.for_contact(engine, contact, self.runtime.clock()).seconds
         return None if seconds is None else round(seconds, 1)
-
-    def _after_hours(
-        self,
-        policy: RoutePolicy,
-        channel: Channel,
-        extra_skills: dict[str, int] | None,
-        now: float,
-    ) -> tuple[RoutePolicy, dict[str, Any] | None]:
-        """A contact for a closed queue gets the queue's after-hours policy: a notice (and
-        queued), an overflow to an open queue, or a callback offer for the opening."""
-        status = self.hours.status(policy.queue, channel, now)
-        if status.open:
-            return policy, None
-        spec = self.planner.config.after_hours_for(policy.queue)
-        action = spec.action
-        closed = policy.queue
-        if action == "overflow" and spec.queue is not None:
-            if self.hours.status(spec.queue, channel, now).open:
-                policy = self.planner.queue_policy(
-                    spec.queue, f"(after hours: {closed} closed)", extra_skills
-                )
-            else:
-                action = "notice"  # nowhere open to go: queue with the notice
-        opens = status.when_text(now) if status.change_at is not None else "as soon as possible"
-        return policy, {
-            "queue": closed,
-            "status": status.as_dict(now),
-            "text": status.text(now),
-            "action": action,
-            "overflow_to": policy.queue if policy.queue != closed else None,
-            "callback_at": status.change_at if action == "callback" else None,
-            "notice": spec.notice.replace("{opens}", opens),
-        }
 
     async def _duplicate(self, existing: ContactRow) -> IntakeResult:
         if existing.state == RECEIVED and existing.id not in self.runtime.engine.contacts:
