@@ -72,6 +72,12 @@ class ContactIntake(Protocol):
 
 
 log = logging.getLogger("centralino.intake")
+
+
+class ContactGone(KeyError):
+    """A contact not stored, or whose record was erased: nothing can be added to it."""
+
+
 BACKLOG_CHUNK = 100  # received contacts planned at once at take-over (one group commit)
 
 
@@ -393,12 +399,13 @@ class Intake:
         kind: str,
         sentiment: float | None,
         external_id: str | None = None,
-        row: ContactRow | None = None,
+        row: Any | None = None,
     ) -> dict[str, Any]:
         """A message or transcript segment for a contact: stored, and if the contact is
-        still live, its emotion is re-scored and its priority follows. KeyError for a
+        still live, its emotion is re-scored and its priority follows. ContactGone for a
         contact not stored or whose record was erased. ``row``: the contact's row as the
-        caller just read it (its thread's): if the contact is live, it is not read again
+        caller just read it (a ``ContactRow``, or its columns read like one: its
+        thread's): if the contact is live, it is not read again
         (a live contact's state is the engine's; of its row the message needs what does
         not change: its language, gateway, channel, and after a restart its triage)."""
         engine = self.runtime.engine
@@ -408,7 +415,7 @@ class Intake:
         else:
             row = await self.runtime.stored_contact(contact_id)
         if row is None or (row.triage or {}).get("erased"):
-            raise KeyError(contact_id)
+            raise ContactGone(contact_id)
         emotion = self.triager.emotion(text, row.language, sentiment=sentiment)
         now = self.runtime.clock()
         where = {"gateway": row.gateway, "external_id": row.external_id, "channel": row.channel}

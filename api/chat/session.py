@@ -48,6 +48,7 @@ from channels.strict_json import UnsafeJson, loads
 from router.decisions import Assigned, Completed, Decisions, Queued, Transferred, WrapUpStarted
 from router.dispatch import Dispatcher
 from router.ids import new_id
+from router.intake import ContactGone
 from router.runtime import RouterRuntime
 from router.store.errors import StoreError
 from skills.vocabulary import Channel
@@ -340,7 +341,8 @@ async def _listen(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard
         except StoreError as exc:  # not stored: the customer is told, the chat goes on
             log.error("a chat message could not be stored: %s", exc)
             session.push(not_delivered(exc))
-        except KeyError:  # its record was erased (the customer's data): nothing is stored
+        except ContactGone:  # its record was erased (the customer's data): nothing is stored
+            log.info("a chat message for an erased contact was not stored; the chat ends")
             await session.websocket.send_json({"type": "ended"})
             return
 

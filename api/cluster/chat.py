@@ -38,6 +38,7 @@ from router.cluster.chat import ChatReader, ChatWriter
 from router.cluster.commands import RouterUnavailable
 from router.dispatch import Dispatcher
 from router.ids import new_id
+from router.intake import ContactGone
 from router.states import ContactState
 from router.store.errors import StoreError
 
@@ -136,7 +137,10 @@ class RouterChat:
                 await self.dispatcher.message(contact_id, text, "message")
             else:
                 await self.dispatcher.apply([Message(GATEWAY, thread(session), text)])
-        except (ChannelError, KeyError) as exc:
+        except ContactGone:  # its record was erased: nothing is stored, the chat ends
+            log.info("a chat message for an erased contact was not stored; the chat ends")
+            return {"error": {"type": "ended"}, "ended": True}
+        except ChannelError as exc:
             return _error("bad_message", str(exc))
         except StoreError as exc:  # not stored: the customer is told, the chat goes on
             log.error("a chat message could not be stored: %s", exc)
@@ -306,6 +310,8 @@ class EdgeChat:
                 reply = {"error": not_delivered(exc)}
             if "error" in reply:
                 await self.send(reply["error"])
+            if reply.get("ended"):  # as the router's own chat does (api/chat/session.py)
+                return
 
     def _ids(self) -> dict[str, Any]:
         return {"session": self.session, "contact_id": self.contact_id}

@@ -1,5 +1,6 @@
-"""Reads of a contact's record beside its row: its conversation keys, messages, routing
-events and offers (for explain, the desktop's conversation, restarts). Part of Store."""
+"""Reads of a contact's record: the contact a gateway's message or thread points at (before
+its intake, without the ORM), and beside its row its messages, routing events and offers
+(for explain, the desktop's conversation, restarts). Part of Store."""
 
 from __future__ import annotations
 

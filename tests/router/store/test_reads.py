@@ -53,3 +53,24 @@ async def test_a_conversation_that_cannot_be_read_is_a_store_error(store: Store)
         await connection.execute(text("ALTER TABLE messages RENAME TO messages_gone"))
     with pytest.raises(StoreError):
         await store.messages("c1")
+
+
+async def test_what_a_gateways_message_finds_before_its_intake(store: Store) -> None:
+    """``inbound_lookup``: the contact its message id opened (a retried delivery), else the
+    newest contact on any of its thread keys, read like a ``ContactRow``; ``thread_contact``
+    the same for keys alone."""
+    await store.add_contact(row("c1", "m1", arrival=100.0, triage={"language": "it"}))
+    await store.add_contact(row("c2", "m2", arrival=200.0))
+    await store.link_threads("gw", ["t-old", "shared"], "c1", 100.0)
+    await store.link_threads("gw", ["t-new"], "c2", 200.0)
+    retried = await store.inbound_lookup("gw", "m1", ["t-new"])
+    assert retried.opened.id == "c1" and retried.on_thread is None
+    assert retried.opened.triage == {"language": "it"} and retried.opened.arrival == 100.0
+    newest = await store.inbound_lookup("gw", "m9", ["t-old", "t-new", "t-old"])
+    assert newest.opened is None and newest.on_thread.id == "c2"
+    assert (await store.inbound_lookup("gw", "m9", ["shared"])).on_thread.id == "c1"
+    assert await store.inbound_lookup("gw", "m9", []) == (None, None)
+    assert await store.inbound_lookup("other", "m1", ["t-old"]) == (None, None)
+    assert (await store.thread_contact("gw", ["shared", "t-new"])).id == "c2"
+    assert await store.thread_contact("gw", []) is None
+    assert await store.thread_contact("gw", ["nowhere"]) is None
