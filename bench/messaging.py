@@ -14,7 +14,8 @@ answer time (p50, p99), and for all messages the server's CPU and its journal's 
 message and the load generator's CPU. Before its intake each message's id and thread are
 read on one connection without the ORM (``Store.inbound_lookup``), and a message that
 continues a contact is not read again nor linked again (until the thirty-eighth session:
-three reads through the ORM, each on a connection of its own, and a commit more). Copied into another checkout, it measures that code.
+three reads through the ORM, each on a connection of its own, and a commit more). Copied
+into another checkout, it measures that checkout's code.
 """
 
 from __future__ import annotations
