@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import NamedTuple
 
 import httpx
 import server_metrics
+from chat_starts import client_cpu, median_range
 from intake import centralino, cpu_seconds, load_average
 from throughput import percentile
 from twilio.request_validator import RequestValidator
@@ -51,11 +50,6 @@ class Phase(NamedTuple):
     commits: float  # the journal's, a message
     client_cpu: float  # share of a core
     failed: int
-
-
-def client_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 async def conversation_round(
@@ -122,11 +116,6 @@ def measure(url: str, pid: int, args: argparse.Namespace, rep: int) -> Phase:
         mine / wall,
         len(failures),
     )
-
-
-def median_range(values: list[float], fmt: str) -> str:
-    low, high = format(min(values), fmt), format(max(values), fmt)
-    return f"{format(statistics.median(values), fmt)} ({low}–{high})"
 
 
 def bench(database: str, args: argparse.Namespace) -> None:

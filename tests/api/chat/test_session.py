@@ -160,14 +160,7 @@ async def test_a_chat_the_store_cannot_take_is_told_to_try_again_and_goes_on(
         with sqlite3.connect(database) as db:
             db.execute("ALTER TABLE contacts RENAME TO contacts_gone")
         customer = Customer(server)
-        # answered after the store's retries (about 8 s): a blip would have healed
-        refused = await customer.start(
-            "Salve, ho una domanda sulla bolletta", timeout=60, language="it"
-        )
-        assert refused["type"] == "error" and refused["code"] == "unavailable", refused
-        with pytest.raises(websockets.ConnectionClosed):
-            await customer.next()
-        assert customer.ws.close_code == 1013
+        await told_to_try_again(customer)
         with sqlite3.connect(database) as db:
             db.execute("ALTER TABLE contacts_gone RENAME TO contacts")
         started = await customer.start("Salve, ho una domanda sulla bolletta", language="it")
@@ -207,13 +200,7 @@ async def test_a_chat_whose_thread_cannot_be_stored_leaves_no_contact_behind(
         with sqlite3.connect(database) as db:
             db.execute(REFUSE_THREADS)
         customer = Customer(server)
-        refused = await customer.start(
-            "Salve, ho una domanda sulla bolletta", timeout=60, language="it"
-        )
-        assert refused["type"] == "error" and refused["code"] == "unavailable", refused
-        with pytest.raises(websockets.ConnectionClosed):
-            await customer.next()
-        assert customer.ws.close_code == 1013
+        await told_to_try_again(customer)
         assert count_rows(database, "contacts") == 0
         with sqlite3.connect(database) as db:
             db.execute("DROP TRIGGER refuse_threads")
@@ -252,3 +239,15 @@ async def test_a_chat_whose_customer_was_erased_stores_nothing_more(
     assert count_rows(tmp_path / "centralino.db", "messages", "text like '%IBAN%'") == 0
     await customer.ws.close()
     await agent.close()
+
+
+async def told_to_try_again(customer: Customer) -> None:
+    """A start the store cannot take: ``unavailable``, then closed with 1013. Answered
+    after the store's retries (about 8 s), so a blip would have healed."""
+    refused = await customer.start(
+        "Salve, ho una domanda sulla bolletta", timeout=60, language="it"
+    )
+    assert refused["type"] == "error" and refused["code"] == "unavailable", refused
+    with pytest.raises(websockets.ConnectionClosed):
+        await customer.next()
+    assert customer.ws.close_code == 1013
