@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from sqlalchemy import Row, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from router.store.changes import CONTACTS
 from router.store.errors import read_errors
@@ -56,6 +56,14 @@ def _plain(row: Row[Any] | None) -> Any | None:
     return SimpleNamespace(**row._mapping) if row is not None else None
 
 
+async def _on_thread(connection: AsyncConnection, gateway: str, keys: Sequence[str]) -> Any | None:
+    """The newest contact one of ``keys`` points at (None for no keys: nothing read)."""
+    if not keys:
+        return None
+    thread = {"gateway": gateway, "keys": list(dict.fromkeys(keys))}
+    return _plain((await connection.execute(ON_THREAD, thread)).first())
+
+
 class RecordReads:
     _sessions: async_sessionmaker[AsyncSession]
     _autocommit: AsyncEngine
@@ -70,11 +78,9 @@ class RecordReads:
             async with prompt_read(self._autocommit) as connection:
                 found = {"gateway": gateway, "message": message}
                 opened = (await connection.execute(OPENED, found)).first()
-                if opened is not None or not keys:
+                if opened is not None:
                     return InboundLookup(_plain(opened), None)
-                thread = {"gateway": gateway, "keys": list(dict.fromkeys(keys))}
-                on_thread = (await connection.execute(ON_THREAD, thread)).first()
-                return InboundLookup(None, _plain(on_thread))
+                return InboundLookup(None, await _on_thread(connection, gateway, keys))
 
     async def thread_contact(self, gateway: str, keys: Sequence[str]) -> Any | None:
         """The newest contact any of these thread keys points at, read like a
@@ -83,8 +89,7 @@ class RecordReads:
             return None
         with read_errors():
             async with prompt_read(self._autocommit) as connection:
-                thread = {"gateway": gateway, "keys": list(dict.fromkeys(keys))}
-                return _plain((await connection.execute(ON_THREAD, thread)).first())
+                return await _on_thread(connection, gateway, keys)
 
     async def messages(self, contact_id: str, limit: int = 200) -> list[ConversationLine]:
         """A contact's messages after the first, oldest first (the last ``limit``): the

@@ -48,7 +48,7 @@ from router.store.schema import (
 )
 from router.store.sqlite import sqlite_lock
 from router.store.switches import QueueSwitches
-from router.store.thread_links import storable, upsert_thread
+from router.store.thread_links import thread_rows, upsert_thread
 from router.store.tokens import read_agent_ids, token_hash
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
@@ -284,10 +284,7 @@ class Store(RecordReads):
     ) -> None:
         """Point these thread keys at the contact (the newest contact wins); one journal
         unit, an upsert per key."""
-        rows = [
-            {"gateway": gateway, "key": key, "contact_id": contact_id, "created_at": now}
-            for key in storable(keys)
-        ]
+        rows = thread_rows(gateway, keys, contact_id, now)
         if not rows:
             return
 

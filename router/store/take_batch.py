@@ -63,7 +63,7 @@ from router.store.errors import StoreError
 from router.store.pair_lookup import marks, pair_lookup
 from router.store.pg_connection import NeedsTransaction
 from router.store.pg_take import Found
-from router.store.thread_links import storable, upsert_thread
+from router.store.thread_links import thread_rows, upsert_thread
 from skills.identity import Identity
 
 BY_MESSAGES = pair_lookup(CONTACTS, "gateway", "external_id", ("gateway", "external_id", "id"))
@@ -90,11 +90,7 @@ class Take:
 
     def thread_rows(self) -> list[dict[str, Any]]:
         """The ``threads`` rows of this contact (router/dispatch.py's threading)."""
-        gateway, contact_id = self.values["gateway"], self.values["id"]
-        return [
-            {"gateway": gateway, "key": key, "contact_id": contact_id, "created_at": self.now}
-            for key in storable(self.threads)
-        ]
+        return thread_rows(self.values["gateway"], self.threads, self.values["id"], self.now)
 
 
 TakeOne = Callable[[Connection, Take], Taken]

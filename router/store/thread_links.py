@@ -22,10 +22,17 @@ THREAD_COLUMNS = ("gateway", "key", "contact_id", "created_at")
 KEY_LENGTH: int = THREADS.c.key.type.length  # type: ignore[attr-defined]
 
 
-def storable(keys: Iterable[str]) -> list[str]:
-    """The keys once each, in order, without those longer than the column (an email's
-    header may name any id; PostgreSQL would refuse the contact's whole unit for one)."""
-    return [key for key in dict.fromkeys(keys) if len(key) <= KEY_LENGTH]
+def thread_rows(
+    gateway: str, keys: Iterable[str], contact_id: str, now: float
+) -> list[dict[str, Any]]:
+    """The rows pointing ``keys`` at the contact: each key once, in order, without those
+    longer than the column (an email's header may name any id; PostgreSQL would refuse
+    the contact's whole unit for one)."""
+    return [
+        {"gateway": gateway, "key": key, "contact_id": contact_id, "created_at": now}
+        for key in dict.fromkeys(keys)
+        if len(key) <= KEY_LENGTH
+    ]
 
 
 def _upsert(insert: Callable[[Table], Any]) -> Insert:
