@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import server_metrics
 import websockets
-from intake import centralino, cpu_seconds, drop_postgres_database, load_average
+from intake import centralino, cpu_seconds, load_average
 from throughput import percentile
 
 TEXT = "Salve, ho una domanda sulla bolletta di ottobre"
@@ -130,8 +130,6 @@ def bench(database: str, args: argparse.Namespace) -> None:
             name = f"centralino_chat_{rep}"
             with centralino(Path(tmp), database, name) as (http, server, _url):
                 phases.append(measure(http, server.pid, args.rate, args.seconds))
-            if database == "postgres":  # nothing left behind
-                asyncio.run(drop_postgres_database(name))
     print(
         f"  {database}: {args.rate:g} chats/s for {args.seconds:g} s, {args.reps} runs, "
         "median (range): "

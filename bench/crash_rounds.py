@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from intake import fresh_postgres_database, load_average
+from intake import drop_postgres_database, fresh_postgres_database, load_average
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -126,7 +126,11 @@ def main() -> None:
                 if database == "sqlite"
                 else fresh_postgres_database("centralino_crash")
             )
-            clean = asyncio.run(rounds(target, work, args))
+            try:
+                clean = asyncio.run(rounds(target, work, args))
+            finally:
+                if database == "postgres":  # nothing left behind
+                    asyncio.run(drop_postgres_database("centralino_crash"))
             print(f"  {database}: {'nothing acknowledged lost' if clean else 'FAILED'}")
     finally:
         if hog is not None:

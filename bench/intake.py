@@ -368,8 +368,8 @@ def describe_desks(groups: list[dict[str, Any]], start_at: float, within: float)
 def centralino(
     work: Path, database: str, name: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], str]]:
-    """`centralino serve` on a fresh database (PostgreSQL: database ``name``; SQLite:
-    work/name.db): (url, process, database url)."""
+    """`centralino serve` on a fresh database (PostgreSQL: database ``name``, dropped
+    once the server is stopped; SQLite: work/name.db): (url, process, database url)."""
     (work / "config.yaml").write_text(CONFIG)
     if database == "postgres":
         database_url = fresh_postgres_database(name)
@@ -382,6 +382,8 @@ def centralino(
     finally:
         server.kill()
         server.wait()
+        if database == "postgres":  # nothing left behind
+            asyncio.run(drop_postgres_database(name))
 
 
 def admin_client(url: str) -> httpx.AsyncClient:

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import httpx
 import server_metrics
 from chat_starts import client_cpu, median_range
-from intake import centralino, cpu_seconds, drop_postgres_database, load_average
+from intake import centralino, cpu_seconds, load_average
 from throughput import percentile
 from twilio.request_validator import RequestValidator
 
@@ -125,8 +125,6 @@ def bench(database: str, args: argparse.Namespace) -> None:
             name = f"centralino_messaging_{rep}"
             with centralino(Path(tmp), database, name) as (url, server, _database_url):
                 phases.append(measure(url, server.pid, args, rep))
-            if database == "postgres":  # nothing left behind
-                asyncio.run(drop_postgres_database(name))
     print(
         f"  {database}: {args.numbers} numbers x {args.messages} messages at {args.rate:g}/s, "
         f"{args.reps} runs, median (range): answered, a number's first message p50 "

@@ -20,6 +20,7 @@ sum is what one contact costs the machine and the router's share is what limits 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import tempfile
@@ -28,7 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cluster import role, start_redis
-from intake import LUA, cpu_seconds, fresh_postgres_database, load_average, wrk
+from intake import (
+    LUA,
+    cpu_seconds,
+    drop_postgres_database,
+    fresh_postgres_database,
+    load_average,
+    wrk,
+)
 from throughput import ADMIN, CONFIG, free_port, serve
 
 
@@ -113,6 +121,7 @@ def measure(
         for proc in (a, b, redis):
             proc.kill()
             proc.wait()
+        asyncio.run(drop_postgres_database("centralino_node_bench"))  # nothing left behind
     return runs
 
 

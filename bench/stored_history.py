@@ -32,6 +32,7 @@ from intake import (
     WARM_SECONDS,
     Run,
     analyze,
+    drop_postgres_database,
     fresh_postgres_database,
     load_average,
     write_script,
@@ -128,6 +129,8 @@ def measure(database: str, work: Path, stored: int, args: argparse.Namespace) ->
     finally:
         server.kill()
         server.wait()
+        if database == "postgres":  # nothing left behind
+            asyncio.run(drop_postgres_database(name))
     rates = [run.accepted_per_s for run in runs]
     cpus = [run.cpu_ms_per_contact for run in runs]
     p99s = [run.p99_ms for run in runs]
