@@ -245,7 +245,8 @@ async def _open(
     """The chat this socket serves: a new one (start) or a parked one (resume)."""
     parked: ParkedChats[ChatSession] = websocket.app.state.chat_parked
     try:
-        raw = await asyncio.wait_for(receive_text(websocket), timeout)
+        async with asyncio.timeout(timeout):
+            raw = await receive_text(websocket)
         guard.check_start(guard.address(websocket))
         first = parse_customer(raw)
         if isinstance(first, Resume):

@@ -201,7 +201,8 @@ class EdgeChat:
     async def start(self, timeout: float) -> EdgeChat | None:
         """The chat this socket serves: this one, started; or a parked one it resumes."""
         try:
-            raw = await asyncio.wait_for(receive_text(self.websocket), timeout)
+            async with asyncio.timeout(timeout):
+                raw = await receive_text(self.websocket)
             self.guard.check_start(self.address)
             first = parse_customer(raw)
             if isinstance(first, Resume):

@@ -353,7 +353,8 @@ async def serve_wallboard(websocket: WebSocket, edge: Edge, closed: asyncio.Task
             await websocket.send_json(snapshot)
             last = snapshot
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(closed), WALLBOARD_REFRESH)
+            async with asyncio.timeout(WALLBOARD_REFRESH):
+                await asyncio.shield(closed)
 
 
 class ForwardingSmtpHandler:

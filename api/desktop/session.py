@@ -99,7 +99,9 @@ async def receive_login(session: LoginSocket, timeout: float) -> Login | None:
     """The connection's first message, which must be a valid login; otherwise the reason
     is sent, the socket closed and None returned."""
     try:
-        message = parse(await asyncio.wait_for(receive_text(session.websocket), timeout))
+        async with asyncio.timeout(timeout):
+            text = await receive_text(session.websocket)
+        message = parse(text)
     except TimeoutError:
         await session.close(CLOSE_LOGIN_TIMEOUT, "login timed out")
         return None

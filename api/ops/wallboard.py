@@ -113,9 +113,9 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     app = websocket.app
     await websocket.accept()
     try:
-        login = strict_json.loads(
-            await asyncio.wait_for(receive_text(websocket), app.state.settings.login_timeout)
-        )
+        async with asyncio.timeout(app.state.settings.login_timeout):
+            text = await receive_text(websocket)
+        login = strict_json.loads(text)
         if not isinstance(login, dict):
             raise strict_json.UnsafeJson("the first message must be a login object")
         token = str(login.get("token", ""))
@@ -188,7 +188,8 @@ async def serve_wallboard(websocket: WebSocket, closed: asyncio.Task[None]) -> N
         await websocket.send_json(board.snapshot())
         board.changed.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(board.changed.wait(), REFRESH)
+            async with asyncio.timeout(REFRESH):
+                await board.changed.wait()
         await asyncio.sleep(THROTTLE)
 
 

@@ -9,6 +9,12 @@ that fails for a passing reason (no answer, 5xx, 429) is retried with backoff (d
 capped) while other contacts' events go on; a permanent refusal (other 4xx) is recorded as
 the subscription's last error and the event is skipped; 410 Gone disables the
 subscription. Workers wake when the recorder commits, and poll once a second anyway.
+
+Waits with a deadline use ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11
+``wait_for`` returns the awaited result when its task is cancelled as that result
+arrives, and the cancel is lost. A worker told to stop as a commit woke it went on
+delivering, and ``stop`` waited for it forever (tests/router/outbox/test_delivery.py). The
+sockets' first-message waits (desktop, wallboard, web chat) use it for the same reason.
 """
 
 from __future__ import annotations
@@ -80,7 +86,8 @@ class Worker:
                 if not await self._one_batch():
                     self.wake.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), POLL)
+                        async with asyncio.timeout(POLL):  # not wait_for (module docstring)
+                            await self.wake.wait()
             except StoreError as exc:  # the database is away: try again shortly
                 log.warning("outbox %s cannot read or move its cursor: %s", self.id, exc)
                 await asyncio.sleep(self.backoff.first)
