@@ -2,11 +2,12 @@
 
 Two `centralino serve` nodes share a private redis-server and a fresh PostgreSQL database:
 node a is the active router, node b a standby. wrk (the unique-id Lua script of
-bench/intake.py) posts contacts to node b only, in two set-ups, back to back:
+bench/intake.py) posts contacts, in three set-ups, back to back:
 
-- ``forwarded`` (CENTRALINO_NODE_INTAKE=false, as before): node b forwards each whole
+- ``router alone``: to node a, the router, which takes them in itself (what one node does);
+- ``forwarded`` (CENTRALINO_NODE_INTAKE=false, as before): to node b, which forwards each whole
   request to the router, which validates, triages, stores and routes it;
-- ``node intake`` (the default on PostgreSQL): node b validates, triages and stores the
+- ``node intake`` (the default on PostgreSQL): to node b, which validates, triages and stores the
   contact; the router only plans and routes it.
 
 Printed per set-up: accepted contacts per second, wrk's p50/p99, and the CPU time per
@@ -30,11 +31,11 @@ from pathlib import Path
 
 from cluster import role, start_redis
 from intake import (
-    LUA,
     cpu_seconds,
     drop_postgres_database,
     fresh_postgres_database,
     load_average,
+    write_script,
     wrk,
 )
 from throughput import ADMIN, CONFIG, free_port, serve
@@ -97,11 +98,13 @@ def measure(
     runs = []
     try:
         for rep in range(reps):
-            before = cpu_seconds(a.pid), cpu_seconds(redis.pid), cpu_of(postgres_pids())
-            run = wrk(url_b, script, f"{setup[0]}{rep}", seconds, connections, b.pid)
-            after = cpu_seconds(a.pid), cpu_seconds(redis.pid), cpu_of(postgres_pids())
+            pids = a.pid, b.pid, redis.pid
+            before = *(cpu_seconds(pid) for pid in pids), cpu_of(postgres_pids())
+            target = url_a if setup == "router alone" else url_b
+            run = wrk(target, script, f"{setup[0]}{rep}", seconds, connections, a.pid)
+            after = *(cpu_seconds(pid) for pid in pids), cpu_of(postgres_pids())
             accepted = max(run.accepted_per_s * seconds, 1)
-            router, redis_cpu, postgres = (
+            router, node, redis_cpu, postgres = (
                 (end - start) * 1000 / accepted for start, end in zip(before, after, strict=True)
             )
             runs.append(
@@ -110,7 +113,7 @@ def measure(
                     run.p50_ms,
                     run.p99_ms,
                     router,
-                    run.cpu_ms_per_contact,
+                    node,
                     redis_cpu,
                     postgres,
                     run.non_2xx + run.errors,
@@ -139,17 +142,17 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="centralino-node-intake-"))
     (work / "config.yaml").write_text(CONFIG)
-    script = work / "unique.lua"
-    script.write_text(LUA)
+    script = write_script(work)
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, load {load_average()}")
     print(
         f"2 nodes, PostgreSQL + Redis on loopback; wrk -t2 -c{args.connections} "
-        f"-d{args.seconds}s to the standby node only; {args.reps} repetitions, median (range)"
+        f"-d{args.seconds}s to the router (router alone) or to the standby node; "
+        f"{args.reps} repetitions, median (range)"
     )
-    for setup in ("forwarded", "node intake"):
+    for setup in ("router alone", "forwarded", "node intake"):
         runs = measure(setup, args.reps, args.seconds, args.connections, work, script)
         print(
-            f"  {setup:<12} {median(runs, 'per_s', ',.0f')} /s, "
+            f"  {setup:<13} {median(runs, 'per_s', ',.0f')} /s, "
             f"p50 {median(runs, 'p50_ms', '.1f')} ms, p99 {median(runs, 'p99_ms', '.1f')} ms; "
             f"CPU ms per contact: router {median(runs, 'router_ms', '.2f')}, "
             f"node {median(runs, 'node_ms', '.2f')}, redis {median(runs, 'redis_ms', '.2f')}, "
