@@ -46,6 +46,7 @@ from router.cluster.desk import DeskWriter, desk_generation
 from router.cluster.keys import Keys
 from router.cluster.lease import Fenced, Lease, RouterLease
 from router.customer_changes import ERASED, CustomerChange
+from router.intake import Intake
 from router.rules.loader import ConfigError, load_rules
 from router.runtime import RouterRuntime
 from router.store.errors import FencedOut, StoreError
@@ -91,6 +92,7 @@ class RedisBackend(StateBackend):
             except StoreError as exc:
                 await self.redis.aclose()
                 raise SettingsError(f"cannot open the database for intake: {exc}") from exc
+            self.node_intake.local_router = self.role.local_intake
             self.app.state.node_intake = self.node_intake
         self.tasks = [
             asyncio.create_task(self.edge.watch_takeovers(), name="centralino-takeovers"),
@@ -207,6 +209,17 @@ class RouterRole:
         self.ttl = settings.lease_ttl
         self.leases = RouterLease(backend.redis, backend.keys, backend.node, self.ttl)
         self.lease: Lease | None = None
+        self._routing: Intake | None = None  # the stack's intake while it routes here
+
+    def local_intake(self) -> Intake | None:
+        """The router's intake while this node routes with it: its lease held, its
+        decisions neither fenced nor diverged from the record (api/cluster/node_intake.py
+        routes this node's own contacts with it)."""
+        intake = self._routing
+        if intake is None or self.lease is None:
+            return None
+        recorder = intake.runtime.recorder
+        return None if recorder.fenced or recorder.diverged else intake
 
     async def run(self) -> None:
         while True:
@@ -256,6 +269,7 @@ class RouterRole:
             commands = RouterCommands(backend.app, lease.epoch, router_chat)
             server = CommandServer(redis, keys, lease, commands)
             tasks.append(asyncio.create_task(server.run(), name="centralino-commands"))
+            self._routing = backend.app.state.intake
             await redis.xadd(
                 keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
             )
@@ -270,6 +284,7 @@ class RouterRole:
                 if done:
                     break
         finally:
+            self._routing = None
             for task in tasks:
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)

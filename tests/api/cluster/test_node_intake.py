@@ -181,3 +181,36 @@ async def test_two_nodes_receiving_the_same_message_and_customer_at_once_make_on
         "where value like 'other-%' group by value"
     )
     assert len(identities) == 10 and all(row[1] == 1 for row in identities)
+
+
+async def test_the_router_routes_what_it_receives_itself_without_the_command_stream(
+    nodes: Nodes,
+) -> None:
+    a, b = await active_and_standby(nodes)
+    commands = Keys("default").commands
+    async with (
+        Redis.from_url(nodes.redis_url) as redis,
+        httpx.AsyncClient(base_url=a.url, timeout=30) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=30) as on_b,
+    ):
+        token = await create_agent(on_a, "giulia", **AGENT)
+        desk = Desktop(a.ws_url, token)
+        await desk.connect()
+        sent = await redis.xlen(commands)
+        mine = await on_a.post("/v1/contacts", json=contact_body("to-the-router"))
+        assert mine.status_code == 202, mine.text
+        assert mine.json()["state"] == "offered"  # stored and routed on a
+        offer = await desk.next_event("offer", timeout=30)
+        assert offer["contact"]["contact_id"] == mine.json()["contact_id"]
+        assert await redis.xlen(commands) == sent  # no command went through Redis for it
+        theirs = await on_b.post("/v1/contacts", json=contact_body("to-the-standby"))
+        assert theirs.status_code == 202, theirs.text
+        assert theirs.json()["state"] != "received"  # routed by a
+        assert await redis.xlen(commands) == sent + 1  # b's: contact.route to a
+        rows = await nodes.rows(
+            "select state, queue from contacts where external_id in "
+            "('to-the-router', 'to-the-standby')"
+        )
+        assert sorted(row["queue"] for row in rows) == ["billing", "billing"]
+        assert "received" not in [row["state"] for row in rows]
+        await desk.close()
