@@ -1,11 +1,13 @@
 """Two nodes on one Redis: intake rate, ingest-to-offer latency across nodes, and how long
 routing stops when the active router is killed.
 
-Starts a private redis-server and two `centralino serve --redis-url` nodes sharing one
-SQLite file on loopback, N agent desktops on node b (they accept every offer and wrap
-up after a short service time), then:
+Starts a private redis-server and two `centralino serve --redis-url` nodes sharing a fresh
+PostgreSQL database (CENTRALINO_BENCH_POSTGRES names the server, as for bench/intake.py;
+dropped at the end) on loopback, N agent desktops on node b (they accept every offer and
+wrap up after a short service time), then:
 
-1. max sustained intake: C concurrent gateways post to both nodes as fast as they can;
+1. max sustained intake: wrk (bench/intake.py's script, C connections in all) posts to
+   both nodes at once, half the connections each, as fast as they answer;
 2. latency at half that rate, posted to node a (the active router), offers measured on
    the desktops connected to node b: p50, p99;
 3. failover: kill -9 the active node while a gateway posts once every 50 ms to node b;
@@ -13,7 +15,8 @@ up after a short service time), then:
 
     python bench/cluster.py [--agents 50] [--seconds 5] [--lease-ttl 3]
 
-The load generator, Redis and both nodes share the same 2-core machine.
+The load generators, Redis, PostgreSQL and both nodes share the same 2-core machine. A
+shared SQLite file is not a set-up: a second process refuses to open it.
 """
 
 from __future__ import annotations
@@ -33,19 +36,21 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from intake import drop_postgres_database, fresh_postgres_database, load_average, write_script, wrk
 from throughput import (
     ADMIN,
     CONFIG,
     REPO,
     Desks,
     body,
-    closed_loop,
     create_agents,
     free_port,
     open_loop,
     percentile,
     serve,
 )
+
+DATABASE = "centralino_cluster_bench"
 
 
 def role(url: str) -> str:
@@ -91,6 +96,8 @@ async def failover_gap(kill: subprocess.Popen[bytes], url: str) -> float:
 async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -> None:
     work = Path(tempfile.mkdtemp(prefix="centralino-cluster-bench-"))
     (work / "config.yaml").write_text(CONFIG)
+    script = write_script(work)
+    database = fresh_postgres_database(DATABASE)
     redis, redis_port = start_redis(work)
     port_a, port_b = free_port(), free_port()
     env = {
@@ -103,10 +110,10 @@ async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -
         "PYTHONPATH": str(REPO),
     }
     url_a, url_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
-    a = serve(work, port_a, env)
+    a = serve(work, port_a, env, database)
     while role(url_a) != "active":
         time.sleep(0.05)
-    b = serve(work, port_b, env)
+    b = serve(work, port_b, env, database)
     try:
         async with httpx.AsyncClient(
             base_url=url_b, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}
@@ -115,18 +122,26 @@ async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -
         desks = Desks(url_b.replace("http", "ws") + "/v1/desktop", tokens, service=0.05)
         await desks.start()
         half = concurrency // 2
-        rates = await asyncio.gather(
-            closed_loop(url_a, half, seconds), closed_loop(url_b, concurrency - half, seconds)
+        runs = await asyncio.gather(
+            asyncio.to_thread(wrk, url_a, script, "a", round(seconds), half, a.pid),
+            asyncio.to_thread(wrk, url_b, script, "b", round(seconds), concurrency - half, b.pid),
         )
-        intake = sum(rates)
+        intake = sum(run.accepted_per_s for run in runs)
+        refused = sum(run.non_2xx + run.errors for run in runs)
         latencies = await open_loop(url_a, intake / 2, seconds, desks)
         await desks.stop()
         gap = await failover_gap(a, url_b)
         print(
-            f"2 nodes + Redis on loopback, shared SQLite, {agents} agents on node b, "
-            f"{concurrency} concurrent gateways, {seconds:.0f} s per measurement"
+            f"2 nodes + Redis on loopback, PostgreSQL, {agents} agents on node b, "
+            f"wrk with {concurrency} connections, {seconds:.0f} s per measurement; "
+            f"load {load_average()}"
         )
-        print(f"  max sustained intake through both nodes: {intake:,.0f} contacts/s")
+        print(
+            f"  max sustained intake through both nodes: {intake:,.0f} contacts/s "
+            f"(a {runs[0].accepted_per_s:,.0f}/s, b {runs[1].accepted_per_s:,.0f}/s; "
+            f"p99 {runs[0].p99_ms:.1f} and {runs[1].p99_ms:.1f} ms; non-2xx or errors "
+            f"{refused})"
+        )
         print(
             f"  ingest on node a -> offer on a desktop on node b at {intake / 2:,.0f}/s: "
             f"p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms "
@@ -140,6 +155,7 @@ async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -
         for proc in (a, b, redis):
             proc.kill()
             proc.wait()
+        await drop_postgres_database(DATABASE)
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ Two `centralino serve` nodes share a private redis-server and a fresh PostgreSQL
 node a is the active router, node b a standby. wrk (the unique-id Lua script of
 bench/intake.py) posts contacts, in three set-ups, back to back:
 
-- ``router alone``: to node a, the router, which takes them in itself (what one node does);
+- ``router alone``: to node a, the active router, which stores and routes them itself (node
+  intake on, as on every node);
 - ``forwarded`` (CENTRALINO_NODE_INTAKE=false, as before): to node b, which forwards each whole
   request to the router, which validates, triages, stores and routes it;
 - ``node intake`` (the default on PostgreSQL): to node b, which validates, triages and stores the
@@ -88,7 +89,7 @@ def measure(
         "CENTRALINO_RELOAD_INTERVAL": "0",
         "CENTRALINO_GATEWAY_RATE": "0",
         "CENTRALINO_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "CENTRALINO_NODE_INTAKE": "true" if setup == "node intake" else "false",
+        "CENTRALINO_NODE_INTAKE": "false" if setup == "forwarded" else "true",
     }
     url_a, url_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
     a = serve(work, port_a, env, database)
