@@ -3,8 +3,9 @@
 A node XADDs a command (an operation name, JSON arguments, a reply id) to the domain's
 command stream and waits on a reply list. The active router reads the stream through a
 consumer group, applies each command, then pushes the reply and acknowledges the entry in
-one fenced script: an entry is acknowledged only after it was applied, by the router that
-still holds the lease. A router that dies leaves its unacknowledged entries pending; its
+one fenced script (with the replies finished at the same time: router/cluster/replies.py):
+an entry is acknowledged only after it was applied, by the router that still holds the
+lease. A router that dies leaves its unacknowledged entries pending; its
 successor applies them again (every command is idempotent or harmless to repeat, e.g. a
 gateway event carries its message id). A node that gets no answer in time answers 503 and
 the gateway retries; the retry finds the contact the first attempt stored.
@@ -23,14 +24,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from router.cluster.keys import COMMAND_CONSUMER, COMMAND_GROUP, Keys
-from router.cluster.lease import FENCED_REPLY_ACK, Fenced, Lease, is_fenced
+from router.cluster.lease import Fenced, Lease, is_fenced
+from router.cluster.replies import Replies
 from router.ids import new_id
 
 log = logging.getLogger("centralino.commands")
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 STREAM_MAXLEN = 100_000  # acknowledged entries are trimmed away beyond this
-REPLY_TTL = 60  # seconds a reply waits for a node that may have given up
 
 
 def cancelling() -> bool:
@@ -104,7 +105,7 @@ class CommandServer:
         self.claim_idle = claim_idle
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
-        self._reply_ack: Any = redis.register_script(FENCED_REPLY_ACK)
+        self.replies = Replies(redis, keys, lease)  # replies and acks, gathered
         self._fenced: Fenced | None = None
         self.applied = 0
 
@@ -132,6 +133,7 @@ class CommandServer:
             for task in list(self._in_flight.values()):
                 task.cancel()
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            await self.replies.aclose()
 
     async def _read(self, start: str, block_ms: int | None = None) -> None:
         while True:
@@ -194,7 +196,7 @@ class CommandServer:
                 except Exception:  # a bad command must not stop the router, nor loop forever
                     log.exception("command %s failed", op)
                     result = {"error": {"code": "internal", "message": f"{op} failed"}}
-            await self._finish(entry_id, reply_to, json.dumps(result))
+            await self.replies.send(entry_id, reply_to, json.dumps(result))
             self.applied += 1
         except RedisError as exc:
             if is_fenced(exc):
@@ -204,9 +206,3 @@ class CommandServer:
         finally:
             self._in_flight.pop(entry_id, None)
             self._slots.release()
-
-    async def _finish(self, entry_id: str, reply_to: str, reply: str) -> None:
-        await self._reply_ack(
-            keys=[self.keys.lease, self.keys.reply(reply_to or "none"), self.keys.commands],
-            args=[self.lease.value, COMMAND_GROUP, entry_id, reply if reply_to else "", REPLY_TTL],
-        )

@@ -47,15 +47,21 @@ FENCED_XADD = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
 return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], ARGV[3], unpack(ARGV, 4))
 """
-# KEYS[1] lease, KEYS[2] reply list, KEYS[3] command stream;
-# ARGV[1] value, ARGV[2] group, ARGV[3] entry id, ARGV[4] reply ('' = none), ARGV[5] ttl s
-FENCED_REPLY_ACK = """
+# KEYS[1] lease, KEYS[2] command stream, KEYS[3..] a reply list a command;
+# ARGV[1] value, ARGV[2] group, ARGV[3] ttl s, then a command's entry id and reply ('' = none)
+# for each reply list, in order
+FENCED_REPLIES_ACK = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
-if ARGV[4] ~= '' then
-  redis.call('RPUSH', KEYS[2], ARGV[4])
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
+local acked = 0
+for i = 3, #KEYS do
+  local reply = ARGV[2 * i - 1]
+  if reply ~= '' then
+    redis.call('RPUSH', KEYS[i], reply)
+    redis.call('EXPIRE', KEYS[i], ARGV[3])
+  end
+  acked = acked + redis.call('XACK', KEYS[2], ARGV[2], ARGV[2 * i - 2])
 end
-return redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
+return acked
 """
 
 

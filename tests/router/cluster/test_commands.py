@@ -108,3 +108,35 @@ async def test_a_router_that_lost_its_lease_cannot_answer(redis_server: RedisSer
         await asyncio.wait_for(server, 5)
     assert await pending(redis) == 1  # left for the router that holds the lease
     await redis.aclose()
+
+
+async def test_replies_finished_together_go_in_one_call_each_to_its_caller(
+    redis_server: RedisServer,
+) -> None:
+    redis = Redis.from_url(redis_server.url)
+    lease = await RouterLease(redis, KEYS, "a", ttl=5).try_acquire()
+    assert lease is not None
+    release = asyncio.Event()
+
+    async def adds(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        await release.wait()  # every command applied, then all finish in the same turn
+        return {"result": args["n"] + 1}
+
+    server = CommandServer(redis, KEYS, lease, adds)
+    serving = asyncio.create_task(server.run())
+    client = CommandClient(redis, KEYS, timeout=10)
+    calls = [asyncio.create_task(client.call("add", {"n": n})) for n in range(50)]
+
+    async def all_read() -> None:
+        while await pending(redis) < 50:  # read by the router, not yet answered
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(all_read(), 10)
+    release.set()
+    assert await asyncio.gather(*calls) == [{"result": n + 1} for n in range(50)]
+    assert await pending(redis) == 0  # every one acknowledged
+    assert server.applied == 50
+    assert server.replies.calls < 50  # gathered: fewer script calls than replies
+    serving.cancel()
+    await asyncio.gather(serving, return_exceptions=True)
+    await redis.aclose()
