@@ -15,8 +15,9 @@ wrap up after a short service time), then:
 
     python bench/cluster.py [--agents 50] [--seconds 5] [--lease-ttl 3]
 
-The load generators, Redis, PostgreSQL and both nodes share the same 2-core machine. A
-shared SQLite file is not a set-up: a second process refuses to open it.
+The load generators, Redis, PostgreSQL and both nodes share the same 2-core machine.
+PostgreSQL, not a shared SQLite file (which nodes on one host may use): only there does
+every node take its contacts in itself (docs/cluster.md).
 """
 
 from __future__ import annotations
