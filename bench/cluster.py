@@ -7,13 +7,15 @@ dropped at the end) on loopback, N agent desktops on node b (they accept every o
 wrap up after a short service time), then:
 
 1. max sustained intake: wrk (bench/intake.py's script, C connections in all) posts to
-   both nodes at once, half the connections each, as fast as they answer;
-2. latency at half that rate, posted to node a (the active router), offers measured on
+   both nodes at once, half the connections each, as fast as they answer; these contacts
+   go to a queue no agent takes, not ahead of the next phase's;
+2. latency at ``--rate`` contacts/s (100 by default: what 50 agents with a short service
+   time take without a queue), posted to node a (the active router), offers measured on
    the desktops connected to node b: p50, p99;
 3. failover: kill -9 the active node while a gateway posts once every 50 ms to node b;
    the gap = time from the kill to the first 202 after it (lease ttl as configured).
 
-    python bench/cluster.py [--agents 50] [--seconds 5] [--lease-ttl 3]
+    python bench/cluster.py [--agents 50] [--seconds 5] [--lease-ttl 3] [--rate 100]
 
 The load generators, Redis, PostgreSQL and both nodes share the same 2-core machine.
 PostgreSQL, not a shared SQLite file (which nodes on one host may use): only there does
@@ -94,17 +96,19 @@ async def failover_gap(kill: subprocess.Popen[bytes], url: str) -> float:
             await asyncio.sleep(0.05)
 
 
-async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -> None:
+async def run(
+    database: str, agents: int, seconds: float, concurrency: int, lease_ttl: float, rate: float
+) -> None:
     work = Path(tempfile.mkdtemp(prefix="centralino-cluster-bench-"))
     (work / "config.yaml").write_text(CONFIG)
-    script = write_script(work)
-    database = fresh_postgres_database(DATABASE)
+    script = write_script(work, intent="backlog")  # taken by no agent (see the docstring)
     redis, redis_port = start_redis(work)
     port_a, port_b = free_port(), free_port()
     env = {
         **os.environ,
         "CENTRALINO_ADMIN_TOKEN": ADMIN,
         "CENTRALINO_RELOAD_INTERVAL": "0",
+        "CENTRALINO_GATEWAY_RATE": "0",  # no per-gateway limit: the bench measures intake
         "CENTRALINO_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "CENTRALINO_LEASE_TTL": str(lease_ttl),
         "CENTRALINO_COMMAND_TIMEOUT": "2",
@@ -129,7 +133,7 @@ async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -
         )
         intake = sum(run.accepted_per_s for run in runs)
         refused = sum(run.non_2xx + run.errors for run in runs)
-        latencies = await open_loop(url_a, intake / 2, seconds, desks)
+        latencies = await open_loop(url_a, rate, seconds, desks)
         await desks.stop()
         gap = await failover_gap(a, url_b)
         print(
@@ -144,7 +148,7 @@ async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -
             f"{refused})"
         )
         print(
-            f"  ingest on node a -> offer on a desktop on node b at {intake / 2:,.0f}/s: "
+            f"  ingest on node a -> offer on a desktop on node b at {rate:,.0f}/s: "
             f"p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms "
             f"({len(latencies):,} offers)"
         )
@@ -156,7 +160,6 @@ async def run(agents: int, seconds: float, concurrency: int, lease_ttl: float) -
         for proc in (a, b, redis):
             proc.kill()
             proc.wait()
-        await drop_postgres_database(DATABASE)
 
 
 def main() -> None:
@@ -165,8 +168,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--lease-ttl", type=float, default=3.0)
+    parser.add_argument(
+        "--rate", type=float, default=100.0, help="contacts/s posted for the latency (open loop)"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.agents, args.seconds, args.concurrency, args.lease_ttl))
+    database = fresh_postgres_database(DATABASE)
+    try:
+        asyncio.run(
+            run(database, args.agents, args.seconds, args.concurrency, args.lease_ttl, args.rate)
+        )
+    finally:
+        asyncio.run(drop_postgres_database(DATABASE))
 
 
 if __name__ == "__main__":

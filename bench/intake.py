@@ -117,7 +117,7 @@ request = function()
   end
   local body = string.format(
     '{"gateway":"bench","message_id":"%s-%d-%d","channel":"chat","language":"it",' ..
-    '"intent":"support","customer":{"id":"c-%s-%d-%d"},' ..
+    '"intent":"<INTENT>","customer":{"id":"c-%s-%d-%d"},' ..
     '"text":"<TEXT>"}',
     prefix, tid, counter, prefix, tid, customer)
   return wrk.format("POST", "/v1/contacts", {["Content-Type"] = "application/json"}, body)
@@ -200,16 +200,25 @@ def latency_ms(text: str, label: str) -> float:
 
 
 def write_script(
-    work: Path, pause_ms: int = 0, text: str = SHORT_TEXT, returning: float = 0.0
+    work: Path,
+    pause_ms: int = 0,
+    text: str = SHORT_TEXT,
+    returning: float = 0.0,
+    intent: str = "support",
 ) -> Path:
     """The Lua script, posting ``text``; with ``pause_ms`` each connection waits that long
     between requests (on average); ``returning``: the share of requests from a customer
     who wrote before in the run (drawn evenly among its thread's customers), the rest
-    from new customers."""
+    from new customers; ``intent``: the contacts' (the bench config's "backlog" goes to a
+    queue no bench agent takes)."""
     script = work / (f"paced-{pause_ms}.lua" if pause_ms else "unique.lua")
     # JSON inside a single-quoted Lua string that is string.format's format
     quoted = json.dumps(text)[1:-1].replace("\\", "\\\\").replace("'", "\\'")
-    lua = LUA.replace("<TEXT>", quoted.replace("%", "%%")).replace("<RETURNING>", repr(returning))
+    lua = (
+        LUA.replace("<TEXT>", quoted.replace("%", "%%"))
+        .replace("<RETURNING>", repr(returning))
+        .replace("<INTENT>", intent)
+    )
     script.write_text(lua + (PAUSE_LUA.format(twice=2 * pause_ms) if pause_ms else ""))
     return script
 
