@@ -339,11 +339,13 @@ class RouterRole:
             try:
                 if not await self.leases.renew(lease):
                     log.warning("router lease lost (epoch %d)", lease.epoch)
+                    self._routing = None  # at once, not when ``_lead`` next turns
                     return
                 renewed = time.monotonic()
             except RedisError as exc:
                 if time.monotonic() - renewed > self.ttl * 2 / 3:
                     log.warning("cannot renew the router lease (%s); stepping down", exc)
+                    self._routing = None
                     return
 
 

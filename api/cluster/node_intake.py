@@ -9,11 +9,13 @@ with the router's answer.
 
 On the node that is the active router the same contact is routed in this process: the
 command would only travel through Redis and back (XADD, BLPOP, XREADGROUP and the fenced
-reply: about a quarter of the router's CPU for a contact it received itself,
-bench/node_intake.py). If the node stops routing while it routes one (its lease lost), the
-contact goes to the router by a command after all, which reads the record first; a plan
-lost with the lease after the answer (fenced) leaves the contact ``received`` for the next
-router's sweep.
+reply; about half the router's CPU for a contact it received itself, bench/node_intake.py).
+If the node stops routing while it routes one (its lease lost, its decisions fenced out
+or diverged, its stack closing under the call), the contact goes to the router now active
+by a command after all, which reads the record first. A plan fenced out after the answer
+leaves the contact ``received``, planned by the next router at its take-over (or by its
+sweep). Unlike a command's reply, the answer itself is not checked against the lease: it
+may tell of a plan that was then fenced out.
 
 The 202 means the contact is stored, whatever happens next. If no router answers in time
 (a failover), the node still answers 202 with state ``received``: the command stays in the
@@ -33,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.contact import InboundContact
-from router.cluster.commands import CommandClient, RouterUnavailable
+from router.cluster.commands import CommandClient, RouterUnavailable, cancelling
 from router.customer_changes import CustomerChange
 from router.ids import ordered_id
 from router.intake import Intake, IntakeResult
@@ -135,10 +137,19 @@ class NodeIntake:
         local = self.local_router()
         if local is None:
             return await self.client.call(ROUTE, args)
-        reply = await route_command(local, args, replayed=False)
+        try:
+            reply = await route_command(local, args, replayed=False)
+        except asyncio.CancelledError:
+            if cancelling():
+                raise  # this request's own cancel
+            reply = {"error": {"code": "internal", "message": "routing was stopped"}}
+        except Exception:  # as the command server answers a handler's failure
+            log.exception("contact %s stored; routing it here failed", contact_id)
+            reply = {"error": {"code": "internal", "message": f"{ROUTE} failed"}}
         if self.local_router() is local:
             return reply
-        # it stopped routing meanwhile: the router now active decides from the record
+        # it stopped routing meanwhile (its stack closing under the call, its lease lost,
+        # its decisions fenced out): the router now active decides from the record
         return await self.client.call(ROUTE, {"contact_id": contact_id})
 
 

@@ -41,6 +41,7 @@ class Replies:
         self._script: Any = redis.register_script(FENCED_REPLIES_ACK)
         self._waiting: list[_Reply] = []
         self._sender: asyncio.Task[None] | None = None
+        self._closed = False
         self.calls = 0  # script calls made (for tests and benches)
 
     async def send(self, entry_id: str, reply_to: str, reply: str) -> None:
@@ -49,11 +50,15 @@ class Replies:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Reply(entry_id, reply_to, reply if reply_to else "", done))
         if self._sender is None:
-            self._sender = asyncio.create_task(self._send_waiting(), name="centralino-replies")
+            self._start_sender()
         await done
+
+    def _start_sender(self) -> None:
+        self._sender = asyncio.create_task(self._send_waiting(), name="centralino-replies")
 
     async def aclose(self) -> None:
         """Stop sending (the router stops): the replies still waiting are cancelled."""
+        self._closed = True
         sender, self._sender = self._sender, None
         if sender is not None:
             sender.cancel()
@@ -82,6 +87,8 @@ class Replies:
                         waiting.done.cancel()
         finally:
             self._sender = None
+            if self._waiting and not self._closed:  # stopped by a cancel not from aclose
+                self._start_sender()
 
     async def _call(self, batch: list[_Reply]) -> None:
         self.calls += 1

@@ -14,7 +14,8 @@ Waits with a deadline use ``asyncio.timeout``, not ``asyncio.wait_for``: on Pyth
 ``wait_for`` returns the awaited result when its task is cancelled as that result
 arrives, and the cancel is lost. A worker told to stop as a commit woke it went on
 delivering, and ``stop`` waited for it forever (tests/router/outbox/test_delivery.py). The
-sockets' first-message waits (desktop, wallboard, web chat) use it for the same reason.
+sockets' first-message waits (desktop, wallboard, web chat) and the wallboards' refresh
+waits use it for the same reason.
 """
 
 from __future__ import annotations
