@@ -256,7 +256,11 @@ class Desktop:
         return self.welcome
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that meets
+        # a message, and a desktop task told to stop went on (router/outbox/delivery.py)
+        async with asyncio.timeout(timeout):
+            raw = await self.ws.recv()
+        message: dict[str, Any] = json.loads(raw)
         return message
 
     async def next_event(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -320,7 +324,9 @@ class ChatCustomer:
 
     async def next(self, kind: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
         while True:
-            message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            async with asyncio.timeout(timeout):  # not wait_for: see Desktop.recv
+                raw = await self.ws.recv()
+            message: dict[str, Any] = json.loads(raw)
             if kind is None or message["type"] == kind:
                 return message
 
