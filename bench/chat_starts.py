@@ -127,8 +127,7 @@ def bench(database: str, args: argparse.Namespace) -> None:
     phases = []
     with tempfile.TemporaryDirectory(prefix="centralino-chat-") as tmp:
         for rep in range(args.reps):
-            name = f"centralino_chat_{rep}"
-            with centralino(Path(tmp), database, name) as (http, server, _url):
+            with centralino(Path(tmp), database, f"centralino_chat_{rep}") as (http, server, _url):
                 phases.append(measure(http, server.pid, args.rate, args.seconds))
     print(
         f"  {database}: {args.rate:g} chats/s for {args.seconds:g} s, {args.reps} runs, "

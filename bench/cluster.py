@@ -39,7 +39,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import drop_postgres_database, fresh_postgres_database, load_average, write_script, wrk
+from intake import load_average, postgres_database, write_script, wrk
 from throughput import (
     ADMIN,
     CONFIG,
@@ -52,8 +52,6 @@ from throughput import (
     percentile,
     serve,
 )
-
-DATABASE = "centralino_cluster_bench"
 
 
 def role(url: str) -> str:
@@ -172,13 +170,10 @@ def main() -> None:
         "--rate", type=float, default=100.0, help="contacts/s posted for the latency (open loop)"
     )
     args = parser.parse_args()
-    database = fresh_postgres_database(DATABASE)
-    try:
+    with postgres_database("centralino_cluster_bench") as database:
         asyncio.run(
             run(database, args.agents, args.seconds, args.concurrency, args.lease_ttl, args.rate)
         )
-    finally:
-        asyncio.run(drop_postgres_database(DATABASE))
 
 
 if __name__ == "__main__":

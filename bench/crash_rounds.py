@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -29,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from intake import drop_postgres_database, fresh_postgres_database, load_average
+from intake import load_average, postgres_database
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -121,16 +122,13 @@ def main() -> None:
                 f"{'stress-ng --cpu 2 beside' if hog else 'no CPU hog'}"
             )
             work = Path(tempfile.mkdtemp(prefix="centralino-crash-"))
-            target: Path | str = (
-                work / "crash.db"
-                if database == "sqlite"
-                else fresh_postgres_database("centralino_crash")
-            )
-            try:
+            with contextlib.ExitStack() as stack:
+                target: Path | str = (
+                    work / "crash.db"
+                    if database == "sqlite"
+                    else stack.enter_context(postgres_database("centralino_crash"))
+                )
                 clean = asyncio.run(rounds(target, work, args))
-            finally:
-                if database == "postgres":  # nothing left behind
-                    asyncio.run(drop_postgres_database("centralino_crash"))
             print(f"  {database}: {'nothing acknowledged lost' if clean else 'FAILED'}")
     finally:
         if hog is not None:

@@ -377,22 +377,39 @@ def describe_desks(groups: list[dict[str, Any]], start_at: float, within: float)
 def centralino(
     work: Path, database: str, name: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], str]]:
-    """`centralino serve` on a fresh database (PostgreSQL: database ``name``, dropped
-    once the server is stopped; SQLite: work/name.db): (url, process, database url)."""
+    """`centralino serve` on a fresh database (``bench_database``): (url, process,
+    database url)."""
     (work / "config.yaml").write_text(CONFIG)
+    with bench_database(work, database, name) as database_url:
+        port = free_port()
+        server = serve(work, port, server_env(), database_url)
+        try:
+            yield f"http://127.0.0.1:{port}", server, database_url
+        finally:
+            server.kill()
+            server.wait()
+
+
+@contextlib.contextmanager
+def bench_database(work: Path, database: str, name: str) -> Iterator[str]:
+    """A fresh database's URL: PostgreSQL database ``name`` (``postgres_database``) or the
+    SQLite file work/name.db."""
     if database == "postgres":
-        database_url = fresh_postgres_database(name)
+        with postgres_database(name) as url:
+            yield url
     else:
-        database_url = f"sqlite+aiosqlite:///{work / f'{name}.db'}"
-    port = free_port()
-    server = serve(work, port, server_env(), database_url)
+        yield f"sqlite+aiosqlite:///{work / f'{name}.db'}"
+
+
+@contextlib.contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """A fresh PostgreSQL database ``name`` (its URL), dropped at the end: nothing left
+    behind. Not from inside a running event loop (the creation and the drop run their own)."""
+    url = fresh_postgres_database(name)
     try:
-        yield f"http://127.0.0.1:{port}", server, database_url
+        yield url
     finally:
-        server.kill()
-        server.wait()
-        if database == "postgres":  # nothing left behind
-            asyncio.run(drop_postgres_database(name))
+        asyncio.run(drop_postgres_database(name))
 
 
 def admin_client(url: str) -> httpx.AsyncClient:

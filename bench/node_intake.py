@@ -22,7 +22,6 @@ sum is what one contact costs the machine and the router's share is what limits 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import tempfile
@@ -31,14 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cluster import role, start_redis
-from intake import (
-    cpu_seconds,
-    drop_postgres_database,
-    fresh_postgres_database,
-    load_average,
-    write_script,
-    wrk,
-)
+from intake import cpu_seconds, load_average, postgres_database, write_script, wrk
 from throughput import ADMIN, CONFIG, free_port, serve
 
 
@@ -78,11 +70,16 @@ class Figures:
 
 
 def measure(
-    setup: str, reps: int, seconds: int, connections: int, work: Path, script: Path
+    setup: str,
+    database: str,
+    reps: int,
+    seconds: int,
+    connections: int,
+    work: Path,
+    script: Path,
 ) -> list[Figures]:
     redis, redis_port = start_redis(work)
     port_a, port_b = free_port(), free_port()
-    database = fresh_postgres_database("centralino_node_bench")
     env = {
         **os.environ,
         "CENTRALINO_ADMIN_TOKEN": ADMIN,
@@ -125,7 +122,6 @@ def measure(
         for proc in (a, b, redis):
             proc.kill()
             proc.wait()
-        asyncio.run(drop_postgres_database("centralino_node_bench"))  # nothing left behind
     return runs
 
 
@@ -151,7 +147,8 @@ def main() -> None:
         f"{args.reps} repetitions, median (range)"
     )
     for setup in ("router alone", "forwarded", "node intake"):
-        runs = measure(setup, args.reps, args.seconds, args.connections, work, script)
+        with postgres_database("centralino_node_bench") as database:
+            runs = measure(setup, database, args.reps, args.seconds, args.connections, work, script)
         print(
             f"  {setup:<13} {median(runs, 'per_s', ',.0f')} /s, "
             f"p50 {median(runs, 'p50_ms', '.1f')} ms, p99 {median(runs, 'p99_ms', '.1f')} ms; "

@@ -32,8 +32,7 @@ from intake import (
     WARM_SECONDS,
     Run,
     analyze,
-    drop_postgres_database,
-    fresh_postgres_database,
+    bench_database,
     load_average,
     write_script,
     wrk,
@@ -109,28 +108,22 @@ async def fill(database_url: str, stored: int) -> float:
 
 
 def measure(database: str, work: Path, stored: int, args: argparse.Namespace) -> list[Run]:
-    name = f"centralino_history_{stored}"
-    if database == "postgres":
-        database_url = fresh_postgres_database(name)
-    else:
-        database_url = f"sqlite+aiosqlite:///{work / f'{name}.db'}"
-    seconds = asyncio.run(fill(database_url, stored)) if stored else 0.0
-    port = free_port()
-    server = serve(work, port, server_env(), database_url)
-    url = f"http://127.0.0.1:{port}"
-    script = write_script(work)
-    try:
-        wrk(url, script, f"warm{stored}", WARM_SECONDS, args.connections, server.pid)
-        asyncio.run(analyze(database_url))
-        runs = [
-            wrk(url, script, f"r{stored}x{rep}", args.seconds, args.connections, server.pid)
-            for rep in range(args.reps)
-        ]
-    finally:
-        server.kill()
-        server.wait()
-        if database == "postgres":  # nothing left behind
-            asyncio.run(drop_postgres_database(name))
+    with bench_database(work, database, f"centralino_history_{stored}") as database_url:
+        seconds = asyncio.run(fill(database_url, stored)) if stored else 0.0
+        port = free_port()
+        server = serve(work, port, server_env(), database_url)
+        url = f"http://127.0.0.1:{port}"
+        script = write_script(work)
+        try:
+            wrk(url, script, f"warm{stored}", WARM_SECONDS, args.connections, server.pid)
+            asyncio.run(analyze(database_url))
+            runs = [
+                wrk(url, script, f"r{stored}x{rep}", args.seconds, args.connections, server.pid)
+                for rep in range(args.reps)
+            ]
+        finally:
+            server.kill()
+            server.wait()
     rates = [run.accepted_per_s for run in runs]
     cpus = [run.cpu_ms_per_contact for run in runs]
     p99s = [run.p99_ms for run in runs]
