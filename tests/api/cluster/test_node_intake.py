@@ -218,10 +218,15 @@ async def test_the_router_routes_what_it_receives_itself_without_the_command_str
         assert theirs.status_code == 202, theirs.text
         assert theirs.json()["state"] != "received"  # routed by a
         assert await routes_of(redis, "to-the-standby") == 1  # b's: contact.route to a
-        rows = await nodes.rows(
-            "select state, queue from contacts where external_id in "
-            "('to-the-router', 'to-the-standby')"
-        )
-        assert sorted(row["queue"] for row in rows) == ["billing", "billing"]
-        assert "received" not in [row["state"] for row in rows]
+
+        async def both_planned() -> bool:  # a plan is committed after the 202, not before
+            rows = await nodes.rows(
+                "select state, queue from contacts where external_id in "
+                "('to-the-router', 'to-the-standby')"
+            )
+            return sorted(row["queue"] for row in rows) == ["billing", "billing"] and (
+                "received" not in [row["state"] for row in rows]
+            )
+
+        await eventually(both_planned, "both contacts' plans in the record")
         await desk.close()
