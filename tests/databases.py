@@ -90,6 +90,24 @@ def journal_statements(store: Store) -> Iterator[list[str]]:
 
 
 @contextmanager
+def left_in_transaction(store: Store) -> Iterator[list[bool]]:
+    """PostgreSQL: for every statement the store's journal sends meanwhile, whether its
+    connection was inside a transaction right after it (one sent in autocommit leaves
+    none open; one in a transaction leaves it for the COMMIT)."""
+    seen: list[bool] = []
+    engine = store.journal._engine.sync_engine
+
+    def look(connection: Any, *args: Any) -> None:
+        seen.append(connection.connection.driver_connection.is_in_transaction())
+
+    event.listen(engine, "after_cursor_execute", look)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "after_cursor_execute", look)
+
+
+@contextmanager
 def driver_transactions(store: Store) -> Iterator[list[bool]]:
     """PostgreSQL: for every statement the store's journal sends meanwhile, whether its
     connection was inside a transaction by then (asyncpg sends BEGIN before a

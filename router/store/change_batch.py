@@ -22,6 +22,11 @@ of its contact that followed it are one row of it).
 
 A plan for a contact that already has an update waiting in the group (the order would
 change) first writes out what was grouped so far.
+
+While a router fence is claimed (several nodes), a PostgreSQL batch whose changes make one
+group is that one statement with the fence in it, which commits by itself:
+``ChangeSet.write_once`` lets the journal send it without BEGIN and COMMIT
+(router/store/pg_connection.py, pg_fence.py), one round trip instead of four.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from router.store import changes as c
 from router.store import driver
 from router.store.new_rows import with_defaults
 from router.store.pg_changes import write_rows
+from router.store.pg_connection import NeedsTransaction
+from router.store.pg_fence import FenceCheck
 from router.store.plans import plan_contacts
 from router.store.schema import OfferRow
 from router.store.sqlite_updates import update_rows
@@ -101,7 +108,8 @@ class ChangeGroups:
         else:
             self.offer_updates.setdefault(change.offer_id, {}).update(change.values)
 
-    def write(self, connection: Connection) -> None:
+    def write(self, connection: Connection, fence: FenceCheck | None = None) -> None:
+        """``fence`` (PostgreSQL): the one statement checks it and commits by itself."""
         if connection.dialect.name == "postgresql":
             write_rows(
                 connection,
@@ -109,6 +117,7 @@ class ChangeGroups:
                 self.contacts,
                 self.offer_updates,
                 self.plans,
+                fence,
             )
             return
         # SQLite; every column given: offers with merged updates insert in one statement
@@ -122,17 +131,26 @@ class ChangeGroups:
         _update(connection, c.OFFERS, self.offer_updates.items())
 
 
-def write_changes(connection: Connection, units: Iterable[Sequence[c.Change]]) -> None:
-    """Apply the changes of ``units`` in order, grouped as the module says."""
+def write_changes(
+    connection: Connection,
+    units: Iterable[Sequence[c.Change]],
+    *,
+    fence: FenceCheck | None = None,
+) -> None:
+    """Apply the changes of ``units`` in order, grouped as the module says. ``fence``
+    (PostgreSQL, outside a transaction): in one group, its statement checking the fence,
+    or ``NeedsTransaction`` before anything is written."""
     groups = ChangeGroups()
     for changes in units:
         for change in changes:
             if groups.conflicts(change):
+                if fence is not None:
+                    raise NeedsTransaction("changes that must follow others of the batch")
                 groups.write(connection)
                 groups = ChangeGroups()
             groups.add(change)
     if groups:
-        groups.write(connection)
+        groups.write(connection, fence)
 
 
 def _update(
@@ -160,6 +178,18 @@ class ChangeSet:
     @staticmethod
     def write_together(connection: Connection, units: Sequence[ChangeSet]) -> list[None]:
         write_changes(connection, (unit.changes for unit in units))
+        return [None] * len(units)
+
+    @staticmethod
+    def write_once(
+        connection: Connection, units: Sequence[ChangeSet], fence: FenceCheck | None
+    ) -> list[None]:
+        """While a router fence is claimed (``fence``), on PostgreSQL: the units as one
+        statement holding the fence, or ``NeedsTransaction`` (nothing written) if they
+        need more (router/store/pg_connection.py)."""
+        if fence is None or connection.dialect.name != "postgresql":
+            raise NeedsTransaction("one statement only with a fence, on PostgreSQL")
+        write_changes(connection, (unit.changes for unit in units), fence=fence)
         return [None] * len(units)
 
 

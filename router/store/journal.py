@@ -37,7 +37,10 @@ connection is the only writer of the hot path).
   contacts without BEGIN and COMMIT (router/store/pg_connection.py). A batch of routing
   decisions keeps its transaction: sent in autocommit too (one statement, router/store/
   pg_changes.py), it made ingest-to-offer slower at half load (p50 5.5-6.4 against
-  4.0-4.1 ms, the loop's lag 1.5-1.9 against 1.1 ms; docs/hot-path-history.md).
+  4.0-4.1 ms, the loop's lag 1.5-1.9 against 1.1 ms; docs/hot-path-history.md). While a
+  router fence is claimed (several nodes) a batch that is one statement, of either lane,
+  holds the fence in that statement and goes without BEGIN and COMMIT: one round trip
+  instead of four (router/store/pg_fence.py).
 - A batch of routing decisions and agent actions lingers (``linger``; 5 ms by default on
   SQLite, off on PostgreSQL: journal_lanes.py ``default_linger`` says why): it starts
   only once its first unit is that old, so what is decided meanwhile shares its commit.
@@ -90,6 +93,7 @@ from router.store.pg_connection import (
     in_transaction,
     writes_once,
 )
+from router.store.pg_fence import FenceCheck
 
 log = logging.getLogger("centralino.journal")
 
@@ -151,9 +155,12 @@ class Journal:
         self._writer: Connection | None = None  # its connection, kept between batches
         self._thread = CommitThread("centralino-journal") if sync_engine is not None else None
         self._convert = convert  # driver errors -> the store's own error types
-        # e.g. the router fence: runs first in every batch, in its transaction (so while
-        # one is set, every batch has a transaction)
+        # e.g. the router fence: runs first in every batch that has a transaction
         self.before_batch = before_batch
+        # the router fence's (domain, epoch) once claimed (router/store/repository.py): a
+        # batch that is one statement holds it in that statement instead, in autocommit
+        # (router/store/pg_fence.py); the others check it with ``before_batch``
+        self.fence: tuple[str, int] | None = None
         self.max_batch = max_batch
         self.max_pending = max_pending
         self.linger = linger
@@ -333,14 +340,17 @@ class Journal:
 
     async def _on_engine(self, batch: list[Unit[Any]], lane: Lane) -> list[Any]:
         """The batch on the lane's connection (router/store/pg_connection.py): in a
-        transaction, or without one if it writes once and no fence is checked."""
+        transaction, or without one if it writes once, on the intake lane or with the
+        statement holding the router fence."""
         connection = lane.connection
         if connection is None or connection.closed or connection.invalidated:
             connection = lane.connection = await self._engine.connect()
+        fence = None if self.fence is None else FenceCheck(*self.fence, shared=lane.shared)
+        once = fence is not None or (lane.shared and self.before_batch is None)
         try:
-            if lane.shared and self.before_batch is None and writes_once(batch):
+            if once and writes_once(batch):
                 try:
-                    return await in_autocommit(connection, self._once, batch)
+                    return await in_autocommit(connection, self._once, batch, fence)
                 except NeedsTransaction:
                     pass  # nothing was written: the batch in a transaction
             return await connection.run_sync(in_transaction, self._units, batch, lane.shared)
@@ -391,10 +401,12 @@ class Journal:
             raise
         return results
 
-    def _once(self, connection: Connection, batch: list[Unit[Any]]) -> list[Any]:
+    def _once(
+        self, connection: Connection, batch: list[Unit[Any]], fence: FenceCheck | None
+    ) -> list[Any]:
         first = cast(WritesOnce, batch[0].work)  # (the caller checked: writes_once)
         try:
-            results = first.write_once(connection, [unit.work for unit in batch])
+            results = first.write_once(connection, [unit.work for unit in batch], fence)
         except (SQLAlchemyError, ValueError, LookupError) as exc:
             if passing(exc):
                 raise  # the connection, not this unit: retry the batch

@@ -26,6 +26,10 @@ plan's columns and those of the updates that followed it, merged. The statement 
 returns how many plans it wrote; fewer than given raises ``PlanConflict``, and the
 batch's transaction is rolled back (the journal then writes each unit alone). A batch of
 decisions, plans included, is one statement (it was two: the plans' UPDATE first).
+
+While a router fence is claimed, the statement holds the fence too and is sent without
+BEGIN and COMMIT (``fence``: router/store/pg_fence.py), one round trip instead of four;
+it then fails from inside when the fence was lost or a plan refused.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import Any
 
 from sqlalchemy import Table, TextClause, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from router.states import RECEIVED
 from router.store import driver
@@ -50,6 +55,14 @@ from router.store.changes import (
     PlanConflict,
 )
 from router.store.new_rows import with_defaults
+from router.store.pg_fence import (
+    FENCE_LOST,
+    FENCED_OUT,
+    PLANS_REFUSED,
+    FenceCheck,
+    checked,
+    raise_check,
+)
 from router.store.pg_rows import (
     from_row,
     quoted,
@@ -113,25 +126,38 @@ def _update_part(
 
 @lru_cache(maxsize=256)
 def statement(
-    contact_columns: tuple[str, ...], offer_columns: tuple[str, ...], planned: bool = False
+    contact_columns: tuple[str, ...],
+    offer_columns: tuple[str, ...],
+    planned: bool = False,
+    fence: str | None = None,
 ) -> TextClause:
     """The batch's statement: the last table's INSERT; the other inserts and the updates
     (of these columns; none if empty) run in its WITH. ``planned``: every part runs in
-    the WITH, and the statement counts the plans written."""
-    parts = list(_PARTS[:-1])
-    if planned:
-        parts.append(_PARTS[-1])
+    the WITH, and the statement counts the plans written. ``fence`` (the fence's part,
+    router/store/pg_fence.py): every part runs in the WITH after it, and the statement
+    fails unless it holds the fence and (``planned``) every plan was written."""
+    parts = [("fence", fence)] if fence is not None else []
+    parts += [(f"part{i}", part) for i, part in enumerate(_PARTS[:-1])]
+    if planned or fence is not None:
+        parts.append((f"part{len(parts)}", _PARTS[-1]))
+    contacts_part = f"part{len(parts)}"
     if contact_columns:
-        parts.append(_update_part(CONTACTS, "contact_set", contact_columns, planned=planned))
+        parts.append(
+            (contacts_part, _update_part(CONTACTS, "contact_set", contact_columns, planned=planned))
+        )
     if offer_columns:
-        parts.append(_update_part(OFFERS, "offer_set", offer_columns))
+        parts.append((f"part{len(parts)}", _update_part(OFFERS, "offer_set", offer_columns)))
     last = _PARTS[-1]
-    if planned:
-        contacts_part = f"part{len(_PARTS)}"  # the inserts, then the contacts' update
+    if fence is not None:
+        failures = [(FENCE_LOST, FENCED_OUT)]
+        if planned:
+            failures.append(("count(*) <> :plans", PLANS_REFUSED))
+            last = f'SELECT {checked(failures)} FROM {contacts_part} WHERE {contacts_part}."plan"'
+        else:
+            last = f"SELECT {checked(failures)}"
+    elif planned:
         last = f'SELECT count(*) FROM {contacts_part} WHERE {contacts_part}."plan"'
-    return text(
-        "WITH " + ", ".join(f"part{i} AS ({part})" for i, part in enumerate(parts)) + f" {last}"
-    )
+    return text("WITH " + ", ".join(f"{name} AS ({part})" for name, part in parts) + f" {last}")
 
 
 def _update_parameters(
@@ -165,6 +191,7 @@ def write_rows(
     contacts: Updates,
     offers: Updates,
     plans: Sequence[ContactPlan] = (),
+    fence: FenceCheck | None = None,
 ) -> None:
     """Insert ``rows`` (the new offers, agent states, routing events and gateway events, in
     that order, each list in submission order; a column a row does not give gets its
@@ -172,7 +199,9 @@ def write_rows(
     a planned contact in ``contacts`` came after its plan) and update ``contacts`` and
     ``offers``, which must not be among the offers inserted: one round trip; none if there
     is nothing. ``PlanConflict`` if a plan found its contact no longer ``received``: the
-    caller's transaction must then be rolled back."""
+    caller's transaction must then be rolled back. ``fence``: the statement checks it and
+    commits by itself (sent in autocommit), failing whole, with ``FencedOut`` or
+    ``PlanConflict``, unless every check holds."""
     if not any(rows) and not contacts and not offers and not plans:
         return
     parameters: dict[str, Any] = {}
@@ -191,6 +220,17 @@ def write_rows(
         parameters |= _update_parameters(OFFERS, "offer_set", offer_columns, offers, set())
     if plans:
         parameters["received"] = RECEIVED
+    if fence is not None:
+        parameters |= fence.parameters
+        if plans:
+            parameters["plans"] = len(plans)
+        batch = statement(contact_columns, offer_columns, bool(plans), fence.part)
+        try:
+            driver.execute(connection, batch, parameters)
+        except DBAPIError as exc:
+            raise_check(exc)
+            raise
+        return
     result = driver.execute(
         connection, statement(contact_columns, offer_columns, bool(plans)), parameters
     )

@@ -9,8 +9,13 @@
   stored meanwhile) is sent in autocommit: no BEGIN and no COMMIT, two round trips
   fewer, each a turn of the routing loop. Its one write commits by itself, all or
   nothing. A run that would need more than one write raises ``NeedsTransaction`` before
-  writing, and the batch runs again in a transaction; so does every batch while a router
-  fence is checked (its lock must be held to the commit).
+  writing, and the batch runs again in a transaction.
+- While a router fence is claimed (several nodes) its lock must be held to the commit: a
+  batch's statement then holds the fence itself (router/store/pg_fence.py), and routing
+  decisions that make one statement (router/store/change_batch.py) are sent in
+  autocommit too, one round trip instead of four (BEGIN, the fence, the rows, COMMIT).
+  Without a fence a batch of decisions keeps its transaction (router/store/journal.py
+  says why).
   ``bench/take_batch.py --size 1``: 1.36-1.65 ms of CPU a batch against 1.98-2.95 ms;
   ``bench/intake.py`` on PostgreSQL: 1.22-1.28 ms of CPU a contact against 1.42-1.43 ms.
 - Either way the batch is one call into the driver's greenlet (``in_transaction``): its
@@ -31,15 +36,20 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from router.store.pg_fence import FenceCheck
+
 log = logging.getLogger("centralino.journal")
 T = TypeVar("T")
 
 
 class WritesOnce(Protocol):
     """Work of which a run writes with one statement, after its reads. ``write_once``
-    raises ``NeedsTransaction``, before writing anything, when this run needs more."""
+    raises ``NeedsTransaction``, before writing anything, when this run needs more; with
+    a ``fence`` the statement checks it (router/store/pg_fence.py)."""
 
-    def write_once(self, connection: Connection, works: list[Any], /) -> list[Any]: ...
+    def write_once(
+        self, connection: Connection, works: list[Any], fence: FenceCheck | None, /
+    ) -> list[Any]: ...
 
 
 class NeedsTransaction(Exception):
@@ -55,9 +65,9 @@ def writes_once(batch: Sequence[Any]) -> bool:
 
 
 async def in_autocommit(
-    connection: AsyncConnection, run: Callable[[Connection, T], list[Any]], batch: T
+    connection: AsyncConnection, run: Callable[..., list[Any]], *args: Any
 ) -> list[Any]:
-    """``run(connection, batch)`` in autocommit: the driver starts no transaction, and
+    """``run(connection, *args)`` in autocommit: the driver starts no transaction, and
     SQLAlchemy's begin and commit send nothing then. (The DBAPI connection's flag, for
     this batch only: SQLAlchemy's ``isolation_level`` option, set per batch on a kept
     connection, would grow its pool record's reset callbacks without bound.)"""
@@ -65,7 +75,7 @@ async def in_autocommit(
     assert driver is not None
     driver.autocommit = True
     try:
-        return await connection.run_sync(in_transaction, run, batch)
+        return await connection.run_sync(in_transaction, run, *args)
     finally:
         driver.autocommit = False
 

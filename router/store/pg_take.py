@@ -20,7 +20,8 @@ of milliseconds, so a batch of new contacts cost its round trips times the loop'
   ``ON CONFLICT`` but the threads', where the newest contact wins), so nothing of the
   run is written and the journal takes each unit alone. That makes the run's one write
   all or nothing: the journal's intake lane sends it without BEGIN and COMMIT
-  (``write_once``).
+  (``write_once``). While a router fence is claimed, the INSERT holds it too and fails
+  whole without it (``fence``: router/store/pg_fence.py).
 
 What is written is what router/store/take_batch.py writes on SQLite, row for row.
 """
@@ -29,15 +30,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from router.store import driver
 from router.store.changes import CONTACTS
 from router.store.customers import CUSTOMERS, IDENTITIES
 from router.store.new_rows import with_defaults
+from router.store.pg_fence import FENCE_LOST, FENCED_OUT, FenceCheck, checked, raise_check
 from router.store.pg_rows import quoted, rows_parameter, select_from_rows
 from router.store.schema import ContactRow
 from router.store.thread_links import THREAD_COLUMNS, THREADS
@@ -111,24 +115,48 @@ INSERT_WITH_THREADS = text(NEW_CUSTOMERS.rstrip() + NEW_THREADS + NEW_CONTACTS)
 the run's rows hold a key once (router/store/take_batch.py)."""
 
 
+@lru_cache(maxsize=4)
+def fenced(threads: bool, fence: str) -> TextClause:
+    """The INSERT (``threads``: with the thread keys') after the ``fence`` part, failing
+    unless the fence holds (router/store/pg_fence.py)."""
+    parts = NEW_CUSTOMERS.rstrip() + (NEW_THREADS.rstrip() if threads else "")
+    parts = parts.replace("WITH ", f"WITH fence AS ({fence}), ", 1)
+    return text(
+        f"{parts}, new_contacts AS ({NEW_CONTACTS}) SELECT id FROM new_contacts "
+        f"WHERE {checked([(FENCE_LOST, FENCED_OUT)])} = 0"
+    )
+
+
 def insert(
     connection: Connection,
     customers: Sequence[dict[str, Any]],
     identities: Sequence[dict[str, Any]],
     contacts: Sequence[dict[str, Any]],
     threads: Sequence[dict[str, Any]] = (),
+    fence: FenceCheck | None = None,
 ) -> int:
     """Insert the run's new customers, their identities and its contacts (a column a
     contact does not give gets its default, as through SQLAlchemy), and upsert its
     contacts' ``threads``: one round trip. Returns how many contacts were inserted (all:
-    a message id stored meanwhile fails the statement)."""
+    a message id stored meanwhile fails the statement). ``fence``: the statement holds
+    it, or fails whole with ``FencedOut``."""
     rows = [with_defaults(ContactRow, contact) for contact in contacts]
     parameters = (
         rows_parameter(CUSTOMERS, CUSTOMER_COLUMNS, "customer", customers)
         | rows_parameter(IDENTITIES, IDENTITY_COLUMNS, "identity", identities)
         | rows_parameter(CONTACTS, CONTACT_COLUMNS, "contact", rows)
     )
-    if not threads:
-        return len(driver.execute(connection, INSERT, parameters))
-    parameters |= rows_parameter(THREADS, THREAD_COLUMNS, "thread", threads)
-    return len(driver.execute(connection, INSERT_WITH_THREADS, parameters))
+    if threads:
+        parameters |= rows_parameter(THREADS, THREAD_COLUMNS, "thread", threads)
+    if fence is None:
+        statement = INSERT_WITH_THREADS if threads else INSERT
+        return len(driver.execute(connection, statement, parameters))
+    try:
+        return len(
+            driver.execute(
+                connection, fenced(bool(threads), fence.part), parameters | fence.parameters
+            )
+        )
+    except DBAPIError as exc:
+        raise_check(exc)
+        raise

@@ -23,6 +23,7 @@ from router.store.changes import CONTACTS
 from router.store.customers import CustomerDirectory
 from router.store.errors import StoreBusy, StoreError
 from router.store.journal import Commit
+from router.store.pg_fence import FenceCheck
 from router.store.schema import ContactRow
 from router.store.take_batch import (
     Guesses,
@@ -62,20 +63,24 @@ class TakeWork:
         )
 
     @staticmethod
-    def write_once(connection: Connection, works: Sequence[TakeWork]) -> list[Taken]:
+    def write_once(
+        connection: Connection, works: Sequence[TakeWork], fence: FenceCheck | None
+    ) -> list[Taken]:
         """The run with one INSERT, outside a transaction (PostgreSQL's intake lane,
         router/store/journal.py): first as if nothing of it were stored (most new contacts
         are new, and the reception's caches answer for the customers it knows), then, if
         a unique key says otherwise, after one look-up. NeedsTransaction if it must link
-        customers."""
+        customers. ``fence``: the INSERT checks the router fence (pg_fence.py)."""
         contacts = works[0].contacts
         takes = [w.take for w in works]
         if contacts.guesses.worth_it():
-            taken = take_as_unseen(connection, takes, contacts.insert, contacts.take_one)
+            taken = take_as_unseen(connection, takes, contacts.insert, contacts.take_one, fence)
             if taken is not None:
                 return taken
             contacts.guesses.missed()
-        return take_together(connection, takes, contacts.insert, contacts.take_one, one_write=True)
+        return take_together(
+            connection, takes, contacts.insert, contacts.take_one, one_write=True, fence=fence
+        )
 
 
 class ReceivedContacts:

@@ -375,7 +375,8 @@ class Store(RecordReads):
         except SQLAlchemyError as exc:
             raise StoreError(f"could not claim the router fence: {type(exc).__name__}") from exc
         self.fence = (domain, epoch)
-        self.journal.before_batch = self._hold_fence  # every batch in a transaction now
+        self.journal.fence = self.fence  # checked in a one-statement batch's statement
+        self.journal.before_batch = self._hold_fence  # and first in every transaction
 
     async def apply(self, changes: Sequence[Change]) -> None:
         """Apply routing changes in one unit of work, in order, and wait for the commit

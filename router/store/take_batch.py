@@ -62,6 +62,7 @@ from router.store.customers import (
 from router.store.errors import StoreError
 from router.store.pair_lookup import marks, pair_lookup
 from router.store.pg_connection import NeedsTransaction
+from router.store.pg_fence import FenceCheck
 from router.store.pg_take import Found
 from router.store.thread_links import thread_rows, upsert_thread
 from skills.identity import Identity
@@ -104,10 +105,12 @@ def take_together(
     *,
     one_write: bool = False,
     before: Found | None = None,
+    fence: FenceCheck | None = None,
 ) -> list[Taken]:
     """Take ``takes`` in order, as the module says; ``take_one`` is the one-by-one path.
-    ``one_write`` (PostgreSQL, no transaction): NeedsTransaction instead of that path.
-    ``before``: what is stored of the run, if known without the look-up."""
+    ``one_write`` (PostgreSQL, no transaction): NeedsTransaction instead of that path, and
+    the INSERT checks ``fence``, if any (router/store/pg_fence.py). ``before``: what is
+    stored of the run, if known without the look-up."""
     postgres = connection.dialect.name == "postgresql"
     keys = [(t.values["gateway"], t.values["external_id"]) for t in takes]
     if before is None:
@@ -159,7 +162,9 @@ def take_together(
     if contacts:  # (customers and identities are only made for new contacts)
         thread_rows = list(threads.values())
         if postgres:
-            inserted = pg_take.insert(connection, customers, identities, contacts, thread_rows)
+            inserted = pg_take.insert(
+                connection, customers, identities, contacts, thread_rows, fence
+            )
         else:
             inserted = _insert(
                 connection, customers, identities, contacts, thread_rows, insert_contact
@@ -170,7 +175,11 @@ def take_together(
 
 
 def take_as_unseen(
-    connection: Connection, takes: Sequence[Take], insert_contact: Insert, take_one: TakeOne
+    connection: Connection,
+    takes: Sequence[Take],
+    insert_contact: Insert,
+    take_one: TakeOne,
+    fence: FenceCheck | None = None,
 ) -> list[Taken] | None:
     """PostgreSQL outside a transaction: the run taken as if none of its message ids and
     identities were stored, without the look-up: one statement. None if some were (a
@@ -178,7 +187,13 @@ def take_as_unseen(
     the look-up's way meets again)."""
     try:
         return take_together(
-            connection, takes, insert_contact, take_one, one_write=True, before=Found({}, {}, {})
+            connection,
+            takes,
+            insert_contact,
+            take_one,
+            one_write=True,
+            before=Found({}, {}, {}),
+            fence=fence,
         )
     except IntegrityError:
         return None

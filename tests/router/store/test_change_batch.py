@@ -33,7 +33,12 @@ from router.store.errors import StoreError
 from router.store.new_rows import with_defaults
 from router.store.repository import Store
 from router.store.schema import Base, ContactRow
-from tests.databases import contact_row, driver_transactions, journal_statements
+from tests.databases import (
+    contact_row,
+    driver_transactions,
+    journal_statements,
+    left_in_transaction,
+)
 
 
 def offer(offer_id: str, contact_id: str, agent: str) -> OfferInsert:
@@ -194,26 +199,41 @@ def test_a_plan_after_an_update_of_its_contact_keeps_the_order() -> None:
         write_changes(connection, [[received_again, plan("c3")], [plan("c3")]])
 
 
-async def test_units_committed_in_one_batch_are_written_together(store: Store) -> None:
+@pytest.mark.parametrize("fenced", [False, True], ids=["alone", "fenced"])
+async def test_units_committed_in_one_batch_are_written_together(
+    store: Store, fenced: bool
+) -> None:
+    """``fenced``: a router fence claimed (several nodes), on PostgreSQL the batch's one
+    statement holds it (router/store/pg_fence.py)."""
     for contact_id in ("c1", "c2"):
         await store.add_contact(contact_row(contact_id), None)
     await store.add_contact(contact_row("c3", "received"), None)
+    if fenced:
+        await store.claim_fence("default", 1)
     await asyncio.gather(*(store.commit(changes_work(changes)) for changes in UNITS))
     async with store.engine.connect() as connection:
         assert await connection.run_sync(rows_of) == expected_rows()
 
 
-async def test_on_postgresql_a_batch_writes_its_rows_in_one_statement(store: Store) -> None:
+@pytest.mark.parametrize("fenced", [False, True], ids=["alone", "fenced"])
+async def test_on_postgresql_a_batch_writes_its_rows_in_one_statement(
+    store: Store, fenced: bool
+) -> None:
+    """One statement; in a transaction (its COMMIT to come after it), but with a router
+    fence claimed in autocommit, the fence's check a part of the statement."""
     if store.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no round trips to save: one statement a kind of row")
     for contact_id in ("c1", "c2"):
         await store.add_contact(contact_row(contact_id), None)
     await store.add_contact(contact_row("c3", "received"), None)
-    with journal_statements(store) as statements:
+    if fenced:
+        await store.claim_fence("default", 1)
+    with journal_statements(store) as statements, left_in_transaction(store) as left:
         await asyncio.gather(*(store.commit(changes_work(changes)) for changes in UNITS))
     # the plan, the offers, events and gateway events and the contacts' updates: one
-    # statement whose WITH holds them all
+    # statement whose WITH holds them all (and the fence)
     assert statements == ["WITH"]
+    assert left == [not fenced]
     async with store.engine.connect() as connection:
         assert await connection.run_sync(rows_of) == expected_rows()
 
@@ -256,14 +276,18 @@ async def test_a_plan_after_an_update_of_its_contact_is_a_second_statement(
     assert tuple(state) == ("queued", 0.5)
 
 
+@pytest.mark.parametrize("fenced", [False, True], ids=["alone", "fenced"])
 async def test_a_plan_refused_fails_its_unit_alone_and_nothing_of_the_first_try_stays(
-    store: Store,
+    store: Store, fenced: bool
 ) -> None:
     """A batch whose plan finds its contact no longer ``received``: the batch is rolled
-    back, each unit runs again alone, and only the plan's unit fails; the other units'
-    rows are written once."""
+    back (with a fence, on PostgreSQL, its one statement fails from inside), each unit
+    runs again alone, and only the plan's unit fails; the other units' rows are written
+    once."""
     await store.add_contact(contact_row("c1"), None)  # queued already
     await store.add_contact(contact_row("c2"), None)
+    if fenced:
+        await store.claim_fence("default", 1)
     outcomes = await asyncio.gather(
         store.commit(changes_work([EventInsert("c2", 2.0, "a", {"n": 1}), outbox("e1", "c2")])),
         store.commit(changes_work([plan("c1"), EventInsert("c1", 2.0, "b", {"n": 2})])),

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from router.store.errors import StoreBusy, StoreError
 from router.store.journal import JournalFull
 from router.store.pg_connection import NeedsTransaction
+from router.store.pg_fence import FenceCheck
 from router.store.repository import Store
 from router.store.schema import CustomerRow
 from router.store.sqlite import sqlite_writer
@@ -397,8 +398,10 @@ class CustomerOnce:
         return add_customer(self.customer_id)(connection)
 
     @staticmethod
-    def write_once(connection: Connection, works: Sequence[CustomerOnce]) -> list[str]:
-        if any(work.linking for work in works):
+    def write_once(
+        connection: Connection, works: Sequence[CustomerOnce], fence: FenceCheck | None
+    ) -> list[str]:
+        if fence is not None or any(work.linking for work in works):  # (no fence check)
             raise NeedsTransaction("linking")
         rows = [{"id": work.customer_id, "name": "", "created_at": 1.0} for work in works]
         connection.execute(insert(CUSTOMERS), rows)

@@ -18,7 +18,7 @@ from router.store.repository import Store
 from router.store.take_batch import Guesses, Taken
 from router.store.thread_links import THREADS
 from skills.identity import Identity, email_identity, phone_identity
-from tests.databases import driver_transactions, journal_statements
+from tests.databases import journal_statements, left_in_transaction
 from tests.engine_helpers import policy
 
 MARIO = email_identity("mario@example.it")
@@ -135,22 +135,27 @@ async def test_postgresql_takes_a_run_as_unseen_until_one_was_not(store: Store) 
 
 
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)  # its intake lane
-async def test_postgresql_takes_new_contacts_without_begin_or_commit_unless_fenced(
+async def test_postgresql_takes_new_contacts_without_begin_or_commit_fenced_or_not(
     store: Store,
 ) -> None:
     """On PostgreSQL a batch of new contacts is one INSERT (as unseen), which commits by
     itself: no BEGIN and no COMMIT (two round trips fewer). A router that holds the fence
-    takes them in a transaction, which holds the fence's lock until the commit."""
-    with journal_statements(store) as statements, driver_transactions(store) as inside:
+    takes them the same way, the fence's check a part of the INSERT (its lock held until
+    the statement commits), where a transaction took four round trips."""
+    with journal_statements(store) as statements, left_in_transaction(store) as left:
         taken = await take(store, "m1", LUCIA)
     assert taken.created and statements == ["WITH"]
-    assert inside == [False]
+    assert left == [False]
     await store.claim_fence("default", 1)
-    with journal_statements(store) as statements, driver_transactions(store) as inside:
+    with journal_statements(store) as statements, left_in_transaction(store) as left:
         taken = await take(store, "m2", MARIO)
-    assert taken.created and statements == ["SELECT", "SELECT", "WITH"]  # the fence first
-    assert inside == [False, True, True]
-    assert await count(store, CONTACTS) == 2
+    assert taken.created and statements == ["WITH"]
+    assert left == [False]
+    with journal_statements(store) as statements, left_in_transaction(store) as left:
+        taken = await take(store, "m3", MARIO)  # Mario's email is stored: a look-up first
+    assert taken.created and statements == ["WITH", "SELECT", "WITH"]
+    assert left == [False, False]  # (the first, refused by a unique key, is not told)
+    assert await count(store, CONTACTS) == 3
 
 
 async def test_a_batch_stores_every_column_as_given(store: Store) -> None:

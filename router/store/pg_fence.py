@@ -1,0 +1,78 @@
+"""PostgreSQL: the router fence, and a batch's own checks, inside its one statement.
+
+While a router fence is claimed (several nodes: router/cluster/lease.py), a journal batch
+may commit only while this router's epoch still holds it. In a transaction the fence is a
+statement of its own whose lock is held to the COMMIT (router/store/repository.py's
+``_hold_fence``): BEGIN, the fence, the rows, COMMIT, four round trips for a batch whose
+rows are one statement (routing decisions: router/store/pg_changes.py; new contacts:
+router/store/pg_take.py). Here the fence is a part of that statement, ``WITH fence AS
+(...)``, and the statement is sent in autocommit (router/store/pg_connection.py): one round
+trip. The fence's row is locked as in the transaction (the decisions' batch updates it,
+the intake lane's takes a key-share lock), and the lock is held until the statement
+commits, so a successor's claim, which locks the row ``FOR UPDATE``, still comes after
+every batch this router commits, or finds it fenced out.
+
+A statement that commits by itself cannot be rolled back after it ran, so it fails from
+inside when the fence was lost (and a batch of decisions when a plan found its contact no
+longer ``received``): its result is ``CAST(CASE WHEN <failure> THEN '<its name>' ...
+ELSE '0' END AS INTEGER)``, which fails to cast, and with it the statement and every part
+of it, unless nothing failed. ``raise_check`` turns that error into the store's own
+(``FencedOut``, ``PlanConflict``). The CASE is cast whole: a cast inside a branch would be
+a constant, which PostgreSQL folds, failing every statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from router.store.changes import PlanConflict
+from router.store.errors import FencedOut
+
+FENCED_OUT = "centralino: router epoch fenced out"
+PLANS_REFUSED = "centralino: plans of contacts no longer received"
+FENCE_LOST = "NOT EXISTS (SELECT FROM fence)"
+"""The failure of a fenced statement (its ``fence`` part found no row of this epoch)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FenceCheck:
+    """The fence a one-statement batch checks: this router's ``domain`` and ``epoch``.
+    ``shared``: the batch of the journal's intake lane, which runs beside the decisions'
+    batch and must not wait for its lock (a key-share lock, as repository.py says)."""
+
+    domain: str
+    epoch: int
+    shared: bool = False
+
+    @property
+    def part(self) -> str:
+        """The statement's ``fence`` part: its row while this epoch holds it, locked."""
+        mine = "domain = :fence_domain AND epoch = :fence_epoch"
+        if self.shared:
+            return f"SELECT epoch FROM router_fence WHERE {mine} FOR KEY SHARE"
+        return f"UPDATE router_fence SET epoch = epoch WHERE {mine} RETURNING epoch"
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"fence_domain": self.domain, "fence_epoch": self.epoch}
+
+
+def checked(failures: Sequence[tuple[str, str]]) -> str:
+    """The expression that fails the statement on the first of ``failures`` (a condition
+    and the name it fails with) that holds, and is 0 otherwise."""
+    cases = " ".join(f"WHEN {condition} THEN '{name}'" for condition, name in failures)
+    return f"CAST(CASE {cases} ELSE '0' END AS INTEGER)"
+
+
+def raise_check(error: DBAPIError) -> None:
+    """Raise the store's error for a check of ``checked`` that failed the statement
+    (``error``); return if the statement failed for another reason."""
+    message = str(error.orig)
+    if FENCED_OUT in message:
+        raise FencedOut(FENCED_OUT) from error
+    if PLANS_REFUSED in message:
+        raise PlanConflict(PLANS_REFUSED) from error
