@@ -2,7 +2,7 @@
 wall time of a batch, and its statements.
 
     python bench/take_batch.py [--database-url URL] [--batches 300] [--size 24] [--offers]
-        [--routed]
+        [--routed] [--fenced]
 
 Each batch is ``--size`` contacts submitted at once through ``store.received.take`` (as
 intake does), two in three with a new customer and one in three with a returning one;
@@ -18,7 +18,10 @@ routing units committed at once, each an offer made as the router writes it (the
 the contact's update, its routing event and its gateway event; router/store/
 change_batch.py, on PostgreSQL router/store/pg_changes.py). ``--routed``: each unit is a
 new contact routed as the router writes it: its plan (queue, rule, policy...) and an offer
-made (on PostgreSQL one statement for the batch, in its transaction).
+made (on PostgreSQL one statement for the batch, in its transaction). ``--fenced``: the
+store first claims a router fence, as the active router of several nodes does (on
+PostgreSQL a batch's one statement then holds the fence, router/store/pg_fence.py; before,
+the fence was a statement of its own in the batch's transaction).
 """
 
 from __future__ import annotations
@@ -126,8 +129,12 @@ def routed(contact_id: str, now: float) -> list[Any]:
     return [ContactPlan(contact_id, plan), *offer_made(contact_id, now)]
 
 
-async def run(url: str, batches: int, size: int, offers: bool, plans: bool = False) -> None:
+async def run(
+    url: str, batches: int, size: int, offers: bool, plans: bool = False, fenced: bool = False
+) -> None:
     store = await Store.open(url)
+    if fenced:  # a newer epoch than any earlier run's in this database
+        await store.claim_fence("bench", int(time.time()))
     count = 0
     run_id = uuid.uuid4().hex[:8]
     stored: list[str] = []
@@ -174,7 +181,8 @@ async def run(url: str, batches: int, size: int, offers: bool, plans: bool = Fal
         await store.close()
     print(
         f"{store.engine.dialect.name}: {batches} batches of {size} "
-        f"{('contacts routed' if plans else 'offers made') if offers else 'new contacts'}: "
+        f"{('contacts routed' if plans else 'offers made') if offers else 'new contacts'}"
+        f"{', fenced' if fenced else ''}: "
         f"CPU {cpu / batches * 1000:.2f} ms a batch ({cpu / batches / size * 1000:.3f} ms "
         f"{'an offer' if offers else 'a contact'}), wall {wall / batches * 1000:.2f} ms a "
         f"batch; statements of one batch: "
@@ -189,11 +197,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=24)
     parser.add_argument("--offers", action="store_true", help="time offers made instead")
     parser.add_argument("--routed", action="store_true", help="each offer with its plan")
+    parser.add_argument("--fenced", action="store_true", help="claim a router fence first")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, load {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        asyncio.run(run(url, args.batches, args.size, args.offers or args.routed, args.routed))
+        offers = args.offers or args.routed
+        asyncio.run(run(url, args.batches, args.size, offers, args.routed, args.fenced))
 
 
 if __name__ == "__main__":
