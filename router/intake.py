@@ -64,6 +64,18 @@ class IntakeResult:
     estimated_wait: float | None = None
     """Seconds until an agent takes it (router/estimate.py); None: nobody could now."""
 
+    def as_dict(self) -> dict[str, Any]:
+        """Its fields (``dataclasses.asdict`` without its deep copy: a command's reply)."""
+        return {
+            "contact_id": self.contact_id,
+            "created": self.created,
+            "state": self.state,
+            "queue": self.queue,
+            "notice": self.notice,
+            "after_hours": self.after_hours,
+            "estimated_wait": self.estimated_wait,
+        }
+
 
 class ContactIntake(Protocol):
     """What ``POST /v1/contacts`` needs: this process' Intake, or a node's (several nodes)."""

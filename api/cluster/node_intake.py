@@ -28,7 +28,6 @@ With SQLite (one writer by nature) nodes forward intake to the router as before.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -169,7 +168,7 @@ async def route_command(intake: Intake, args: dict[str, Any], replayed: bool) ->
         return {"error": {"code": "not_found", "message": "no such contact"}}
     except StoreError as exc:  # stored but not planned: the sweep plans it later
         return {"error": {"code": "store", "message": str(exc)}}
-    return {"result": dataclasses.asdict(result)}
+    return {"result": result.as_dict()}
 
 
 async def sweep(intake: Intake, every: float, older_than: float) -> None:

@@ -14,7 +14,6 @@ the gateway retries; the retry finds the contact the first attempt stored.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +26,7 @@ from router.cluster.keys import COMMAND_CONSUMER, COMMAND_GROUP, Keys
 from router.cluster.lease import Fenced, Lease, is_fenced
 from router.cluster.replies import Replies
 from router.ids import new_id
+from router.store.json_text import dumps, loads
 
 log = logging.getLogger("centralino.commands")
 
@@ -66,7 +66,7 @@ class CommandClient:
         a gateway event never is)."""
         wait = self.timeout if timeout is None else timeout
         request_id = new_id()
-        fields: dict[str, str] = {"op": op, "args": json.dumps(args), "reply": request_id}
+        fields: dict[str, str] = {"op": op, "args": dumps(args), "reply": request_id}
         if expires_in is not None:
             fields["expires"] = repr(time.time() + expires_in)
         try:
@@ -81,7 +81,7 @@ class CommandClient:
             raise RouterUnavailable(f"Redis unavailable: {type(exc).__name__}") from exc
         if answer is None:
             raise RouterUnavailable(f"no active router answered within {wait:g}s")
-        result: dict[str, Any] = json.loads(answer[1])
+        result: dict[str, Any] = loads(answer[1])
         return result
 
 
@@ -186,7 +186,7 @@ class CommandServer:
                 result: dict[str, Any] = {"expired": True}
             else:
                 try:
-                    args = json.loads(fields.get(b"args", b"{}"))
+                    args = loads(fields.get(b"args", b"{}"))
                     if replayed:
                         args["_replayed"] = True
                     result = await self.handler(op, args)
@@ -196,7 +196,7 @@ class CommandServer:
                 except Exception:  # a bad command must not stop the router, nor loop forever
                     log.exception("command %s failed", op)
                     result = {"error": {"code": "internal", "message": f"{op} failed"}}
-            await self.replies.send(entry_id, reply_to, json.dumps(result))
+            await self.replies.send(entry_id, reply_to, dumps(result))
             self.applied += 1
         except RedisError as exc:
             if is_fenced(exc):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 
+from router.store import json_text
 from router.store.json_text import dumps
 
 
@@ -33,3 +35,14 @@ def test_an_integer_past_64_bits_is_still_written() -> None:
 
 def test_tuples_are_lists() -> None:
     assert json.loads(dumps({"skills": (("support", 3),)})) == {"skills": [["support", 3]]}
+
+
+def test_what_it_writes_it_reads_back_and_it_reads_what_json_dumps_wrote() -> None:
+    """``loads`` (several nodes' commands and replies): orjson's reading, and the standard
+    library's for what orjson refuses, ``NaN`` and ``Infinity`` (json.dumps writes them; a
+    node of an earlier version sent its commands so)."""
+    value = {"row": {"id": "c1", "urgency": 0.25, "triage": {"it": [1, 2]}}, "n": None}
+    assert json_text.loads(json_text.dumps(value)) == value
+    assert json_text.loads(json_text.dumps(value).encode()) == value
+    read = json_text.loads(json.dumps({"urgency": math.nan, "wait": math.inf}))
+    assert math.isnan(read["urgency"]) and read["wait"] == math.inf
