@@ -1,8 +1,9 @@
 """How JSON is written: the values of JSON columns, on PostgreSQL the rows a journal
 statement carries (router/store/pg_rows.py), and the commands of several nodes and their
-replies (router/cluster/commands.py; read with ``loads``). orjson, about six times faster than the
-standard library on the plans a contact carries (its triage explanation, ~1 KB: 12 µs
-with ``json.dumps``, 2 µs with orjson), and these encodings run for every contact.
+replies (router/cluster/commands.py, which reads them with ``loads``). orjson, about six
+times faster than the standard library on the plans a contact carries (its triage
+explanation, ~1 KB: 12 µs with ``json.dumps``, 2 µs with orjson), and these encodings
+run for every contact.
 
 The text differs only in form (compact, UTF-8 rather than ``\\u`` escapes); readers parse
 it with the standard library as before. A value orjson refuses (an integer past 64 bits, a

@@ -228,7 +228,7 @@ def write_rows(
         try:
             driver.execute(connection, batch, parameters)
         except DBAPIError as exc:
-            raise_check(exc)
+            raise_check(exc, fence)
             raise
         return
     result = driver.execute(

@@ -68,11 +68,11 @@ def checked(failures: Sequence[tuple[str, str]]) -> str:
     return f"CAST(CASE {cases} ELSE '0' END AS INTEGER)"
 
 
-def raise_check(error: DBAPIError) -> None:
+def raise_check(error: DBAPIError, fence: FenceCheck) -> None:
     """Raise the store's error for a check of ``checked`` that failed the statement
-    (``error``); return if the statement failed for another reason."""
+    (``error``) holding ``fence``; return if the statement failed for another reason."""
     message = str(error.orig)
     if FENCED_OUT in message:
-        raise FencedOut(FENCED_OUT) from error
+        raise FencedOut(f"router epoch {fence.epoch} was fenced out") from error
     if PLANS_REFUSED in message:
         raise PlanConflict(PLANS_REFUSED) from error

@@ -158,5 +158,5 @@ def insert(
             )
         )
     except DBAPIError as exc:
-        raise_check(exc)
+        raise_check(exc, fence)
         raise

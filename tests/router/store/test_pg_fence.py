@@ -18,9 +18,10 @@ from router.store.customers import CUSTOMERS
 from router.store.errors import FencedOut
 from router.store.pg_fence import checked
 from router.store.repository import Store
+from router.store.thread_links import THREADS
 from tests.databases import contact_row, journal_statements, left_in_transaction
 from tests.receivers import until
-from tests.router.store.test_take_batch import MARIO, take
+from tests.router.store.test_take_batch import MARIO, received, take
 
 pytestmark = pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 
@@ -40,7 +41,17 @@ async def take_in(store: Store) -> Any:
     return await take(store, "m1", MARIO)
 
 
-BATCHES = pytest.mark.parametrize("batch", [decide, take_in], ids=["decisions", "new contact"])
+async def take_in_thread(store: Store) -> Any:
+    """The same with a thread key pointed at it (a chat, an email: the INSERT's WITH then
+    upserts the key too, router/store/pg_take.py)."""
+    return await store.received.take(received("m1"), (MARIO,), "", 1.0, ("thread-1",))
+
+
+BATCHES = pytest.mark.parametrize(
+    "batch",
+    [decide, take_in, take_in_thread],
+    ids=["decisions", "new contact", "new contact in a thread"],
+)
 Batch = Callable[[Store], Awaitable[Any]]
 
 
@@ -50,12 +61,14 @@ async def written(store: Store) -> dict[str, Any]:
         state = await connection.scalar(select(CONTACTS.c.state).where(CONTACTS.c.id == "c1"))
         counts = [
             await connection.scalar(select(func.count()).select_from(table))
-            for table in (EVENTS, CONTACTS, CUSTOMERS)
+            for table in (EVENTS, CONTACTS, CUSTOMERS, THREADS)
         ]
-    return {"c1": state, "events": counts[0], "contacts": counts[1], "customers": counts[2]}
+    return {"c1": state} | dict(
+        zip(("events", "contacts", "customers", "threads"), counts, strict=True)
+    )
 
 
-BEFORE = {"c1": "queued", "events": 0, "contacts": 1, "customers": 0}
+BEFORE = {"c1": "queued", "events": 0, "contacts": 1, "customers": 0, "threads": 0}
 
 
 async def successor_claims(store: Store) -> None:
@@ -70,7 +83,10 @@ async def test_a_fenced_batch_is_one_statement_in_autocommit(store: Store, batch
     with journal_statements(store) as statements, left_in_transaction(store) as left:
         await batch(store)
     assert statements == ["WITH"] and left == [False]
-    assert await written(store) != BEFORE
+    after = await written(store)
+    assert after != BEFORE
+    if batch is take_in_thread:
+        assert after["threads"] == 1
 
 
 @BATCHES
