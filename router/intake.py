@@ -66,15 +66,7 @@ class IntakeResult:
 
     def as_dict(self) -> dict[str, Any]:
         """Its fields (``dataclasses.asdict`` without its deep copy: a command's reply)."""
-        return {
-            "contact_id": self.contact_id,
-            "created": self.created,
-            "state": self.state,
-            "queue": self.queue,
-            "notice": self.notice,
-            "after_hours": self.after_hours,
-            "estimated_wait": self.estimated_wait,
-        }
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class ContactIntake(Protocol):

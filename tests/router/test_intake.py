@@ -8,8 +8,8 @@ from router.intake import IntakeResult
 
 
 def test_an_intake_result_as_a_dict_has_every_field_as_asdict_gives_it() -> None:
-    """``as_dict`` lists the fields by hand (``asdict`` deep-copies, a few % of the router's
-    CPU for a contact another node took in): a field added must be added there too."""
+    """``as_dict`` reads the slots (``asdict`` deep-copies, a few % of the router's CPU for
+    a contact another node took in): the same dict, and it makes the same result again."""
     result = IntakeResult(
         "c1", True, "queued", "billing", "closed until 9:00", {"opens_at": 9.0}, 12.5
     )
