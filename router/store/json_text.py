@@ -5,10 +5,12 @@ times faster than the standard library on the plans a contact carries (its triag
 explanation, ~1 KB: 12 µs with ``json.dumps``, 2 µs with orjson), and these encodings
 run for every contact.
 
-The text differs only in form (compact, UTF-8 rather than ``\\u`` escapes); readers parse
-it with the standard library as before. A value orjson refuses (an integer past 64 bits, a
-subclass of float such as numpy's) makes the whole value written by ``json.dumps``, as it
-always was: the same JSON, more slowly.
+The text differs only in form (compact, UTF-8 rather than ``\\u`` escapes), and a float
+that JSON cannot write (``NaN``, an infinity) is written as ``null`` where ``json.dumps``
+wrote a non-standard ``NaN``; the columns are read with the standard library as before.
+A value orjson refuses (an integer past 64 bits, a subclass of float such as numpy's)
+makes the whole value written by ``json.dumps``, as it always was: the same JSON, more
+slowly.
 """
 
 from __future__ import annotations

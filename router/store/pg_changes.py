@@ -135,29 +135,29 @@ def statement(
     (of these columns; none if empty) run in its WITH. ``planned``: every part runs in
     the WITH, and the statement counts the plans written. ``fence`` (the fence's part,
     router/store/pg_fence.py): every part runs in the WITH after it, and the statement
-    fails unless it holds the fence and (``planned``) every plan was written."""
-    parts = [("fence", fence)] if fence is not None else []
-    parts += [(f"part{i}", part) for i, part in enumerate(_PARTS[:-1])]
+    fails unless it holds the fence and (``planned``) every plan was written. Its check
+    asks for the fence first, so the fence's row is locked before any contact's, as the
+    transaction locked it (a plan's count reads the contacts' update, which locks them)."""
+    parts = list(_PARTS[:-1])
     if planned or fence is not None:
-        parts.append((f"part{len(parts)}", _PARTS[-1]))
+        parts.append(_PARTS[-1])
     contacts_part = f"part{len(parts)}"
     if contact_columns:
-        parts.append(
-            (contacts_part, _update_part(CONTACTS, "contact_set", contact_columns, planned=planned))
-        )
+        parts.append(_update_part(CONTACTS, "contact_set", contact_columns, planned=planned))
     if offer_columns:
-        parts.append((f"part{len(parts)}", _update_part(OFFERS, "offer_set", offer_columns)))
+        parts.append(_update_part(OFFERS, "offer_set", offer_columns))
+    named = [(f"part{i}", part) for i, part in enumerate(parts)]
     last = _PARTS[-1]
+    plans_written = f'SELECT count(*) FROM {contacts_part} WHERE {contacts_part}."plan"'
     if fence is not None:
+        named.insert(0, ("fence", fence))
         failures = [(FENCE_LOST, FENCED_OUT)]
         if planned:
-            failures.append(("count(*) <> :plans", PLANS_REFUSED))
-            last = f'SELECT {checked(failures)} FROM {contacts_part} WHERE {contacts_part}."plan"'
-        else:
-            last = f"SELECT {checked(failures)}"
+            failures.append((f"({plans_written}) <> :plans", PLANS_REFUSED))
+        last = f"SELECT {checked(failures)}"
     elif planned:
-        last = f'SELECT count(*) FROM {contacts_part} WHERE {contacts_part}."plan"'
-    return text("WITH " + ", ".join(f"{name} AS ({part})" for name, part in parts) + f" {last}")
+        last = plans_written
+    return text("WITH " + ", ".join(f"{name} AS ({part})" for name, part in named) + f" {last}")
 
 
 def _update_parameters(

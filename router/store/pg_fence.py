@@ -8,9 +8,15 @@ rows are one statement (routing decisions: router/store/pg_changes.py; new conta
 router/store/pg_take.py). Here the fence is a part of that statement, ``WITH fence AS
 (...)``, and the statement is sent in autocommit (router/store/pg_connection.py): one round
 trip. The fence's row is locked as in the transaction (the decisions' batch updates it,
-the intake lane's takes a key-share lock), and the lock is held until the statement
-commits, so a successor's claim, which locks the row ``FOR UPDATE``, still comes after
-every batch this router commits, or finds it fenced out.
+the intake lane's takes a key-share lock), first (the statement's check asks for it
+before anything else it reads; the other parts run after), and the lock is held until
+the statement commits, so a successor's claim, which locks the row ``FOR UPDATE``, still
+comes after every batch this router commits, or finds it fenced out. (A statement whose
+connection is lost before its answer may have committed, as a COMMIT whose answer is
+lost may have, only for longer: the journal tries the batch again, where an offer's or
+a gateway event's key refuses a batch already written and each unit is tried alone; a
+batch of contact updates and routing events alone would be written again, the same
+values, its routing events twice.)
 
 A statement that commits by itself cannot be rolled back after it ran, so it fails from
 inside when the fence was lost (and a batch of decisions when a plan found its contact no

@@ -117,13 +117,14 @@ the run's rows hold a key once (router/store/take_batch.py)."""
 
 @lru_cache(maxsize=4)
 def fenced(threads: bool, fence: str) -> TextClause:
-    """The INSERT (``threads``: with the thread keys') after the ``fence`` part, failing
-    unless the fence holds (router/store/pg_fence.py)."""
+    """The INSERT (``threads``: with the thread keys') after the ``fence`` part: one row,
+    the fence's check (router/store/pg_fence.py; asked first, so its lock comes first)
+    and how many contacts were inserted."""
     parts = NEW_CUSTOMERS.rstrip() + (NEW_THREADS.rstrip() if threads else "")
     parts = parts.replace("WITH ", f"WITH fence AS ({fence}), ", 1)
     return text(
-        f"{parts}, new_contacts AS ({NEW_CONTACTS}) SELECT id FROM new_contacts "
-        f"WHERE {checked([(FENCE_LOST, FENCED_OUT)])} = 0"
+        f"{parts}, new_contacts AS ({NEW_CONTACTS}) "
+        f"SELECT {checked([(FENCE_LOST, FENCED_OUT)])}, (SELECT count(*) FROM new_contacts)"
     )
 
 
@@ -151,12 +152,10 @@ def insert(
     if fence is None:
         statement = INSERT_WITH_THREADS if threads else INSERT
         return len(driver.execute(connection, statement, parameters))
+    statement = fenced(bool(threads), fence.part)
     try:
-        return len(
-            driver.execute(
-                connection, fenced(bool(threads), fence.part), parameters | fence.parameters
-            )
-        )
+        ((_held, inserted),) = driver.execute(connection, statement, parameters | fence.parameters)
     except DBAPIError as exc:
         raise_check(exc, fence)
         raise
+    return int(inserted)

@@ -162,7 +162,8 @@ class Store(RecordReads):
             raise StoreBusy(str(exc)) from exc
 
     def _hold_fence(self, connection: Connection, shared: bool) -> None:
-        """First in every journal batch, while a router fence is claimed: the batch commits
+        """First in every journal batch that has a transaction, while a router fence is
+        claimed (a batch that is one statement holds the fence in it: pg_fence.py): it commits
         only if this router's epoch still holds the fence (the row lock orders it against a
         successor's claim, which locks the row FOR UPDATE). ``shared``: the batch of the
         journal's intake lane (PostgreSQL), which runs beside the routing decisions' batch:

@@ -13,14 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from router.store.changes import CONTACTS, EVENTS, ContactUpdate, EventInsert
+from router.store.changes import CONTACTS, EVENTS, ContactUpdate, EventInsert, PlanConflict
 from router.store.customers import CUSTOMERS
 from router.store.errors import FencedOut
-from router.store.pg_fence import checked
+from router.store.pg_changes import write_rows
+from router.store.pg_fence import FenceCheck, checked
 from router.store.repository import Store
 from router.store.thread_links import THREADS
 from tests.databases import contact_row, journal_statements, left_in_transaction
 from tests.receivers import until
+from tests.router.store.test_change_batch import plan
 from tests.router.store.test_take_batch import MARIO, received, take
 
 pytestmark = pytest.mark.parametrize("store", ["postgresql"], indirect=True)
@@ -128,6 +130,24 @@ async def test_a_claim_in_progress_holds_the_batch_back_and_then_fences_it_out(
         await claim.commit()
     with pytest.raises(FencedOut):
         await running
+    assert await written(store) == BEFORE
+
+
+async def test_the_statement_fails_as_the_store_s_own_errors_fence_first(store: Store) -> None:
+    """The statement's own failures reach the journal as the store's errors: a plan whose
+    contact is no longer ``received`` as ``PlanConflict``, the fence lost as
+    ``FencedOut`` (also when a plan is refused too), nothing written either way."""
+    await store.add_contact(contact_row("c1"), None)  # queued: its plan is refused
+    await store.claim_fence("default", 1)
+    event = {"contact_id": "c1", "at": 2.0, "kind": "queued", "detail": {}}
+    batch = ((), (), [event], ()), {}, {}, [plan("c1")], FenceCheck("default", 1)
+    async with store.engine.connect() as connection:
+        with pytest.raises(PlanConflict):
+            await connection.run_sync(write_rows, *batch)
+    await successor_claims(store)
+    async with store.engine.connect() as connection:
+        with pytest.raises(FencedOut):
+            await connection.run_sync(write_rows, *batch)
     assert await written(store) == BEFORE
 
 
