@@ -94,17 +94,8 @@ def left_in_transaction(store: Store) -> Iterator[list[bool]]:
     """PostgreSQL: for every statement the store's journal sends meanwhile, whether its
     connection was inside a transaction right after it (one sent in autocommit leaves
     none open; one in a transaction leaves it for the COMMIT)."""
-    seen: list[bool] = []
-    engine = store.journal._engine.sync_engine
-
-    def look(connection: Any, *args: Any) -> None:
-        seen.append(connection.connection.driver_connection.is_in_transaction())
-
-    event.listen(engine, "after_cursor_execute", look)
-    try:
+    with _in_transaction(store, "after_cursor_execute") as seen:
         yield seen
-    finally:
-        event.remove(engine, "after_cursor_execute", look)
 
 
 @contextmanager
@@ -112,14 +103,22 @@ def driver_transactions(store: Store) -> Iterator[list[bool]]:
     """PostgreSQL: for every statement the store's journal sends meanwhile, whether its
     connection was inside a transaction by then (asyncpg sends BEGIN before a
     transaction's first statement, so a second statement shows it)."""
+    with _in_transaction(store, "before_cursor_execute") as seen:
+        yield seen
+
+
+@contextmanager
+def _in_transaction(store: Store, when: str) -> Iterator[list[bool]]:
+    """Whether the journal's connection is in a transaction at each statement's ``when``
+    (a cursor event's name)."""
     seen: list[bool] = []
     engine = store.journal._engine.sync_engine
 
     def look(connection: Any, *args: Any) -> None:
         seen.append(connection.connection.driver_connection.is_in_transaction())
 
-    event.listen(engine, "before_cursor_execute", look)
+    event.listen(engine, when, look)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", look)
+        event.remove(engine, when, look)
