@@ -93,13 +93,9 @@ from router.store.pg_connection import (
     in_transaction,
     writes_once,
 )
-from router.store.pg_fence import FenceCheck
+from router.store.pg_fence import FenceCheck, hold
 
 log = logging.getLogger("centralino.journal")
-
-BatchCheck = Callable[[Connection, bool], None]
-"""Runs first in every batch: (connection, shared). ``shared``: the batch of the intake
-lane, which must not lock out the other lane's batch (router/store/repository.py's fence)."""
 
 
 class Commit(Protocol):
@@ -143,7 +139,6 @@ class Journal:
         sync_engine: Engine | None = None,
         owns_engine: bool = False,
         convert: Callable[[Exception], Exception],
-        before_batch: BatchCheck | None = None,
         max_batch: int = MAX_BATCH,
         max_pending: int = MAX_PENDING,
         intake_lane: bool = False,
@@ -155,11 +150,9 @@ class Journal:
         self._writer: Connection | None = None  # its connection, kept between batches
         self._thread = CommitThread("centralino-journal") if sync_engine is not None else None
         self._convert = convert  # driver errors -> the store's own error types
-        # e.g. the router fence: runs first in every batch that has a transaction
-        self.before_batch = before_batch
         # the router fence's (domain, epoch) once claimed (router/store/repository.py): a
-        # batch that is one statement holds it in that statement instead, in autocommit
-        # (router/store/pg_fence.py); the others check it with ``before_batch``
+        # batch that is one statement holds it in that statement, in autocommit; the others
+        # hold it first in their transaction (router/store/pg_fence.py)
         self.fence: tuple[str, int] | None = None
         self.max_batch = max_batch
         self.max_pending = max_pending
@@ -346,7 +339,7 @@ class Journal:
         if connection is None or connection.closed or connection.invalidated:
             connection = lane.connection = await self._engine.connect()
         fence = None if self.fence is None else FenceCheck(*self.fence, shared=lane.shared)
-        once = fence is not None or (lane.shared and self.before_batch is None)
+        once = fence is not None or lane.shared
         try:
             if once and writes_once(batch):
                 try:
@@ -416,8 +409,8 @@ class Journal:
         return results
 
     def _units(self, connection: Connection, batch: list[Unit[Any]], shared: bool) -> list[Any]:
-        if self.before_batch is not None:
-            self.before_batch(connection, shared)
+        if self.fence is not None:
+            hold(connection, FenceCheck(*self.fence, shared=shared))
         results: list[Any] = []
         for run in runs(batch):
             try:

@@ -2,21 +2,21 @@
 
 While a router fence is claimed (several nodes: router/cluster/lease.py), a journal batch
 may commit only while this router's epoch still holds it. In a transaction the fence is a
-statement of its own whose lock is held to the COMMIT (router/store/repository.py's
-``_hold_fence``): BEGIN, the fence, the rows, COMMIT, four round trips for a batch whose
-rows are one statement (routing decisions: router/store/pg_changes.py; new contacts:
-router/store/pg_take.py). Here the fence is a part of that statement, ``WITH fence AS
-(...)``, and the statement is sent in autocommit (router/store/pg_connection.py): one round
-trip. The fence's row is locked as in the transaction (the decisions' batch updates it,
-the intake lane's takes a key-share lock), first (the statement's check asks for it
-before anything else it reads; the other parts run after), and the lock is held until
-the statement commits, so a successor's claim, which locks the row ``FOR UPDATE``, still
-comes after every batch this router commits, or finds it fenced out. (A statement whose
-connection is lost before its answer may have committed, as a COMMIT whose answer is
-lost may have, only for longer: the journal tries the batch again, where an offer's or
-a gateway event's key refuses a batch already written and each unit is tried alone; a
-batch of contact updates and routing events alone would be written again, the same
-values, its routing events twice.)
+statement of its own whose lock is held to the COMMIT (``hold``, first in the journal's
+transaction: router/store/journal.py): BEGIN, the fence, the rows, COMMIT, four round
+trips for a batch whose rows are one statement (routing decisions:
+router/store/pg_changes.py; new contacts: router/store/pg_take.py). Here the fence is a
+part of that statement, ``WITH fence AS (...)``, and the statement is sent in autocommit
+(router/store/pg_connection.py): one round trip. The fence's row is locked as in the
+transaction (the decisions' batch updates it, the intake lane's takes a key-share lock),
+first (the statement's check asks for it before anything else it reads; the other parts
+run after), and the lock is held until the statement commits, so a successor's claim,
+which locks the row ``FOR UPDATE``, still comes after every batch this router commits, or
+finds it fenced out. (A statement whose connection is lost before its answer may have
+committed, as a COMMIT whose answer is lost may have, only for longer: the journal tries
+the batch again, where an offer's or a gateway event's key refuses a batch already written
+and each unit is tried alone; a batch of contact updates and routing events alone would be
+written again, the same values, its routing events twice.)
 
 A statement that commits by itself cannot be rolled back after it ran, so it fails from
 inside when the fence was lost (and a batch of decisions when a plan found its contact no
@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import TextClause, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from router.store.changes import PlanConflict
@@ -42,6 +44,14 @@ FENCED_OUT = "centralino: router epoch fenced out"
 PLANS_REFUSED = "centralino: plans of contacts no longer received"
 FENCE_LOST = "NOT EXISTS (SELECT FROM fence)"
 """The failure of a fenced statement (its ``fence`` part found no row of this epoch)."""
+_MINE = "domain = :fence_domain AND epoch = :fence_epoch"
+OWN_PART = f"UPDATE router_fence SET epoch = epoch WHERE {_MINE} RETURNING epoch"
+"""The decisions' lane: the fence's row updated (a successor's claim waits for it)."""
+SHARED_PART = f"SELECT epoch FROM router_fence WHERE {_MINE} FOR KEY SHARE"
+"""The intake lane: a key-share lock, which a successor's claim waits for as it does for
+the decisions' update, but which does not wait for that update itself."""
+HOLD_OWN: TextClause = text(OWN_PART)
+HOLD_SHARED: TextClause = text(SHARED_PART)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +67,20 @@ class FenceCheck:
     @property
     def part(self) -> str:
         """The statement's ``fence`` part: its row while this epoch holds it, locked."""
-        mine = "domain = :fence_domain AND epoch = :fence_epoch"
-        if self.shared:
-            return f"SELECT epoch FROM router_fence WHERE {mine} FOR KEY SHARE"
-        return f"UPDATE router_fence SET epoch = epoch WHERE {mine} RETURNING epoch"
+        return SHARED_PART if self.shared else OWN_PART
 
     @property
     def parameters(self) -> dict[str, Any]:
         return {"fence_domain": self.domain, "fence_epoch": self.epoch}
+
+
+def hold(connection: Connection, fence: FenceCheck) -> None:
+    """The fence as a statement of its own, first in a batch's transaction (either
+    database; the shared lane is PostgreSQL's): the same row lock as the one-statement
+    ``part``, held to the COMMIT. FencedOut if this epoch no longer holds the fence."""
+    statement = HOLD_SHARED if fence.shared else HOLD_OWN
+    if connection.execute(statement, fence.parameters).first() is None:
+        raise FencedOut(f"router epoch {fence.epoch} was fenced out")
 
 
 def checked(failures: Sequence[tuple[str, str]]) -> str:

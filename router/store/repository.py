@@ -102,7 +102,6 @@ class Store(RecordReads):
         self.ops = OpsLog(self._sessions, self.commit)
         self.reports = ReportRecords(self._sessions, self.commit)
         self.switches = QueueSwitches(self._sessions, self.commit)
-        self.fence: tuple[str, int] | None = None  # (domain, epoch) once claimed
         self._lock: IO[str] | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert_contact = dialect.insert(CONTACTS).on_conflict_do_nothing(
@@ -160,27 +159,6 @@ class Store(RecordReads):
             return await self.journal.run(work, ahead=True)
         except JournalFull as exc:
             raise StoreBusy(str(exc)) from exc
-
-    def _hold_fence(self, connection: Connection, shared: bool) -> None:
-        """First in every journal batch that has a transaction, while a router fence is
-        claimed (a batch that is one statement holds the fence in it: pg_fence.py): it commits
-        only if this router's epoch still holds the fence (the row lock orders it against a
-        successor's claim, which locks the row FOR UPDATE). ``shared``: the batch of the
-        journal's intake lane (PostgreSQL), which runs beside the routing decisions' batch:
-        a key-share lock, which a successor's claim waits for as it does for the decisions'
-        row update, but which does not wait for that update itself."""
-        if self.fence is None:
-            return
-        domain, epoch = self.fence
-        mine = (RouterFenceRow.domain == domain, RouterFenceRow.epoch == epoch)
-        if shared:
-            statement = select(RouterFenceRow.epoch).where(*mine).with_for_update(key_share=True)
-            if connection.execute(statement).first() is None:
-                raise FencedOut(f"router epoch {epoch} was fenced out")
-            return
-        held = connection.execute(update(RouterFenceRow).where(*mine).values(epoch=epoch))
-        if held.rowcount != 1:
-            raise FencedOut(f"router epoch {epoch} was fenced out")
 
     # ------------------------------------------------------------- contacts
 
@@ -375,9 +353,7 @@ class Store(RecordReads):
             raise FencedOut("another router claimed the fence at the same time") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"could not claim the router fence: {type(exc).__name__}") from exc
-        self.fence = (domain, epoch)
-        self.journal.fence = self.fence  # checked in a one-statement batch's statement
-        self.journal.before_batch = self._hold_fence  # and first in every transaction
+        self.journal.fence = (domain, epoch)  # checked in every batch from now on
 
     async def apply(self, changes: Sequence[Change]) -> None:
         """Apply routing changes in one unit of work, in order, and wait for the commit
