@@ -78,6 +78,7 @@ class RedisBackend(StateBackend):
         self.edge = Edge(self.redis, self.keys, settings.command_timeout)
         self.app.state.edge = self.edge
         self.role = RouterRole(self)
+        self.edge.local_router = self.role.local_commands
         self.customers = CustomerFeed(self.redis, self.keys, self.node)
         self.node_intake: NodeIntake | None = None
         if settings.node_intake and routes_on_every_node(settings.database_url):
@@ -191,7 +192,7 @@ class RedisBackend(StateBackend):
         if not session_cookie:
             return None
         try:
-            found = await self.edge.client.call("session.principal", {"cookie": session_cookie})
+            found = await self.edge.call("session.principal", {"cookie": session_cookie})
         except RouterUnavailable as exc:
             raise StoreError(f"could not check the session: {exc}") from exc
         if "principal" not in found:  # the router could not read it (or failed)
@@ -210,6 +211,7 @@ class RouterRole:
         self.leases = RouterLease(backend.redis, backend.keys, backend.node, self.ttl)
         self.lease: Lease | None = None
         self._routing: Intake | None = None  # the stack's intake while it routes here
+        self._commands: RouterCommands | None = None  # and its command handler
 
     def local_intake(self) -> Intake | None:
         """The router's intake while this node routes with it: its lease held, its
@@ -220,6 +222,11 @@ class RouterRole:
             return None
         recorder = intake.runtime.recorder
         return None if recorder.fenced or recorder.diverged else intake
+
+    def local_commands(self) -> RouterCommands | None:
+        """The router's command handler while ``local_intake`` routes here (this node's
+        desktops, chats and forwarded requests go to it without Redis: api/cluster/edge.py)."""
+        return self._commands if self.local_intake() is not None else None
 
     async def run(self) -> None:
         while True:
@@ -269,7 +276,7 @@ class RouterRole:
             commands = RouterCommands(backend.app, lease.epoch, router_chat)
             server = CommandServer(redis, keys, lease, commands)
             tasks.append(asyncio.create_task(server.run(), name="centralino-commands"))
-            self._routing = backend.app.state.intake
+            self._routing, self._commands = backend.app.state.intake, commands
             await redis.xadd(
                 keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
             )
@@ -284,7 +291,7 @@ class RouterRole:
                 if done:
                     break
         finally:
-            self._routing = None
+            self._routing = self._commands = None
             for task in tasks:
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)

@@ -221,9 +221,7 @@ class EdgeChat:
             await self.websocket.close(CLOSE_BAD_START, "bad start message")
             return None
         try:
-            reply = await self.edge.client.call(
-                "chat.start", {"session": self.session, "start": raw}
-            )
+            reply = await self.edge.call("chat.start", {"session": self.session, "start": raw})
         except RouterUnavailable as exc:
             await close_try_again(self.websocket, str(exc))
             return None
@@ -299,14 +297,10 @@ class EdgeChat:
                 continue
             try:
                 if isinstance(message, AskCallback):
-                    frame = await self.edge.client.call(
-                        "chat.callback", {**self._ids(), **message.args()}
-                    )
+                    frame = await self.edge.call("chat.callback", {**self._ids(), **message.args()})
                     await self.send(frame)
                     continue
-                reply = await self.edge.client.call(
-                    "chat.say", {**self._ids(), "text": message.text}
-                )
+                reply = await self.edge.call("chat.say", {**self._ids(), "text": message.text})
             except RouterUnavailable as exc:
                 reply = {"error": not_delivered(exc)}
             if "error" in reply:
@@ -353,6 +347,6 @@ async def _gone(chat: EdgeChat, tasks: list[asyncio.Task[None]]) -> None:
     chat.guard.closed(chat.session)
     chat.parked.forget(chat.session)
     with contextlib.suppress(RouterUnavailable):
-        await chat.edge.client.call("chat.leave", chat._ids(), timeout=2.0)
+        await chat.edge.call("chat.leave", chat._ids(), timeout=2.0)
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await chat.websocket.close()

@@ -9,6 +9,9 @@ wallboard and SMTP, and hands the work to the active router through the command 
 - Desktop websocket: login and actions go to the router as commands; the agent's events
   come from its Redis stream, so the desktop may (re)connect to any node. When a new router
   takes over, each session logs in again on the agent's behalf and sends a fresh welcome.
+
+While this node is the active router, its commands go to the router in its own process,
+not through Redis (``Edge.call``); the agent's events still come from its stream.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -38,11 +42,18 @@ from api.desktop.session import (
     parse,
     receive_login,
 )
-from router.cluster.commands import CommandClient, RouterUnavailable, cancelling
+from router.cluster.commands import (
+    CommandClient,
+    Handler,
+    RouterUnavailable,
+    cancelling,
+    handled,
+)
 from router.cluster.desk import DeskReader
 from router.cluster.keys import Keys
 from router.cluster.tail import tail_id
 from router.ids import new_id
+from router.store.json_text import dumps, loads
 
 log = logging.getLogger("centralino.edge")
 
@@ -61,6 +72,29 @@ class Edge:
         self.timeout = timeout
         self.sessions: set[EdgeDesktopSession] = set()
         self.epoch = 0  # the newest router epoch this node has heard of
+        # the router's command handler while this node routes (api/cluster/backend.py)
+        self.local_router: Callable[[], Handler | None] = lambda: None
+
+    async def call(self, op: str, args: dict[str, Any], **options: Any) -> dict[str, Any]:
+        """``op``'s reply from the active router: in this process while this node routes
+        (no Redis on the way, as for a contact's route: api/cluster/node_intake.py), else
+        through the command stream (``options``: CommandClient.call's). A router that
+        stopped routing under the call (its lease lost, its decisions fenced out, its
+        stack closing) leaves the command to the router active now, as the stream does.
+        Arguments and reply are the JSON the stream would carry (orjson: microseconds), so
+        neither side shares an object with the other and both see the same types."""
+        local = self.local_router()
+        if local is not None:
+            try:
+                reply = await handled(op, local(op, loads(dumps(args))))
+            except asyncio.CancelledError:
+                if cancelling():
+                    raise  # this request's own cancel
+                reply = None  # the stack closed under the call
+            if reply is not None and self.local_router() is local:
+                answer: dict[str, Any] = loads(dumps(reply))
+                return answer
+        return await self.client.call(op, args, **options)
 
     async def watch_takeovers(self, block_ms: int | None = 1000) -> None:
         """Learn of new routers; each desktop session here then logs in to the new one. A
@@ -120,7 +154,7 @@ class ForwardToRouter:
             "server": list(scope["server"]) if scope.get("server") else None,
         }
         try:
-            reply = await edge.client.call("http", request)
+            reply = await edge.call("http", request)
         except RouterUnavailable as exc:
             response = JSONResponse(
                 {"detail": f"no active router right now, retry: {exc}"},
@@ -200,7 +234,7 @@ class EdgeDesktopSession:
             "ref": ref,
         }
         try:
-            reply = await self.edge.client.call("desktop.login", args)
+            reply = await self.edge.call("desktop.login", args)
         except RouterUnavailable as exc:
             await self.send(Error(ref=ref, code="unavailable", message=str(exc)).model_dump())
             await self.close(CLOSE_UNAVAILABLE, "router unavailable, try again")
@@ -274,9 +308,7 @@ class EdgeDesktopSession:
                 continue
             args = {"agent_id": self.agent_id, "session": self.session, "message": raw}
             try:
-                reply = await self.edge.client.call(
-                    "desktop.act", args, expires_in=self.edge.timeout
-                )
+                reply = await self.edge.call("desktop.act", args, expires_in=self.edge.timeout)
             except RouterUnavailable as exc:
                 reply = Error(ref=message.ref, code="unavailable", message=str(exc)).model_dump()
             if reply.get("expired"):
@@ -296,7 +328,7 @@ class EdgeDesktopSession:
         if not self.agent_id:
             return
         with contextlib.suppress(RouterUnavailable):
-            await self.edge.client.call(
+            await self.edge.call(
                 "desktop.disconnect",
                 {"agent_id": self.agent_id, "session": self.session},
                 timeout=2.0,
@@ -346,7 +378,7 @@ async def serve_wallboard(websocket: WebSocket, edge: Edge, closed: asyncio.Task
     last = None
     while not closed.done():
         try:
-            snapshot = await edge.client.call("wallboard.snapshot", {}, timeout=edge.timeout)
+            snapshot = await edge.call("wallboard.snapshot", {}, timeout=edge.timeout)
         except RouterUnavailable as exc:
             snapshot = {"type": "error", "code": "unavailable", "message": str(exc)}
         if snapshot != last:
@@ -368,7 +400,7 @@ class ForwardingSmtpHandler:
         content = envelope.original_content or envelope.content
         raw = content if isinstance(content, bytes) else str(content).encode()
         try:
-            reply = await self.edge.client.call("smtp", {"raw": base64.b64encode(raw).decode()})
+            reply = await self.edge.call("smtp", {"raw": base64.b64encode(raw).decode()})
         except RouterUnavailable:
             return "451 4.3.0 router unavailable, try again later"
         return str(reply.get("reply", "451 4.3.0 try again later"))

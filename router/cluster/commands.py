@@ -41,6 +41,19 @@ def cancelling() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+async def handled(op: str, reply: Awaitable[dict[str, Any]]) -> dict[str, Any] | None:
+    """A handler's ``reply`` to ``op`` as the router gives it: None if the router lost its
+    lease under it (``Fenced``: no reply, the command is left to the next router); for any
+    other failure, a reply that says so (a bad command must not stop the router)."""
+    try:
+        return await reply
+    except Fenced:
+        return None
+    except Exception:
+        log.exception("command %s failed", op)
+        return {"error": {"code": "internal", "message": f"{op} failed"}}
+
+
 class RouterUnavailable(RuntimeError):
     """No active router answered in time (a failover is under way, or Redis is down)."""
 
@@ -177,6 +190,12 @@ class CommandServer:
         task = asyncio.create_task(self._apply(key, fields, replayed))
         self._in_flight[key] = task
 
+    async def _handle(self, op: str, fields: dict[bytes, bytes], replayed: bool) -> dict[str, Any]:
+        args = loads(fields.get(b"args", b"{}"))
+        if replayed:
+            args["_replayed"] = True
+        return await self.handler(op, args)
+
     async def _apply(self, entry_id: str, fields: dict[bytes, bytes], replayed: bool) -> None:
         try:
             op = fields.get(b"op", b"").decode()
@@ -185,17 +204,11 @@ class CommandServer:
             if expires is not None and float(expires) < time.time():
                 result: dict[str, Any] = {"expired": True}
             else:
-                try:
-                    args = loads(fields.get(b"args", b"{}"))
-                    if replayed:
-                        args["_replayed"] = True
-                    result = await self.handler(op, args)
-                except Fenced as exc:
-                    self._fenced = exc
+                answer = await handled(op, self._handle(op, fields, replayed))
+                if answer is None:
+                    self._fenced = Fenced("lease lost while applying a command")
                     return
-                except Exception:  # a bad command must not stop the router, nor loop forever
-                    log.exception("command %s failed", op)
-                    result = {"error": {"code": "internal", "message": f"{op} failed"}}
+                result = answer
             await self.replies.send(entry_id, reply_to, dumps(result))
             self.applied += 1
         except RedisError as exc:

@@ -1,14 +1,19 @@
 """A node's edge on a real Redis: it hears of every router takeover, however busy it is
-between its reads (api/cluster/edge.py, router/cluster/tail.py)."""
+between its reads (api/cluster/edge.py, router/cluster/tail.py), and asks the router in its
+own process without Redis while this node routes."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from typing import Any
 
 from redis.asyncio import Redis
 
 from api.cluster.edge import Edge
+from router.cluster.commands import CommandServer, Handler
 from router.cluster.keys import Keys
+from router.cluster.lease import Fenced, RouterLease
 from tests.redis_server import RedisServer, xread_calls
 
 KEYS = Keys("edge")
@@ -37,4 +42,59 @@ async def test_the_edge_hears_every_takeover_even_between_its_reads(
     finally:
         watch.cancel()
         await asyncio.gather(watch, return_exceptions=True)
+        await redis.aclose()
+
+
+async def test_the_edge_asks_the_router_in_its_process_while_this_node_routes(
+    redis_server: RedisServer,
+) -> None:
+    """No Redis between a node's edge and the router in its own process; a router that
+    stopped routing under the call (fenced, or no longer the local one) leaves the
+    command to the router active now, through the stream."""
+    redis = Redis.from_url(redis_server.url)
+    lease = await RouterLease(redis, KEYS, "elsewhere", ttl=30).try_acquire()
+    assert lease is not None
+    elsewhere: list[str] = []
+
+    async def other_node(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        elsewhere.append(op)
+        return {"from": "elsewhere"}
+
+    server = asyncio.create_task(CommandServer(redis, KEYS, lease, other_node).run())
+    edge = Edge(redis, KEYS, timeout=10)
+    routes_here: Handler | None = None
+    edge.local_router = lambda: routes_here
+    here: list[tuple[str, dict[str, Any]]] = []
+
+    async def this_node(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        nonlocal routes_here
+        here.append((op, args))
+        if op == "boom":
+            raise RuntimeError("a bug")
+        if op == "fenced":
+            raise Fenced("lease lost")
+        if op == "stops":
+            routes_here = None  # its stack closed under the call
+        return {"from": "here", "at": datetime(2026, 12, 7, 9, 30, tzinfo=UTC)}
+
+    try:
+        assert await edge.call("ping", {}) == {"from": "elsewhere"}  # not routing here
+        routes_here = this_node
+        # the JSON the stream would carry, both ways
+        assert await edge.call("ping", {"pair": (1, 2)}) == {
+            "from": "here",
+            "at": "2026-12-07T09:30:00+00:00",
+        }
+        assert here == [("ping", {"pair": [1, 2]})]
+        assert await edge.call("boom", {}) == {
+            "error": {"code": "internal", "message": "boom failed"}
+        }
+        assert await edge.call("fenced", {}) == {"from": "elsewhere"}
+        routes_here = this_node
+        assert await edge.call("stops", {}) == {"from": "elsewhere"}
+        assert elsewhere == ["ping", "fenced", "stops"]
+        assert await redis.xlen(KEYS.commands) == 3  # nothing else went through Redis
+    finally:
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
         await redis.aclose()

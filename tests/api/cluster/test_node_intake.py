@@ -195,9 +195,16 @@ async def routes_of(redis: Redis, message_id: str) -> int:
     )
 
 
+async def ops_in_stream(redis: Redis) -> list[str]:
+    entries: Any = await redis.xrange(Keys("default").commands)
+    return [fields[b"op"].decode() for _entry_id, fields in entries]
+
+
 async def test_the_router_routes_what_it_receives_itself_without_the_command_stream(
     nodes: Nodes,
 ) -> None:
+    """The router's node takes a contact, an HTTP request and its desktops' logins and
+    actions in its process; a standby node hands them to it through the stream."""
     a, b = await active_and_standby(nodes)
     async with (
         Redis.from_url(nodes.redis_url) as redis,
@@ -212,12 +219,20 @@ async def test_the_router_routes_what_it_receives_itself_without_the_command_str
         assert mine.json()["state"] == "offered"  # stored and routed on a
         offer = await desk.next_event("offer", timeout=30)
         assert offer["contact"]["contact_id"] == mine.json()["contact_id"]
-        # no command went through Redis for it (other commands may: the desktop's own)
-        assert await routes_of(redis, "to-the-router") == 0
+        accepted = await desk.request("accept", offer_id=offer["offer_id"])
+        assert accepted["type"] == "ack", accepted
+        # no command went through Redis: not the contact's route, nor the agent's creation
+        # (HTTP), nor the desktop's login and accept
+        assert await ops_in_stream(redis) == []
         theirs = await on_b.post("/v1/contacts", json=contact_body("to-the-standby"))
         assert theirs.status_code == 202, theirs.text
         assert theirs.json()["state"] != "received"  # routed by a
         assert await routes_of(redis, "to-the-standby") == 1  # b's: contact.route to a
+        assert await ops_in_stream(redis) == [ROUTE]
+        other = Desktop(b.ws_url, await create_agent(on_b, "marco", **AGENT))
+        assert (await other.connect())["type"] == "welcome"
+        assert await ops_in_stream(redis) == [ROUTE, "http", "desktop.login"]
+        await other.close()
 
         async def both_planned() -> bool:  # a plan is committed after the 202, not before
             rows = await nodes.rows(
