@@ -11,11 +11,13 @@ wrap up after a short service time), then:
    go to a queue no agent takes, not ahead of the next phase's;
 2. latency at ``--rate`` contacts/s (100 by default: what 50 agents with a short service
    time take without a queue), posted to node a (the active router), offers measured on
-   the desktops connected to node b: p50, p99;
+   the desktops connected to node b (``--desktops-on a``: on the router's own node): p50,
+   p99; and from each desktop's accept to its ack;
 3. failover: kill -9 the active node while a gateway posts once every 50 ms to node b;
    the gap = time from the kill to the first 202 after it (lease ttl as configured).
 
     python bench/cluster.py [--agents 50] [--seconds 5] [--lease-ttl 3] [--rate 100]
+                            [--desktops-on b]
 
 The load generators, Redis, PostgreSQL and both nodes share the same 2-core machine.
 PostgreSQL, not a shared SQLite file (which nodes on one host may use): only there does
@@ -95,7 +97,13 @@ async def failover_gap(kill: subprocess.Popen[bytes], url: str) -> float:
 
 
 async def run(
-    database: str, agents: int, seconds: float, concurrency: int, lease_ttl: float, rate: float
+    database: str,
+    agents: int,
+    seconds: float,
+    concurrency: int,
+    lease_ttl: float,
+    rate: float,
+    desktops_on: str,
 ) -> None:
     work = Path(tempfile.mkdtemp(prefix="centralino-cluster-bench-"))
     (work / "config.yaml").write_text(CONFIG)
@@ -122,7 +130,8 @@ async def run(
             base_url=url_b, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}
         ) as http:
             tokens = await create_agents(http, agents)
-        desks = Desks(url_b.replace("http", "ws") + "/v1/desktop", tokens, service=0.05)
+        desk_url = url_a if desktops_on == "a" else url_b
+        desks = Desks(desk_url.replace("http", "ws") + "/v1/desktop", tokens, service=0.05)
         await desks.start()
         half = concurrency // 2
         runs = await asyncio.gather(
@@ -132,10 +141,11 @@ async def run(
         intake = sum(run.accepted_per_s for run in runs)
         refused = sum(run.non_2xx + run.errors for run in runs)
         latencies = await open_loop(url_a, rate, seconds, desks)
+        acks = [seconds * 1000 for seconds in desks.accept_acked.values()]
         await desks.stop()
         gap = await failover_gap(a, url_b)
         print(
-            f"2 nodes + Redis on loopback, PostgreSQL, {agents} agents on node b, "
+            f"2 nodes + Redis on loopback, PostgreSQL, {agents} agents on node {desktops_on}, "
             f"wrk with {concurrency} connections, {seconds:.0f} s per measurement; "
             f"load {load_average()}"
         )
@@ -146,9 +156,14 @@ async def run(
             f"{refused})"
         )
         print(
-            f"  ingest on node a -> offer on a desktop on node b at {rate:,.0f}/s: "
+            f"  ingest on node a -> offer on a desktop on node {desktops_on} at {rate:,.0f}/s: "
             f"p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms "
             f"({len(latencies):,} offers)"
+        )
+        print(
+            f"  a desktop's accept -> its ack on node {desktops_on}: "
+            f"p50 {statistics.median(acks):.1f} ms, p99 {percentile(acks, 0.99):.1f} ms "
+            f"({len(acks):,} accepts)"
         )
         print(
             f"  kill -9 of the active router: intake again after {gap:.2f} s "
@@ -169,10 +184,24 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, default=100.0, help="contacts/s posted for the latency (open loop)"
     )
+    parser.add_argument(
+        "--desktops-on",
+        choices=["a", "b"],
+        default="b",
+        help="the node the agents' desktops connect to (a: the active router's own)",
+    )
     args = parser.parse_args()
     with postgres_database("centralino_cluster_bench") as database:
         asyncio.run(
-            run(database, args.agents, args.seconds, args.concurrency, args.lease_ttl, args.rate)
+            run(
+                database,
+                args.agents,
+                args.seconds,
+                args.concurrency,
+                args.lease_ttl,
+                args.rate,
+                args.desktops_on,
+            )
         )
 
 

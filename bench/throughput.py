@@ -207,6 +207,8 @@ class Desks:
         self.jitter = jitter
         self.offered_at: dict[str, float] = {}  # perf_counter when the offer was read
         self.since_arrival: dict[str, float] = {}  # s from the server's arrival stamp
+        self.accept_sent: dict[str, float] = {}  # perf_counter when the accept was sent
+        self.accept_acked: dict[str, float] = {}  # s from sending the accept to its ack
         self.tasks: list[asyncio.Task[None]] = []
         self.wrapping: set[asyncio.Task[None]] = set()
 
@@ -220,11 +222,17 @@ class Desks:
             await ws.send(json.dumps({"type": "login", "token": token}))
             async for raw in ws:
                 event = json.loads(raw)
+                if event.get("type") == "ack" and event.get("ref") in self.accept_sent:
+                    ref = event["ref"]
+                    self.accept_acked[ref] = time.perf_counter() - self.accept_sent[ref]
                 if event.get("type") == "offer":
                     contact_id = event["contact"]["contact_id"]
                     self.offered_at[contact_id] = time.perf_counter()
                     self.since_arrival[contact_id] = time.time() - event["contact"]["arrival"]
-                    await ws.send(json.dumps({"type": "accept", "offer_id": event["offer_id"]}))
+                    offer_id = event["offer_id"]
+                    self.accept_sent[offer_id] = time.perf_counter()
+                    accept = {"type": "accept", "offer_id": offer_id, "ref": offer_id}
+                    await ws.send(json.dumps(accept))
                     task = asyncio.create_task(self.wrap_up(ws, contact_id))
                     self.wrapping.add(task)
                     task.add_done_callback(self.wrapping.discard)
