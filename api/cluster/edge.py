@@ -46,8 +46,8 @@ from router.cluster.commands import (
     CommandClient,
     Handler,
     RouterUnavailable,
+    asked_here,
     cancelling,
-    handled,
 )
 from router.cluster.desk import DeskReader
 from router.cluster.keys import Keys
@@ -85,13 +85,10 @@ class Edge:
         neither side shares an object with the other and both see the same types."""
         local = self.local_router()
         if local is not None:
-            try:
-                reply = await handled(op, local(op, loads(dumps(args))))
-            except asyncio.CancelledError:
-                if cancelling():
-                    raise  # this request's own cancel
-                reply = None  # the stack closed under the call
-            if reply is not None and self.local_router() is local:
+            reply = await asked_here(
+                op, local(op, loads(dumps(args))), lambda: self.local_router() is local
+            )
+            if reply is not None:
                 answer: dict[str, Any] = loads(dumps(reply))
                 return answer
         return await self.client.call(op, args, **options)

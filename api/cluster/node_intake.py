@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.contact import InboundContact
-from router.cluster.commands import CommandClient, RouterUnavailable, cancelling
+from router.cluster.commands import CommandClient, RouterUnavailable, asked_here
 from router.customer_changes import CustomerChange
 from router.ids import ordered_id
 from router.intake import Intake, IntakeResult
@@ -136,16 +136,9 @@ class NodeIntake:
         local = self.local_router()
         if local is None:
             return await self.client.call(ROUTE, args)
-        try:
-            reply = await route_command(local, args, replayed=False)
-        except asyncio.CancelledError:
-            if cancelling():
-                raise  # this request's own cancel
-            reply = {"error": {"code": "internal", "message": "routing was stopped"}}
-        except Exception:  # as the command server answers a handler's failure
-            log.exception("contact %s stored; routing it here failed", contact_id)
-            reply = {"error": {"code": "internal", "message": f"{ROUTE} failed"}}
-        if self.local_router() is local:
+        here = route_command(local, args, replayed=False)
+        reply = await asked_here(ROUTE, here, lambda: self.local_router() is local)
+        if reply is not None:
             return reply
         # it stopped routing meanwhile (its stack closing under the call, its lease lost,
         # its decisions fenced out): the router now active decides from the record

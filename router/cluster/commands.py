@@ -54,6 +54,23 @@ async def handled(op: str, reply: Awaitable[dict[str, Any]]) -> dict[str, Any] |
         return {"error": {"code": "internal", "message": f"{op} failed"}}
 
 
+async def asked_here(
+    op: str, reply: Awaitable[dict[str, Any]], still_here: Callable[[], bool]
+) -> dict[str, Any] | None:
+    """``op``'s ``reply`` from the router in this process (a node that routes asks it
+    without Redis), as ``handled`` gives it; None if that router stopped routing under the
+    call (its lease lost, its decisions fenced out, its stack closing: ``still_here`` is
+    False after it, or a cancel that is not this task's own), and the router active now
+    must be asked through the stream instead."""
+    try:
+        answer = await handled(op, reply)
+    except asyncio.CancelledError:
+        if cancelling():
+            raise  # this task's own cancel
+        return None  # the stack closed under the call
+    return answer if answer is not None and still_here() else None
+
+
 class RouterUnavailable(RuntimeError):
     """No active router answered in time (a failover is under way, or Redis is down)."""
 
