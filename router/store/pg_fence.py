@@ -45,12 +45,13 @@ PLANS_REFUSED = "centralino: plans of contacts no longer received"
 FENCE_LOST = "NOT EXISTS (SELECT FROM fence)"
 """The failure of a fenced statement (its ``fence`` part found no row of this epoch)."""
 _MINE = "domain = :fence_domain AND epoch = :fence_epoch"
-OWN_PART = f"UPDATE router_fence SET epoch = epoch WHERE {_MINE} RETURNING epoch"
+_UPDATE = f"UPDATE router_fence SET epoch = epoch WHERE {_MINE}"
+OWN_PART = f"{_UPDATE} RETURNING epoch"
 """The decisions' lane: the fence's row updated (a successor's claim waits for it)."""
 SHARED_PART = f"SELECT epoch FROM router_fence WHERE {_MINE} FOR KEY SHARE"
 """The intake lane: a key-share lock, which a successor's claim waits for as it does for
 the decisions' update, but which does not wait for that update itself."""
-HOLD_OWN: TextClause = text(OWN_PART)
+HOLD_OWN: TextClause = text(_UPDATE)  # its row count tells (no RETURNING: SQLite < 3.35)
 HOLD_SHARED: TextClause = text(SHARED_PART)
 
 
@@ -58,7 +59,7 @@ HOLD_SHARED: TextClause = text(SHARED_PART)
 class FenceCheck:
     """The fence a one-statement batch checks: this router's ``domain`` and ``epoch``.
     ``shared``: the batch of the journal's intake lane, which runs beside the decisions'
-    batch and must not wait for its lock (a key-share lock, as repository.py says)."""
+    batch and must not wait for its lock (a key-share lock: ``SHARED_PART``)."""
 
     domain: str
     epoch: int
@@ -78,8 +79,11 @@ def hold(connection: Connection, fence: FenceCheck) -> None:
     """The fence as a statement of its own, first in a batch's transaction (either
     database; the shared lane is PostgreSQL's): the same row lock as the one-statement
     ``part``, held to the COMMIT. FencedOut if this epoch no longer holds the fence."""
-    statement = HOLD_SHARED if fence.shared else HOLD_OWN
-    if connection.execute(statement, fence.parameters).first() is None:
+    if fence.shared:
+        held = connection.execute(HOLD_SHARED, fence.parameters).first() is not None
+    else:
+        held = connection.execute(HOLD_OWN, fence.parameters).rowcount == 1
+    if not held:
         raise FencedOut(f"router epoch {fence.epoch} was fenced out")
 
 
