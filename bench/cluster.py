@@ -3,8 +3,8 @@ routing stops when the active router is killed.
 
 Starts a private redis-server and two `centralino serve --redis-url` nodes sharing a fresh
 PostgreSQL database (CENTRALINO_BENCH_POSTGRES names the server, as for bench/intake.py;
-dropped at the end) on loopback, N agent desktops on node b (they accept every offer and
-wrap up after a short service time), then:
+dropped at the end) on loopback, N agent desktops on node b (``--desktops-on a``: on node a;
+they accept every offer and wrap up after a short service time), then:
 
 1. max sustained intake: wrk (bench/intake.py's script, C connections in all) posts to
    both nodes at once, half the connections each, as fast as they answer; these contacts
@@ -141,7 +141,7 @@ async def run(
         intake = sum(run.accepted_per_s for run in runs)
         refused = sum(run.non_2xx + run.errors for run in runs)
         latencies = await open_loop(url_a, rate, seconds, desks)
-        acks = [seconds * 1000 for seconds in desks.accept_acked.values()]
+        acks = [waited * 1000 for waited in desks.accept_acked.values()] or [float("nan")]
         await desks.stop()
         gap = await failover_gap(a, url_b)
         print(
@@ -163,7 +163,7 @@ async def run(
         print(
             f"  a desktop's accept -> its ack on node {desktops_on}: "
             f"p50 {statistics.median(acks):.1f} ms, p99 {percentile(acks, 0.99):.1f} ms "
-            f"({len(acks):,} accepts)"
+            f"({len(desks.accept_acked):,} accepts acknowledged)"
         )
         print(
             f"  kill -9 of the active router: intake again after {gap:.2f} s "
