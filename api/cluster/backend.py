@@ -35,6 +35,7 @@ from api.cluster.edge import (
     serve_wallboard,
 )
 from api.cluster.hub import RedisDesktopHub
+from api.cluster.local_commands import LocalCommands
 from api.cluster.node_intake import NodeIntake, routes_on_every_node, sweep
 from api.gateways.smtp import start_smtp
 from api.node.backend import SettingsError, StateBackend
@@ -167,6 +168,8 @@ class RedisBackend(StateBackend):
             "backend": self.name,
             "node": self.node,
             "role": "active" if active else "standby",
+            # the active router serves commands (its own node's in its process)
+            "serving": self.role.local_commands() is not None,
             "desktops": len(self.edge.sessions),
         }
         # a router stepping down closes its stack while the lease is still set: no 500 then
@@ -211,7 +214,7 @@ class RouterRole:
         self.leases = RouterLease(backend.redis, backend.keys, backend.node, self.ttl)
         self.lease: Lease | None = None
         self._routing: Intake | None = None  # the stack's intake while it routes here
-        self._commands: RouterCommands | None = None  # and its command handler
+        self._local: LocalCommands | None = None  # and its commands, for this node's edge
 
     def local_intake(self) -> Intake | None:
         """The router's intake while this node routes with it: its lease held, its
@@ -223,10 +226,11 @@ class RouterRole:
         recorder = intake.runtime.recorder
         return None if recorder.fenced or recorder.diverged else intake
 
-    def local_commands(self) -> RouterCommands | None:
-        """The router's command handler while ``local_intake`` routes here (this node's
-        desktops, chats and forwarded requests go to it without Redis: api/cluster/edge.py)."""
-        return self._commands if self.local_intake() is not None else None
+    def local_commands(self) -> LocalCommands | None:
+        """The router's commands in this process while ``local_intake`` routes here (this
+        node's desktops, chats and forwarded requests go to them without Redis:
+        api/cluster/edge.py), once its command server read what the stream held before."""
+        return self._local if self.local_intake() is not None else None
 
     async def run(self) -> None:
         while True:
@@ -275,11 +279,16 @@ class RouterRole:
                 tasks.append(asyncio.create_task(planner, name="centralino-received-sweep"))
             commands = RouterCommands(backend.app, lease.epoch, router_chat)
             server = CommandServer(redis, keys, lease, commands)
-            tasks.append(asyncio.create_task(server.run(), name="centralino-commands"))
-            self._routing, self._commands = backend.app.state.intake, commands
+            serving = asyncio.create_task(server.run(), name="centralino-commands")
+            tasks.append(serving)
+            self._routing = backend.app.state.intake
             await redis.xadd(
                 keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
             )
+            caught_up = asyncio.create_task(server.caught_up.wait())
+            await asyncio.wait([caught_up, serving], return_when=asyncio.FIRST_COMPLETED)
+            caught_up.cancel()
+            self._local = LocalCommands(commands)
             recorder = stack.runtime.recorder
             # a decision it could not commit: step down; whoever takes the lease next
             # (this node too) loads the state from the database and desktops log in again
@@ -291,7 +300,10 @@ class RouterRole:
                 if done:
                     break
         finally:
-            self._routing = self._commands = None
+            self._routing = None
+            local, self._local = self._local, None
+            if local is not None:  # its callers ask the router active next instead
+                await local.close()
             for task in tasks:
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)

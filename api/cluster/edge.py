@@ -11,7 +11,8 @@ wallboard and SMTP, and hands the work to the active router through the command 
   takes over, each session logs in again on the agent's behalf and sends a fresh welcome.
 
 While this node is the active router, its commands go to the router in its own process,
-not through Redis (``Edge.call``); the agent's events still come from its stream.
+not through Redis (``Edge.call``, api/cluster/local_commands.py); the agents' events still
+come from their streams.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +36,7 @@ from api.base.paths import is_intake
 from api.base.session_watch import SESSION_ENDED, watch_session
 from api.base.sessions import SESSION_COOKIE, same_origin
 from api.base.socket_closes import CLOSE_UNAUTHORIZED, CLOSE_UNAVAILABLE
+from api.cluster.local_commands import LocalCommands
 from api.desktop.protocol import Error, Login, Ping, Pong
 from api.desktop.session import (
     CLOSE_REPLACED,
@@ -42,18 +45,11 @@ from api.desktop.session import (
     parse,
     receive_login,
 )
-from router.cluster.commands import (
-    CommandClient,
-    Handler,
-    RouterUnavailable,
-    asked_here,
-    cancelling,
-)
+from router.cluster.commands import CommandClient, RouterUnavailable, cancelling
 from router.cluster.desk import DeskReader
 from router.cluster.keys import Keys
 from router.cluster.tail import tail_id
 from router.ids import new_id
-from router.store.json_text import dumps, loads
 
 log = logging.getLogger("centralino.edge")
 
@@ -72,26 +68,42 @@ class Edge:
         self.timeout = timeout
         self.sessions: set[EdgeDesktopSession] = set()
         self.epoch = 0  # the newest router epoch this node has heard of
-        # the router's command handler while this node routes (api/cluster/backend.py)
-        self.local_router: Callable[[], Handler | None] = lambda: None
+        # the router's commands in this process while this node routes (api/cluster/backend.py)
+        self.local_router: Callable[[], LocalCommands | None] = lambda: None
 
-    async def call(self, op: str, args: dict[str, Any], **options: Any) -> dict[str, Any]:
-        """``op``'s reply from the active router: in this process while this node routes
-        (no Redis on the way, as for a contact's route: api/cluster/node_intake.py), else
-        through the command stream (``options``: CommandClient.call's). A router that
-        stopped routing under the call (its lease lost, its decisions fenced out, its
-        stack closing) leaves the command to the router active now, as the stream does.
-        Arguments and reply are the JSON the stream would carry (orjson: microseconds), so
-        neither side shares an object with the other and both see the same types."""
+    async def call(
+        self,
+        op: str,
+        args: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        expires_in: float | None = None,
+    ) -> dict[str, Any]:
+        """``op``'s reply from the active router (CommandClient.call's ``timeout`` and
+        ``expires_in``): while this node routes, from the router in this process with no
+        Redis between (api/cluster/local_commands.py); else, or if that router stopped
+        routing before the command finished, through the command stream. A reply given
+        here after this node stopped routing is not given (RouterUnavailable, as the
+        stream's fenced reply would not be): the caller retries, and the router active
+        now answers."""
+        wait = self.timeout if timeout is None else timeout
         local = self.local_router()
         if local is not None:
-            reply = await asked_here(
-                op, local(op, loads(dumps(args))), lambda: self.local_router() is local
-            )
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(wait):
+                    reply = await local(op, args)
+            except TimeoutError:
+                raise RouterUnavailable(f"the router did not answer within {wait:g}s") from None
             if reply is not None:
-                answer: dict[str, Any] = loads(dumps(reply))
-                return answer
-        return await self.client.call(op, args, **options)
+                if self.local_router() is not local:
+                    raise RouterUnavailable("the router stopped routing as it answered")
+                return reply
+            if expires_in is not None:  # a click keeps the time it had from the start
+                expires_in -= time.monotonic() - started
+                if expires_in <= 0:
+                    return {"expired": True}
+        return await self.client.call(op, args, timeout=timeout, expires_in=expires_in)
 
     async def watch_takeovers(self, block_ms: int | None = 1000) -> None:
         """Learn of new routers; each desktop session here then logs in to the new one. A

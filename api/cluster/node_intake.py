@@ -34,7 +34,8 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.contact import InboundContact
-from router.cluster.commands import CommandClient, RouterUnavailable, asked_here
+from router.cluster.commands import CommandClient, RouterUnavailable, asked_here, handled
+from router.cluster.lease import Fenced
 from router.customer_changes import CustomerChange
 from router.ids import ordered_id
 from router.intake import Intake, IntakeResult
@@ -136,9 +137,11 @@ class NodeIntake:
         local = self.local_router()
         if local is None:
             return await self.client.call(ROUTE, args)
-        here = route_command(local, args, replayed=False)
-        reply = await asked_here(ROUTE, here, lambda: self.local_router() is local)
-        if reply is not None:
+        try:
+            reply = await asked_here(handled(ROUTE, route_command(local, args, replayed=False)))
+        except Fenced:
+            reply = None
+        if reply is not None and self.local_router() is local:
             return reply
         # it stopped routing meanwhile (its stack closing under the call, its lease lost,
         # its decisions fenced out): the router now active decides from the record

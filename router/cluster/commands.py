@@ -41,34 +41,30 @@ def cancelling() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def handled(op: str, reply: Awaitable[dict[str, Any]]) -> dict[str, Any] | None:
-    """A handler's ``reply`` to ``op`` as the router gives it: None if the router lost its
-    lease under it (``Fenced``: no reply, the command is left to the next router); for any
-    other failure, a reply that says so (a bad command must not stop the router)."""
+async def handled(op: str, reply: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """A handler's ``reply`` to ``op`` as the router gives it: for a failure, a reply that
+    says so (a bad command must not stop the router), but for ``Fenced`` (the router lost
+    its lease under it: no reply, the command is left to the next router), raised."""
     try:
         return await reply
     except Fenced:
-        return None
+        raise
     except Exception:
         log.exception("command %s failed", op)
         return {"error": {"code": "internal", "message": f"{op} failed"}}
 
 
-async def asked_here(
-    op: str, reply: Awaitable[dict[str, Any]], still_here: Callable[[], bool]
-) -> dict[str, Any] | None:
-    """``op``'s ``reply`` from the router in this process (a node that routes asks it
-    without Redis), as ``handled`` gives it; None if that router stopped routing under the
-    call (its lease lost, its decisions fenced out, its stack closing: ``still_here`` is
-    False after it, or a cancel that is not this task's own), and the router active now
-    must be asked through the stream instead."""
+async def asked_here(reply: Awaitable[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """``reply`` from the router in this process (a node that routes asks it without
+    Redis: api/cluster/local_commands.py, api/cluster/node_intake.py); None if a cancel
+    that is not this task's own stopped it (the router's stack closing under the call):
+    not done, and the router active now must be asked through the stream instead."""
     try:
-        answer = await handled(op, reply)
+        return await reply
     except asyncio.CancelledError:
         if cancelling():
             raise  # this task's own cancel
-        return None  # the stack closed under the call
-    return answer if answer is not None and still_here() else None
+        return None
 
 
 class RouterUnavailable(RuntimeError):
@@ -138,6 +134,8 @@ class CommandServer:
         self.replies = Replies(redis, keys, lease)  # replies and acks, gathered
         self._fenced: Fenced | None = None
         self.applied = 0
+        # set once what was in the stream before this router is read (api/cluster/backend.py)
+        self.caught_up = asyncio.Event()
 
     async def ensure_group(self) -> None:
         try:
@@ -152,6 +150,8 @@ class CommandServer:
         await self.ensure_group()
         try:
             await self._read("0")  # what a previous router read but did not acknowledge
+            await self._read(">")  # and what no router read yet (without waiting)
+            self.caught_up.set()  # this node's own commands may go first from now on
             last_claim = time.monotonic()
             while self._fenced is None:
                 if time.monotonic() - last_claim >= self.claim_idle:
@@ -221,11 +221,11 @@ class CommandServer:
             if expires is not None and float(expires) < time.time():
                 result: dict[str, Any] = {"expired": True}
             else:
-                answer = await handled(op, self._handle(op, fields, replayed))
-                if answer is None:
-                    self._fenced = Fenced("lease lost while applying a command")
+                try:
+                    result = await handled(op, self._handle(op, fields, replayed))
+                except Fenced as exc:
+                    self._fenced = exc
                     return
-                result = answer
             await self.replies.send(entry_id, reply_to, dumps(result))
             self.applied += 1
         except RedisError as exc:

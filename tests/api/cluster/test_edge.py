@@ -8,12 +8,15 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from api.cluster.edge import Edge
-from router.cluster.commands import CommandServer, Handler
+from api.cluster.local_commands import LocalCommands
+from router.cluster.commands import CommandServer, RouterUnavailable
 from router.cluster.keys import Keys
 from router.cluster.lease import Fenced, RouterLease
+from tests.receivers import until
 from tests.redis_server import RedisServer, xread_calls
 
 KEYS = Keys("edge")
@@ -48,9 +51,10 @@ async def test_the_edge_hears_every_takeover_even_between_its_reads(
 async def test_the_edge_asks_the_router_in_its_process_while_this_node_routes(
     redis_server: RedisServer,
 ) -> None:
-    """No Redis between a node's edge and the router in its own process; a router that
-    stopped routing under the call (fenced, or no longer the local one) leaves the
-    command to the router active now, through the stream."""
+    """No Redis between a node's edge and the router in its own process. A command the
+    router did not finish (fenced, or its commands closed under the call) goes to the
+    router active now through the stream; one it finished after it stopped routing is
+    not answered (RouterUnavailable, as the stream's fenced reply would not be)."""
     redis = Redis.from_url(redis_server.url)
     lease = await RouterLease(redis, KEYS, "elsewhere", ttl=30).try_acquire()
     assert lease is not None
@@ -62,24 +66,27 @@ async def test_the_edge_asks_the_router_in_its_process_while_this_node_routes(
 
     server = asyncio.create_task(CommandServer(redis, KEYS, lease, other_node).run())
     edge = Edge(redis, KEYS, timeout=10)
-    routes_here: Handler | None = None
-    edge.local_router = lambda: routes_here
     here: list[tuple[str, dict[str, Any]]] = []
+    released = asyncio.Event()
+    finished: list[str] = []
 
     async def this_node(op: str, args: dict[str, Any]) -> dict[str, Any]:
-        nonlocal routes_here
         here.append((op, args))
         if op == "boom":
             raise RuntimeError("a bug")
         if op == "fenced":
             raise Fenced("lease lost")
         if op == "stops":
-            routes_here = None  # its stack closed under the call
+            edge.local_router = lambda: None  # it stepped down as it answered
+        if op == "slow":
+            await released.wait()
+            finished.append(op)
         return {"from": "here", "at": datetime(2026, 12, 7, 9, 30, tzinfo=UTC)}
 
+    local = LocalCommands(this_node)
     try:
         assert await edge.call("ping", {}) == {"from": "elsewhere"}  # not routing here
-        routes_here = this_node
+        edge.local_router = lambda: local
         # the JSON the stream would carry, both ways
         assert await edge.call("ping", {"pair": (1, 2)}) == {
             "from": "here",
@@ -90,10 +97,26 @@ async def test_the_edge_asks_the_router_in_its_process_while_this_node_routes(
             "error": {"code": "internal", "message": "boom failed"}
         }
         assert await edge.call("fenced", {}) == {"from": "elsewhere"}
-        routes_here = this_node
-        assert await edge.call("stops", {}) == {"from": "elsewhere"}
-        assert elsewhere == ["ping", "fenced", "stops"]
-        assert await redis.xlen(KEYS.commands) == 3  # nothing else went through Redis
+        assert await edge.call("fenced", {}, expires_in=0) == {"expired": True}  # a stale click
+        with pytest.raises(RouterUnavailable):
+            await edge.call("stops", {})
+        edge.local_router = lambda: local
+        # a caller that stops waiting (its timeout, its own cancel) leaves the command running
+        with pytest.raises(RouterUnavailable):
+            await edge.call("slow", {}, timeout=0.05)
+        cancelled = asyncio.create_task(edge.call("slow", {}))
+        await until(lambda: len(here) == 7, what="the second slow command to start")
+        cancelled.cancel()
+        released.set()
+        await until(lambda: finished == ["slow", "slow"], what="both slow commands to finish")
+        # closed under the call (the router stops routing): the stream instead
+        released.clear()
+        closing = asyncio.create_task(edge.call("slow", {}))
+        await until(lambda: len(here) == 8, what="the third slow command to start")
+        await local.close()
+        assert await closing == {"from": "elsewhere"}
+        assert elsewhere == ["ping", "fenced", "slow"]
+        assert await redis.xlen(KEYS.commands) == 3  # the stale click was not sent
     finally:
         server.cancel()
         await asyncio.gather(server, return_exceptions=True)

@@ -35,6 +35,13 @@ def role(node: ProcessServer) -> str:
         return "down"
 
 
+def serving(node: ProcessServer) -> bool:
+    try:
+        return bool(httpx.get(node.url + "/healthz", timeout=15).json().get("serving"))
+    except httpx.HTTPError:
+        return False
+
+
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     async with postgres_database() as url:
@@ -85,9 +92,9 @@ async def active_and_standby(nodes: Nodes) -> tuple[ProcessServer, ProcessServer
     first = nodes.start("node-a")
 
     async def first_active() -> bool:
-        return role(first) == "active"
+        return role(first) == "active" and serving(first)
 
-    await eventually(first_active, "node-a to take the lease")
+    await eventually(first_active, "node-a to take the lease and serve commands")
     second = nodes.start("node-b")
     assert role(second) == "standby"
     return first, second

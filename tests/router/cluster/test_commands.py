@@ -140,3 +140,25 @@ async def test_replies_finished_together_go_in_one_call_each_to_its_caller(
     serving.cancel()
     await asyncio.gather(serving, return_exceptions=True)
     await redis.aclose()
+
+
+async def test_a_command_fenced_while_applied_is_not_answered_and_left_pending(
+    redis_server: RedisServer,
+) -> None:
+    """A handler that finds the lease lost (Fenced) gives no reply: the router stops and
+    the command waits in the stream for the router that holds the lease."""
+    redis = Redis.from_url(redis_server.url)
+    lease = await RouterLease(redis, KEYS, "a", ttl=5).try_acquire()
+    assert lease is not None
+
+    async def handler(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        raise Fenced("lease lost while applying")
+
+    server = asyncio.create_task(CommandServer(redis, KEYS, lease, handler).run())
+    client = CommandClient(redis, KEYS, timeout=0.5)
+    with pytest.raises(RouterUnavailable):  # no reply
+        await client.call("accept", {"offer": "o1"})
+    with pytest.raises(Fenced):
+        await asyncio.wait_for(server, 5)
+    assert await pending(redis) == 1
+    await redis.aclose()

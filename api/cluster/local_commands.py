@@ -1,0 +1,66 @@
+"""The active router's commands run in its own process for its own node's edge.
+
+On the node that routes, the edge (api/cluster/edge.py) hands its commands (forwarded
+HTTP requests, desktop logins and actions, chats, the wallboard, SMTP) to the router
+here instead of through the Redis command stream, and they run as the command server
+runs the stream's (router/cluster/commands.py):
+
+- as tasks of the router's, not of the caller: a desktop that disconnects, or a caller
+  that stops waiting (its ``timeout``), leaves the command to finish, as one left in the
+  stream finishes; the router cancels the ones still running when it stops routing;
+- at most ``concurrency`` at once (the command server's own bound), the rest waiting;
+- with their arguments and replies passed through JSON, as the stream passes them, so
+  that neither side holds an object of the other's and both see the same types;
+- a failure answered as the command server answers it (``handled``); a command that did
+  not finish because the router stopped under it (its lease lost: ``Fenced``; its stack
+  closing) answers None, and the caller asks the router active now through the stream.
+
+The router publishes this only once its command server has read what was left in the
+stream before it (api/cluster/backend.py), so that a command of this node's does not
+overtake one that an earlier router never answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from router.cluster.commands import Handler, asked_here, handled
+from router.cluster.lease import Fenced
+from router.store.json_text import dumps, loads
+
+CONCURRENCY = 64  # as router/cluster/commands.py's CommandServer
+
+
+class LocalCommands:
+    def __init__(self, handler: Handler, concurrency: int = CONCURRENCY) -> None:
+        self.handler = handler
+        self._slots = asyncio.Semaphore(concurrency)
+        self._running: set[asyncio.Task[dict[str, Any] | None]] = set()
+
+    async def __call__(self, op: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """``op``'s reply; None if the router stopped routing before it finished (the
+        module says why). The caller's own cancel leaves the command running."""
+        task = asyncio.create_task(self._run(op, args), name=f"centralino-local-{op}")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asked_here(asyncio.shield(task))
+
+    async def _run(self, op: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        async with self._slots:
+            try:
+                return await handled(op, self._as_json(op, args))
+            except Fenced:
+                return None
+
+    async def _as_json(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        reply = await self.handler(op, loads(dumps(args)))
+        answer: dict[str, Any] = loads(dumps(reply))
+        return answer
+
+    async def close(self) -> None:
+        """Cancel the commands still running (the router stops routing): their callers
+        ask the stream instead."""
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
