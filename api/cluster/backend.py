@@ -285,10 +285,12 @@ class RouterRole:
             await redis.xadd(
                 keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
             )
+            # this node's own commands in this process, once the stream's older ones are read
             caught_up = asyncio.create_task(server.caught_up.wait())
             await asyncio.wait([caught_up, serving], return_when=asyncio.FIRST_COMPLETED)
             caught_up.cancel()
-            self._local = LocalCommands(commands)
+            if server.caught_up.is_set():
+                self._local = LocalCommands(commands)
             recorder = stack.runtime.recorder
             # a decision it could not commit: step down; whoever takes the lease next
             # (this node too) loads the state from the database and desktops log in again
