@@ -18,6 +18,14 @@ runs the stream's (router/cluster/commands.py):
 The router publishes this only once its command server has read what was left in the
 stream before it (api/cluster/backend.py), so that a command of this node's does not
 overtake one that an earlier router never answered.
+
+What differs from the stream: a reply here is not sent by a script that checks the lease
+in Redis as it sends, but given while this node still holds the lease as its keeper last
+saw it (renewed every third of the lease's time; a process paused for longer than the
+lease could answer once after it lapsed). What a reply says was decided is in the
+database under the router's fence either way (router/store/pg_fence.py), and a command
+fenced here does not stop the router at once, as the command server does for its own:
+the keeper finds the lease lost at its next renewal.
 """
 
 from __future__ import annotations
