@@ -32,6 +32,7 @@ log = logging.getLogger("centralino.commands")
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 STREAM_MAXLEN = 100_000  # acknowledged entries are trimmed away beyond this
+READ_PAGE = 100  # entries a read of the stream takes at most
 
 
 def cancelling() -> bool:
@@ -133,6 +134,7 @@ class CommandServer:
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self.replies = Replies(redis, keys, lease)  # replies and acks, gathered
         self._fenced: Fenced | None = None
+        self.started = 0  # commands started (read, or taken back, and handed to the handler)
         self.applied = 0
         # set once what was in the stream before this router is read (api/cluster/backend.py)
         self.caught_up = asyncio.Event()
@@ -150,10 +152,13 @@ class CommandServer:
         await self.ensure_group()
         try:
             await self._read("0")  # what a previous router read but did not acknowledge
-            await self._read(">")  # and what no router read yet (without waiting)
-            self.caught_up.set()  # this node's own commands may go first from now on
+            while await self._read(">") == READ_PAGE:  # and what no router read yet
+                pass  # (page by page, without waiting)
+            self.caught_up.set()  # all of it started: this node's own may go first now
             last_claim = time.monotonic()
             while self._fenced is None:
+                if cancelling():  # redis-py may swallow a cancel in a blocked read
+                    raise asyncio.CancelledError
                 if time.monotonic() - last_claim >= self.claim_idle:
                     await self._claim_stale()
                     last_claim = time.monotonic()
@@ -165,20 +170,22 @@ class CommandServer:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             await self.replies.aclose()
 
-    async def _read(self, start: str, block_ms: int | None = None) -> None:
+    async def _read(self, start: str, block_ms: int | None = None) -> int:
+        """Start the entries after ``start`` (``">"``: one page of those never delivered;
+        otherwise every page of this consumer's pending ones); the last page's size."""
         while True:
             answer: Any = await self.redis.xreadgroup(
                 COMMAND_GROUP,
                 COMMAND_CONSUMER,
                 {self.keys.commands: start},
-                count=100,
+                count=READ_PAGE,
                 block=block_ms,
             )
             entries = answer[0][1] if answer else []
             for entry_id, fields in entries:
                 await self._start(entry_id, fields, replayed=start != ">")
             if start == ">" or not entries:
-                return
+                return len(entries)
             start = entries[-1][0]  # pending entries: page on
 
     async def _claim_stale(self) -> None:
@@ -206,6 +213,7 @@ class CommandServer:
         await self._slots.acquire()
         task = asyncio.create_task(self._apply(key, fields, replayed))
         self._in_flight[key] = task
+        self.started += 1
 
     async def _handle(self, op: str, fields: dict[bytes, bytes], replayed: bool) -> dict[str, Any]:
         args = loads(fields.get(b"args", b"{}"))

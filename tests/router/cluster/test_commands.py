@@ -162,3 +162,40 @@ async def test_a_command_fenced_while_applied_is_not_answered_and_left_pending(
         await asyncio.wait_for(server, 5)
     assert await pending(redis) == 1
     await redis.aclose()
+
+
+async def test_a_new_router_has_read_every_command_left_in_the_stream_before_it_is_caught_up(
+    redis_server: RedisServer,
+) -> None:
+    """More than a page of commands no router read: every one started before the new
+    router says it caught up, when its own node's commands may go first."""
+    keys = Keys("caught-up")  # a stream of its own: no other test's entries
+    redis = Redis.from_url(redis_server.url)
+    for n in range(250):
+        await redis.xadd(keys.commands, {"op": "add", "args": f'{{"n": {n}}}', "reply": "r"})
+    lease = await RouterLease(redis, keys, "a", ttl=30).try_acquire()
+    assert lease is not None
+    release = asyncio.Event()
+
+    async def waits(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        await release.wait()
+        return {"ok": True}
+
+    server = CommandServer(redis, keys, lease, waits, concurrency=300)
+    started_when_caught_up: list[int] = []
+
+    class Noted(asyncio.Event):
+        def set(self) -> None:
+            started_when_caught_up.append(server.started)
+            super().set()
+
+    server.caught_up = Noted()
+    serving = asyncio.create_task(server.run())
+    try:
+        await asyncio.wait_for(server.caught_up.wait(), 30)
+        assert started_when_caught_up == [250]
+    finally:
+        release.set()
+        serving.cancel()  # in a blocked read, whose cancel redis-py may swallow: it stops
+        await asyncio.wait_for(asyncio.gather(serving, return_exceptions=True), 30)
+        await redis.aclose()
