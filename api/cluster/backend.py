@@ -168,7 +168,8 @@ class RedisBackend(StateBackend):
             "backend": self.name,
             "node": self.node,
             "role": "active" if active else "standby",
-            # the active router serves commands (its own node's in its process)
+            # the active router takes its own node's commands in its process (once it
+            # started what the stream held before it; not while fenced or diverged)
             "serving": self.role.local_commands() is not None,
             "desktops": len(self.edge.sessions),
         }

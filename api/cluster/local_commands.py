@@ -8,16 +8,18 @@ runs the stream's (router/cluster/commands.py):
 - as tasks of the router's, not of the caller: a desktop that disconnects, or a caller
   that stops waiting (its ``timeout``), leaves the command to finish, as one left in the
   stream finishes; the router cancels the ones still running when it stops routing;
-- at most ``concurrency`` at once (the command server's own bound), the rest waiting;
+- at most ``concurrency`` at once, the rest waiting (a bound of their own, as the command
+  server has for the stream's);
 - with their arguments and replies passed through JSON, as the stream passes them, so
   that neither side holds an object of the other's and both see the same types;
 - a failure answered as the command server answers it (``handled``); a command that did
   not finish because the router stopped under it (its lease lost: ``Fenced``; its stack
   closing) answers None, and the caller asks the router active now through the stream.
 
-The router publishes this only once its command server has read what was left in the
-stream before it (api/cluster/backend.py), so that a command of this node's does not
-overtake one that an earlier router never answered.
+The router publishes this only once its command server has started every command the
+stream held before it (api/cluster/backend.py), so that a command of this node's does
+not start before one that an earlier router never answered (they may then run side by
+side, as the stream's own commands do).
 
 What differs from the stream: a reply here is not sent by a script that checks the lease
 in Redis as it sends, but given while this node still holds the lease as its keeper last
