@@ -230,7 +230,7 @@ class RouterRole:
     def local_commands(self) -> LocalCommands | None:
         """The router's commands in this process while ``local_intake`` routes here (this
         node's desktops, chats and forwarded requests go to them without Redis:
-        api/cluster/edge.py), once its command server read what the stream held before."""
+        api/cluster/edge.py), once its command server started what the stream held."""
         return self._local if self.local_intake() is not None else None
 
     async def run(self) -> None:
@@ -286,7 +286,7 @@ class RouterRole:
             await redis.xadd(
                 keys.takeovers, {"epoch": lease.epoch, "node": backend.node}, maxlen=100
             )
-            # this node's own commands in this process, once the stream's older ones are read
+            # this node's own commands in this process, once the stream's older ones started
             caught_up = asyncio.create_task(server.caught_up.wait())
             await asyncio.wait([caught_up, serving], return_when=asyncio.FIRST_COMPLETED)
             caught_up.cancel()

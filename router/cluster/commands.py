@@ -136,7 +136,7 @@ class CommandServer:
         self._fenced: Fenced | None = None
         self.started = 0  # commands started (read, or taken back, and handed to the handler)
         self.applied = 0
-        # set once what was in the stream before this router is read (api/cluster/backend.py)
+        # set once what the stream held before this router is started (api/cluster/backend.py)
         self.caught_up = asyncio.Event()
 
     async def ensure_group(self) -> None:
