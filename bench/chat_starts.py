@@ -51,7 +51,7 @@ class Phase(NamedTuple):
 
 async def chat(url: str, n: int, latencies: list[float], failures: list[str]) -> None:
     try:
-        async with websockets.connect(url) as ws:
+        async with websockets.connect(url, ping_interval=None) as ws:  # as a browser
             start = {
                 "type": "start",
                 "text": TEXT,

@@ -245,7 +245,9 @@ class Subject:
         desk = taker = None
         if args.desktop or args.waiting:
             (token,) = await make_agents(self.url, 1)
-            desk = await websockets.connect(self.url.replace("http", "ws") + "/v1/desktop")
+            desk = await websockets.connect(  # as a browser: no pings of its own
+                self.url.replace("http", "ws") + "/v1/desktop", ping_interval=None
+            )
             await desk.send(json.dumps({"type": "login", "token": token}))
         text = LONG_TEXT if args.long_text else SHORT_TEXT
         if args.waiting:  # the agent keeps what it takes: its slots fill, the rest wait

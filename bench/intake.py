@@ -294,7 +294,10 @@ async def storm_desks(
         await asyncio.sleep(max(0.0, slot - time.time()))
         began = time.time()
         late.append(began - slot)
-        async with websockets.connect(url, max_queue=None, open_timeout=60) as ws:
+        # as a browser: answers the server's pings, sends none (bench/throughput.py's Desks)
+        async with websockets.connect(
+            url, max_queue=None, open_timeout=60, ping_interval=None
+        ) as ws:
             await ws.send(json.dumps({"type": "login", "token": token}))
             async for raw in ws:
                 event = json.loads(raw)

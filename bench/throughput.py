@@ -218,7 +218,9 @@ class Desks:
         await asyncio.sleep(1.0 + len(self.tokens) / 500)
 
     async def desk(self, token: str) -> None:
-        async with websockets.connect(self.url, max_queue=None) as ws:
+        # as a browser's desktop: it answers the server's pings and sends none of its own
+        # (the client library's default pings every 20 s, from the connection on)
+        async with websockets.connect(self.url, max_queue=None, ping_interval=None) as ws:
             await ws.send(json.dumps({"type": "login", "token": token}))
             async for raw in ws:
                 event = json.loads(raw)
