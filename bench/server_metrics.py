@@ -66,6 +66,10 @@ class Histogram:
                 return bound
         return math.inf
 
+    def largest(self) -> float:
+        """Upper bound of the bucket holding the largest observation."""
+        return self.quantile(1.0)
+
 
 def histogram(
     before: Samples, after: Samples, name: str, labels: tuple[tuple[str, str], ...] = ()
@@ -86,7 +90,7 @@ def histogram(
 
 
 def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
-    """One line per hot-path histogram: count, mean, p50 and p99 (bucket bounds)."""
+    """One line per hot-path histogram: count, mean, p50, p99 and max (bucket bounds)."""
     lines = []
     for name, (label, scale, unit) in HISTOGRAMS.items():
         observed = False
@@ -99,7 +103,8 @@ def report(before: Samples, after: Samples, indent: str = "  ") -> list[str]:
             lines.append(
                 f"{indent}server {label}{which} ({name}): {h.count:,.0f} observed, "
                 f"mean {fmt(h.sum / h.count, scale, unit)}, p50 ≤ "
-                f"{fmt(h.quantile(0.5), scale, unit)}, p99 ≤ {fmt(h.quantile(0.99), scale, unit)}"
+                f"{fmt(h.quantile(0.5), scale, unit)}, p99 ≤ {fmt(h.quantile(0.99), scale, unit)}, "
+                f"max ≤ {fmt(h.largest(), scale, unit)}"
             )
         if not observed:
             lines.append(f"{indent}server {label}: no observations")
