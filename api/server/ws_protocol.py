@@ -1,4 +1,5 @@
-"""uvicorn's websocket protocol, plus several text messages in one write to the socket.
+"""uvicorn's websocket protocol, plus several text messages in one write to the socket,
+and keep-alive pings spread out in time.
 
 A desktop's messages often come in twos and threes: accepting an offer ends the offer,
 assigns the contact and is acknowledged. Through ASGI each message is one
@@ -16,11 +17,22 @@ websockets ``ServerProtocol`` (``conn``), the transport, the handshake and close
 and the ``writable`` event of its flow control (hence uvicorn >= 0.55 in pyproject.toml).
 uvicorn's "auto" picks that implementation too: the other websockets (chat, wallboard,
 a standby's desktops) behave as they did.
+
+Pings. uvicorn pings each websocket every ``ws_ping_interval`` (20 s) from its handshake
+on, so desktops that connected together (a shift start, every desktop reconnecting after
+a restart or a failover) are pinged together, every 20 s for as long as they stay: 2,000
+pings and their pongs within the second the logins took, at half of max intake with
+2,000 desktops a burst of 50-95 late offers in 0.2 s (bench/offer_latency.py, each run at
+the same moment, 40 s after the logins; docs/hot-path-history.md). Here each ping comes
+after a draw of 75-100% of the interval (``ping_delay``): desktops that connected within
+the same second are pinged over 5 s at first, and further apart with every ping. A peer
+that stops answering is still dropped within the interval and the ping timeout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Callable, Sequence
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -28,6 +40,16 @@ from websockets.exceptions import InvalidState
 from websockets.http11 import Request
 
 from api.base.frames import SEND_TEXTS
+
+PING_JITTER = 0.25  # a ping comes after 75-100% of the interval
+
+
+def ping_delay(
+    interval: float, rtt: float, draw: Callable[[float, float], float] = random.uniform
+) -> float:
+    """The wait before the next keep-alive ping: uvicorn's (the interval less the last
+    ping's round trip), times a draw between 1 - ``PING_JITTER`` and 1."""
+    return max(0.0, interval - rtt) * draw(1.0 - PING_JITTER, 1.0)
 
 
 class CoalescingWebSocket(WebSocketsSansIOProtocol):
@@ -51,3 +73,9 @@ class CoalescingWebSocket(WebSocketsSansIOProtocol):
         except InvalidState:
             raise ClientDisconnected() from None
         self.transport.write(b"".join(self.conn.data_to_send()))
+
+    def schedule_ping(self) -> None:
+        """uvicorn's, with the wait drawn (``ping_delay``): the module says why."""
+        assert self.ping_interval is not None
+        delay = ping_delay(self.ping_interval, self.last_ping_rtt)
+        self.ping_timer = self.loop.call_later(delay, self.send_keepalive_ping)

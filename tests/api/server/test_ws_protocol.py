@@ -1,11 +1,13 @@
 """Several websocket messages in one write to the socket (api/server/ws_protocol.py and
-api/base/frames.py's send_texts), over real uvicorn servers and websocket clients."""
+api/base/frames.py's send_texts), and keep-alive pings spread out in time, over real
+uvicorn servers and websocket clients."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,9 +16,12 @@ import websockets
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.uri import parse_uri
 
 from api.base.frames import SEND_TEXTS, send_texts
-from api.server.ws_protocol import CoalescingWebSocket
+from api.server.ws_protocol import PING_JITTER, CoalescingWebSocket, ping_delay
 from tests.live import LoopbackServer, TransportWrites
 
 TEXTS = ["uno", '{"type":"offer","text":"è già arrivata 😊"}', "x" * 100_000, ""]
@@ -60,8 +65,18 @@ async def peer_gone(websocket: WebSocket) -> None:
     TRIED.set()
 
 
+async def idle(websocket: WebSocket) -> None:
+    """Accepts, then only waits for the client to close."""
+    await websocket.accept()
+    await websocket.receive()
+
+
 APP = Starlette(
-    routes=[WebSocketRoute("/texts", texts_sent_back), WebSocketRoute("/gone", peer_gone)]
+    routes=[
+        WebSocketRoute("/texts", texts_sent_back),
+        WebSocketRoute("/gone", peer_gone),
+        WebSocketRoute("/idle", idle),
+    ]
 )
 
 
@@ -121,3 +136,58 @@ async def wait_for_outcome() -> str:
     if not await asyncio.to_thread(TRIED.wait, 30):
         raise AssertionError("the endpoint never tried to send")
     return OUTCOMES[0]
+
+
+def test_each_ping_waits_a_drawn_share_of_uvicorn_s_wait() -> None:
+    assert PING_JITTER == 0.25
+    assert ping_delay(20.0, 0.5, lambda low, _high: low) == 19.5 * 0.75
+    assert ping_delay(20.0, 0.5, lambda _low, high: high) == 19.5
+    assert ping_delay(1.0, 3.0) == 0.0  # a round trip longer than the interval: at once
+    draws = [ping_delay(20.0, 0.0) for _ in range(1_000)]
+    assert min(draws) >= 15.0 and max(draws) <= 20.0
+    assert max(draws) - min(draws) > 4.0  # spread over the 5 s, not at one moment
+
+
+async def pings_answered(url: str, count: int) -> int:
+    """Connects as a browser does (no pings of its own), answers the server's pings, and
+    returns once ``count`` have come (how many came)."""
+    uri = parse_uri(url)
+    reader, writer = await asyncio.open_connection(uri.host, uri.port)
+    protocol = ClientProtocol(uri)
+    protocol.send_request(protocol.connect())
+    writer.write(b"".join(protocol.data_to_send()))
+    pings = 0
+    try:
+        while pings < count:
+            data = await reader.read(65_536)
+            if not data:
+                raise AssertionError(f"the server closed the connection after {pings} pings")
+            protocol.receive_data(data)
+            for event in protocol.events_received():
+                pings += isinstance(event, Frame) and event.opcode is Opcode.PING
+            writer.write(b"".join(protocol.data_to_send()))  # the pongs
+            await writer.drain()
+    finally:
+        writer.close()
+    return pings
+
+
+async def test_the_server_keeps_pinging_a_peer_that_answers() -> None:
+    """The drawn waits still chain ping after ping (uvicorn's pong handler schedules the
+    next through ``schedule_ping``), and a peer that answers stays connected."""
+    server = LoopbackServer(
+        APP,
+        force_exit=True,
+        ws=CoalescingWebSocket,
+        ws_ping_interval=0.05,
+        ws_ping_timeout=30.0,
+        ws_per_message_deflate=False,
+    )
+    server.start()
+    try:
+        started = time.monotonic()
+        url = server.url.replace("http", "ws") + "/idle"
+        assert await asyncio.wait_for(pings_answered(url, 5), timeout=60) == 5
+        assert time.monotonic() - started >= 4 * 0.05 * (1 - PING_JITTER)
+    finally:
+        server.stop()
