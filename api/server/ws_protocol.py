@@ -19,14 +19,21 @@ uvicorn's "auto" picks that implementation too: the other websockets (chat, wall
 a standby's desktops) behave as they did.
 
 Pings. uvicorn pings each websocket every ``ws_ping_interval`` (20 s) from its handshake
-on, so desktops that connected together (a shift start, every desktop reconnecting after
-a restart or a failover) are pinged together, every 20 s for as long as they stay: 2,000
-pings and their pongs within the second the logins took, at half of max intake with
-2,000 desktops a burst of 50-95 late offers in 0.2 s (bench/offer_latency.py, each run at
-the same moment, 40 s after the logins; docs/hot-path-history.md). Here each ping comes
-after a draw of 75-100% of the interval (``ping_delay``): desktops that connected within
-the same second are pinged over 5 s at first, and further apart with every ping. A peer
-that stops answering is still dropped within the interval and the ping timeout.
+on, so desktops that connected within the same second (a shift start; every desktop
+reconnecting after a restart or a failover) are pinged within that second, every 20 s for
+as long as they stay. A ping and its pong cost the server about 30 µs when they come
+together: 2,000 desktops, 60 ms of CPU landing in about a second (bench/ws_pings.py). At
+half of max intake with 2,000 desktops, where the server already uses most of a core, a
+burst of late offers came at the same moment of most runs: in one traced run the 2,000
+pings of a round went out within 1.3 s, and two of the run's three largest bursts (42 of
+its 109 slowest offers) came while they did (bench/offer_latency.py --dump;
+docs/hot-path-history.md). Here each ping comes after a
+draw of 75-100% of the interval (``ping_delay``): desktops that connected within the same
+second are pinged over 5 s at first, and further apart with every ping. Spread out, a
+ping wakes an idle server by itself and costs it more (about 70-90 µs against 30 µs,
+bench/ws_pings.py: 2,000 desktops, 0.2 s of CPU every 20 s against 0.06 s); the busiest
+0.1 s of the pings took 20-30% of a core against 30-40%. A peer that stops answering is
+still dropped within the interval and the ping timeout.
 """
 
 from __future__ import annotations
