@@ -5,6 +5,7 @@ uvicorn servers and websocket clients."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -21,6 +22,7 @@ from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
 from api.base.frames import SEND_TEXTS, send_texts
+from api.server import ws_protocol
 from api.server.ws_protocol import PING_JITTER, CoalescingWebSocket, ping_delay
 from tests.live import LoopbackServer, TransportWrites
 
@@ -148,9 +150,10 @@ def test_each_ping_waits_a_drawn_share_of_uvicorn_s_wait() -> None:
     assert max(draws) - min(draws) > 4.0  # spread over the 5 s, not at one moment
 
 
-async def pings_answered(url: str, count: int) -> int:
-    """Connects as a browser does (no pings of its own), answers the server's pings, and
-    returns once ``count`` have come (how many came)."""
+async def ping_frames(url: str, count: int, *, answer: bool = True) -> tuple[int, int | None]:
+    """Connects as a browser does (no pings of its own) and reads until ``count`` pings
+    came or the server closed the connection: how many came, and the code of the server's
+    close frame (None if it did not close). ``answer``: send the pongs."""
     uri = parse_uri(url)
     reader, writer = await asyncio.open_connection(uri.host, uri.port)
     protocol = ClientProtocol(uri)
@@ -161,33 +164,69 @@ async def pings_answered(url: str, count: int) -> int:
         while pings < count:
             data = await reader.read(65_536)
             if not data:
-                raise AssertionError(f"the server closed the connection after {pings} pings")
+                break
             protocol.receive_data(data)
             for event in protocol.events_received():
-                pings += isinstance(event, Frame) and event.opcode is Opcode.PING
-            writer.write(b"".join(protocol.data_to_send()))  # the pongs
-            await writer.drain()
+                if isinstance(event, Frame) and event.opcode is Opcode.PING:
+                    pings += 1
+            pongs = b"".join(protocol.data_to_send())
+            if answer:
+                writer.write(pongs)
+                await writer.drain()
     finally:
         writer.close()
-    return pings
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    closed = protocol.close_rcvd
+    return pings, None if closed is None else closed.code
+
+
+def pinging_server(interval: float, timeout: float) -> LoopbackServer:
+    return LoopbackServer(
+        APP,
+        force_exit=True,
+        ws=CoalescingWebSocket,
+        ws_ping_interval=interval,
+        ws_ping_timeout=timeout,
+        ws_per_message_deflate=False,
+    )
 
 
 async def test_the_server_keeps_pinging_a_peer_that_answers() -> None:
     """The drawn waits still chain ping after ping (uvicorn's pong handler schedules the
     next through ``schedule_ping``), and a peer that answers stays connected."""
-    server = LoopbackServer(
-        APP,
-        force_exit=True,
-        ws=CoalescingWebSocket,
-        ws_ping_interval=0.05,
-        ws_ping_timeout=30.0,
-        ws_per_message_deflate=False,
-    )
+    server = pinging_server(0.05, 30.0)
     server.start()
     try:
         started = time.monotonic()
         url = server.url.replace("http", "ws") + "/idle"
-        assert await asyncio.wait_for(pings_answered(url, 5), timeout=60) == 5
+        assert await asyncio.wait_for(ping_frames(url, 5), timeout=60) == (5, None)
         assert time.monotonic() - started >= 4 * 0.05 * (1 - PING_JITTER)
+    finally:
+        server.stop()
+
+
+async def test_each_ping_is_scheduled_through_ping_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With uvicorn's interval at 30 s, five pings come within seconds only if the waits
+    come from ``ping_delay`` (here 10 ms): the override is what uvicorn calls."""
+    monkeypatch.setattr(ws_protocol, "ping_delay", lambda _interval, _rtt: 0.01)
+    server = pinging_server(30.0, 30.0)
+    server.start()
+    try:
+        url = server.url.replace("http", "ws") + "/idle"
+        assert await asyncio.wait_for(ping_frames(url, 5), timeout=25) == (5, None)
+    finally:
+        server.stop()
+
+
+async def test_a_peer_that_stops_answering_pings_is_dropped() -> None:
+    """SECURITY.md's promise, with the drawn waits: no pong within the ping timeout, and
+    the server closes with 1011 (one ping out at a time: the next waits for the pong)."""
+    server = pinging_server(0.05, 0.2)
+    server.start()
+    try:
+        url = server.url.replace("http", "ws") + "/idle"
+        pings, code = await asyncio.wait_for(ping_frames(url, 5, answer=False), timeout=60)
+        assert (pings, code) == (1, 1011)
     finally:
         server.stop()
