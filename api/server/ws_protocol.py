@@ -21,19 +21,16 @@ a standby's desktops) behave as they did.
 Pings. uvicorn pings each websocket every ``ws_ping_interval`` (20 s) from its handshake
 on, so desktops that connected within the same second (a shift start; every desktop
 reconnecting after a restart or a failover) are pinged within that second, every 20 s for
-as long as they stay. A ping and its pong cost the server about 30 µs when they come
-together: 2,000 desktops, 60 ms of CPU landing in about a second (bench/ws_pings.py). At
-half of max intake with 2,000 desktops, where the server already uses most of a core, a
-burst of late offers came at the same moment of most runs: in one traced run the 2,000
-pings of a round went out within 1.3 s, and two of the run's three largest bursts (42 of
-its 109 slowest offers) came while they did (bench/offer_latency.py --dump;
-docs/hot-path-history.md). Here each ping comes after a
-draw of 75-100% of the interval (``ping_delay``): desktops that connected within the same
-second are pinged over 5 s at first, and further apart with every ping. Spread out, a
-ping wakes an idle server by itself and costs it more (about 70-90 µs against 30 µs,
-bench/ws_pings.py: 2,000 desktops, 0.2 s of CPU every 20 s against 0.06 s); the busiest
-0.1 s of the pings took 20-30% of a core against 30-40%. A peer that stops answering is
-still dropped within the interval and the ping timeout.
+as long as they stay: for 2,000 desktops about 60 ms of the server's CPU landing within a
+second (bench/ws_pings.py). At half of max intake with 2,000 desktops, where the server
+already uses most of a core, 43 of a traced run's 109 slowest offers were due while a
+round of those pings went out (docs/hot-path-history.md, the forty-second session). Here
+each ping comes after a draw of 75-100% of the interval (``ping_delay``): desktops that
+connected within the same second are pinged over 5 s at first, and further apart with
+every ping. The cost: about 14% more pings (a wait of 87.5% of the interval on average),
+and more of the server's CPU a ping when they come apart (bench/ws_pings.py measures
+both). A peer that stops answering is still dropped within the interval and the ping
+timeout.
 """
 
 from __future__ import annotations
