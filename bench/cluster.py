@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,6 +52,7 @@ from throughput import (
     open_loop,
     percentile,
     serve,
+    wait_for_port,
 )
 
 
@@ -74,12 +74,8 @@ def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], int]:
         stdout=subprocess.DEVNULL,
         cwd=work,
     )
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return redis, port
-        except OSError:
-            time.sleep(0.05)
+    wait_for_port(port)
+    return redis, port
 
 
 async def failover_gap(kill: subprocess.Popen[bytes], url: str) -> float:

@@ -13,8 +13,9 @@ CPU a ping (the pings counted by the server itself, which sends about 14% more o
 with the draw: a wait of 87.5% of the interval on average), and the largest share of a core
 it used in one window (divided by the window's measured length), where the pings of
 sockets opened together land at once. The default interval is short to get many pings in a
-short run: at the router's 20 s a round of the router's pings is spread over 5 s, not 0.5 s,
-and a ping may cost an idle server more when fewer come at once (not measured here).
+short run: at the router's 20 s (``--interval 20``) a round of the router's pings is spread
+over 5 s, not 0.5 s, and a ping costs an idle server more when fewer come at once
+(docs/hot-path-history.md, the forty-second session, has both).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import websockets
 from intake import load_average
-from throughput import free_port
+from throughput import free_port, wait_for_port
 
 SERVER = """
 import sys, uvicorn
@@ -68,18 +69,6 @@ uvicorn.run(
 TICK = 0.1  # s
 
 
-def wait_until_up(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the websocket server did not start") from None
-            time.sleep(0.05)
-
-
 def cpu_seconds(pid: int) -> float:
     """The process's CPU time so far, every thread's, in the scheduler's nanoseconds (the
     clock ticks of /proc/PID/stat are 10 ms: a tenth of a 0.1 s window)."""
@@ -108,7 +97,7 @@ async def run(kind: str, sockets: int, interval: float, seconds: float) -> str:
         [sys.executable, "-c", SERVER, str(port), kind, str(interval)], cwd=root
     )
     try:
-        await asyncio.to_thread(wait_until_up, port)
+        await asyncio.to_thread(wait_for_port, port, 30.0)
         url = f"ws://127.0.0.1:{port}/idle"
         opened_at = time.monotonic()
         opened = await asyncio.gather(
