@@ -48,6 +48,14 @@ class Settings(BaseSettings):
         "much later); 0 = at once; unset: 5 on SQLite, 0 on PostgreSQL. New contacts, and "
         "requests waiting for their own writes, never wait for it",
     )
+    stall_log_ms: float = Field(
+        0,
+        ge=0,
+        le=60_000,
+        description="log a WARNING with the event loop's stacks whenever something holds it "
+        "longer than this many ms (a sampling thread: for finding pauses, not for running all "
+        "the time); 0 = off",
+    )
     login_timeout: float = Field(10.0, gt=0, description="seconds a desktop has to log in")
     replay_buffer: int = Field(500, gt=0, description="desktop messages kept for resume")
     replay_buffer_bytes: int = Field(

@@ -24,6 +24,7 @@ from api.gateways.smtp import SmtpHandler, start_smtp
 from api.gateways.webhooks import build_adapters
 from api.ops.gc_pauses import GcPauses
 from api.ops.loop_lag import watch_lag
+from api.ops.loop_stalls import StallWatch
 from api.ops.metrics import Metrics
 from api.ops.reload import Reloader
 from api.ops.wallboard import Wallboard
@@ -69,6 +70,7 @@ class RouterStack:
     smtp: asyncio.Server | None = None
     replies: ReplyOutbox | None = None
     gc_pauses: GcPauses | None = None
+    stall_watch: StallWatch | None = None
 
 
 async def open_stack(
@@ -159,6 +161,9 @@ async def open_stack(
         stack.background.append(asyncio.create_task(StatisticsKeeper(store.engine).run()))
     stack.gc_pauses = GcPauses(app.state.metrics.observe_gc_pause)
     stack.gc_pauses.install()
+    if settings.stall_log_ms > 0:
+        stack.stall_watch = StallWatch(settings.stall_log_ms / 1000)
+        stack.stall_watch.start()
     if settings.reload_interval > 0:
         stack.background.append(
             asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
@@ -183,6 +188,8 @@ async def open_stack(
 async def close_stack(app: FastAPI, stack: RouterStack) -> None:
     if stack.gc_pauses is not None:
         stack.gc_pauses.remove()
+    if stack.stall_watch is not None:
+        stack.stall_watch.stop()
     for task in stack.background:
         task.cancel()
     await asyncio.gather(*stack.background, return_exceptions=True)
