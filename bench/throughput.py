@@ -106,9 +106,11 @@ def wait_for_port(port: int, timeout: float | None = None) -> None:
 
 
 def start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    """The server's output is dropped, or appended to CENTRALINO_BENCH_SERVER_LOG if set
+    (with CENTRALINO_STALL_LOG_MS, where its loop was held: api/ops/loop_stalls.py)."""
+    log_path = env.get("CENTRALINO_BENCH_SERVER_LOG")
+    with open(log_path or os.devnull, "ab") as log:
+        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=log)
     for _ in range(200):
         try:
             if httpx.get(url + "/healthz", timeout=0.5).status_code == 200:
