@@ -21,9 +21,10 @@ the collector's callbacks, ``api/ops/gc_pauses.py``), or no sample at all.
 What it costs: the thread wakes four times a threshold (200 times a second at 20 ms), and
 while the loop is busy each wake-up takes the interpreter lock from it for a moment. It is
 for finding where a router pauses, not for running all the time; the benchmarks' figures
-are measured without it. Found this way (docs/hot-path-history.md, the forty-third
-session): the middle generation's collections at a shift start, 41–63 ms while desktops
-logged in, and 2,000 websockets closed at once holding the loop 0.3 s.
+are measured without it. Seen with it at a shift start (bench/intake.py --storm; the
+forty-third session in docs/hot-path-history.md): stalls of 36–63 ms around the middle
+generation's collections while the desktops logged in, and of 115–297 ms while 2,000 of
+them closed at once.
 """
 
 from __future__ import annotations
