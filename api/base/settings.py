@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         le=60_000,
         description="log a WARNING with the event loop's stacks whenever something holds it "
         "longer than this many ms (a sampling thread: for finding pauses, not for running all "
-        "the time); 0 = off",
+        "the time); 0 = off, else at least 1",
     )
     login_timeout: float = Field(10.0, gt=0, description="seconds a desktop has to log in")
     replay_buffer: int = Field(500, gt=0, description="desktop messages kept for resume")
@@ -235,6 +235,13 @@ class Settings(BaseSettings):
     @classmethod
     def _networks(cls, value: str) -> str:
         parse_networks(value)
+        return value
+
+    @field_validator("stall_log_ms")
+    @classmethod
+    def _stall_threshold(cls, value: float) -> float:
+        if 0 < value < 1:  # the loop and a thread would wake 4,000 times a second and more
+            raise ValueError("0 (off) or at least 1 ms")
         return value
 
     @field_validator("chat_identity_keys")

@@ -161,9 +161,6 @@ async def open_stack(
         stack.background.append(asyncio.create_task(StatisticsKeeper(store.engine).run()))
     stack.gc_pauses = GcPauses(app.state.metrics.observe_gc_pause)
     stack.gc_pauses.install()
-    if settings.stall_log_ms > 0:
-        stack.stall_watch = StallWatch(settings.stall_log_ms / 1000)
-        stack.stall_watch.start()
     if settings.reload_interval > 0:
         stack.background.append(
             asyncio.create_task(app.state.reloader.watch(settings.reload_interval))
@@ -175,6 +172,9 @@ async def open_stack(
             settings.smtp_port,
             settings.max_body_bytes * 40,
         )
+    if settings.stall_log_ms > 0:  # last: nothing after it can fail and leave it running
+        stack.stall_watch = StallWatch(settings.stall_log_ms / 1000)
+        stack.stall_watch.start()
     log.info(
         "router ready: %d queues, %d rules, %d agents, %d live contacts",
         len(ruleset.config.queues),

@@ -7,24 +7,25 @@ a thread of its own samples the loop thread's stack while the loop has not turne
 long, and once it turns again logs one WARNING on ``centralino.loop``: when the stall began,
 how long it held, and the stacks seen (innermost frame first, the most frequent first).
 
-How it knows: the loop marks its turns with a callback every quarter of the threshold, and
-the thread looks as often: a mark due more than the threshold ago and not yet made is a
-stall. Its length is how late the mark came (up to a quarter of the threshold more, the
-thread's own interval); a loop late by less than the threshold is not reported.
+How it knows: the loop marks its turns with a callback every quarter of the threshold. A
+mark that comes more than the threshold late ends a stall, which is reported (whether or
+not the thread took a sample of it) as long as the mark was late: up to a quarter of the
+threshold less than the loop was held. The thread wakes every quarter of the threshold
+too, and samples while the mark due is more than the threshold late.
 
 What it cannot see: the thread needs the interpreter lock to take a sample. Python code
 hands it over every switch interval (5 ms by default), and so does C code that waits on
 the kernel (sockets, files, sleeps); C code that keeps it (a garbage collection, a long
 regular expression) does not, so such a stall shows only what ran after it (a collection:
-the collector's callbacks, ``api/ops/gc_pauses.py``), or no sample at all.
+the collector's callbacks, ``api/ops/gc_pauses.py``), or "no sample".
 
-What it costs: the thread wakes four times a threshold (200 times a second at 20 ms), and
-while the loop is busy each wake-up takes the interpreter lock from it for a moment. It is
-for finding where a router pauses, not for running all the time; the benchmarks' figures
-are measured without it. Seen with it at a shift start (bench/intake.py --storm; the
-forty-third session in docs/hot-path-history.md): stalls of 36–63 ms around the middle
-generation's collections while the desktops logged in, and of 115–297 ms while 2,000 of
-them closed at once.
+What it costs: the loop's mark and the thread's wake-up, each four times a threshold (200
+times a second at 20 ms); while the loop is busy each wake-up takes the interpreter lock
+from it for a moment. It is for finding where a router pauses, not for running all the
+time; the benchmarks' figures are measured without it. Seen with it at a shift start
+(bench/intake.py --storm; the forty-third session in docs/hot-path-history.md): stalls of
+36–63 ms around the middle generation's collections while the desktops logged in, and of
+115–297 ms while 2,000 of them closed at once.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import logging
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -78,16 +79,20 @@ class StallWatch:
         self.threshold = threshold
         self.report = report or (lambda stall: log.warning("%s", stall.describe()))
         self._every = threshold / 4
-        self._turned = (time.monotonic(), time.time())  # one attribute: read whole
+        self._due = 0.0  # monotonic time the next mark is due
+        self._due_wall = 0.0  # the same on the wall clock
+        self._ended: deque[tuple[float, float]] = deque()  # (began, held): the loop's
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mark: asyncio.TimerHandle | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """On the loop to watch (its thread is the one sampled)."""
+        """On the loop to watch (its thread is the one sampled); once."""
+        if self._thread is not None:
+            raise RuntimeError("the stall watch was started already")
         self._loop = asyncio.get_running_loop()
-        self._turn()
+        self._arm()
         self._thread = threading.Thread(
             target=self._watch,
             args=(threading.get_ident(),),
@@ -97,31 +102,45 @@ class StallWatch:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stopping.set()
+        """On the loop: a stall that its pending mark would end is reported too."""
         if self._mark is not None:
             self._mark.cancel()
+            self._check()
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join()
 
-    def _turn(self) -> None:
-        self._turned = (time.monotonic(), time.time())
+    def _arm(self) -> None:
         assert self._loop is not None
+        self._due = time.monotonic() + self._every
+        self._due_wall = time.time() + self._every
         self._mark = self._loop.call_later(self._every, self._turn)
+
+    def _turn(self) -> None:
+        self._check()
+        self._arm()
+
+    def _check(self) -> None:
+        """On the loop: how late the mark due came; past the threshold, a stall ended."""
+        late = time.monotonic() - self._due
+        if late > self.threshold:
+            self._ended.append((self._due_wall, late))  # deque: safe from the other thread
 
     def _watch(self, loop_thread: int) -> None:
         samples: Counter[str] = Counter()
-        held: tuple[float, float] | None = None  # the last turn before the stall
-        while not self._stopping.wait(self._every):
-            turned = self._turned
-            if held is not None and turned != held:  # the loop turned again
-                late = turned[0] - held[0] - self._every
-                self._emit(Stall(held[1] + self._every, late, samples.most_common()))
-                held = None
-            elif time.monotonic() - turned[0] - self._every > self.threshold:
-                if held is None:  # a new stall
-                    held, samples = turned, Counter()
-                if sum(samples.values()) < MAX_SAMPLES:
-                    samples[frames_of(sys._current_frames().get(loop_thread))] += 1
+        while True:
+            stopping = self._stopping.wait(self._every)
+            while self._ended:  # stalls ended: with what was sampled while they held
+                began, held = self._ended.popleft()
+                self._emit(Stall(began, held, samples.most_common()))
+                samples = Counter()
+            if stopping:
+                return
+            held_now = time.monotonic() - self._due > self.threshold
+            if held_now and sum(samples.values()) < MAX_SAMPLES:
+                frame = sys._current_frames().get(loop_thread)
+                if frame is not None:
+                    samples[frames_of(frame)] += 1
 
     def _emit(self, stall: Stall) -> None:
         try:
