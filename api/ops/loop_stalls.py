@@ -19,13 +19,14 @@ the kernel (sockets, files, sleeps); C code that keeps it (a garbage collection,
 regular expression) does not, so such a stall shows only what ran after it (a collection:
 the collector's callbacks, ``api/ops/gc_pauses.py``), or "no sample".
 
-What it costs: the loop's mark and the thread's wake-up, each four times a threshold (200
-times a second at 20 ms); while the loop is busy each wake-up takes the interpreter lock
-from it for a moment. It is for finding where a router pauses, not for running all the
-time; the benchmarks' figures are measured without it. Seen with it at a shift start
-(bench/intake.py --storm; the forty-third session in docs/hot-path-history.md): stalls of
-36–63 ms around the middle generation's collections while the desktops logged in, and of
-115–297 ms while 2,000 of them closed at once.
+What it costs: the loop's mark and the thread's wake-up, each every quarter of the
+threshold (200 times a second at 20 ms); while the loop is busy each wake-up takes the
+interpreter lock from it for a moment. It is for finding where a router pauses, not for
+running all the time; the benchmarks' figures are measured without it. Seen with it, and a
+throwaway tracer before it, at a shift start (bench/intake.py --storm; the forty-third
+session in docs/hot-path-history.md): stalls of 36–68 ms while the desktops logged in,
+most of them around the middle generation's collections, and of 115–297 ms while 2,000 of
+them closed at once.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class StallWatch:
         self._every = threshold / 4
         self._due = 0.0  # monotonic time the next mark is due
         self._due_wall = 0.0  # the same on the wall clock
-        self._ended: deque[tuple[float, float]] = deque()  # (began, held): the loop's
+        self._ended: deque[tuple[float, float]] = deque()  # (began, held) of ended stalls
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mark: asyncio.TimerHandle | None = None
         self._stopping = threading.Event()
