@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import websockets
 from intake import load_average
 from throughput import free_port, wait_for_port
@@ -69,7 +68,7 @@ uvicorn.run(
 TICK = 0.1  # s
 
 
-def cpu_seconds(pid: int) -> float:
+def scheduler_cpu_seconds(pid: int) -> float:
     """The process's CPU time so far, every thread's, in the scheduler's nanoseconds (the
     clock ticks of /proc/PID/stat are 10 ms: a tenth of a 0.1 s window)."""
     total = 0
@@ -82,12 +81,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def pings_sent(port: int) -> int:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.sendall(b"GET /sent HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        answer = b""
-        while chunk := conn.recv(4096):
-            answer += chunk
-    return int(json.loads(answer.split(b"\r\n\r\n", 1)[1])["pings"])
+    """The pings the server has sent so far (its /sent route)."""
+    return int(httpx.get(f"http://127.0.0.1:{port}/sent", timeout=5).json()["pings"])
 
 
 async def run(kind: str, sockets: int, interval: float, seconds: float) -> str:
@@ -109,12 +104,12 @@ async def run(kind: str, sockets: int, interval: float, seconds: float) -> str:
         await asyncio.sleep(interval * 0.5)
         shares: list[float] = []  # each window's share of a core
         sent_before = await asyncio.to_thread(pings_sent, port)
-        last, last_at = cpu_seconds(server.pid), time.monotonic()
+        last, last_at = scheduler_cpu_seconds(server.pid), time.monotonic()
         began = last_at
         used = 0.0
         while last_at - began < seconds:
             await asyncio.sleep(TICK)
-            now, now_at = cpu_seconds(server.pid), time.monotonic()
+            now, now_at = scheduler_cpu_seconds(server.pid), time.monotonic()
             shares.append((now - last) / (now_at - last_at))
             used += now - last
             last, last_at = now, now_at
