@@ -181,8 +181,10 @@ async def ping_frames(url: str, count: int, *, answer: bool = True) -> tuple[int
     return pings, None if closed is None else closed.code
 
 
-def pinging_server(interval: float, timeout: float) -> LoopbackServer:
-    return LoopbackServer(
+@contextlib.contextmanager
+def pinging_server(interval: float, timeout: float) -> Iterator[str]:
+    """A server of the router's protocol pinging every ``interval`` s: its /idle URL."""
+    server = LoopbackServer(
         APP,
         force_exit=True,
         ws=CoalescingWebSocket,
@@ -190,43 +192,33 @@ def pinging_server(interval: float, timeout: float) -> LoopbackServer:
         ws_ping_timeout=timeout,
         ws_per_message_deflate=False,
     )
+    server.start()
+    try:
+        yield server.url.replace("http", "ws") + "/idle"
+    finally:
+        server.stop()
 
 
 async def test_the_server_keeps_pinging_a_peer_that_answers() -> None:
     """The drawn waits still chain ping after ping (uvicorn's pong handler schedules the
     next through ``schedule_ping``), and a peer that answers stays connected."""
-    server = pinging_server(0.05, 30.0)
-    server.start()
-    try:
+    with pinging_server(0.05, 30.0) as url:
         started = time.monotonic()
-        url = server.url.replace("http", "ws") + "/idle"
         assert await asyncio.wait_for(ping_frames(url, 5), timeout=60) == (5, None)
         assert time.monotonic() - started >= 4 * 0.05 * (1 - PING_JITTER)
-    finally:
-        server.stop()
 
 
 async def test_each_ping_is_scheduled_through_ping_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     """With uvicorn's interval at 30 s, five pings come within seconds only if the waits
     come from ``ping_delay`` (here 10 ms): the override is what uvicorn calls."""
     monkeypatch.setattr(ws_protocol, "ping_delay", lambda _interval, _rtt: 0.01)
-    server = pinging_server(30.0, 30.0)
-    server.start()
-    try:
-        url = server.url.replace("http", "ws") + "/idle"
+    with pinging_server(30.0, 30.0) as url:
         assert await asyncio.wait_for(ping_frames(url, 5), timeout=25) == (5, None)
-    finally:
-        server.stop()
 
 
 async def test_a_peer_that_stops_answering_pings_is_dropped() -> None:
     """SECURITY.md's promise, with the drawn waits: no pong within the ping timeout, and
     the server closes with 1011 (one ping out at a time: the next waits for the pong)."""
-    server = pinging_server(0.05, 0.2)
-    server.start()
-    try:
-        url = server.url.replace("http", "ws") + "/idle"
+    with pinging_server(0.05, 0.2) as url:
         pings, code = await asyncio.wait_for(ping_frames(url, 5, answer=False), timeout=60)
         assert (pings, code) == (1, 1011)
-    finally:
-        server.stop()
