@@ -348,7 +348,6 @@ async def _listen(session: ChatSession, dispatcher: Dispatcher, guard: ChatGuard
             return
 
 
-@router.websocket("/v1/chat")
 async def chat(websocket: WebSocket) -> None:
     app = websocket.app
     settings = app.state.settings

@@ -14,7 +14,7 @@ import logging
 from enum import StrEnum
 from typing import Any, Protocol
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from api.base.frames import BinaryFrame, receive_text, send_texts
@@ -38,7 +38,6 @@ from router.store.errors import StoreError
 from router.views import agent_view
 
 log = logging.getLogger("centralino.desktop")
-router = APIRouter()
 
 CLOSE_LOGIN_TIMEOUT = 4408
 CLOSE_REPLACED = 4001
@@ -308,7 +307,6 @@ class DesktopSession:
                 self.runtime.submit(lambda now: engine.disconnected(self.agent_id, now))
 
 
-@router.websocket("/v1/desktop")
 async def desktop(websocket: WebSocket) -> None:
     await websocket.accept()
     await websocket.app.state.backend.serve_desktop(websocket)

@@ -108,7 +108,6 @@ class Wallboard:
         }
 
 
-@router.websocket("/v1/wallboard")
 async def wallboard_socket(websocket: WebSocket) -> None:
     app = websocket.app
     await websocket.accept()

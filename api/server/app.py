@@ -19,6 +19,7 @@ from api.base.headers import SecurityHeaders
 from api.base.limits import GatewayRateLimit, parse_networks
 from api.base.logs import guard_logs
 from api.base.settings import Settings
+from api.base.socket_routes import SocketRoutes
 from api.chat import session as chat
 from api.chat.guard import ChatGuard
 from api.chat.resume import ParkedChats
@@ -109,7 +110,6 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
     app.include_router(ops.router)
     app.include_router(supervise.router)
     app.include_router(reports.router)
-    app.include_router(desktop.router)
     app.include_router(linking.router)
     app.include_router(customers.router)
     app.include_router(channels.router)
@@ -170,7 +170,15 @@ def create_app(settings: Settings | None = None, rules: RuleSet | None = None) -
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(IntakeTiming)  # outside all of ours: times what the server does for it
+    app.add_middleware(IntakeTiming)  # outermost of the HTTP ones: times what the server does
+    app.add_middleware(  # outermost: a websocket holds none of the layers above for its life
+        SocketRoutes,
+        routes={
+            "/v1/desktop": desktop.desktop,
+            "/v1/chat": chat.chat,
+            "/v1/wallboard": wallboard.wallboard_socket,
+        },
+    )
     guard_logs(settings.log_personal_data)
     return app
 
