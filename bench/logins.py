@@ -13,7 +13,9 @@ spends in as long with nothing to do, measured over 2 s before), its garbage
 collections by generation (/metrics: how many and how long in all), its resident memory
 grown a desktop held (VmRSS), and login to welcome as the desktops saw it. The desktops
 run in this process; its own CPU is printed, so a load generator that cannot keep up is
-seen to be one. ``--profile FILE``: py-spy samples the server over the first repetition's
+seen to be one. Then every desktop closes at once (a network fault, a proxy restart, the
+desktops' side of a failover): the server's CPU a desktop closed, and how late its event
+loop ran (the largest bucket of ``centralino_event_loop_lag_seconds``). ``--profile FILE``: py-spy samples the server over the first repetition's
 logins (the CPU figures of that one include py-spy's cost), its raw stacks kept in FILE.
 """
 
@@ -30,11 +32,12 @@ from pathlib import Path
 
 import stages
 from intake import centralino, load_average, make_agents, user_and_system
-from server_metrics import GC_PAUSES, scrape, total
+from server_metrics import GC_PAUSES, histogram, scrape, total
 from websockets.asyncio.client import ClientConnection, connect
 from ws_pings import scheduler_cpu_seconds
 
 SETTLE = 1.1  # s after the last welcome: the middle generation is collected every second
+LAG = "centralino_event_loop_lag_seconds"
 IDLE = 2.0  # s of the server's CPU with nothing to do, taken off the logins' (its timers)
 
 
@@ -76,54 +79,70 @@ def repetition(
         tokens = asyncio.run(make_agents(url, desktops))
         ws_url = url.replace("http://", "ws://") + "/v1/desktop"
         time.sleep(SETTLE)
-        idle = scheduler_cpu_seconds(server.pid)
+        idle = Window(server.pid, url)
         time.sleep(IDLE)
-        idle = (scheduler_cpu_seconds(server.pid) - idle) / IDLE  # its timers: CPU a second
-        before = scrape(url)
-        cpu, rss, own = scheduler_cpu_seconds(server.pid), resident_kib(server.pid), os.times()
-        user, system = user_and_system(server.pid)
+        idle_rate = idle.close().cpu / IDLE  # its timers: CPU a second with nothing to do
 
-        async def hold() -> list[float]:
+        async def log_in_and_out() -> tuple[list[float], Window, Window]:
+            spy = None if profile is None else stages.record(server.pid, round(within), profile)
+            logging_in = Window(server.pid, url)
             waits, sockets = await logins(ws_url, tokens, within)
             await asyncio.sleep(SETTLE)
-            nonlocal cpu, rss, user, system
-            cpu = scheduler_cpu_seconds(server.pid) - cpu
-            ticks = user_and_system(server.pid)
-            user, system = ticks[0] - user, ticks[1] - system
-            rss = resident_kib(server.pid) - rss
-            for ws in sockets:
-                await ws.close()
-            return waits
+            logging_in.close()
+            if spy is not None:
+                spy.wait()
+            closing = Window(server.pid, url)
+            await asyncio.gather(*(ws.close() for ws in sockets))
+            await asyncio.sleep(SETTLE)
+            return waits, logging_in, closing.close()
 
-        started = time.perf_counter()
-        spy = None if profile is None else stages.record(server.pid, round(within), profile)
-        waits = asyncio.run(hold())
-        if spy is not None:
-            spy.wait()
-        elapsed = time.perf_counter() - started
-        cpu -= idle * elapsed
-        mine = os.times()
-        after = scrape(url)
+        waits, logging_in, closing = asyncio.run(log_in_and_out())
+    lag = histogram(closing.before, closing.after, LAG)
     figures = {
-        "idle_ms": 1000 * idle,
-        "cpu_ms": 1000 * cpu / desktops,
-        "system_share": system / (user + system),
-        "rss_kib": rss / desktops,
-        "client_core": (mine.user + mine.system - own.user - own.system) / elapsed,
+        "idle_ms": 1000 * idle_rate,
+        "cpu_ms": 1000 * (logging_in.cpu - idle_rate * logging_in.seconds) / desktops,
+        "system_share": logging_in.system / (logging_in.user + logging_in.system),
+        "rss_kib": logging_in.rss / desktops,
+        "client_core": logging_in.own / logging_in.seconds,
         "p50_ms": 1000 * statistics.median(waits),
         "p99_ms": 1000 * sorted(waits)[int(0.99 * (len(waits) - 1))],
+        "close_ms": 1000 * (closing.cpu - idle_rate * closing.seconds) / desktops,
+        "close_lag_ms": 1000 * lag.largest(),
     }
     for generation in ("0", "1", "2"):
-        count = f"{GC_PAUSES}_count"
-        seconds = f"{GC_PAUSES}_sum"
-        figures[f"gc{generation}_n"] = total(after, count, generation=generation) - total(
-            before, count, generation=generation
-        )
-        figures[f"gc{generation}_ms"] = 1000 * (
-            total(after, seconds, generation=generation)
-            - total(before, seconds, generation=generation)
-        )
+        figures[f"gc{generation}_n"] = logging_in.delta(f"{GC_PAUSES}_count", generation)
+        figures[f"gc{generation}_ms"] = 1000 * logging_in.delta(f"{GC_PAUSES}_sum", generation)
     return figures
+
+
+class Window:
+    """The server's figures from ``Window(...)`` to ``close()``: CPU (scheduler seconds,
+    and user and system ticks), resident memory grown, /metrics before and after, the
+    seconds it lasted and this process's own CPU meanwhile."""
+
+    def __init__(self, pid: int, url: str) -> None:
+        self.pid, self.url = pid, url
+        self.before = scrape(url)
+        self.started = time.perf_counter()
+        self.cpu = scheduler_cpu_seconds(pid)
+        self.rss = resident_kib(pid)
+        self.user, self.system = user_and_system(pid)
+        self.own = sum(os.times()[:2])
+
+    def close(self) -> Window:
+        self.cpu = scheduler_cpu_seconds(self.pid) - self.cpu
+        self.seconds = time.perf_counter() - self.started
+        self.rss = resident_kib(self.pid) - self.rss
+        user, system = user_and_system(self.pid)
+        self.user, self.system = user - self.user, system - self.system
+        self.own = sum(os.times()[:2]) - self.own
+        self.after = scrape(self.url)
+        return self
+
+    def delta(self, name: str, generation: str) -> float:
+        return total(self.after, name, generation=generation) - total(
+            self.before, name, generation=generation
+        )
 
 
 def line(figures: dict[str, float]) -> str:
@@ -136,7 +155,9 @@ def line(figures: dict[str, float]) -> str:
         f"{figures['rss_kib']:.1f} KiB a desktop; login to welcome p50 "
         f"{figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms; this process "
         f"{100 * figures['client_core']:.0f}% of a core; the server idle "
-        f"{figures['idle_ms']:.1f} ms of CPU a second"
+        f"{figures['idle_ms']:.1f} ms of CPU a second; all closed at once: "
+        f"{figures['close_ms']:.3f} ms of CPU a desktop, the event loop late by up to "
+        f"{figures['close_lag_ms']:g} ms"
     )
 
 
