@@ -8,15 +8,17 @@ and no contact, then logs the desktops in at an even pace, all within ``--within
 of its own that sends its login and waits for the welcome, answering the server's pings
 and sending none, as a browser does. Printed, over the logins (from the first to the last
 welcome, and one more second for the collector's middle generation to come round): the
-server's CPU a login (the scheduler's nanoseconds of all its threads, less what it
-spends in as long with nothing to do, measured over 2 s before), its garbage
-collections by generation (/metrics: how many and how long in all), its resident memory
-grown a desktop held (VmRSS), and login to welcome as the desktops saw it. The desktops
-run in this process; its own CPU is printed, so a load generator that cannot keep up is
-seen to be one. Then every desktop closes at once (a network fault, a proxy restart, the
-desktops' side of a failover): the server's CPU a desktop closed, and how late its event
-loop ran (the largest bucket of ``centralino_event_loop_lag_seconds``). ``--profile FILE``: py-spy samples the server over the first repetition's
-logins (the CPU figures of that one include py-spy's cost), its raw stacks kept in FILE.
+server's CPU a login (the scheduler's nanoseconds of all its threads, less what it spends
+in as long with nothing to do, measured over 2 s before), its garbage collections by
+generation (/metrics: how many and how long in all; the journal's commits, how many a
+login and how long each), its resident memory grown a desktop held (VmRSS), and login to
+welcome as the desktops saw it. The desktops run in this process; its own CPU is printed,
+so a load generator that cannot keep up is seen to be one. Then every desktop closes at
+once (a network fault, a proxy restart, the desktops' side of a failover): the server's
+CPU a desktop closed, and how late its event loop ran (the largest bucket of
+``centralino_event_loop_lag_seconds``). ``--profile FILE``: py-spy samples the server over
+the first repetition's logins (the CPU figures of that one include py-spy's cost), its raw
+stacks kept in FILE.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ws_pings import scheduler_cpu_seconds
 
 SETTLE = 1.1  # s after the last welcome: the middle generation is collected every second
 LAG = "centralino_event_loop_lag_seconds"
+COMMITS = "centralino_journal_commit_seconds"  # by lane; all of them here
 IDLE = 2.0  # s of the server's CPU with nothing to do, taken off the logins' (its timers)
 
 
@@ -109,6 +112,9 @@ def repetition(
         "close_ms": 1000 * (closing.cpu - idle_rate * closing.seconds) / desktops,
         "close_lag_ms": 1000 * lag.largest(),
     }
+    commits = logging_in.delta(f"{COMMITS}_count")
+    figures["commits"] = commits / desktops
+    figures["commit_ms"] = 1000 * logging_in.delta(f"{COMMITS}_sum") / max(commits, 1)
     for generation in ("0", "1", "2"):
         figures[f"gc{generation}_n"] = logging_in.delta(f"{GC_PAUSES}_count", generation)
         figures[f"gc{generation}_ms"] = 1000 * logging_in.delta(f"{GC_PAUSES}_sum", generation)
@@ -139,16 +145,16 @@ class Window:
         self.after = scrape(self.url)
         return self
 
-    def delta(self, name: str, generation: str) -> float:
-        return total(self.after, name, generation=generation) - total(
-            self.before, name, generation=generation
-        )
+    def delta(self, name: str, generation: str | None = None) -> float:
+        labels = {} if generation is None else {"generation": generation}
+        return total(self.after, name, **labels) - total(self.before, name, **labels)
 
 
 def line(figures: dict[str, float]) -> str:
     return (
         f"server CPU {figures['cpu_ms']:.3f} ms a login ({100 * figures['system_share']:.0f}% "
-        f"in the kernel); collections: young "
+        f"in the kernel; the journal's commits {figures['commits']:.2f} a login, "
+        f"{figures['commit_ms']:.1f} ms each); collections: young "
         f"{figures['gc0_n']:.0f} ({figures['gc0_ms']:.0f} ms in all), middle "
         f"{figures['gc1_n']:.0f} ({figures['gc1_ms']:.0f} ms), whole heap "
         f"{figures['gc2_n']:.0f} ({figures['gc2_ms']:.0f} ms); resident memory "
