@@ -84,10 +84,15 @@ def repetition(
         time.sleep(SETTLE)
         idle = Window(server.pid, url)
         time.sleep(IDLE)
-        idle_rate = idle.close().cpu / IDLE  # its timers: CPU a second with nothing to do
+        idle.close()
+        idle_rate = idle.cpu / idle.seconds  # its timers: CPU a second, nothing to do
 
         async def log_in_and_out() -> tuple[list[float], Window, Window]:
-            spy = None if profile is None else stages.record(server.pid, round(within), profile)
+            spy = (
+                None
+                if profile is None
+                else stages.record(server.pid, max(1, round(within)), profile)
+            )
             logging_in = Window(server.pid, url)
             waits, sockets = await logins(ws_url, tokens, within)
             await asyncio.sleep(SETTLE)

@@ -17,9 +17,13 @@ telemetry and body-limit layers, which pass websockets on too), serves a websock
 path is one of ``routes`` itself; any other scope goes on to the app as before, so an
 unknown path is still refused by FastAPI's router.
 
-What changes: an exception that escapes an endpoint goes to the server (logged, the
-connection dropped) instead of the app's HTTP exception handlers, which can only answer
-with an HTTP response, which an accepted websocket has no place for.
+What changes: an exception that escapes an endpoint now goes to the server, which logs it
+and drops the connection (or refuses a handshake not yet accepted with 500), instead of
+to the app's exception handlers. Theirs answer in HTTP, which an accepted websocket has
+no room for; Starlette's own for ``WebSocketException`` closed the socket with the
+exception's code, and none of the endpoints raises one. The path is matched as uvicorn
+gives it (root path included), as the other middlewares match theirs; ``centralino
+serve`` sets no root path.
 """
 
 from __future__ import annotations

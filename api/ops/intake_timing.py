@@ -1,15 +1,16 @@
 """How long the server takes to answer a gateway's new contact, from its own side.
 
-``IntakeTiming`` wraps every middleware of ours (only Starlette's own error middleware
-is outside it): for each ``POST /v1/contacts`` it takes the time when the request reaches
-the app (uvicorn has read its head and called the app) and when the last part of the
-answer is handed to the connection's transport, and observes the difference in /metrics'
-``centralino_intake_seconds{status}`` (status: the answer's HTTP status, ``202`` for a
-contact taken in; ``500`` for an error no handler answered). That is the server's part of
-a gateway's wait: the body, the checks, triage, the commit that makes the contact
-durable, and every turn of the busy event loop in between. Not in it: time the request
-waited in the socket before the event loop read it (a saturated loop shows as
-``centralino_event_loop_lag_seconds``), and the network.
+``IntakeTiming`` wraps every middleware of ours an HTTP request goes through (outside
+it: Starlette's error middleware, FastAPI's telemetry and body limit, and
+api/base/socket_routes.py, which passes HTTP on): for each ``POST /v1/contacts`` it
+takes the time when the request reaches the app (uvicorn has read its head and called
+the app) and when the last part of the answer is handed to the connection's transport,
+and observes the difference in /metrics' ``centralino_intake_seconds{status}`` (status:
+the answer's HTTP status, ``202`` for a contact taken in; ``500`` for an error no
+handler answered). That is the server's part of a gateway's wait: the body, the checks,
+triage, the commit that makes the contact durable, and every turn of the busy event loop
+in between. Not in it: time the request waited in the socket before the event loop read
+it (a saturated loop shows as ``centralino_event_loop_lag_seconds``), and the network.
 
 Only the node that routes has metrics (api/node/stack.py): other nodes' requests pass
 untimed, and so does a request another node forwarded to the router (it was timed, or

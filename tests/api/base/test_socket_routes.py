@@ -79,21 +79,32 @@ async def test_an_exception_from_an_endpoint_drops_the_connection() -> None:
                 await ws.recv()
 
 
+# what each socket held under it when FastAPI routed it (a few of them)
+ROUTING_LAYERS = {
+    "IntakeTiming.__call__",
+    "ExceptionMiddleware.__call__",
+    "Router.__call__",
+    "websocket_session.<locals>.app",
+}
 AGENT = {"skills": {"support": 3}, "languages": ["it"]}
 
 HOLD_DESKTOPS = textwrap.dedent(
     """
     import asyncio, json, sys, websockets
 
-    async def main(url, tokens):
+    async def log_in(url, tokens):
         sockets = []
         for token in tokens:
             ws = await websockets.connect(url, ping_interval=None)
             await ws.send(json.dumps({"type": "login", "token": token}))
             assert json.loads(await ws.recv())["type"] == "welcome"
             sockets.append(ws)
+        return sockets
+
+    async def main(url, tokens):
+        sockets = await asyncio.wait_for(log_in(url, tokens), 60)  # else exit: no hang
         print("logged in", flush=True)
-        sys.stdin.read()  # until the test closes it
+        await asyncio.to_thread(sys.stdin.read)  # until the test closes it
 
     asyncio.run(main(sys.argv[1], sys.argv[2:]))
     """
@@ -113,22 +124,25 @@ def test_a_logged_in_desktop_holds_no_routing_layers(tmp_path: Path) -> None:
                 h.put(f"/v1/agents/a{n}", json=AGENT).json()["token"] for n in range(desktops)
             ]
         gc.collect()
-        before = {id(o) for o in gc.get_objects()}
-        client = subprocess.Popen(
+        old = gc.get_objects()  # kept alive: no new object can take an old one's id
+        before = {id(o) for o in old}
+        with subprocess.Popen(
             [sys.executable, "-c", HOLD_DESKTOPS, server.ws_url, *tokens],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-        )
-        try:
-            assert client.stdout is not None and client.stdout.readline() == "logged in\n"
-            gc.collect()
-            new = [o for o in gc.get_objects() if id(o) not in before]
-            coroutines = [o for o in new if type(o).__name__ == "coroutine"]
-        finally:
-            client.kill()
-            client.wait()
+        ) as client:
+            try:
+                assert client.stdout is not None
+                assert client.stdout.readline() == "logged in\n"
+                gc.collect()
+                new = [o for o in gc.get_objects() if id(o) not in before]
+            finally:
+                client.kill()
     finally:
         server.stop()
+    held = {o.__qualname__ for o in new if type(o).__name__ == "coroutine"}
+    assert not held & ROUTING_LAYERS, held & ROUTING_LAYERS
+    coroutines = [o for o in new if type(o).__name__ == "coroutine"]
     assert len(coroutines) / desktops < 27, sorted({c.__qualname__ for c in coroutines})
     assert len(new) / desktops < 170
