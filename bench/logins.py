@@ -35,6 +35,7 @@ from pathlib import Path
 import stages
 from intake import centralino, load_average, make_agents, user_and_system
 from server_metrics import GC_PAUSES, histogram, scrape, total
+from throughput import percentile
 from websockets.asyncio.client import ClientConnection, connect
 from ws_pings import scheduler_cpu_seconds
 
@@ -112,8 +113,8 @@ def repetition(
         "system_share": logging_in.system / (logging_in.user + logging_in.system),
         "rss_kib": logging_in.rss / desktops,
         "client_core": logging_in.own / logging_in.seconds,
-        "p50_ms": 1000 * statistics.median(waits),
-        "p99_ms": 1000 * sorted(waits)[int(0.99 * (len(waits) - 1))],
+        "p50_ms": 1000 * percentile(waits, 0.50),
+        "p99_ms": 1000 * percentile(waits, 0.99),
         "close_ms": 1000 * (closing.cpu - idle_rate * closing.seconds) / desktops,
         "close_lag_ms": 1000 * lag.largest(),
     }
