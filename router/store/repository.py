@@ -32,6 +32,7 @@ from router.store.errors import FencedOut, StoreBusy, StoreError, read_errors
 from router.store.histories import CustomerHistory, HistoryAsk, read_histories
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.journal_lanes import default_linger
+from router.store.kept_reads import KeptReads, kept_reads_for
 from router.store.merges import CustomerMerges
 from router.store.new_rows import new_row
 from router.store.ops_log import OpsLog
@@ -49,7 +50,7 @@ from router.store.schema import (
 from router.store.sqlite import sqlite_lock
 from router.store.switches import QueueSwitches
 from router.store.thread_links import thread_rows, upsert_thread
-from router.store.tokens import read_agent_ids, token_hash
+from router.store.tokens import read_agent_ids, read_agent_ids_kept, token_hash
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///centralino.db"
 MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
@@ -83,6 +84,8 @@ class Store(RecordReads):
             if engine.dialect.name == "postgresql"
             else engine
         )
+        # hot reads by key through the driver (router/store/kept_reads.py); None: in memory
+        self.kept_reads: KeptReads | None = kept_reads_for(self._autocommit)
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.journal = Journal(
             async_writer or engine,
@@ -140,6 +143,8 @@ class Store(RecordReads):
 
     async def close(self) -> None:
         await self.journal.stop()
+        if self.kept_reads is not None:
+            await self.kept_reads.aclose()
         await self.engine.dispose()  # the journal disposed its own writer
         if self._lock is not None:
             self._lock.close()  # releases the lock
@@ -324,6 +329,8 @@ class Store(RecordReads):
         """The agent each desktop token belongs to, in order, in one statement outside a
         transaction for up to 64 tokens (router/store/tokens.py): at a shift start 2,000
         desktops log in at once. StoreError if the database cannot be read."""
+        if self.kept_reads is not None:
+            return await read_agent_ids_kept(self.kept_reads, tokens)
         with read_errors():
             async with prompt_read(self._autocommit) as connection:
                 return await read_agent_ids(connection, tokens)

@@ -1,15 +1,18 @@
 """Desktop tokens looked up several at once (router/store/tokens.py), on real SQLite and
-real PostgreSQL: each token gets its agent, or None if no agent has it, in the order
-asked, whatever else the statement holds (the same token twice, unknown tokens, more
-tokens than one statement looks up)."""
+real PostgreSQL, through the driver on a kept connection (router/store/kept_reads.py),
+and through the engine for an in-memory database: each token gets its agent, or None if
+no agent has it, in the order asked, whatever else the statement holds (the same token
+twice, unknown tokens, more tokens than one statement looks up); a read that fails is a
+StoreError, and the next one reads again."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import sqlite3
 
+import asyncpg
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from router.engine import Engine
@@ -50,11 +53,48 @@ async def test_more_tokens_than_one_statement_looks_up(store: Store) -> None:
 
 
 async def test_a_database_that_cannot_be_read_is_a_store_error(store: Store) -> None:
+    await agent_with_token(store, "anna", "secret-anna")
+    assert await store.agent_ids_by_tokens(["secret-anna"]) == ["anna"]  # connection kept
     async with store.engine.begin() as connection:
         await connection.execute(text("ALTER TABLE agents RENAME TO agents_gone"))
     with pytest.raises(StoreError) as raised:
         await store.agent_ids_by_tokens(["any"])
-    assert isinstance(raised.value.__cause__, SQLAlchemyError | OSError)
+    driver_errors = SQLAlchemyError | OSError | sqlite3.Error | asyncpg.PostgresError
+    assert isinstance(raised.value.__cause__, driver_errors)
+    async with store.engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE agents_gone RENAME TO agents"))
+    assert await store.agent_ids_by_tokens(["secret-anna"]) == ["anna"]
+
+
+async def test_a_lost_connection_fails_one_read_and_the_next_reconnects(
+    store: Store,
+) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's connection is a file opened in this process")
+    await agent_with_token(store, "anna", "secret-anna")
+    assert await store.agent_ids_by_tokens(["secret-anna"]) == ["anna"]
+    async with store.engine.connect() as connection:  # the database ends the reader's session
+        ended = await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND query LIKE '%token_hash = ANY%'"
+            )
+        )
+        assert ended.scalars().all() == [True]
+    with pytest.raises(StoreError):
+        await store.agent_ids_by_tokens(["secret-anna"])
+    assert await store.agent_ids_by_tokens(["secret-anna"]) == ["anna"]
+
+
+async def test_an_in_memory_database_reads_through_the_engine(tmp_path: object) -> None:
+    store = await Store.open("sqlite+aiosqlite://")
+    try:
+        assert store.kept_reads is None
+        await agent_with_token(store, "anna", "secret-anna")
+        assert await store.agent_ids_by_tokens(["x", "secret-anna"]) == [None, "anna"]
+    finally:
+        await store.close()
 
 
 async def test_logins_side_by_side_share_a_statement(store: Store) -> None:
@@ -64,18 +104,9 @@ async def test_logins_side_by_side_share_a_statement(store: Store) -> None:
     for n in range(20):
         await agent_with_token(store, f"agent-{n:02}", f"token-{n:02}")
     runtime = RouterRuntime(Engine(RULES.config), store)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "token_hash IN" in statement:
-            statements.append(statement)
-
-    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
-    try:
-        found = await asyncio.gather(
-            *(runtime.token_reads.read(f"token-{n:02}") for n in range(20))
-        )
-    finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+    reads = store.kept_reads
+    assert reads is not None
+    before = reads.statements
+    found = await asyncio.gather(*(runtime.token_reads.read(f"token-{n:02}") for n in range(20)))
     assert found == [f"agent-{n:02}" for n in range(20)]
-    assert len(statements) == 1
+    assert reads.statements - before == 1

@@ -1,0 +1,155 @@
+"""Hot reads by key, sent through the driver on a connection the reader keeps.
+
+A desktop's login reads its agent by token hash: one indexed row. Through SQLAlchemy's
+async engine (``prompt_read`` and ``Connection.execute``) that read cost 410 µs of CPU on
+SQLite and 520 µs on PostgreSQL (2,000 reads one after another, the forty-fifth
+session's VM): a pool checkout and a close, three greenlet spawns, an execution context,
+the expanding IN's parameters processed, a result object. The database's own work is a
+few microseconds on SQLite. A login's whole cost was 2.6-3.2 ms of the server's CPU, and
+2,000 desktops log in within seconds at a shift start (docs/hot-path-history.md, the
+forty-fifth session).
+
+``KeptReads`` is the one small interface: ``fetch(sql, params)`` gives the rows of one
+statement written for the dialect (``style`` says its parameters' style), or raises
+StoreError. Two implementations, by database (``kept_reads_for``):
+
+- SQLite file: a stdlib ``sqlite3`` connection of its own, used on the event loop (the
+  store's SQLite reads run there too, router/store/sqlite_inline.py). It begins no
+  transaction (``isolation_level=None``): each SELECT reads the last commit; in WAL mode
+  a reader never waits for the writer. ``PRAGMA query_only``: it cannot write.
+- PostgreSQL: one connection taken from the readers' pool for good, and its asyncpg
+  connection used directly (``fetch``: its cache of prepared statements; no
+  transaction, as the pool's autocommit readers). asyncpg runs one statement at a time on
+  a connection: reads wait for each other on a lock (the logins' reads are gathered into
+  one anyway, router/gathered_reads.py).
+
+A connection that failed is dropped (PostgreSQL: invalidated, the pool opens another)
+and the next read opens a new one; the failed read raises StoreError (503 with
+Retry-After at the gateway, ``unavailable`` to a desktop), as the store's other reads do.
+An in-memory SQLite database cannot be opened twice: ``kept_reads_for`` gives None
+there and the caller reads through the engine as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+import asyncpg
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from router.store.errors import StoreError
+
+Style = Literal["qmark", "numeric_dollar"]
+"""``?`` placeholders (SQLite) or ``$1``, ``$2``... (PostgreSQL)."""
+Rows = list[Sequence[Any]]
+DRIVER_ERRORS = (
+    SQLAlchemyError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # what a read on a connection the server ended raised
+)
+"""PostgreSQL: the pool's (connecting), the socket's and asyncpg's own errors."""
+
+
+class KeptReads(Protocol):
+    style: Style
+    statements: int
+    """Statements sent so far (tests count them)."""
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> Rows: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _failed(exc: BaseException) -> StoreError:
+    return StoreError(f"could not read: {type(exc).__name__}")
+
+
+class SqliteKeptReads:
+    style: Style = "qmark"
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self.statements = 0
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA query_only=ON")
+            connection.execute("PRAGMA busy_timeout=5000")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> Rows:
+        self.statements += 1
+        try:
+            if self._connection is None:
+                self._connection = self._open()
+            return self._connection.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            await self.aclose()
+            raise _failed(exc) from exc
+
+    async def aclose(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
+class PostgresKeptReads:
+    style: Style = "numeric_dollar"
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._held: AsyncConnection | None = None
+        self._driver: Any = None  # the held connection's asyncpg.Connection
+        self._lock = asyncio.Lock()
+        self.statements = 0
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> Rows:
+        async with self._lock:
+            self.statements += 1
+            try:
+                if self._driver is None:
+                    held = await self._engine.connect()
+                    raw = await held.get_raw_connection()
+                    self._held, self._driver = held, raw.driver_connection
+                rows: Rows = await self._driver.fetch(sql, *params)
+                return rows
+            except DRIVER_ERRORS as exc:
+                await self._drop()
+                raise _failed(exc) from exc
+
+    async def _drop(self) -> None:
+        held, self._held, self._driver = self._held, None, None
+        if held is not None:
+            try:
+                await held.invalidate()
+                await held.close()
+            except (SQLAlchemyError, OSError):
+                pass  # already gone; the pool forgets it
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            held, self._held, self._driver = self._held, None, None
+            if held is not None:
+                await held.close()
+
+
+def kept_reads_for(engine: AsyncEngine) -> KeptReads | None:
+    """The kept reads for the store's readers ``engine`` (PostgreSQL: its autocommit
+    variant), or None for an in-memory SQLite database."""
+    if engine.dialect.name == "postgresql":
+        return PostgresKeptReads(engine)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
+        return SqliteKeptReads(database)
+    return None
