@@ -6,7 +6,10 @@ statements a returning contact: on PostgreSQL two round trips, each a send that 
 server's backend (about 0.1 ms of the router's CPU a send on the thirty-fifth session's
 VM at max intake) and, with the reads overlapping, more connections than the pool keeps.
 ``read_histories`` reads any number of customers at once (router/gathered_reads.py
-gathers the reads asked for meanwhile), each with the same answer as if read alone.
+gathers the reads asked for meanwhile), each with the same answer as if read alone;
+``read_histories_kept`` the same statements through the driver on a connection kept for
+such reads (router/store/kept_reads.py), where there is one (not in an in-memory
+database).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import CompoundSelect, Select, bindparam, select, union_all
+from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from router.store.customer_views import history_entry
+from router.store.kept_reads import KeptReads, Rows, fetch_statement
 from router.store.padding import MOST_IN_ONE, padded_parts
 from router.store.schema import ContactRow, CustomerRow, FeedbackRow, IdentityRow
 
@@ -125,6 +129,45 @@ CARDS = (
     .outerjoin(IdentityRow, IdentityRow.customer_id == CustomerRow.id)
     .where(CustomerRow.id.in_(bindparam("customers", expanding=True)))
 )
+
+
+@cache
+def cards_statement(customers: int) -> Select[*tuple[Any, ...]]:
+    """``CARDS`` for this many customers bound one by one (``customer_0`` and on), for
+    the kept reads, which compile a statement once and take no expanding parameter."""
+    names: list[BindParameter[str]] = [bindparam(f"customer_{n}") for n in range(customers)]
+    return (
+        select(CustomerRow.id, CustomerRow.name, IdentityRow.kind, IdentityRow.value)
+        .outerjoin(IdentityRow, IdentityRow.customer_id == CustomerRow.id)
+        .where(CustomerRow.id.in_(names))
+    )
+
+
+class ContactLine(NamedTuple):
+    """A row of ``histories_statement``, read through the driver."""
+
+    id: str
+    customer_id: str
+    arrival: float
+    channel: str
+    subject: str
+    queue: str
+    agent_id: str | None
+    state: str
+    outcome: str | None
+    resolved: bool | None
+    csat: int | None
+
+
+class CardLine(NamedTuple):
+    """A row of ``cards_statement``, read through the driver."""
+
+    id: str
+    name: str
+    kind: str | None
+    value: str | None
+
+
 MOST_CUSTOMERS = MOST_IN_ONE
 """The most customers one pair of statements reads; more are read in several."""
 NO_CUSTOMER = ""
@@ -153,6 +196,41 @@ async def read_histories(
     for rows in contacts.values():  # UNION ALL keeps no order: newest first again
         rows.sort(key=lambda row: (row.arrival, row.id), reverse=True)
     return [history_of(ask, contacts[ask.customer_id], cards[ask.customer_id]) for ask in asks]
+
+
+async def read_histories_kept(
+    reads: KeptReads, asks: Sequence[HistoryAsk]
+) -> list[CustomerHistory]:
+    """As ``read_histories``, through ``reads`` (StoreError if the database cannot be
+    read)."""
+    customers = sorted({ask.customer_id for ask in asks})
+    since = min((ask.since for ask in asks), default=0.0)
+    contacts: dict[str, list[Any]] = {customer: [] for customer in customers}
+    cards: dict[str, list[Any]] = {customer: [] for customer in customers}
+    for part in padded_parts(customers, NO_CUSTOMER):
+        values: dict[str, Any] = {f"customer_{n}": customer for n, customer in enumerate(part)}
+        found = await fetch_statement(
+            reads, histories_statement(len(part)), {**values, "since": since}
+        )
+        for line in contact_lines(found):
+            if (rows := contacts.get(line.customer_id)) is not None:  # not NO_CUSTOMER's
+                rows.append(line)
+        for row in await fetch_statement(reads, cards_statement(len(part)), values):
+            card = CardLine._make(row)
+            if (rows := cards.get(card.id)) is not None:
+                rows.append(card)
+    for rows in contacts.values():  # UNION ALL keeps no order: newest first again
+        rows.sort(key=lambda row: (row.arrival, row.id), reverse=True)
+    return [history_of(ask, contacts[ask.customer_id], cards[ask.customer_id]) for ask in asks]
+
+
+def contact_lines(rows: Rows) -> list[ContactLine]:
+    """The driver's rows as lines; SQLite's booleans (0 or 1) as bools."""
+    lines = [ContactLine._make(row) for row in rows]
+    return [
+        line._replace(resolved=bool(line.resolved)) if type(line.resolved) is int else line
+        for line in lines
+    ]
 
 
 def history_of(ask: HistoryAsk, contacts: Sequence[Any], card: Sequence[Any]) -> CustomerHistory:

@@ -11,7 +11,11 @@ forty-fifth session).
 
 ``KeptReads`` is the one small interface: ``fetch(sql, params)`` gives the rows of one
 statement written for the dialect (``style`` says its parameters' style), or raises
-StoreError. Two implementations, by database (``kept_reads_for``):
+StoreError; ``fetch_statement`` compiles a SQLAlchemy statement for the dialect once
+(its text and the order of its parameters, cached) and fetches it with named values.
+Rows come as the driver gives them (tuples; asyncpg's records), without SQLAlchemy's
+result processing: a SQLite boolean is 0 or 1. Two implementations, by database
+(``kept_reads_for``):
 
 - SQLite file: a stdlib ``sqlite3`` connection of its own, used on the event loop (the
   store's SQLite reads run there too, router/store/sqlite_inline.py). It begins no
@@ -34,12 +38,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, Literal, Protocol, cast
 
 import asyncpg
+from sqlalchemy import ClauseElement
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from router.store.errors import StoreError
 
@@ -58,12 +66,42 @@ DRIVER_ERRORS = (
 
 class KeptReads(Protocol):
     style: Style
+    dialect: Dialect
     statements: int
     """Statements sent so far (tests count them)."""
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> Rows: ...
 
     async def aclose(self) -> None: ...
+
+
+async def fetch_statement(
+    reads: KeptReads, statement: ClauseElement, values: Mapping[str, Any]
+) -> Rows:
+    """``statement``'s rows, its parameters given by name in ``values`` (those it holds
+    itself, as a LIMIT's, it keeps)."""
+    sql, names, fixed, processors = _compiled(statement, reads.dialect)
+    params = [values[name] if name in values else fixed[name] for name in names]
+    for position, processor in processors:
+        params[position] = processor(params[position])
+    return await reads.fetch(sql, params)
+
+
+@lru_cache(maxsize=256)
+def _compiled(
+    statement: ClauseElement, dialect: Dialect
+) -> tuple[str, tuple[str, ...], dict[str, Any], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+    """The statement's text for ``dialect``, its parameters' names in order, the values it
+    holds itself, and the parameters' processors by position."""
+    done = cast(SQLCompiler, statement.compile(dialect=dialect))
+    names = tuple(done.positiontup or ())
+    processors = cast(dict[str, Callable[[Any], Any]], done._bind_processors)
+    return (
+        done.string,
+        names,
+        {name: bind.effective_value for name, bind in done.binds.items() if not bind.required},
+        tuple((i, processors[name]) for i, name in enumerate(names) if name in processors),
+    )
 
 
 def _failed(exc: BaseException) -> StoreError:
@@ -73,8 +111,9 @@ def _failed(exc: BaseException) -> StoreError:
 class SqliteKeptReads:
     style: Style = "qmark"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, dialect: Dialect) -> None:
         self._path = path
+        self.dialect = dialect
         self._connection: sqlite3.Connection | None = None
         self.statements = 0
 
@@ -109,6 +148,7 @@ class PostgresKeptReads:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self.dialect = engine.dialect
         self._held: AsyncConnection | None = None
         self._driver: Any = None  # the held connection's asyncpg.Connection
         self._lock = asyncio.Lock()
@@ -151,5 +191,5 @@ def kept_reads_for(engine: AsyncEngine) -> KeptReads | None:
         return PostgresKeptReads(engine)
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
-        return SqliteKeptReads(database)
+        return SqliteKeptReads(database, engine.dialect)
     return None

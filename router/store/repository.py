@@ -29,7 +29,12 @@ from router.store.customer_records import CustomerRecords
 from router.store.customers import CustomerDirectory
 from router.store.engines import open_engines
 from router.store.errors import FencedOut, StoreBusy, StoreError, read_errors
-from router.store.histories import CustomerHistory, HistoryAsk, read_histories
+from router.store.histories import (
+    CustomerHistory,
+    HistoryAsk,
+    read_histories,
+    read_histories_kept,
+)
 from router.store.journal import Journal, JournalError, JournalFull, T, Work
 from router.store.journal_lanes import default_linger
 from router.store.kept_reads import KeptReads, kept_reads_for
@@ -84,8 +89,11 @@ class Store(RecordReads):
             if engine.dialect.name == "postgresql"
             else engine
         )
-        # hot reads by key through the driver (router/store/kept_reads.py); None: in memory
-        self.kept_reads: KeptReads | None = kept_reads_for(self._autocommit)
+        # hot reads by key through the driver, each kind on a connection of its own (on
+        # PostgreSQL a login's read does not wait for a history's); None: in memory
+        # (router/store/kept_reads.py)
+        self.history_reads: KeptReads | None = kept_reads_for(self._autocommit)
+        self.token_reads: KeptReads | None = kept_reads_for(self._autocommit)
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.journal = Journal(
             async_writer or engine,
@@ -143,8 +151,9 @@ class Store(RecordReads):
 
     async def close(self) -> None:
         await self.journal.stop()
-        if self.kept_reads is not None:
-            await self.kept_reads.aclose()
+        for reads in (self.history_reads, self.token_reads):
+            if reads is not None:
+                await reads.aclose()
         await self.engine.dispose()  # the journal disposed its own writer
         if self._lock is not None:
             self._lock.close()  # releases the lock
@@ -229,6 +238,8 @@ class Store(RecordReads):
         """Several customers' histories, in order, on one connection outside a
         transaction: two statements for up to 64 customers (router/store/histories.py);
         StoreError if the database cannot be read."""
+        if self.history_reads is not None:
+            return await read_histories_kept(self.history_reads, asks)
         with read_errors():
             async with prompt_read(self._autocommit) as connection:
                 return await read_histories(connection, asks)
@@ -329,8 +340,8 @@ class Store(RecordReads):
         """The agent each desktop token belongs to, in order, in one statement outside a
         transaction for up to 64 tokens (router/store/tokens.py): at a shift start 2,000
         desktops log in at once. StoreError if the database cannot be read."""
-        if self.kept_reads is not None:
-            return await read_agent_ids_kept(self.kept_reads, tokens)
+        if self.token_reads is not None:
+            return await read_agent_ids_kept(self.token_reads, tokens)
         with read_errors():
             async with prompt_read(self._autocommit) as connection:
                 return await read_agent_ids(connection, tokens)

@@ -13,6 +13,8 @@ from router.store.histories import (
     MOST_CUSTOMERS,
     CustomerHistory,
     HistoryAsk,
+    read_histories,
+    read_histories_kept,
 )
 from router.store.repository import Store
 from router.store.schema import ContactRow, CustomerRow, FeedbackRow, IdentityRow
@@ -118,6 +120,22 @@ async def test_each_ask_read_together_gets_what_it_gets_read_alone(store: Store)
     assert carla_late.contact_ids == tuple(f"c{n:02}" for n in range(59, 49, -1))
     assert len(carla.recent) == 5
     assert nobody == CustomerHistory()
+
+
+async def test_the_driver_reads_what_the_engine_reads(store: Store) -> None:
+    """The store reads through the driver on a kept connection (router/store/
+    kept_reads.py); the engine's read, for an in-memory database, gives the same
+    histories, booleans as bools (SQLite's driver gives 0 and 1)."""
+    await fill(store)
+    asks = [HistoryAsk(ADA, 0.0), HistoryAsk(BRUNO, 0.0, "b1"), HistoryAsk(CARLA, 120.0)]
+    assert store.history_reads is not None
+    kept = await read_histories_kept(store.history_reads, asks)
+    async with store.engine.connect() as connection:
+        engine = await read_histories(connection, asks)
+    assert kept == engine
+    resolved = [line["resolved"] for history in kept for line in history.recent]
+    assert {type(value) for value in resolved} <= {bool, type(None)}
+    assert True in resolved and False in resolved
 
 
 async def test_one_customer_read_as_before(store: Store) -> None:

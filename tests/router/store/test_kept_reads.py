@@ -17,7 +17,7 @@ def agents_named(style: str) -> str:
 
 
 async def test_each_read_sees_the_last_commit(store: Store) -> None:
-    reads = store.kept_reads
+    reads = store.token_reads
     assert reads is not None
     sql = agents_named(reads.style)
     assert await reads.fetch(sql, ["anna"]) == []
@@ -30,7 +30,7 @@ async def test_each_read_sees_the_last_commit(store: Store) -> None:
 async def test_a_failed_statement_is_a_store_error_and_the_next_read_works(
     store: Store,
 ) -> None:
-    reads = store.kept_reads
+    reads = store.token_reads
     assert reads is not None
     await store.save_agent({"id": "anna", "name": "Anna", "skills": {}}, 1.0)
     with pytest.raises(StoreError):
@@ -40,7 +40,7 @@ async def test_a_failed_statement_is_a_store_error_and_the_next_read_works(
 
 
 async def test_the_sqlite_connection_cannot_write(store: Store) -> None:
-    reads = store.kept_reads
+    reads = store.token_reads
     assert reads is not None
     if reads.style != "qmark":
         pytest.skip("PostgreSQL's readers are the pool's autocommit connections")
