@@ -14,7 +14,7 @@ database).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
@@ -124,17 +124,11 @@ def histories_statement(
     )
 
 
-CARDS = (
-    select(CustomerRow.id, CustomerRow.name, IdentityRow.kind, IdentityRow.value)
-    .outerjoin(IdentityRow, IdentityRow.customer_id == CustomerRow.id)
-    .where(CustomerRow.id.in_(bindparam("customers", expanding=True)))
-)
-
-
 @cache
 def cards_statement(customers: int) -> Select[*tuple[Any, ...]]:
-    """``CARDS`` for this many customers bound one by one (``customer_0`` and on), for
-    the kept reads, which compile a statement once and take no expanding parameter."""
+    """The names and identities of this many customers (bound as ``customer_0`` and on,
+    as ``histories_statement``'s: no expanding parameter, which the kept reads' compiled
+    statements do not take)."""
     names: list[BindParameter[str]] = [bindparam(f"customer_{n}") for n in range(customers)]
     return (
         select(CustomerRow.id, CustomerRow.name, IdentityRow.kind, IdentityRow.value)
@@ -175,27 +169,20 @@ NO_CUSTOMER = ""
 (router/ids.py ``ordered_id``)."""
 
 
+Fetch = Callable[[Select[Any] | CompoundSelect[Any], dict[str, Any]], Awaitable[Sequence[Any]]]
+"""Rows of a statement with its values, whose columns are read by name."""
+
+
 async def read_histories(
     connection: AsyncConnection, asks: Sequence[HistoryAsk]
 ) -> list[CustomerHistory]:
     """Each ask's history, in order: two statements for up to ``MOST_CUSTOMERS``
     customers."""
-    customers = sorted({ask.customer_id for ask in asks})
-    since = min((ask.since for ask in asks), default=0.0)
-    contacts: dict[str, list[Any]] = {customer: [] for customer in customers}
-    cards: dict[str, list[Any]] = {customer: [] for customer in customers}
-    for part in padded_parts(customers, NO_CUSTOMER):
-        values: dict[str, Any] = {f"customer_{n}": customer for n, customer in enumerate(part)}
-        values["since"] = since
-        for row in await connection.execute(histories_statement(len(part)), values):
-            if (rows := contacts.get(row.customer_id)) is not None:  # not NO_CUSTOMER's
-                rows.append(row)
-        for row in await connection.execute(CARDS, {"customers": part}):
-            if (rows := cards.get(row.id)) is not None:
-                rows.append(row)
-    for rows in contacts.values():  # UNION ALL keeps no order: newest first again
-        rows.sort(key=lambda row: (row.arrival, row.id), reverse=True)
-    return [history_of(ask, contacts[ask.customer_id], cards[ask.customer_id]) for ask in asks]
+
+    async def fetch(statement: Select[Any] | CompoundSelect[Any], values: dict[str, Any]) -> Any:
+        return await connection.execute(statement, values)
+
+    return await _read(fetch, fetch, asks)
 
 
 async def read_histories_kept(
@@ -203,22 +190,32 @@ async def read_histories_kept(
 ) -> list[CustomerHistory]:
     """As ``read_histories``, through ``reads`` (StoreError if the database cannot be
     read)."""
+
+    async def contacts(statement: Select[Any] | CompoundSelect[Any], values: dict[str, Any]) -> Any:
+        return contact_lines(await fetch_statement(reads, statement, values))
+
+    async def cards(statement: Select[Any] | CompoundSelect[Any], values: dict[str, Any]) -> Any:
+        return [CardLine._make(row) for row in await fetch_statement(reads, statement, values)]
+
+    return await _read(contacts, cards, asks)
+
+
+async def _read(
+    fetch_contacts: Fetch, fetch_cards: Fetch, asks: Sequence[HistoryAsk]
+) -> list[CustomerHistory]:
     customers = sorted({ask.customer_id for ask in asks})
     since = min((ask.since for ask in asks), default=0.0)
     contacts: dict[str, list[Any]] = {customer: [] for customer in customers}
     cards: dict[str, list[Any]] = {customer: [] for customer in customers}
     for part in padded_parts(customers, NO_CUSTOMER):
         values: dict[str, Any] = {f"customer_{n}": customer for n, customer in enumerate(part)}
-        found = await fetch_statement(
-            reads, histories_statement(len(part)), {**values, "since": since}
-        )
-        for line in contact_lines(found):
-            if (rows := contacts.get(line.customer_id)) is not None:  # not NO_CUSTOMER's
-                rows.append(line)
-        for row in await fetch_statement(reads, cards_statement(len(part)), values):
-            card = CardLine._make(row)
-            if (rows := cards.get(card.id)) is not None:
-                rows.append(card)
+        found = await fetch_contacts(histories_statement(len(part)), {**values, "since": since})
+        for row in found:
+            if (rows := contacts.get(row.customer_id)) is not None:  # not NO_CUSTOMER's
+                rows.append(row)
+        for row in await fetch_cards(cards_statement(len(part)), values):
+            if (rows := cards.get(row.id)) is not None:
+                rows.append(row)
     for rows in contacts.values():  # UNION ALL keeps no order: newest first again
         rows.sort(key=lambda row: (row.arrival, row.id), reverse=True)
     return [history_of(ask, contacts[ask.customer_id], cards[ask.customer_id]) for ask in asks]

@@ -159,9 +159,9 @@ class PostgresKeptReads:
             self.statements += 1
             try:
                 if self._driver is None:
-                    held = await self._engine.connect()
-                    raw = await held.get_raw_connection()
-                    self._held, self._driver = held, raw.driver_connection
+                    self._held = await self._engine.connect()
+                    raw = await self._held.get_raw_connection()
+                    self._driver = raw.driver_connection
                 rows: Rows = await self._driver.fetch(sql, *params)
                 return rows
             except DRIVER_ERRORS as exc:
