@@ -21,11 +21,13 @@ from router.store.schema import Base
 from router.store.sqlite import sqlite_pragmas, sqlite_writer
 from router.store.sqlite_inline import inline_creator
 
-# readers (logins, ops pages, history); the journal has a connection of its own, so a burst
+# readers: two held for good by the hot reads by key (the logins' tokens, the returning
+# customers' histories: router/store/kept_reads.py), eight more for the others (ops pages,
+# replies, the customer 360...); the journal has a connection of its own, so a burst
 # of reads never makes the writer wait for the pool. No ping per checkout on the hot path:
 # a dead connection fails its batch, which is retried.
 POSTGRES_POOL = {
-    "pool_size": 8,
+    "pool_size": 10,
     "max_overflow": 4,
     "pool_pre_ping": False,
     "json_serializer": json_text.dumps,

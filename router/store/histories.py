@@ -14,12 +14,13 @@ database).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, select, union_all
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from router.store.customer_views import history_entry
@@ -169,7 +170,7 @@ NO_CUSTOMER = ""
 (router/ids.py ``ordered_id``)."""
 
 
-Fetch = Callable[[Select[Any] | CompoundSelect[Any], dict[str, Any]], Awaitable[Sequence[Any]]]
+Fetch = Callable[[Select[Any] | CompoundSelect[Any], dict[str, Any]], Awaitable[Iterable[Any]]]
 """Rows of a statement with its values, whose columns are read by name."""
 
 
@@ -179,8 +180,11 @@ async def read_histories(
     """Each ask's history, in order: two statements for up to ``MOST_CUSTOMERS``
     customers."""
 
-    async def fetch(statement: Select[Any] | CompoundSelect[Any], values: dict[str, Any]) -> Any:
-        return await connection.execute(statement, values)
+    async def fetch(
+        statement: Select[Any] | CompoundSelect[Any], values: dict[str, Any]
+    ) -> CursorResult[Any]:
+        result: CursorResult[Any] = await connection.execute(statement, values)
+        return result
 
     return await _read(fetch, fetch, asks)
 
@@ -191,10 +195,14 @@ async def read_histories_kept(
     """As ``read_histories``, through ``reads`` (StoreError if the database cannot be
     read)."""
 
-    async def contacts(statement: Select[Any] | CompoundSelect[Any], values: dict[str, Any]) -> Any:
+    async def contacts(
+        statement: Select[Any] | CompoundSelect[Any], values: dict[str, Any]
+    ) -> list[ContactLine]:
         return contact_lines(await fetch_statement(reads, statement, values))
 
-    async def cards(statement: Select[Any] | CompoundSelect[Any], values: dict[str, Any]) -> Any:
+    async def cards(
+        statement: Select[Any] | CompoundSelect[Any], values: dict[str, Any]
+    ) -> list[CardLine]:
         return [CardLine._make(row) for row in await fetch_statement(reads, statement, values)]
 
     return await _read(contacts, cards, asks)

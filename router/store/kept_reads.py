@@ -12,24 +12,30 @@ forty-fifth session).
 ``KeptReads`` is the one small interface: ``fetch(sql, params)`` gives the rows of one
 statement written for the dialect (``style`` says its parameters' style), or raises
 StoreError; ``fetch_statement`` compiles a SQLAlchemy statement for the dialect once
-(its text and the order of its parameters, cached) and fetches it with named values.
+(its text and the order of its parameters, cached; no expanding parameter) and fetches
+it with named values.
 Rows come as the driver gives them (tuples; asyncpg's records), without SQLAlchemy's
 result processing: a SQLite boolean is 0 or 1. Two implementations, by database
 (``kept_reads_for``):
 
 - SQLite file: a stdlib ``sqlite3`` connection of its own, used on the event loop (the
-  store's SQLite reads run there too, router/store/sqlite_inline.py). It begins no
+  store's SQLite reads run there too, router/store/sqlite_inline.py), to the file as its
+  path resolved when the store opened (never created: ``mode=rw``). It begins no
   transaction (``isolation_level=None``): each SELECT reads the last commit; in WAL mode
-  a reader never waits for the writer. ``PRAGMA query_only``: it cannot write.
-- PostgreSQL: one connection taken from the readers' pool for good, and its asyncpg
-  connection used directly (``fetch``: its cache of prepared statements; no
-  transaction, as the pool's autocommit readers). asyncpg runs one statement at a time on
-  a connection: reads wait for each other on a lock (the logins' reads are gathered into
-  one anyway, router/gathered_reads.py).
+  a reader never waits for the writer (the driver's default timeout, 5 s, as the store's
+  readers, for what does). ``PRAGMA query_only``: it cannot write.
+- PostgreSQL: one connection taken from the readers' pool for good (the pool is sized
+  for it: router/store/engines.py), and its asyncpg connection used directly
+  (``fetch``: its cache of prepared statements; no transaction, as the pool's autocommit
+  readers). asyncpg runs one statement at a time on a connection: reads wait for each
+  other on a lock (the logins' reads are gathered into one anyway,
+  router/gathered_reads.py); a read cancelled meanwhile is cancelled on the server too,
+  and the next one waits for that.
 
-A connection that failed is dropped (PostgreSQL: invalidated, the pool opens another)
-and the next read opens a new one; the failed read raises StoreError (503 with
-Retry-After at the gateway, ``unavailable`` to a desktop), as the store's other reads do.
+A connection that failed with a driver's error is dropped (PostgreSQL: invalidated, the
+pool opens another) and the next read opens a new one; the failed read raises StoreError
+(503 with Retry-After at the gateway, ``unavailable`` to a desktop), as the store's other
+reads do. After ``aclose`` every read raises StoreError and none opens a connection.
 An in-memory SQLite database cannot be opened twice: ``kept_reads_for`` gives None
 there and the caller reads through the engine as before.
 """
@@ -37,9 +43,11 @@ there and the caller reads through the engine as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
 import asyncpg
@@ -94,6 +102,9 @@ def _compiled(
     """The statement's text for ``dialect``, its parameters' names in order, the values it
     holds itself, and the parameters' processors by position."""
     done = cast(SQLCompiler, statement.compile(dialect=dialect))
+    if done.post_compile_params or done.literal_execute_params:
+        # rendered only at execution, with their values: the text here would be wrong
+        raise ValueError("a kept read's statement cannot have expanding parameters")
     names = tuple(done.positiontup or ())
     processors = cast(dict[str, Callable[[Any], Any]], done._bind_processors)
     return (
@@ -104,6 +115,9 @@ def _compiled(
     )
 
 
+CLOSED = "could not read: the store is closed"
+
+
 def _failed(exc: BaseException) -> StoreError:
     return StoreError(f"could not read: {type(exc).__name__}")
 
@@ -112,35 +126,45 @@ class SqliteKeptReads:
     style: Style = "qmark"
 
     def __init__(self, path: str, dialect: Dialect) -> None:
-        self._path = path
+        # the file as it is now (not one the working directory may later point at), opened
+        # read-write but never created: a missing file is an error, not an empty database
+        self._uri = Path(path).resolve().as_uri() + "?mode=rw"
         self.dialect = dialect
         self._connection: sqlite3.Connection | None = None
+        self._closed = False
         self.statements = 0
 
     def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(
+            self._uri, uri=True, isolation_level=None, check_same_thread=False
+        )
         try:
             connection.execute("PRAGMA query_only=ON")
-            connection.execute("PRAGMA busy_timeout=5000")
         except BaseException:
             connection.close()
             raise
         return connection
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> Rows:
+        if self._closed:
+            raise StoreError(CLOSED)
         self.statements += 1
         try:
             if self._connection is None:
                 self._connection = self._open()
             return self._connection.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            await self.aclose()
+            self._forget()
             raise _failed(exc) from exc
 
-    async def aclose(self) -> None:
+    def _forget(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._forget()
 
 
 class PostgresKeptReads:
@@ -152,36 +176,49 @@ class PostgresKeptReads:
         self._held: AsyncConnection | None = None
         self._driver: Any = None  # the held connection's asyncpg.Connection
         self._lock = asyncio.Lock()
+        self._closed = False
         self.statements = 0
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> Rows:
         async with self._lock:
+            if self._closed:
+                raise StoreError(CLOSED)
             self.statements += 1
             try:
                 if self._driver is None:
-                    self._held = await self._engine.connect()
-                    raw = await self._held.get_raw_connection()
-                    self._driver = raw.driver_connection
+                    await self._connect()
                 rows: Rows = await self._driver.fetch(sql, *params)
                 return rows
             except DRIVER_ERRORS as exc:
                 await self._drop()
                 raise _failed(exc) from exc
 
+    async def _connect(self) -> None:
+        try:
+            self._held = await self._engine.connect()
+            self._driver = (await self._held.get_raw_connection()).driver_connection
+        except BaseException:  # failed or cancelled halfway: nothing half-open is kept
+            await self._drop()
+            raise
+
     async def _drop(self) -> None:
+        """Invalidate the held connection (its socket closed at once) and give it back to
+        the pool, which forgets it; even if cancelled meanwhile."""
         held, self._held, self._driver = self._held, None, None
-        if held is not None:
-            try:
+        if held is None:
+            return
+        try:
+            with contextlib.suppress(*DRIVER_ERRORS):
                 await held.invalidate()
+        finally:
+            with contextlib.suppress(*DRIVER_ERRORS):
                 await held.close()
-            except (SQLAlchemyError, OSError):
-                pass  # already gone; the pool forgets it
 
     async def aclose(self) -> None:
-        async with self._lock:
-            held, self._held, self._driver = self._held, None, None
-            if held is not None:
-                await held.close()
+        """No read after this; one in flight fails (its connection is invalidated, not
+        waited for: a read the server never answers would hold the shutdown)."""
+        self._closed = True
+        await self._drop()
 
 
 def kept_reads_for(engine: AsyncEngine) -> KeptReads | None:

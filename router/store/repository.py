@@ -92,8 +92,8 @@ class Store(RecordReads):
         # hot reads by key through the driver, each kind on a connection of its own (on
         # PostgreSQL a login's read does not wait for a history's); None: in memory
         # (router/store/kept_reads.py)
-        self.history_reads: KeptReads | None = kept_reads_for(self._autocommit)
-        self.token_reads: KeptReads | None = kept_reads_for(self._autocommit)
+        self.kept_history_reads: KeptReads | None = kept_reads_for(self._autocommit)
+        self.kept_token_reads: KeptReads | None = kept_reads_for(self._autocommit)
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.journal = Journal(
             async_writer or engine,
@@ -151,12 +151,14 @@ class Store(RecordReads):
 
     async def close(self) -> None:
         await self.journal.stop()
-        for reads in (self.history_reads, self.token_reads):
-            if reads is not None:
-                await reads.aclose()
-        await self.engine.dispose()  # the journal disposed its own writer
-        if self._lock is not None:
-            self._lock.close()  # releases the lock
+        try:
+            for reads in (self.kept_history_reads, self.kept_token_reads):
+                if reads is not None:
+                    await reads.aclose()
+        finally:
+            await self.engine.dispose()  # the journal disposed its own writer
+            if self._lock is not None:
+                self._lock.close()  # releases the lock
             self._lock = None
 
     async def commit(self, work: Work[T]) -> T:
@@ -238,8 +240,8 @@ class Store(RecordReads):
         """Several customers' histories, in order, on one connection outside a
         transaction: two statements for up to 64 customers (router/store/histories.py);
         StoreError if the database cannot be read."""
-        if self.history_reads is not None:
-            return await read_histories_kept(self.history_reads, asks)
+        if self.kept_history_reads is not None:
+            return await read_histories_kept(self.kept_history_reads, asks)
         with read_errors():
             async with prompt_read(self._autocommit) as connection:
                 return await read_histories(connection, asks)
@@ -337,11 +339,12 @@ class Store(RecordReads):
         return (await self.agent_ids_by_tokens([token]))[0]
 
     async def agent_ids_by_tokens(self, tokens: Sequence[str]) -> list[str | None]:
-        """The agent each desktop token belongs to, in order, in one statement outside a
-        transaction for up to 64 tokens (router/store/tokens.py): at a shift start 2,000
-        desktops log in at once. StoreError if the database cannot be read."""
-        if self.token_reads is not None:
-            return await read_agent_ids_kept(self.token_reads, tokens)
+        """The agent each desktop token belongs to, in order, outside a transaction: one
+        statement for up to 64 tokens on SQLite, for any number on PostgreSQL
+        (router/store/tokens.py): at a shift start 2,000 desktops log in at once.
+        StoreError if the database cannot be read."""
+        if self.kept_token_reads is not None:
+            return await read_agent_ids_kept(self.kept_token_reads, tokens)
         with read_errors():
             async with prompt_read(self._autocommit) as connection:
                 return await read_agent_ids(connection, tokens)

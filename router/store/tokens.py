@@ -11,32 +11,40 @@ where there is none (an in-memory SQLite database).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BindParameter, Select, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from router.store.kept_reads import KeptReads
+from router.store.kept_reads import KeptReads, Rows, fetch_statement
 from router.store.padding import MOST_IN_ONE, padded_parts
 from router.store.schema import AgentRow
 
 MOST_TOKENS = MOST_IN_ONE
-"""The most tokens one statement looks up; more are looked up in several."""
+"""The most tokens one statement looks up on SQLite (or through the engine); more are
+looked up in several."""
 NO_HASH = ""
 """Fills a statement's list of hashes up to a power of two: a hash is never empty."""
 AGENTS_BY_TOKENS = select(AgentRow.id, AgentRow.token_hash).where(
     AgentRow.token_hash.in_(bindparam("hashes", expanding=True))
 )
+AGENTS_BY_TOKEN_ARRAY = select(AgentRow.id, AgentRow.token_hash).where(
+    AgentRow.token_hash == any_(bindparam("hashes", type_=ARRAY(String)))
+)
+"""PostgreSQL through the driver: one statement for any number of hashes."""
+Lookup = Callable[[list[str]], Awaitable[Iterable[Sequence[Any]]]]
+"""(agent id, token hash) rows for these distinct hashes."""
 
 
-_TABLE = AgentRow.__tablename__
-POSTGRES_AGENTS_BY_TOKENS = f"SELECT id, token_hash FROM {_TABLE} WHERE token_hash = ANY($1)"
-"""PostgreSQL: one statement for any number of hashes (an array parameter)."""
-
-
-def sqlite_agents_by_tokens(count: int) -> str:
-    marks = ", ".join("?" * count)
-    return f"SELECT id, token_hash FROM {_TABLE} WHERE token_hash IN ({marks})"
+@cache
+def agents_by_tokens(count: int) -> Select[str, str | None]:
+    """``AGENTS_BY_TOKENS`` for this many hashes bound one by one (``hash_0`` and on), for
+    the kept reads, which take no expanding parameter."""
+    hashes: list[BindParameter[str]] = [bindparam(f"hash_{n}") for n in range(count)]
+    return select(AgentRow.id, AgentRow.token_hash).where(AgentRow.token_hash.in_(hashes))
 
 
 def token_hash(token: str) -> str:
@@ -45,29 +53,35 @@ def token_hash(token: str) -> str:
 
 async def read_agent_ids(connection: AsyncConnection, tokens: Sequence[str]) -> list[str | None]:
     """The agent each token belongs to (None: no agent has it), in order."""
-    hashes = [token_hash(token) for token in tokens]
-    distinct = sorted(set(hashes))
-    agents: dict[str, str] = {}
-    for part in padded_parts(distinct, NO_HASH):
-        for row in await connection.execute(AGENTS_BY_TOKENS, {"hashes": part}):
-            agents[row.token_hash] = row.id
-    return [agents.get(hashed) for hashed in hashes]
+
+    async def lookup(hashes: list[str]) -> list[Sequence[Any]]:
+        rows: list[Sequence[Any]] = []
+        for part in padded_parts(hashes, NO_HASH):
+            rows.extend((await connection.execute(AGENTS_BY_TOKENS, {"hashes": part})).all())
+        return rows
+
+    return await _in_order(tokens, lookup)
 
 
 async def read_agent_ids_kept(reads: KeptReads, tokens: Sequence[str]) -> list[str | None]:
     """As ``read_agent_ids``, through ``reads`` (StoreError if the database cannot be
     read). On SQLite the hashes go in parts padded to a power of two (a few statements
     for the driver's cache), on PostgreSQL as one array."""
+
+    async def lookup(hashes: list[str]) -> Rows:
+        if reads.style == "numeric_dollar":
+            return await fetch_statement(reads, AGENTS_BY_TOKEN_ARRAY, {"hashes": hashes})
+        rows: Rows = []
+        for part in padded_parts(hashes, NO_HASH):
+            values = {f"hash_{n}": hashed for n, hashed in enumerate(part)}
+            rows.extend(await fetch_statement(reads, agents_by_tokens(len(part)), values))
+        return rows
+
+    return await _in_order(tokens, lookup)
+
+
+async def _in_order(tokens: Sequence[str], lookup: Lookup) -> list[str | None]:
     hashes = [token_hash(token) for token in tokens]
     distinct = sorted(set(hashes))
-    agents: dict[str, str] = {}
-    if not distinct:
-        return [None] * len(hashes)
-    if reads.style == "numeric_dollar":
-        for agent_id, hashed in await reads.fetch(POSTGRES_AGENTS_BY_TOKENS, [distinct]):
-            agents[hashed] = agent_id
-    else:
-        for part in padded_parts(distinct, NO_HASH):
-            for agent_id, hashed in await reads.fetch(sqlite_agents_by_tokens(len(part)), part):
-                agents[hashed] = agent_id
+    agents = {hashed: agent_id for agent_id, hashed in await lookup(distinct)} if distinct else {}
     return [agents.get(hashed) for hashed in hashes]

@@ -128,8 +128,8 @@ async def test_the_driver_reads_what_the_engine_reads(store: Store) -> None:
     histories, booleans as bools (SQLite's driver gives 0 and 1)."""
     await fill(store)
     asks = [HistoryAsk(ADA, 0.0), HistoryAsk(BRUNO, 0.0, "b1"), HistoryAsk(CARLA, 120.0)]
-    assert store.history_reads is not None
-    kept = await read_histories_kept(store.history_reads, asks)
+    assert store.kept_history_reads is not None
+    kept = await read_histories_kept(store.kept_history_reads, asks)
     async with store.engine.connect() as connection:
         engine = await read_histories(connection, asks)
     assert kept == engine

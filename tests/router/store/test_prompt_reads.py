@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from router.store.histories import CustomerHistory, HistoryAsk, read_histories
 from router.store.prompt_reads import prompt_read
 from router.store.repository import Store
 from router.store.schema import CustomerRow
@@ -80,13 +81,19 @@ async def test_sqlalchemys_own_close_waits_a_turn(store: Store) -> None:
 async def test_history_reads_side_by_side_share_sqlites_connection(store: Store) -> None:
     """SQLite's reads run on the loop without yielding: twenty customers' histories read
     at once need the one connection the pool keeps (with SQLAlchemy's close each read
-    found the others' connections still closing and opened its own: fifteen)."""
+    found the others' connections still closing and opened its own: fifteen). Read
+    through the engine, as an in-memory database does (a file's go through the kept
+    connection, router/store/kept_reads.py)."""
     if store.engine.dialect.name != "sqlite":
         return  # PostgreSQL's reads wait for the server: concurrent ones need connections
-    await store.customer_history("warm", 0.0)
+
+    async def history(customer: str) -> CustomerHistory:  # through the engine, not kept reads
+        async with prompt_read(store._autocommit) as connection:
+            [found] = await read_histories(connection, [HistoryAsk(customer, 0.0)])
+            return found
+
+    await history("warm")
     with opened_connections(store.engine) as opened:
-        histories = await asyncio.gather(
-            *(store.customer_history(f"customer-{n}", 0.0) for n in range(20))
-        )
+        histories = await asyncio.gather(*(history(f"customer-{n}") for n in range(20)))
     assert [history.previous_contacts for history in histories] == [0] * 20
     assert opened == []

@@ -87,10 +87,10 @@ async def test_a_lost_connection_fails_one_read_and_the_next_reconnects(
     assert await store.agent_ids_by_tokens(["secret-anna"]) == ["anna"]
 
 
-async def test_an_in_memory_database_reads_through_the_engine(tmp_path: object) -> None:
+async def test_an_in_memory_database_reads_through_the_engine() -> None:
     store = await Store.open("sqlite+aiosqlite://")
     try:
-        assert store.token_reads is None
+        assert store.kept_token_reads is None
         await agent_with_token(store, "anna", "secret-anna")
         assert await store.agent_ids_by_tokens(["x", "secret-anna"]) == [None, "anna"]
     finally:
@@ -104,7 +104,7 @@ async def test_logins_side_by_side_share_a_statement(store: Store) -> None:
     for n in range(20):
         await agent_with_token(store, f"agent-{n:02}", f"token-{n:02}")
     runtime = RouterRuntime(Engine(RULES.config), store)
-    reads = store.token_reads
+    reads = store.kept_token_reads
     assert reads is not None
     before = reads.statements
     found = await asyncio.gather(*(runtime.token_reads.read(f"token-{n:02}") for n in range(20)))
