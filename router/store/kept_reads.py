@@ -3,11 +3,11 @@
 A desktop's login reads its agent by token hash: one indexed row. Through SQLAlchemy's
 async engine (``prompt_read`` and ``Connection.execute``) that read cost 410 µs of CPU on
 SQLite and 520 µs on PostgreSQL (2,000 reads one after another, the forty-fifth
-session's VM): a pool checkout and a close, three greenlet spawns, an execution context,
+session's VM): a pool checkout and a close, three greenlet switches, an execution context,
 the expanding IN's parameters processed, a result object. The database's own work is a
 few microseconds on SQLite. A login's whole cost was 2.4-3.4 ms of the server's CPU on
 SQLite and 3.2-3.9 ms on PostgreSQL, and 2,000 desktops log in within seconds at a shift
-start; with the token read through the driver 1.8-2.5 and 2.4-3.1 ms (bench/logins.py;
+start; with the token read through the driver 1.9-2.5 and 2.4-3.1 ms (bench/logins.py;
 docs/hot-path-history.md, the forty-fifth session).
 
 ``KeptReads`` is the one small interface: ``fetch(sql, params)`` gives the rows of one
