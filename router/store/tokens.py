@@ -28,9 +28,6 @@ MOST_TOKENS = MOST_IN_ONE
 looked up in several."""
 NO_HASH = ""
 """Fills a statement's list of hashes up to a power of two: a hash is never empty."""
-AGENTS_BY_TOKENS = select(AgentRow.id, AgentRow.token_hash).where(
-    AgentRow.token_hash.in_(bindparam("hashes", expanding=True))
-)
 AGENTS_BY_TOKEN_ARRAY = select(AgentRow.id, AgentRow.token_hash).where(
     AgentRow.token_hash == any_(bindparam("hashes", type_=ARRAY(String)))
 )
@@ -41,10 +38,16 @@ Lookup = Callable[[list[str]], Awaitable[Iterable[Sequence[Any]]]]
 
 @cache
 def agents_by_tokens(count: int) -> Select[str, str | None]:
-    """``AGENTS_BY_TOKENS`` for this many hashes bound one by one (``hash_0`` and on), for
-    the kept reads, which take no expanding parameter."""
+    """The agents of this many token hashes, bound one by one (``hash_0`` and on): no
+    expanding parameter, which the kept reads' compiled statements do not take; the
+    engine's path reads with the same statements."""
     hashes: list[BindParameter[str]] = [bindparam(f"hash_{n}") for n in range(count)]
     return select(AgentRow.id, AgentRow.token_hash).where(AgentRow.token_hash.in_(hashes))
+
+
+def numbered(hashes: Sequence[str]) -> dict[str, str]:
+    """``agents_by_tokens``' values: ``hash_0`` and on."""
+    return {f"hash_{n}": hashed for n, hashed in enumerate(hashes)}
 
 
 def token_hash(token: str) -> str:
@@ -57,7 +60,8 @@ async def read_agent_ids(connection: AsyncConnection, tokens: Sequence[str]) -> 
     async def lookup(hashes: list[str]) -> list[Sequence[Any]]:
         rows: list[Sequence[Any]] = []
         for part in padded_parts(hashes, NO_HASH):
-            rows.extend((await connection.execute(AGENTS_BY_TOKENS, {"hashes": part})).all())
+            statement = agents_by_tokens(len(part))
+            rows.extend((await connection.execute(statement, numbered(part))).all())
         return rows
 
     return await _in_order(tokens, lookup)
@@ -73,8 +77,7 @@ async def read_agent_ids_kept(reads: KeptReads, tokens: Sequence[str]) -> list[s
             return await fetch_statement(reads, AGENTS_BY_TOKEN_ARRAY, {"hashes": hashes})
         rows: Rows = []
         for part in padded_parts(hashes, NO_HASH):
-            values = {f"hash_{n}": hashed for n, hashed in enumerate(part)}
-            rows.extend(await fetch_statement(reads, agents_by_tokens(len(part)), values))
+            rows.extend(await fetch_statement(reads, agents_by_tokens(len(part)), numbered(part)))
         return rows
 
     return await _in_order(tokens, lookup)
